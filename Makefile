@@ -1,0 +1,39 @@
+# make test: set everything up from nothing (Debian packages, a virtualenv, the
+# Python packages, the Cython fast path) and run the whole suite.
+# make run: set up and run the main job.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .stamps
+PYTEST := $(PY) -m pytest
+
+.PHONY: setup build test test-python run bench clean
+
+setup: $(STAMPS)/venv
+
+$(STAMPS)/system: scripts/setup-system.sh
+	sh scripts/setup-system.sh
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/venv: $(STAMPS)/system pyproject.toml setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "cython>=3.0" "numpy>=1.26" setuptools wheel
+	$(PY) -m pip install -q --no-build-isolation -e '.[test]'
+	@touch $@
+
+# rebuild the extension in place after editing mom/_fastpath
+build: setup
+	$(PY) setup.py -q build_ext --inplace
+
+test: build
+	$(PYTEST) -q
+
+run: setup
+	$(VENV)/bin/mom-policy eval --host examples/host.json --guests examples/guests.json policies/*.policy
+
+bench: build
+	$(PYTEST) bench --benchmark-only --benchmark-columns=min,median,mean,rounds -q
+
+clean:
+	rm -rf build $(STAMPS) mom/_fastpath/*.c mom/_fastpath/*.so

@@ -1,0 +1,5 @@
+"""oVirt MOM import path ``mom.Policy.Policy``. Implementation: :mod:`mom.dsl.store`."""
+
+from mom.dsl.store import DEFAULT_POLICY_NAME, PolicyStore as Policy
+
+__all__ = ["Policy", "DEFAULT_POLICY_NAME"]

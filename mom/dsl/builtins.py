@@ -1,0 +1,231 @@
+"""The builtins of the policy language: their argument kinds and their value semantics.
+
+Upstream declares each builtin's arguments in a doc string of the words ``symbol``
+(a symbol token, passed as its name), ``code`` (passed unevaluated), ``value``
+(evaluated) and ``...`` (the previous kind repeats), and re-parses that doc string on
+every call.  Here the table is parsed once, at import.  Error messages name the
+upstream implementation function (``c_def`` also for ``defun``), as upstream's do.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from mom.dsl.limits import Limits
+from mom.errors import PolicyError
+
+__all__ = [
+    "BuiltinSpec",
+    "BUILTINS",
+    "STACK_FUNCTIONS",
+    "arity_error",
+    "check_arity",
+    "c_and",
+    "c_or",
+    "c_null",
+    "c_valid",
+    "c_min",
+    "c_max",
+    "debug",
+    "checked_add",
+    "checked_mul",
+    "checked_shl",
+]
+
+debug_logger = logging.getLogger("mom.Evaluator")
+
+
+@dataclass(frozen=True)
+class BuiltinSpec:
+    """How a builtin takes its arguments."""
+
+    name: str
+    impl_name: str
+    #: kinds of the required arguments, in order
+    kinds: tuple[str, ...]
+    #: the kind that repeats after the required ones, or None for a fixed arity
+    rest: str | None
+
+    @property
+    def required(self) -> int:
+        return len(self.kinds)
+
+    def kind_of(self, index: int) -> str:
+        """Kind of argument ``index`` (0-based), for a call whose arity is valid."""
+        if index < len(self.kinds):
+            return self.kinds[index]
+        assert self.rest is not None
+        return self.rest
+
+
+def _spec(name: str, impl: str, doc: str) -> BuiltinSpec:
+    words = doc.split()
+    if words and words[-1] == "...":
+        words.pop()
+        # "value ..." repeats value; a lone "..." means "evaluate them all"
+        rest = words[-1] if words else "value"
+        if words:
+            return BuiltinSpec(name, impl, tuple(words), rest)
+        return BuiltinSpec(name, impl, (), rest)
+    return BuiltinSpec(name, impl, tuple(words), None)
+
+
+_TABLE = [
+    ("def", "c_def", "symbol code code"),
+    ("defun", "c_def", "symbol code code"),
+    ("defvar", "c_defvar", "symbol value"),
+    ("set", "c_set", "symbol value"),
+    ("setq", "c_set", "symbol value"),
+    ("let", "c_let", "code code ..."),
+    ("with", "c_with", "symbol symbol code"),
+    ("if", "c_if", "value code code"),
+    ("add", "c_add", "value value"),
+    ("sub", "c_sub", "value value"),
+    ("mul", "c_mul", "value value"),
+    ("div", "c_div", "value value"),
+    ("lt", "c_lt", "value value"),
+    ("gt", "c_gt", "value value"),
+    ("lte", "c_lte", "value value"),
+    ("gte", "c_gte", "value value"),
+    ("eq", "c_eq", "value value"),
+    ("neq", "c_neq", "value value"),
+    ("shl", "c_shl", "value value"),
+    ("shr", "c_shr", "value value"),
+    ("and", "c_and", "value ..."),
+    ("or", "c_or", "value ..."),
+    ("not", "c_not", "value"),
+    ("min", "c_min", "value ..."),
+    ("max", "c_max", "value ..."),
+    ("null", "c_null", "..."),
+    ("valid", "c_valid", "..."),
+]
+
+#: builtin name -> spec
+BUILTINS: dict[str, BuiltinSpec] = {name: _spec(name, impl, doc) for name, impl, doc in _TABLE}
+
+
+def arity_error(spec: BuiltinSpec, nargs: int, line: int | None) -> PolicyError | None:
+    """Upstream's arity message for a call with ``nargs`` arguments, or None if fine."""
+    if spec.rest is None:
+        if nargs != spec.required:
+            return PolicyError(
+                "arity mismatch in doc parsing of '%s' on line %d" % (spec.impl_name, line),  # type: ignore[str-format]
+                line=line,
+            )
+    elif nargs < spec.required:
+        return PolicyError(
+            "not enough arguments for '%s' on line %d" % (spec.impl_name, line),  # type: ignore[str-format]
+            line=line,
+        )
+    return None
+
+
+def check_arity(spec: BuiltinSpec, nargs: int, line: int | None) -> None:
+    error = arity_error(spec, nargs, line)
+    if error is not None:
+        raise error
+
+
+# ## Value semantics shared by both implementations
+
+
+def c_and(*args: Any) -> Any:
+    """First falsy argument, else the last (every argument was already evaluated)."""
+    for value in args:
+        if not value:
+            return value
+    return args[-1]
+
+
+def c_or(*args: Any) -> Any:
+    """First truthy argument, else the last."""
+    for value in args:
+        if value:
+            return value
+    return args[-1]
+
+
+def c_null(*args: Any) -> bool:
+    """True if every argument is None or empty; an unsized value is not null."""
+    for value in args:
+        if value is None:
+            continue
+        try:
+            if len(value) != 0:
+                return False
+        except TypeError:
+            return False
+    return True
+
+
+def c_valid(*args: Any) -> bool:
+    """True if no argument is None."""
+    for value in args:
+        if value is None:
+            return False
+    return True
+
+
+def c_min(*args: Any) -> Any:
+    return min(args)
+
+
+def c_max(*args: Any) -> Any:
+    return max(args)
+
+
+def debug(*args: Any) -> Any:
+    """Log the arguments on ``mom.Evaluator`` and return the last one."""
+    debug_logger.debug("debug: %s", args)
+    return args[-1]
+
+
+#: functions every evaluator puts in its root scope, called like variables
+STACK_FUNCTIONS: dict[str, Callable[..., Any]] = {"abs": abs, "debug": debug}
+
+
+# ## Arithmetic with size limits: the results a correct policy computes are unchanged,
+# but a policy cannot build a number or string that exhausts memory.
+
+
+def _too_large(what: str, limits: Limits) -> PolicyError:
+    return PolicyError(
+        f"{what} too large (limits: {limits.max_int_bits} bits, {limits.max_sequence_len} items)"
+    )
+
+
+def checked_add(a: Any, b: Any, limits: Limits) -> Any:
+    result = a + b
+    kind = type(result)
+    if kind is int:
+        if result.bit_length() > limits.max_int_bits:
+            raise _too_large("integer", limits)
+    elif kind is not float and kind is not bool and hasattr(result, "__len__"):
+        if len(result) > limits.max_sequence_len:
+            raise _too_large("value", limits)
+    return result
+
+
+def checked_mul(a: Any, b: Any, limits: Limits) -> Any:
+    ka, kb = type(a), type(b)
+    if ka is float or kb is float:
+        return a * b
+    if ka is not int and isinstance(b, int) and hasattr(a, "__len__"):
+        if len(a) * b > limits.max_sequence_len:
+            raise _too_large("value", limits)
+    elif kb is not int and isinstance(a, int) and hasattr(b, "__len__"):
+        if len(b) * a > limits.max_sequence_len:
+            raise _too_large("value", limits)
+    result = a * b
+    if type(result) is int and result.bit_length() > limits.max_int_bits:
+        raise _too_large("integer", limits)
+    return result
+
+
+def checked_shl(a: Any, b: Any, limits: Limits) -> Any:
+    if isinstance(a, int) and isinstance(b, int) and a and b > 0:
+        if a.bit_length() + b > limits.max_int_bits:
+            raise _too_large("integer", limits)
+    return a << b

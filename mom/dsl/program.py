@@ -1,0 +1,56 @@
+"""A policy text compiled once, and evaluated as often as the engine ticks.
+
+This is the reference implementation's entry point; :mod:`mom._impl` selects it or
+the fast path's twin.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from mom.dsl.compiler import Function, Unit, compile_units, run
+from mom.dsl.evaluator import Evaluator
+from mom.dsl.limits import DEFAULT_LIMITS, Limits
+from mom.dsl.reader import Node, Source, read
+
+__all__ = ["Program", "compile_policy", "evaluate_text"]
+
+
+class Program:
+    """Forms read from one policy text and their compiled closures."""
+
+    __slots__ = ("forms", "source", "functions", "unit", "discarded_at", "limits")
+
+    def __init__(self, forms: list[Node], source: Source, discarded_at: int | None, limits: Limits) -> None:
+        self.forms = forms
+        self.source = source
+        #: offset where the scanner met a character no rule accepts and dropped the rest
+        self.discarded_at = discarded_at
+        self.limits = limits
+        functions, unit = compile_units(forms, source, limits)
+        #: one generated function per top-level form
+        self.functions: list[Function] = functions
+        #: the generated Python, for error positions and ``mom-policy show``
+        self.unit: Unit = unit
+
+    def run(self, evaluator: Evaluator) -> list[Any]:
+        """Evaluate every top-level form on ``evaluator``; the list of their values."""
+        return [run(function, evaluator) for function in self.functions]
+
+    def evaluate(self, host: Any, guests: Iterable[Any]) -> list[Any]:
+        """One policy run with fresh variables, ``Host`` and ``Guests`` bound, as upstream."""
+        evaluator = Evaluator(self.limits)
+        evaluator.bind("Host", host)
+        evaluator.bind("Guests", guests)
+        return self.run(evaluator)
+
+
+def compile_policy(text: str, limits: Limits = DEFAULT_LIMITS) -> Program:
+    """Read and compile policy text; raises PolicyError on a parse error or a limit."""
+    result = read(text, limits)
+    return Program(result.forms, result.source, result.discarded_at, limits)
+
+
+def evaluate_text(evaluator: Evaluator, text: str) -> list[Any]:
+    """Upstream's ``Parser.eval``: parse ``text`` and evaluate it on ``evaluator``."""
+    return compile_policy(text, evaluator.limits).run(evaluator)

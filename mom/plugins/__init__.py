@@ -1,0 +1,1 @@
+"""Collectors, controllers and hypervisor interfaces, found by their upstream names."""

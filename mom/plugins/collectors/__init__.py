@@ -1,0 +1,1 @@
+"""Collectors: each samples one aspect of the host or of a guest."""
