@@ -11,8 +11,11 @@ PYTEST := $(PY) -m pytest
 
 setup: $(STAMPS)/venv
 
-$(STAMPS)/system: scripts/setup-system.sh
-	sh scripts/setup-system.sh
+# libvirt-dev: headers for libvirt-python (its in-process test driver runs the tests)
+SYSTEM_PACKAGES := libvirt-dev pkg-config
+
+$(STAMPS)/system: scripts/setup-system.sh Makefile
+	sh scripts/setup-system.sh $(SYSTEM_PACKAGES)
 	@mkdir -p $(STAMPS) && touch $@
 
 $(STAMPS)/venv: $(STAMPS)/system pyproject.toml setup.py
