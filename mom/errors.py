@@ -62,8 +62,7 @@ def describe_error(error: BaseException) -> str:
     Works for any exception: evaluation annotates Python errors (TypeError,
     ZeroDivisionError, ...) with the same attributes a PolicyError carries.
     """
-    text = str(error) if not isinstance(error, KeyError) else repr(error)
-    text = f"{type(error).__name__}: {text}" if not isinstance(error, PolicyError) else text
+    text = str(error) if isinstance(error, PolicyError) else f"{type(error).__name__}: {error}"
     extras = []
     position = getattr(error, "position", None)
     if position is not None:

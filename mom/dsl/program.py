@@ -6,7 +6,7 @@ the fast path's twin.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from mom.dsl.compiler import Function, Unit, compile_units, run
 from mom.dsl.evaluator import Evaluator
@@ -37,12 +37,16 @@ class Program:
         """Evaluate every top-level form on ``evaluator``; the list of their values."""
         return [run(function, evaluator) for function in self.functions]
 
-    def evaluate(self, host: Any, guests: Iterable[Any]) -> list[Any]:
-        """One policy run with fresh variables, ``Host`` and ``Guests`` bound, as upstream."""
+    def execute(self, bindings: Mapping[str, Any] | None = None) -> list[Any]:
+        """Evaluate with fresh variables, ``bindings`` in the root scope."""
         evaluator = Evaluator(self.limits)
-        evaluator.bind("Host", host)
-        evaluator.bind("Guests", guests)
+        for name, value in (bindings or {}).items():
+            evaluator.set(name, value, True)
         return self.run(evaluator)
+
+    def evaluate(self, host: Any, guests: Iterable[Any]) -> list[Any]:
+        """One policy run with ``Host`` and ``Guests`` bound, as upstream's Policy does."""
+        return self.execute({"Host": host, "Guests": guests})
 
 
 def compile_policy(text: str, limits: Limits = DEFAULT_LIMITS) -> Program:

@@ -24,12 +24,14 @@ DEFAULT_POLICY_NAME = "50_main_"
 class PolicyStore:
     """The set of named policies an engine evaluates."""
 
-    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS, engine: Any = None) -> None:
         self.logger = logging.getLogger("mom.Policy")
         self.policy_sem = threading.Semaphore()
         self.policy_strings: dict[str, str] = {}
         self.limits = limits
-        self.code: Any = _impl.engine.compile_policy("0", limits)
+        #: the implementation that compiles and runs policies (mom._impl chooses)
+        self.engine = engine if engine is not None else _impl.engine
+        self.code: Any = self.engine.compile_policy("0", limits)
 
     # ## Texts
 
@@ -47,7 +49,7 @@ class PolicyStore:
     def clear_policy(self) -> None:
         with self.policy_sem:
             self.policy_strings = {}
-            self.code = _impl.engine.compile_policy("0", self.limits)
+            self.code = self.engine.compile_policy("0", self.limits)
 
     def set_policy(self, name: str | None, policy_str: str | None) -> bool:
         """Store (or with ``None`` delete) one named policy and recompile them all.
@@ -65,7 +67,7 @@ class PolicyStore:
             else:
                 self.policy_strings[name] = policy_str
             try:
-                program = _impl.engine.compile_policy(self.get_string(), self.limits)
+                program = self.engine.compile_policy(self.get_string(), self.limits)
             except PolicyError as error:
                 self.logger.error("Unable to load policy: %s", describe_error(error))
                 if previous is None:
@@ -74,7 +76,7 @@ class PolicyStore:
                     self.policy_strings[name] = previous
                 return False
             self.code = program
-            if program.discarded_at is not None:
+            if program.discarded_at is not None and not _only_a_final_comment(program):
                 line, column = program.source.position(program.discarded_at)
                 self.logger.warning(
                     "Policy text from line %d, column %d on is ignored: %r is not part of "
@@ -103,3 +105,9 @@ class PolicyStore:
             if self.logger.isEnabledFor(logging.DEBUG):
                 self.logger.debug("Results: %s", results)
             return True
+
+
+def _only_a_final_comment(program: Any) -> bool:
+    """A last comment without a newline is dropped by upstream's scanner too, harmlessly."""
+    rest = program.source.text[program.discarded_at :]
+    return rest.startswith("#") and "\n" not in rest

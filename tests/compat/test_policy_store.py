@@ -1,0 +1,101 @@
+"""Upstream's ``Policy`` class: named policies, rollback, evaluation outcome (spec 5.6)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from mom.Policy.Policy import Policy
+from mom.offline import entity_from_spec
+
+
+@pytest.fixture
+def store(impl):  # type: ignore[no-untyped-def]
+    return Policy(engine=impl)
+
+
+@pytest.fixture
+def host():  # type: ignore[no-untyped-def]
+    return entity_from_spec({"name": "host", "stats": [{"mem_free": 5}]})
+
+
+def test_empty_store_reads_as_zero(store):  # type: ignore[no-untyped-def]
+    assert store.get_string() == "0"
+    assert store.get_strings() == {}
+
+
+def test_default_name_and_sorted_concatenation(store):  # type: ignore[no-untyped-def]
+    assert store.set_policy(None, "(defvar b 2)") is True
+    assert store.set_policy("10_first", "(defvar a 1)") is True
+    assert store.get_strings() == {"50_main_": "(defvar b 2)", "10_first": "(defvar a 1)"}
+    assert store.get_string() == "(defvar a 1)\n(defvar b 2)"
+    assert store.get_strings("10_first") == "(defvar a 1)"
+
+
+def test_a_parse_error_keeps_the_previous_text_and_program(store, host, caplog):  # type: ignore[no-untyped-def]
+    assert store.set_policy("p", '(Host.Control "x" 1)')
+    with caplog.at_level(logging.ERROR, logger="mom.Policy"):
+        assert store.set_policy("p", "(Host.Control") is False
+        assert store.set_policy("q", "(((") is False
+    assert store.get_strings() == {"p": '(Host.Control "x" 1)'}
+    assert "Unable to load policy: parse error" in caplog.text
+    assert store.evaluate(host, []) is True
+    assert host.controls == {"x": 1}
+
+
+def test_policies_depend_on_each_other_through_the_concatenation(store, host):  # type: ignore[no-untyped-def]
+    assert store.set_policy("01", "(defvar limit 3)")
+    assert store.set_policy("02", '(Host.Control "limit" limit)')
+    assert store.evaluate(host, []) is True
+    assert host.controls == {"limit": 3}
+
+
+def test_delete_with_none(store, caplog):  # type: ignore[no-untyped-def]
+    store.set_policy("a", "1")
+    with caplog.at_level(logging.INFO, logger="mom.Policy"):
+        assert store.set_policy("a", None) is True
+    assert store.get_strings() == {}
+    assert "Deleted policy 'a'" in caplog.text
+
+
+def test_whitespace_or_comment_only_is_fine(store, host):  # type: ignore[no-untyped-def]
+    # upstream raised IndexError and kept the bad string; fixed: it is an empty policy
+    assert store.set_policy("01-parameters", "# nothing to set\n   ") is True
+    assert store.evaluate(host, []) is True
+
+
+def test_unknown_character_drops_later_policies_as_upstream_but_warns(store, host, caplog):  # type: ignore[no-untyped-def]
+    with caplog.at_level(logging.WARNING, logger="mom.Policy"):
+        assert store.set_policy("a", '(Host.Control "a" 1) @')
+        assert store.set_policy("b", '(Host.Control "b" 1)')
+    assert store.evaluate(host, []) is True
+    assert host.controls == {"a": 1}  # upstream drops "b" too
+    assert "is not part of the language" in caplog.text
+
+
+def test_runtime_errors_abort_and_keep_earlier_controls(store, host, caplog):  # type: ignore[no-untyped-def]
+    store.set_policy(None, '(Host.Control "before" 1) (undefined_thing) (Host.Control "after" 1)')
+    with caplog.at_level(logging.ERROR, logger="mom.Policy"):
+        assert store.evaluate(host, []) is False
+    assert host.controls == {"before": 1}
+    assert "Unexpected error when evaluating policy: KeyError: 'undefined_thing'" in caplog.text
+    store.set_policy(None, "(+ 1 x)")
+    with caplog.at_level(logging.ERROR, logger="mom.Policy"):
+        assert store.evaluate(host, []) is False
+    assert "Policy error: undefined symbol x on line 1" in caplog.text
+
+
+def test_clear_policy(store, host):  # type: ignore[no-untyped-def]
+    store.set_policy("a", '(Host.Control "a" 1)')
+    store.clear_policy()
+    assert store.get_string() == "0"
+    assert store.evaluate(host, []) is True
+    assert host.controls == {}
+
+
+def test_each_evaluation_starts_fresh(store, host):  # type: ignore[no-untyped-def]
+    store.set_policy(None, '(defvar n 0) (set n (+ n 1)) (Host.Control "n" n)')
+    store.evaluate(host, [])
+    store.evaluate(host, [])
+    assert host.controls == {"n": 1}

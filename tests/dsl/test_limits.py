@@ -1,0 +1,103 @@
+"""Runaway policies end with a PolicyError: never a hang, a RecursionError or a crash."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import pytest
+
+from mom.dsl.limits import Limits
+from mom.errors import PolicyError
+
+
+def run(impl, text, limits=None):  # type: ignore[no-untyped-def]
+    program = impl.compile_policy(text) if limits is None else impl.compile_policy(text, limits)
+    return program.execute({"items": list(range(50))})
+
+
+def test_endless_recursion(impl):  # type: ignore[no-untyped-def]
+    with pytest.raises(PolicyError) as caught:
+        run(impl, "(def f (x) (f x)) (f 1)")
+    assert str(caught.value) == "calls nested deeper than 100 in function 'f': endless recursion?"
+
+
+def test_recursion_up_to_the_limit_works(impl):  # type: ignore[no-untyped-def]
+    text = "(def f (n) (if (> n 0) (+ 1 (f (- n 1))) 0)) (f 99)"
+    assert run(impl, text) == ["f", 99]
+    with pytest.raises(PolicyError, match="calls nested deeper than 100"):
+        run(impl, text.replace("99", "100"))
+
+
+def test_mutual_recursion_through_deep_forms_stays_off_the_python_stack(impl):  # type: ignore[no-untyped-def]
+    # 95 nested forms in a body called 99 deep: no RecursionError even with a low limit
+    body = "(+ 0 " * 95 + "(g (- n 1))" + ")" * 95
+    text = f"(def g (n) (if (> n 0) {body} 0)) (g 99)"
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        assert run(impl, text) == ["g", 0]
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def test_exponential_recursion_hits_the_step_limit(impl):  # type: ignore[no-untyped-def]
+    text = "(def f (n) (if (> n 0) {(f (- n 1)) (f (- n 1))} 0)) (f 40)"
+    with pytest.raises(PolicyError, match="step limit reached"):
+        run(impl, text, Limits(max_steps=20_000))
+
+
+def test_with_loops_count_steps(impl):  # type: ignore[no-untyped-def]
+    with pytest.raises(PolicyError, match="step limit reached"):
+        run(impl, "(with items i (with items j (with items k 0)))", Limits(max_steps=10_000))
+    assert len(run(impl, "(with items i (with items j 0))", Limits(max_steps=10_000))[0]) == 50
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(<< 1 100000)",
+        "(def sq (x n) (if n (sq (* x x) (- n 1)) x)) (sq 3 40)",
+        '(* "x" 100000000000)',
+        '(* 100000000000 "x")',
+        '(defvar s "ab") (with items i (set s (+ s s)))',
+    ],
+)
+def test_huge_values_are_refused(impl, text):  # type: ignore[no-untyped-def]
+    with pytest.raises(PolicyError, match="too large"):
+        run(impl, text)
+
+
+def test_large_but_reasonable_values_are_fine(impl):  # type: ignore[no-untyped-def]
+    assert run(impl, "(<< 1 1000) (* 1e308 10) (* 2.5 4)") == [1 << 1000, float("inf"), 10.0]
+
+
+def test_deep_source_nesting_is_a_parse_error(impl):  # type: ignore[no-untyped-def]
+    with pytest.raises(PolicyError, match="nesting deeper than 100 levels"):
+        impl.compile_policy("(+ 1 " * 10_000 + ")" * 10_000)
+
+
+def test_unterminated_and_garbage_inputs(impl):  # type: ignore[no-untyped-def]
+    for text in ["(((((", "(defvar x", "[}", "((())"]:
+        with pytest.raises(PolicyError, match="parse error"):
+            impl.compile_policy(text)
+
+
+def test_evaluation_in_a_thread_with_a_small_stack(impl):  # type: ignore[no-untyped-def]
+    # the daemon evaluates on a worker thread; the limits must hold there too
+    outcome = {}
+
+    def work() -> None:
+        try:
+            run(impl, "(def f (x) (f x)) (f 1)")
+        except PolicyError as error:
+            outcome["error"] = str(error)
+
+    old = threading.stack_size(1 << 20)
+    try:
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(old)
+    assert outcome["error"].startswith("calls nested deeper than 100")
