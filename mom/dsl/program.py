@@ -44,8 +44,11 @@ class Program:
             evaluator.set(name, value, True)
         return self.run(evaluator)
 
-    def evaluate(self, host: Any, guests: Iterable[Any]) -> list[Any]:
-        """One policy run with ``Host`` and ``Guests`` bound, as upstream's Policy does."""
+    def evaluate(self, host: Any, guests: Iterable[Any], results: bool = True) -> list[Any]:
+        """One policy run with ``Host`` and ``Guests`` bound, as upstream's Policy does.
+
+        (``results`` exists for the fast path's sake; the reference always has them.)
+        """
         return self.execute({"Host": host, "Guests": guests})
 
 

@@ -94,15 +94,17 @@ class PolicyStore:
     def evaluate(self, host: Any, guest_list: Iterable[Any]) -> bool:
         """Run the policy once; False if it raised (controls set before stay set)."""
         with self.policy_sem:
+            debugging = self.logger.isEnabledFor(logging.DEBUG)
             try:
-                results = self.code.evaluate(host, guest_list)
+                # the values of the top-level forms only serve the debug log
+                results = self.code.evaluate(host, guest_list, debugging)
             except PolicyError as error:
                 self.logger.error("Policy error: %s", describe_error(error))
                 return False
             except Exception as error:
                 self.logger.error("Unexpected error when evaluating policy: %s", describe_error(error))
                 return False
-            if self.logger.isEnabledFor(logging.DEBUG):
+            if debugging:
                 self.logger.debug("Results: %s", results)
             return True
 

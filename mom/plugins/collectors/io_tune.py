@@ -52,6 +52,8 @@ def _as_int(value: Any) -> Any:
 class IoTune:
     """One disk: its name and path, its policy limits and its current limits."""
 
+    __slots__ = ("name", "path", "guaranteed", "maximum", "current", "_current", "_policy_values")
+
     #: what policies may call (see mom.dsl.sandbox)
     _policy_methods = frozenset(
         {

@@ -1,0 +1,1520 @@
+"""The policy bytecode VM: the fast twin of the reference in mom.dsl.compiler.
+
+Values are tagged C structs (None, bool, int64, double, a table row, or a Python
+object); ints that overflow int64 become Python ints, and anything unusual goes
+through the same Python operations the reference uses, so results, types and error
+messages agree.  Variables use shallow binding over symbol ids: the current binding
+of every symbol sits in one array, and each scope remembers what it shadowed.
+Rows of a SampleTable (the daemon's column store) are read straight from its NumPy
+arrays.  See mom/dsl/bytecode.py for the code format and mom/dsl/opcodes.py for the
+instruction set.
+"""
+
+from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF, Py_XINCREF, Py_XDECREF
+from cpython.object cimport PyObject_RichCompare, PyObject_RichCompareBool, PyObject_IsTrue
+from cpython.object cimport Py_LT, Py_LE, Py_EQ, Py_NE, Py_GT, Py_GE
+from cpython.number cimport PyNumber_Subtract, PyNumber_TrueDivide, PyNumber_Rshift, PyNumber_Add
+from cpython.list cimport PyList_Append
+from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
+from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
+from libc.stdint cimport int64_t, int32_t, int16_t, int8_t
+from libc.string cimport memset
+
+cimport numpy as cnp
+
+from mom._fastpath.opcodes cimport *
+
+import numpy as np
+
+from mom.dsl import builtins as _builtins
+from mom.dsl.sandbox import MISSING as _MISSING, policy_getattr as _policy_getattr
+from mom.dsl.scope import undefined_symbol as _undefined_symbol
+from mom.errors import EntityError as _EntityError, PolicyError as _PolicyError
+from mom.plugins.collectors.io_tune import IoTune as _IoTune
+from mom.runtime.table import GuestSet as _GuestSet, RowEntity as _RowEntity, SampleTable as _SampleTable
+
+cnp.import_array()
+
+cdef extern from *:
+    """
+    #include <string.h>
+    static inline int mom_add_overflow(int64_t a, int64_t b, int64_t *r) { return __builtin_add_overflow(a, b, r); }
+    static inline int mom_sub_overflow(int64_t a, int64_t b, int64_t *r) { return __builtin_sub_overflow(a, b, r); }
+    static inline int mom_mul_overflow(int64_t a, int64_t b, int64_t *r) { return __builtin_mul_overflow(a, b, r); }
+    static inline double mom_bits_double(int64_t bits) { double d; memcpy(&d, &bits, sizeof d); return d; }
+    /* ints of at most 2**53 in magnitude convert to double exactly */
+    #define mom_small(i) ((i) >= -9007199254740992LL && (i) <= 9007199254740992LL)
+    /* the object in slot member at byte offset `offset` of `obj` (NULL if unset) */
+    #define mom_slot(obj, offset) (*(PyObject **)((char *)(obj) + (offset)))
+    """
+    bint mom_add_overflow(int64_t a, int64_t b, int64_t *r) nogil
+    bint mom_sub_overflow(int64_t a, int64_t b, int64_t *r) nogil
+    bint mom_mul_overflow(int64_t a, int64_t b, int64_t *r) nogil
+    double mom_bits_double(int64_t bits) nogil
+    bint mom_small(int64_t i) nogil
+    PyObject* mom_slot(PyObject* obj, Py_ssize_t offset) nogil
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDef:
+        Py_ssize_t offset
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+    ctypedef struct PyTypeObject:
+        pass
+    PyTypeObject PyMemberDescr_Type
+    PyTypeObject* Py_TYPE(object o)
+    long long PyLong_AsLongLongAndOverflow(object o, int *overflow) except? -1
+    PyObject* PyIter_Next(object o) except? NULL
+    PyObject* PyErr_Occurred()
+    Py_ssize_t PyObject_Length(object o) except -1
+
+# ## Values
+
+cdef enum Tag:
+    T_NONE = 0
+    T_BOOL = 1
+    T_INT = 2
+    T_FLOAT = 3
+    T_OBJ = 4
+    T_ROW = 5         # o: the SampleTable, i: the row
+    T_ROWMETHOD = 6   # o: the SampleTable, i: the row, aux: rule method id
+    T_ITER = 7        # aux: index in the loop stack
+    T_IOSET = 8       # o: an IoTune, aux: which setter (IO_SETTERS)
+
+# storage tags of SampleTable (mom.runtime.table)
+DEF S_NONE = 0
+DEF S_BOOL = 1
+DEF S_INT = 2
+DEF S_FLOAT = 3
+DEF S_OBJECT = 4
+DEF S_ABSENT = 8
+
+# rule method ids (mom.dsl.bytecode.RULE_METHOD_IDS)
+DEF M_PROP = 0
+DEF M_STAT = 1
+DEF M_STATAVG = 2
+DEF M_SETVAR = 3
+DEF M_GETVAR = 4
+DEF M_CONTROL = 5
+DEF M_GETCONTROL = 6
+
+DEF EXACT_DOUBLE = 9007199254740992  # 2**53: ints up to here convert to double exactly
+
+ctypedef struct Value:
+    int16_t tag
+    int16_t slot      # T_ROW, T_ROWMETHOD: the table's slot in Machine.tables
+    int32_t aux       # T_ROWMETHOD: rule method id; T_ITER: loop index; T_IOSET: setter id
+    int64_t i
+    double f
+    PyObject* o       # an owned reference, or NULL
+
+ctypedef struct Saved:
+    int32_t symbol
+    int32_t depth     # scope depth of the shadowed binding, -1 if there was none
+    Value value
+
+ctypedef struct Loop:
+    PyObject* table   # rows loop: the table; else NULL
+    int16_t slot      # rows loop: the table's slot
+    PyObject* keep    # owned: the rows array, or the Python iterator
+    int32_t* rows
+    int64_t n
+    int64_t position
+
+ctypedef struct FieldName:
+    PyObject* name    # owned while cached, so its address cannot be reused
+    int32_t field
+
+DEF FIELD_CACHE = 24
+
+ctypedef struct TableInfo:
+    PyObject* table   # borrowed: the evaluation's bindings keep it alive
+    PyObject* field_index  # borrowed, as the table
+    int32_t* attribute_field  # per attribute name of the code: field index, -1 none, -2 not looked up
+    FieldName names[FIELD_CACHE]
+    int32_t nnames
+    int8_t* tags
+    int64_t* payload
+    int32_t* head
+    int32_t* count
+    int32_t nfields
+    int32_t history
+
+ctypedef struct SiteInfo:
+    int32_t symbol
+    int32_t nthunks
+    int32_t first_thunk   # index into thunk_pcs and thunk_loads
+
+ctypedef struct FunctionInfo:
+    int32_t symbol
+    int32_t nparams       # -1: the parameter list was not a list
+    int32_t first_binder  # index into binders
+    int32_t body_pc
+
+ctypedef struct Binder:
+    int32_t is_symbol     # 1: bind this symbol; 0: raise the error factory constant
+    int32_t index
+
+
+cdef inline void vclear(Value* v) noexcept:
+    cdef PyObject* o = v.o
+    v.tag = T_NONE
+    v.o = NULL
+    Py_XDECREF(o)
+
+
+cdef inline void vcopy(Value* dst, Value* src) noexcept:
+    dst[0] = src[0]
+    Py_XINCREF(dst.o)
+
+
+cdef inline void vobject(Value* dst, object o) noexcept:
+    Py_INCREF(o)
+    dst.tag = T_OBJ
+    dst.o = <PyObject*>o
+
+
+cdef int unbox(object x, Value* out, Machine machine=None) except -1:
+    """Python object -> Value (``out`` must be clear); rows need the ``machine``."""
+    cdef int overflow = 0
+    cdef int64_t n
+    cdef type kind = type(x)
+    if x is None:
+        out.tag = T_NONE
+    elif kind is bool:
+        out.tag = T_BOOL
+        out.i = 1 if x is True else 0
+    elif kind is int:
+        n = PyLong_AsLongLongAndOverflow(x, &overflow)
+        if overflow:
+            vobject(out, x)
+        else:
+            out.tag = T_INT
+            out.i = n
+    elif kind is float:
+        out.tag = T_FLOAT
+        out.f = x
+    elif kind is _RowEntity and machine is not None:
+        table = x.table
+        out.slot = machine.table_slot(<PyObject*>table)
+        out.tag = T_ROW
+        out.i = x.row
+        Py_INCREF(table)
+        out.o = <PyObject*>table
+    else:
+        vobject(out, x)
+    return 0
+
+
+cdef object box(Value* v):
+    """Value -> Python object, exactly what the reference would hold."""
+    cdef int32_t tag = v.tag
+    if tag == T_NONE:
+        return None
+    if tag == T_BOOL:
+        return True if v.i else False
+    if tag == T_INT:
+        return v.i
+    if tag == T_FLOAT:
+        return v.f
+    if tag == T_OBJ:
+        return <object>v.o
+    if tag == T_ROW:
+        return (<object>v.o).view(v.i)
+    if tag == T_ROWMETHOD:
+        return getattr((<object>v.o).view(v.i), METHOD_NAMES[v.aux])
+    if tag == T_IOSET:
+        return getattr(<object>v.o, IO_SETTERS[v.aux][0])
+    raise AssertionError("unboxable value")
+
+
+METHOD_NAMES = ("Prop", "Stat", "StatAvg", "SetVar", "GetVar", "Control", "GetControl")
+
+#: IoTune's setters and the limit each writes (mom.plugins.collectors.io_tune)
+IO_SETTERS = (
+    ("setTotalBytesSec", "total_bytes_sec"),
+    ("setReadBytesSec", "read_bytes_sec"),
+    ("setWriteBytesSec", "write_bytes_sec"),
+    ("setTotalIopsSec", "total_iops_sec"),
+    ("setReadIopsSec", "read_iops_sec"),
+    ("setWriteIopsSec", "write_iops_sec"),
+)
+IO_SETTER_IDS = {name: index for index, (name, _key) in enumerate(IO_SETTERS)}
+IO_KEYS = tuple(key for _name, key in IO_SETTERS)
+
+
+cdef inline bint is_intlike(Value* v) noexcept:
+    return v.tag == T_INT or v.tag == T_BOOL
+
+
+cdef int truthy(Value* v) except -1:
+    cdef int32_t tag = v.tag
+    if tag == T_NONE:
+        return 0
+    if tag == T_BOOL or tag == T_INT:
+        return v.i != 0
+    if tag == T_FLOAT:
+        return v.f != 0.0  # NaN is true, as in Python
+    if tag == T_ROW or tag == T_ROWMETHOD or tag == T_IOSET:
+        return 1
+    return PyObject_IsTrue(box(v))
+
+
+# ## Code: a compiled program's arrays
+
+
+cdef class Code:
+    """Bytecode of one program in C arrays (built once per set_policy)."""
+
+    cdef int32_t* code
+    cdef int32_t ncode
+    cdef Value* constants
+    cdef int32_t nconstants
+    cdef list constant_objects
+    cdef int32_t nsymbols
+    cdef list symbols
+    cdef list attributes
+    cdef int32_t* attribute_method   # rule method id of each attribute name, or -1
+    cdef int32_t* attribute_setter   # IoTune setter id of each attribute name, or -1
+    cdef SiteInfo* sites
+    cdef list site_lines
+    cdef int32_t* thunk_pcs
+    cdef int32_t* thunk_loads        # per thunk: the symbol it only loads, or -1
+    cdef FunctionInfo* functions
+    cdef Binder* binders
+    cdef int32_t* block_pcs
+    cdef readonly list top
+    cdef int32_t* node_at
+    cdef readonly list nodes
+    cdef readonly int max_stack
+
+    def __cinit__(self):
+        self.code = NULL
+        self.constants = NULL
+        self.attribute_method = NULL
+        self.attribute_setter = NULL
+        self.sites = NULL
+        self.thunk_pcs = NULL
+        self.thunk_loads = NULL
+        self.functions = NULL
+        self.binders = NULL
+        self.block_pcs = NULL
+        self.node_at = NULL
+
+    def __init__(self, bytecode):
+        cdef Py_ssize_t k, j, nthunks, nbinders
+        from mom.dsl.bytecode import RULE_METHOD_IDS
+
+        code = bytecode.code
+        self.ncode = len(code)
+        self.code = <int32_t*>PyMem_Malloc(max(1, self.ncode) * sizeof(int32_t))
+        self.node_at = <int32_t*>PyMem_Malloc(max(1, self.ncode) * sizeof(int32_t))
+        if self.code == NULL or self.node_at == NULL:
+            raise MemoryError()
+        for k in range(self.ncode):
+            self.code[k] = code[k]
+            self.node_at[k] = bytecode.node_at[k]
+        self.constant_objects = list(bytecode.constants)
+        self.nconstants = len(self.constant_objects)
+        self.constants = <Value*>PyMem_Malloc(max(1, self.nconstants) * sizeof(Value))
+        if self.constants == NULL:
+            raise MemoryError()
+        memset(self.constants, 0, max(1, self.nconstants) * sizeof(Value))
+        for k in range(self.nconstants):
+            unbox(self.constant_objects[k], &self.constants[k])
+        self.symbols = list(bytecode.symbols)
+        self.nsymbols = len(self.symbols)
+        self.attributes = list(bytecode.attributes)
+        self.attribute_method = <int32_t*>PyMem_Malloc(max(1, len(self.attributes)) * sizeof(int32_t))
+        self.attribute_setter = <int32_t*>PyMem_Malloc(max(1, len(self.attributes)) * sizeof(int32_t))
+        for k in range(len(self.attributes)):
+            self.attribute_method[k] = RULE_METHOD_IDS.get(self.attributes[k], -1)
+            self.attribute_setter[k] = IO_SETTER_IDS.get(self.attributes[k], -1)
+        nthunks = sum(len(site.thunks) for site in bytecode.sites)
+        self.sites = <SiteInfo*>PyMem_Malloc(max(1, len(bytecode.sites)) * sizeof(SiteInfo))
+        self.thunk_pcs = <int32_t*>PyMem_Malloc(max(1, nthunks) * sizeof(int32_t))
+        self.thunk_loads = <int32_t*>PyMem_Malloc(max(1, nthunks) * sizeof(int32_t))
+        self.site_lines = []
+        j = 0
+        for k, site in enumerate(bytecode.sites):
+            self.sites[k].symbol = site.symbol
+            self.sites[k].nthunks = len(site.thunks)
+            self.sites[k].first_thunk = j
+            for t, block in enumerate(site.thunks):
+                self.thunk_pcs[j] = bytecode.blocks[block]
+                shortcut = site.shortcuts[t] if t < len(site.shortcuts) else None
+                self.thunk_loads[j] = shortcut[1] if shortcut is not None else -1
+                j += 1
+            self.site_lines.append(site.line)
+        nbinders = sum(len(function.binders) for function in bytecode.functions)
+        self.functions = <FunctionInfo*>PyMem_Malloc(max(1, len(bytecode.functions)) * sizeof(FunctionInfo))
+        self.binders = <Binder*>PyMem_Malloc(max(1, nbinders) * sizeof(Binder))
+        j = 0
+        for k, function in enumerate(bytecode.functions):
+            self.functions[k].symbol = function.symbol
+            self.functions[k].nparams = -1 if function.nparams is None else function.nparams
+            self.functions[k].first_binder = j
+            self.functions[k].body_pc = bytecode.blocks[function.body]
+            for is_symbol, index in function.binders:
+                self.binders[j].is_symbol = 1 if is_symbol else 0
+                self.binders[j].index = index
+                j += 1
+        self.block_pcs = <int32_t*>PyMem_Malloc(max(1, len(bytecode.blocks)) * sizeof(int32_t))
+        for k, pc in enumerate(bytecode.blocks):
+            self.block_pcs[k] = pc
+        self.top = [bytecode.blocks[block] for block in bytecode.top]
+        self.nodes = list(bytecode.nodes)
+        self.max_stack = bytecode.max_stack + 8
+
+    def __dealloc__(self):
+        cdef int32_t k
+        if self.constants != NULL:
+            for k in range(self.nconstants):
+                vclear(&self.constants[k])
+        PyMem_Free(self.code)
+        PyMem_Free(self.node_at)
+        PyMem_Free(self.constants)
+        PyMem_Free(self.attribute_method)
+        PyMem_Free(self.attribute_setter)
+        PyMem_Free(self.sites)
+        PyMem_Free(self.thunk_pcs)
+        PyMem_Free(self.thunk_loads)
+        PyMem_Free(self.functions)
+        PyMem_Free(self.binders)
+        PyMem_Free(self.block_pcs)
+
+    def node_of(self, int pc):
+        """The form or token the instruction at ``pc`` was compiled from."""
+        if 0 <= pc < self.ncode and self.node_at[pc] >= 0:
+            return self.nodes[self.node_at[pc]]
+        return None
+
+
+# ## The machine: one evaluation's state
+
+
+cdef class Machine:
+    """Runs a Code; reusable, one evaluation at a time."""
+
+    cdef Code c
+    cdef object limits
+    cdef Value* current          # per symbol: its innermost binding
+    cdef int32_t* depth_of       # per symbol: scope depth of that binding, -1 unbound
+    cdef int32_t* functions      # per symbol: user function index, -1 none
+    cdef Saved* saved
+    cdef Py_ssize_t nsaved
+    cdef Py_ssize_t saved_capacity
+    cdef int32_t* scope_marks
+    cdef Py_ssize_t nscopes
+    cdef Py_ssize_t scopes_capacity
+    cdef Value* stack
+    cdef Py_ssize_t sp
+    cdef Py_ssize_t stack_capacity
+    cdef Loop* loops
+    cdef Py_ssize_t nloops
+    cdef Py_ssize_t loops_capacity
+    cdef TableInfo* tables
+    cdef int32_t ntables
+    cdef int32_t tables_capacity
+    cdef int64_t steps_left
+    cdef int64_t max_steps
+    cdef int32_t calls
+    cdef int32_t max_calls
+    cdef bint want_results
+    cdef readonly int error_pc
+    cdef object abs_function
+    cdef object debug_function
+    # types whose _policy_values is a slot, with the slot's offset (-1: not a slot)
+    cdef PyObject* slot_types[8]
+    cdef Py_ssize_t slot_offsets[8]
+    cdef int32_t nslot_types
+
+    def __cinit__(self, Code code, limits):
+        cdef Py_ssize_t n = max(1, code.nsymbols)
+        self.c = code
+        self.limits = limits
+        self.max_steps = limits.max_steps
+        self.max_calls = limits.max_call_depth
+        self.current = <Value*>PyMem_Malloc(n * sizeof(Value))
+        self.depth_of = <int32_t*>PyMem_Malloc(n * sizeof(int32_t))
+        self.functions = <int32_t*>PyMem_Malloc(n * sizeof(int32_t))
+        self.saved_capacity = 64
+        self.saved = <Saved*>PyMem_Malloc(self.saved_capacity * sizeof(Saved))
+        self.scopes_capacity = 64
+        self.scope_marks = <int32_t*>PyMem_Malloc(self.scopes_capacity * sizeof(int32_t))
+        # every nested block (function body, argument thunk) runs on this stack: room
+        # for the deepest allowed call chain, each level a body and a thunk deep
+        self.stack_capacity = (2 * self.max_calls + 16) * code.max_stack + 64
+        self.stack = <Value*>PyMem_Malloc(self.stack_capacity * sizeof(Value))
+        self.loops_capacity = 16
+        self.loops = <Loop*>PyMem_Malloc(self.loops_capacity * sizeof(Loop))
+        self.tables_capacity = 4
+        self.tables = <TableInfo*>PyMem_Malloc(self.tables_capacity * sizeof(TableInfo))
+        if (self.tables == NULL or self.current == NULL or self.depth_of == NULL or self.functions == NULL or self.saved == NULL
+                or self.scope_marks == NULL or self.stack == NULL or self.loops == NULL):
+            raise MemoryError()
+        memset(self.current, 0, n * sizeof(Value))
+        memset(self.stack, 0, self.stack_capacity * sizeof(Value))
+        cdef Py_ssize_t k
+        for k in range(n):
+            self.depth_of[k] = -1
+            self.functions[k] = -1
+        self.nsaved = 0
+        self.nscopes = 0
+        self.sp = 0
+        self.nloops = 0
+        self.ntables = 0
+        self.nslot_types = 0
+        self.error_pc = -1
+        self.abs_function = abs
+        self.debug_function = _builtins.debug
+
+    def __dealloc__(self):
+        self.reset()
+        PyMem_Free(self.current)
+        PyMem_Free(self.depth_of)
+        PyMem_Free(self.functions)
+        PyMem_Free(self.saved)
+        PyMem_Free(self.scope_marks)
+        PyMem_Free(self.stack)
+        PyMem_Free(self.loops)
+        PyMem_Free(self.tables)
+
+    cdef void reset(self) noexcept:
+        cdef Py_ssize_t k, j
+        if self.current == NULL:
+            return
+        for k in range(self.c.nsymbols):
+            vclear(&self.current[k])
+            self.depth_of[k] = -1
+            self.functions[k] = -1
+        for k in range(self.nsaved):
+            vclear(&self.saved[k].value)
+        for k in range(self.sp):
+            vclear(&self.stack[k])
+        for k in range(self.nloops):
+            Py_XDECREF(self.loops[k].keep)
+        for k in range(self.nslot_types):
+            Py_XDECREF(self.slot_types[k])
+        self.nslot_types = 0
+        for k in range(self.ntables):
+            for j in range(self.tables[k].nnames):
+                Py_XDECREF(self.tables[k].names[j].name)
+            self.tables[k].nnames = 0
+            PyMem_Free(self.tables[k].attribute_field)
+        self.nsaved = 0
+        self.nscopes = 0
+        self.sp = 0
+        self.nloops = 0
+        self.ntables = 0
+        self.error_pc = -1
+
+    # ## Scopes (shallow binding)
+
+    cdef inline int enter(self) except -1:
+        if self.nscopes == self.scopes_capacity:
+            self.scopes_capacity *= 2
+            self.scope_marks = <int32_t*>PyMem_Realloc(self.scope_marks, self.scopes_capacity * sizeof(int32_t))
+            if self.scope_marks == NULL:
+                raise MemoryError()
+        self.scope_marks[self.nscopes] = <int32_t>self.nsaved
+        self.nscopes += 1
+        return 0
+
+    cdef inline void leave(self) noexcept:
+        cdef Saved* entry
+        cdef int32_t mark
+        self.nscopes -= 1
+        mark = self.scope_marks[self.nscopes]
+        while self.nsaved > mark:
+            self.nsaved -= 1
+            entry = &self.saved[self.nsaved]
+            vclear(&self.current[entry.symbol])
+            self.current[entry.symbol] = entry.value
+            self.depth_of[entry.symbol] = entry.depth
+            entry.value.o = NULL
+
+    cdef inline int bind(self, int32_t symbol, Value* value) except -1:
+        """Bind in the innermost scope unless it binds ``symbol`` already; takes ``value``."""
+        cdef Saved* entry
+        if self.depth_of[symbol] == self.nscopes:
+            vclear(value)
+            return 0
+        if self.nsaved == self.saved_capacity:
+            self.saved_capacity *= 2
+            self.saved = <Saved*>PyMem_Realloc(self.saved, self.saved_capacity * sizeof(Saved))
+            if self.saved == NULL:
+                raise MemoryError()
+        entry = &self.saved[self.nsaved]
+        self.nsaved += 1
+        entry.symbol = symbol
+        entry.depth = self.depth_of[symbol]
+        entry.value = self.current[symbol]
+        self.current[symbol] = value[0]
+        value.o = NULL
+        value.tag = T_NONE
+        self.depth_of[symbol] = <int32_t>self.nscopes
+        return 0
+
+    cdef Value* outer_binding(self, int32_t symbol, Py_ssize_t* cursor) noexcept:
+        """The next outer binding of ``symbol`` below save index ``cursor``, or NULL."""
+        cdef Py_ssize_t k = cursor[0]
+        while k > 0:
+            k -= 1
+            if self.saved[k].symbol == symbol:
+                cursor[0] = k
+                if self.saved[k].depth < 0:
+                    return NULL
+                return &self.saved[k].value
+        cursor[0] = 0
+        return NULL
+
+    # ## Tables
+
+    cdef int16_t table_slot(self, PyObject* table) except -1:
+        """The slot of a table in this evaluation (its arrays' addresses and caches)."""
+        cdef int32_t k
+        cdef cnp.ndarray tags, payload, head, count
+        cdef TableInfo* info
+        for k in range(self.ntables):
+            if self.tables[k].table == table:
+                return <int16_t>k
+        if self.ntables == self.tables_capacity:
+            if self.tables_capacity >= 16384:
+                raise _PolicyError("too many statistics tables in one evaluation")
+            self.tables_capacity *= 2
+            self.tables = <TableInfo*>PyMem_Realloc(self.tables, self.tables_capacity * sizeof(TableInfo))
+            if self.tables == NULL:
+                raise MemoryError()
+        t = <object>table
+        tags = t.tags
+        payload = t.payload
+        head = t.head
+        count = t.count
+        if not (tags.flags.c_contiguous and payload.flags.c_contiguous):
+            raise ValueError("SampleTable arrays must be C-contiguous")
+        info = &self.tables[self.ntables]
+        info.table = table
+        info.field_index = <PyObject*>t.field_index
+        info.nnames = 0
+        info.attribute_field = <int32_t*>PyMem_Malloc(max(1, len(self.c.attributes)) * sizeof(int32_t))
+        if info.attribute_field == NULL:
+            raise MemoryError()
+        for k in range(len(self.c.attributes)):
+            info.attribute_field[k] = -2
+        info.tags = <int8_t*>cnp.PyArray_DATA(tags)
+        info.payload = <int64_t*>cnp.PyArray_DATA(payload)
+        info.head = <int32_t*>cnp.PyArray_DATA(head)
+        info.count = <int32_t*>cnp.PyArray_DATA(count)
+        info.nfields = <int32_t>tags.shape[1]
+        info.history = <int32_t>tags.shape[2]
+        self.ntables += 1
+        return <int16_t>(self.ntables - 1)
+
+    cdef int cell(self, Value* row, int32_t field, int32_t slot, Value* out) except -1:
+        """The stored value (row, field, slot) into ``out``; returns 0 if absent."""
+        cdef TableInfo* t = &self.tables[row.slot]
+        cdef Py_ssize_t at = (row.i * t.nfields + field) * t.history + slot
+        cdef int8_t tag = t.tags[at]
+        if tag == S_ABSENT:
+            return 0
+        if tag == S_NONE:
+            out.tag = T_NONE
+        elif tag == S_INT:
+            out.tag = T_INT
+            out.i = t.payload[at]
+        elif tag == S_FLOAT:
+            out.tag = T_FLOAT
+            out.f = mom_bits_double(t.payload[at])
+        elif tag == S_BOOL:
+            out.tag = T_BOOL
+            out.i = t.payload[at]
+        else:
+            vobject(out, (<object>row.o).objects[(row.i, field, slot)])
+        return 1
+
+    cdef int32_t field_of(self, Value* row, object name) except -2:
+        """Field index of ``name`` in the row's table, -1 if it has no such field.
+
+        Names repeat (attribute names, Stat arguments), so each table remembers the
+        answer by the name object's address, holding a reference meanwhile.
+        """
+        cdef TableInfo* t = &self.tables[row.slot]
+        cdef PyObject* key = <PyObject*>name
+        cdef int32_t k, field
+        cdef PyObject* found
+        for k in range(t.nnames):
+            if t.names[k].name == key:
+                return t.names[k].field
+        found = PyDict_GetItem(<object>t.field_index, name)
+        field = -1 if found == NULL else <int32_t>(<object>found)
+        if t.nnames < FIELD_CACHE:
+            Py_INCREF(name)
+            t.names[t.nnames].name = key
+            t.names[t.nnames].field = field
+            t.nnames += 1
+        return field
+
+    cdef int row_latest(self, Value* row, int32_t field, Value* out) except -1:
+        """The newest value of a field of a row; 0 if no such field, absent or no samples."""
+        cdef TableInfo* t
+        if field < 0:
+            return 0
+        t = &self.tables[row.slot]
+        if t.count[row.i] == 0:
+            return 0
+        return self.cell(row, field, t.head[row.i], out)
+
+    cdef inline int32_t attribute_field(self, Value* row, int32_t attribute) except -2:
+        cdef int32_t* fields = self.tables[row.slot].attribute_field
+        if fields[attribute] == -2:
+            fields[attribute] = self.field_of(row, self.c.attributes[attribute])
+        return fields[attribute]
+
+    # ## Attributes (the sandbox's rules, see mom.dsl.sandbox)
+
+    cdef int attribute(self, Value* holder, int32_t attribute, Value* out) except -1:
+        """``holder.attribute`` as a policy may read it into ``out``; 0 if it has none."""
+        cdef int32_t method
+        cdef PyObject* found_value
+        cdef PyObject* values_pointer
+        if holder.tag == T_ROW:
+            if self.row_latest(holder, self.attribute_field(holder, attribute), out):
+                return 1
+            method = self.c.attribute_method[attribute]
+            if method >= 0:
+                vcopy(out, holder)
+                out.tag = T_ROWMETHOD
+                out.aux = method
+                return 1
+            return 0
+        if holder.tag != T_OBJ:
+            return 0  # plain values declare no attributes
+        obj = <object>holder.o
+        name = self.c.attributes[attribute]
+        values_pointer = self.policy_values(holder.o)  # the common case, in C
+        if values_pointer != NULL and type(<object>values_pointer) is dict:
+            found_value = PyDict_GetItem(<object>values_pointer, name)
+            if found_value != NULL:
+                unbox(<object>found_value, out, self)
+                return 1
+        found = _policy_getattr(obj, name)  # methods and hooks: the shared rules
+        if found is _MISSING:
+            return 0
+        unbox(found, out, self)
+        return 1
+
+    cdef PyObject* policy_values(self, PyObject* obj) except? NULL:
+        """``obj._policy_values`` (borrowed) or NULL; read straight from the slot when
+        the class keeps it in ``__slots__`` (IoTune, ValueBag)."""
+        cdef PyObject* kind = <PyObject*>Py_TYPE(<object>obj)
+        cdef int32_t k
+        cdef Py_ssize_t offset = -1
+        for k in range(self.nslot_types):
+            if self.slot_types[k] == kind:
+                offset = self.slot_offsets[k]
+                if offset >= 0:
+                    return mom_slot(obj, offset)
+                break
+        else:
+            descriptor = getattr(<object>kind, "_policy_values", None)
+            if descriptor is not None and Py_TYPE(descriptor) == &PyMemberDescr_Type:
+                offset = (<PyMemberDescrObject*>descriptor).d_member.offset
+            if self.nslot_types < 8:
+                Py_INCREF(<object>kind)
+                self.slot_types[self.nslot_types] = kind
+                self.slot_offsets[self.nslot_types] = offset
+                self.nslot_types += 1
+            if offset >= 0:
+                return mom_slot(obj, offset)
+        values = getattr(<object>obj, "_policy_values", None)
+        if values is None:
+            return NULL
+        return <PyObject*>values  # borrowed: obj keeps its attribute alive
+
+    cdef int find_attribute(self, int32_t symbol, int32_t attribute, Value* out) except -1:
+        """The first binding of ``symbol``, innermost out, that has the attribute."""
+        cdef Py_ssize_t cursor = self.nsaved
+        cdef Value* binding
+        if self.depth_of[symbol] < 0:
+            return 0
+        if self.attribute(&self.current[symbol], attribute, out):
+            return 1
+        binding = self.outer_binding(symbol, &cursor)
+        while binding != NULL:
+            if self.attribute(binding, attribute, out):
+                return 1
+            binding = self.outer_binding(symbol, &cursor)
+        return 0
+
+    cdef int method(self, int32_t symbol, int32_t attribute, Value* out) except -1:
+        """What a call head ``sym.attr`` names: a method of the innermost binding, else
+        any binding's attribute (upstream asks the whole stack), else KeyError."""
+        cdef Value* binding
+        cdef int32_t id
+        if self.depth_of[symbol] >= 0:
+            binding = &self.current[symbol]
+            if binding.tag == T_ROW:
+                id = self.c.attribute_method[attribute]
+                if id >= 0:
+                    vcopy(out, binding)
+                    out.tag = T_ROWMETHOD
+                    out.aux = id
+                    return 0
+            elif binding.tag == T_OBJ:
+                obj = <object>binding.o
+                id = self.c.attribute_setter[attribute]
+                if id >= 0 and type(obj) is _IoTune:  # not a subclass: it may override
+                    vcopy(out, binding)
+                    out.tag = T_IOSET
+                    out.aux = id
+                    return 0
+                name = self.c.attributes[attribute]
+                methods = getattr(obj, "_policy_methods", None)
+                if methods is not None and name in methods:
+                    unbox(getattr(obj, name), out, self)
+                    return 0
+        if self.find_attribute(symbol, attribute, out) and out.tag != T_NONE:
+            return 0
+        vclear(out)
+        raise KeyError(self.c.symbols[symbol] + "." + self.c.attributes[attribute])
+
+    # ## Operators
+
+    cdef int binary(self, int32_t op, Value* a, Value* b, Value* out) except -1:
+        cdef int64_t x, y, r
+        cdef double p, q
+        if is_intlike(a) and is_intlike(b):
+            x = a.i
+            y = b.i
+            if op == OP_ADD:
+                if not mom_add_overflow(x, y, &r):
+                    out.tag = T_INT
+                    out.i = r
+                    return 0
+            elif op == OP_SUB:
+                if not mom_sub_overflow(x, y, &r):
+                    out.tag = T_INT
+                    out.i = r
+                    return 0
+            elif op == OP_MUL:
+                if not mom_mul_overflow(x, y, &r):
+                    out.tag = T_INT
+                    out.i = r
+                    return 0
+            elif op == OP_DIV:
+                if y == 0:
+                    raise ZeroDivisionError("division by zero")
+                if mom_small(x) and mom_small(y):
+                    out.tag = T_FLOAT
+                    out.f = <double>x / <double>y
+                    return 0
+            elif op == OP_LT or op == OP_GT or op == OP_LE or op == OP_GE or op == OP_EQ or op == OP_NE:
+                out.tag = T_BOOL
+                out.i = compare_ints(op, x, y)
+                return 0
+            elif op == OP_SHL:
+                if 0 <= y < 63:
+                    r = x << y
+                    if (r >> y) == x:
+                        out.tag = T_INT
+                        out.i = r
+                        return 0
+            elif op == OP_SHR:
+                if y >= 0:
+                    out.tag = T_INT
+                    out.i = x >> (y if y < 63 else 63)
+                    return 0
+        elif (a.tag == T_FLOAT or is_intlike(a)) and (b.tag == T_FLOAT or is_intlike(b)) and op != OP_SHL and op != OP_SHR:
+            # one float at least: Python converts the int (int64 -> double rounds alike)
+            if a.tag == T_FLOAT:
+                p = a.f
+            elif op >= OP_LT and op <= OP_NE and not mom_small(a.i):
+                return self.generic(op, a, b, out)  # exact int/float comparison
+            else:
+                p = <double>a.i
+            if b.tag == T_FLOAT:
+                q = b.f
+            elif op >= OP_LT and op <= OP_NE and not mom_small(b.i):
+                return self.generic(op, a, b, out)
+            else:
+                q = <double>b.i
+            if op == OP_ADD:
+                out.tag = T_FLOAT
+                out.f = p + q
+            elif op == OP_SUB:
+                out.tag = T_FLOAT
+                out.f = p - q
+            elif op == OP_MUL:
+                out.tag = T_FLOAT
+                out.f = p * q
+            elif op == OP_DIV:
+                if q == 0.0:
+                    raise ZeroDivisionError("float division by zero")
+                out.tag = T_FLOAT
+                out.f = p / q
+            else:
+                out.tag = T_BOOL
+                out.i = compare_doubles(op, p, q)
+            return 0
+        elif (op == OP_EQ or op == OP_NE) and (a.tag == T_NONE or b.tag == T_NONE) and a.tag != T_OBJ and b.tag != T_OBJ:
+            out.tag = T_BOOL
+            out.i = (a.tag == b.tag) == (op == OP_EQ)
+            return 0
+        elif (op == OP_EQ or op == OP_NE) and a.tag == T_ROW and b.tag == T_ROW:
+            out.tag = T_BOOL
+            out.i = (a.o == b.o and a.i == b.i) == (op == OP_EQ)
+            return 0
+        return self.generic(op, a, b, out)
+
+    cdef int generic(self, int32_t op, Value* a, Value* b, Value* out) except -1:
+        """The operator on Python objects, exactly as the reference computes it."""
+        x = box(a)
+        y = box(b)
+        if op == OP_ADD:
+            result = _builtins.checked_add(x, y, self.limits)
+        elif op == OP_SUB:
+            result = PyNumber_Subtract(x, y)
+        elif op == OP_MUL:
+            result = _builtins.checked_mul(x, y, self.limits)
+        elif op == OP_DIV:
+            result = PyNumber_TrueDivide(x, y)
+        elif op == OP_SHL:
+            result = _builtins.checked_shl(x, y, self.limits)
+        elif op == OP_SHR:
+            result = PyNumber_Rshift(x, y)
+        elif op == OP_LT:
+            result = PyObject_RichCompare(x, y, Py_LT)
+        elif op == OP_GT:
+            result = PyObject_RichCompare(x, y, Py_GT)
+        elif op == OP_LE:
+            result = PyObject_RichCompare(x, y, Py_LE)
+        elif op == OP_GE:
+            result = PyObject_RichCompare(x, y, Py_GE)
+        elif op == OP_EQ:
+            result = PyObject_RichCompare(x, y, Py_EQ)
+        else:
+            result = PyObject_RichCompare(x, y, Py_NE)
+        unbox(result, out, self)
+        return 0
+
+    cdef int less(self, Value* a, Value* b, int python_op) except -1:
+        """``a < b`` (or ``>``) as a truth value, for min and max."""
+        cdef Value result
+        result.o = NULL
+        self.binary(OP_LT if python_op == Py_LT else OP_GT, a, b, &result)
+        try:
+            return truthy(&result)
+        finally:
+            vclear(&result)
+
+    cdef int nary(self, int32_t op, Value* values, int32_t n, Value* out) except -1:
+        cdef int32_t k, j
+        cdef Py_ssize_t length
+        if op == OP_AND or op == OP_OR:
+            for k in range(n):
+                if truthy(&values[k]) == (op == OP_OR):
+                    vcopy(out, &values[k])
+                    return 0
+            vcopy(out, &values[n - 1])
+            return 0
+        if op == OP_VALID:
+            out.tag = T_BOOL
+            out.i = 1
+            for k in range(n):
+                if values[k].tag == T_NONE:
+                    out.i = 0
+                    break
+            return 0
+        if op == OP_NULL:
+            out.tag = T_BOOL
+            out.i = 1
+            for k in range(n):
+                if values[k].tag == T_NONE:
+                    continue
+                if values[k].tag != T_OBJ:
+                    out.i = 0  # numbers, bools and entities have no len()
+                    break
+                try:
+                    length = PyObject_Length(<object>values[k].o)
+                except TypeError:
+                    out.i = 0
+                    break
+                if length != 0:
+                    out.i = 0
+                    break
+            return 0
+        # min / max: Python's order: keep the first, replace on strictly less / greater
+        k = 0
+        for j in range(1, n):
+            if self.less(&values[j], &values[k], Py_LT if op == OP_MIN else Py_GT):
+                k = j
+        vcopy(out, &values[k])
+        return 0
+
+    # ## Calls
+
+    cdef int call_value(self, Value* function, Value* args, int32_t n, Value* out) except -1:
+        """Call a variable's or attribute's value with evaluated arguments."""
+        cdef int32_t k
+        if function.tag == T_ROWMETHOD:
+            if self.row_method(function, args, n, out):
+                return 0
+        elif function.tag == T_IOSET and n == 1:
+            # IoTune.setX(v): current[key] = None if v is None else int(v)
+            if args[0].tag == T_NONE:
+                value = None
+            elif args[0].tag == T_INT:
+                value = args[0].i
+            else:
+                value = int(box(&args[0]))
+            PyDict_SetItem((<object>function.o)._current, IO_KEYS[function.aux], value)
+            out.tag = T_NONE
+            return 0
+        elif function.tag == T_OBJ and function.o == <PyObject*>self.abs_function and n == 1:
+            if args[0].tag == T_INT and args[0].i != (-9223372036854775807 - 1):
+                out.tag = T_INT
+                out.i = args[0].i if args[0].i >= 0 else -args[0].i
+                return 0
+            if args[0].tag == T_BOOL:
+                out.tag = T_INT
+                out.i = args[0].i
+                return 0
+            if args[0].tag == T_FLOAT:
+                out.tag = T_FLOAT
+                out.f = args[0].f if args[0].f >= 0 else -args[0].f
+                if args[0].f == 0.0:
+                    out.f = 0.0  # abs(-0.0) is 0.0
+                return 0
+        callee = box(function)
+        positional = tuple([box(&args[k]) for k in range(n)])
+        unbox(callee(*positional), out, self)
+        return 0
+
+    cdef int row_method(self, Value* method, Value* args, int32_t n, Value* out) except -1:
+        """A rule method of a table row in C; 0 when the Python method must decide
+        (unusual arguments: it raises exactly what the reference raises)."""
+        cdef int32_t id = method.aux
+        cdef object table = <object>method.o
+        cdef int64_t row = method.i
+        cdef object name
+        if n < 1 or args[0].tag != T_OBJ or type(<object>args[0].o) is not str:
+            return 0
+        name = <object>args[0].o
+        if id == M_STAT and (n == 1 or n == 2):
+            if self.field_of(method, name) < 0:
+                raise KeyError("Field '%s' is not declared in any collector." % name)
+            if self.tables[method.slot].count[row] == 0:
+                out.tag = T_NONE
+                return 1
+            if not self.row_latest(method, self.field_of(method, name), out):
+                if n == 2:
+                    vcopy(out, &args[1])
+                else:
+                    out.tag = T_NONE
+            return 1
+        if id == M_STATAVG and n == 1:
+            return self.stat_average(method, name, out)
+        if id == M_CONTROL and n == 2:
+            controls = table.controls[row]
+            if controls is None:
+                controls = {}
+                table.controls[row] = controls
+            PyDict_SetItem(controls, name, box(&args[1]))
+            out.tag = T_NONE
+            return 1
+        if id == M_GETCONTROL and n == 1:
+            controls = table.controls[row]
+            if controls is None:
+                out.tag = T_NONE
+            else:
+                unbox(controls.get(name), out, self)
+            return 1
+        return 0
+
+    cdef int stat_average(self, Value* row, object name, Value* out) except -1:
+        """Entity.StatAvg over the row's ring, summing oldest first as the reference."""
+        cdef int32_t field = self.field_of(row, name)
+        cdef TableInfo* t
+        cdef int32_t count, slot, k, history
+        cdef int64_t total = 0, n = 0
+        cdef double ftotal = 0.0
+        cdef bint floating = False
+        cdef Py_ssize_t base
+        cdef int8_t tag
+        if field < 0:
+            raise KeyError("Field '%s' is not declared in any collector." % name)
+        t = &self.tables[row.slot]
+        count = t.count[row.i]
+        if count == 0:
+            raise _EntityError("Statistic '%s' not available" % name)
+        history = t.history
+        base = (row.i * t.nfields + field) * history
+        slot = t.head[row.i] - count + 1  # the oldest sample's slot, wrapped below
+        if slot < 0:
+            slot += history
+        for k in range(count):
+            if k:
+                slot += 1
+                if slot == history:
+                    slot = 0
+            tag = t.tags[base + slot]
+            if tag == S_NONE or tag == S_ABSENT:
+                continue
+            if tag == S_OBJECT:
+                return 0  # a Python object in the history: the Python method decides
+            n += 1
+            if tag == S_FLOAT:
+                if not floating:
+                    floating = True
+                    ftotal = <double>total
+                ftotal = ftotal + mom_bits_double(t.payload[base + slot])
+            elif floating:
+                ftotal = ftotal + <double>t.payload[base + slot]
+            elif mom_add_overflow(total, t.payload[base + slot], &total):
+                return 0
+        out.tag = T_FLOAT
+        if n == 0:
+            out.f = 0.0
+        elif floating:
+            out.f = ftotal / <double>n
+        elif mom_small(total):
+            out.f = <double>total / <double>n
+        else:
+            return 0
+        return 1
+
+    cdef inline int thunk(self, int32_t index, Value* out) except -1:
+        """Evaluate argument thunk ``index`` (in whatever scope is current) into ``out``."""
+        cdef int32_t symbol = self.c.thunk_loads[index]
+        cdef object token
+        if symbol >= 0:  # just a variable: no need to run its block
+            if self.depth_of[symbol] < 0:
+                self.error_pc = self.c.thunk_pcs[index]  # its LOAD, for the error's position
+                token = self.c.node_of(self.error_pc)
+                raise _undefined_symbol(token.value, token.line)
+            vcopy(out, &self.current[symbol])
+            return 0
+        self.run(self.c.thunk_pcs[index])
+        self.sp -= 1
+        out[0] = self.stack[self.sp]
+        self.stack[self.sp].o = NULL
+        self.stack[self.sp].tag = T_NONE
+        return 0
+
+    cdef int call_site(self, int32_t index, Value* out) except -1:
+        """Run call site ``index``; its value goes to ``out`` (not on the stack)."""
+        cdef SiteInfo* site = &self.c.sites[index]
+        cdef int32_t symbol = site.symbol
+        cdef int32_t k, n = site.nthunks
+        cdef FunctionInfo* function
+        cdef Binder* binder
+        cdef Value function_value
+        cdef Value argument
+        cdef Value args[8]
+        cdef Value* many = NULL
+        cdef Value* values
+        if self.depth_of[symbol] >= 0 and self.current[symbol].tag != T_NONE:
+            # a variable's value: arguments evaluated here, then the call
+            vcopy(&function_value, &self.current[symbol])
+            if n <= 8:
+                values = &args[0]
+            else:
+                many = <Value*>PyMem_Malloc(n * sizeof(Value))
+                if many == NULL:
+                    raise MemoryError()
+                values = many
+            for k in range(n):
+                values[k].o = NULL
+                values[k].tag = T_NONE
+            try:
+                for k in range(n):
+                    self.thunk(site.first_thunk + k, &values[k])
+                self.call_value(&function_value, values, n, out)
+            finally:
+                for k in range(n):
+                    vclear(&values[k])
+                vclear(&function_value)
+                PyMem_Free(many)
+            return 0
+        if self.functions[symbol] < 0:
+            raise KeyError(self.c.symbols[symbol])
+        function = &self.c.functions[self.functions[symbol]]
+        if function.nparams != n:
+            if function.nparams < 0:
+                raise TypeError("object of type 'Token' has no len()")
+            line = self.c.site_lines[index]
+            raise _PolicyError('Function "%s" invoked with incorrect arity on line %d' % (self.c.symbols[symbol], line), line=line)
+        self.steps_left -= 1
+        if self.steps_left < 0:
+            raise _PolicyError(
+                f"evaluation step limit reached ({self.max_steps} function calls and loop iterations): endless policy?"
+            )
+        if self.calls >= self.max_calls:
+            raise _PolicyError(
+                f"calls nested deeper than {self.max_calls} in function {self.c.symbols[symbol]!r}: endless recursion?"
+            )
+        self.calls += 1
+        self.enter()
+        for k in range(n):
+            binder = &self.c.binders[function.first_binder + k]
+            if not binder.is_symbol:
+                raise self.c.constant_objects[binder.index]()
+            argument.o = NULL
+            self.thunk(site.first_thunk + k, &argument)
+            self.bind(binder.index, &argument)
+        self.run(function.body_pc)
+        self.sp -= 1
+        out[0] = self.stack[self.sp]
+        self.stack[self.sp].o = NULL
+        self.stack[self.sp].tag = T_NONE
+        self.leave()
+        self.calls -= 1
+        return 0
+
+    # ## with
+
+    cdef int with_begin(self, int32_t symbol, int32_t attribute, int32_t keep) except -1:
+        """Push the results (a list or None) and a loop over the iterable."""
+        cdef Value iterable
+        cdef Loop* loop
+        cdef cnp.ndarray rows
+        iterable.o = NULL
+        iterable.tag = T_NONE
+        if attribute < 0:
+            if self.depth_of[symbol] < 0:
+                raise TypeError("%d format: a real number is required, not NoneType")
+            vcopy(&iterable, &self.current[symbol])
+        elif not self.find_attribute(symbol, attribute, &iterable):
+            raise TypeError("%d format: a real number is required, not NoneType")
+        try:
+            if self.nloops == self.loops_capacity:
+                self.loops_capacity *= 2
+                self.loops = <Loop*>PyMem_Realloc(self.loops, self.loops_capacity * sizeof(Loop))
+                if self.loops == NULL:
+                    raise MemoryError()
+            loop = &self.loops[self.nloops]
+            if iterable.tag == T_OBJ and type(<object>iterable.o) is _GuestSet:
+                guests = <object>iterable.o
+                rows = guests.rows
+                loop.table = <PyObject*>guests.table
+                loop.slot = self.table_slot(loop.table)
+                loop.keep = <PyObject*>rows
+                Py_INCREF(rows)
+                loop.rows = <int32_t*>cnp.PyArray_DATA(rows)
+                loop.n = rows.shape[0]
+            else:
+                iterator = iter(box(&iterable))
+                loop.table = NULL
+                loop.keep = <PyObject*>iterator
+                Py_INCREF(iterator)
+                loop.rows = NULL
+                loop.n = 0
+            loop.position = 0
+            self.nloops += 1
+        finally:
+            vclear(&iterable)
+        if keep == 1 or (keep == 2 and self.want_results):
+            vobject(&self.stack[self.sp], [])
+        else:
+            self.stack[self.sp].tag = T_NONE
+        self.sp += 1
+        self.stack[self.sp].tag = T_ITER
+        self.stack[self.sp].aux = <int32_t>(self.nloops - 1)
+        self.stack[self.sp].o = NULL
+        self.sp += 1
+        return 0
+
+    cdef int with_next(self, int32_t variable) except -1:
+        """Bind the next item in a new scope (1), or end the loop (0)."""
+        cdef Loop* loop = &self.loops[self.stack[self.sp - 1].aux]
+        cdef Value item
+        cdef PyObject* next_item
+        item.o = NULL
+        if loop.rows != NULL:
+            if loop.position >= loop.n:
+                return self.with_end()
+            item.tag = T_ROW
+            item.slot = loop.slot
+            item.i = loop.rows[loop.position]
+            item.o = loop.table
+            Py_INCREF(<object>loop.table)
+        else:
+            next_item = PyIter_Next(<object>loop.keep)
+            if next_item == NULL:
+                return self.with_end()
+            item.tag = T_NONE
+            try:
+                unbox(<object>next_item, &item, self)
+            finally:
+                Py_DECREF(<object>next_item)
+        loop.position += 1
+        self.steps_left -= 1
+        if self.steps_left < 0:
+            vclear(&item)
+            raise _PolicyError(
+                f"evaluation step limit reached ({self.max_steps} function calls and loop iterations): endless policy?"
+            )
+        self.enter()
+        self.bind(variable, &item)
+        return 1
+
+    cdef int with_end(self) except -1:
+        self.nloops -= 1
+        Py_XDECREF(self.loops[self.nloops].keep)
+        self.sp -= 1
+        self.stack[self.sp].tag = T_NONE
+        return 0
+
+    # ## The loop
+
+    cdef int run(self, int32_t pc) except -1:
+        """Run the block at ``pc``; its value is left on the stack.
+
+        The stack pointer lives in a local while the block runs and is written back
+        to ``self.sp`` around anything that runs nested blocks (calls, loops).
+        """
+        cdef int32_t* code = self.c.code
+        cdef Value* stack = self.stack
+        cdef Value* constants = self.c.constants
+        cdef Value* current = self.current
+        cdef Value* top
+        cdef Value result
+        cdef int32_t op, start, n
+        cdef Py_ssize_t sp = self.sp
+        cdef Py_ssize_t k
+        if sp + self.c.max_stack > self.stack_capacity:
+            raise _PolicyError("policy evaluation too deep: endless recursion?")
+        result.o = NULL
+        result.tag = T_NONE
+        try:
+            while True:
+                start = pc
+                op = code[pc]
+                if op == OP_CONST:
+                    vcopy(&stack[sp], &constants[code[pc + 1]])
+                    sp += 1
+                    pc += 2
+                elif op == OP_LOAD:
+                    n = code[pc + 1]
+                    if self.depth_of[n] < 0:
+                        token = self.c.node_of(start)
+                        raise _undefined_symbol(token.value, token.line)
+                    vcopy(&stack[sp], &current[n])
+                    sp += 1
+                    pc += 2
+                elif op == OP_LOAD_ATTR:
+                    top = &stack[sp]
+                    top.o = NULL
+                    top.tag = T_NONE
+                    n = code[pc + 1]
+                    # the usual case inline: the innermost binding is a row with the field
+                    if not (self.depth_of[n] >= 0 and current[n].tag == T_ROW
+                            and self.row_latest(&current[n], self.attribute_field(&current[n], code[pc + 2]), top)):
+                        if not self.find_attribute(n, code[pc + 2], top):
+                            token = self.c.node_of(start)
+                            raise _undefined_symbol(token.value, token.line)
+                    sp += 1
+                    pc += 3
+                elif op == OP_POP:
+                    sp -= 1
+                    vclear(&stack[sp])
+                    pc += 1
+                elif op == OP_FAIL:
+                    raise self.c.constant_objects[code[pc + 1]]()
+                elif (op == OP_ADD or op == OP_SUB or op == OP_MUL or op == OP_DIV or op == OP_LT or op == OP_GT
+                        or op == OP_LE or op == OP_GE or op == OP_EQ or op == OP_NE or op == OP_SHL or op == OP_SHR):
+                    top = &stack[sp - 2]
+                    self.binary(op, top, &top[1], &result)
+                    vclear(top)
+                    vclear(&top[1])
+                    top[0] = result
+                    result.o = NULL
+                    sp -= 1
+                    pc += 1
+                elif op == OP_NOT:
+                    top = &stack[sp - 1]
+                    n = truthy(top)
+                    vclear(top)
+                    top.tag = T_BOOL
+                    top.i = not n
+                    pc += 1
+                elif op == OP_AND or op == OP_OR or op == OP_MIN or op == OP_MAX or op == OP_VALID or op == OP_NULL:
+                    n = code[pc + 1]
+                    top = &stack[sp - n]
+                    self.nary(op, top, n, &result)
+                    for k in range(n):
+                        vclear(&top[k])
+                    top[0] = result
+                    result.o = NULL
+                    sp -= n - 1
+                    pc += 2
+                elif op == OP_JUMP:
+                    pc = code[pc + 1]
+                elif op == OP_JUMP_IF_FALSE:
+                    sp -= 1
+                    top = &stack[sp]
+                    if top.tag == T_BOOL:
+                        n = <int32_t>top.i
+                    else:
+                        n = truthy(top)
+                        vclear(top)
+                    pc = pc + 2 if n else code[pc + 1]
+                elif op == OP_RETURN:
+                    self.sp = sp
+                    return 0
+                elif op == OP_DEFVAR:
+                    n = code[pc + 1]
+                    top = &stack[sp - 1]
+                    if self.depth_of[n] == self.nscopes:
+                        vclear(top)
+                        vcopy(top, &current[n])  # set-if-absent: the old value
+                    else:
+                        vcopy(&result, top)
+                        self.bind(n, &result)
+                    pc += 2
+                elif op == OP_SET:
+                    n = code[pc + 1]
+                    if self.depth_of[n] < 0:
+                        raise _PolicyError("undefined symbol %s" % self.c.symbols[n])
+                    vclear(&current[n])
+                    vcopy(&current[n], &stack[sp - 1])
+                    pc += 2
+                elif op == OP_ENTER:
+                    self.enter()
+                    pc += 1
+                elif op == OP_LEAVE:
+                    self.leave()
+                    pc += 1
+                elif op == OP_BIND:
+                    sp -= 1
+                    self.bind(code[pc + 1], &stack[sp])
+                    pc += 2
+                elif op == OP_DEF:
+                    self.functions[code[pc + 1]] = code[pc + 2]
+                    vobject(&stack[sp], self.c.symbols[code[pc + 1]])
+                    sp += 1
+                    pc += 3
+                elif op == OP_CALL:
+                    self.sp = sp
+                    self.call_site(code[pc + 1], &result)
+                    stack[sp] = result
+                    result.o = NULL
+                    result.tag = T_NONE
+                    sp += 1
+                    self.sp = sp
+                    pc += 2
+                elif op == OP_METHOD:
+                    top = &stack[sp]
+                    top.o = NULL
+                    top.tag = T_NONE
+                    self.method(code[pc + 1], code[pc + 2], top)
+                    sp += 1
+                    pc += 3
+                elif op == OP_CALL_METHOD:
+                    n = code[pc + 1]
+                    top = &stack[sp - n - 1]
+                    self.call_value(top, &top[1], n, &result)
+                    for k in range(n + 1):
+                        vclear(&top[k])
+                    top[0] = result
+                    result.o = NULL
+                    result.tag = T_NONE
+                    sp -= n
+                    pc += 2
+                elif op == OP_WITH:
+                    self.sp = sp
+                    self.with_begin(code[pc + 1], code[pc + 2], code[pc + 3])
+                    sp = self.sp
+                    pc += 4
+                elif op == OP_WITH_NEXT:
+                    self.sp = sp
+                    n = self.with_next(code[pc + 1])
+                    sp = self.sp
+                    pc = pc + 3 if n else code[pc + 2]
+                elif op == OP_WITH_STEP:
+                    sp -= 1
+                    top = &stack[sp - 2]  # the results
+                    if top.tag == T_OBJ:
+                        PyList_Append(<object>top.o, box(&stack[sp]))
+                    vclear(&stack[sp])
+                    self.leave()
+                    pc = code[pc + 1]
+                else:
+                    raise SystemError(f"bad opcode {op} at {pc}")
+        except BaseException:
+            vclear(&result)
+            if sp > self.sp:
+                self.sp = sp  # so that reset() releases what this block pushed
+            if self.error_pc < 0:
+                self.error_pc = start
+            raise
+
+    # ## Entry
+
+    def execute(self, bindings, bint want_results=True):
+        """Evaluate every top-level form with fresh variables; their values (or None)."""
+        cdef int32_t symbol
+        cdef Value value
+        cdef list results = []
+        self.reset()
+        self.want_results = want_results
+        try:
+            symbols = {name: index for index, name in enumerate(self.c.symbols)}
+            for name, python_value in (("abs", self.abs_function), ("debug", self.debug_function)):
+                symbol = symbols.get(name, -1)
+                if symbol >= 0:
+                    value.o = NULL
+                    unbox(python_value, &value, self)
+                    self.bind(symbol, &value)
+            for name, python_value in bindings.items():
+                symbol = symbols.get(name, -1)
+                if symbol >= 0:
+                    value.o = NULL
+                    value.tag = T_NONE
+                    unbox(python_value, &value, self)
+                    self.bind(symbol, &value)
+            for pc in self.c.top:
+                self.steps_left = self.max_steps
+                self.calls = 0
+                self.run(pc)
+                self.sp -= 1
+                if want_results:
+                    results.append(box(&self.stack[self.sp]))
+                vclear(&self.stack[self.sp])
+            return results if want_results else None
+        finally:
+            if self.error_pc < 0:
+                self.reset()
+            else:
+                error_pc = self.error_pc
+                self.reset()
+                self.error_pc = error_pc
+
+
+cdef inline int compare_ints(int32_t op, int64_t x, int64_t y) noexcept:
+    if op == OP_LT:
+        return x < y
+    if op == OP_GT:
+        return x > y
+    if op == OP_LE:
+        return x <= y
+    if op == OP_GE:
+        return x >= y
+    if op == OP_EQ:
+        return x == y
+    return x != y
+
+
+cdef inline int compare_doubles(int32_t op, double x, double y) noexcept:
+    if op == OP_LT:
+        return x < y
+    if op == OP_GT:
+        return x > y
+    if op == OP_LE:
+        return x <= y
+    if op == OP_GE:
+        return x >= y
+    if op == OP_EQ:
+        return x == y
+    return x != y

@@ -1,0 +1,510 @@
+"""Bytecode compiler: forms to the stack-machine code the fast path runs.
+
+The reference implementation (:mod:`mom.dsl.compiler`) generates Python; this module
+generates bytecode (opcodes in :mod:`mom.dsl.opcodes`) for the Cython VM in
+``mom/_fastpath/vm.pyx``.  Both start from the same forms and must agree on every
+result, error and side effect; the differential tests hold them to that.
+
+The VM assumes a *static world*: no variable may carry the name of a builtin (upstream
+would then call the variable instead of the builtin) and no function name has a dot.
+Whether a program breaks that is plain from its text, so :func:`delegation_reason`
+says so before compiling, and the engine hands such programs to the reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+from mom.dsl.builtins import BUILTINS, arity_error
+from mom.dsl.evaluator import SHADOWABLE
+from mom.dsl.opcodes import OPERANDS, Op
+from mom.dsl.reader import OPERATOR_NAMES, Node, Source, Token
+from mom.dsl.scope import undefined_symbol
+from mom.errors import PolicyError
+
+__all__ = ["Bytecode", "Function", "Site", "compile_bytecode", "delegation_reason", "disassemble", "RULE_METHOD_IDS"]
+
+#: the entity rule methods the VM implements itself for table rows, by id
+RULE_METHOD_IDS = {name: index for index, name in enumerate(("Prop", "Stat", "StatAvg", "SetVar", "GetVar", "Control", "GetControl"))}
+
+_OPERATOR_OPS = {
+    "add": Op.ADD, "sub": Op.SUB, "mul": Op.MUL, "div": Op.DIV, "lt": Op.LT, "gt": Op.GT,
+    "lte": Op.LE, "gte": Op.GE, "eq": Op.EQ, "neq": Op.NE, "shl": Op.SHL, "shr": Op.SHR,
+}  # fmt: skip
+_NARY_OPS = {"and": Op.AND, "or": Op.OR, "min": Op.MIN, "max": Op.MAX, "valid": Op.VALID, "null": Op.NULL}
+
+#: WITH's keep operand at top level: the engine decides when it runs
+KEEP_IF_RESULTS = 2
+
+
+@dataclass
+class Site:
+    """A call ``(name args...)`` of a variable's value or a user function."""
+
+    symbol: int
+    line: int | None
+    #: block ids of the argument thunks
+    thunks: list[int]
+    #: per argument: (LOAD, symbol) or (CONST, constant) when the thunk is just that,
+    #: so the VM can skip running it; else None
+    shortcuts: list[tuple[int, int] | None] = field(default_factory=list)
+
+
+@dataclass
+class Function:
+    """A ``def``: its name, parameters and body block."""
+
+    symbol: int
+    #: None when the parameter list is not a list (upstream fails when it is called)
+    nparams: int | None
+    #: per parameter: a symbol id to bind, or the constant index of an error factory
+    binders: list[tuple[bool, int]]
+    body: int
+
+
+@dataclass
+class Bytecode:
+    """A compiled program: code, constants, tables, and where each instruction came from."""
+
+    code: list[int] = field(default_factory=list)
+    #: node index of the instruction starting at each offset (-1 inside operands)
+    node_at: list[int] = field(default_factory=list)
+    nodes: list[Any] = field(default_factory=list)
+    constants: list[Any] = field(default_factory=list)
+    symbols: list[str] = field(default_factory=list)
+    attributes: list[str] = field(default_factory=list)
+    sites: list[Site] = field(default_factory=list)
+    functions: list[Function] = field(default_factory=list)
+    #: entry offset of each block (top-level forms, function bodies, thunks)
+    blocks: list[int] = field(default_factory=list)
+    #: block ids of the top-level forms, in order
+    top: list[int] = field(default_factory=list)
+    #: the deepest the value stack gets in any block
+    max_stack: int = 0
+
+
+def _binding_names(node: Node) -> Iterator[tuple[str, str]]:
+    """(kind, name) of every variable a program can bind or function it can define."""
+    work = [node]
+    while work:
+        item = work.pop()
+        if not isinstance(item, list) or not item:
+            continue
+        work.extend(item)
+        head = item[0]
+        if isinstance(head, list) or head.kind not in ("symbol", "operator"):
+            continue
+        name = OPERATOR_NAMES.get(head.value, head.value) if head.kind == "operator" else head.value
+        args = item[1:]
+        symbol_at = lambda i: args[i].value if len(args) > i and isinstance(args[i], Token) and args[i].kind == "symbol" else None  # noqa: E731
+        if name in ("defvar",) and symbol_at(0):
+            yield "variable", symbol_at(0)  # type: ignore[misc]
+        elif name == "with" and symbol_at(1):
+            yield "variable", symbol_at(1)  # type: ignore[misc]
+        elif name == "let" and args and isinstance(args[0], list):
+            for binding in args[0]:
+                if isinstance(binding, list) and binding and isinstance(binding[0], Token):
+                    yield "variable", binding[0].value
+        elif name in ("def", "defun") and symbol_at(0):
+            yield "function", symbol_at(0)  # type: ignore[misc]
+            if len(args) > 1 and isinstance(args[1], list):
+                for param in args[1]:
+                    if isinstance(param, Token):
+                        yield "variable", param.value
+
+
+def delegation_reason(forms: Sequence[Node]) -> str | None:
+    """Why the VM cannot run this program (the reference then does), or None."""
+    for form in forms:
+        for kind, name in _binding_names(form):
+            if kind == "variable" and name in SHADOWABLE:
+                return f"binds the builtin name {name!r} as a variable"
+            if kind == "function" and "." in name:
+                return f"defines the dotted function name {name!r}"
+    return None
+
+
+def compile_bytecode(forms: Sequence[Node], source: Source | None = None) -> Bytecode:
+    """Compile top-level forms; call :func:`delegation_reason` first."""
+    compiler = _Compiler(source)
+    compiler.bytecode.top = [compiler.new_block([form], want=None) for form in forms]
+    compiler.finish()
+    return compiler.bytecode
+
+
+class _Compiler:
+    def __init__(self, source: Source | None) -> None:
+        self.source = source
+        self.bytecode = Bytecode()
+        self._symbols: dict[str, int] = {}
+        self._attributes: dict[str, int] = {}
+        self._pending: list[tuple[int, Sequence[Node], bool | None]] = []
+        self._depth = 0
+
+    # ## Tables
+
+    def symbol(self, name: str) -> int:
+        if name not in self._symbols:
+            self._symbols[name] = len(self.bytecode.symbols)
+            self.bytecode.symbols.append(name)
+        return self._symbols[name]
+
+    def attribute(self, name: str) -> int:
+        if name not in self._attributes:
+            self._attributes[name] = len(self.bytecode.attributes)
+            self.bytecode.attributes.append(name)
+        return self._attributes[name]
+
+    def constant(self, value: Any) -> int:
+        self.bytecode.constants.append(value)
+        return len(self.bytecode.constants) - 1
+
+    def node(self, node: Any) -> int:
+        self.bytecode.nodes.append(node)
+        return len(self.bytecode.nodes) - 1
+
+    # ## Emitting
+
+    def emit(self, node: int, op: Op, *operands: int) -> int:
+        assert len(operands) == OPERANDS[op], op
+        at = len(self.bytecode.code)
+        self.bytecode.code.append(int(op))
+        self.bytecode.code.extend(operands)
+        self.bytecode.node_at.append(node)
+        self.bytecode.node_at.extend([-1] * len(operands))
+        return at
+
+    def patch(self, at: int, operand: int, value: int) -> None:
+        self.bytecode.code[at + 1 + operand] = value
+
+    def here(self) -> int:
+        return len(self.bytecode.code)
+
+    def fail(self, node: Any, factory: Callable[[], BaseException]) -> None:
+        self.emit(self.node(node), Op.FAIL, self.constant(factory))
+
+    def new_block(self, nodes: Sequence[Node], want: bool | None = True) -> int:
+        """Reserve a block compiled later; ``want`` None: top level (the engine decides)."""
+        block = len(self.bytecode.blocks)
+        self.bytecode.blocks.append(-1)
+        self._pending.append((block, nodes, want))
+        return block
+
+    def finish(self) -> None:
+        while self._pending:
+            block, nodes, want = self._pending.pop(0)
+            self.bytecode.blocks[block] = self.here()
+            self._depth = 0
+            self.sequence(nodes, nodes[-1] if nodes else None, want)
+            self.emit(-1, Op.RETURN)
+
+    def push(self, n: int = 1) -> None:
+        self._depth += n
+        self.bytecode.max_stack = max(self.bytecode.max_stack, self._depth)
+
+    def sequence(self, nodes: Sequence[Node], owner: Any, want: bool | None) -> None:
+        """Evaluate all, keep the last value (upstream's ``eval``, ``{}``, let bodies)."""
+        for index, node in enumerate(nodes):
+            last = index == len(nodes) - 1
+            self.expression(node, want if last else False)
+            if not last:
+                self.emit(-1, Op.POP)
+                self._depth -= 1
+
+    # ## Expressions: each pushes exactly one value
+
+    def expression(self, node: Node, want: bool | None = True) -> None:
+        if isinstance(node, list):
+            self.form(node, want)
+            return
+        kind = node.kind
+        if kind == "number":
+            text = node.value
+            try:
+                value: Any = float(text) if getattr(node, "type", None) == "float" else int(text, 0)
+            except ValueError as error:
+                message = str(error)
+                self.fail(node, lambda: ValueError(message))
+                self.push()
+                return
+            self.emit(self.node(node), Op.CONST, self.constant(value))
+        elif kind == "string":
+            self.emit(self.node(node), Op.CONST, self.constant(node.value))
+        elif kind == "symbol":
+            self.load(node)
+        else:
+            line = node.line
+            self.fail(node, lambda: PolicyError('Unexpected token type "%s" on line %d' % (kind, line), line=line))  # type: ignore[str-format]
+        self.push()
+
+    def load(self, token: Token) -> None:
+        name = token.value
+        if name == "nil":
+            self.emit(self.node(token), Op.CONST, self.constant(None))
+            return
+        head, dot, attr = name.partition(".")
+        if not dot:
+            self.emit(self.node(token), Op.LOAD, self.symbol(name))
+            return
+        attr = attr.partition(".")[0]  # one level only, as upstream
+        if not attr or attr[0] == "_":  # never visible: always undefined
+            line = token.line
+            self.fail(token, lambda: undefined_symbol(name, line))
+            return
+        self.emit(self.node(token), Op.LOAD_ATTR, self.symbol(head), self.attribute(attr))
+
+    def form(self, form: list, want: bool | None) -> None:  # type: ignore[type-arg]
+        if not form:
+            self.fail(form, lambda: IndexError("list index out of range"))
+            self.push()
+            return
+        head = form[0]
+        if isinstance(head, list):
+            self.fail(form, lambda: PolicyError("Expected simple token as arg 1"))
+            self.push()
+            return
+        kind, line = head.kind, head.line
+        if kind == "operator":
+            name = OPERATOR_NAMES.get(head.value, head.value)
+        elif kind == "symbol":
+            name = head.value
+        else:
+            self.fail(
+                form,
+                lambda: PolicyError('Unexpected token type in arg 1 "%s" on line %d' % (kind, line), line=line),  # type: ignore[str-format]
+            )
+            self.push()
+            return
+        args = form[1:]
+        spec = BUILTINS.get(name)
+        if spec is not None:
+            error = arity_error(spec, len(args), line)
+            if error is None:
+                for index, arg in enumerate(args):
+                    if spec.kind_of(index) == "symbol" and not (isinstance(arg, Token) and arg.kind == "symbol"):
+                        error = PolicyError("malformed expression on line %d" % line, line=line)  # type: ignore[str-format]
+                        break
+            if error is not None:
+                message, error_line = str(error), error.line
+                self.fail(form, lambda: PolicyError(message, line=error_line))
+                self.push()
+                return
+            getattr(self, "b_" + spec.impl_name[2:])(form, args, want)
+        elif name == "eval":
+            if not args:
+                self.fail(form, lambda: IndexError("list index out of range"))
+                self.push()
+            else:
+                self.sequence(args, form, want)
+        elif "." in name:
+            self.method_call(form, name, args)
+        else:
+            self.call(form, name, args, line)
+
+    def shortcut(self, arg: Node) -> tuple[int, int] | None:
+        """An argument the VM may evaluate without running its thunk."""
+        if isinstance(arg, list) or arg.kind != "symbol" or arg.value == "nil" or "." in arg.value:
+            return None
+        return (int(Op.LOAD), self.symbol(arg.value))
+
+    def call(self, form: list, name: str, args: Sequence[Node], line: int | None) -> None:  # type: ignore[type-arg]
+        thunks = [self.new_block([arg]) for arg in args]
+        site = len(self.bytecode.sites)
+        shortcuts = [self.shortcut(arg) for arg in args]
+        self.bytecode.sites.append(Site(self.symbol(name), line, thunks, shortcuts))
+        self.emit(self.node(form), Op.CALL, site)
+        self.push()
+
+    def method_call(self, form: list, name: str, args: Sequence[Node]) -> None:  # type: ignore[type-arg]
+        head, _, attr = name.partition(".")
+        attr = attr.partition(".")[0]
+        here = self.node(form)
+        if not attr or attr[0] == "_":  # no such method anywhere, and no dotted functions
+            self.emit(here, Op.FAIL, self.constant(lambda: KeyError(name)))
+            self.push()
+            return
+        self.emit(here, Op.METHOD, self.symbol(head), self.attribute(attr))
+        self.push()
+        for arg in args:
+            self.expression(arg)
+        self.emit(here, Op.CALL_METHOD, len(args))
+        self._depth -= len(args)
+
+    # ## Builtins
+
+    def b_binary(self, form: list, args: Sequence[Node], op: Op) -> None:  # type: ignore[type-arg]
+        self.expression(args[0])
+        self.expression(args[1])
+        self.emit(self.node(form), op)
+        self._depth -= 1
+
+    def b_add(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.b_binary(form, args, Op.ADD)
+
+    def b_sub(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.b_binary(form, args, Op.SUB)
+
+    def b_mul(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.b_binary(form, args, Op.MUL)
+
+    def b_div(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.b_binary(form, args, Op.DIV)
+
+    def b_lt(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.b_binary(form, args, Op.LT)
+
+    def b_gt(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.b_binary(form, args, Op.GT)
+
+    def b_lte(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.b_binary(form, args, Op.LE)
+
+    def b_gte(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.b_binary(form, args, Op.GE)
+
+    def b_eq(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.b_binary(form, args, Op.EQ)
+
+    def b_neq(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.b_binary(form, args, Op.NE)
+
+    def b_shl(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.b_binary(form, args, Op.SHL)
+
+    def b_shr(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.b_binary(form, args, Op.SHR)
+
+    def b_nary(self, form: list, args: Sequence[Node], op: Op) -> None:  # type: ignore[type-arg]
+        for arg in args:
+            self.expression(arg)
+        self.emit(self.node(form), op, len(args))
+        self._depth -= len(args)
+        self.push()
+
+    def b_and(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.b_nary(form, args, Op.AND)
+
+    def b_or(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.b_nary(form, args, Op.OR)
+
+    def b_min(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.b_nary(form, args, Op.MIN)
+
+    def b_max(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.b_nary(form, args, Op.MAX)
+
+    def b_valid(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.b_nary(form, args, Op.VALID)
+
+    def b_null(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.b_nary(form, args, Op.NULL)
+
+    def b_not(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.expression(args[0])
+        self.emit(self.node(form), Op.NOT)
+
+    def b_if(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        here = self.node(form)
+        self.expression(args[0])
+        to_else = self.emit(here, Op.JUMP_IF_FALSE, -1)
+        self._depth -= 1
+        self.expression(args[1], want)
+        to_end = self.emit(here, Op.JUMP, -1)
+        self._depth -= 1
+        self.patch(to_else, 0, self.here())
+        self.expression(args[2], want)
+        self.patch(to_end, 0, self.here())
+
+    def b_defvar(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.expression(args[1])
+        self.emit(self.node(form), Op.DEFVAR, self.symbol(args[0].value))  # type: ignore[union-attr]
+
+    def b_set(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        self.expression(args[1])
+        self.emit(self.node(form), Op.SET, self.symbol(args[0].value))  # type: ignore[union-attr]
+
+    def b_def(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        name, params, body = args[0].value, args[1], args[2]  # type: ignore[union-attr]
+        binders: list[tuple[bool, int]] = []
+        nparams: int | None = None
+        if isinstance(params, list):
+            nparams = len(params)
+            for param in params:
+                if isinstance(param, list):
+                    factory: Callable[[], BaseException] = lambda: AttributeError("'list' object has no attribute 'kind'")  # noqa: E731
+                    binders.append((False, self.constant(factory)))
+                elif param.kind != "symbol":
+                    binders.append((False, self.constant(lambda: PolicyError("Expecting list of (symbol value) in let"))))
+                else:
+                    binders.append((True, self.symbol(param.value)))
+        function = len(self.bytecode.functions)
+        self.bytecode.functions.append(Function(self.symbol(name), nparams, binders, self.new_block([body])))
+        self.emit(self.node(form), Op.DEF, self.symbol(name), function)
+        self.push()
+
+    def b_let(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        here = self.node(form)
+        bindings = args[0]
+        if not isinstance(bindings, list):
+            self.fail(form, lambda: PolicyError("Expecting list as arg 1 in let"))
+            self.push()
+            return
+        self.emit(here, Op.ENTER)
+        for item in bindings:
+            if not isinstance(item, list) or len(item) != 2:
+                self.fail(form, lambda: PolicyError("Expecting list of tuples in arg1 of let"))
+                break
+            symbol, value = item
+            if isinstance(symbol, list):
+                self.fail(form, lambda: AttributeError("'list' object has no attribute 'kind'"))
+                break
+            if symbol.kind != "symbol":
+                self.fail(form, lambda: PolicyError("Expecting list of (symbol value) in let"))
+                break
+            self.expression(value)
+            self.emit(here, Op.BIND, self.symbol(symbol.value))
+            self._depth -= 1
+        self.sequence(args[1:], form, want)
+        self.emit(here, Op.LEAVE)
+
+    def b_with(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+        here = self.node(form)
+        iterable = args[0].value  # type: ignore[union-attr]
+        head, dot, attr = iterable.partition(".")
+        attr_index = self.attribute(attr.partition(".")[0]) if dot else -1
+        keep = KEEP_IF_RESULTS if want is None else int(bool(want))
+        self.emit(here, Op.WITH, self.symbol(head), attr_index, keep)
+        self.push(2)
+        loop = self.emit(here, Op.WITH_NEXT, self.symbol(args[1].value), -1)  # type: ignore[union-attr]
+        self.expression(args[2], want is not False)
+        self.emit(here, Op.WITH_STEP, loop)
+        self._depth -= 1
+        self.patch(loop, 1, self.here())
+        self._depth -= 1  # the iterator is gone, the results stay
+
+
+def disassemble(bytecode: Bytecode) -> str:
+    """A readable listing of the code, block by block."""
+    lines = []
+    starts = {pc: block for block, pc in enumerate(bytecode.blocks)}
+    pc = 0
+    code = bytecode.code
+    while pc < len(code):
+        if pc in starts:
+            lines.append(f"block {starts[pc]}:")
+        op = Op(code[pc])
+        operands = code[pc + 1 : pc + 1 + OPERANDS[op]]
+        note = ""
+        if op in (Op.LOAD, Op.DEFVAR, Op.SET, Op.BIND) or op == Op.WITH_NEXT:
+            note = bytecode.symbols[operands[0]]
+        elif op == Op.CONST:
+            note = repr(bytecode.constants[operands[0]])
+        elif op in (Op.LOAD_ATTR, Op.METHOD):
+            note = f"{bytecode.symbols[operands[0]]}.{bytecode.attributes[operands[1]]}"
+        elif op == Op.CALL:
+            site = bytecode.sites[operands[0]]
+            note = f"{bytecode.symbols[site.symbol]} thunks={site.thunks}"
+        lines.append(f"  {pc:5d} {op.name:<14} {' '.join(map(str, operands)):<12} {note}")
+        pc += 1 + OPERANDS[op]
+    return "\n".join(lines)

@@ -1,0 +1,351 @@
+"""Column-wise statistics of many monitored objects: the store the policy engine reads.
+
+A :class:`SampleTable` keeps, for every row (the host, or one guest) and every field, the
+last ``history`` samples in a ring: an int8 tag and an int64 payload per value (floats
+are stored as their bits).  Values that are not None, bool, int64 or float (big ints,
+strings, IO-tune lists) are kept aside in a dict.  Nothing per guest is a Python dict, so
+a policy evaluation over a thousand guests walks arrays, not objects; the Cython fast
+path reads the arrays directly.
+
+:class:`RowEntity` is the upstream :class:`~mom.runtime.entity.Entity` interface over
+one row (what policies, controllers and the RPC see), and :class:`GuestSet` the
+``Guests`` a policy iterates.  A field missing from a sample is *absent* (as a key
+missing from upstream's sample dict), which is not the same as None.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator, Mapping
+
+import numpy as np
+
+from mom.dsl.sandbox import MISSING
+from mom.errors import EntityError
+from mom.runtime.entity import Entity
+
+__all__ = ["SampleTable", "RowEntity", "GuestSet", "TAG_NONE", "TAG_BOOL", "TAG_INT", "TAG_FLOAT", "TAG_OBJECT", "TAG_ABSENT"]
+
+# Storage tags; the VM's value tags use the same numbers for the first five.
+TAG_NONE = 0
+TAG_BOOL = 1
+TAG_INT = 2
+TAG_FLOAT = 3
+TAG_OBJECT = 4
+TAG_ABSENT = 8
+
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+class SampleTable:
+    """Rows of sample histories, one ring of ``history`` slots per (row, field)."""
+
+    def __init__(self, fields: Iterable[str] = (), history: int = 10, capacity: int = 8) -> None:
+        if history < 1:
+            raise ValueError("history must be at least 1")
+        self.history = history
+        self.fields: list[str] = []
+        self.field_index: dict[str, int] = {}
+        self.tags = np.full((capacity, 0, history), TAG_ABSENT, dtype=np.int8)
+        self.payload = np.zeros((capacity, 0, history), dtype=np.int64)
+        #: the slot of each row's newest sample, and how many samples it has
+        self.head = np.zeros(capacity, dtype=np.int32)
+        self.count = np.zeros(capacity, dtype=np.int32)
+        #: values that are not None/bool/int64/float, by (row, field, slot)
+        self.objects: dict[tuple[int, int, int], Any] = {}
+        self.names: list[str | None] = [None] * capacity
+        self.properties: list[dict[str, Any]] = [{} for _ in range(capacity)]
+        self.variables: list[dict[str, Any]] = [{} for _ in range(capacity)]
+        self.controls: list[dict[str, Any] | None] = [None] * capacity
+        self._views: list[RowEntity | None] = [None] * capacity
+        self._free = list(range(capacity - 1, -1, -1))
+        #: bumped by every change, so views know when to refresh
+        self.generation = 0
+        for name in fields:
+            self.add_field(name)
+
+    # ## Shape
+
+    @property
+    def capacity(self) -> int:
+        return len(self.head)
+
+    def add_field(self, name: str) -> int:
+        """Declare a field (idempotent); its past samples are absent."""
+        index = self.field_index.get(name)
+        if index is not None:
+            return index
+        index = len(self.fields)
+        self.fields.append(name)
+        self.field_index[name] = index
+        pad_tags = np.full((self.capacity, 1, self.history), TAG_ABSENT, dtype=np.int8)
+        self.tags = np.ascontiguousarray(np.concatenate([self.tags, pad_tags], axis=1))
+        self.payload = np.ascontiguousarray(
+            np.concatenate([self.payload, np.zeros((self.capacity, 1, self.history), dtype=np.int64)], axis=1)
+        )
+        self.generation += 1
+        return index
+
+    def _grow(self) -> None:
+        old = self.capacity
+        new = max(8, old * 2)
+        self.tags = np.concatenate([self.tags, np.full((new - old,) + self.tags.shape[1:], TAG_ABSENT, dtype=np.int8)])
+        self.payload = np.concatenate([self.payload, np.zeros((new - old,) + self.payload.shape[1:], dtype=np.int64)])
+        self.head = np.concatenate([self.head, np.zeros(new - old, dtype=np.int32)])
+        self.count = np.concatenate([self.count, np.zeros(new - old, dtype=np.int32)])
+        self.names.extend([None] * (new - old))
+        self.properties.extend({} for _ in range(new - old))
+        self.variables.extend({} for _ in range(new - old))
+        self.controls.extend([None] * (new - old))
+        self._views.extend([None] * (new - old))
+        self._free.extend(range(new - 1, old - 1, -1))
+
+    def add_row(self, name: str | None = None, properties: Mapping[str, Any] | None = None) -> int:
+        """A new empty row (no samples)."""
+        if not self._free:
+            self._grow()
+        row = self._free.pop()
+        self.names[row] = name
+        self.properties[row] = dict(properties or {})
+        self.variables[row] = {}
+        self.controls[row] = None
+        self.count[row] = 0
+        self.head[row] = self.history - 1
+        self.tags[row] = TAG_ABSENT
+        self.generation += 1
+        return row
+
+    def remove_row(self, row: int) -> None:
+        for key in [key for key in self.objects if key[0] == row]:
+            del self.objects[key]
+        self.names[row] = None
+        self.properties[row] = {}
+        self.controls[row] = None
+        self._views[row] = None
+        self.count[row] = 0
+        self._free.append(row)
+        self.generation += 1
+
+    # ## Samples
+
+    def append(self, row: int, sample: Mapping[str, Any]) -> None:
+        """Store a new sample; the oldest one falls out once the ring is full.
+
+        Unknown fields are declared on the way (upstream keeps them in the sample).
+        """
+        for name in sample:
+            if name not in self.field_index:
+                self.add_field(name)
+        slot = (int(self.head[row]) + 1) % self.history
+        self.head[row] = slot
+        if self.count[row] < self.history:
+            self.count[row] += 1
+        tags = self.tags
+        payload = self.payload
+        objects = self.objects
+        tags[row, :, slot] = TAG_ABSENT
+        for name, value in sample.items():
+            field = self.field_index[name]
+            key = (row, field, slot)
+            objects.pop(key, None)
+            kind = type(value)
+            if value is None:
+                tags[row, field, slot] = TAG_NONE
+            elif kind is bool:
+                tags[row, field, slot] = TAG_BOOL
+                payload[row, field, slot] = int(value)
+            elif kind is int and _INT64_MIN <= value <= _INT64_MAX:
+                tags[row, field, slot] = TAG_INT
+                payload[row, field, slot] = value
+            elif kind is float:
+                tags[row, field, slot] = TAG_FLOAT
+                payload[row, field, slot] = np.float64(value).view(np.int64)
+            else:
+                tags[row, field, slot] = TAG_OBJECT
+                objects[key] = value
+        self.generation += 1
+
+    def _value(self, row: int, field: int, slot: int) -> Any:
+        tag = self.tags[row, field, slot]
+        if tag == TAG_NONE:
+            return None
+        if tag == TAG_INT:
+            return int(self.payload[row, field, slot])
+        if tag == TAG_FLOAT:
+            return float(self.payload[row, field, slot].view(np.float64))
+        if tag == TAG_BOOL:
+            return bool(self.payload[row, field, slot])
+        if tag == TAG_OBJECT:
+            return self.objects[(row, field, slot)]
+        return MISSING
+
+    def slots(self, row: int) -> list[int]:
+        """Ring slots of a row's samples, oldest first."""
+        count = int(self.count[row])
+        head = int(self.head[row])
+        return [(head - count + 1 + k) % self.history for k in range(count)]
+
+    def latest(self, row: int, name: str) -> Any:
+        """The newest value of a field, or MISSING if absent (or no samples)."""
+        field = self.field_index.get(name)
+        if field is None or self.count[row] == 0:
+            return MISSING
+        return self._value(row, field, int(self.head[row]))
+
+    def sample(self, row: int, slot: int) -> dict[str, Any]:
+        """One sample as upstream's dict (absent fields left out)."""
+        result = {}
+        for field, name in enumerate(self.fields):
+            value = self._value(row, field, slot)
+            if value is not MISSING:
+                result[name] = value
+        return result
+
+    def samples(self, row: int) -> list[dict[str, Any]]:
+        return [self.sample(row, slot) for slot in self.slots(row)]
+
+    def history_of(self, row: int, name: str) -> list[Any]:
+        """A field's values oldest first; absent counts as None (upstream's ``row.get``)."""
+        field = self.field_index[name]
+        values = []
+        for slot in self.slots(row):
+            value = self._value(row, field, slot)
+            values.append(None if value is MISSING else value)
+        return values
+
+    # ## Views
+
+    def view(self, row: int) -> RowEntity:
+        """The (cached) entity of a row."""
+        view = self._views[row]
+        if view is None:
+            view = self._views[row] = RowEntity(self, row)
+        return view
+
+    def rows(self) -> list[int]:
+        """Rows in use, in the order they were added."""
+        free = set(self._free)
+        return [row for row in range(self.capacity) if row not in free]
+
+    def nbytes(self) -> int:
+        return int(self.tags.nbytes + self.payload.nbytes + self.head.nbytes + self.count.nbytes)
+
+
+class RowEntity(Entity):
+    """Entity interface over one row of a :class:`SampleTable` (computed on demand)."""
+
+    def __init__(self, table: SampleTable, row: int) -> None:
+        self.table = table
+        self.row = row
+        self.monitor = None
+        self._generation = -1
+        self._cached_values: dict[str, Any] = {}
+
+    # what upstream code reads as plain attributes
+    @property
+    def properties(self) -> dict[str, Any]:  # type: ignore[override]
+        return self.table.properties[self.row]
+
+    @property
+    def variables(self) -> dict[str, Any]:  # type: ignore[override]
+        return self.table.variables[self.row]
+
+    @property
+    def statistics(self) -> list[dict[str, Any]]:  # type: ignore[override]
+        return self.table.samples(self.row)
+
+    @property
+    def controls(self) -> dict[str, Any]:  # type: ignore[override]
+        controls = self.table.controls[self.row]
+        if controls is None:
+            controls = self.table.controls[self.row] = {}
+        return controls
+
+    @property
+    def _valid(self) -> frozenset[str]:  # type: ignore[override]
+        return frozenset(self.table.fields)
+
+    @property
+    def _policy_values(self) -> dict[str, Any]:  # type: ignore[override]
+        """The newest sample's present fields (refreshed when the table changes)."""
+        if self._generation != self.table.generation:
+            table, row = self.table, self.row
+            values = {}
+            if table.count[row]:
+                head = int(table.head[row])
+                for field, name in enumerate(table.fields):
+                    value = table._value(row, field, head)
+                    if value is not MISSING:
+                        values[name] = value
+            self._cached_values = values
+            self._generation = table.generation
+        return self._cached_values
+
+    def __getattr__(self, name: str) -> Any:
+        # upstream's _finalize made each field an attribute
+        if not name.startswith("_"):
+            value = self._policy_values.get(name, MISSING)
+            if value is not MISSING:
+                return value
+        raise AttributeError(name)
+
+    def _finalize(self) -> None:
+        """Nothing to do: a row is always current."""
+
+    # ## Rule methods, over the columns
+
+    def Stat(self, name: str, default: Any = None) -> Any:
+        self._declared(name)
+        if not self.table.count[self.row]:
+            return None
+        value = self.table.latest(self.row, name)
+        return default if value is MISSING else value
+
+    def StatAvg(self, name: str) -> float:
+        self._declared(name)
+        if not self.table.count[self.row]:
+            raise EntityError("Statistic '%s' not available" % name)
+        total: Any = 0
+        count = 0
+        for value in self.table.history_of(self.row, name):  # oldest first, as Entity
+            if value is not None:
+                total = total + value
+                count += 1
+        if count == 0:
+            return 0.0
+        return float(total / count)
+
+    def Control(self, name: str, value: Any) -> None:
+        self.controls[name] = value
+
+    def GetControl(self, name: str) -> Any:
+        controls = self.table.controls[self.row]
+        return None if controls is None else controls.get(name)
+
+    def SetVar(self, name: str, value: Any) -> None:
+        self.table.variables[self.row][name] = value
+
+    def GetVar(self, name: str) -> Any:
+        return self.table.variables[self.row].get(name)
+
+    def __repr__(self) -> str:
+        return f"<RowEntity {self.table.names[self.row]!r} row {self.row}>"
+
+
+class GuestSet:
+    """The ``Guests`` of one evaluation: some rows of a table, in order."""
+
+    __slots__ = ("table", "rows")
+
+    def __init__(self, table: SampleTable, rows: Iterable[int]) -> None:
+        self.table = table
+        self.rows = np.ascontiguousarray(np.fromiter(rows, dtype=np.int32))
+
+    def __iter__(self) -> Iterator[RowEntity]:
+        view = self.table.view
+        return (view(int(row)) for row in self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __repr__(self) -> str:
+        return f"<GuestSet of {len(self.rows)} rows>"
