@@ -66,7 +66,7 @@ def check_files(files: Sequence[PolicyFile]) -> list[Finding]:
                     NOTE, "incomplete",
                     "this file does not parse, so the names it defines are unknown: "
                     "checks for undefined names and unused definitions are skipped",
-                    index, 0,
+                    index, found[-1].offset,  # right after the parse error
                 )
             )
         else:
