@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from typing import Sequence
 
@@ -179,6 +180,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as error:
         _error(str(error))
         return EXIT_USAGE
+    except BrokenPipeError:
+        # the reader went away (| head): no traceback, and none at exit either
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":
