@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mom.dsl.builtins import BUILTINS, arity_error
 from mom.dsl.lint import PREDEFINED, discarded_text_matters, lint, read_unit
@@ -255,3 +257,36 @@ def test_shipped_policies_are_clean() -> None:
     texts = [path.read_text() for path in sorted((ROOT / "policies").glob("*.policy"))]
     assert len(texts) == 6
     assert diagnose(*texts) == []
+
+
+_WORDS = [
+    "def", "defun", "defvar", "set", "setq", "let", "with", "if", "and", "or", "not", "valid", "null", "min",
+    "max", "abs", "debug", "eval", "+", "-", "<", "==", "x", "y", "f", "g", "Host", "Guests", "Host.mem",
+    "g.Control", "nil", "1", "0o9", "2.5", '"s"', "()", "{}",
+]  # fmt: skip
+
+
+def _program() -> st.SearchStrategy[str]:
+    atoms = st.sampled_from(_WORDS)
+    forms = st.recursive(
+        atoms,
+        lambda inner: st.tuples(st.sampled_from(["()", "{}", "[]"]), st.lists(inner, max_size=5)).map(
+            lambda pair: pair[0][0] + " ".join(pair[1]) + pair[0][1]
+        ),
+        max_leaves=25,
+    )
+    return st.lists(forms, min_size=1, max_size=6).map("\n".join)
+
+
+def test_lint_never_crashes() -> None:
+    """Any text that reads gets diagnostics, never an exception: the linter runs on user input."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(_program())
+    def check(text: str) -> None:
+        result, _ = read_unit(text)
+        for d in lint([("p.policy", result)]):
+            assert d.severity in ("error", "warning", "note")
+            assert 0 <= d.offset <= len(text)
+
+    check()
