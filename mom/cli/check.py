@@ -15,7 +15,7 @@ from mom.dsl.limits import DEFAULT_LIMITS
 from mom.dsl.lint import ERROR, NOTE, WARNING, Diagnostic, lint, read_unit
 from mom.dsl.program import Program
 from mom.dsl.reader import ReadResult, Source
-from mom.errors import PolicyError
+from mom.errors import PolicyError, describe_error
 
 __all__ = ["Finding", "check_files", "format_finding"]
 
@@ -75,6 +75,10 @@ def check_files(files: Sequence[PolicyFile]) -> list[Finding]:
             except PolicyError as error:
                 diagnostics.append(
                     Diagnostic(ERROR, "compile-error", str(error), index, _offset_of(result.source, error.position))
+                )
+            except Exception as error:  # noqa: BLE001  (a compiler bug: report it, keep checking)
+                diagnostics.append(
+                    Diagnostic(ERROR, "compile-error", f"the compiler failed: {describe_error(error)}", index, 0)
                 )
         units.append((policy.path, result))
     diagnostics.extend(lint(units))
