@@ -20,10 +20,38 @@ from mom.plugins.collectors.io_tune import IoTune
 from mom.runtime.entity import Entity
 from mom.runtime.monitor import Monitor
 
-__all__ = ["entity_from_spec", "offline_monitor", "IO_TUNE_FIELDS"]
+__all__ = [
+    "entity_from_spec",
+    "offline_monitor",
+    "IO_TUNE_FIELDS",
+    "VDSM_HOST_FIELDS",
+    "VDSM_GUEST_FIELDS",
+    "VDSM_GUEST_OPTIONAL_FIELDS",
+]
 
 #: the fields the IO-tune collector adds to a guest's samples
 IO_TUNE_FIELDS = ("io_tune", "io_tune_current")
+
+# What vdsm's mom.conf collects (spec sections 7 and 3): host collectors HostMemory,
+# HostKSM, HostCpu; guest collectors GuestMemoryOptional, GuestBalloonOptional,
+# GuestCpuTune, GuestIoTuneOptional.
+
+#: host statistics of HostMemory, HostKSM and HostCpu (all mandatory)
+VDSM_HOST_FIELDS = (
+    "mem_available", "mem_unused", "mem_free", "anon_pages", "swap_total", "swap_usage", "swap_in", "swap_out",
+    "ksm_full_scans", "ksm_pages_sharing", "ksm_pages_unshared", "ksm_run", "ksm_pages_shared",
+    "ksm_pages_to_scan", "ksm_pages_volatile", "ksm_sleep_millisecs", "ksm_merge_across_nodes",
+    "ksm_shareable", "ksmd_cpu_usage",
+    "cpu_count",
+)  # fmt: skip
+#: guest statistics of GuestCpuTune (mandatory)
+VDSM_GUEST_FIELDS = ("vcpu_quota", "vcpu_period", "vcpu_user_limit", "vcpu_count")
+#: guest statistics of GuestMemoryOptional, GuestBalloonOptional, GuestIoTuneOptional
+VDSM_GUEST_OPTIONAL_FIELDS = (
+    "mem_available", "mem_unused", "major_fault", "minor_fault", "swap_in", "swap_out", "swap_total", "swap_usage",
+    "balloon_cur", "balloon_max", "balloon_min",
+    "io_tune", "io_tune_current",
+)  # fmt: skip
 
 
 def offline_monitor(name: str) -> Monitor:
@@ -47,15 +75,25 @@ def entity_from_spec(
     fields: Iterable[str] | None = None,
     optional_fields: Iterable[str] | None = None,
     io_tune_factory: Callable[..., Any] = IoTune,
+    declared_optional: Iterable[str] = (),
 ) -> Entity:
     """A finalized entity holding the spec's samples, properties and IO tunes.
 
     Without ``fields``, a statistic present in every sample is mandatory and one
     present in some is optional; an ``io_tune`` entry (even null) declares the
-    IO-tune fields.
+    IO-tune fields.  ``declared_optional`` names statistics a collector would declare
+    optional: they are declared whatever the samples hold, and a sample that lacks
+    one gets None, as ``Monitor.collect`` fills a missing optional field.
     """
     name = str(spec.get("name", "entity"))
     samples = _samples(spec)
+    declared_optional = tuple(declared_optional)
+    if declared_optional:
+        for sample in samples:
+            for key in declared_optional:
+                # io_tune entries are filled below from the spec's "io_tune"
+                if key not in sample and not ("io_tune" in spec and key in IO_TUNE_FIELDS):
+                    sample[key] = None
     if "io_tune" in spec:
         tunes = spec["io_tune"]
         if tunes is None:
@@ -84,9 +122,11 @@ def entity_from_spec(
         if "io_tune" in spec:
             mandatory -= set(IO_TUNE_FIELDS)
             optional |= set(IO_TUNE_FIELDS)
+        mandatory -= set(declared_optional)
+        optional |= set(declared_optional)
     else:
         mandatory = set(fields)
-        optional = set(optional_fields or ())
+        optional = set(optional_fields or ()) | (set(declared_optional) - mandatory)
     monitor = offline_monitor(name)
     entity = Entity(monitor)
     entity.properties = {"name": name, **dict(spec.get("properties", {}))}

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 
 from mom import _impl
 from mom.dsl.limits import DEFAULT_LIMITS, Limits
+from mom.dsl.lint import discarded_text_matters
 from mom.errors import PolicyError, describe_error
 
 __all__ = ["PolicyStore", "DEFAULT_POLICY_NAME"]
@@ -76,7 +77,9 @@ class PolicyStore:
                     self.policy_strings[name] = previous
                 return False
             self.code = program
-            if program.discarded_at is not None and not _only_a_final_comment(program):
+            # a last comment without a newline is dropped too, harmlessly (vdsm's
+            # comment-only 01-parameters.policy ends that way)
+            if program.discarded_at is not None and discarded_text_matters(program.source.text, program.discarded_at):
                 line, column = program.source.position(program.discarded_at)
                 self.logger.warning(
                     "Policy text from line %d, column %d on is ignored: %r is not part of "
@@ -107,9 +110,3 @@ class PolicyStore:
             if debugging:
                 self.logger.debug("Results: %s", results)
             return True
-
-
-def _only_a_final_comment(program: Any) -> bool:
-    """A last comment without a newline is dropped by upstream's scanner too, harmlessly."""
-    rest = program.source.text[program.discarded_at :]
-    return rest.startswith("#") and "\n" not in rest

@@ -1,0 +1,1 @@
+"""Command-line tools: ``mom-policy`` (:mod:`mom.cli.policy`) checks, evaluates and tries out policies."""

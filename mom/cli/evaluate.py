@@ -1,0 +1,200 @@
+"""``mom-policy eval``: load policy files as named policies, evaluate once, report controls.
+
+This is the job of vdsm's offline policy validator: the files go into a
+:class:`~mom.dsl.store.PolicyStore` under upstream's policy-dir names, so the
+concatenation, its order and vdsm's ``setNamedPolicy("01-parameters", ...)`` behave
+as in the daemon; then one evaluation runs on entities built from JSON.  Errors are
+reported against the file they come from, not the concatenation.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from bisect import bisect_right
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+from mom.cli.inputs import InputError
+from mom.dsl.lint import read_unit
+from mom.dsl.reader import Source
+from mom.dsl.store import PolicyStore
+from mom.errors import MomError, describe_error
+from mom.runtime.entity import Entity
+
+__all__ = ["PolicyFile", "PolicyLoadError", "policy_name", "read_policy_files", "evaluate_policies", "io_tune_changes"]
+
+#: the policy vdsm replaces with setNamedPolicy
+PARAMETERS_POLICY = "01-parameters"
+
+
+@dataclass(frozen=True)
+class PolicyFile:
+    """A policy text and where it came from."""
+
+    path: str
+    name: str
+    text: str
+
+
+class PolicyLoadError(MomError):
+    """The policies do not load (a parse error, or two files with one policy name)."""
+
+
+def policy_name(path: str) -> str:
+    """Upstream's policy-dir name: the file name before the first ``.policy``."""
+    base = os.path.basename(path)
+    index = base.find(".policy")
+    return base[:index] if index >= 0 else base
+
+
+def read_policy_files(paths: Sequence[str]) -> list[PolicyFile]:
+    """Read policy files as text; InputError for a file that cannot be read."""
+    files = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as stream:
+                text = stream.read()
+        except OSError as error:
+            raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
+        except UnicodeDecodeError as error:
+            raise InputError(f"{path}: not UTF-8 text: {error.reason} at byte {error.start}") from None
+        files.append(PolicyFile(path, policy_name(path), text))
+    return files
+
+
+@contextmanager
+def _captured(logger_name: str) -> Iterator[list[logging.LogRecord]]:
+    """Keep a logger's records (the store logs what we report ourselves, better placed)."""
+    records: list[logging.LogRecord] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger(logger_name)
+    handler = _Keep(logging.WARNING)
+    saved = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = saved
+
+
+class _Locator:
+    """Maps a (line, column) of the store's concatenated text back to a file."""
+
+    def __init__(self, store: PolicyStore, origins: dict[str, str]) -> None:
+        self.starts: list[int] = []
+        self.origins: list[str] = []
+        line = 1
+        for name in sorted(store.policy_strings):
+            self.starts.append(line)
+            self.origins.append(origins.get(name, name))
+            line += store.policy_strings[name].count("\n") + 1
+
+    def __call__(self, position: tuple[int, int]) -> str | None:
+        line, column = position
+        index = bisect_right(self.starts, line) - 1
+        if index < 0:
+            return None
+        return f"{self.origins[index]}:{line - self.starts[index] + 1}:{column}"
+
+
+def describe_located(error: BaseException, locate: _Locator) -> str:
+    """``describe_error`` with the position given as FILE:LINE:COL of the right file."""
+    position = getattr(error, "position", None)
+    where = locate(position) if position is not None else None
+    if where is None:
+        return describe_error(error)
+    error.position = None  # type: ignore[attr-defined]
+    try:
+        return f"{where}: {describe_error(error)}"
+    finally:
+        error.position = position  # type: ignore[attr-defined]
+
+
+def load_store(files: Sequence[PolicyFile], parameters: str | None = None) -> tuple[PolicyStore, _Locator, list[str]]:
+    """A store holding the files (and the parameters policy); also warnings to show.
+
+    Raises PolicyLoadError, with every file's parse error, if something does not load.
+    """
+    origins: dict[str, str] = {}
+    problems: list[str] = []
+    warnings: list[str] = []
+    sources = [(f.path, f.name, f.text) for f in files]
+    if parameters is not None:
+        sources.append(("--parameters", PARAMETERS_POLICY, parameters))
+    for path, name, text in sources:
+        if name in origins and path != "--parameters":
+            problems.append(f"{path}: policy name {name!r} is also the name of {origins[name]}")
+            continue
+        origins[name] = path
+        result, diagnostics = read_unit(text)
+        source = result.source if result is not None else Source(text)
+        for diagnostic in diagnostics:
+            line, column = source.position(diagnostic.offset)
+            message = f"{path}:{line}:{column}: {diagnostic.severity}: {diagnostic.message}"
+            (problems if diagnostic.severity == "error" else warnings).append(message)
+    if problems:
+        raise PolicyLoadError("\n".join(problems))
+    store = PolicyStore()
+    with _captured("mom.Policy") as records:
+        for path, name, text in sources:
+            if not store.set_policy(name, text):
+                errors = [r.getMessage() for r in records if r.levelno >= logging.ERROR]
+                raise PolicyLoadError(f"{path}: does not load: {errors[-1] if errors else 'unknown error'}")
+    return store, _Locator(store, origins), warnings
+
+
+def io_tune_changes(guest: Entity) -> list[dict[str, Any]] | None:
+    """What the IoTune controller would send for a guest: the disks whose limits changed.
+
+    None when the guest has no IO tune data (the controller skips it).
+    """
+    values = guest._policy_values
+    tunes, current = values.get("io_tune"), values.get("io_tune_current")
+    if not tunes or not current:
+        return None
+    changed = []
+    for index, tune in enumerate(tunes):
+        state = tune.ioTune()
+        if index >= len(current) or state["ioTune"] != current[index]:
+            changed.append(state)
+    return changed
+
+
+def evaluate_policies(
+    files: Sequence[PolicyFile], host: Entity, guests: Sequence[Entity], parameters: str | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """Load, evaluate once, and return the JSON-ready result and warnings to show.
+
+    The result is ``{"ok", "host": controls, "guests": {name: controls}, "io_tune":
+    {name: [changed disks]}}``, plus ``"error"`` when the evaluation failed (controls
+    set before the failure are kept, as upstream keeps them on the entities).
+    """
+    store, locate, warnings = load_store(files, parameters)
+    error_text = None
+    # the store's evaluate() runs the same program but only logs the exception; the
+    # exception itself is needed to place the error in its file
+    with store.policy_sem:
+        try:
+            store.code.evaluate(host, guests)
+        except Exception as error:  # noqa: BLE001  (reported, as the store would log it)
+            error_text = describe_located(error, locate)
+    result: dict[str, Any] = {"ok": error_text is None}
+    if error_text is not None:
+        result["error"] = error_text
+    result["host"] = dict(host.controls)
+    result["guests"] = {guest.properties["name"]: dict(guest.controls) for guest in guests}
+    changes = {}
+    for guest in guests:
+        changed = io_tune_changes(guest)
+        if changed is not None:
+            changes[guest.properties["name"]] = changed
+    result["io_tune"] = changes
+    return result, warnings
