@@ -36,13 +36,25 @@ class Program:
         self.delegated = delegation_reason(forms)
         self._reference: reference.Program | None = None
         self._lock = threading.Lock()  # one evaluation at a time per machine
+        # per variant (top-level values computed or not): bytecode, code, machine
+        self._compiled: dict[bool, tuple[Bytecode, Code, Machine]] = {}
         if self.delegated is None:
-            self.bytecode: Bytecode | None = compile_bytecode(forms, source)
-            self._code = Code(self.bytecode)
-            self._machine = Machine(self._code, limits)
+            self._variant(False)  # what the policy engine runs; compile errors surface now
         else:
-            self.bytecode = None
             self._reference = reference.Program(forms, source, discarded_at, limits)
+
+    def _variant(self, values: bool) -> tuple[Bytecode, Code, Machine]:
+        compiled = self._compiled.get(values)
+        if compiled is None:
+            bytecode = compile_bytecode(self.forms, self.source, values)
+            code = Code(bytecode)
+            compiled = self._compiled[values] = (bytecode, code, Machine(code, self.limits))
+        return compiled
+
+    @property
+    def bytecode(self) -> Bytecode | None:
+        """The bytecode the policy engine runs (None when delegated)."""
+        return None if self.delegated is not None else self._variant(False)[0]
 
     def reference_program(self) -> reference.Program:
         if self._reference is None:
@@ -59,10 +71,11 @@ class Program:
         if self.delegated is not None or not SHADOWABLE.isdisjoint(bindings):
             return self.reference_program().execute(bindings)
         with self._lock:
+            _bytecode, code, machine = self._variant(results)
             try:
-                return self._machine.execute(bindings, results)  # type: ignore[no-any-return]
+                return machine.execute(bindings, results)  # type: ignore[no-any-return]
             except Exception as error:
-                node = self._code.node_of(self._machine.error_pc)
+                node = code.node_of(machine.error_pc)
                 if node is not None:
                     annotate(error, node, self.source)
                 raise
@@ -71,10 +84,10 @@ class Program:
         """One policy run with ``Host`` and ``Guests`` bound."""
         return self.execute({"Host": host, "Guests": guests}, results)
 
-    def disassemble(self) -> str:
-        if self.bytecode is None:
+    def disassemble(self, values: bool = False) -> str:
+        if self.delegated is not None:
             return f"(run by the reference: {self.delegated})"
-        return disassemble(self.bytecode)
+        return disassemble(self._variant(values)[0])
 
 
 def compile_policy(text: str, limits: Limits = DEFAULT_LIMITS) -> Program:

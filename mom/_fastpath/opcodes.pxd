@@ -34,10 +34,14 @@ cdef enum Opcode:
     OP_ENTER = 52
     OP_LEAVE = 53
     OP_BIND = 54
+    OP_DEFVAR_VOID = 55
+    OP_SET_VOID = 56
     OP_DEF = 60
     OP_CALL = 61
     OP_METHOD = 62
     OP_CALL_METHOD = 63
+    OP_CALL_VOID = 64
+    OP_CALL_METHOD_VOID = 65
     OP_WITH = 70
     OP_WITH_NEXT = 71
     OP_WITH_STEP = 72

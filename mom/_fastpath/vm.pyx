@@ -14,12 +14,13 @@ from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF, Py_XINCREF, Py_XDECREF
 from cpython.object cimport PyObject_RichCompare, PyObject_RichCompareBool, PyObject_IsTrue
 from cpython.object cimport Py_LT, Py_LE, Py_EQ, Py_NE, Py_GT, Py_GE
 from cpython.number cimport PyNumber_Subtract, PyNumber_TrueDivide, PyNumber_Rshift, PyNumber_Add
-from cpython.list cimport PyList_Append
+from cpython.list cimport PyList_Append, PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
 from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
 from libc.stdint cimport int64_t, int32_t, int16_t, int8_t
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
+cimport cython
 cimport numpy as cnp
 
 from mom._fastpath.opcodes cimport *
@@ -116,7 +117,8 @@ ctypedef struct Saved:
 ctypedef struct Loop:
     PyObject* table   # rows loop: the table; else NULL
     int16_t slot      # rows loop: the table's slot
-    PyObject* keep    # owned: the rows array, or the Python iterator
+    bint is_list      # keep is a list, walked by index
+    PyObject* keep    # owned: the rows array, the list, or the Python iterator
     int32_t* rows
     int64_t n
     int64_t position
@@ -130,6 +132,7 @@ DEF FIELD_CACHE = 24
 ctypedef struct TableInfo:
     PyObject* table   # borrowed: the evaluation's bindings keep it alive
     PyObject* field_index  # borrowed, as the table
+    PyObject* objects      # borrowed: the table's list of object cells
     int32_t* attribute_field  # per attribute name of the code: field index, -1 none, -2 not looked up
     FieldName names[FIELD_CACHE]
     int32_t nnames
@@ -139,6 +142,14 @@ ctypedef struct TableInfo:
     int32_t* count
     int32_t nfields
     int32_t history
+    # controls: one column per name (SampleTable.control_*), refreshed when widened
+    FieldName controls[FIELD_CACHE]
+    int32_t ncontrols
+    int8_t* control_tags
+    int64_t* control_payload
+    int32_t* control_order
+    int32_t* control_count
+    int32_t control_width
 
 ctypedef struct SiteInfo:
     int32_t symbol
@@ -263,6 +274,7 @@ cdef int truthy(Value* v) except -1:
 # ## Code: a compiled program's arrays
 
 
+@cython.final
 cdef class Code:
     """Bytecode of one program in C arrays (built once per set_policy)."""
 
@@ -393,6 +405,7 @@ cdef class Code:
 # ## The machine: one evaluation's state
 
 
+@cython.final
 cdef class Machine:
     """Runs a Code; reusable, one evaluation at a time."""
 
@@ -424,6 +437,8 @@ cdef class Machine:
     cdef readonly int error_pc
     cdef object abs_function
     cdef object debug_function
+    cdef Py_ssize_t io_current_offset   # IoTune._current slot
+    cdef PyObject* io_keys[6]            # the limits IoTune's setters write
     # types whose _policy_values is a slot, with the slot's offset (-1: not a slot)
     cdef PyObject* slot_types[8]
     cdef Py_ssize_t slot_offsets[8]
@@ -468,6 +483,10 @@ cdef class Machine:
         self.error_pc = -1
         self.abs_function = abs
         self.debug_function = _builtins.debug
+        descriptor = _IoTune.__dict__["_current"]
+        self.io_current_offset = (<PyMemberDescrObject*>descriptor).d_member.offset
+        for k in range(6):
+            self.io_keys[k] = <PyObject*>IO_KEYS[k]  # module-level tuple keeps them
 
     def __dealloc__(self):
         self.reset()
@@ -501,6 +520,9 @@ cdef class Machine:
             for j in range(self.tables[k].nnames):
                 Py_XDECREF(self.tables[k].names[j].name)
             self.tables[k].nnames = 0
+            for j in range(self.tables[k].ncontrols):
+                Py_XDECREF(self.tables[k].controls[j].name)
+            self.tables[k].ncontrols = 0
             PyMem_Free(self.tables[k].attribute_field)
         self.nsaved = 0
         self.nscopes = 0
@@ -556,7 +578,7 @@ cdef class Machine:
         self.depth_of[symbol] = <int32_t>self.nscopes
         return 0
 
-    cdef Value* outer_binding(self, int32_t symbol, Py_ssize_t* cursor) noexcept:
+    cdef inline Value* outer_binding(self, int32_t symbol, Py_ssize_t* cursor) noexcept:
         """The next outer binding of ``symbol`` below save index ``cursor``, or NULL."""
         cdef Py_ssize_t k = cursor[0]
         while k > 0:
@@ -596,6 +618,7 @@ cdef class Machine:
         info = &self.tables[self.ntables]
         info.table = table
         info.field_index = <PyObject*>t.field_index
+        info.objects = <PyObject*>t.objects
         info.nnames = 0
         info.attribute_field = <int32_t*>PyMem_Malloc(max(1, len(self.c.attributes)) * sizeof(int32_t))
         if info.attribute_field == NULL:
@@ -608,10 +631,104 @@ cdef class Machine:
         info.count = <int32_t*>cnp.PyArray_DATA(count)
         info.nfields = <int32_t>tags.shape[1]
         info.history = <int32_t>tags.shape[2]
+        info.ncontrols = 0
+        self.control_arrays(info)
         self.ntables += 1
         return <int16_t>(self.ntables - 1)
 
-    cdef int cell(self, Value* row, int32_t field, int32_t slot, Value* out) except -1:
+    cdef int control_arrays(self, TableInfo* info) except -1:
+        """(Re)read the addresses of a table's control columns."""
+        cdef cnp.ndarray tags, payload, order, count
+        t = <object>info.table
+        tags = t.control_tags
+        payload = t.control_payload
+        order = t.control_order
+        count = t.control_count
+        if not (tags.flags.c_contiguous and payload.flags.c_contiguous and order.flags.c_contiguous):
+            raise ValueError("SampleTable control arrays must be C-contiguous")
+        info.control_tags = <int8_t*>cnp.PyArray_DATA(tags)
+        info.control_payload = <int64_t*>cnp.PyArray_DATA(payload)
+        info.control_order = <int32_t*>cnp.PyArray_DATA(order)
+        info.control_count = <int32_t*>cnp.PyArray_DATA(count)
+        info.control_width = <int32_t>tags.shape[1]
+        return 0
+
+    cdef int32_t control_column(self, TableInfo* info, object name, bint create) except -2:
+        """Column of a control name (remembered by address); -1 if absent and not ``create``."""
+        cdef PyObject* key = <PyObject*>name
+        cdef int32_t k, column
+        cdef PyObject* found
+        for k in range(info.ncontrols):
+            if info.controls[k].name == key:
+                return info.controls[k].field
+        table = <object>info.table
+        found = PyDict_GetItem(table.control_index, name)
+        if found != NULL:
+            column = <int32_t>(<object>found)
+        elif not create:
+            return -1
+        else:
+            column = table.control_column(name)
+            self.control_arrays(info)  # the arrays may have been widened
+        if info.ncontrols < FIELD_CACHE:
+            Py_INCREF(name)
+            info.controls[info.ncontrols].name = key
+            info.controls[info.ncontrols].field = column
+            info.ncontrols += 1
+        return column
+
+    cdef int set_control(self, Value* row, object name, Value* value) except -1:
+        """``Control`` on a table row, straight into its control columns."""
+        cdef TableInfo* info = &self.tables[row.slot]
+        cdef int32_t column = self.control_column(info, name, True)
+        cdef Py_ssize_t at = row.i * info.control_width + column
+        cdef int8_t tag
+        cdef double number
+        if info.control_tags[at] == S_OBJECT:
+            (<object>info.table).control_objects.pop((row.i, column), None)
+        if value.tag == T_NONE:
+            tag = S_NONE
+        elif value.tag == T_BOOL:
+            tag = S_BOOL
+            info.control_payload[at] = value.i
+        elif value.tag == T_INT:
+            tag = S_INT
+            info.control_payload[at] = value.i
+        elif value.tag == T_FLOAT:
+            tag = S_FLOAT
+            number = value.f
+            memcpy(&info.control_payload[at], &number, sizeof(double))
+        else:
+            tag = S_OBJECT
+            (<object>info.table).control_objects[(row.i, column)] = box(value)
+        info.control_tags[at] = tag
+        if info.control_order[at] == 0:
+            info.control_count[row.i] += 1
+            info.control_order[at] = info.control_count[row.i]
+        return 0
+
+    cdef int get_control(self, Value* row, object name, Value* out) except -1:
+        """``GetControl`` on a table row: the value, or None."""
+        cdef TableInfo* info = &self.tables[row.slot]
+        cdef int32_t column = self.control_column(info, name, False)
+        cdef Py_ssize_t at
+        cdef int8_t tag
+        out.tag = T_NONE
+        if column < 0:
+            return 0
+        at = row.i * info.control_width + column
+        tag = info.control_tags[at]
+        if tag == S_BOOL or tag == S_INT:
+            out.tag = T_BOOL if tag == S_BOOL else T_INT
+            out.i = info.control_payload[at]
+        elif tag == S_FLOAT:
+            out.tag = T_FLOAT
+            out.f = mom_bits_double(info.control_payload[at])
+        elif tag == S_OBJECT:
+            unbox((<object>info.table).control_objects[(row.i, column)], out, self)
+        return 0
+
+    cdef inline int cell(self, Value* row, int32_t field, int32_t slot, Value* out) except -1:
         """The stored value (row, field, slot) into ``out``; returns 0 if absent."""
         cdef TableInfo* t = &self.tables[row.slot]
         cdef Py_ssize_t at = (row.i * t.nfields + field) * t.history + slot
@@ -630,10 +747,10 @@ cdef class Machine:
             out.tag = T_BOOL
             out.i = t.payload[at]
         else:
-            vobject(out, (<object>row.o).objects[(row.i, field, slot)])
+            vobject(out, <object>PyList_GET_ITEM(<object>t.objects, t.payload[at]))
         return 1
 
-    cdef int32_t field_of(self, Value* row, object name) except -2:
+    cdef inline int32_t field_of(self, Value* row, object name) except -2:
         """Field index of ``name`` in the row's table, -1 if it has no such field.
 
         Names repeat (attribute names, Stat arguments), so each table remembers the
@@ -655,7 +772,7 @@ cdef class Machine:
             t.nnames += 1
         return field
 
-    cdef int row_latest(self, Value* row, int32_t field, Value* out) except -1:
+    cdef inline int row_latest(self, Value* row, int32_t field, Value* out) except -1:
         """The newest value of a field of a row; 0 if no such field, absent or no samples."""
         cdef TableInfo* t
         if field < 0:
@@ -673,7 +790,7 @@ cdef class Machine:
 
     # ## Attributes (the sandbox's rules, see mom.dsl.sandbox)
 
-    cdef int attribute(self, Value* holder, int32_t attribute, Value* out) except -1:
+    cdef inline int attribute(self, Value* holder, int32_t attribute, Value* out) except -1:
         """``holder.attribute`` as a policy may read it into ``out``; 0 if it has none."""
         cdef int32_t method
         cdef PyObject* found_value
@@ -732,7 +849,7 @@ cdef class Machine:
             return NULL
         return <PyObject*>values  # borrowed: obj keeps its attribute alive
 
-    cdef int find_attribute(self, int32_t symbol, int32_t attribute, Value* out) except -1:
+    cdef inline int find_attribute(self, int32_t symbol, int32_t attribute, Value* out) except -1:
         """The first binding of ``symbol``, innermost out, that has the attribute."""
         cdef Py_ssize_t cursor = self.nsaved
         cdef Value* binding
@@ -957,18 +1074,25 @@ cdef class Machine:
     cdef int call_value(self, Value* function, Value* args, int32_t n, Value* out) except -1:
         """Call a variable's or attribute's value with evaluated arguments."""
         cdef int32_t k
+        cdef int overflow = 0
+        cdef PyObject* previous
         if function.tag == T_ROWMETHOD:
             if self.row_method(function, args, n, out):
                 return 0
         elif function.tag == T_IOSET and n == 1:
             # IoTune.setX(v): current[key] = None if v is None else int(v)
-            if args[0].tag == T_NONE:
-                value = None
-            elif args[0].tag == T_INT:
-                value = args[0].i
+            current_limits = <object>mom_slot(function.o, self.io_current_offset)
+            key = <object>self.io_keys[function.aux]
+            if args[0].tag == T_INT:
+                # usually the limit is already that value: leave the dict alone then
+                previous = PyDict_GetItem(current_limits, key)
+                if (previous == NULL or type(<object>previous) is not int
+                        or PyLong_AsLongLongAndOverflow(<object>previous, &overflow) != args[0].i or overflow):
+                    PyDict_SetItem(current_limits, key, args[0].i)
+            elif args[0].tag == T_NONE:
+                PyDict_SetItem(current_limits, key, None)
             else:
-                value = int(box(&args[0]))
-            PyDict_SetItem((<object>function.o)._current, IO_KEYS[function.aux], value)
+                PyDict_SetItem(current_limits, key, int(box(&args[0])))
             out.tag = T_NONE
             return 0
         elif function.tag == T_OBJ and function.o == <PyObject*>self.abs_function and n == 1:
@@ -1016,19 +1140,11 @@ cdef class Machine:
         if id == M_STATAVG and n == 1:
             return self.stat_average(method, name, out)
         if id == M_CONTROL and n == 2:
-            controls = table.controls[row]
-            if controls is None:
-                controls = {}
-                table.controls[row] = controls
-            PyDict_SetItem(controls, name, box(&args[1]))
+            self.set_control(method, name, &args[1])
             out.tag = T_NONE
             return 1
         if id == M_GETCONTROL and n == 1:
-            controls = table.controls[row]
-            if controls is None:
-                out.tag = T_NONE
-            else:
-                unbox(controls.get(name), out, self)
+            self.get_control(method, name, out)
             return 1
         return 0
 
@@ -1088,6 +1204,7 @@ cdef class Machine:
         """Evaluate argument thunk ``index`` (in whatever scope is current) into ``out``."""
         cdef int32_t symbol = self.c.thunk_loads[index]
         cdef object token
+        cdef Value value
         if symbol >= 0:  # just a variable: no need to run its block
             if self.depth_of[symbol] < 0:
                 self.error_pc = self.c.thunk_pcs[index]  # its LOAD, for the error's position
@@ -1097,9 +1214,10 @@ cdef class Machine:
             return 0
         self.run(self.c.thunk_pcs[index])
         self.sp -= 1
-        out[0] = self.stack[self.sp]
+        value = self.stack[self.sp]  # out may be this very slot: move through a temporary
         self.stack[self.sp].o = NULL
         self.stack[self.sp].tag = T_NONE
+        out[0] = value
         return 0
 
     cdef int call_site(self, int32_t index, Value* out) except -1:
@@ -1109,33 +1227,23 @@ cdef class Machine:
         cdef int32_t k, n = site.nthunks
         cdef FunctionInfo* function
         cdef Binder* binder
-        cdef Value function_value
         cdef Value argument
-        cdef Value args[8]
-        cdef Value* many = NULL
-        cdef Value* values
+        cdef Py_ssize_t base
         if self.depth_of[symbol] >= 0 and self.current[symbol].tag != T_NONE:
-            # a variable's value: arguments evaluated here, then the call
-            vcopy(&function_value, &self.current[symbol])
-            if n <= 8:
-                values = &args[0]
-            else:
-                many = <Value*>PyMem_Malloc(n * sizeof(Value))
-                if many == NULL:
-                    raise MemoryError()
-                values = many
+            # a variable's value (abs, debug, Host.Stat...): it and its arguments go on
+            # the stack, where an error leaves them for reset() to release
+            base = self.sp
+            if base + n + 1 > self.stack_capacity:
+                raise _PolicyError("policy evaluation too deep: endless recursion?")
+            vcopy(&self.stack[base], &self.current[symbol])
+            self.sp = base + 1
             for k in range(n):
-                values[k].o = NULL
-                values[k].tag = T_NONE
-            try:
-                for k in range(n):
-                    self.thunk(site.first_thunk + k, &values[k])
-                self.call_value(&function_value, values, n, out)
-            finally:
-                for k in range(n):
-                    vclear(&values[k])
-                vclear(&function_value)
-                PyMem_Free(many)
+                self.thunk(site.first_thunk + k, &self.stack[self.sp])
+                self.sp += 1
+            self.call_value(&self.stack[base], &self.stack[base + 1], n, out)
+            for k in range(n + 1):
+                vclear(&self.stack[base + k])
+            self.sp = base
             return 0
         if self.functions[symbol] < 0:
             raise KeyError(self.c.symbols[symbol])
@@ -1198,14 +1306,23 @@ cdef class Machine:
                 guests = <object>iterable.o
                 rows = guests.rows
                 loop.table = <PyObject*>guests.table
+                loop.is_list = False
                 loop.slot = self.table_slot(loop.table)
                 loop.keep = <PyObject*>rows
                 Py_INCREF(rows)
                 loop.rows = <int32_t*>cnp.PyArray_DATA(rows)
                 loop.n = rows.shape[0]
+            elif iterable.tag == T_OBJ and type(<object>iterable.o) is list:
+                loop.table = NULL
+                loop.is_list = True
+                loop.keep = iterable.o
+                Py_INCREF(<object>iterable.o)
+                loop.rows = NULL
+                loop.n = 0
             else:
                 iterator = iter(box(&iterable))
                 loop.table = NULL
+                loop.is_list = False
                 loop.keep = <PyObject*>iterator
                 Py_INCREF(iterator)
                 loop.rows = NULL
@@ -1214,7 +1331,7 @@ cdef class Machine:
             self.nloops += 1
         finally:
             vclear(&iterable)
-        if keep == 1 or (keep == 2 and self.want_results):
+        if keep:
             vobject(&self.stack[self.sp], [])
         else:
             self.stack[self.sp].tag = T_NONE
@@ -1239,6 +1356,11 @@ cdef class Machine:
             item.i = loop.rows[loop.position]
             item.o = loop.table
             Py_INCREF(<object>loop.table)
+        elif loop.is_list:  # as list iteration: the length is read at each step
+            if loop.position >= PyList_GET_SIZE(<object>loop.keep):
+                return self.with_end()
+            item.tag = T_NONE
+            unbox(<object>PyList_GET_ITEM(<object>loop.keep, loop.position), &item, self)
         else:
             next_item = PyIter_Next(<object>loop.keep)
             if next_item == NULL:
@@ -1283,6 +1405,7 @@ cdef class Machine:
         cdef int32_t op, start, n
         cdef Py_ssize_t sp = self.sp
         cdef Py_ssize_t k
+        cdef double x, y
         if sp + self.c.max_stack > self.stack_capacity:
             raise _PolicyError("policy evaluation too deep: endless recursion?")
         result.o = NULL
@@ -1325,6 +1448,28 @@ cdef class Machine:
                 elif (op == OP_ADD or op == OP_SUB or op == OP_MUL or op == OP_DIV or op == OP_LT or op == OP_GT
                         or op == OP_LE or op == OP_GE or op == OP_EQ or op == OP_NE or op == OP_SHL or op == OP_SHR):
                     top = &stack[sp - 2]
+                    if ((top[0].tag == T_FLOAT or (top[0].tag == T_INT and mom_small(top[0].i)))
+                            and (top[1].tag == T_FLOAT or (top[1].tag == T_INT and mom_small(top[1].i)))
+                            and (top[0].tag == T_FLOAT or top[1].tag == T_FLOAT)
+                            and op != OP_DIV and op != OP_SHL and op != OP_SHR):
+                        # a float and a float or small int: balloon arithmetic, inline
+                        # (a small int converts to double exactly, as Python converts it)
+                        x = top[0].f if top[0].tag == T_FLOAT else <double>top[0].i
+                        y = top[1].f if top[1].tag == T_FLOAT else <double>top[1].i
+                        top[0].tag = T_FLOAT
+                        if op == OP_ADD:
+                            top[0].f = x + y
+                        elif op == OP_SUB:
+                            top[0].f = x - y
+                        elif op == OP_MUL:
+                            top[0].f = x * y
+                        else:
+                            top[0].tag = T_BOOL
+                            top[0].i = compare_doubles(op, x, y)
+                        top[1].tag = T_NONE
+                        sp -= 1
+                        pc += 1
+                        continue
                     self.binary(op, top, &top[1], &result)
                     vclear(top)
                     vclear(&top[1])
@@ -1373,6 +1518,24 @@ cdef class Machine:
                         vcopy(&result, top)
                         self.bind(n, &result)
                     pc += 2
+                elif op == OP_DEFVAR_VOID:
+                    sp -= 1
+                    n = code[pc + 1]
+                    if self.depth_of[n] == self.nscopes:
+                        vclear(&stack[sp])  # set-if-absent: nothing changes
+                    else:
+                        self.bind(n, &stack[sp])
+                    pc += 2
+                elif op == OP_SET_VOID:
+                    sp -= 1
+                    n = code[pc + 1]
+                    if self.depth_of[n] < 0:
+                        raise _PolicyError("undefined symbol %s" % self.c.symbols[n])
+                    vclear(&current[n])
+                    current[n] = stack[sp]
+                    stack[sp].o = NULL
+                    stack[sp].tag = T_NONE
+                    pc += 2
                 elif op == OP_SET:
                     n = code[pc + 1]
                     if self.depth_of[n] < 0:
@@ -1404,6 +1567,11 @@ cdef class Machine:
                     sp += 1
                     self.sp = sp
                     pc += 2
+                elif op == OP_CALL_VOID:
+                    self.sp = sp
+                    self.call_site(code[pc + 1], &result)
+                    vclear(&result)
+                    pc += 2
                 elif op == OP_METHOD:
                     top = &stack[sp]
                     top.o = NULL
@@ -1422,6 +1590,15 @@ cdef class Machine:
                     result.tag = T_NONE
                     sp -= n
                     pc += 2
+                elif op == OP_CALL_METHOD_VOID:
+                    n = code[pc + 1]
+                    top = &stack[sp - n - 1]
+                    self.call_value(top, &top[1], n, &result)
+                    vclear(&result)
+                    for k in range(n + 1):
+                        vclear(&top[k])
+                    sp -= n + 1
+                    pc += 2
                 elif op == OP_WITH:
                     self.sp = sp
                     self.with_begin(code[pc + 1], code[pc + 2], code[pc + 3])
@@ -1433,11 +1610,12 @@ cdef class Machine:
                     sp = self.sp
                     pc = pc + 3 if n else code[pc + 2]
                 elif op == OP_WITH_STEP:
-                    sp -= 1
-                    top = &stack[sp - 2]  # the results
-                    if top.tag == T_OBJ:
-                        PyList_Append(<object>top.o, box(&stack[sp]))
-                    vclear(&stack[sp])
+                    if code[pc + 2]:  # keep: the body's value goes to the results
+                        sp -= 1
+                        top = &stack[sp - 2]
+                        if top.tag == T_OBJ:
+                            PyList_Append(<object>top.o, box(&stack[sp]))
+                        vclear(&stack[sp])
                     self.leave()
                     pc = code[pc + 1]
                 else:

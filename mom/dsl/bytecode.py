@@ -34,10 +34,6 @@ _OPERATOR_OPS = {
 }  # fmt: skip
 _NARY_OPS = {"and": Op.AND, "or": Op.OR, "min": Op.MIN, "max": Op.MAX, "valid": Op.VALID, "null": Op.NULL}
 
-#: WITH's keep operand at top level: the engine decides when it runs
-KEEP_IF_RESULTS = 2
-
-
 @dataclass
 class Site:
     """A call ``(name args...)`` of a variable's value or a user function."""
@@ -125,10 +121,15 @@ def delegation_reason(forms: Sequence[Node]) -> str | None:
     return None
 
 
-def compile_bytecode(forms: Sequence[Node], source: Source | None = None) -> Bytecode:
-    """Compile top-level forms; call :func:`delegation_reason` first."""
+def compile_bytecode(forms: Sequence[Node], source: Source | None = None, values: bool = True) -> Bytecode:
+    """Compile top-level forms; call :func:`delegation_reason` first.
+
+    With ``values=False`` the top-level forms' values are not computed where that
+    saves work (a ``with`` collects no results); their blocks return None.  The
+    policy engine runs that variant, and the valued one only to log results.
+    """
     compiler = _Compiler(source)
-    compiler.bytecode.top = [compiler.new_block([form], want=None) for form in forms]
+    compiler.bytecode.top = [compiler.new_block([form], want=values) for form in forms]
     compiler.finish()
     return compiler.bytecode
 
@@ -184,8 +185,8 @@ class _Compiler:
     def fail(self, node: Any, factory: Callable[[], BaseException]) -> None:
         self.emit(self.node(node), Op.FAIL, self.constant(factory))
 
-    def new_block(self, nodes: Sequence[Node], want: bool | None = True) -> int:
-        """Reserve a block compiled later; ``want`` None: top level (the engine decides)."""
+    def new_block(self, nodes: Sequence[Node], want: bool = True) -> int:
+        """Reserve a block compiled later; every block returns one value (None if not ``want``)."""
         block = len(self.bytecode.blocks)
         self.bytecode.blocks.append(-1)
         self._pending.append((block, nodes, want))
@@ -197,24 +198,29 @@ class _Compiler:
             self.bytecode.blocks[block] = self.here()
             self._depth = 0
             self.sequence(nodes, nodes[-1] if nodes else None, want)
+            if not want:
+                self.emit(-1, Op.CONST, self.constant(None))
+                self.push()
             self.emit(-1, Op.RETURN)
 
     def push(self, n: int = 1) -> None:
         self._depth += n
         self.bytecode.max_stack = max(self.bytecode.max_stack, self._depth)
 
-    def sequence(self, nodes: Sequence[Node], owner: Any, want: bool | None) -> None:
+    def sequence(self, nodes: Sequence[Node], owner: Any, want: bool) -> None:
         """Evaluate all, keep the last value (upstream's ``eval``, ``{}``, let bodies)."""
         for index, node in enumerate(nodes):
-            last = index == len(nodes) - 1
-            self.expression(node, want if last else False)
-            if not last:
-                self.emit(-1, Op.POP)
-                self._depth -= 1
+            self.expression(node, want if index == len(nodes) - 1 else False)
 
-    # ## Expressions: each pushes exactly one value
+    def done(self, want: bool) -> None:
+        """After code that pushed one value: drop it if nobody wants it."""
+        if not want:
+            self.emit(-1, Op.POP)
+            self._depth -= 1
 
-    def expression(self, node: Node, want: bool | None = True) -> None:
+    # ## Expressions: each pushes one value if ``want``, none otherwise
+
+    def expression(self, node: Node, want: bool = True) -> None:
         if isinstance(node, list):
             self.form(node, want)
             return
@@ -227,16 +233,26 @@ class _Compiler:
                 message = str(error)
                 self.fail(node, lambda: ValueError(message))
                 self.push()
+                self.done(want)
                 return
-            self.emit(self.node(node), Op.CONST, self.constant(value))
-        elif kind == "string":
-            self.emit(self.node(node), Op.CONST, self.constant(node.value))
-        elif kind == "symbol":
-            self.load(node)
+            if want:  # a constant nobody uses costs nothing
+                self.emit(self.node(node), Op.CONST, self.constant(value))
+                self.push()
+            return
+        if kind == "string":
+            if want:
+                self.emit(self.node(node), Op.CONST, self.constant(node.value))
+                self.push()
+            return
+        if kind == "symbol":
+            if node.value == "nil" and not want:
+                return
+            self.load(node)  # still loaded when unused: an undefined name must fail
         else:
             line = node.line
             self.fail(node, lambda: PolicyError('Unexpected token type "%s" on line %d' % (kind, line), line=line))  # type: ignore[str-format]
         self.push()
+        self.done(want)
 
     def load(self, token: Token) -> None:
         name = token.value
@@ -254,15 +270,18 @@ class _Compiler:
             return
         self.emit(self.node(token), Op.LOAD_ATTR, self.symbol(head), self.attribute(attr))
 
-    def form(self, form: list, want: bool | None) -> None:  # type: ignore[type-arg]
-        if not form:
-            self.fail(form, lambda: IndexError("list index out of range"))
+    def failed(self, form: Any, factory: Callable[[], BaseException], want: bool) -> None:
+        self.fail(form, factory)
+        if want:
             self.push()
+
+    def form(self, form: list, want: bool) -> None:  # type: ignore[type-arg]
+        if not form:
+            self.failed(form, lambda: IndexError("list index out of range"), want)
             return
         head = form[0]
         if isinstance(head, list):
-            self.fail(form, lambda: PolicyError("Expected simple token as arg 1"))
-            self.push()
+            self.failed(form, lambda: PolicyError("Expected simple token as arg 1"), want)
             return
         kind, line = head.kind, head.line
         if kind == "operator":
@@ -270,11 +289,11 @@ class _Compiler:
         elif kind == "symbol":
             name = head.value
         else:
-            self.fail(
+            self.failed(
                 form,
                 lambda: PolicyError('Unexpected token type in arg 1 "%s" on line %d' % (kind, line), line=line),  # type: ignore[str-format]
+                want,
             )
-            self.push()
             return
         args = form[1:]
         spec = BUILTINS.get(name)
@@ -287,20 +306,23 @@ class _Compiler:
                         break
             if error is not None:
                 message, error_line = str(error), error.line
-                self.fail(form, lambda: PolicyError(message, line=error_line))
-                self.push()
+                self.failed(form, lambda: PolicyError(message, line=error_line), want)
                 return
-            getattr(self, "b_" + spec.impl_name[2:])(form, args, want)
+            if name in _OPERATOR_OPS:
+                self.b_binary(form, args, _OPERATOR_OPS[name], want)
+            elif name in _NARY_OPS:
+                self.b_nary(form, args, _NARY_OPS[name], want)
+            else:
+                getattr(self, "b_" + spec.impl_name[2:])(form, args, want)
         elif name == "eval":
             if not args:
-                self.fail(form, lambda: IndexError("list index out of range"))
-                self.push()
+                self.failed(form, lambda: IndexError("list index out of range"), want)
             else:
                 self.sequence(args, form, want)
         elif "." in name:
-            self.method_call(form, name, args)
+            self.method_call(form, name, args, want)
         else:
-            self.call(form, name, args, line)
+            self.call(form, name, args, line, want)
 
     def shortcut(self, arg: Node) -> tuple[int, int] | None:
         """An argument the VM may evaluate without running its thunk."""
@@ -308,123 +330,77 @@ class _Compiler:
             return None
         return (int(Op.LOAD), self.symbol(arg.value))
 
-    def call(self, form: list, name: str, args: Sequence[Node], line: int | None) -> None:  # type: ignore[type-arg]
+    def call(self, form: list, name: str, args: Sequence[Node], line: int | None, want: bool) -> None:  # type: ignore[type-arg]
         thunks = [self.new_block([arg]) for arg in args]
         site = len(self.bytecode.sites)
         shortcuts = [self.shortcut(arg) for arg in args]
         self.bytecode.sites.append(Site(self.symbol(name), line, thunks, shortcuts))
-        self.emit(self.node(form), Op.CALL, site)
-        self.push()
+        self.emit(self.node(form), Op.CALL if want else Op.CALL_VOID, site)
+        if want:
+            self.push()
 
-    def method_call(self, form: list, name: str, args: Sequence[Node]) -> None:  # type: ignore[type-arg]
+    def method_call(self, form: list, name: str, args: Sequence[Node], want: bool) -> None:  # type: ignore[type-arg]
         head, _, attr = name.partition(".")
         attr = attr.partition(".")[0]
         here = self.node(form)
         if not attr or attr[0] == "_":  # no such method anywhere, and no dotted functions
-            self.emit(here, Op.FAIL, self.constant(lambda: KeyError(name)))
-            self.push()
+            self.failed(form, lambda: KeyError(name), want)
             return
         self.emit(here, Op.METHOD, self.symbol(head), self.attribute(attr))
         self.push()
         for arg in args:
             self.expression(arg)
-        self.emit(here, Op.CALL_METHOD, len(args))
-        self._depth -= len(args)
+        self.emit(here, Op.CALL_METHOD if want else Op.CALL_METHOD_VOID, len(args))
+        self._depth -= len(args) + (0 if want else 1)
 
     # ## Builtins
 
-    def b_binary(self, form: list, args: Sequence[Node], op: Op) -> None:  # type: ignore[type-arg]
+    def b_binary(self, form: list, args: Sequence[Node], op: Op, want: bool) -> None:  # type: ignore[type-arg]
         self.expression(args[0])
         self.expression(args[1])
         self.emit(self.node(form), op)
         self._depth -= 1
+        self.done(want)
 
-    def b_add(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
-        self.b_binary(form, args, Op.ADD)
-
-    def b_sub(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
-        self.b_binary(form, args, Op.SUB)
-
-    def b_mul(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
-        self.b_binary(form, args, Op.MUL)
-
-    def b_div(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
-        self.b_binary(form, args, Op.DIV)
-
-    def b_lt(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
-        self.b_binary(form, args, Op.LT)
-
-    def b_gt(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
-        self.b_binary(form, args, Op.GT)
-
-    def b_lte(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
-        self.b_binary(form, args, Op.LE)
-
-    def b_gte(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
-        self.b_binary(form, args, Op.GE)
-
-    def b_eq(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
-        self.b_binary(form, args, Op.EQ)
-
-    def b_neq(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
-        self.b_binary(form, args, Op.NE)
-
-    def b_shl(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
-        self.b_binary(form, args, Op.SHL)
-
-    def b_shr(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
-        self.b_binary(form, args, Op.SHR)
-
-    def b_nary(self, form: list, args: Sequence[Node], op: Op) -> None:  # type: ignore[type-arg]
+    def b_nary(self, form: list, args: Sequence[Node], op: Op, want: bool) -> None:  # type: ignore[type-arg]
         for arg in args:
             self.expression(arg)
         self.emit(self.node(form), op, len(args))
         self._depth -= len(args)
         self.push()
+        self.done(want)
 
-    def b_and(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
-        self.b_nary(form, args, Op.AND)
-
-    def b_or(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
-        self.b_nary(form, args, Op.OR)
-
-    def b_min(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
-        self.b_nary(form, args, Op.MIN)
-
-    def b_max(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
-        self.b_nary(form, args, Op.MAX)
-
-    def b_valid(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
-        self.b_nary(form, args, Op.VALID)
-
-    def b_null(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
-        self.b_nary(form, args, Op.NULL)
-
-    def b_not(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+    def b_not(self, form: list, args: Sequence[Node], want: bool) -> None:  # type: ignore[type-arg]
         self.expression(args[0])
         self.emit(self.node(form), Op.NOT)
+        self.done(want)
 
-    def b_if(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+    def b_if(self, form: list, args: Sequence[Node], want: bool) -> None:  # type: ignore[type-arg]
         here = self.node(form)
         self.expression(args[0])
         to_else = self.emit(here, Op.JUMP_IF_FALSE, -1)
         self._depth -= 1
         self.expression(args[1], want)
         to_end = self.emit(here, Op.JUMP, -1)
-        self._depth -= 1
+        if want:
+            self._depth -= 1
         self.patch(to_else, 0, self.here())
         self.expression(args[2], want)
         self.patch(to_end, 0, self.here())
 
-    def b_defvar(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+    def b_defvar(self, form: list, args: Sequence[Node], want: bool) -> None:  # type: ignore[type-arg]
         self.expression(args[1])
-        self.emit(self.node(form), Op.DEFVAR, self.symbol(args[0].value))  # type: ignore[union-attr]
+        self.emit(self.node(form), Op.DEFVAR if want else Op.DEFVAR_VOID, self.symbol(args[0].value))  # type: ignore[union-attr]
+        if not want:
+            self._depth -= 1
 
-    def b_set(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+    def b_set(self, form: list, args: Sequence[Node], want: bool) -> None:  # type: ignore[type-arg]
         self.expression(args[1])
-        self.emit(self.node(form), Op.SET, self.symbol(args[0].value))  # type: ignore[union-attr]
+        self.emit(self.node(form), Op.SET if want else Op.SET_VOID, self.symbol(args[0].value))  # type: ignore[union-attr]
+        if not want:
+            self._depth -= 1
 
-    def b_def(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+    def b_def(self, form: list, args: Sequence[Node], want: bool) -> None:  # type: ignore[type-arg]
         name, params, body = args[0].value, args[1], args[2]  # type: ignore[union-attr]
         binders: list[tuple[bool, int]] = []
         nparams: int | None = None
@@ -442,13 +418,13 @@ class _Compiler:
         self.bytecode.functions.append(Function(self.symbol(name), nparams, binders, self.new_block([body])))
         self.emit(self.node(form), Op.DEF, self.symbol(name), function)
         self.push()
+        self.done(want)
 
-    def b_let(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+    def b_let(self, form: list, args: Sequence[Node], want: bool) -> None:  # type: ignore[type-arg]
         here = self.node(form)
         bindings = args[0]
         if not isinstance(bindings, list):
-            self.fail(form, lambda: PolicyError("Expecting list as arg 1 in let"))
-            self.push()
+            self.failed(form, lambda: PolicyError("Expecting list as arg 1 in let"), want)
             return
         self.emit(here, Op.ENTER)
         for item in bindings:
@@ -468,20 +444,22 @@ class _Compiler:
         self.sequence(args[1:], form, want)
         self.emit(here, Op.LEAVE)
 
-    def b_with(self, form: list, args: Sequence[Node], want: bool | None) -> None:  # type: ignore[type-arg]
+    def b_with(self, form: list, args: Sequence[Node], want: bool) -> None:  # type: ignore[type-arg]
         here = self.node(form)
         iterable = args[0].value  # type: ignore[union-attr]
         head, dot, attr = iterable.partition(".")
         attr_index = self.attribute(attr.partition(".")[0]) if dot else -1
-        keep = KEEP_IF_RESULTS if want is None else int(bool(want))
+        keep = int(bool(want))
         self.emit(here, Op.WITH, self.symbol(head), attr_index, keep)
         self.push(2)
         loop = self.emit(here, Op.WITH_NEXT, self.symbol(args[1].value), -1)  # type: ignore[union-attr]
-        self.expression(args[2], want is not False)
-        self.emit(here, Op.WITH_STEP, loop)
-        self._depth -= 1
+        self.expression(args[2], bool(want))
+        self.emit(here, Op.WITH_STEP, loop, keep)
+        if want:
+            self._depth -= 1
         self.patch(loop, 1, self.here())
-        self._depth -= 1  # the iterator is gone, the results stay
+        self._depth -= 1  # the iterator is gone, the results (or None) stay
+        self.done(want)
 
 
 def disassemble(bytecode: Bytecode) -> str:

@@ -29,7 +29,7 @@ SHADOWABLE = frozenset(BUILTINS) | {"eval"}
 class Evaluator(VariableStack):
     """Variables, functions and budgets of one evaluation."""
 
-    __slots__ = ("funcs", "limits", "steps_left", "depth", "max_call_depth", "shadowing")
+    __slots__ = ("funcs", "limits", "steps_left", "calls", "max_call_depth", "shadowing")
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
         super().__init__()
@@ -38,7 +38,7 @@ class Evaluator(VariableStack):
         self.limits = limits
         self.steps_left = limits.max_steps
         #: user-function calls in progress
-        self.depth = 0
+        self.calls = 0
         self.max_call_depth = limits.max_call_depth
         #: True once a builtin's name was bound as a variable; calls then check
         self.shadowing = False
@@ -65,7 +65,7 @@ class Evaluator(VariableStack):
 
     def reset_budget(self) -> None:
         self.steps_left = self.limits.max_steps
-        self.depth = 0
+        self.calls = 0
 
     def eval(self, code: Any) -> Any:
         """Evaluate one expression (a token or a list, as the parser returns them)."""

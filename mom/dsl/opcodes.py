@@ -54,15 +54,19 @@ class Op(IntEnum):
     ENTER = 52  # open a scope
     LEAVE = 53  # close the innermost scope (the value on top stays)
     BIND = 54  # s: pop v, bind s in the innermost scope unless already bound there
+    DEFVAR_VOID = 55  # s: DEFVAR whose value nobody uses: pop v, bind s
+    SET_VOID = 56  # s: SET whose value nobody uses: pop v, assign s
     # ## Functions and methods
     DEF = 60  # s f: define user function f under symbol s, push its name
     CALL = 61  # c: call site c (a variable's value or a user function)
     METHOD = 62  # s a: push the callable attribute a of the innermost binding of s having it
     CALL_METHOD = 63  # n: pop n arguments and the callable, push the result
+    CALL_VOID = 64  # c: CALL whose value nobody uses
+    CALL_METHOD_VOID = 65  # n: CALL_METHOD whose value nobody uses
     # ## with
     WITH = 70  # s a keep: push the results list (or None) and an iterator over s (or s.a)
     WITH_NEXT = 71  # v t: bind the next item to v in a new scope, or end the loop at t
-    WITH_STEP = 72  # t: pop the body's value (kept if asked), close the scope, jump to t
+    WITH_STEP = 72  # t keep: pop the body's value into the results if keep, close the scope, jump to t
 
 
 #: number of operands of each opcode
@@ -82,13 +86,17 @@ OPERANDS: dict[Op, int] = {
     Op.ENTER: 0,
     Op.LEAVE: 0,
     Op.BIND: 1,
+    Op.DEFVAR_VOID: 1,
+    Op.SET_VOID: 1,
     Op.DEF: 2,
     Op.CALL: 1,
     Op.METHOD: 2,
     Op.CALL_METHOD: 1,
+    Op.CALL_VOID: 1,
+    Op.CALL_METHOD_VOID: 1,
     Op.WITH: 3,
     Op.WITH_NEXT: 2,
-    Op.WITH_STEP: 1,
+    Op.WITH_STEP: 2,
 }
 
 #: change of the stack height; None where an operand decides it
@@ -109,11 +117,15 @@ STACK_EFFECT: dict[Op, int | None] = {
     Op.ENTER: 0,
     Op.LEAVE: 0,
     Op.BIND: -1,
+    Op.DEFVAR_VOID: -1,
+    Op.SET_VOID: -1,
     Op.DEF: 1,
     Op.CALL: 1,
     Op.METHOD: 1,
     Op.CALL_METHOD: None,
+    Op.CALL_VOID: 0,
+    Op.CALL_METHOD_VOID: None,
     Op.WITH: 2,
     Op.WITH_NEXT: None,
-    Op.WITH_STEP: -1,
+    Op.WITH_STEP: None,
 }

@@ -159,12 +159,12 @@ def invoke(ev: Evaluator, name: str, site: Site) -> Any:
             line=site.line,
         )
     ev.steps_left -= 1
-    depth = ev.depth
+    calls = ev.calls
     if ev.steps_left < 0:
         raise ev.step_limit_error()
-    if depth >= ev.max_call_depth:
+    if calls >= ev.max_call_depth:
         raise too_deep(ev, name)
-    ev.depth = depth + 1
+    ev.calls = calls + 1
     scope: dict[str, Any] = {}
     scopes = ev._scopes
     scopes.append(scope)
@@ -186,7 +186,7 @@ def invoke(ev: Evaluator, name: str, site: Site) -> Any:
             del current[param]
         else:
             current[param] = shadowed
-    ev.depth = depth
+    ev.calls = calls
     return result
 
 

@@ -50,12 +50,22 @@ class SampleTable:
         #: the slot of each row's newest sample, and how many samples it has
         self.head = np.zeros(capacity, dtype=np.int32)
         self.count = np.zeros(capacity, dtype=np.int32)
-        #: values that are not None/bool/int64/float, by (row, field, slot)
-        self.objects: dict[tuple[int, int, int], Any] = {}
+        #: values that are not None/bool/int64/float; an object cell's payload is its
+        #: index here (a list, so the VM reads it without hashing)
+        self.objects: list[Any] = []
+        self._free_objects: list[int] = []
         self.names: list[str | None] = [None] * capacity
         self.properties: list[dict[str, Any]] = [{} for _ in range(capacity)]
         self.variables: list[dict[str, Any]] = [{} for _ in range(capacity)]
-        self.controls: list[dict[str, Any] | None] = [None] * capacity
+        # controls the policy set, one column per control name: tag and payload as
+        # for samples, plus the order each was first set in (a dict's key order)
+        self.control_names: list[str] = []
+        self.control_index: dict[str, int] = {}
+        self.control_tags = np.full((capacity, 4), TAG_ABSENT, dtype=np.int8)
+        self.control_payload = np.zeros((capacity, 4), dtype=np.int64)
+        self.control_order = np.zeros((capacity, 4), dtype=np.int32)
+        self.control_count = np.zeros(capacity, dtype=np.int32)
+        self.control_objects: dict[tuple[int, int], Any] = {}
         self._views: list[RowEntity | None] = [None] * capacity
         self._free = list(range(capacity - 1, -1, -1))
         #: bumped by every change, so views know when to refresh
@@ -95,7 +105,11 @@ class SampleTable:
         self.names.extend([None] * (new - old))
         self.properties.extend({} for _ in range(new - old))
         self.variables.extend({} for _ in range(new - old))
-        self.controls.extend([None] * (new - old))
+        columns = self.control_tags.shape[1]
+        self.control_tags = np.concatenate([self.control_tags, np.full((new - old, columns), TAG_ABSENT, dtype=np.int8)])
+        self.control_payload = np.concatenate([self.control_payload, np.zeros((new - old, columns), dtype=np.int64)])
+        self.control_order = np.concatenate([self.control_order, np.zeros((new - old, columns), dtype=np.int32)])
+        self.control_count = np.concatenate([self.control_count, np.zeros(new - old, dtype=np.int32)])
         self._views.extend([None] * (new - old))
         self._free.extend(range(new - 1, old - 1, -1))
 
@@ -107,19 +121,35 @@ class SampleTable:
         self.names[row] = name
         self.properties[row] = dict(properties or {})
         self.variables[row] = {}
-        self.controls[row] = None
+        self.clear_controls([row])
         self.count[row] = 0
         self.head[row] = self.history - 1
         self.tags[row] = TAG_ABSENT
         self.generation += 1
         return row
 
+    def _release_objects(self, row: int, slot: int | None = None) -> None:
+        """Free the object cells of a row (of one ring slot, or all)."""
+        tags = self.tags[row] if slot is None else self.tags[row, :, slot]
+        payload = self.payload[row] if slot is None else self.payload[row, :, slot]
+        for index in payload[tags == TAG_OBJECT].tolist():
+            self.objects[index] = None
+            self._free_objects.append(index)
+
+    def _store_object(self, value: Any) -> int:
+        if self._free_objects:
+            index = self._free_objects.pop()
+            self.objects[index] = value
+            return index
+        self.objects.append(value)
+        return len(self.objects) - 1
+
     def remove_row(self, row: int) -> None:
-        for key in [key for key in self.objects if key[0] == row]:
-            del self.objects[key]
+        self._release_objects(row)
+        self.tags[row] = TAG_ABSENT
         self.names[row] = None
         self.properties[row] = {}
-        self.controls[row] = None
+        self.clear_controls([row])
         self._views[row] = None
         self.count[row] = 0
         self._free.append(row)
@@ -141,12 +171,10 @@ class SampleTable:
             self.count[row] += 1
         tags = self.tags
         payload = self.payload
-        objects = self.objects
+        self._release_objects(row, slot)  # the oldest sample's objects, once the ring is full
         tags[row, :, slot] = TAG_ABSENT
         for name, value in sample.items():
             field = self.field_index[name]
-            key = (row, field, slot)
-            objects.pop(key, None)
             kind = type(value)
             if value is None:
                 tags[row, field, slot] = TAG_NONE
@@ -161,7 +189,7 @@ class SampleTable:
                 payload[row, field, slot] = np.float64(value).view(np.int64)
             else:
                 tags[row, field, slot] = TAG_OBJECT
-                objects[key] = value
+                payload[row, field, slot] = self._store_object(value)
         self.generation += 1
 
     def _value(self, row: int, field: int, slot: int) -> Any:
@@ -175,7 +203,7 @@ class SampleTable:
         if tag == TAG_BOOL:
             return bool(self.payload[row, field, slot])
         if tag == TAG_OBJECT:
-            return self.objects[(row, field, slot)]
+            return self.objects[int(self.payload[row, field, slot])]
         return MISSING
 
     def slots(self, row: int) -> list[int]:
@@ -211,6 +239,94 @@ class SampleTable:
             value = self._value(row, field, slot)
             values.append(None if value is MISSING else value)
         return values
+
+    # ## Controls
+
+    def control_column(self, name: str) -> int:
+        """The column of a control name, added (and the arrays widened) if new."""
+        column = self.control_index.get(name)
+        if column is not None:
+            return column
+        column = len(self.control_names)
+        if column == self.control_tags.shape[1]:
+            rows = self.capacity
+            self.control_tags = np.concatenate([self.control_tags, np.full((rows, column), TAG_ABSENT, dtype=np.int8)], axis=1)
+            self.control_payload = np.concatenate([self.control_payload, np.zeros((rows, column), dtype=np.int64)], axis=1)
+            self.control_order = np.concatenate([self.control_order, np.zeros((rows, column), dtype=np.int32)], axis=1)
+        self.control_names.append(name)
+        self.control_index[name] = column
+        return column
+
+    def set_control(self, row: int, name: str, value: Any) -> None:
+        """``Entity.Control``: what the controllers will apply to this row."""
+        column = self.control_column(name)
+        self.control_objects.pop((row, column), None)
+        kind = type(value)
+        if value is None:
+            self.control_tags[row, column] = TAG_NONE
+        elif kind is bool:
+            self.control_tags[row, column] = TAG_BOOL
+            self.control_payload[row, column] = int(value)
+        elif kind is int and _INT64_MIN <= value <= _INT64_MAX:
+            self.control_tags[row, column] = TAG_INT
+            self.control_payload[row, column] = value
+        elif kind is float:
+            self.control_tags[row, column] = TAG_FLOAT
+            self.control_payload[row, column] = np.float64(value).view(np.int64)
+        else:
+            self.control_tags[row, column] = TAG_OBJECT
+            self.control_objects[(row, column)] = value
+        if self.control_order[row, column] == 0:
+            self.control_count[row] += 1
+            self.control_order[row, column] = self.control_count[row]
+
+    def _control_value(self, row: int, column: int) -> Any:
+        tag = self.control_tags[row, column]
+        if tag == TAG_NONE:
+            return None
+        if tag == TAG_INT:
+            return int(self.control_payload[row, column])
+        if tag == TAG_FLOAT:
+            return float(self.control_payload[row, column].view(np.float64))
+        if tag == TAG_BOOL:
+            return bool(self.control_payload[row, column])
+        if tag == TAG_OBJECT:
+            return self.control_objects[(row, column)]
+        return MISSING
+
+    def get_control(self, row: int, name: str) -> Any:
+        """``Entity.GetControl``: the control's value, None if not set."""
+        column = self.control_index.get(name)
+        if column is None:
+            return None
+        value = self._control_value(row, column)
+        return None if value is MISSING else value
+
+    def controls_of(self, row: int) -> dict[str, Any]:
+        """A row's controls as upstream's ``entity.controls``, in the order first set."""
+        present = [
+            (int(self.control_order[row, column]), name)
+            for column, name in enumerate(self.control_names)
+            if self.control_tags[row, column] != TAG_ABSENT
+        ]
+        return {name: self._control_value(row, self.control_index[name]) for _order, name in sorted(present)}
+
+    def clear_controls(self, rows: Iterable[int] | None = None) -> None:
+        """Forget the controls (each policy evaluation starts without any)."""
+        if rows is None:
+            self.control_tags[:] = TAG_ABSENT
+            self.control_order[:] = 0
+            self.control_count[:] = 0
+            self.control_objects.clear()
+            return
+        for row in rows:
+            self.control_tags[row] = TAG_ABSENT
+            self.control_order[row] = 0
+            self.control_count[row] = 0
+        if self.control_objects:
+            rows = set(rows)
+            for key in [key for key in self.control_objects if key[0] in rows]:
+                del self.control_objects[key]
 
     # ## Views
 
@@ -255,10 +371,8 @@ class RowEntity(Entity):
 
     @property
     def controls(self) -> dict[str, Any]:  # type: ignore[override]
-        controls = self.table.controls[self.row]
-        if controls is None:
-            controls = self.table.controls[self.row] = {}
-        return controls
+        """The controls set so far (a snapshot: set them with ``Control``)."""
+        return self.table.controls_of(self.row)
 
     @property
     def _valid(self) -> frozenset[str]:  # type: ignore[override]
@@ -315,11 +429,10 @@ class RowEntity(Entity):
         return float(total / count)
 
     def Control(self, name: str, value: Any) -> None:
-        self.controls[name] = value
+        self.table.set_control(self.row, name, value)
 
     def GetControl(self, name: str) -> Any:
-        controls = self.table.controls[self.row]
-        return None if controls is None else controls.get(name)
+        return self.table.get_control(self.row, name)
 
     def SetVar(self, name: str, value: Any) -> None:
         self.table.variables[self.row][name] = value
