@@ -599,3 +599,41 @@ def ksm_tuning(lock: bool = True, lock_timeout: float = 300.0, **values: int) ->
             if advisor not in (None, "none"):
                 (KSM_DIR / "advisor_mode").write_text(advisor)
             (KSM_DIR / "run").write_text(saved["run"])
+
+
+# -------------------------------------------------------------------- by hand, for debugging
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.integration.realstack [N]``: boot N (default 1) guests, show where
+    to look, and tear everything down on Enter or Ctrl-C."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    count = int(args[0]) if args else 1
+    stack = RealStack()
+    try:
+        stack.provision()
+        with exclusive_lock(SESSION_LOCK, 600.0, "test session using real guests"):
+            stack.start_libvirtd()
+            stack.start_guests(GuestSpec(f"{DEFAULT_PREFIX}debug{i}", fill_mib=0) for i in range(1, count + 1))
+            print(f"{stack.uri}, domain type {stack.virt_type}")
+            for name in stack.guests:
+                print(f"{name}: qemu pid {stack.qemu_pid(name)}, {stack.latest_mem(name)}")
+                print(f"    serial {stack.serial_log(name)}\n    qemu   {stack.qemu_log(name)}")
+            try:
+                input("guests are up; press Enter (or Ctrl-C) to tear down ")
+            except (KeyboardInterrupt, EOFError):
+                print()
+    except StackUnavailable as why:
+        print(f"real guests cannot run here: {why}", file=sys.stderr)
+        return SKIP_STATUS
+    finally:
+        stack.close()
+        for step, seconds in TIMINGS:
+            print(f"{seconds:7.1f} s  {step}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
