@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 

@@ -24,24 +24,25 @@ import os
 import re
 import subprocess
 import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 __all__ = [
     "DEFAULT_PREFIX",
-    "GuestSpec",
     "KSM_LOCK",
     "MAX_PARALLEL_BOOTS",
+    "SESSION_LOCK",
+    "TIMINGS",
+    "GuestSpec",
     "MemSample",
     "RealStack",
-    "SESSION_LOCK",
     "StackError",
     "StackUnavailable",
-    "TIMINGS",
     "domain_xml",
     "exclusive_lock",
     "ksm_settings",
@@ -136,6 +137,7 @@ def run_script(name: str, *args: str, timeout: float = 900.0, env: dict[str, str
     """
     proc = subprocess.run(
         ["bash", str(SCRIPTS / name), *args],
+        check=False,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -189,8 +191,7 @@ def domain_xml(spec: GuestSpec, virt_type: str, guest_dir: Path, run_dir: Path) 
     # timer doesn't work!". panic=-1 + on_reboot=destroy: a guest that panics (e.g. a
     # balloon squeezed below its working set) vanishes instead of spinning on a core.
     cmdline = (
-        f"console=ttyS0 quiet no_timer_check panic=-1 "
-        f"mom_fill_mib={spec.fill_mib} mom_mem_period={spec.mem_period}"
+        f"console=ttyS0 quiet no_timer_check panic=-1 mom_fill_mib={spec.fill_mib} mom_mem_period={spec.mem_period}"
     )
 
     def path(p: Path) -> str:
@@ -373,7 +374,7 @@ class RealStack:
                     elif not conn.lookupByName(name).isActive():
                         raise StackError(self._boot_report(name, "stopped before GUEST-READY"))
                 if waiting and time.monotonic() > deadline:
-                    name = sorted(waiting)[0]
+                    name = min(waiting)
                     raise StackError(self._boot_report(name, f"not GUEST-READY after {timeout:.0f} s"))
                 if waiting:
                     time.sleep(0.25)
@@ -405,9 +406,7 @@ class RealStack:
         uptime, total, free, available = matches[-1]
         return MemSample(float(uptime), int(total), int(free), int(available))
 
-    def wait_mem(
-        self, name: str, predicate: Callable[[MemSample], bool], timeout: float = 30.0
-    ) -> MemSample:
+    def wait_mem(self, name: str, predicate: Callable[[MemSample], bool], timeout: float = 30.0) -> MemSample:
         """Wait for a MEM line from NAME that satisfies PREDICATE and return it.
 
         :raises TimeoutError: with the last line seen
@@ -456,7 +455,7 @@ class RealStack:
             for dom, future in [(d, pool.submit(destroy, d)) for d in domains]:
                 try:
                     future.result()
-                except Exception as error:  # collect: every guest gets its chance
+                except Exception as error:  # noqa: BLE001  (collected: every guest gets its chance)
                     errors.append(f"{dom.name()}: {error}")
         if errors:
             raise StackError("could not remove guests: " + "; ".join(errors))
@@ -477,21 +476,21 @@ class RealStack:
             if self.specs and self._conn is not None:
                 try:
                     self._destroy(self.specs)
-                except Exception as error:
+                except Exception as error:  # noqa: BLE001  (collected: every step runs)
                     errors.append(error)
                 for name in self.specs:
                     (self.run_dir / f"{name}.img").unlink(missing_ok=True)
             if self._conn is not None:
                 try:
                     self._conn.close()
-                except Exception as error:
+                except Exception as error:  # noqa: BLE001  (collected: every step runs)
                     errors.append(error)
                 self._conn = None
             if self._libvirtd_requested:
                 # Also kills, by libvirt's pid files, any of our guests the step above missed.
                 try:
                     run_script("libvirtd.sh", "stop", env=self._env, timeout=60)
-                except Exception as error:
+                except Exception as error:  # noqa: BLE001  (collected: every step runs)
                     errors.append(error)
         if errors:
             raise errors[0]

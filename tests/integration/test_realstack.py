@@ -109,6 +109,19 @@ def test_stats_are_refreshed_every_period(realstack: rs.RealStack, conn: Any) ->
     assert later
 
 
+def expect_inflated(stack: rs.RealStack, dom: Any, mib: int, mem_total: int) -> None:
+    """Wait until DOM's balloon leaves it MIB MiB and the guest reports MEM_TOTAL kB."""
+    name = dom.name()
+    wait_for(f"{name} balloon at {mib} MiB", lambda: dom.memoryStats()["actual"] == mib * KIB_PER_MIB)
+    # info() follows later: libvirt learns it from QEMU's BALLOON_CHANGE events, which
+    # QEMU rate-limits to one a second; memoryStats() asks QEMU directly.
+    wait_for(f"{name} info() at {mib} MiB", lambda: dom.info()[2] == mib * KIB_PER_MIB)
+    # Each inflated page leaves the guest's MemTotal: the change is exactly the balloon's.
+    sample = stack.wait_mem(name, lambda s: s.mem_total == mem_total)
+    assert 0 < sample.mem_free < sample.mem_total
+    wait_for(f"{name} stats 'available'", lambda: dom.memoryStats()["available"] == mem_total)
+
+
 def test_balloon_inflates_and_deflates_inside_the_guests(realstack: rs.RealStack, conn: Any) -> None:
     first, second, untouched = realstack.guests
     targets = {first: 192, second: 160}  # MiB, well above the guests' ~70 MiB working set
@@ -118,16 +131,7 @@ def test_balloon_inflates_and_deflates_inside_the_guests(realstack: rs.RealStack
         for name, mib in targets.items():
             conn.lookupByName(name).setMemory(mib * KIB_PER_MIB)
         for name, mib in targets.items():
-            dom = conn.lookupByName(name)
-            wait_for(f"{name} balloon at {mib} MiB", lambda: dom.memoryStats()["actual"] == mib * KIB_PER_MIB)
-            # info() follows later: libvirt learns it from QEMU's BALLOON_CHANGE events,
-            # which QEMU rate-limits to one a second; memoryStats() asks QEMU directly.
-            wait_for(f"{name} info() at {mib} MiB", lambda: dom.info()[2] == mib * KIB_PER_MIB)
-            # Each inflated page leaves the guest's MemTotal: the drop is exactly the balloon.
-            expected = baseline[name] - (full[name] - mib) * KIB_PER_MIB
-            sample = realstack.wait_mem(name, lambda s: s.mem_total == expected)
-            assert sample.mem_free < sample.mem_total == expected
-            wait_for(f"{name} stats 'available'", lambda: dom.memoryStats()["available"] == expected)
+            expect_inflated(realstack, conn.lookupByName(name), mib, baseline[name] - (full[name] - mib) * KIB_PER_MIB)
         # The third guest was left alone: a fresh line from it still shows its full memory.
         now = realstack.wait_mem(untouched, lambda s: True).uptime
         assert realstack.wait_mem(untouched, lambda s: s.uptime > now).mem_total == baseline[untouched]
@@ -136,10 +140,7 @@ def test_balloon_inflates_and_deflates_inside_the_guests(realstack: rs.RealStack
         for name in targets:
             conn.lookupByName(name).setMemory(full[name] * KIB_PER_MIB)
         for name in targets:
-            dom = conn.lookupByName(name)
-            wait_for(f"{name} balloon deflated", lambda: dom.memoryStats()["actual"] == full[name] * KIB_PER_MIB)
-            assert realstack.wait_mem(name, lambda s: s.mem_total == baseline[name]).mem_total == baseline[name]
-            wait_for(f"{name} stats 'available'", lambda: dom.memoryStats()["available"] == baseline[name])
+            expect_inflated(realstack, conn.lookupByName(name), full[name], baseline[name])
     finally:
         for name in targets:
             conn.lookupByName(name).setMemory(full[name] * KIB_PER_MIB)
