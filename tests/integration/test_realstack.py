@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration import ksm
 from tests.integration import realstack as rs
 
 pytestmark = pytest.mark.realstack
@@ -227,21 +228,21 @@ def test_ksm_merges_identical_guest_pages(realstack: rs.RealStack) -> None:
     pids = {name: realstack.qemu_pid(name) for name in realstack.guests}
     # Every guest filled fill_mib MiB of tmpfs with one and the same page.
     fill_pages = {name: realstack.specs[name].fill_mib * 256 for name in realstack.guests}
-    with rs.exclusive_lock(rs.KSM_LOCK, 300.0, "KSM user"):
-        before = rs.ksm_settings()
-        with rs.ksm_tuning(lock=False, pages_to_scan=5000, sleep_millisecs=20, run=1):
-            start = int(rs.read_ksm("full_scans"))
+    with rs.exclusive_lock(ksm.KSM_LOCK, 300.0, "KSM user"):
+        before = ksm.ksm_settings()
+        with ksm.ksm_tuning(lock=False, pages_to_scan=5000, sleep_millisecs=20, run=1):
+            start = int(ksm.read_ksm("full_scans"))
             # Pages merge from the second full scan on (the first only records checksums).
-            wait_for("two full KSM scans", lambda: int(rs.read_ksm("full_scans")) >= start + 2, timeout=90)
+            wait_for("two full KSM scans", lambda: int(ksm.read_ksm("full_scans")) >= start + 2, timeout=90)
             wait_for(
                 "the fill pages merged",
                 lambda: all(merging_pages(pids[n]) >= 0.9 * fill_pages[n] for n in pids),
                 timeout=30,
             )
             # host-wide: the shared pages plus the mappings that point to them
-            merged = int(rs.read_ksm("pages_shared")) + int(rs.read_ksm("pages_sharing"))
+            merged = int(ksm.read_ksm("pages_shared")) + int(ksm.read_ksm("pages_sharing"))
             assert merged >= 0.9 * sum(fill_pages.values())
-        assert rs.ksm_settings() == before
+        assert ksm.ksm_settings() == before
     if before["run"] == "0":
         assert all(merging_pages(pid) == 0 for pid in pids.values())  # unmerged on the way out
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration import ksm
 from tests.integration import realstack as rs
 
 
@@ -81,3 +82,17 @@ def test_domain_xml_for_tcg_caps_the_translation_cache(tmp_path: Path) -> None:
     assert "mom_fill_mib=8 mom_mem_period=3" in tcg and "no_timer_check panic=-1" in tcg
     assert "<on_reboot>destroy</on_reboot>" in tcg
     assert f'<source file="{tmp_path / "run" / "mom-rs-a&amp;b.img"}"/>' in tcg
+
+
+def test_ksm_tuning_restores_every_tunable_even_on_error() -> None:
+    if not os.access(ksm.KSM_DIR / "pages_to_scan", os.W_OK):
+        pytest.skip(f"{ksm.KSM_DIR} is not writable here")
+    with rs.exclusive_lock(ksm.KSM_LOCK, 300.0, "KSM user"):
+        before = ksm.ksm_settings()
+        with (
+            pytest.raises(RuntimeError, match="boom"),
+            ksm.ksm_tuning(lock=False, pages_to_scan=1234, sleep_millisecs=7),
+        ):
+            assert (ksm.read_ksm("pages_to_scan"), ksm.read_ksm("sleep_millisecs")) == ("1234", "7")
+            raise RuntimeError("boom")
+        assert ksm.ksm_settings() == before
