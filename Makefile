@@ -12,7 +12,8 @@ PYTEST := $(PY) -m pytest
 setup: $(STAMPS)/venv
 
 # libvirt-dev: headers for libvirt-python (its in-process test driver runs the tests)
-SYSTEM_PACKAGES := libvirt-dev pkg-config
+# qemu-guest-agent: a real qemu-ga (on a UNIX socket) for the GuestQemuAgent collector tests
+SYSTEM_PACKAGES := libvirt-dev pkg-config qemu-guest-agent
 
 $(STAMPS)/system: scripts/setup-system.sh Makefile
 	sh scripts/setup-system.sh $(SYSTEM_PACKAGES)

@@ -1,0 +1,95 @@
+"""Helpers for tests of mom and of plugins written for it.
+
+- :func:`libvirt_test_host`: an XML host file for libvirt's in-process test driver
+  (``test:///ABS/PATH.xml``) with N running guests;
+- :func:`ksm_sysfs_guard`: exclusive use of the real ``/sys/kernel/mm/ksm`` for a test,
+  restoring every knob afterwards (lock file ``/tmp/mom-test-ksm.lock``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import uuid as uuid_module
+from typing import Iterator
+from xml.sax.saxutils import escape
+
+from mom.plugins.ksm_sysfs import KSM_DIR, KsmSysfs
+
+__all__ = ["libvirt_test_host", "ksm_sysfs_guard", "KSM_LOCK_FILE", "KSM_RESTORED_KEYS"]
+
+KSM_LOCK_FILE = "/tmp/mom-test-ksm.lock"
+#: the writable KSM knobs a test may change; all are restored
+KSM_RESTORED_KEYS = ("advisor_mode", "pages_to_scan", "sleep_millisecs", "merge_across_nodes", "run")
+
+
+def libvirt_test_host(
+    path: str,
+    guests: int,
+    *,
+    memory_kib: int = 4 * 1024 * 1024,
+    current_kib: int = 2 * 1024 * 1024,
+    prefix: str = "vm",
+    metadata: str = "",
+) -> list[tuple[str, str]]:
+    """Write a test-driver host with ``guests`` running domains; their (name, uuid).
+
+    Each guest has a virtio disk ``vda`` (``/images/<name>.img``) and a virtio balloon.
+    ``metadata`` (XML) goes into every domain's ``<metadata>``.
+    """
+    domains = []
+    names = []
+    for index in range(guests):
+        name = f"{prefix}{index:04d}"
+        uuid = str(uuid_module.uuid5(uuid_module.NAMESPACE_URL, f"mom-test/{path}/{name}"))
+        names.append((name, uuid))
+        domains.append(
+            f"""  <domain type='test'>
+    <name>{escape(name)}</name>
+    <uuid>{uuid}</uuid>
+    <memory unit='KiB'>{memory_kib}</memory>
+    <currentMemory unit='KiB'>{current_kib}</currentMemory>
+    <vcpu placement='static'>2</vcpu>
+    <os><type arch='x86_64'>hvm</type></os>
+    <metadata>{metadata}</metadata>
+    <devices>
+      <disk type='file' device='disk'>
+        <source file='/images/{escape(name)}.img'/>
+        <target dev='vda' bus='virtio'/>
+      </disk>
+      <memballoon model='virtio'><stats period='2'/></memballoon>
+    </devices>
+    <test:runstate>1</test:runstate>
+  </domain>"""
+        )
+    xml = "<node xmlns:test='http://libvirt.org/schemas/domain/test'>\n" + "\n".join(domains) + "\n</node>\n"
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(xml)
+    return names
+
+
+@contextlib.contextmanager
+def ksm_sysfs_guard(root: str = KSM_DIR) -> Iterator[KsmSysfs]:
+    """Hold the KSM test lock and restore the knobs of ``root`` on exit."""
+    with open(KSM_LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        sysfs = KsmSysfs(root)
+        saved = {}
+        for key in KSM_RESTORED_KEYS:
+            if os.path.exists(sysfs.path(key)):
+                saved[key] = sysfs.advisor_mode() if key == "advisor_mode" else sysfs.read(key)
+        try:
+            yield sysfs
+        finally:
+            errors = []
+            for key, value in saved.items():
+                try:
+                    current = sysfs.advisor_mode() if key == "advisor_mode" else sysfs.read(key)
+                    if current != value:
+                        sysfs.write(key, value)
+                except OSError as error:
+                    errors.append(f"{key}: {error}")
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            if errors:
+                raise RuntimeError("could not restore KSM settings: " + "; ".join(errors))
