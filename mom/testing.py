@@ -2,6 +2,7 @@
 
 - :func:`libvirt_test_host`: an XML host file for libvirt's in-process test driver
   (``test:///ABS/PATH.xml``) with N running guests;
+- :func:`wait_for`: poll a condition with a deadline (for tests of threads and daemons);
 - :func:`ksm_sysfs_guard`: exclusive use of the real ``/sys/kernel/mm/ksm`` for a test,
   restoring every knob afterwards (lock file ``/tmp/mom-test-ksm.lock``).
 """
@@ -11,17 +12,30 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 import uuid as uuid_module
-from typing import Iterator
+from typing import Any, Callable, Iterator
 from xml.sax.saxutils import escape
 
 from mom.plugins.ksm_sysfs import KSM_DIR, KsmSysfs
 
-__all__ = ["libvirt_test_host", "ksm_sysfs_guard", "KSM_LOCK_FILE", "KSM_RESTORED_KEYS"]
+__all__ = ["wait_for", "libvirt_test_host", "ksm_sysfs_guard", "KSM_LOCK_FILE", "KSM_RESTORED_KEYS"]
 
 KSM_LOCK_FILE = "/tmp/mom-test-ksm.lock"
 #: the writable KSM knobs a test may change; all are restored
 KSM_RESTORED_KEYS = ("advisor_mode", "pages_to_scan", "sleep_millisecs", "merge_across_nodes", "run")
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, step: float = 0.05) -> Any:
+    """Poll until ``predicate()`` is truthy and return its value; AssertionError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(step)
 
 
 def libvirt_test_host(
