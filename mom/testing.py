@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 
 from mom.plugins.ksm_sysfs import KSM_DIR, KsmSysfs
 
-__all__ = ["wait_for", "libvirt_test_host", "ksm_sysfs_guard", "KSM_LOCK_FILE", "KSM_RESTORED_KEYS"]
+__all__ = ["wait_for", "libvirt_test_host", "MomdProcess", "free_tcp_port", "ksm_sysfs_guard", "KSM_LOCK_FILE", "KSM_RESTORED_KEYS"]
 
 KSM_LOCK_FILE = "/tmp/mom-test-ksm.lock"
 #: the writable KSM knobs a test may change; all are restored
@@ -107,3 +107,60 @@ def ksm_sysfs_guard(root: str = KSM_DIR) -> Iterator[KsmSysfs]:
             fcntl.flock(lock, fcntl.LOCK_UN)
             if errors:
                 raise RuntimeError("could not restore KSM settings: " + "; ".join(errors))
+
+
+class MomdProcess:
+    """A real ``momd`` child process for integration tests.
+
+    ``MomdProcess(config_path, log_path, extra_args=(), env=None).start()`` runs
+    ``python -m mom.cli.momd -c CONFIG`` with its output in ``log_path``;
+    :meth:`stop` sends SIGTERM (or ``signum``) and returns the exit status.
+    """
+
+    def __init__(self, config_path: str, log_path: str, extra_args: tuple[str, ...] = (), env: dict | None = None):
+        self.config_path = config_path
+        self.log_path = log_path
+        self.extra_args = extra_args
+        self.env = env
+        self.process: Any = None
+
+    def start(self) -> "MomdProcess":
+        import subprocess
+        import sys
+
+        environment = dict(os.environ)
+        environment.update(self.env or {})
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "mom.cli.momd", "-c", self.config_path, *self.extra_args],
+                stdout=log, stderr=subprocess.STDOUT, env=environment,
+            )
+        return self
+
+    def log(self) -> str:
+        with open(self.log_path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, signum: int | None = None, timeout: float = 20.0) -> int:
+        import signal as signal_module
+
+        if self.alive():
+            self.process.send_signal(signum or signal_module.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except Exception:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+
+def free_tcp_port() -> int:
+    """A TCP port on localhost nobody listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("localhost", 0))
+        return sock.getsockname()[1]
