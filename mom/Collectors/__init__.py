@@ -5,6 +5,6 @@ upstream (``<dir>/mom/Collectors/MyCollector.py`` with ``<dir>`` on ``PYTHONPATH
 loads as ``mom.Collectors.MyCollector``.  Implementations: :mod:`mom.plugins.collectors`.
 """
 
-from pkgutil import extend_path
+from mom.plugins.site import extend_plugin_path
 
-__path__ = extend_path(__path__, __name__)
+__path__ = extend_plugin_path(__path__, "Collectors")

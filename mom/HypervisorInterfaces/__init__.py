@@ -4,6 +4,6 @@ Extends over ``sys.path`` like :mod:`mom.Collectors`.  Implementations:
 :mod:`mom.plugins.hypervisors`.
 """
 
-from pkgutil import extend_path
+from mom.plugins.site import extend_plugin_path
 
-__path__ = extend_path(__path__, __name__)
+__path__ = extend_plugin_path(__path__, "HypervisorInterfaces")

@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(stats, indent=2, sort_keys=True) if args.json else format_stats(stats))
         return 0
     if command == "guests":
-        for name in proxy.getActiveGuests():
+        for name in sorted(proxy.getActiveGuests()):
             print(name)
         return 0
     if command == "get-policy":
