@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMPS := .stamps
 PYTEST := $(PY) -m pytest
 
-.PHONY: setup build test test-python run bench clean
+.PHONY: setup build test test-python run bench clean daemon
 
 setup: $(STAMPS)/venv
 
@@ -41,3 +41,9 @@ bench: build
 
 clean:
 	rm -rf build $(STAMPS) mom/_fastpath/*.c mom/_fastpath/*.so
+
+# make daemon: momd in the foreground on libvirt's test driver (examples/momd.conf);
+# query it from another terminal with `.venv/bin/momctl -c examples/momd.conf stats`
+daemon: setup
+	mkdir -p run
+	$(VENV)/bin/momd -c examples/momd.conf

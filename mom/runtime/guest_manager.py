@@ -126,7 +126,7 @@ class GuestManager(threading.Thread):
             _, backoff = self.respawn_after.get(vm_id, (0.0, self.settings.guest_manager_interval / 2))
             backoff = min(backoff * 2, MAX_RESPAWN_BACKOFF)
             self.respawn_after[vm_id] = (now + backoff, backoff)
-            self.logger.info("Monitor of guest %s stopped; a new one in %.0f s", known[vm_id].name, backoff)
+            self.logger.info("Monitor of guest %s stopped; a new one in %.1f s", known[vm_id].name, backoff)
         for vm_id in list(self.respawn_after):
             if vm_id not in current:
                 del self.respawn_after[vm_id]

@@ -42,3 +42,14 @@ def iface(test_host):
     interface = make_iface(test_host[0])
     yield interface
     interface.close()
+
+
+@pytest.fixture
+def caplog(caplog):
+    """pytest's caplog, also attached to logger ``mom`` (which does not propagate once MOM ran)."""
+    import logging
+
+    logger = logging.getLogger("mom")
+    logger.addHandler(caplog.handler)
+    yield caplog
+    logger.removeHandler(caplog.handler)

@@ -27,7 +27,7 @@ def start_mom(tmp_path):
     """Start MOM on a private test-driver host: ``start_mom(guests=3, main={...}, ...)``."""
     running = []
 
-    def start(guests=3, main=None, sections=None, wait_api=True):
+    def start(guests=3, main=None, sections=None, wait_api=True, file_sections=None):
         host_xml = tmp_path / f"host{len(running)}.xml"
         libvirt_test_host(str(host_xml), guests)
         values = {
@@ -43,7 +43,15 @@ def start_mom(tmp_path):
         config = configparser.ConfigParser()
         config.read_dict({"main": values, "logging": {"verbosity": "debug"}, "host": {"collectors": "HostMemory, HostTime"},
                           "guest": {"collectors": "GuestMemory, GuestBalloon"}, **(sections or {})})
-        instance = mom.MOM("", config)
+        conf_file = ""
+        if file_sections:  # sections the overrides cannot add (upstream skips new ones)
+            conf_path = tmp_path / f"mom{len(running)}.conf"
+            file_config = configparser.ConfigParser(interpolation=None)
+            file_config.read_dict(file_sections)
+            with open(conf_path, "w") as handle:
+                file_config.write(handle)
+            conf_file = str(conf_path)
+        instance = mom.MOM(conf_file, config)
         thread = threading.Thread(target=instance.run, name="test-mom", daemon=True)
         thread.start()
         handle = Running(instance, thread)
@@ -56,3 +64,14 @@ def start_mom(tmp_path):
     for handle in running:
         handle.mom.shutdown()
         handle.thread.join(15)
+
+
+@pytest.fixture
+def caplog(caplog):
+    """pytest's caplog, also attached to logger ``mom`` (which does not propagate once MOM ran)."""
+    import logging
+
+    logger = logging.getLogger("mom")
+    logger.addHandler(caplog.handler)
+    yield caplog
+    logger.removeHandler(caplog.handler)
