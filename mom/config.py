@@ -120,7 +120,9 @@ def _opt(attr: str, default: str, kind: tuple[Callable[[str], Any], str], help: 
 
 #: every option: (section, key) -> Opt.  Upstream's defaults exactly (spec 3.2).
 OPTIONS: dict[tuple[str, str], Opt] = {
-    ("main", "main-loop-interval"): _opt("main_loop_interval", "5", _SECONDS, "how often the main loop checks the threads"),
+    ("main", "main-loop-interval"): _opt(
+        "main_loop_interval", "5", _SECONDS, "how often the main loop checks the threads"
+    ),
     ("main", "host-monitor-interval"): _opt(
         "host_monitor_interval", "5", _SECONDS, "seconds between host samples (also the host property 'interval')"
     ),
@@ -143,7 +145,9 @@ OPTIONS: dict[tuple[str, str], Opt] = {
     ("main", "controllers"): _opt("controllers", "Balloon", _LIST, "controller plugins, in order"),
     ("main", "plot-dir"): _opt("plot_dir", "", _STR, "directory for momplot-NNN data files; empty = off"),
     ("main", "rpc-port"): _opt(
-        "rpc_port", "-1", (_rpc_port, "a TCP port (0-65535), a negative number, or a UNIX socket path"),
+        "rpc_port",
+        "-1",
+        (_rpc_port, "a TCP port (0-65535), a negative number, or a UNIX socket path"),
         "TCP port on localhost, UNIX socket path, or negative to disable RPC",
     ),
     ("main", "policy"): _opt("policy", "", _STR, "one policy file, loaded as '50_main_'"),
@@ -160,7 +164,10 @@ OPTIONS: dict[tuple[str, str], Opt] = {
     ),
     ("main", "rpc-token"): _opt("rpc_token", "", _STR, "the TCP shared secret itself (prefer rpc-token-file)", True),
     ("main", "rpc-socket-group"): _opt(
-        "rpc_socket_group", "", _STR, "group allowed to use the UNIX socket (mode 0660); empty = owner only (0600)",
+        "rpc_socket_group",
+        "",
+        _STR,
+        "group allowed to use the UNIX socket (mode 0660); empty = owner only (0600)",
         True,
     ),
     ("main", "rpc-max-request-bytes"): _opt(
@@ -174,9 +181,7 @@ OPTIONS: dict[tuple[str, str], Opt] = {
     ("logging", "max-bytes"): _opt("log_max_bytes", "2097152", _COUNT, "rotate the log file at this size"),
     ("logging", "backup-count"): _opt("log_backup_count", "5", _COUNT, "rotated log files kept"),
     ("host", "collectors"): _opt("host_collectors", "HostMemory", _LIST, "host collector plugins"),
-    ("guest", "collectors"): _opt(
-        "guest_collectors", "GuestQemuProc, GuestMemory", _LIST, "guest collector plugins"
-    ),
+    ("guest", "collectors"): _opt("guest_collectors", "GuestQemuProc, GuestMemory", _LIST, "guest collector plugins"),
 }
 
 #: keys of [vdsm] (vdsm's template has them; nothing reads them)

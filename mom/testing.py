@@ -19,7 +19,15 @@ from xml.sax.saxutils import escape
 
 from mom.plugins.ksm_sysfs import KSM_DIR, KsmSysfs
 
-__all__ = ["wait_for", "libvirt_test_host", "MomdProcess", "free_tcp_port", "ksm_sysfs_guard", "KSM_LOCK_FILE", "KSM_RESTORED_KEYS"]
+__all__ = [
+    "wait_for",
+    "libvirt_test_host",
+    "MomdProcess",
+    "free_tcp_port",
+    "ksm_sysfs_guard",
+    "KSM_LOCK_FILE",
+    "KSM_RESTORED_KEYS",
+]
 
 KSM_LOCK_FILE = "/tmp/mom-test-ksm.lock"
 #: the writable KSM knobs a test may change; all are restored
@@ -133,7 +141,9 @@ class MomdProcess:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "mom.cli.momd", "-c", self.config_path, *self.extra_args],
-                stdout=log, stderr=subprocess.STDOUT, env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=environment,
             )
         return self
 

@@ -20,8 +20,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-p", "--port", type=int, default=DEFAULT_PORT, help="TCP port (default: %(default)s)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each connection")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s - %(name)s - %(levelname)s - %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s - %(name)s - %(levelname)s - %(message)s",
+    )
     server = _Server(host=args.host, port=args.port)
 
     def stop(signum: int, frame: object) -> None:

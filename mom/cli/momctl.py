@@ -26,13 +26,21 @@ __all__ = ["main", "build_parser", "format_stats"]
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="momctl", description="Query and steer a running momd")
     where = parser.add_argument_group("where momd listens")
-    where.add_argument("-c", "--config-file", default=DEFAULT_CONFIG_FILE,
-                       help="take rpc-port (and the token) from this momd configuration (default: %(default)s)")
+    where.add_argument(
+        "-c",
+        "--config-file",
+        default=DEFAULT_CONFIG_FILE,
+        help="take rpc-port (and the token) from this momd configuration (default: %(default)s)",
+    )
     where.add_argument("-s", "--socket", help="momd's UNIX socket")
     where.add_argument("-p", "--port", type=int, help="momd's TCP port on --host")
     where.add_argument("--host", default="localhost", help="TCP host (default: %(default)s)")
-    where.add_argument("--token-file", help="file holding the TCP shared secret (default: $MOM_RPC_TOKEN, then the config)")
-    where.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for an answer (default: %(default)s)")
+    where.add_argument(
+        "--token-file", help="file holding the TCP shared secret (default: $MOM_RPC_TOKEN, then the config)"
+    )
+    where.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds to wait for an answer (default: %(default)s)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("ping", help="check that momd answers")
     stats = commands.add_parser("stats", help="latest host and guest statistics")
@@ -47,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     set_named.add_argument("file", nargs="?", help="policy file ('-': stdin)")
     set_named.add_argument("--delete", action="store_true", help="delete the policy instead")
     commands.add_parser("reset-policies", help="reload the policies momd was configured with")
-    verbosity = commands.add_parser("verbosity", help="set momd's log level (debug, info, warn, error, critical or 5..1)")
+    verbosity = commands.add_parser(
+        "verbosity", help="set momd's log level (debug, info, warn, error, critical or 5..1)"
+    )
     verbosity.add_argument("level")
     return parser
 

@@ -19,16 +19,24 @@ __all__ = ["main", "build_parser", "overrides_from"]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="momd", description="Memory Overcommitment Manager daemon")
-    parser.add_argument("-c", "--config-file", dest="config_file", default="/etc/mom.conf",
-                        help="configuration file (default: %(default)s)")
+    parser.add_argument(
+        "-c",
+        "--config-file",
+        dest="config_file",
+        default="/etc/mom.conf",
+        help="configuration file (default: %(default)s)",
+    )
     parser.add_argument("-r", "--rules-file", dest="rules_file", help="policy file (overrides [main] policy)")
     parser.add_argument("-P", "--policy-dir", dest="policy_dir", help="policy directory (overrides [main] policy-dir)")
     parser.add_argument("-p", "--plot-dir", dest="plot_dir", help="plot directory (overrides [main] plot-dir)")
     parser.add_argument("-l", "--log", dest="log", help="'stdio' or a log file (overrides [logging] log)")
     parser.add_argument("-v", "--verbose", dest="verbosity", help="log verbosity (overrides [logging] verbosity)")
-    parser.add_argument("-d", "--daemon", dest="daemonize", action="store_true", help="detach and run in the background")
-    parser.add_argument("--pid-file", dest="pid_file", default="/var/run/momd.pid",
-                        help="pid file with -d (default: %(default)s)")
+    parser.add_argument(
+        "-d", "--daemon", dest="daemonize", action="store_true", help="detach and run in the background"
+    )
+    parser.add_argument(
+        "--pid-file", dest="pid_file", default="/var/run/momd.pid", help="pid file with -d (default: %(default)s)"
+    )
     return parser
 
 

@@ -240,7 +240,8 @@ class RPCServer(threading.Thread):
                 self.server = TcpXmlRpcServer(where, _handler(TcpXmlRpcHandler, self.settings, token))
                 self.logger.info(
                     "RPC Server listening on localhost:%d (%s)",
-                    self.server.server_address[1], "token required" if token else "no authentication",
+                    self.server.server_address[1],
+                    "token required" if token else "no authentication",
                 )
             else:
                 self.server = UnixXmlRpcServer(

@@ -135,7 +135,10 @@ class PolicyEngine:
                 name = type(controller).__name__
                 # the traceback once per controller; then one line per failure
                 self.logger.error(
-                    "Controller %s failed: %s: %s", name, type(error).__name__, error,
+                    "Controller %s failed: %s: %s",
+                    name,
+                    type(error).__name__,
+                    error,
                     exc_info=name not in self._failed_once,
                 )
                 self._failed_once.add(name)

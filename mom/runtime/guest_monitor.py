@@ -33,4 +33,3 @@ class GuestMonitor(Monitor):
 
     def getGuestName(self) -> str:
         return self.properties["name"]
-

@@ -12,9 +12,13 @@ from mom.testing import free_tcp_port, wait_for
 
 def test_guestd_process():
     port = free_tcp_port()
-    process = subprocess.Popen([sys.executable, "-m", "mom.cli.guestd", "--host", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mom.cli.guestd", "--host", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
+
         def connect():
             try:
                 return socket.create_connection(("127.0.0.1", port), timeout=5)

@@ -18,8 +18,14 @@ def momctl(*args, stdin=None, env=None):
     environment = dict(os.environ)
     environment.pop("MOM_RPC_TOKEN", None)
     environment.update(env or {})
-    result = subprocess.run([sys.executable, "-m", "mom.cli.momctl", *args], capture_output=True, text=True,
-                            input=stdin, timeout=60, env=environment)
+    result = subprocess.run(
+        [sys.executable, "-m", "mom.cli.momctl", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=60,
+        env=environment,
+    )
     return result.returncode, result.stdout, result.stderr
 
 

@@ -50,8 +50,18 @@ def test_command_line_overrides(momd_conf, tmp_path):
     plots = tmp_path / "plots"
     plots.mkdir()
     log = tmp_path / "momd-file.log"
-    process = start(momd_conf(sock, main={"policy": "/nonexistent.policy"}), tmp_path,
-                    "-r", str(rules), "-p", str(plots), "-l", str(log), "-v", "error")
+    process = start(
+        momd_conf(sock, main={"policy": "/nonexistent.policy"}),
+        tmp_path,
+        "-r",
+        str(rules),
+        "-p",
+        str(plots),
+        "-l",
+        str(log),
+        "-v",
+        "error",
+    )
     ready(process, sock)
     client = UnixXmlRpcClient(sock, 2)
     assert client.getPolicy() == "(+ 40 2)"
@@ -79,9 +89,13 @@ def test_policy_dir_flag(momd_conf, tmp_path):
 
 def test_bad_configuration_is_reported(momd_conf, tmp_path):
     conf = momd_conf("-1", main={"policy-engine-interval": "soon"})
-    result = subprocess.run([sys.executable, "-m", "mom.cli.momd", "-c", conf], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "mom.cli.momd", "-c", conf], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 1
-    assert f"momd: {conf}: [main] policy-engine-interval = 'soon': expected a positive number of seconds" in result.stderr
+    assert (
+        f"momd: {conf}: [main] policy-engine-interval = 'soon': expected a positive number of seconds" in result.stderr
+    )
 
 
 def test_unknown_key_is_a_warning(momd_conf, tmp_path):
@@ -98,8 +112,20 @@ def test_daemon_mode_and_pid_file(momd_conf, tmp_path):
     pid_file = tmp_path / "momd.pid"
     log = tmp_path / "daemon.log"
     result = subprocess.run(
-        [sys.executable, "-m", "mom.cli.momd", "-c", momd_conf(sock), "-d", "--pid-file", str(pid_file), "-l", str(log)],
-        capture_output=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "mom.cli.momd",
+            "-c",
+            momd_conf(sock),
+            "-d",
+            "--pid-file",
+            str(pid_file),
+            "-l",
+            str(log),
+        ],
+        capture_output=True,
+        timeout=60,
     )
     assert result.returncode == 0  # the parent returns at once
     pid = int(wait_for(lambda: pid_file.exists() and pid_file.read_text().strip()))
@@ -118,7 +144,8 @@ def test_raising_collector_and_controller_keep_the_daemon_ticking(momd_conf, tmp
     """Site-local plugins registered the upstream way (a module) and by entry point."""
     site = tmp_path / "site"
     (site / "mom" / "Collectors").mkdir(parents=True)
-    (site / "mom" / "Collectors" / "SiteBoom.py").write_text(textwrap.dedent("""
+    (site / "mom" / "Collectors" / "SiteBoom.py").write_text(
+        textwrap.dedent("""
         from mom.Collectors.Collector import *
 
         class SiteBoom(Collector):
@@ -131,14 +158,17 @@ def test_raising_collector_and_controller_keep_the_daemon_ticking(momd_conf, tmp
                 raise CollectionError('soft boom %d' % self.count)
             def getFields(self):
                 return set()
-    """))
-    (site / "boomctl.py").write_text(textwrap.dedent("""
+    """)
+    )
+    (site / "boomctl.py").write_text(
+        textwrap.dedent("""
         class BoomController:
             def __init__(self, properties):
                 pass
             def process(self, host, guests):
                 raise RuntimeError('controller boom')
-    """))
+    """)
+    )
     dist = site / "boomctl-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: boomctl\nVersion: 1.0\n")
@@ -146,17 +176,21 @@ def test_raising_collector_and_controller_keep_the_daemon_ticking(momd_conf, tmp
     policy = tmp_path / "shrink.policy"
     policy.write_text('(with Guests guest (guest.Control "balloon_target" (- guest.balloon_cur 1024)))')
     sock = str(tmp_path / "m.sock")
-    conf = momd_conf(sock, main={"controllers": "BoomController, Balloon", "policy": str(policy)},
-                     extra="")
-    conf_text = open(conf).read().replace("collectors: HostMemory, HostKSM, HostTime",
-                                          "collectors: HostMemory, SiteBoom, HostKSM, HostTime")
+    conf = momd_conf(sock, main={"controllers": "BoomController, Balloon", "policy": str(policy)}, extra="")
+    conf_text = (
+        open(conf)
+        .read()
+        .replace("collectors: HostMemory, HostKSM, HostTime", "collectors: HostMemory, SiteBoom, HostKSM, HostTime")
+    )
     open(conf, "w").write(conf_text)
     process = start(conf, tmp_path, env={"PYTHONPATH": str(site)})
     ready(process, sock)
     client = UnixXmlRpcClient(sock, 2)
     first = client.getStatistics()["host"]["time_microsecond"]
     # the Balloon controller after the broken one keeps shrinking the guests, cycle after cycle
-    wait_for(lambda: client.getStatistics()["guests"].get("vm0000", {}).get("balloon_cur", 2097152) <= 2097152 - 4 * 1024)
+    wait_for(
+        lambda: client.getStatistics()["guests"].get("vm0000", {}).get("balloon_cur", 2097152) <= 2097152 - 4 * 1024
+    )
     assert client.getStatistics()["host"]["time_microsecond"] != first  # the host monitor still ticks
     assert process.alive()
     assert process.stop() == 0

@@ -48,6 +48,7 @@ def test_make_daemon_configuration_answers_momctl(tmp_path):
         os.chdir(cwd)
     sock = str(tmp_path / "run" / "momd.sock")
     try:
+
         def pings():
             assert process.alive(), process.log()
             try:

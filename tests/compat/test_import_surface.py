@@ -22,20 +22,33 @@ def test_import_mom_surface():
         assert isinstance(getattr(mom, name), type), name  # the class, not the module
     assert callable(mom.enable_i8)
     assert mom.EXPORTED_ATTRIBUTE == "__mom_exported__"
-    assert mom.ConnectionError is importlib.import_module("mom.HypervisorInterfaces.HypervisorInterface").ConnectionError
+    assert (
+        mom.ConnectionError is importlib.import_module("mom.HypervisorInterfaces.HypervisorInterface").ConnectionError
+    )
     assert callable(mom.log_set_verbosity)
     assert mom.logging is importlib.import_module("logging")
-    for name in ("Entity", "Monitor", "Plotter", "GuestMonitor", "LogUtils", "unixrpc", "Collectors",
-                 "HypervisorInterfaces", "Policy"):
+    for name in (
+        "Entity",
+        "Monitor",
+        "Plotter",
+        "GuestMonitor",
+        "LogUtils",
+        "unixrpc",
+        "Collectors",
+        "HypervisorInterfaces",
+        "Policy",
+    ):
         assert isinstance(getattr(mom, name), types.ModuleType), name
     assert mom.Policy.Policy.Policy().get_string() == "0"
     assert mom.Entity.Entity and mom.Monitor.Monitor
 
 
 def test_import_mom_is_light():
-    code = ("import sys, mom; "
-            "print(sorted(m for m in sys.modules if m == 'libvirt' or m.startswith(('mom.Controllers', "
-            "'mom.plugins.hypervisors.libvirt', 'mom.optional'))))")
+    code = (
+        "import sys, mom; "
+        "print(sorted(m for m in sys.modules if m == 'libvirt' or m.startswith(('mom.Controllers', "
+        "'mom.plugins.hypervisors.libvirt', 'mom.optional'))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -43,8 +56,18 @@ def test_import_mom_is_light():
 def test_collector_star_import_supplies_what_upstream_collectors_use():
     namespace: dict = {}
     exec("from mom.Collectors.Collector import *", namespace)
-    for name in ("Collector", "get_collectors", "CollectionError", "FatalError", "open_datafile", "parse_int",
-                 "count_occurrences", "logging", "re", "sys"):
+    for name in (
+        "Collector",
+        "get_collectors",
+        "CollectionError",
+        "FatalError",
+        "open_datafile",
+        "parse_int",
+        "count_occurrences",
+        "logging",
+        "re",
+        "sys",
+    ):
         assert name in namespace, name
     assert namespace["CollectionError"]("x").msg == "x" and namespace["FatalError"]("y").msg == "y"
     hv: dict = {}
@@ -68,10 +91,16 @@ def test_each_upstream_import_path_is_the_registry_object(kind):
 
 
 def test_every_shim_file_is_in_the_registry():
-    for kind, directory, suffix in (("collector", "Collectors", ""), ("controller", "Controllers", ""),
-                                    ("hypervisor", "HypervisorInterfaces", "Interface")):
-        names = {f[: -len(suffix + ".py")] for f in os.listdir(os.path.join(PACKAGE_DIR, directory))
-                 if f.endswith(suffix + ".py") and not f.startswith("_")}
+    for kind, directory, suffix in (
+        ("collector", "Collectors", ""),
+        ("controller", "Controllers", ""),
+        ("hypervisor", "HypervisorInterfaces", "Interface"),
+    ):
+        names = {
+            f[: -len(suffix + ".py")]
+            for f in os.listdir(os.path.join(PACKAGE_DIR, directory))
+            if f.endswith(suffix + ".py") and not f.startswith("_")
+        }
         names -= {"Collector", "Hypervisor"}  # the base modules (HypervisorInterface.py)
         assert names == set(registry.KINDS[kind][0]), kind
 

@@ -86,7 +86,10 @@ def test_vdsm_template_loads(tmp_path):
     assert settings.controllers == ("Balloon", "KSM", "CpuTune", "IoTune")
     assert settings.host_collectors == ("HostMemory", "HostKSM", "HostCpu")
     assert settings.guest_collectors == (
-        "GuestMemoryOptional", "GuestBalloonOptional", "GuestCpuTune", "GuestIoTuneOptional",
+        "GuestMemoryOptional",
+        "GuestBalloonOptional",
+        "GuestCpuTune",
+        "GuestIoTuneOptional",
     )
     assert settings.rpc_endpoint() == ("unix", "@VDSMRUNDIR@/mom-vdsm.sock")
     # [vdsm] is accepted and ignored: no warning
@@ -157,7 +160,10 @@ def test_lists_strip_both_ends_and_skip_empty_entries():
 
 
 def test_hypervisor_name_is_lower_cased(tmp_path):
-    assert load_config(write(tmp_path, "[main]\nhypervisor-interface: LibVirt\n")).settings.hypervisor_interface == "libvirt"
+    assert (
+        load_config(write(tmp_path, "[main]\nhypervisor-interface: LibVirt\n")).settings.hypervisor_interface
+        == "libvirt"
+    )
 
 
 def test_fractional_intervals_are_an_extension(tmp_path):
@@ -167,7 +173,13 @@ def test_fractional_intervals_are_an_extension(tmp_path):
 
 @pytest.mark.parametrize(
     "value, endpoint",
-    [("-1", ("off", None)), ("8989", ("tcp", 8989)), ("0", ("tcp", 0)), ("/run/m.sock", ("unix", "/run/m.sock")), ("", ("off", None))],
+    [
+        ("-1", ("off", None)),
+        ("8989", ("tcp", 8989)),
+        ("0", ("tcp", 0)),
+        ("/run/m.sock", ("unix", "/run/m.sock")),
+        ("", ("off", None)),
+    ],
 )
 def test_rpc_endpoint(value, endpoint):
     assert Settings(rpc_port=value).rpc_endpoint() == endpoint
@@ -196,9 +208,20 @@ def test_settings_is_frozen():
 
 @pytest.mark.parametrize(
     "verbosity, level",
-    [("5", logging.DEBUG), ("debug", logging.DEBUG), ("4", logging.INFO), ("INFO", logging.INFO), ("3", logging.WARNING),
-     ("warn", logging.WARNING), ("2", logging.ERROR), ("error", logging.ERROR), ("1", logging.CRITICAL),
-     ("critical", logging.CRITICAL), ("loud", logging.DEBUG), ("warning", logging.DEBUG)],
+    [
+        ("5", logging.DEBUG),
+        ("debug", logging.DEBUG),
+        ("4", logging.INFO),
+        ("INFO", logging.INFO),
+        ("3", logging.WARNING),
+        ("warn", logging.WARNING),
+        ("2", logging.ERROR),
+        ("error", logging.ERROR),
+        ("1", logging.CRITICAL),
+        ("critical", logging.CRITICAL),
+        ("loud", logging.DEBUG),
+        ("warning", logging.DEBUG),
+    ],
 )
 def test_verbosity_levels(verbosity, level):
     assert verbosity_level(verbosity) == level

@@ -80,11 +80,21 @@ def test_cpu_tune_on_the_test_driver_logs_the_guest(iface, test_host, caplog):
 
 
 def io_guest():
-    return guest("g", "ug", {}, io_tune=[
-        {"name": "vda", "path": "/a", "guaranteed": {}, "maximum": {"total_bytes_sec": 9},
-         "current": {"total_bytes_sec": 0}},
-        {"name": "vdb", "path": "/b", "guaranteed": {}, "maximum": {}, "current": {"total_bytes_sec": 0}},
-    ])
+    return guest(
+        "g",
+        "ug",
+        {},
+        io_tune=[
+            {
+                "name": "vda",
+                "path": "/a",
+                "guaranteed": {},
+                "maximum": {"total_bytes_sec": 9},
+                "current": {"total_bytes_sec": 0},
+            },
+            {"name": "vdb", "path": "/b", "guaranteed": {}, "maximum": {}, "current": {"total_bytes_sec": 0}},
+        ],
+    )
 
 
 def test_io_tune_sends_changed_disks_only():
@@ -145,8 +155,12 @@ def test_ksm_needs_the_host_ksm_collector():
 def test_ksm_sends_only_changes_in_one_call():
     recorder = Recorder()
     controller = KSM({"host_monitor": HostMonitorStub([HostKSM({})]), "hypervisor_iface": recorder})
-    host = host_entity({"ksm_run": 0, "ksm_pages_to_scan": 100, "ksm_sleep_millisecs": 20, "ksm_merge_across_nodes": 1},
-                       ksm_run=1, ksm_pages_to_scan=100.0, ksm_sleep_millisecs="30")
+    host = host_entity(
+        {"ksm_run": 0, "ksm_pages_to_scan": 100, "ksm_sleep_millisecs": 20, "ksm_merge_across_nodes": 1},
+        ksm_run=1,
+        ksm_pages_to_scan=100.0,
+        ksm_sleep_millisecs="30",
+    )
     controller.process(host, [])
     # pages_to_scan 100.0 == 100: unchanged, not sent; values go through int()
     assert recorder.calls == [("ksmTune", {"run": 1, "sleep_millisecs": 30})]
@@ -164,8 +178,9 @@ def test_ksm_controller_writes_the_real_sysfs(iface, caplog):
         before = collector.collect()
         target_scan = 137 if before["ksm_pages_to_scan"] != 137 else 139
         target_sleep = 43 if before["ksm_sleep_millisecs"] != 43 else 47
-        host = host_entity(before, ksm_run=before["ksm_run"], ksm_pages_to_scan=target_scan,
-                           ksm_sleep_millisecs=target_sleep)
+        host = host_entity(
+            before, ksm_run=before["ksm_run"], ksm_pages_to_scan=target_scan, ksm_sleep_millisecs=target_sleep
+        )
         with caplog.at_level(logging.INFO, logger="mom"):
             controller.process(host, [])
         after = collector.collect()
@@ -180,7 +195,9 @@ def test_ksm_controller_writes_the_real_sysfs(iface, caplog):
         sysfs.write("advisor_mode", "scan-time")
         time.sleep(0.05)
         owned = collector.collect()
-        host = host_entity(owned, ksm_pages_to_scan=owned["ksm_pages_to_scan"] + 1, ksm_sleep_millisecs=target_sleep + 1)
+        host = host_entity(
+            owned, ksm_pages_to_scan=owned["ksm_pages_to_scan"] + 1, ksm_sleep_millisecs=target_sleep + 1
+        )
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="mom"):
             controller.process(host, [])

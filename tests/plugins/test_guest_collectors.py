@@ -51,7 +51,8 @@ def test_guest_memory_error_is_logged_once(caplog):
         assert collector.collect() == {}
         assert collector.collect() == {}
     assert [r.getMessage() for r in caplog.records].count(
-        "Memory stats not available for guest u: libvirt memoryStats() is not active") == 1
+        "Memory stats not available for guest u: libvirt memoryStats() is not active"
+    ) == 1
 
 
 def test_guest_balloon_and_cpu_tune(iface, test_host):
@@ -81,7 +82,7 @@ def test_guest_io_tune_matches_policy_to_state():
     assert [(t.name, t.path) for t in tunes] == [("other-name", "/a"), ("vdb", "/b")]
     assert tunes[0].maximum.total_bytes_sec == 9
     with pytest.raises(AttributeError):
-        tunes[0].maximum.read_bytes_sec
+        tunes[0].maximum.read_bytes_sec  # noqa: B018  (the access is the test)
     # the record writes into the collected state dict; the current copy stays
     tunes[0].setTotalBytesSec(9)
     assert states[1]["ioTune"]["total_bytes_sec"] == 9
@@ -123,7 +124,8 @@ def qemu_ga(tmp_path):
     sock = tmp_path / "guest1.agent"
     process = subprocess.Popen(
         [binary, "-m", "unix-listen", "-p", str(sock), "-f", str(tmp_path / "ga.pid"), "-t", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     for _ in range(200):
         if sock.exists():

@@ -43,13 +43,23 @@ def test_host_memory_matches_proc_meminfo():
 
 def test_host_memory_swap_is_a_delta(tmp_path):
     meminfo_file = tmp_path / "meminfo"
-    meminfo_file.write_text("MemTotal: 100 kB\nMemFree: 10 kB\nBuffers: 1 kB\nCached: 2 kB\nAnonPages: 5 kB\n"
-                            "SwapTotal: 50 kB\nSwapFree: 20 kB\n")
+    meminfo_file.write_text(
+        "MemTotal: 100 kB\nMemFree: 10 kB\nBuffers: 1 kB\nCached: 2 kB\nAnonPages: 5 kB\n"
+        "SwapTotal: 50 kB\nSwapFree: 20 kB\n"
+    )
     vmstat = tmp_path / "vmstat"
     vmstat.write_text("pswpin 100\npswpout 7\n")
     collector = HostMemory({}, str(meminfo_file), str(vmstat))
-    assert collector.collect() == {"mem_available": 100, "mem_unused": 10, "mem_free": 13, "anon_pages": 5,
-                                   "swap_total": 50, "swap_usage": 30, "swap_in": 0, "swap_out": 0}
+    assert collector.collect() == {
+        "mem_available": 100,
+        "mem_unused": 10,
+        "mem_free": 13,
+        "anon_pages": 5,
+        "swap_total": 50,
+        "swap_usage": 30,
+        "swap_in": 0,
+        "swap_out": 0,
+    }
     vmstat.write_text("pswpin 130\npswpout 9\n")  # same file, re-read through the open handle
     sample = collector.collect()
     assert (sample["swap_in"], sample["swap_out"]) == (30, 2)
@@ -134,7 +144,9 @@ def test_get_collectors_gives_each_its_own_config(tmp_path):
 
 
 def test_proc_stat_parsing_survives_odd_names():
-    stat = procfs.ProcStat(1, "1 (a) b (c)) S 0 1 1 0 -1 4194560 11 0 12 0 13 14 0 0 20 0 1 0 5 4096 3 18446744073709551615")
+    stat = procfs.ProcStat(
+        1, "1 (a) b (c)) S 0 1 1 0 -1 4194560 11 0 12 0 13 14 0 0 20 0 1 0 5 4096 3 18446744073709551615"
+    )
     assert stat.comm == "a) b (c)"
     assert (stat.minflt, stat.majflt, stat.utime, stat.stime, stat.vsize, stat.rss) == (11, 12, 13, 14, 4096, 3)
     own = procfs.read_stat(os.getpid())

@@ -57,8 +57,12 @@ def test_balloon_min_from_memtune(tmp_path, iface_for):
 
 def test_cpu_tune_info(tmp_path, iface_for):
     path = tmp_path / "h.xml"
-    libvirt_test_host(str(path), 1, metadata=f"<ovirt-tune:qos xmlns:ovirt-tune='{TUNE_NAMESPACE}'>"
-                      "<ovirt-tune:vcpuLimit>40</ovirt-tune:vcpuLimit></ovirt-tune:qos>")
+    libvirt_test_host(
+        str(path),
+        1,
+        metadata=f"<ovirt-tune:qos xmlns:ovirt-tune='{TUNE_NAMESPACE}'>"
+        "<ovirt-tune:vcpuLimit>40</ovirt-tune:vcpuLimit></ovirt-tune:qos>",
+    )
     iface = iface_for(f"test://{path}")
     uuid = iface.getVmInfo(iface.getVmList()[0])["uuid"]
     info = iface.getVmCpuTuneInfo(uuid)
@@ -82,8 +86,12 @@ def test_io_tune_policy_state_and_set(tmp_path, iface_for):
     iface = iface_for(f"test://{path}")
     uuid = iface.getVmInfo(iface.getVmList()[0])["uuid"]
     assert iface.getVmIoTunePolicy(uuid) == [
-        {"name": "vda", "path": "/images/vm0000.img", "guaranteed": {"total_bytes_sec": 1000},
-         "maximum": {"total_bytes_sec": 5000, "read_iops_sec": 70}}
+        {
+            "name": "vda",
+            "path": "/images/vm0000.img",
+            "guaranteed": {"total_bytes_sec": 1000},
+            "maximum": {"total_bytes_sec": 5000, "read_iops_sec": 70},
+        }
     ]
     state = iface.getVmIoTune(uuid)
     assert state[0]["name"] == "vda" and state[0]["path"] == "/images/vm0000.img"

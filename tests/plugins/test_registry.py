@@ -49,7 +49,9 @@ def site_dir(tmp_path, monkeypatch):
     import mom.Controllers
 
     for package in (mom.Collectors, mom.Controllers):
-        monkeypatch.setattr(package, "__path__", list(package.__path__) + [str(tmp_path / "mom" / package.__name__.split(".")[1])])
+        monkeypatch.setattr(
+            package, "__path__", list(package.__path__) + [str(tmp_path / "mom" / package.__name__.split(".")[1])]
+        )
     yield tmp_path
     for name in [n for n in sys.modules if n.startswith(("mom.Collectors.Site", "mom.Controllers.Site", "sitepkg"))]:
         del sys.modules[name]
@@ -57,7 +59,8 @@ def site_dir(tmp_path, monkeypatch):
 
 def test_site_local_collector_written_for_upstream(site_dir):
     (site_dir / "mom" / "Collectors").mkdir(parents=True)
-    (site_dir / "mom" / "Collectors" / "SiteUptime.py").write_text(textwrap.dedent("""
+    (site_dir / "mom" / "Collectors" / "SiteUptime.py").write_text(
+        textwrap.dedent("""
         from mom.Collectors.Collector import *
 
         class SiteUptime(Collector):
@@ -72,7 +75,8 @@ def test_site_local_collector_written_for_upstream(site_dir):
                 return set(['uptime'])
             def getOptionalFields(self):
                 return set(['python'])
-    """))
+    """)
+    )
     cls = registry.load("collector", "SiteUptime")
     assert cls.__module__ == "mom.Collectors.SiteUptime"
     sample = cls({}).collect()

@@ -74,8 +74,11 @@ def tcp_momd(tmp_path_factory):
     token_file = directory / "token"
     token_file.write_text(TOKEN + "\n")
     os.chmod(token_file, 0o600)
-    config = write_config(directory, str(port), **{"rpc-token-file": str(token_file), "rpc-request-timeout": "1",
-                                                   "rpc-max-request-bytes": "65536"})
+    config = write_config(
+        directory,
+        str(port),
+        **{"rpc-token-file": str(token_file), "rpc-request-timeout": "1", "rpc-max-request-bytes": "65536"},
+    )
     process = start(directory, config, lambda: tcp_client(port, token=TOKEN, timeout=2).ping())
     yield process, port, TOKEN
     assert process.stop() == 0, process.log()

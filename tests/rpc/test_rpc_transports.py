@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import gzip
 import http.client
 import os
 import socket
 import threading
-import time
 import xmlrpc.client
 
 import pytest
@@ -92,9 +90,13 @@ def test_malformed_xml_gets_a_fault(tcp_momd):
 
 def test_billion_laughs_is_refused(tcp_momd):
     _, port, TOKEN = tcp_momd
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
-            + b"".join(b'<!ENTITY %c "&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;">' % ((98 + i,) + (97 + i,) * 10) for i in range(9))
-            + b"]><methodCall><methodName>&j;</methodName></methodCall>")
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
+        + b"".join(
+            b'<!ENTITY %c "&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;">' % ((98 + i,) + (97 + i,) * 10) for i in range(9)
+        )
+        + b"]><methodCall><methodName>&j;</methodName></methodCall>"
+    )
     status, reply = post(port, bomb, token=TOKEN)
     assert status == 200
     with pytest.raises(xmlrpc.client.Fault):

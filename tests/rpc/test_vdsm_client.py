@@ -108,8 +108,8 @@ def test_slash_path_also_answers_on_the_socket(unix_momd):
 @pytest.mark.parametrize(
     "method, fault",
     [
-        ("nosuch", '<class \'Exception\'>:method "nosuch" is not supported'),
-        ("_publish", '<class \'Exception\'>:method "_publish" is not supported'),
+        ("nosuch", "<class 'Exception'>:method \"nosuch\" is not supported"),
+        ("_publish", "<class 'Exception'>:method \"_publish\" is not supported"),
         ("threads", "<class 'TypeError'>:'dict' object is not callable"),
     ],
 )
@@ -124,9 +124,20 @@ def test_faults_are_the_stock_dispatchers(unix_momd, method, fault):
 def test_introspection_lists_exactly_the_api(unix_momd):
     _, sock = unix_momd
     client = vdsm_client(sock)
-    assert sorted(client.system.listMethods()) == sorted([
-        "getActiveGuests", "getNamedPolicies", "getPolicy", "getStatistics", "ping", "resetPolicies",
-        "setNamedPolicy", "setPolicy", "setVerbosity",
-        "system.listMethods", "system.methodHelp", "system.methodSignature",
-    ])
+    assert sorted(client.system.listMethods()) == sorted(
+        [
+            "getActiveGuests",
+            "getNamedPolicies",
+            "getPolicy",
+            "getStatistics",
+            "ping",
+            "resetPolicies",
+            "setNamedPolicy",
+            "setPolicy",
+            "setVerbosity",
+            "system.listMethods",
+            "system.methodHelp",
+            "system.methodSignature",
+        ]
+    )
     assert "Every policy" in client.system.methodHelp("getPolicy")

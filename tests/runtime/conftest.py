@@ -41,8 +41,15 @@ def start_mom(tmp_path):
         }
         values.update(main or {})
         config = configparser.ConfigParser()
-        config.read_dict({"main": values, "logging": {"verbosity": "debug"}, "host": {"collectors": "HostMemory, HostTime"},
-                          "guest": {"collectors": "GuestMemory, GuestBalloon"}, **(sections or {})})
+        config.read_dict(
+            {
+                "main": values,
+                "logging": {"verbosity": "debug"},
+                "host": {"collectors": "HostMemory, HostTime"},
+                "guest": {"collectors": "GuestMemory, GuestBalloon"},
+                **(sections or {}),
+            }
+        )
         conf_file = ""
         if file_sections:  # sections the overrides cannot add (upstream skips new ones)
             conf_path = tmp_path / f"mom{len(running)}.conf"

@@ -13,15 +13,26 @@ import pytest
 import mom
 from mom.testing import wait_for
 
-API = {"ping", "setPolicy", "setNamedPolicy", "getPolicy", "getNamedPolicies", "resetPolicies", "setVerbosity",
-       "getStatistics", "getActiveGuests"}
+API = {
+    "ping",
+    "setPolicy",
+    "setNamedPolicy",
+    "getPolicy",
+    "getNamedPolicies",
+    "resetPolicies",
+    "setVerbosity",
+    "getStatistics",
+    "getActiveGuests",
+}
 
-BALLOON_POLICY = "(with Guests guest (guest.Control \"balloon_target\" (- guest.balloon_cur 1024)))"
+BALLOON_POLICY = '(with Guests guest (guest.Control "balloon_target" (- guest.balloon_cur 1024)))'
 
 
 def mom_threads():
     own = {"MainThread", "test-mom"}
-    return sorted(t.name for t in threading.enumerate() if t.name not in own and not t.name.startswith(("pytest", "Thread-")))
+    return sorted(
+        t.name for t in threading.enumerate() if t.name not in own and not t.name.startswith(("pytest", "Thread-"))
+    )
 
 
 def test_api_methods_appear_after_the_first_host_sample(start_mom):
@@ -42,8 +53,16 @@ def test_api_methods_appear_after_the_first_host_sample(start_mom):
 
 
 def test_shutdown_does_not_wait_out_the_intervals(start_mom):
-    slow = {key: "3600" for key in ("main-loop-interval", "host-monitor-interval", "guest-manager-interval",
-                                    "guest-monitor-interval", "policy-engine-interval")}
+    slow = {
+        key: "3600"
+        for key in (
+            "main-loop-interval",
+            "host-monitor-interval",
+            "guest-manager-interval",
+            "guest-monitor-interval",
+            "policy-engine-interval",
+        )
+    }
     running = start_mom(guests=1, main=slow)
     started = time.monotonic()
     running.stop(timeout=30)
@@ -60,8 +79,18 @@ def test_thread_count_does_not_grow_with_guests(start_mom, tmp_path):
     many = mom_threads()
     big.stop()
     assert few == many
-    assert few == sorted(["HostMonitor", "GuestManager", "PolicyEngine", "RPCServer",
-                          "GuestCollector-0", "GuestCollector-1", "GuestCollector-2", "GuestCollector-3"])
+    assert few == sorted(
+        [
+            "HostMonitor",
+            "GuestManager",
+            "PolicyEngine",
+            "RPCServer",
+            "GuestCollector-0",
+            "GuestCollector-1",
+            "GuestCollector-2",
+            "GuestCollector-3",
+        ]
+    )
 
 
 def test_single_thread_mode_has_no_workers(start_mom):
@@ -101,7 +130,8 @@ def site_plugins(tmp_path, monkeypatch):
     site = tmp_path / "site"
     (site / "mom" / "Collectors").mkdir(parents=True)
     (site / "mom" / "Controllers").mkdir(parents=True)
-    (site / "mom" / "Collectors" / "SiteFlaky.py").write_text(textwrap.dedent("""
+    (site / "mom" / "Collectors" / "SiteFlaky.py").write_text(
+        textwrap.dedent("""
         from mom.Collectors.Collector import *
 
         class SiteFlaky(Collector):
@@ -115,8 +145,10 @@ def site_plugins(tmp_path, monkeypatch):
                 return set()
             def getOptionalFields(self):
                 return set(['flaky'])
-    """))
-    (site / "mom" / "Controllers" / "SiteBroken.py").write_text(textwrap.dedent("""
+    """)
+    )
+    (site / "mom" / "Controllers" / "SiteBroken.py").write_text(
+        textwrap.dedent("""
         class SiteBroken:
             calls = 0
             def __init__(self, properties):
@@ -124,10 +156,13 @@ def site_plugins(tmp_path, monkeypatch):
             def process(self, host, guests):
                 SiteBroken.calls += 1
                 raise ValueError('site controller bug #%d' % SiteBroken.calls)
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setattr(mom.Collectors, "__path__", list(mom.Collectors.__path__) + [str(site / "mom" / "Collectors")])
-    monkeypatch.setattr(mom.Controllers, "__path__", list(mom.Controllers.__path__) + [str(site / "mom" / "Controllers")])
+    monkeypatch.setattr(
+        mom.Controllers, "__path__", list(mom.Controllers.__path__) + [str(site / "mom" / "Controllers")]
+    )
     yield
     sys.modules.pop("mom.Collectors.SiteFlaky", None)
     sys.modules.pop("mom.Controllers.SiteBroken", None)

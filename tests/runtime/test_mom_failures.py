@@ -29,8 +29,10 @@ def test_ksm_controller_without_host_ksm_is_left_out(start_mom, caplog, tmp_path
         uuid = iface.getVmInfo(iface.getVmList()[0])["uuid"]
         wait_for(lambda: iface.getVmBalloonInfo(uuid)["balloon_cur"] < 2097152)  # the others still act
         running.stop()
-    assert ("Controller KSM disabled: RuntimeError: KSM controller in use but HostKSM collector is not enabled"
-            in caplog.text)
+    assert (
+        "Controller KSM disabled: RuntimeError: KSM controller in use but HostKSM collector is not enabled"
+        in caplog.text
+    )
     assert "Unable to import controller: NoSuchController" in caplog.text
 
 
@@ -39,13 +41,19 @@ def test_a_guest_whose_monitor_dies_gets_a_new_one_after_a_growing_backoff(start
     helper.write_text("#!/bin/sh\nexit 1\n")
     helper.chmod(0o755)
     with caplog.at_level(logging.INFO, logger="mom"):
-        running = start_mom(guests=1, main={"guest-manager-interval": "0.1", "guest-monitor-interval": "0.05"},
-                            sections={"guest": {"collectors": "GuestNetworkDaemon"}},
-                            file_sections={"Collector: GuestNetworkDaemon": {"name-to-ip-helper": str(helper)}})
+        running = start_mom(
+            guests=1,
+            main={"guest-manager-interval": "0.1", "guest-monitor-interval": "0.05"},
+            sections={"guest": {"collectors": "GuestNetworkDaemon"}},
+            file_sections={"Collector: GuestNetworkDaemon": {"name-to-ip-helper": str(helper)}},
+        )
         wait_for(lambda: caplog.text.count("stopped; a new one in") >= 3, timeout=30)
         running.stop()
     backoffs = [float(x) for x in re.findall(r"Monitor of guest vm0000 stopped; a new one in ([\d.]+) s", caplog.text)]
-    assert "vm0000: Fatal Collector error: GuestNetworkDaemon: no IP address for guest vm0000 (helper said '')" in caplog.text
+    assert (
+        "vm0000: Fatal Collector error: GuestNetworkDaemon: no IP address for guest vm0000 (helper said '')"
+        in caplog.text
+    )
     assert backoffs == sorted(backoffs) and len(backoffs) >= 3
     assert running.mom.getActiveGuests() == []
 
@@ -54,9 +62,19 @@ def test_statistics_are_sent_as_plain_data():
     tune = IoTune("vda", "/a", {"total_bytes_sec": 1}, {}, {"total_bytes_sec": 0})
     sample = {"io_tune": [tune], "io_tune_current": [{"name": "vda"}], "x": None, "n": 2**40, "t": (1, 2)}
     assert plain(sample) == {
-        "io_tune": [{"name": "vda", "path": "/a", "guaranteed": {"total_bytes_sec": 1}, "maximum": {},
-                     "current": {"total_bytes_sec": 0}}],
-        "io_tune_current": [{"name": "vda"}], "x": None, "n": 2**40, "t": [1, 2],
+        "io_tune": [
+            {
+                "name": "vda",
+                "path": "/a",
+                "guaranteed": {"total_bytes_sec": 1},
+                "maximum": {},
+                "current": {"total_bytes_sec": 0},
+            }
+        ],
+        "io_tune_current": [{"name": "vda"}],
+        "x": None,
+        "n": 2**40,
+        "t": [1, 2],
     }
     entity = entity_from_spec({"name": "g", "stats": [{"a": 1}]})
     assert plain(entity) == {"a": 1}

@@ -58,7 +58,9 @@ class GuestNetworkDaemon(Collector):
         try:
             return str(ipaddress.IPv4Address(text))
         except ValueError:
-            raise FatalError(f"GuestNetworkDaemon: no IP address for guest {self.name} (helper said {text!r})") from None
+            raise FatalError(
+                f"GuestNetworkDaemon: no IP address for guest {self.name} (helper said {text!r})"
+            ) from None
 
     def collect(self) -> dict[str, Any]:
         if self.ip is None:
@@ -109,7 +111,9 @@ class _Server(socketserver.TCPServer):
 
     allow_reuse_address = True
 
-    def __init__(self, config: Any = None, logger: logging.Logger | None = None, host: str = "", port: int | None = None):
+    def __init__(
+        self, config: Any = None, logger: logging.Logger | None = None, host: str = "", port: int | None = None
+    ):
         if port is None:
             port = DEFAULT_PORT
             if config is not None and config.has_option("main", "port"):

@@ -32,6 +32,10 @@ class Controller:
             except Exception as error:
                 name = guest.properties.get("name", guest.properties.get("uuid", "?"))
                 self.logger.error(
-                    "%s failed for guest %s: %s: %s", type(self).__name__, name, type(error).__name__, error,
+                    "%s failed for guest %s: %s: %s",
+                    type(self).__name__,
+                    name,
+                    type(error).__name__,
+                    error,
                     exc_info=self.logger.isEnabledFor(logging.DEBUG),
                 )

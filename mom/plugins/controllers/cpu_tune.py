@@ -27,5 +27,7 @@ class CpuTune(Controller):
             return
         quota = current_quota if quota is None else quota
         period = current_period if period is None else period
-        self.logger.info("Setting vCPU tune of guest %s: quota %s, period %s", guest.properties.get("name"), quota, period)
+        self.logger.info(
+            "Setting vCPU tune of guest %s: quota %s, period %s", guest.properties.get("name"), quota, period
+        )
         self.hypervisor_iface.setVmCpuTune(guest.Prop("uuid"), int(quota), int(period))

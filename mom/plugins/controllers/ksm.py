@@ -46,7 +46,8 @@ class KSM(Controller):
             if not self._advisor_said:
                 self.logger.info(
                     "KSM advisor (advisor_mode=%s) manages pages_to_scan; not setting it to %d",
-                    self.sysfs.advisor_mode(), wanted,
+                    self.sysfs.advisor_mode(),
+                    wanted,
                 )
                 self._advisor_said = True
         elif self._advisor_said and not self.sysfs.advisor_active():

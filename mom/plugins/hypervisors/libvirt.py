@@ -243,7 +243,9 @@ class LibvirtInterface(HypervisorInterface):
 
     def setVmCpuTune(self, uuid: str, quota: int, period: int) -> None:
         params = {"vcpu_quota": int(quota), "vcpu_period": int(period)}
-        self._action(f"setSchedulerParameters({uuid}, {params})", lambda: self._domain(uuid).setSchedulerParameters(params))
+        self._action(
+            f"setSchedulerParameters({uuid}, {params})", lambda: self._domain(uuid).setSchedulerParameters(params)
+        )
 
     # ## IO
 
@@ -284,7 +286,9 @@ class LibvirtInterface(HypervisorInterface):
             name = tune.get("name")
             self._action(
                 f"setBlockIoTune({uuid}, {name}, {params})",
-                lambda: self._domain(uuid).setBlockIoTune(name, params, libvirt.VIR_DOMAIN_AFFECT_LIVE),
+                lambda name=name, params=params: self._domain(uuid).setBlockIoTune(
+                    name, params, libvirt.VIR_DOMAIN_AFFECT_LIVE
+                ),
             )
 
     # ## Host
