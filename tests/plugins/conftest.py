@@ -50,6 +50,9 @@ def caplog(caplog):
     import logging
 
     logger = logging.getLogger("mom")
+    propagate = logger.propagate
+    logger.propagate = False  # each record reaches caplog once, through this handler
     logger.addHandler(caplog.handler)
     yield caplog
     logger.removeHandler(caplog.handler)
+    logger.propagate = propagate

@@ -16,6 +16,7 @@ from mom.plugins.collectors.host_ksm import KSM_KEYS, HostKSM
 from mom.plugins.collectors.host_memory import HostMemory
 from mom.plugins.collectors.host_time import HostTime
 from mom.config import new_parser
+from mom.testing import ksm_sysfs_guard
 
 
 def meminfo() -> dict[str, int]:
@@ -82,10 +83,14 @@ def test_host_time_is_now():
 
 def test_host_ksm_reads_sysfs_without_forking():
     collector = HostKSM({"interval": 1})
-    sample = collector.collect()
+    with ksm_sysfs_guard():  # no other test changes the knobs meanwhile
+        sample = collector.collect()
+        expected = {
+            key: int(open(f"/sys/kernel/mm/ksm/{key}").read()) for key in ("run", "pages_to_scan", "sleep_millisecs")
+        }
     assert set(sample) == collector.getFields()
-    for key in ("run", "pages_to_scan", "sleep_millisecs"):
-        assert sample["ksm_" + key] == int(open(f"/sys/kernel/mm/ksm/{key}").read())
+    for key, value in expected.items():
+        assert sample["ksm_" + key] == value
     assert sample["ksmd_cpu_usage"] == 0  # first sample
     assert collector.ksmd_pid is not None
     assert procfs.read_stat(collector.ksmd_pid).comm == "ksmd"

@@ -26,6 +26,7 @@ and the current limits from ``blockIoTune``.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import xml.etree.ElementTree as ElementTree
@@ -75,7 +76,8 @@ class LibvirtInterface(HypervisorInterface):
     def __init__(self, config: Any) -> None:
         self.logger = logging.getLogger("mom.libvirtInterface")
         self.uri: str | None = config.get("main", "libvirt-hypervisor-uri") or None
-        self.stats_period = int(float(config.get("main", "guest-monitor-interval")))
+        # whole seconds, at least 1: a period of 0 would switch the balloon stats off
+        self.stats_period = max(1, math.ceil(float(config.get("main", "guest-monitor-interval"))))
         self.ksm = KsmSysfs()
         self.lock = threading.Lock()
         self.conn: libvirt.virConnect | None = None
