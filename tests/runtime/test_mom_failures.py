@@ -78,3 +78,19 @@ def test_statistics_are_sent_as_plain_data():
     }
     entity = entity_from_spec({"name": "g", "stats": [{"a": 1}]})
     assert plain(entity) == {"a": 1}
+
+
+def test_rpc_port_in_use_leaves_mom_running_without_rpc(start_mom, caplog):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("localhost", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with caplog.at_level(logging.INFO, logger="mom"):
+            running = start_mom(guests=1, main={"rpc-port": str(port)})
+            assert running.mom.ping() is True  # the API is there, RPC is not
+            assert running.mom.rpc_server.server is None and running.mom.rpc_server.thread_ok()
+            wait_for(lambda: running.mom.getActiveGuests())
+            running.stop()
+    assert f"RPC Server could not start on {port}" in caplog.text
