@@ -128,8 +128,9 @@ class GuestManager(threading.Thread):
             self.respawn_after[vm_id] = (now + backoff, backoff)
             self.logger.info("Monitor of guest %s stopped; a new one in %.1f s", known[vm_id].name, backoff)
         for vm_id in list(self.respawn_after):
-            if vm_id not in current:
-                del self.respawn_after[vm_id]
+            monitor = known.get(vm_id)
+            if vm_id not in current or (monitor is not None and monitor.isReady()):
+                del self.respawn_after[vm_id]  # gone, or healthy again: the back-off starts over
         added: dict[Any, GuestMonitor] = {}
         for vm_id in vm_list:
             if vm_id in known and vm_id not in stopped:
