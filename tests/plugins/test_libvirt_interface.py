@@ -116,3 +116,11 @@ def test_unreachable_uri_leaves_no_connection(tmp_path, iface_for):
     assert iface.conn is None
     assert iface.getVmList() is None  # skip this pass; no exception
     assert iface.getVmInfo(1) is None
+
+
+def test_lost_connection_is_reopened(iface, caplog):
+    iface.conn.close()  # the connection breaks under the interface
+    with caplog.at_level("WARNING", logger="mom"):
+        assert iface.getVmList() is None  # this pass is skipped...
+    assert "libvirt connection lost" in caplog.text
+    assert sorted(iface.getVmList()) == [1, 2, 3]  # ...and the next one works again
