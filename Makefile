@@ -7,12 +7,13 @@ PY := $(VENV)/bin/python
 STAMPS := .stamps
 PYTEST := $(PY) -m pytest
 
-.PHONY: setup build test test-python run bench clean realstack test-realstack realstack-clean
+.PHONY: setup build test run bench clean realstack test-realstack realstack-clean daemon
 
 setup: $(STAMPS)/venv
 
 # libvirt-dev: headers for libvirt-python (its in-process test driver runs the tests)
-SYSTEM_PACKAGES := libvirt-dev pkg-config
+# qemu-guest-agent: a real qemu-ga (on a UNIX socket) for the GuestQemuAgent collector tests
+SYSTEM_PACKAGES := libvirt-dev pkg-config qemu-guest-agent
 
 $(STAMPS)/system: scripts/setup-system.sh Makefile
 	sh scripts/setup-system.sh $(SYSTEM_PACKAGES)
@@ -53,3 +54,9 @@ bench: build
 
 clean:
 	rm -rf build $(STAMPS) mom/_fastpath/*.c mom/_fastpath/*.so
+
+# make daemon: momd in the foreground on libvirt's test driver (examples/momd.conf);
+# query it from another terminal with `.venv/bin/momctl -c examples/momd.conf stats`
+daemon: setup
+	mkdir -p run
+	$(VENV)/bin/momd -c examples/momd.conf

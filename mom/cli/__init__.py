@@ -1,1 +1,1 @@
-"""Command-line tools: ``mom-policy`` (:mod:`mom.cli.policy`) checks, evaluates and tries out policies."""
+"""Command-line tools: mom-policy (policy checks and evaluation), momd (the daemon), momctl (its client), mom-guestd."""

@@ -4,6 +4,10 @@ A monitor runs its collectors, keeps the last ``sample-history-length`` samples 
 hands the policy engine an :class:`~mom.runtime.entity.Entity` built from them.  The
 constructor reads nothing but ``[__int__] plot-subdir`` from the configuration, which
 is all vdsm's offline policy validator provides.
+
+Every collector error is caught and logged with the monitor's name: a
+``CollectionError`` (or a hypervisor error) skips that collector this time, a
+``FatalError`` stops the monitor, anything else is logged with its traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import threading
 from collections import deque
 from typing import Any
 
+from mom.errors import CollectionError, FatalError, HypervisorInterfaceError
 from mom.runtime.entity import Entity
 
 __all__ = ["Monitor"]
@@ -40,11 +45,79 @@ class Monitor:
             self.plotter = Plotter(plot_dir, name)
         self.ready: bool | None = None
         self._terminate = False
+        #: samples kept (``sample-history-length``; the daemon's monitors set it)
+        self.history_length = 10
 
     @property
     def valid_fields(self) -> set[str]:
         """Mandatory and optional fields (``optional_fields`` may be a list)."""
         return set(self.fields or ()) | set(self.optional_fields or ())
+
+    # ## Collection
+
+    def collect(self) -> dict[str, Any] | None:
+        """Run every collector once, merge, store and plot the sample; None if unusable."""
+        collectors = self.collectors
+        if collectors is None:
+            self._set_not_ready("no collectors (initialization failed)", logging.ERROR)
+            self.terminate()
+            return None
+        if self.fields is None:
+            fields: set[str] = set()
+            optional: set[str] = set()
+            for collector in collectors:
+                fields |= set(collector.getFields())
+                optional |= set(collector.getOptionalFields())
+            self.fields = fields
+            self.optional_fields = optional
+            if self.plotter is not None:
+                self.plotter.setFields(fields | optional)
+        self.optional_fields = set(self.optional_fields or ()) - self.fields
+        data: dict[str, Any] = {}
+        for collector in collectors:
+            try:
+                values = collector.collect()
+            except (CollectionError, HypervisorInterfaceError) as error:
+                message = getattr(error, "msg", None) or str(error)
+                level = logging.WARNING if self.ready is not False else logging.DEBUG
+                self.logger.log(level, "%s: Collection error: %s", self.name, message)
+                continue
+            except FatalError as error:
+                self._set_not_ready(f"Fatal Collector error: {error.msg}", logging.ERROR)
+                self.terminate()
+                return None
+            except Exception:
+                self.logger.exception("%s: Unexpected collection error in %s", self.name, type(collector).__name__)
+                continue
+            if values is None:
+                self.logger.debug("%s: %s returned no data", self.name, type(collector).__name__)
+                continue
+            for key, value in values.items():
+                if data.get(key) is None:  # an earlier non-None value wins
+                    data[key] = value
+        missing = self.fields - set(data)
+        if missing:
+            self._set_not_ready("Incomplete data: missing %s" % missing, logging.INFO)
+            return None
+        for key in self.optional_fields:
+            data.setdefault(key, None)
+        with self.data_lock:
+            self.statistics.append(data)
+            while len(self.statistics) > self.history_length:
+                self.statistics.popleft()
+        if self.ready is not True:
+            self.logger.info("%s is ready", self.name)
+        self.ready = True
+        if self.plotter is not None:
+            self.plotter.plot(data)
+        return data
+
+    def _set_not_ready(self, message: str, level: int) -> None:
+        # loud on the transition, quiet while it stays not ready
+        if self.ready is False:
+            level = logging.DEBUG
+        self.ready = False
+        self.logger.log(level, "%s: %s", self.name, message)
 
     def isReady(self) -> bool:
         return bool(self.ready)

@@ -1,4 +1,5 @@
-"""Fixtures for the mom-policy tests: run main(argv) in-process, or the real console script."""
+"""Fixtures for the command-line tests: mom-policy in-process or as the real console
+script, and momd configurations on libvirt's test driver (no VMs)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Callable, NamedTuple
 import pytest
 
 from mom.cli.policy import main
+from mom.testing import libvirt_test_host
 
 ROOT = Path(__file__).resolve().parents[2]
 VDSM = ROOT.parent / "shared" / "data" / "vdsm"
@@ -50,3 +52,31 @@ def run_script(*argv: str, stdin: str = "") -> Run:
         [str(SCRIPT), *argv], input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=120, check=False
     )
     return Run(done.returncode, done.stdout, done.stderr)
+
+
+
+@pytest.fixture
+def momd_conf(tmp_path):
+    """``momd_conf(rpc_port, main={...}, extra='')``: the path of a fresh configuration."""
+
+    def write(rpc_port: str, main: dict | None = None, extra: str = "") -> str:
+        host_xml = tmp_path / "host.xml"
+        libvirt_test_host(str(host_xml), 2)
+        values = {
+            "main-loop-interval": "0.3",
+            "host-monitor-interval": "0.2",
+            "guest-manager-interval": "0.2",
+            "guest-monitor-interval": "0.2",
+            "policy-engine-interval": "0.2",
+            "libvirt-hypervisor-uri": f"test://{host_xml}",
+            "rpc-port": rpc_port,
+        }
+        values.update(main or {})
+        text = "[main]\n" + "".join(f"{key}: {value}\n" for key, value in values.items())
+        text += "[logging]\nverbosity: debug\n[host]\ncollectors: HostMemory, HostKSM, HostTime\n"
+        text += "[guest]\ncollectors: GuestMemory, GuestBalloon\n" + extra
+        path = tmp_path / "mom.conf"
+        path.write_text(text)
+        return str(path)
+
+    return write

@@ -1,0 +1,191 @@
+"""``momctl``: talk to a running momd over its UNIX socket or TCP (upstream's mom-rpcclient, modernised).
+
+The endpoint comes from ``--socket``/``--port``, else from ``rpc-port`` in the
+configuration file (``-c``, default ``/etc/mom.conf``).  A TCP token comes from
+``--token-file``, ``$MOM_RPC_TOKEN``, or the configuration's ``rpc-token``/``rpc-token-file``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+import xmlrpc.client
+from typing import Any, Sequence
+
+from mom.config import DEFAULT_CONFIG_FILE, load_config
+from mom.errors import ConfigError
+from mom.log import _LEVELS
+from mom.rpc.client import tcp_client, UnixXmlRpcClient
+
+__all__ = ["main", "build_parser", "format_stats"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="momctl", description="Query and steer a running momd")
+    where = parser.add_argument_group("where momd listens")
+    where.add_argument(
+        "-c",
+        "--config-file",
+        default=DEFAULT_CONFIG_FILE,
+        help="take rpc-port (and the token) from this momd configuration (default: %(default)s)",
+    )
+    where.add_argument("-s", "--socket", help="momd's UNIX socket")
+    where.add_argument("-p", "--port", type=int, help="momd's TCP port on --host")
+    where.add_argument("--host", default="localhost", help="TCP host (default: %(default)s)")
+    where.add_argument(
+        "--token-file", help="file holding the TCP shared secret (default: $MOM_RPC_TOKEN, then the config)"
+    )
+    where.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds to wait for an answer (default: %(default)s)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("ping", help="check that momd answers")
+    stats = commands.add_parser("stats", help="latest host and guest statistics")
+    stats.add_argument("--json", action="store_true", help="print JSON")
+    commands.add_parser("guests", help="names of the monitored (ready) guests")
+    commands.add_parser("get-policy", help="print the whole policy")
+    commands.add_parser("named-policies", help="print every named policy")
+    set_policy = commands.add_parser("set-policy", help="replace all policies with one file ('-': stdin)")
+    set_policy.add_argument("file")
+    set_named = commands.add_parser("set-named-policy", help="set (or --delete) one named policy")
+    set_named.add_argument("name")
+    set_named.add_argument("file", nargs="?", help="policy file ('-': stdin)")
+    set_named.add_argument("--delete", action="store_true", help="delete the policy instead")
+    commands.add_parser("reset-policies", help="reload the policies momd was configured with")
+    verbosity = commands.add_parser(
+        "verbosity", help="set momd's log level (debug, info, warn, error, critical or 5..1)"
+    )
+    verbosity.add_argument("level")
+    return parser
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def _token(args: argparse.Namespace, config_token: str | None) -> str | None:
+    if args.token_file:
+        with open(args.token_file, encoding="utf-8") as handle:
+            return handle.read().strip() or None
+    return os.environ.get("MOM_RPC_TOKEN") or config_token
+
+
+def _proxy(args: argparse.Namespace) -> tuple[Any, str]:
+    """The proxy and a description of where it points."""
+    if args.socket:
+        return UnixXmlRpcClient(args.socket, args.timeout), args.socket
+    config_token = None
+    port = args.port
+    if port is None:
+        if not os.path.exists(args.config_file):
+            raise ConfigError(f"no --socket or --port given and {args.config_file} does not exist")
+        settings = load_config(args.config_file).settings
+        kind, where = settings.rpc_endpoint()
+        if kind == "off":
+            raise ConfigError(f"RPC is disabled in {args.config_file} (rpc-port = {settings.rpc_port})")
+        if kind == "unix":
+            return UnixXmlRpcClient(where, args.timeout), where
+        port = where
+        try:
+            config_token = settings.read_rpc_token()
+        except ConfigError:
+            config_token = None  # not readable by this user: --token-file or $MOM_RPC_TOKEN then
+    token = _token(args, config_token)
+    return tcp_client(port, args.host, token, args.timeout), f"{args.host}:{port}"
+
+
+def _lines(title: str, sample: dict[str, Any]) -> list[str]:
+    lines = [f"{title}:", "=" * (len(title) + 1)]
+    width = max((len(key) for key in sample), default=0) + 1
+    for key in sorted(sample):
+        lines.append(f"{key + ':':<{width}} {sample[key]}")
+    return lines
+
+
+def format_stats(stats: dict[str, Any]) -> str:
+    """Upstream mom-rpcclient's layout: a ``Host:`` block, then one block per guest."""
+    lines = _lines("Host", stats.get("host", {}))
+    for name in sorted(stats.get("guests", {})):
+        lines.append("")
+        lines.extend(_lines(f"Guest {name}", stats["guests"][name]))
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    proxy, where = _proxy(args)
+    command = args.command
+    if command == "ping":
+        print("OK" if proxy.ping() else "momd answered but not OK")
+        return 0
+    if command == "stats":
+        stats = proxy.getStatistics()
+        print(json.dumps(stats, indent=2, sort_keys=True) if args.json else format_stats(stats))
+        return 0
+    if command == "guests":
+        for name in sorted(proxy.getActiveGuests()):
+            print(name)
+        return 0
+    if command == "get-policy":
+        print(proxy.getPolicy())
+        return 0
+    if command == "named-policies":
+        for name, text in sorted(proxy.getNamedPolicies().items()):
+            print(f"### {name}")
+            print(text)
+        return 0
+    if command == "set-policy":
+        if proxy.setPolicy(_read(args.file)):
+            print("OK")
+            return 0
+        print("Failed to set policy! Check the syntax.")
+        return 1
+    if command == "set-named-policy":
+        if args.delete == (args.file is not None):
+            print("give either a policy file or --delete", file=sys.stderr)
+            return 2
+        text = None if args.delete else _read(args.file)
+        if proxy.setNamedPolicy(args.name, text):
+            print("OK")
+            return 0
+        print("Failed to set policy! Check the syntax.")
+        return 1
+    if command == "reset-policies":
+        result = proxy.resetPolicies()
+        print("OK" if result or result is None else "Failed to reload the policies (see momd's log)")
+        return 0 if result or result is None else 1
+    if command == "verbosity":
+        if args.level.strip().lower() not in _LEVELS:
+            print("Invalid level specified!")
+            return 1
+        proxy.setVerbosity(args.level)
+        print("OK")
+        return 0
+    raise AssertionError(command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except ConfigError as error:
+        print(f"momctl: {error}", file=sys.stderr)
+        return 2
+    except (xmlrpc.client.Fault, xmlrpc.client.ProtocolError, OSError, socket.timeout) as error:
+        if isinstance(error, xmlrpc.client.Fault):
+            detail = error.faultString
+        elif isinstance(error, xmlrpc.client.ProtocolError):
+            detail = f"HTTP {error.errcode} {error.errmsg}"
+        else:
+            detail = str(error) or type(error).__name__
+        print(f"Command '{args.command}' failed: {detail}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

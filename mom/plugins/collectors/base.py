@@ -1,0 +1,112 @@
+"""The collector base class and helpers upstream collectors import (``mom.Collectors.Collector``).
+
+A collector samples one aspect of the host or of a guest.  Subclasses declare
+``fields`` (always present) and ``optional_fields``; :meth:`Collector.collect` returns
+a dict of them, or None when there is nothing this time.  Upstream-style collectors
+that override ``getFields``/``getOptionalFields`` instead work just as well.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import IO, Any, Mapping
+
+from mom.errors import CollectionError, FatalError, PluginNotFoundError
+
+__all__ = [
+    "Collector",
+    "CollectionError",
+    "FatalError",
+    "open_datafile",
+    "parse_int",
+    "count_occurrences",
+    "get_collectors",
+    "read_file",
+]
+
+
+class Collector:
+    """Base of every collector: ``Collector(properties)``, ``collect()``, field declarations."""
+
+    #: fields every sample has
+    fields: frozenset[str] = frozenset()
+    #: fields a sample may lack (set to None by the monitor)
+    optional_fields: frozenset[str] = frozenset()
+
+    def __init__(self, properties: Mapping[str, Any]) -> None:
+        self.properties = properties
+
+    def collect(self) -> dict[str, Any] | None:
+        """One sample: a dict of field values."""
+        raise NotImplementedError
+
+    def getFields(self) -> set[str]:
+        return set(self.fields)
+
+    def getOptionalFields(self) -> set[str]:
+        return set(self.optional_fields)
+
+
+def open_datafile(filename: str) -> IO[str]:
+    """Open a data file for reading; FatalError if it cannot be opened."""
+    try:
+        return open(filename, encoding="utf-8")
+    except OSError as error:
+        raise FatalError(f"Unable to open file '{filename}': {error.strerror}") from error
+
+
+def read_file(handle: IO[str]) -> str:
+    """Re-read an open /proc or /sys file from the start (no reopen each tick)."""
+    handle.seek(0)
+    return handle.read()
+
+
+def parse_int(regex: str, src: str) -> int | None:
+    """The first group of ``regex`` in ``src`` (multiline) as an int, else None."""
+    match = re.search(regex, src, re.M)
+    return int(match.group(1)) if match else None
+
+
+def count_occurrences(regex: str, src: str) -> int:
+    """How many times ``regex`` matches ``src`` (multiline)."""
+    return len(re.findall(regex, src, re.M))
+
+
+_log = logging.getLogger("mom.Collector")
+
+
+def get_collectors(config_str: str, properties: dict[str, Any], global_config: Any) -> list[Any] | None:
+    """Instantiate the collectors named in ``config_str`` (comma-separated), in order.
+
+    A collector with a ``[Collector: Name]`` section gets its options, raw, as
+    ``properties['config']`` in its own copy of ``properties``.  Returns None (and logs)
+    if one cannot be loaded or fails fatally at construction, as upstream does.
+    """
+    from mom.config import COLLECTOR_SECTION_PREFIX, parse_list
+    from mom.plugins import registry
+
+    if "config" in properties:
+        _log.error("Internal error: 'config' property already set")
+        return None
+    collectors = []
+    for name in parse_list(config_str):
+        props = properties
+        section = COLLECTOR_SECTION_PREFIX + name
+        if global_config is not None and global_config.has_section(section):
+            props = dict(properties)
+            props["config"] = dict(global_config.items(section, raw=True))
+        try:
+            cls = registry.load("collector", name)
+        except PluginNotFoundError as error:
+            _log.error("Unable to import collector: %s (%s)", name, error)
+            return None
+        try:
+            collectors.append(cls(props))
+        except FatalError as error:
+            _log.error("Fatal Collector error: %s", error.msg)
+            return None
+        except Exception:
+            _log.exception("Collector %s failed to initialize", name)
+            return None
+    return collectors

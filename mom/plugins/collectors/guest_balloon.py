@@ -1,0 +1,47 @@
+"""GuestBalloon: a guest's balloon size and bounds, through the hypervisor."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+from mom.plugins.collectors.base import Collector
+
+__all__ = ["GuestBalloon", "GuestBalloonOptional"]
+
+_FIELDS = frozenset({"balloon_cur", "balloon_max", "balloon_min"})
+
+
+class GuestBalloon(Collector):
+    """The memory balloon (KiB).
+
+    - ``balloon_cur``: memory the guest has now
+    - ``balloon_max``: the most it may have
+    - ``balloon_min``: the guaranteed minimum (0 if none)
+    """
+
+    fields = _FIELDS
+
+    def __init__(self, properties: Mapping[str, Any]) -> None:
+        super().__init__(properties)
+        self.logger = logging.getLogger("mom.Collectors.GuestBalloon")
+        self.iface = properties["hypervisor_iface"]
+        self.uuid = properties["uuid"]
+        self.info_available = True
+
+    def collect(self) -> dict[str, Any] | None:
+        info = self.iface.getVmBalloonInfo(self.uuid)
+        if info is None:
+            if self.info_available:
+                self.logger.debug("Balloon info not available for guest %s", self.uuid)
+                self.info_available = False
+            return None
+        self.info_available = True
+        return info
+
+
+class GuestBalloonOptional(GuestBalloon):
+    """GuestBalloon whose fields are all optional."""
+
+    fields = frozenset()
+    optional_fields = _FIELDS

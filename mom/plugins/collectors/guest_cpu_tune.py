@@ -1,0 +1,29 @@
+"""GuestCpuTune: a guest's vCPU bandwidth settings, through the hypervisor."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from mom.plugins.collectors.base import Collector
+
+__all__ = ["GuestCpuTune"]
+
+
+class GuestCpuTune(Collector):
+    """vCPU tuning.
+
+    - ``vcpu_quota``: microseconds per period the vCPUs may run (0 or -1: unlimited)
+    - ``vcpu_period``: the period (microseconds)
+    - ``vcpu_user_limit``: the user's limit, percent (oVirt metadata; 100 if unset)
+    - ``vcpu_count``: vCPUs in use
+    """
+
+    fields = frozenset({"vcpu_quota", "vcpu_period", "vcpu_user_limit", "vcpu_count"})
+
+    def __init__(self, properties: Mapping[str, Any]) -> None:
+        super().__init__(properties)
+        self.iface = properties["hypervisor_iface"]
+        self.uuid = properties["uuid"]
+
+    def collect(self) -> dict[str, Any] | None:
+        return self.iface.getVmCpuTuneInfo(self.uuid)

@@ -1,0 +1,72 @@
+"""GuestIoTune: a guest's disk IO limits matched to its IO policy, as IoTune records."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Mapping
+
+from mom.plugins.collectors.base import Collector
+from mom.plugins.collectors.io_tune import IoTune
+
+__all__ = ["GuestIoTune", "GuestIoTuneOptional", "match_io_tunes"]
+
+_FIELDS = frozenset({"io_tune", "io_tune_current"})
+
+
+def _matches(policy: Mapping[str, Any], state: Mapping[str, Any]) -> bool:
+    # by path; by name when either path is unknown
+    if policy.get("path") is None or state.get("path") is None:
+        return policy.get("name") == state.get("name")
+    return policy.get("path") == state.get("path")
+
+
+def match_io_tunes(policies: list[Mapping[str, Any]], states: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """``{'io_tune': [IoTune...], 'io_tune_current': [deep copies]}``, or None if either is empty."""
+    if not policies or not states:
+        return None
+    tunes = []
+    current = []
+    for policy in policies:
+        for state in states:
+            if _matches(policy, state):
+                state.setdefault("ioTune", {})
+                tunes.append(
+                    IoTune(
+                        state.get("name"),
+                        state.get("path"),
+                        dict(policy.get("guaranteed") or {}),
+                        dict(policy.get("maximum") or {}),
+                        state["ioTune"],  # the state dict itself: setters write into it
+                    )
+                )
+                current.append(copy.deepcopy(state))
+                break
+    return {"io_tune": tunes, "io_tune_current": current}
+
+
+class GuestIoTune(Collector):
+    """Disk IO limits.
+
+    - ``io_tune``: one IoTune per disk that has a policy (``.name``, ``.path``,
+      ``.guaranteed``, ``.maximum``, ``.current``; setters ``setTotalBytesSec`` ...)
+    - ``io_tune_current``: the disks' current settings, as they were collected
+    """
+
+    fields = _FIELDS
+
+    def __init__(self, properties: Mapping[str, Any]) -> None:
+        super().__init__(properties)
+        self.iface = properties["hypervisor_iface"]
+        self.uuid = properties["uuid"]
+
+    def collect(self) -> dict[str, Any] | None:
+        policies = self.iface.getVmIoTunePolicy(self.uuid)
+        states = self.iface.getVmIoTune(self.uuid)
+        return match_io_tunes(list(policies or ()), list(states or ()))
+
+
+class GuestIoTuneOptional(GuestIoTune):
+    """GuestIoTune whose fields are optional (vdsm's choice)."""
+
+    fields = frozenset()
+    optional_fields = _FIELDS

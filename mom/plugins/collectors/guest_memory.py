@@ -1,0 +1,54 @@
+"""GuestMemory: a guest's own view of its memory, through the hypervisor (balloon stats)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+from mom.errors import HypervisorInterfaceError
+from mom.plugins.collectors.base import Collector
+
+__all__ = ["GuestMemory", "GuestMemoryOptional"]
+
+_FIELDS = frozenset({"mem_available", "mem_unused", "major_fault", "minor_fault", "swap_in", "swap_out"})
+_OPTIONAL = frozenset({"swap_total", "swap_usage"})
+
+
+class GuestMemory(Collector):
+    """Guest memory as the guest reports it (KiB).
+
+    - ``mem_available``: memory the guest sees (total)
+    - ``mem_unused``: memory the guest does not use at all
+    - ``major_fault``, ``minor_fault``: page faults (counts)
+    - ``swap_in``, ``swap_out``: swapped (pages)
+    - optional ``swap_total``, ``swap_usage``
+    """
+
+    fields = _FIELDS
+    optional_fields = _OPTIONAL
+
+    def __init__(self, properties: Mapping[str, Any]) -> None:
+        super().__init__(properties)
+        self.logger = logging.getLogger("mom.Collectors.GuestMemory")
+        self.iface = properties["hypervisor_iface"]
+        self.uuid = properties["uuid"]
+        self.stats_available = True
+        self.iface.startVmMemoryStats(self.uuid)
+
+    def collect(self) -> dict[str, Any] | None:
+        try:
+            stats = self.iface.getVmMemoryStats(self.uuid)
+        except HypervisorInterfaceError as error:
+            if self.stats_available:
+                self.logger.warning("Memory stats not available for guest %s: %s", self.uuid, error)
+                self.stats_available = False
+            return {}
+        self.stats_available = True
+        return stats
+
+
+class GuestMemoryOptional(GuestMemory):
+    """GuestMemory whose fields are all optional (vdsm's choice)."""
+
+    fields = frozenset()
+    optional_fields = _FIELDS | _OPTIONAL

@@ -1,0 +1,193 @@
+"""GuestQemuAgent: guest memory read through the QEMU guest agent (qemu-ga).
+
+The agent is reached through libvirt's ``qemuAgentCommand`` first, then through the
+UNIX socket ``<socket_path>/<socket_name_template % {name}>`` (options of the
+``[Collector: GuestQemuAgent]`` section).  The collector reads the guest's
+``/proc/meminfo`` and ``/proc/vmstat`` with ``guest-file-open/read/close``, whole
+(upstream read only the first KiB).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import socket
+from typing import Any, Mapping
+
+from mom.errors import CollectionError
+from mom.plugins.collectors.base import Collector
+from mom.plugins.collectors.host_memory import parse_keyed
+
+__all__ = ["GuestQemuAgent", "AgentSocket", "AgentError"]
+
+DEFAULT_SOCKET_PATH = "/var/lib/libvirt/qemu"
+DEFAULT_SOCKET_TEMPLATE = "%(name)s.agent"
+#: largest guest file read (bytes); /proc/meminfo and /proc/vmstat are a few KiB
+MAX_FILE_BYTES = 1 << 20
+
+
+class AgentError(Exception):
+    """The agent answered with an error, or not at all."""
+
+
+class AgentSocket:
+    """qemu-ga's JSON protocol over a UNIX socket: one request line, one reply line."""
+
+    def __init__(self, path: str, timeout: float = 10.0) -> None:
+        self.path = path
+        self.timeout = timeout
+        self.sock: socket.socket | None = None
+        self.buffer = b""
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        self.buffer = b""
+
+    def command(self, request: str) -> str:
+        if self.sock is None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(self.timeout)
+            try:
+                sock.connect(self.path)
+            except OSError:
+                sock.close()
+                raise
+            self.sock = sock
+        try:
+            self.sock.sendall(request.encode() + b"\n")
+            while b"\n" not in self.buffer:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise AgentError("agent closed the connection")
+                self.buffer += chunk
+                if len(self.buffer) > 4 * MAX_FILE_BYTES:
+                    raise AgentError("agent reply too long")
+        except Exception:
+            self.close()
+            raise
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line.decode("utf-8", "replace")
+
+
+class GuestQemuAgent(Collector):
+    """Guest memory from the guest's own /proc, through qemu-ga (KiB unless stated).
+
+    - ``mem_available`` (MemTotal), ``mem_unused`` (MemFree),
+      ``mem_free`` (MemFree + Buffers + Cached)
+    - ``swap_total``, ``swap_usage`` (SwapTotal - SwapFree)
+    - ``major_fault``, ``minor_fault``: page faults since boot (counts)
+    - ``swap_in``, ``swap_out``: pages swapped since the previous sample (0 at first)
+    """
+
+    fields = frozenset(
+        {
+            "mem_available",
+            "mem_unused",
+            "mem_free",
+            "major_fault",
+            "minor_fault",
+            "swap_in",
+            "swap_out",
+            "swap_total",
+            "swap_usage",
+        }
+    )
+
+    def __init__(self, properties: Mapping[str, Any]) -> None:
+        super().__init__(properties)
+        self.logger = logging.getLogger("mom.Collectors.GuestQemuAgent")
+        self.iface = properties.get("hypervisor_iface")
+        self.uuid = properties.get("uuid")
+        self.name = properties.get("name")
+        config = properties.get("config") or {}
+        socket_path = config.get("socket_path", DEFAULT_SOCKET_PATH)
+        template = config.get("socket_name_template", DEFAULT_SOCKET_TEMPLATE)
+        self.socket = AgentSocket(os.path.join(socket_path, template % {"name": self.name}))
+        #: which channel answered last: "libvirt", "socket" or None
+        self.channel: str | None = None
+        self.prev_swap: tuple[int, int] | None = None
+
+    # ## Agent plumbing
+
+    def _send(self, channel: str, execute: str, **arguments: Any) -> Any:
+        request = json.dumps({"execute": execute, "arguments": arguments} if arguments else {"execute": execute})
+        if channel == "libvirt":
+            if self.iface is None or not hasattr(self.iface, "qemuAgentCommand"):
+                raise AgentError("the hypervisor interface has no qemuAgentCommand")
+            reply = self.iface.qemuAgentCommand(self.uuid, request)
+            if reply is None:
+                raise AgentError("no reply through libvirt")
+        else:
+            reply = self.socket.command(request)
+        message = json.loads(reply)
+        if "error" in message:
+            raise AgentError(f"{message['error'].get('class')}: {message['error'].get('desc')}")
+        return message.get("return")
+
+    def _connect(self) -> str:
+        """A channel whose guest-ping succeeds (the last good one first)."""
+        errors = []
+        order = ["libvirt", "socket"]
+        if self.channel == "socket":
+            order.reverse()
+        for channel in order:
+            try:
+                self._send(channel, "guest-ping")
+            except Exception as error:
+                errors.append(f"{channel}: {error}")
+                if channel == "socket":
+                    self.socket.close()
+                continue
+            self.channel = channel
+            return channel
+        self.channel = None
+        raise CollectionError("Agent command failed: no agent reachable (details: %s)" % "; ".join(errors))
+
+    def _read_file(self, channel: str, path: str) -> str:
+        handle = self._send(channel, "guest-file-open", path=path, mode="r")
+        data = b""
+        try:
+            while len(data) < MAX_FILE_BYTES:
+                chunk = self._send(channel, "guest-file-read", handle=handle, count=65536)
+                data += base64.b64decode(chunk.get("buf-b64", ""))
+                if chunk.get("eof") or not chunk.get("count"):
+                    break
+        finally:
+            self._send(channel, "guest-file-close", handle=handle)
+        return data.decode("utf-8", "replace")
+
+    # ## Collection
+
+    def collect(self) -> dict[str, Any]:
+        channel = self._connect()
+        try:
+            meminfo = parse_keyed(self._read_file(channel, "/proc/meminfo"))
+            vmstat = parse_keyed(self._read_file(channel, "/proc/vmstat"))
+        except Exception as error:
+            if channel == "socket":
+                self.socket.close()
+            self.channel = None
+            raise CollectionError(f"Agent command failed: {type(error)} (details: {error})") from error
+        swap = (vmstat.get("pswpin", 0), vmstat.get("pswpout", 0))
+        swap_in = swap_out = 0
+        if self.prev_swap is not None:
+            swap_in, swap_out = swap[0] - self.prev_swap[0], swap[1] - self.prev_swap[1]
+        self.prev_swap = swap
+        try:
+            return {
+                "mem_available": meminfo["MemTotal"],
+                "mem_unused": meminfo["MemFree"],
+                "mem_free": meminfo["MemFree"] + meminfo.get("Buffers", 0) + meminfo.get("Cached", 0),
+                "swap_total": meminfo.get("SwapTotal", 0),
+                "swap_usage": meminfo.get("SwapTotal", 0) - meminfo.get("SwapFree", 0),
+                "major_fault": vmstat.get("pgmajfault", 0),
+                "minor_fault": vmstat.get("pgfault", 0) - vmstat.get("pgmajfault", 0),
+                "swap_in": swap_in,
+                "swap_out": swap_out,
+            }
+        except KeyError as error:
+            raise CollectionError(f"Agent command failed: guest /proc/meminfo lacks {error}") from error

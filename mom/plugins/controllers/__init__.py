@@ -1,0 +1,1 @@
+"""Controllers: each turns the controls a policy set into hypervisor calls."""

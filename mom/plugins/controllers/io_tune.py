@@ -1,0 +1,40 @@
+"""IoTune controller: sends the disks whose IO limits the policy changed."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from mom.plugins.controllers.base import Controller
+
+__all__ = ["IoTune"]
+
+
+def _limits(entry: Any) -> Any:
+    # io_tune_current holds state dicts {name, path, ioTune}; accept bare limit dicts too
+    if isinstance(entry, dict) and "ioTune" in entry:
+        return entry["ioTune"]
+    return entry
+
+
+class IoTune(Controller):
+    """Guest fields ``io_tune`` and ``io_tune_current``: every disk whose limits now
+    differ from the collected ones goes into one ``setVmIoTune`` call per guest.
+    Guests without IO-tune data are skipped.
+    """
+
+    def process(self, host: Any, guests: Iterable[Any]) -> None:
+        self.for_each_guest(guests, self.process_guest)
+
+    def process_guest(self, guest: Any) -> None:
+        tunes = getattr(guest, "io_tune", None)
+        current = getattr(guest, "io_tune_current", None)
+        if not tunes or not current:
+            return
+        changed = []
+        for index, tune in enumerate(tunes):
+            wanted = tune.ioTune()
+            if index >= len(current) or wanted["ioTune"] != _limits(current[index]):
+                changed.append(wanted)
+        if changed:
+            self.logger.info("Setting IO tune of guest %s: %r", guest.properties.get("name"), changed)
+            self.hypervisor_iface.setVmIoTune(guest.Prop("uuid"), changed)

@@ -1,0 +1,1 @@
+"""Hypervisor interfaces: how MOM lists guests, reads their stats and applies controls."""

@@ -1,0 +1,1 @@
+"""The XML-RPC API: exported methods, servers (TCP and UNIX socket), clients."""

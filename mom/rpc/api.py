@@ -1,0 +1,100 @@
+"""The exported API (upstream ``MOMFuncs``): what vdsm and ``momctl`` call.
+
+Only methods marked with :func:`exported` are published (on the MOM instance and
+over RPC); method names are upstream's.  ``threads`` holds ``host_monitor``,
+``guest_manager`` and ``policy_engine``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, TypeVar
+
+from mom import _impl
+from mom.log import log_set_verbosity
+from mom.rpc.marshalling import plain
+
+__all__ = ["MOMFuncs", "exported", "EXPORTED_ATTRIBUTE"]
+
+EXPORTED_ATTRIBUTE = "__mom_exported__"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def exported(function: F) -> F:
+    """Mark a method as part of the RPC API."""
+    setattr(function, EXPORTED_ATTRIBUTE, True)
+    return function
+
+
+class MOMFuncs:
+    """The nine API methods; ``config``, ``threads`` and ``logger`` are its only data."""
+
+    def __init__(self, config: Any, threads: dict[str, Any]) -> None:
+        self.config = config
+        self.threads = threads
+        self.logger = logging.getLogger("mom.RPCServer")
+
+    @exported
+    def ping(self) -> bool:
+        return True
+
+    @exported
+    def setPolicy(self, policy: str | None) -> bool:
+        """Replace all policies with ``policy`` (named ``50_main_``); False if it does not parse."""
+        self.logger.info("setPolicy()")
+        self.logger.debug("New policy:\n%s", policy)
+        return self.threads["policy_engine"].rpc_set_policy(policy)
+
+    @exported
+    def setNamedPolicy(self, name: str, policy: str | None) -> bool:
+        """Store, replace or (``policy`` None) delete one named policy."""
+        self.logger.info("setNamedPolicy(%s)", name)
+        self.logger.debug("New policy:\n%s", policy)
+        return self.threads["policy_engine"].rpc_set_named_policy(name, policy)
+
+    @exported
+    def getPolicy(self) -> str:
+        """Every policy, joined in name order (``'0'`` when there is none)."""
+        return self.threads["policy_engine"].rpc_get_policy()
+
+    @exported
+    def getNamedPolicies(self) -> dict[str, str]:
+        return self.threads["policy_engine"].rpc_get_named_policies()
+
+    @exported
+    def resetPolicies(self) -> bool | None:
+        """Reload the configured policy or policy directory."""
+        self.logger.info("resetPolicies()")
+        return self.threads["policy_engine"].rpc_reset_policy()
+
+    @exported
+    def setVerbosity(self, verbosity: Any) -> bool:
+        """Set the log level of logger ``mom`` (upstream set the root logger's, to no effect)."""
+        self.logger.info("setVerbosity(%s)", verbosity)
+        log_set_verbosity(logging.getLogger("mom"), verbosity)
+        return True
+
+    @exported
+    def getStatistics(self) -> dict[str, Any]:
+        """``{'host': latest host sample, 'guests': {name: latest sample}, 'mom': {...}}``.
+
+        ``'mom'`` (this package's addition) names the policy implementation in use.
+        Raises AttributeError before the host monitor is ready, as upstream does.
+        """
+        host = self.threads["host_monitor"].interrogate()
+        if host is None:
+            raise AttributeError("host statistics are not available yet")
+        guests = {}
+        for entity in self.threads["guest_manager"].interrogate().values():
+            guests[entity.properties["name"]] = plain(entity.statistics[-1])
+        return {
+            "host": plain(host.statistics[-1]),
+            "guests": guests,
+            "mom": {"implementation": _impl.IMPLEMENTATION, "policy_engine": _impl.describe()},
+        }
+
+    @exported
+    def getActiveGuests(self) -> list[str]:
+        """Names of the guests whose monitor is ready."""
+        return self.threads["guest_manager"].rpc_get_active_guests()

@@ -1,0 +1,179 @@
+"""PolicyEngine: every ``policy-engine-interval`` seconds, evaluate the policy and act.
+
+The whole path of one cycle lives in :meth:`PolicyEngine.do_controls`: samples ->
+entities (``Monitor.interrogate``) -> ``PolicyStore.evaluate(host, guests)`` ->
+controllers.  Each controller runs isolated: one that raises is logged and the next
+one still runs, and so does the next cycle (upstream's engine thread died).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any
+
+from mom.config import Settings, validate
+from mom.dsl.store import PolicyStore
+from mom.errors import PluginNotFoundError
+from mom.plugins import registry
+from mom.runtime.threads import PeriodicThread
+
+__all__ = ["PolicyEngine", "policy_name_from_file"]
+
+
+def policy_name_from_file(filename: str) -> str | None:
+    """``01-parameters.policy`` -> ``01-parameters``; None for files that are not policies."""
+    if not filename.endswith(".policy") or filename.startswith("."):
+        return None
+    return filename.split(".policy", 1)[0]
+
+
+class PolicyEngine:
+    """Loads the controllers and the policy; :meth:`start` runs thread ``PolicyEngine``."""
+
+    def __init__(
+        self,
+        config: Any,
+        hypervisor_iface: Any,
+        host_monitor: Any,
+        guest_manager: Any,
+        settings: Settings | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.config = config
+        self.settings = settings or validate(config)[0]
+        self.logger = logging.getLogger("mom.PolicyEngine")
+        self.hypervisor_iface = hypervisor_iface
+        self.host_monitor = host_monitor
+        self.guest_manager = guest_manager
+        self.stop = stop or threading.Event()
+        self.policy = PolicyStore()
+        self._failed_once: set[str] = set()
+        self.controllers = self.load_controllers()
+        self.load_policy()
+        self.thread = PeriodicThread(
+            "PolicyEngine", self.settings.policy_engine_interval, self.stop, self.do_controls, logger=self.logger
+        )
+
+    # ## Set-up
+
+    def load_controllers(self) -> list[Any]:
+        """Instantiate ``[main] controllers``; one that fails is logged and left out."""
+        properties = {
+            "hypervisor_iface": self.hypervisor_iface,
+            "host_monitor": self.host_monitor,
+            "guest_manager": self.guest_manager,
+        }
+        controllers = []
+        for name in self.settings.controllers:
+            try:
+                cls = registry.load("controller", name)
+            except PluginNotFoundError as error:
+                self.logger.error("Unable to import controller: %s (%s)", name, error)
+                continue
+            try:
+                controllers.append(cls(properties))
+            except Exception as error:
+                self.logger.error("Controller %s disabled: %s: %s", name, type(error).__name__, error)
+        return controllers
+
+    def _read(self, path: str) -> str:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+
+    def load_policy(self) -> bool | None:
+        """Load ``policy`` or ``policy-dir``; upstream's return values (see ``resetPolicies``)."""
+        if self.settings.policy_dir:
+            return self._load_policy_dir(self.settings.policy_dir)
+        if self.settings.policy:
+            try:
+                text = self._read(self.settings.policy)
+            except OSError as error:
+                self.logger.error("Unable to read policy file: %s", error)
+                return False
+            return self.policy.set_policy(None, text)
+        return None
+
+    def _load_policy_dir(self, directory: str) -> bool:
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError as error:
+            self.logger.error("Unable to read directory '%s': %s", directory, error)
+            return False
+        for filename in names:
+            name = policy_name_from_file(filename)
+            if name is None:
+                continue
+            try:
+                text = self._read(os.path.join(directory, filename))
+            except OSError as error:
+                self.logger.error("Unable to read policy file: %s", error)
+                continue
+            self.policy.set_policy(name, text)
+        return True
+
+    # ## The cycle
+
+    def do_controls(self) -> bool:
+        """One policy cycle: samples -> entities -> policy -> controllers.
+
+        Returns True if the controllers ran.  The host entity missing (host monitor
+        not ready) or the policy failing skips the controllers this cycle.
+        """
+        host = self.host_monitor.interrogate()
+        if host is None:
+            self.logger.debug("Host statistics not ready; skipping this cycle")
+            return False
+        guests = self.guest_manager.interrogate().values() if self.guest_manager is not None else {}.values()
+        if not self.policy.evaluate(host, guests):
+            return False
+        for controller in self.controllers:
+            try:
+                controller.process(host, guests)
+            except Exception as error:
+                name = type(controller).__name__
+                # the traceback once per controller; then one line per failure
+                self.logger.error(
+                    "Controller %s failed: %s: %s",
+                    name,
+                    type(error).__name__,
+                    error,
+                    exc_info=name not in self._failed_once,
+                )
+                self._failed_once.add(name)
+        return True
+
+    # ## Thread
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def is_alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self.thread.ident is not None:
+            self.thread.join(timeout)
+
+    # ## RPC
+
+    def rpc_get_policy(self) -> str:
+        return self.policy.get_string()
+
+    def rpc_set_policy(self, policy: str | None) -> bool:
+        """Replace every policy with one, named ``50_main_``."""
+        self.policy.clear_policy()
+        if policy is None:
+            return True
+        return self.policy.set_policy(None, policy)
+
+    def rpc_set_named_policy(self, name: str, policy: str | None) -> bool:
+        return self.policy.set_policy(name, policy)
+
+    def rpc_get_named_policies(self) -> dict[str, str]:
+        return self.policy.get_strings()
+
+    def rpc_reset_policy(self) -> bool | None:
+        self.policy.clear_policy()
+        return self.load_policy()

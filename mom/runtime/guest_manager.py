@@ -1,0 +1,225 @@
+"""GuestManager: finds guests, keeps one monitor per guest, and collects them.
+
+A fixed number of threads whatever the number of guests: the ``GuestManager``
+thread itself (discovery every ``guest-manager-interval``, and a collection round
+every ``guest-monitor-interval``) plus, when ``guest-manager-multi-thread`` is true,
+``guest-collector-threads`` workers that collect the guests of a round in parallel
+(upstream started one thread per guest).  In single-thread mode the manager thread
+collects the guests itself, without holding the lock RPC readers need.
+
+Isolation: an error listing or describing guests skips that pass; an error in one
+guest's collectors is that guest's monitor's business; a guest whose monitor stopped
+(FatalError) gets a new monitor after a back-off that doubles up to five minutes
+(upstream re-created it every pass).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+from mom.config import Settings, validate
+from mom.runtime.entity import Entity
+from mom.runtime.guest_monitor import GuestMonitor
+
+__all__ = ["GuestManager"]
+
+#: longest wait before re-creating a monitor that stopped (seconds)
+MAX_RESPAWN_BACKOFF = 300.0
+
+_STOP = object()
+
+
+class GuestManager(threading.Thread):
+    """Discovery and collection of guests (thread ``GuestManager``)."""
+
+    def __init__(
+        self,
+        config: Any,
+        hypervisor_iface: Any,
+        settings: Settings | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        super().__init__(name="GuestManager", daemon=True)
+        self.config = config
+        self.settings = settings or validate(config)[0]
+        self.hypervisor_iface = hypervisor_iface
+        self.stop = stop or threading.Event()
+        self.logger = logging.getLogger("mom.GuestManager")
+        #: guest id (libvirt domain ID, vdsm UUID) -> its monitor
+        self.guests: dict[Any, GuestMonitor] = {}
+        self.guests_lock = threading.Lock()
+        #: guest id -> (monotonic time before which no new monitor, next back-off)
+        self.respawn_after: dict[Any, tuple[float, float]] = {}
+        self.multi_thread = self.settings.guest_manager_multi_thread
+        self.work: queue.Queue[Any] = queue.Queue()
+        #: monitors queued or being collected (a slow guest is not queued twice)
+        self.pending: set[int] = set()
+        self.pending_lock = threading.Lock()
+        self.workers: list[threading.Thread] = []
+        if self.multi_thread:
+            self.workers = [
+                threading.Thread(target=self._worker, name=f"GuestCollector-{index}", daemon=True)
+                for index in range(self.settings.guest_collector_threads)
+            ]
+
+    # ## The thread
+
+    def run(self) -> None:
+        for worker in self.workers:
+            worker.start()
+        try:
+            next_update = next_collect = time.monotonic()
+            while not self.stop.is_set():
+                now = time.monotonic()
+                if now >= next_update:
+                    self._guard(self.update_guests)
+                    next_update = now + self.settings.guest_manager_interval
+                if now >= next_collect:
+                    self._guard(self.collect_guests)
+                    next_collect = now + self.settings.guest_monitor_interval
+                if self.stop.wait(max(0.0, min(next_update, next_collect) - time.monotonic())):
+                    break
+        finally:
+            for _ in self.workers:
+                self.work.put(_STOP)
+            self.logger.debug("GuestManager ending")
+
+    def join(self, timeout: float | None = None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if self.ident is not None:
+            super().join(timeout)
+        for worker in self.workers:
+            if worker.ident is not None:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                worker.join(left)
+
+    def _guard(self, step: Any) -> None:
+        try:
+            step()
+        except Exception:
+            self.logger.exception("GuestManager: unexpected error in %s; continuing", step.__name__)
+
+    # ## Discovery
+
+    def update_guests(self) -> None:
+        """Start monitors for new guests; drop vanished and stopped ones."""
+        if self.hypervisor_iface is None:
+            return
+        try:
+            vm_list = self.hypervisor_iface.getVmList()
+        except Exception as error:
+            self.logger.warning("getVmList failed: %s: %s", type(error).__name__, error)
+            return
+        if vm_list is None:
+            return
+        current = set(vm_list)
+        with self.guests_lock:
+            known = dict(self.guests)
+        now = time.monotonic()
+        removed = [vm_id for vm_id in known if vm_id not in current]
+        stopped = [vm_id for vm_id, monitor in known.items() if vm_id in current and monitor._terminate]
+        for vm_id in stopped:
+            _, backoff = self.respawn_after.get(vm_id, (0.0, self.settings.guest_manager_interval / 2))
+            backoff = min(backoff * 2, MAX_RESPAWN_BACKOFF)
+            self.respawn_after[vm_id] = (now + backoff, backoff)
+            self.logger.info("Monitor of guest %s stopped; a new one in %.1f s", known[vm_id].name, backoff)
+        for vm_id in list(self.respawn_after):
+            monitor = known.get(vm_id)
+            if vm_id not in current or (monitor is not None and monitor.isReady()):
+                del self.respawn_after[vm_id]  # gone, or healthy again: the back-off starts over
+        added: dict[Any, GuestMonitor] = {}
+        for vm_id in vm_list:
+            if vm_id in known and vm_id not in stopped:
+                continue
+            if self.respawn_after.get(vm_id, (0.0, 0.0))[0] > now:
+                continue
+            monitor = self._new_monitor(vm_id)
+            if monitor is not None:
+                added[vm_id] = monitor
+        with self.guests_lock:
+            for vm_id in removed + stopped:
+                monitor = self.guests.pop(vm_id, None)
+                if monitor is not None:
+                    monitor.terminate()
+                    if vm_id in removed:
+                        self.logger.info("Guest %s is gone", monitor.name)
+            self.guests.update(added)
+
+    def _new_monitor(self, vm_id: Any) -> GuestMonitor | None:
+        try:
+            info = self.hypervisor_iface.getVmInfo(vm_id)
+        except Exception as error:
+            self.logger.warning("getVmInfo(%s) failed: %s: %s", vm_id, type(error).__name__, error)
+            info = None
+        if info is None:
+            self.logger.error("Failed to get guest:%s information -- monitor can't start", vm_id)
+            return None
+        try:
+            monitor = GuestMonitor(self.config, info, self.hypervisor_iface, self.settings)
+        except Exception:
+            self.logger.exception("Guest Monitor initialization failed for guest %s", vm_id)
+            return None
+        self.logger.info("Monitoring guest %s", monitor.name)
+        return monitor
+
+    # ## Collection
+
+    def collect_guests(self) -> None:
+        """One collection round: every monitor, on the workers or right here."""
+        with self.guests_lock:
+            monitors = list(self.guests.values())
+        for monitor in monitors:
+            if self.stop.is_set():
+                return
+            if monitor._terminate:
+                continue
+            if not self.multi_thread:
+                self._collect(monitor)
+                continue
+            with self.pending_lock:
+                if id(monitor) in self.pending:
+                    self.logger.debug("%s: previous collection still running", monitor.name)
+                    continue
+                self.pending.add(id(monitor))
+            self.work.put(monitor)
+
+    def _worker(self) -> None:
+        while True:
+            monitor = self.work.get()
+            if monitor is _STOP:
+                return
+            try:
+                if not self.stop.is_set():
+                    self._collect(monitor)
+            finally:
+                with self.pending_lock:
+                    self.pending.discard(id(monitor))
+
+    def _collect(self, monitor: GuestMonitor) -> None:
+        try:
+            monitor.collect()
+        except Exception:
+            self.logger.exception("%s: unexpected error collecting the guest", monitor.name)
+
+    # ## Readers
+
+    def _ready(self) -> list[tuple[Any, GuestMonitor]]:
+        with self.guests_lock:
+            return [(vm_id, monitor) for vm_id, monitor in self.guests.items() if monitor.isReady()]
+
+    def interrogate(self) -> dict[Any, Entity]:
+        """Guest id -> Entity, for every ready guest."""
+        entities = {}
+        for vm_id, monitor in self._ready():
+            entity = monitor.interrogate()
+            if entity is not None:
+                entities[vm_id] = entity
+        return entities
+
+    def rpc_get_active_guests(self) -> list[str]:
+        """Names of the ready guests."""
+        return [monitor.getGuestName() for _, monitor in self._ready()]

@@ -1,0 +1,47 @@
+"""HostMonitor: the host's statistics, sampled every ``host-monitor-interval`` seconds."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from mom.config import Settings, validate
+from mom.plugins.collectors.base import get_collectors
+from mom.runtime.monitor import Monitor
+from mom.runtime.threads import PeriodicThread
+
+__all__ = ["HostMonitor"]
+
+
+class HostMonitor(Monitor):
+    """The host's monitor (properties: ``interval``); :meth:`start` runs its thread.
+
+    If the collectors cannot be loaded, ``collectors`` is None and the daemon stops
+    (``Host Monitor initialization failed``).
+    """
+
+    def __init__(self, config: Any, settings: Settings | None = None, stop: threading.Event | None = None) -> None:
+        super().__init__(config, "HostMonitor")
+        self.config = config
+        self.settings = settings or validate(config)[0]
+        self.logger = logging.getLogger("mom.HostMonitor")
+        self.history_length = self.settings.sample_history_length
+        self.properties["interval"] = self.settings.host_monitor_interval
+        self.stop = stop or threading.Event()
+        self.collectors = get_collectors(", ".join(self.settings.host_collectors), self.properties, config)
+        if self.collectors is None:
+            self.logger.error("Host Monitor initialization failed")
+        self.thread = PeriodicThread(
+            "HostMonitor", self.settings.host_monitor_interval, self.stop, self.collect, logger=self.logger
+        )
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def is_alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self.thread.ident is not None:
+            self.thread.join(timeout)

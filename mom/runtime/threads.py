@@ -1,0 +1,52 @@
+"""A periodic worker thread: ``while not stop.wait(interval): step()``, errors isolated.
+
+Every daemon thread shares one :class:`threading.Event`; setting it (the signal
+handler, ``MOM.shutdown()``) wakes them all at once, so shutdown never waits out an
+interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable
+
+__all__ = ["PeriodicThread"]
+
+
+class PeriodicThread(threading.Thread):
+    """Calls ``step()`` every ``interval`` seconds until ``stop`` is set.
+
+    An exception in ``step`` is logged and the loop goes on.  With ``immediate`` the
+    first step runs at once instead of one interval after start.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        interval: float,
+        stop: threading.Event,
+        step: Callable[[], object],
+        *,
+        immediate: bool = False,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        super().__init__(name=name, daemon=True)
+        self.interval = interval
+        self.stop = stop
+        self.step = step
+        self.immediate = immediate
+        self.logger = logger or logging.getLogger("mom")
+
+    def run(self) -> None:
+        if self.immediate and not self.stop.is_set():
+            self._step()
+        while not self.stop.wait(self.interval):
+            self._step()
+        self.logger.debug("%s ending", self.name)
+
+    def _step(self) -> None:
+        try:
+            self.step()
+        except Exception:
+            self.logger.exception("%s: unexpected error; continuing", self.name)
