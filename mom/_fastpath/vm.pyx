@@ -275,6 +275,7 @@ cdef int truthy(Value* v) except -1:
 
 
 @cython.final
+@cython.no_gc_clear
 cdef class Code:
     """Bytecode of one program in C arrays (built once per set_policy)."""
 
@@ -406,10 +407,12 @@ cdef class Code:
 
 
 @cython.final
+@cython.no_gc_clear  # __dealloc__ releases values through self.c's sizes: keep it set
 cdef class Machine:
     """Runs a Code; reusable, one evaluation at a time."""
 
     cdef Code c
+    cdef Py_ssize_t nsymbols     # copy of c.nsymbols, for __dealloc__
     cdef object limits
     cdef Value* current          # per symbol: its innermost binding
     cdef int32_t* depth_of       # per symbol: scope depth of that binding, -1 unbound
@@ -447,6 +450,7 @@ cdef class Machine:
     def __cinit__(self, Code code, limits):
         cdef Py_ssize_t n = max(1, code.nsymbols)
         self.c = code
+        self.nsymbols = code.nsymbols
         self.limits = limits
         self.max_steps = limits.max_steps
         self.max_calls = limits.max_call_depth
@@ -503,7 +507,7 @@ cdef class Machine:
         cdef Py_ssize_t k, j
         if self.current == NULL:
             return
-        for k in range(self.c.nsymbols):
+        for k in range(self.nsymbols):
             vclear(&self.current[k])
             self.depth_of[k] = -1
             self.functions[k] = -1
