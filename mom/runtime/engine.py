@@ -8,6 +8,7 @@ one still runs, and so does the next cycle (upstream's engine thread died).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -20,6 +21,12 @@ from mom.plugins import registry
 from mom.runtime.threads import PeriodicThread
 
 __all__ = ["PolicyEngine", "policy_name_from_file"]
+
+
+def _holding(entity: Any) -> Any:
+    """The lock of the table behind an entity (a no-op for a plain Entity)."""
+    table = getattr(entity, "table", None)
+    return table.lock if table is not None else contextlib.nullcontext()
 
 
 def policy_name_from_file(filename: str) -> str | None:
@@ -125,9 +132,16 @@ class PolicyEngine:
         if host is None:
             self.logger.debug("Host statistics not ready; skipping this cycle")
             return False
-        guests = self.guest_manager.interrogate().values() if self.guest_manager is not None else {}.values()
-        if not self.policy.evaluate(host, guests):
-            return False
+        if self.guest_manager is None:
+            guests: Any = {}.values()
+            if not self.policy.evaluate(host, guests):
+                return False
+        else:
+            guests = self.guest_manager.guest_set()
+            # no collection may change the tables while the policy reads them
+            with _holding(host), guests.table.lock:
+                if not self.policy.evaluate(host, guests):
+                    return False
         for controller in self.controllers:
             try:
                 controller.process(host, guests)

@@ -24,6 +24,7 @@ from typing import Any
 from mom.config import Settings, validate
 from mom.runtime.entity import Entity
 from mom.runtime.guest_monitor import GuestMonitor
+from mom.runtime.table import GuestSet, SampleTable
 
 __all__ = ["GuestManager"]
 
@@ -51,6 +52,8 @@ class GuestManager(threading.Thread):
         self.logger = logging.getLogger("mom.GuestManager")
         #: guest id (libvirt domain ID, vdsm UUID) -> its monitor
         self.guests: dict[Any, GuestMonitor] = {}
+        #: every guest's samples, one row per monitor (what the policy engine reads)
+        self.table = SampleTable(history=self.settings.sample_history_length)
         self.guests_lock = threading.Lock()
         #: guest id -> (monotonic time before which no new monitor, next back-off)
         self.respawn_after: dict[Any, tuple[float, float]] = {}
@@ -144,7 +147,9 @@ class GuestManager(threading.Thread):
             for vm_id in removed + stopped:
                 monitor = self.guests.pop(vm_id, None)
                 if monitor is not None:
-                    monitor.terminate()
+                    with self.table.lock:  # no collection may write the row after this
+                        monitor.terminate()
+                        self.table.remove_row(monitor.row)
                     if vm_id in removed:
                         self.logger.info("Guest %s is gone", monitor.name)
             self.guests.update(added)
@@ -163,6 +168,7 @@ class GuestManager(threading.Thread):
         except Exception:
             self.logger.exception("Guest Monitor initialization failed for guest %s", vm_id)
             return None
+        monitor.attach(self.table, self.table.add_row(monitor.name))
         self.logger.info("Monitoring guest %s", monitor.name)
         return monitor
 
@@ -219,6 +225,16 @@ class GuestManager(threading.Thread):
             if entity is not None:
                 entities[vm_id] = entity
         return entities
+
+    def guest_set(self) -> GuestSet:
+        """The ready guests as the policy engine's ``Guests``: their table rows, reset
+        for a new cycle, in the order the guests were found (upstream's dict order)."""
+        with self.table.lock:
+            rows = []
+            for _vm_id, monitor in self._ready():
+                if monitor.interrogate() is not None:
+                    rows.append(monitor.row)
+            return GuestSet(self.table, rows)
 
     def rpc_get_active_guests(self) -> list[str]:
         """Names of the ready guests."""

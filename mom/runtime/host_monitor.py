@@ -9,6 +9,7 @@ from typing import Any
 from mom.config import Settings, validate
 from mom.plugins.collectors.base import get_collectors
 from mom.runtime.monitor import Monitor
+from mom.runtime.table import SampleTable
 from mom.runtime.threads import PeriodicThread
 
 __all__ = ["HostMonitor"]
@@ -30,6 +31,9 @@ class HostMonitor(Monitor):
         self.properties["interval"] = self.settings.host_monitor_interval
         self.stop = stop or threading.Event()
         self.collectors = get_collectors(", ".join(self.settings.host_collectors), self.properties, config)
+        # one row of its own in the column store
+        table = SampleTable(history=self.history_length, capacity=1)
+        self.attach(table, table.add_row(self.name))
         if self.collectors is None:
             self.logger.error("Host Monitor initialization failed")
         self.thread = PeriodicThread(

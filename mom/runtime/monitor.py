@@ -19,6 +19,7 @@ from typing import Any
 
 from mom.errors import CollectionError, FatalError, HypervisorInterfaceError
 from mom.runtime.entity import Entity
+from mom.runtime.table import SampleTable
 
 __all__ = ["Monitor"]
 
@@ -28,7 +29,10 @@ class Monitor:
 
     def __init__(self, config: Any, name: str) -> None:
         self.properties: dict[str, Any] = {}
-        self.statistics: deque[dict[str, Any]] = deque()
+        self._statistics: deque[dict[str, Any]] = deque()
+        #: the column store row holding this monitor's samples, once attached
+        self.table: SampleTable | None = None
+        self.row = -1
         self.variables: dict[str, Any] = {}
         self.name = name
         #: mandatory and optional field names, known after the first collection
@@ -47,6 +51,26 @@ class Monitor:
         self._terminate = False
         #: samples kept (``sample-history-length``; the daemon's monitors set it)
         self.history_length = 10
+
+    def attach(self, table: SampleTable, row: int) -> None:
+        """Keep the samples in ``table`` (a row of the daemon's column store)."""
+        self.table = table
+        self.row = row
+        table.properties[row] = self.properties
+        for sample in self._statistics:
+            table.append(row, sample)
+        self._statistics.clear()
+
+    @property
+    def statistics(self) -> Any:
+        """The samples, oldest first (a deque, or the table row's samples)."""
+        if self.table is not None:
+            return self.table.view(self.row).statistics
+        return self._statistics
+
+    @statistics.setter
+    def statistics(self, value: Any) -> None:
+        self._statistics = value
 
     @property
     def valid_fields(self) -> set[str]:
@@ -101,10 +125,17 @@ class Monitor:
             return None
         for key in self.optional_fields:
             data.setdefault(key, None)
-        with self.data_lock:
-            self.statistics.append(data)
-            while len(self.statistics) > self.history_length:
-                self.statistics.popleft()
+        table = self.table
+        if table is not None:
+            with table.lock:
+                if self._terminate:  # the row may already belong to another guest
+                    return None
+                table.append(self.row, data)
+        else:
+            with self.data_lock:
+                self._statistics.append(data)
+                while len(self._statistics) > self.history_length:
+                    self._statistics.popleft()
         if self.ready is not True:
             self.logger.info("%s is ready", self.name)
         self.ready = True
@@ -123,9 +154,19 @@ class Monitor:
         return bool(self.ready)
 
     def interrogate(self) -> Entity | None:
-        """An entity built from the current history, or None unless ready."""
+        """An entity built from the current history, or None unless ready.
+
+        Attached to a table, the entity is the row's view, reset for a new cycle (no
+        controls, the monitor's variables) as upstream's fresh entity would be.
+        """
         if self.ready is not True:
             return None
+        table = self.table
+        if table is not None:
+            with table.lock:
+                table.clear_controls([self.row])
+                table.variables[self.row] = dict(self.variables)
+                return table.view(self.row)
         with self.data_lock:
             entity = Entity(monitor=self)
             entity.properties = dict(self.properties)

@@ -15,7 +15,8 @@ missing from upstream's sample dict), which is not the same as None.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Mapping
+import threading
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from mom.dsl.sandbox import MISSING
 from mom.errors import EntityError
 from mom.runtime.entity import Entity
 
-__all__ = ["SampleTable", "RowEntity", "GuestSet", "TAG_NONE", "TAG_BOOL", "TAG_INT", "TAG_FLOAT", "TAG_OBJECT", "TAG_ABSENT"]
+__all__ = ["SampleTable", "RowEntity", "RowSamples", "GuestSet", "TAG_NONE", "TAG_BOOL", "TAG_INT", "TAG_FLOAT", "TAG_OBJECT", "TAG_ABSENT"]
 
 # Storage tags; the VM's value tags use the same numbers for the first five.
 TAG_NONE = 0
@@ -36,6 +37,18 @@ TAG_ABSENT = 8
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
+def _locked(method: Any) -> Any:
+    """Run a SampleTable method holding the table's lock."""
+
+    def locked(self: SampleTable, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    locked.__name__ = method.__name__
+    locked.__doc__ = method.__doc__
+    return locked
+
+
 class SampleTable:
     """Rows of sample histories, one ring of ``history`` slots per (row, field)."""
 
@@ -43,6 +56,9 @@ class SampleTable:
         if history < 1:
             raise ValueError("history must be at least 1")
         self.history = history
+        #: held while rows or fields change, and while a policy reads the arrays
+        #: (the fast path keeps raw pointers into them for one evaluation)
+        self.lock = threading.RLock()
         self.fields: list[str] = []
         self.field_index: dict[str, int] = {}
         self.tags = np.full((capacity, 0, history), TAG_ABSENT, dtype=np.int8)
@@ -79,6 +95,7 @@ class SampleTable:
     def capacity(self) -> int:
         return len(self.head)
 
+    @_locked
     def add_field(self, name: str) -> int:
         """Declare a field (idempotent); its past samples are absent."""
         index = self.field_index.get(name)
@@ -113,6 +130,7 @@ class SampleTable:
         self._views.extend([None] * (new - old))
         self._free.extend(range(new - 1, old - 1, -1))
 
+    @_locked
     def add_row(self, name: str | None = None, properties: Mapping[str, Any] | None = None) -> int:
         """A new empty row (no samples)."""
         if not self._free:
@@ -144,6 +162,7 @@ class SampleTable:
         self.objects.append(value)
         return len(self.objects) - 1
 
+    @_locked
     def remove_row(self, row: int) -> None:
         self._release_objects(row)
         self.tags[row] = TAG_ABSENT
@@ -157,6 +176,7 @@ class SampleTable:
 
     # ## Samples
 
+    @_locked
     def append(self, row: int, sample: Mapping[str, Any]) -> None:
         """Store a new sample; the oldest one falls out once the ring is full.
 
@@ -242,6 +262,7 @@ class SampleTable:
 
     # ## Controls
 
+    @_locked
     def control_column(self, name: str) -> int:
         """The column of a control name, added (and the arrays widened) if new."""
         column = self.control_index.get(name)
@@ -257,6 +278,7 @@ class SampleTable:
         self.control_index[name] = column
         return column
 
+    @_locked
     def set_control(self, row: int, name: str, value: Any) -> None:
         """``Entity.Control``: what the controllers will apply to this row."""
         column = self.control_column(name)
@@ -311,6 +333,7 @@ class SampleTable:
         ]
         return {name: self._control_value(row, self.control_index[name]) for _order, name in sorted(present)}
 
+    @_locked
     def clear_controls(self, rows: Iterable[int] | None = None) -> None:
         """Forget the controls (each policy evaluation starts without any)."""
         if rows is None:
@@ -366,8 +389,9 @@ class RowEntity(Entity):
         return self.table.variables[self.row]
 
     @property
-    def statistics(self) -> list[dict[str, Any]]:  # type: ignore[override]
-        return self.table.samples(self.row)
+    def statistics(self) -> Sequence[dict[str, Any]]:  # type: ignore[override]
+        """The samples, oldest first, each built when asked for (``[-1]`` is cheap)."""
+        return RowSamples(self.table, self.row)
 
     @property
     def controls(self) -> dict[str, Any]:  # type: ignore[override]
@@ -386,10 +410,22 @@ class RowEntity(Entity):
             values = {}
             if table.count[row]:
                 head = int(table.head[row])
+                tags = table.tags[row, :, head].tolist()
+                payload = table.payload[row, :, head]
+                ints = payload.tolist()
+                floats = payload.view(np.float64).tolist()
                 for field, name in enumerate(table.fields):
-                    value = table._value(row, field, head)
-                    if value is not MISSING:
-                        values[name] = value
+                    tag = tags[field]
+                    if tag == TAG_INT:
+                        values[name] = ints[field]
+                    elif tag == TAG_FLOAT:
+                        values[name] = floats[field]
+                    elif tag == TAG_NONE:
+                        values[name] = None
+                    elif tag == TAG_BOOL:
+                        values[name] = bool(ints[field])
+                    elif tag == TAG_OBJECT:
+                        values[name] = table.objects[ints[field]]
             self._cached_values = values
             self._generation = table.generation
         return self._cached_values
@@ -442,6 +478,25 @@ class RowEntity(Entity):
 
     def __repr__(self) -> str:
         return f"<RowEntity {self.table.names[self.row]!r} row {self.row}>"
+
+
+class RowSamples(Sequence[dict[str, Any]]):
+    """A row's samples as upstream's list of dicts, oldest first, built on access."""
+
+    __slots__ = ("table", "row", "_slots")
+
+    def __init__(self, table: SampleTable, row: int) -> None:
+        self.table = table
+        self.row = row
+        self._slots = table.slots(row)
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self.table.sample(self.row, slot) for slot in self._slots[index]]
+        return self.table.sample(self.row, self._slots[index])
 
 
 class GuestSet:
