@@ -30,8 +30,14 @@ $(STAMPS)/venv: $(STAMPS)/system pyproject.toml setup.py
 build: setup
 	$(PY) setup.py -q build_ext --inplace
 
+# The suite twice: once requiring the compiled fast path (both implementations run
+# side by side, with the differential tests), once forced to pure Python (the
+# fallback a host without a compiler gets); then the benchmarks once each, untimed,
+# so that they cannot rot.
 test: build realstack
-	$(PYTEST) -q
+	MOM_REQUIRE_FASTPATH=1 $(PYTEST) -q -rs
+	MOM_PUREPYTHON=1 $(PYTEST) -q --ignore=tests/integration --ignore=tests/differential
+	MOM_REQUIRE_FASTPATH=1 $(PYTEST) -q bench --benchmark-disable
 
 # Real QEMU guests under libvirtd for tests/integration (README: "Real guests in the test
 # suite"). Idempotent; status 77 means they cannot run here, and those tests then skip

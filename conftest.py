@@ -13,31 +13,13 @@ from types import ModuleType
 
 import pytest
 
+from tests.implementations import load_implementation
+
 SHARED = Path(__file__).resolve().parent.parent / "shared"
-
-
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "no", "false")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--no-fastpath", action="store_true", help="skip the compiled fast path")
-
-
-def load_implementation(name: str, config: pytest.Config) -> ModuleType:
-    if name == "python":
-        from mom.dsl import program
-
-        return program
-    if config.getoption("--no-fastpath") or _flag("MOM_PUREPYTHON"):
-        pytest.skip("fast path deselected (--no-fastpath or MOM_PUREPYTHON=1)")
-    try:
-        from mom._fastpath import engine  # type: ignore[attr-defined]
-    except ImportError as error:
-        if _flag("MOM_REQUIRE_FASTPATH"):
-            pytest.fail(f"MOM_REQUIRE_FASTPATH=1 but the fast path cannot be imported: {error}")
-        pytest.skip(f"fast path not built: {error}")
-    return engine
 
 
 @pytest.fixture(

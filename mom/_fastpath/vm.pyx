@@ -138,6 +138,9 @@ ctypedef struct TableInfo:
     int32_t nnames
     int8_t* tags
     int64_t* payload
+    int8_t* latest_tags      # [field, row]: the newest sample, field-major
+    int64_t* latest_payload
+    Py_ssize_t capacity      # rows (the stride of the latest arrays)
     int32_t* head
     int32_t* count
     int32_t nfields
@@ -631,6 +634,13 @@ cdef class Machine:
             info.attribute_field[k] = -2
         info.tags = <int8_t*>cnp.PyArray_DATA(tags)
         info.payload = <int64_t*>cnp.PyArray_DATA(payload)
+        latest_tags = t.latest_tags
+        latest_payload = t.latest_payload
+        if not (latest_tags.flags.c_contiguous and latest_payload.flags.c_contiguous):
+            raise ValueError("SampleTable arrays must be C-contiguous")
+        info.latest_tags = <int8_t*>cnp.PyArray_DATA(latest_tags)
+        info.latest_payload = <int64_t*>cnp.PyArray_DATA(latest_payload)
+        info.capacity = tags.shape[0]
         info.head = <int32_t*>cnp.PyArray_DATA(head)
         info.count = <int32_t*>cnp.PyArray_DATA(count)
         info.nfields = <int32_t>tags.shape[1]
@@ -779,12 +789,31 @@ cdef class Machine:
     cdef inline int row_latest(self, Value* row, int32_t field, Value* out) except -1:
         """The newest value of a field of a row; 0 if no such field, absent or no samples."""
         cdef TableInfo* t
+        cdef Py_ssize_t at
+        cdef int8_t tag
         if field < 0:
             return 0
         t = &self.tables[row.slot]
         if t.count[row.i] == 0:
             return 0
-        return self.cell(row, field, t.head[row.i], out)
+        at = field * t.capacity + row.i
+        tag = t.latest_tags[at]
+        if tag == S_ABSENT:
+            return 0
+        if tag == S_FLOAT:
+            out.tag = T_FLOAT
+            out.f = mom_bits_double(t.latest_payload[at])
+        elif tag == S_INT:
+            out.tag = T_INT
+            out.i = t.latest_payload[at]
+        elif tag == S_NONE:
+            out.tag = T_NONE
+        elif tag == S_BOOL:
+            out.tag = T_BOOL
+            out.i = t.latest_payload[at]
+        else:
+            vobject(out, <object>PyList_GET_ITEM(<object>t.objects, t.latest_payload[at]))
+        return 1
 
     cdef inline int32_t attribute_field(self, Value* row, int32_t attribute) except -2:
         cdef int32_t* fields = self.tables[row.slot].attribute_field

@@ -63,6 +63,10 @@ class SampleTable:
         self.field_index: dict[str, int] = {}
         self.tags = np.full((capacity, 0, history), TAG_ABSENT, dtype=np.int8)
         self.payload = np.zeros((capacity, 0, history), dtype=np.int64)
+        # the newest sample again, field-major: a policy's pass over the guests reads a
+        # few fields of every row, which is then a walk through contiguous memory
+        self.latest_tags = np.full((0, capacity), TAG_ABSENT, dtype=np.int8)
+        self.latest_payload = np.zeros((0, capacity), dtype=np.int64)
         #: the slot of each row's newest sample, and how many samples it has
         self.head = np.zeros(capacity, dtype=np.int32)
         self.count = np.zeros(capacity, dtype=np.int32)
@@ -109,6 +113,8 @@ class SampleTable:
         self.payload = np.ascontiguousarray(
             np.concatenate([self.payload, np.zeros((self.capacity, 1, self.history), dtype=np.int64)], axis=1)
         )
+        self.latest_tags = np.concatenate([self.latest_tags, np.full((1, self.capacity), TAG_ABSENT, dtype=np.int8)])
+        self.latest_payload = np.concatenate([self.latest_payload, np.zeros((1, self.capacity), dtype=np.int64)])
         self.generation += 1
         return index
 
@@ -117,6 +123,13 @@ class SampleTable:
         new = max(8, old * 2)
         self.tags = np.concatenate([self.tags, np.full((new - old,) + self.tags.shape[1:], TAG_ABSENT, dtype=np.int8)])
         self.payload = np.concatenate([self.payload, np.zeros((new - old,) + self.payload.shape[1:], dtype=np.int64)])
+        fields = len(self.fields)
+        self.latest_tags = np.ascontiguousarray(
+            np.concatenate([self.latest_tags, np.full((fields, new - old), TAG_ABSENT, dtype=np.int8)], axis=1)
+        )
+        self.latest_payload = np.ascontiguousarray(
+            np.concatenate([self.latest_payload, np.zeros((fields, new - old), dtype=np.int64)], axis=1)
+        )
         self.head = np.concatenate([self.head, np.zeros(new - old, dtype=np.int32)])
         self.count = np.concatenate([self.count, np.zeros(new - old, dtype=np.int32)])
         self.names.extend([None] * (new - old))
@@ -143,6 +156,7 @@ class SampleTable:
         self.count[row] = 0
         self.head[row] = self.history - 1
         self.tags[row] = TAG_ABSENT
+        self.latest_tags[:, row] = TAG_ABSENT
         self.generation += 1
         return row
 
@@ -210,6 +224,8 @@ class SampleTable:
             else:
                 tags[row, field, slot] = TAG_OBJECT
                 payload[row, field, slot] = self._store_object(value)
+        self.latest_tags[:, row] = tags[row, :, slot]
+        self.latest_payload[:, row] = payload[row, :, slot]
         self.generation += 1
 
     def _value(self, row: int, field: int, slot: int) -> Any:
@@ -342,13 +358,13 @@ class SampleTable:
             self.control_count[:] = 0
             self.control_objects.clear()
             return
-        for row in rows:
-            self.control_tags[row] = TAG_ABSENT
-            self.control_order[row] = 0
-            self.control_count[row] = 0
+        index = np.asarray(rows if isinstance(rows, np.ndarray) else list(rows), dtype=np.intp)
+        self.control_tags[index] = TAG_ABSENT
+        self.control_order[index] = 0
+        self.control_count[index] = 0
         if self.control_objects:
-            rows = set(rows)
-            for key in [key for key in self.control_objects if key[0] in rows]:
+            cleared = set(index.tolist())
+            for key in [key for key in self.control_objects if key[0] in cleared]:
                 del self.control_objects[key]
 
     # ## Views
@@ -366,7 +382,9 @@ class SampleTable:
         return [row for row in range(self.capacity) if row not in free]
 
     def nbytes(self) -> int:
-        return int(self.tags.nbytes + self.payload.nbytes + self.head.nbytes + self.count.nbytes)
+        """Bytes of the sample arrays (the controls not included)."""
+        arrays = (self.tags, self.payload, self.latest_tags, self.latest_payload, self.head, self.count)
+        return int(sum(array.nbytes for array in arrays))
 
 
 class RowEntity(Entity):
