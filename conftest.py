@@ -7,7 +7,6 @@ The fast path's parameter skips when the extension is not built, unless
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from types import ModuleType
 

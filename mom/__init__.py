@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 from mom import (  # noqa: E402  (submodules upstream loads on import)
     Collectors,
     Entity,
+    GuestMonitor,  # noqa: E402
     HypervisorInterfaces,
     LogUtils,
     Monitor,
@@ -23,7 +24,6 @@ from mom import (  # noqa: E402  (submodules upstream loads on import)
     Policy,
     unixrpc,
 )
-from mom import GuestMonitor  # noqa: E402
 from mom.Collectors import Collector, HostKSM  # noqa: E402,F401
 from mom.GuestManager import GuestManager  # noqa: E402
 from mom.HostMonitor import HostMonitor  # noqa: E402
@@ -31,8 +31,8 @@ from mom.HypervisorInterfaces.HypervisorInterface import ConnectionError  # noqa
 from mom.LogUtils import log_set_verbosity  # noqa: E402
 from mom.MOMFuncs import EXPORTED_ATTRIBUTE, MOMFuncs  # noqa: E402
 from mom.PolicyEngine import PolicyEngine  # noqa: E402
-from mom.RPCServer import RPCServer  # noqa: E402
 from mom.rpc.marshalling import enable_i8  # noqa: E402
+from mom.RPCServer import RPCServer  # noqa: E402
 from mom.runtime.app import MOM  # noqa: E402
 
 __all__ = [

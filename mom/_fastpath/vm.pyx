@@ -11,9 +11,9 @@ instruction set.
 """
 
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF, Py_XINCREF, Py_XDECREF
-from cpython.object cimport PyObject_RichCompare, PyObject_RichCompareBool, PyObject_IsTrue
+from cpython.object cimport PyObject_RichCompare, PyObject_IsTrue
 from cpython.object cimport Py_LT, Py_LE, Py_EQ, Py_NE, Py_GT, Py_GE
-from cpython.number cimport PyNumber_Subtract, PyNumber_TrueDivide, PyNumber_Rshift, PyNumber_Add
+from cpython.number cimport PyNumber_Subtract, PyNumber_TrueDivide, PyNumber_Rshift
 from cpython.list cimport PyList_Append, PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
 from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
@@ -25,14 +25,13 @@ cimport numpy as cnp
 
 from mom._fastpath.opcodes cimport *
 
-import numpy as np
 
 from mom.dsl import builtins as _builtins
 from mom.dsl.sandbox import MISSING as _MISSING, policy_getattr as _policy_getattr
 from mom.dsl.scope import undefined_symbol as _undefined_symbol
 from mom.errors import EntityError as _EntityError, PolicyError as _PolicyError
 from mom.plugins.collectors.io_tune import IoTune as _IoTune
-from mom.runtime.table import GuestSet as _GuestSet, RowEntity as _RowEntity, SampleTable as _SampleTable
+from mom.runtime.table import GuestSet as _GuestSet, RowEntity as _RowEntity
 
 cnp.import_array()
 
@@ -1152,7 +1151,6 @@ cdef class Machine:
         """A rule method of a table row in C; 0 when the Python method must decide
         (unusual arguments: it raises exactly what the reference raises)."""
         cdef int32_t id = method.aux
-        cdef object table = <object>method.o
         cdef int64_t row = method.i
         cdef object name
         if n < 1 or args[0].tag != T_OBJ or type(<object>args[0].o) is not str:
@@ -1285,7 +1283,9 @@ cdef class Machine:
             if function.nparams < 0:
                 raise TypeError("object of type 'Token' has no len()")
             line = self.c.site_lines[index]
-            raise _PolicyError('Function "%s" invoked with incorrect arity on line %d' % (self.c.symbols[symbol], line), line=line)
+            raise _PolicyError(
+                'Function "%s" invoked with incorrect arity on line %d' % (self.c.symbols[symbol], line), line=line
+            )
         self.steps_left -= 1
         if self.steps_left < 0:
             raise _PolicyError(

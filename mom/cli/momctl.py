@@ -18,7 +18,7 @@ from typing import Any, Sequence
 from mom.config import DEFAULT_CONFIG_FILE, load_config
 from mom.errors import ConfigError
 from mom.log import _LEVELS
-from mom.rpc.client import tcp_client, UnixXmlRpcClient
+from mom.rpc.client import UnixXmlRpcClient, tcp_client
 
 __all__ = ["main", "build_parser", "format_stats"]
 

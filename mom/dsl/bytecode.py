@@ -80,6 +80,15 @@ class Bytecode:
     max_stack: int = 0
 
 
+def _symbol_at(args: Sequence[Node], index: int) -> str | None:
+    """The name of argument ``index`` if it is a symbol."""
+    if len(args) > index:
+        arg = args[index]
+        if isinstance(arg, Token) and arg.kind == "symbol":
+            return arg.value
+    return None
+
+
 def _binding_names(node: Node) -> Iterator[tuple[str, str]]:
     """(kind, name) of every variable a program can bind or function it can define."""
     work = [node]
@@ -93,17 +102,16 @@ def _binding_names(node: Node) -> Iterator[tuple[str, str]]:
             continue
         name = OPERATOR_NAMES.get(head.value, head.value) if head.kind == "operator" else head.value
         args = item[1:]
-        symbol_at = lambda i: args[i].value if len(args) > i and isinstance(args[i], Token) and args[i].kind == "symbol" else None  # noqa: E731
-        if name in ("defvar",) and symbol_at(0):
-            yield "variable", symbol_at(0)  # type: ignore[misc]
-        elif name == "with" and symbol_at(1):
-            yield "variable", symbol_at(1)  # type: ignore[misc]
+        if name == "defvar" and _symbol_at(args, 0):
+            yield "variable", _symbol_at(args, 0)  # type: ignore[misc]
+        elif name == "with" and _symbol_at(args, 1):
+            yield "variable", _symbol_at(args, 1)  # type: ignore[misc]
         elif name == "let" and args and isinstance(args[0], list):
             for binding in args[0]:
                 if isinstance(binding, list) and binding and isinstance(binding[0], Token):
                     yield "variable", binding[0].value
-        elif name in ("def", "defun") and symbol_at(0):
-            yield "function", symbol_at(0)  # type: ignore[misc]
+        elif name in ("def", "defun") and _symbol_at(args, 0):
+            yield "function", _symbol_at(args, 0)  # type: ignore[misc]
             if len(args) > 1 and isinstance(args[1], list):
                 for param in args[1]:
                     if isinstance(param, Token):

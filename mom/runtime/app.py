@@ -15,7 +15,7 @@ import logging
 import threading
 from typing import Any
 
-from mom import _impl, __version__
+from mom import __version__, _impl
 from mom.config import INTERNAL_SECTION, load_config
 from mom.errors import HypervisorConnectionError
 from mom.log import configure, remove_handler

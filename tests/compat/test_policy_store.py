@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from mom.Policy.Policy import Policy
 from mom.offline import entity_from_spec
+from mom.Policy.Policy import Policy
 
 
 @pytest.fixture

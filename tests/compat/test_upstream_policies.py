@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mom.Policy.Policy import Policy
 from mom.offline import entity_from_spec
+from mom.Policy.Policy import Policy
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 RULES = sorted((SHARED / "mom-doc").glob("*.rules"))

@@ -19,11 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.implementations import load_implementation
 from mom.dsl.limits import Limits
 from mom.offline import entity_from_spec
 from mom.runtime.entity import Entity
 from mom.runtime.table import GuestSet, RowEntity, SampleTable
+from tests.implementations import load_implementation
 
 FIELDS = ["cur", "free", "max", "ratio", "flag"]
 VARIABLES = ["a", "b", "c"]

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from mom.errors import CollectionError, FatalError
+from mom.plugins import procfs
 from mom.plugins.collectors.guest_balloon import GuestBalloon, GuestBalloonOptional
 from mom.plugins.collectors.guest_cpu_tune import GuestCpuTune
 from mom.plugins.collectors.guest_io_tune import GuestIoTune, GuestIoTuneOptional, match_io_tunes
@@ -19,7 +20,6 @@ from mom.plugins.collectors.guest_memory import GuestMemory, GuestMemoryOptional
 from mom.plugins.collectors.guest_network_daemon import GuestNetworkDaemon, _Server
 from mom.plugins.collectors.guest_qemu_agent import GuestQemuAgent
 from mom.plugins.collectors.guest_qemu_proc import GuestQemuProc
-from mom.plugins import procfs
 from mom.plugins.collectors.io_tune import IoTune
 from mom.plugins.hypervisors.base import HypervisorInterface
 

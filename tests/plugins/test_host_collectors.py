@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from mom.config import new_parser
 from mom.errors import FatalError
 from mom.plugins import procfs
 from mom.plugins.collectors.base import count_occurrences, get_collectors, open_datafile, parse_int
@@ -15,7 +16,6 @@ from mom.plugins.collectors.host_cpu import HostCpu
 from mom.plugins.collectors.host_ksm import KSM_KEYS, HostKSM
 from mom.plugins.collectors.host_memory import HostMemory
 from mom.plugins.collectors.host_time import HostTime
-from mom.config import new_parser
 from mom.testing import ksm_sysfs_guard
 
 
