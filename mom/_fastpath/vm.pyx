@@ -31,6 +31,7 @@ from mom.dsl.sandbox import MISSING as _MISSING, policy_getattr as _policy_getat
 from mom.dsl.scope import undefined_symbol as _undefined_symbol
 from mom.errors import EntityError as _EntityError, PolicyError as _PolicyError
 from mom.plugins.collectors.io_tune import IoTune as _IoTune
+from mom.runtime.entity import Entity as _Entity
 from mom.runtime.table import GuestSet as _GuestSet, RowEntity as _RowEntity
 
 cnp.import_array()
@@ -80,6 +81,7 @@ cdef enum Tag:
     T_ROWMETHOD = 6   # o: the SampleTable, i: the row, aux: rule method id
     T_ITER = 7        # aux: index in the loop stack
     T_IOSET = 8       # o: an IoTune, aux: which setter (IO_SETTERS)
+    T_ENTMETHOD = 9   # o: an Entity (exactly), aux: rule method id
 
 # storage tags of SampleTable (mom.runtime.table)
 DEF S_NONE = 0
@@ -238,6 +240,8 @@ cdef object box(Value* v):
         return getattr((<object>v.o).view(v.i), METHOD_NAMES[v.aux])
     if tag == T_IOSET:
         return getattr(<object>v.o, IO_SETTERS[v.aux][0])
+    if tag == T_ENTMETHOD:
+        return getattr(<object>v.o, METHOD_NAMES[v.aux])
     raise AssertionError("unboxable value")
 
 
@@ -268,7 +272,7 @@ cdef int truthy(Value* v) except -1:
         return v.i != 0
     if tag == T_FLOAT:
         return v.f != 0.0  # NaN is true, as in Python
-    if tag == T_ROW or tag == T_ROWMETHOD or tag == T_IOSET:
+    if tag == T_ROW or tag == T_ROWMETHOD or tag == T_IOSET or tag == T_ENTMETHOD:
         return 1
     return PyObject_IsTrue(box(v))
 
@@ -443,6 +447,9 @@ cdef class Machine:
     cdef object abs_function
     cdef object debug_function
     cdef Py_ssize_t io_current_offset   # IoTune._current slot
+    cdef Py_ssize_t entity_valid_offset       # Entity slots: _valid, statistics, controls
+    cdef Py_ssize_t entity_statistics_offset
+    cdef Py_ssize_t entity_controls_offset
     cdef PyObject* io_keys[6]            # the limits IoTune's setters write
     # types whose _policy_values is a slot, with the slot's offset (-1: not a slot)
     cdef PyObject* slot_types[8]
@@ -491,6 +498,12 @@ cdef class Machine:
         self.debug_function = _builtins.debug
         descriptor = _IoTune.__dict__["_current"]
         self.io_current_offset = (<PyMemberDescrObject*>descriptor).d_member.offset
+        descriptor = _Entity.__dict__["_valid"]
+        self.entity_valid_offset = (<PyMemberDescrObject*>descriptor).d_member.offset
+        descriptor = _Entity.__dict__["statistics"]
+        self.entity_statistics_offset = (<PyMemberDescrObject*>descriptor).d_member.offset
+        descriptor = _Entity.__dict__["controls"]
+        self.entity_controls_offset = (<PyMemberDescrObject*>descriptor).d_member.offset
         for k in range(6):
             self.io_keys[k] = <PyObject*>IO_KEYS[k]  # module-level tuple keeps them
 
@@ -912,6 +925,12 @@ cdef class Machine:
                     return 0
             elif binding.tag == T_OBJ:
                 obj = <object>binding.o
+                id = self.c.attribute_method[attribute]
+                if id >= 0 and type(obj) is _Entity:  # not a subclass: it may override
+                    vcopy(out, binding)
+                    out.tag = T_ENTMETHOD
+                    out.aux = id
+                    return 0
                 id = self.c.attribute_setter[attribute]
                 if id >= 0 and type(obj) is _IoTune:  # not a subclass: it may override
                     vcopy(out, binding)
@@ -1111,6 +1130,9 @@ cdef class Machine:
         if function.tag == T_ROWMETHOD:
             if self.row_method(function, args, n, out):
                 return 0
+        elif function.tag == T_ENTMETHOD:
+            if self.entity_method(function, args, n, out):
+                return 0
         elif function.tag == T_IOSET and n == 1:
             # IoTune.setX(v): current[key] = None if v is None else int(v)
             current_limits = <object>mom_slot(function.o, self.io_current_offset)
@@ -1178,6 +1200,99 @@ cdef class Machine:
             self.get_control(method, name, out)
             return 1
         return 0
+
+    cdef int entity_method(self, Value* method, Value* args, int32_t n, Value* out) except -1:
+        """A rule method of an upstream-style Entity in C, over its list of sample
+        dicts; 0 when the Python method must decide (anything unusual)."""
+        cdef PyObject* entity = method.o
+        cdef PyObject* valid = mom_slot(entity, self.entity_valid_offset)
+        cdef PyObject* statistics
+        cdef PyObject* controls
+        cdef PyObject* found
+        cdef int32_t id = method.aux
+        cdef Py_ssize_t count, k
+        cdef int64_t total = 0, summed = 0, number
+        cdef double ftotal = 0.0
+        cdef bint floating = False
+        cdef int overflow = 0
+        if n < 1 or args[0].tag != T_OBJ or type(<object>args[0].o) is not str:
+            return 0
+        name = <object>args[0].o
+        if id == M_CONTROL or id == M_GETCONTROL:
+            controls = mom_slot(entity, self.entity_controls_offset)
+            if controls == NULL or type(<object>controls) is not dict:
+                return 0
+            if id == M_CONTROL and n == 2:
+                PyDict_SetItem(<object>controls, name, box(&args[1]))
+                out.tag = T_NONE
+                return 1
+            if id == M_GETCONTROL and n == 1:
+                found = PyDict_GetItem(<object>controls, name)
+                out.tag = T_NONE
+                if found != NULL:
+                    unbox(<object>found, out, self)
+                return 1
+            return 0
+        if (id != M_STAT and id != M_STATAVG) or valid == NULL or type(<object>valid) is not frozenset:
+            return 0
+        statistics = mom_slot(entity, self.entity_statistics_offset)
+        if statistics == NULL or type(<object>statistics) is not list:
+            return 0
+        if name not in <object>valid:
+            raise KeyError("Field '%s' is not declared in any collector." % name)
+        count = PyList_GET_SIZE(<object>statistics)
+        if id == M_STAT and (n == 1 or n == 2):
+            out.tag = T_NONE
+            if count == 0:
+                return 1
+            sample = <object>PyList_GET_ITEM(<object>statistics, count - 1)
+            if type(sample) is not dict:
+                return 0
+            found = PyDict_GetItem(sample, name)
+            if found != NULL:
+                unbox(<object>found, out, self)
+            elif n == 2:
+                vcopy(out, &args[1])
+            return 1
+        if id != M_STATAVG or n != 1:
+            return 0
+        if count == 0:
+            raise _EntityError("Statistic '%s' not available" % name)
+        for k in range(count):  # oldest first, as Entity.StatAvg sums
+            sample = <object>PyList_GET_ITEM(<object>statistics, k)
+            if type(sample) is not dict:
+                return 0
+            found = PyDict_GetItem(sample, name)
+            if found == NULL or <object>found is None:
+                continue
+            kind = type(<object>found)
+            if kind is float:
+                if not floating:
+                    floating = True
+                    ftotal = <double>total
+                ftotal = ftotal + <double>(<object>found)
+            elif kind is int or kind is bool:
+                number = PyLong_AsLongLongAndOverflow(<object>found, &overflow)
+                if overflow:
+                    return 0
+                if floating:
+                    ftotal = ftotal + <double>number
+                elif mom_add_overflow(total, number, &total):
+                    return 0
+            else:
+                return 0
+            summed += 1
+        out.tag = T_FLOAT
+        if summed == 0:
+            out.f = 0.0
+        elif floating:
+            out.f = ftotal / <double>summed
+        elif mom_small(total):
+            out.f = <double>total / <double>summed
+        else:
+            out.tag = T_NONE
+            return 0
+        return 1
 
     cdef int stat_average(self, Value* row, object name, Value* out) except -1:
         """Entity.StatAvg over the row's ring, summing oldest first as the reference."""

@@ -230,12 +230,13 @@ def with_(ev: Evaluator, spec: WithSpec) -> list[Any]:
         if spec.shadows:
             ev.shadowing = True
         results.append(body(ev))
-        # leave the scope; on error upstream leaves it on the stack, and so do we
-        shadowed = scopes.pop()[variable]
-        if shadowed is MISSING:
-            del current[variable]
-        else:
-            current[variable] = shadowed
+        # leave the scope (everything the body bound in it too); on error upstream
+        # leaves it on the stack, and so do we
+        for name, shadowed in scopes.pop().items():
+            if shadowed is MISSING:
+                del current[name]
+            else:
+                current[name] = shadowed
     return results
 
 

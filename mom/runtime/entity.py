@@ -24,6 +24,13 @@ _log = logging.getLogger("mom.Entity")
 class Entity:
     """The host or one guest, as one policy evaluation sees it."""
 
+    # slots, so that the fast path reads them by offset; the fields _finalize sets
+    # (and anything else) still go to the instance dict
+    __slots__ = (
+        "properties", "variables", "statistics", "controls", "monitor",
+        "_policy_values", "_valid", "__dict__", "__weakref__",
+    )  # fmt: skip
+
     #: what policies may call (see mom.dsl.sandbox); the readable fields are the
     #: newest sample's declared statistics, in _policy_values
     _policy_methods = RULE_METHODS

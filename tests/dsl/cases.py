@@ -186,6 +186,7 @@ BUILTIN_CASES = [
     ("(with numbers x (* x 2))", [[2, 4, 6]]),
     ("(with empty x (/ 1 0))", [[]]),
     ("(defvar x 9) (with numbers x x) x", [9, [1, 2, 3], 9]),
+    ("(defvar b 0) (with numbers x (defvar b x)) b", [0, [1, 2, 3], 0]),  # the loop's scope ends
     ("(with nosuch x 1)", Raises(TypeError, "%d format: a real number is required, not NoneType")),
     ("(with numbers 5 1)", Raises(PolicyError, "malformed expression on line 1")),
     ("(with numbers x)", arity("c_with")),
