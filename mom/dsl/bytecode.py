@@ -14,7 +14,7 @@ says so before compiling, and the engine hands such programs to the reference.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 from mom.dsl.builtins import BUILTINS, arity_error
 from mom.dsl.evaluator import SHADOWABLE
@@ -32,6 +32,8 @@ _OPERATOR_OPS = {
     "add": Op.ADD, "sub": Op.SUB, "mul": Op.MUL, "div": Op.DIV, "lt": Op.LT, "gt": Op.GT,
     "lte": Op.LE, "gte": Op.GE, "eq": Op.EQ, "neq": Op.NE, "shl": Op.SHL, "shr": Op.SHR,
 }  # fmt: skip
+_NO_NODES = (-1, -1, -1, -1)
+
 _NARY_OPS = {"and": Op.AND, "or": Op.OR, "min": Op.MIN, "max": Op.MAX, "valid": Op.VALID, "null": Op.NULL}
 
 @dataclass
@@ -80,52 +82,45 @@ class Bytecode:
     max_stack: int = 0
 
 
-def _symbol_at(args: Sequence[Node], index: int) -> str | None:
-    """The name of argument ``index`` if it is a symbol."""
-    if len(args) > index:
-        arg = args[index]
-        if isinstance(arg, Token) and arg.kind == "symbol":
-            return arg.value
-    return None
-
-
-def _binding_names(node: Node) -> Iterator[tuple[str, str]]:
-    """(kind, name) of every variable a program can bind or function it can define."""
-    work = [node]
-    while work:
-        item = work.pop()
-        if not isinstance(item, list) or not item:
-            continue
-        work.extend(item)
-        head = item[0]
-        if isinstance(head, list) or head.kind not in ("symbol", "operator"):
-            continue
-        name = OPERATOR_NAMES.get(head.value, head.value) if head.kind == "operator" else head.value
-        args = item[1:]
-        if name == "defvar" and _symbol_at(args, 0):
-            yield "variable", _symbol_at(args, 0)  # type: ignore[misc]
-        elif name == "with" and _symbol_at(args, 1):
-            yield "variable", _symbol_at(args, 1)  # type: ignore[misc]
-        elif name == "let" and args and isinstance(args[0], list):
-            for binding in args[0]:
-                if isinstance(binding, list) and binding and isinstance(binding[0], Token):
-                    yield "variable", binding[0].value
-        elif name in ("def", "defun") and _symbol_at(args, 0):
-            yield "function", _symbol_at(args, 0)  # type: ignore[misc]
-            if len(args) > 1 and isinstance(args[1], list):
-                for param in args[1]:
-                    if isinstance(param, Token):
-                        yield "variable", param.value
+_BINDERS = {"defvar", "with", "let", "def", "defun"}
 
 
 def delegation_reason(forms: Sequence[Node]) -> str | None:
-    """Why the VM cannot run this program (the reference then does), or None."""
-    for form in forms:
-        for kind, name in _binding_names(form):
-            if kind == "variable" and name in SHADOWABLE:
-                return f"binds the builtin name {name!r} as a variable"
-            if kind == "function" and "." in name:
-                return f"defines the dotted function name {name!r}"
+    """Why the VM cannot run this program (the reference then does), or None.
+
+    The VM assumes no variable is named like a builtin and no function name has a
+    dot; both are plain from the binding forms of the text (``defvar``, ``with``,
+    ``let``, parameters of ``def``).
+    """
+    work: list[Any] = [form for form in forms if isinstance(form, list)]
+    while work:
+        item = work.pop()
+        if not item:
+            continue
+        head = item[0]
+        for child in item:
+            if isinstance(child, list):
+                work.append(child)
+        if isinstance(head, list) or head.kind != "symbol" or head.value not in _BINDERS:
+            continue
+        name = head.value
+        names: list[Any] = []
+        if name == "defvar":
+            names = item[1:2]
+        elif name == "with":
+            names = item[2:3]
+        elif name == "let":
+            if len(item) > 1 and isinstance(item[1], list):
+                names = [binding[0] for binding in item[1] if isinstance(binding, list) and binding]
+        elif len(item) > 1:  # def, defun
+            function = item[1]
+            if isinstance(function, Token) and function.kind == "symbol" and "." in function.value:
+                return f"defines the dotted function name {function.value!r}"
+            if len(item) > 2 and isinstance(item[2], list):
+                names = list(item[2])
+        for token in names:
+            if isinstance(token, Token) and token.kind == "symbol" and token.value in SHADOWABLE:
+                return f"binds the builtin name {token.value!r} as a variable"
     return None
 
 
@@ -176,12 +171,14 @@ class _Compiler:
     # ## Emitting
 
     def emit(self, node: int, op: Op, *operands: int) -> int:
-        assert len(operands) == OPERANDS[op], op
-        at = len(self.bytecode.code)
-        self.bytecode.code.append(int(op))
-        self.bytecode.code.extend(operands)
-        self.bytecode.node_at.append(node)
-        self.bytecode.node_at.extend([-1] * len(operands))
+        code = self.bytecode.code
+        at = len(code)
+        code.append(op)
+        code.extend(operands)
+        node_at = self.bytecode.node_at
+        node_at.append(node)
+        if operands:
+            node_at.extend(_NO_NODES[: len(operands)])
         return at
 
     def patch(self, at: int, operand: int, value: int) -> None:

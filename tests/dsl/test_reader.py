@@ -111,3 +111,60 @@ def test_nesting_limit_is_a_policy_error_not_a_crash():
 def test_source_size_limit():
     with pytest.raises(PolicyError, match="policy too large: 11 characters"):
         read("(+ 1 2 3 4)", Limits(max_source_chars=10))
+
+
+# ## The reordered scanner against upstream's rule order, on generated text
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_UPSTREAM_ORDER = [  # upstream's order and its float rule, nested quantifier included
+    ("bracket", r"[()\[\]{}]"),
+    ("float", r"-?(0|[1-9][0-9]*)*\.[0-9]+([Ee][+-]?[0-9]+)?"),
+    ("hex", r"0[Xx][0-9A-Fa-f]+"),
+    ("integer", r"-?(?:0(?![0-9oXx])|[1-9][0-9]*)(?![0-9eE])"),
+    ("exponent", r"-?(?:0|[1-9][0-9]*)[Ee][+-]?[0-9]+"),
+    ("octal", r"0o[0-9]+"),
+    ("comment", r"\#[^\n]*\n"),
+    ("squote", r"'(?:[^'\\]|\\.)*'"),
+    ("dquote", r'"(?:[^"\\]|\\.)*"'),
+    ("symbol", r"[A-Za-z_][A-Za-z0-9_\-.]*"),
+    ("operator", r"<=|>=|<<|>>|==|!=|\+|-|\*|/|<|>"),
+    ("whitespace", r"\s+"),
+    ("default", r"[\s\S]+"),
+]
+
+
+def _upstream_tokens(text):  # type: ignore[no-untyped-def]
+    import re
+
+    rules = [(name, re.compile(rx)) for name, rx in _UPSTREAM_ORDER]
+    out, pos, line = [], 0, 1
+    while pos < len(text):
+        name, m = next((name, m) for name, rx in rules if (m := rx.match(text, pos)))
+        value = m.group()
+        if name == "default":
+            return out, pos
+        if name == "whitespace":
+            line += value.count("\n")
+        elif name not in ("comment",):
+            out.append((name, value, line, pos))
+        pos = m.end()
+    return out, None
+
+
+_KIND = {"float": "number", "hex": "number", "integer": "number", "exponent": "number", "octal": "number",
+         "squote": "string", "dquote": "string", "symbol": "symbol", "operator": "operator"}  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="01239xXoOeE.-+<>=!a_b#'\"\\()[]{} \n@", max_size=24))
+def test_scanner_matches_upstream_rule_order(text):  # type: ignore[no-untyped-def]
+    expected, dropped = _upstream_tokens(text)
+    tokens, discarded = tokenize(text)
+    got = [(t.kind, t.value, t.line, t.offset) for t in tokens]
+    want = [
+        (_KIND.get(name, value), value[1:-1] if name in ("squote", "dquote") else value, line, pos)
+        for name, value, line, pos in expected
+    ]
+    assert got == want and discarded == dropped
