@@ -15,7 +15,7 @@ from cpython.object cimport PyObject_RichCompare, PyObject_IsTrue
 from cpython.object cimport Py_LT, Py_LE, Py_EQ, Py_NE, Py_GT, Py_GE
 from cpython.number cimport PyNumber_Subtract, PyNumber_TrueDivide, PyNumber_Rshift
 from cpython.list cimport PyList_Append, PyList_GET_ITEM, PyList_GET_SIZE
-from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
+from cpython.dict cimport PyDict_GetItemWithError, PyDict_SetItem
 from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
 from libc.stdint cimport int64_t, int32_t, int16_t, int8_t
 from libc.string cimport memcpy, memset
@@ -688,7 +688,7 @@ cdef class Machine:
             if info.controls[k].name == key:
                 return info.controls[k].field
         table = <object>info.table
-        found = PyDict_GetItem(table.control_index, name)
+        found = PyDict_GetItemWithError(table.control_index, name)
         if found != NULL:
             column = <int32_t>(<object>found)
         elif not create:
@@ -789,7 +789,7 @@ cdef class Machine:
         for k in range(t.nnames):
             if t.names[k].name == key:
                 return t.names[k].field
-        found = PyDict_GetItem(<object>t.field_index, name)
+        found = PyDict_GetItemWithError(<object>t.field_index, name)
         field = -1 if found == NULL else <int32_t>(<object>found)
         if t.nnames < FIELD_CACHE:
             Py_INCREF(name)
@@ -827,7 +827,14 @@ cdef class Machine:
             vobject(out, <object>PyList_GET_ITEM(<object>t.objects, t.latest_payload[at]))
         return 1
 
-    cdef inline int32_t attribute_field(self, Value* row, int32_t attribute) except -2:
+    cdef inline int32_t field_at(self, Value* row, int32_t attribute) except -2:
+        """The field of attribute name ``attribute`` in the row's table (cached)."""
+        cdef int32_t field = self.tables[row.slot].attribute_field[attribute]
+        if field != -2:
+            return field
+        return self.attribute_field(row, attribute)
+
+    cdef int32_t attribute_field(self, Value* row, int32_t attribute) except -2:
         cdef int32_t* fields = self.tables[row.slot].attribute_field
         if fields[attribute] == -2:
             fields[attribute] = self.field_of(row, self.c.attributes[attribute])
@@ -841,7 +848,7 @@ cdef class Machine:
         cdef PyObject* found_value
         cdef PyObject* values_pointer
         if holder.tag == T_ROW:
-            if self.row_latest(holder, self.attribute_field(holder, attribute), out):
+            if self.row_latest(holder, self.field_at(holder, attribute), out):
                 return 1
             method = self.c.attribute_method[attribute]
             if method >= 0:
@@ -856,7 +863,7 @@ cdef class Machine:
         name = self.c.attributes[attribute]
         values_pointer = self.policy_values(holder.o)  # the common case, in C
         if values_pointer != NULL and type(<object>values_pointer) is dict:
-            found_value = PyDict_GetItem(<object>values_pointer, name)
+            found_value = PyDict_GetItemWithError(<object>values_pointer, name)
             if found_value != NULL:
                 unbox(<object>found_value, out, self)
                 return 1
@@ -1139,7 +1146,7 @@ cdef class Machine:
             key = <object>self.io_keys[function.aux]
             if args[0].tag == T_INT:
                 # usually the limit is already that value: leave the dict alone then
-                previous = PyDict_GetItem(current_limits, key)
+                previous = PyDict_GetItemWithError(current_limits, key)
                 if (previous == NULL or type(<object>previous) is not int
                         or PyLong_AsLongLongAndOverflow(<object>previous, &overflow) != args[0].i or overflow):
                     PyDict_SetItem(current_limits, key, args[0].i)
@@ -1227,7 +1234,7 @@ cdef class Machine:
                 out.tag = T_NONE
                 return 1
             if id == M_GETCONTROL and n == 1:
-                found = PyDict_GetItem(<object>controls, name)
+                found = PyDict_GetItemWithError(<object>controls, name)
                 out.tag = T_NONE
                 if found != NULL:
                     unbox(<object>found, out, self)
@@ -1248,7 +1255,7 @@ cdef class Machine:
             sample = <object>PyList_GET_ITEM(<object>statistics, count - 1)
             if type(sample) is not dict:
                 return 0
-            found = PyDict_GetItem(sample, name)
+            found = PyDict_GetItemWithError(sample, name)
             if found != NULL:
                 unbox(<object>found, out, self)
             elif n == 2:
@@ -1262,7 +1269,7 @@ cdef class Machine:
             sample = <object>PyList_GET_ITEM(<object>statistics, k)
             if type(sample) is not dict:
                 return 0
-            found = PyDict_GetItem(sample, name)
+            found = PyDict_GetItemWithError(sample, name)
             if found == NULL or <object>found is None:
                 continue
             kind = type(<object>found)
@@ -1581,7 +1588,7 @@ cdef class Machine:
                     n = code[pc + 1]
                     # the usual case inline: the innermost binding is a row with the field
                     if not (self.depth_of[n] >= 0 and current[n].tag == T_ROW
-                            and self.row_latest(&current[n], self.attribute_field(&current[n], code[pc + 2]), top)):
+                            and self.row_latest(&current[n], self.field_at(&current[n], code[pc + 2]), top)):
                         if not self.find_attribute(n, code[pc + 2], top):
                             token = self.c.node_of(start)
                             raise _undefined_symbol(token.value, token.line)
@@ -1612,8 +1619,15 @@ cdef class Machine:
                         elif op == OP_MUL:
                             top[0].f = x * y
                         else:
+                            n = compare_doubles(op, x, y)
+                            if code[pc + 1] == OP_JUMP_IF_FALSE:  # compare and branch
+                                top[0].tag = T_NONE
+                                top[1].tag = T_NONE
+                                sp -= 2
+                                pc = pc + 3 if n else code[pc + 2]
+                                continue
                             top[0].tag = T_BOOL
-                            top[0].i = compare_doubles(op, x, y)
+                            top[0].i = n
                         top[1].tag = T_NONE
                         sp -= 1
                         pc += 1
@@ -1765,7 +1779,12 @@ cdef class Machine:
                             PyList_Append(<object>top.o, box(&stack[sp]))
                         vclear(&stack[sp])
                     self.leave()
+                    # the WITH_NEXT at the loop head, done here: the next item or the end
                     pc = code[pc + 1]
+                    self.sp = sp
+                    n = self.with_next(code[pc + 1])
+                    sp = self.sp
+                    pc = pc + 3 if n else code[pc + 2]
                 else:
                     raise SystemError(f"bad opcode {op} at {pc}")
         except BaseException:

@@ -197,6 +197,19 @@ class _Compiler:
         self._pending.append((block, nodes, want))
         return block
 
+    def peephole(self) -> None:
+        """A jump to a RETURN is a RETURN (if/else at the end of a body)."""
+        code = self.bytecode.code
+        pc = 0
+        while pc < len(code):
+            op = code[pc]
+            if op == Op.JUMP and code[code[pc + 1]] == Op.RETURN:
+                code[pc] = Op.RETURN
+                code[pc + 1] = Op.RETURN  # unreachable operand slot: keep it harmless
+                pc += 2
+                continue
+            pc += 1 + OPERANDS[Op(op)]
+
     def finish(self) -> None:
         while self._pending:
             block, nodes, want = self._pending.pop(0)
@@ -207,6 +220,7 @@ class _Compiler:
                 self.emit(-1, Op.CONST, self.constant(None))
                 self.push()
             self.emit(-1, Op.RETURN)
+        self.peephole()
 
     def push(self, n: int = 1) -> None:
         self._depth += n
