@@ -2,7 +2,8 @@
 
 ``overview.png`` stacks five panels over simulated time, and each panel is also saved
 alone: ``host-memory.png`` (where the host's RAM goes, and the policy's pressure
-threshold), ``balloons.png`` (balloon sizes, targets and memory in use per guest group,
+threshold), ``guests.png`` (all guests' balloon sizes and targets against their RSS on
+the host and the memory in use inside them), ``balloons.png`` (balloon sizes, targets and memory in use per guest group,
 in percent of the group's boot memory), ``swap.png`` (host and guest swap),
 ``ksm.png`` (KSM savings and ksmd's CPU), ``actions.png`` (balloon and KSM calls per
 policy cycle).  Periods under memory pressure are shaded in every panel.
@@ -86,8 +87,26 @@ def _balloons(ax: Any, recording: Recording, threshold: float) -> None:
                    alpha=0.5)
     ax.set_ylim(0, 105)
     ax.set_ylabel("% of boot memory")
-    ax.set_title("Guests by group: balloon size (solid), target (dashed), memory in use (dotted), floor (thin)")
+    ax.set_title("Guest groups: balloon size (solid), target (dashed), memory in use (dotted), floor (thin)")
     ax.legend(loc="lower left", fontsize=6, ncol=len(recording.groups), framealpha=0.8)
+
+
+def _guests(ax: Any, recording: Recording, threshold: float) -> None:
+    t = _minutes(recording)
+
+    def total(name: str) -> np.ndarray:
+        return sum(recording.group_series(group, name) for group in recording.groups) / GIB
+
+    ax.plot(t, total("balloon_max"), color="#999999", linewidth=0.8, label="boot memory")
+    ax.plot(t, total("balloon_cur"), color="#1f4e79", linewidth=1.6, label="balloon size (guest memory)")
+    ax.plot(t, total("balloon_target"), color="#1f4e79", linewidth=0.8, linestyle="--", label="balloon target")
+    ax.plot(t, total("rss"), color="#cc4125", linewidth=1.2, label="RSS on the host (incl. host swap)")
+    ax.plot(t, total("used"), color="#6aa84f", linewidth=1.2, label="in use inside (kernel, apps, cache)")
+    ax.plot(t, total("balloon_min"), color="#999999", linewidth=0.8, linestyle=":", label="guaranteed (balloon_min)")
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("GiB")
+    ax.set_title("All guests: balloon vs RSS vs memory in use")
+    ax.legend(loc="lower left", fontsize=7, ncol=3, framealpha=0.8)
 
 
 def _swap(ax: Any, recording: Recording, threshold: float) -> None:
@@ -112,7 +131,8 @@ def _ksm(ax: Any, recording: Recording, threshold: float) -> None:
     scans = recording.series("ksm_full_scans")
     marks = np.flatnonzero(np.diff(scans) > 0) + 1
     if len(marks):
-        ax.plot(t[marks], np.zeros(len(marks)), "|", color="#38761d", markersize=8, label="full scan done")
+        ax.plot(t[marks], np.full(len(marks), 0.97), "|", color="#38761d", markersize=9, label="full scan done",
+                transform=ax.get_xaxis_transform())
     ax.set_title("KSM")
     lines = ax.get_legend_handles_labels()
     more = cpu.get_legend_handles_labels()
@@ -143,6 +163,7 @@ def _actions(ax: Any, recording: Recording, threshold: float) -> None:
 #: file name -> panel
 PANELS: dict[str, Callable[[Any, Recording, float], None]] = {
     "host-memory.png": _host_memory,
+    "guests.png": _guests,
     "balloons.png": _balloons,
     "swap.png": _swap,
     "ksm.png": _ksm,
@@ -155,7 +176,7 @@ def render(recording: Recording, directory: str, *, title: str, threshold: float
     plt = _pyplot()
     os.makedirs(directory, exist_ok=True)
     paths = []
-    figure, axes = plt.subplots(len(PANELS), 1, figsize=(11, 15), sharex=True)
+    figure, axes = plt.subplots(len(PANELS), 1, figsize=(11, 17), sharex=True)
     for ax, draw in zip(axes, PANELS.values()):
         _shade_pressure(ax, recording, threshold)
         draw(ax, recording, threshold)

@@ -64,7 +64,7 @@ def test_a_run_leaves_summary_data_and_plots(tmp_path):
         lines = (out / "data" / name).read_text().splitlines()
         assert lines[0].startswith("# time\t ")
         assert len(lines) > 10
-    for name in ("overview.png", "host-memory.png", "balloons.png", "swap.png", "ksm.png", "actions.png"):
+    for name in ("overview.png", "host-memory.png", "guests.png", "balloons.png", "swap.png", "ksm.png", "actions.png"):
         png = (out / "plots" / name).read_bytes()
         assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000, name
     assert (out / "momd.log").exists()
