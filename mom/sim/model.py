@@ -19,7 +19,7 @@ import numpy as np
 from mom.sim.balloon import BalloonDrivers
 from mom.sim.guest_memory import GuestMemory
 from mom.sim.host_memory import HostMemory
-from mom.sim.ksm import PAGE, Ksm
+from mom.sim.ksm import Ksm
 from mom.sim.scenario import Scenario
 from mom.sim.workloads import Workloads
 

@@ -60,11 +60,21 @@ def _host_memory(ax: Any, recording: Recording, threshold: float) -> None:
         (recording.series("cache") / GIB, "page cache", "#9fc5e8"),
         (recording.series("free") / GIB, "free", "#d9ead3"),
     ]
-    ax.stackplot(t, *[layer[0] for layer in layers], labels=[layer[1] for layer in layers],
-                 colors=[layer[2] for layer in layers], linewidth=0)
+    ax.stackplot(
+        t,
+        *[layer[0] for layer in layers],
+        labels=[layer[1] for layer in layers],
+        colors=[layer[2] for layer in layers],
+        linewidth=0,
+    )
     total = recording.series("total")[0] / GIB
-    ax.axhline(total * (1 - threshold), color="#cc0000", linestyle="--", linewidth=1,
-               label=f"pressure: free + cache below {threshold:.0%}")
+    ax.axhline(
+        total * (1 - threshold),
+        color="#cc0000",
+        linestyle="--",
+        linewidth=1,
+        label=f"pressure: free + cache below {threshold:.0%}",
+    )
     ax.set_ylim(0, total * 1.02)
     ax.set_ylabel("GiB")
     ax.set_title("Host memory")
@@ -77,14 +87,32 @@ def _balloons(ax: Any, recording: Recording, threshold: float) -> None:
     for index, group in enumerate(recording.groups):
         color = colors[index % len(colors)]
         boot = recording.group_series(group, "balloon_max")
-        ax.plot(t, 100 * recording.group_series(group, "balloon_cur") / boot, color=color, linewidth=1.6,
-                label=f"{group}: balloon size")
-        ax.plot(t, 100 * recording.group_series(group, "balloon_target") / boot, color=color, linewidth=0.8,
-                linestyle="--", label=f"{group}: target")
-        ax.plot(t, 100 * recording.group_series(group, "used") / boot, color=color, linewidth=0.8, linestyle=":",
-                label=f"{group}: in use")
-        ax.axhline(100 * recording.group_series(group, "balloon_min")[0] / boot[0], color=color, linewidth=0.5,
-                   alpha=0.5)
+        ax.plot(
+            t,
+            100 * recording.group_series(group, "balloon_cur") / boot,
+            color=color,
+            linewidth=1.6,
+            label=f"{group}: balloon size",
+        )
+        ax.plot(
+            t,
+            100 * recording.group_series(group, "balloon_target") / boot,
+            color=color,
+            linewidth=0.8,
+            linestyle="--",
+            label=f"{group}: target",
+        )
+        ax.plot(
+            t,
+            100 * recording.group_series(group, "used") / boot,
+            color=color,
+            linewidth=0.8,
+            linestyle=":",
+            label=f"{group}: in use",
+        )
+        ax.axhline(
+            100 * recording.group_series(group, "balloon_min")[0] / boot[0], color=color, linewidth=0.5, alpha=0.5
+        )
     ax.set_ylim(0, 105)
     ax.set_ylabel("% of boot memory")
     ax.set_title("Guest groups: balloon size (solid), target (dashed), memory in use (dotted), floor (thin)")
@@ -131,8 +159,15 @@ def _ksm(ax: Any, recording: Recording, threshold: float) -> None:
     scans = recording.series("ksm_full_scans")
     marks = np.flatnonzero(np.diff(scans) > 0) + 1
     if len(marks):
-        ax.plot(t[marks], np.full(len(marks), 0.97), "|", color="#38761d", markersize=9, label="full scan done",
-                transform=ax.get_xaxis_transform())
+        ax.plot(
+            t[marks],
+            np.full(len(marks), 0.97),
+            "|",
+            color="#38761d",
+            markersize=9,
+            label="full scan done",
+            transform=ax.get_xaxis_transform(),
+        )
     ax.set_title("KSM")
     lines = ax.get_legend_handles_labels()
     more = cpu.get_legend_handles_labels()

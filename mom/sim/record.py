@@ -73,9 +73,7 @@ class Recording:
         self.groups = list(host.group_names)
         self.time = np.zeros(ticks)
         self.host = {name: np.zeros(ticks) for name in HOST_SERIES}
-        self.group = {
-            (group, name): np.zeros(ticks) for group in self.groups for name in GROUP_SERIES
-        }
+        self.group = {(group, name): np.zeros(ticks) for group in self.groups for name in GROUP_SERIES}
         self.count = 0
         self.actions: dict[str, list[Any]] = {"time": [], **{name: [] for name in ACTION_SERIES}}
         self.samples: list[tuple[float, dict[str, Any]]] = []

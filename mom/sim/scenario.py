@@ -278,7 +278,9 @@ class _Reader:
         unknown = sorted(set(self.data) - self.used)
         if unknown:
             where = f" in {self.where}" if self.where else ""
-            raise ScenarioError(f"{self.source}: unknown key{'s' if len(unknown) > 1 else ''}{where}: {', '.join(unknown)}")
+            raise ScenarioError(
+                f"{self.source}: unknown key{'s' if len(unknown) > 1 else ''}{where}: {', '.join(unknown)}"
+            )
 
 
 def _load_points(value: Any) -> tuple[tuple[float, float], ...]:

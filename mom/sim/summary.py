@@ -143,10 +143,15 @@ def format_table(summary: dict[str, Any]) -> str:
     lines.append("")
     cells = [[label for _, label in _GROUP_COLUMNS]]
     for group in summary["groups"]:
-        cells.append([f"{group[key]:g}" if isinstance(group[key], float) else str(group[key]) for key, _ in _GROUP_COLUMNS])
+        cells.append(
+            [f"{group[key]:g}" if isinstance(group[key], float) else str(group[key]) for key, _ in _GROUP_COLUMNS]
+        )
     widths = [max(len(row[i]) for row in cells) for i in range(len(_GROUP_COLUMNS))]
     for index, row in enumerate(cells):
-        lines.append("  " + "  ".join(cell.ljust(w) if i in (0, 2) else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))))
+        lines.append(
+            "  "
+            + "  ".join(cell.ljust(w) if i in (0, 2) else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        )
         if index == 0:
             lines.append("  " + "  ".join("-" * w for w in widths))
     if summary.get("wall_seconds") is not None:

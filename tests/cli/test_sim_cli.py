@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-
 
 
 def mom_sim(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess:
@@ -91,7 +89,10 @@ def test_scenario_errors_exit_2(tmp_path):
     bad.write_text('[[group]]\nname = "a"\nmemory = "lots"\n')
     done = mom_sim(str(bad), "--out", str(tmp_path / "x"))
     assert done.returncode == 2
-    assert done.stderr.strip() == f"mom-sim: {bad}: group[0].memory = 'lots': expected a size: KiB or text like '512M', '2G'"
+    assert (
+        done.stderr.strip()
+        == f"mom-sim: {bad}: group[0].memory = 'lots': expected a size: KiB or text like '512M', '2G'"
+    )
     done = mom_sim(str(tmp_path / "missing.toml"))
     assert done.returncode == 2 and "cannot read" in done.stderr
 

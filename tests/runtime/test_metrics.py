@@ -107,8 +107,12 @@ def test_scrape_a_running_momd(tmp_path):
     controls = value(families["mom_controls"], "mom_controls_total", control="balloon_target")
     calls = value(families["mom_hypervisor_actions"], "mom_hypervisor_actions_total", method="setVmBalloonTarget")
     assert controls >= len(guests) * cycles and calls >= len(guests) * cycles
-    assert value(families["mom_hypervisor_action_errors"], "mom_hypervisor_action_errors_total",
-                 method="setVmBalloonTarget") == 0
+    assert (
+        value(
+            families["mom_hypervisor_action_errors"], "mom_hypervisor_action_errors_total", method="setVmBalloonTarget"
+        )
+        == 0
+    )
 
 
 def test_policy_errors_are_counted(start_mom, tmp_path):
@@ -118,8 +122,9 @@ def test_policy_errors_are_counted(start_mom, tmp_path):
     port = free_tcp_port()
     running = start_mom(main={"metrics-port": str(port), "policy-dir": str(policy_dir)})
     failed = wait_for(
-        lambda: value(scrape(port)["mom_policy_cycles"], "mom_policy_cycles_total", result="failed") >= 2
-        and scrape(port)
+        lambda: (
+            value(scrape(port)["mom_policy_cycles"], "mom_policy_cycles_total", result="failed") >= 2 and scrape(port)
+        )
     )
     assert value(failed["mom_policy_errors"], "mom_policy_errors_total") >= 2
     assert value(failed["mom_policy_cycles"], "mom_policy_cycles_total", result="ok") == 0

@@ -171,8 +171,13 @@ def test_same_seed_same_run_bit_for_bit(make_scenario):
             host.step()
             states.append(
                 np.concatenate(
-                    [host.balloons.actual, host.host.touched, host.guests.cache, host.demand,
-                     [host.host.free, host.host.cache, host.ksm.saved, host.host.swap_used]]
+                    [
+                        host.balloons.actual,
+                        host.host.touched,
+                        host.guests.cache,
+                        host.demand,
+                        [host.host.free, host.host.cache, host.ksm.saved, host.host.swap_used],
+                    ]
                 )
             )
         return states

@@ -14,8 +14,16 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 
 @pytest.mark.parametrize(
     "text, kib",
-    [(1024, 1024), ("64K", 64), ("512M", 512 * 1024), ("2G", 2 * 1024**2), ("1.5G", 1536 * 1024), ("1T", 1024**3),
-     ("2GiB", 2 * 1024**2), (" 8 g ", 8 * 1024**2)],
+    [
+        (1024, 1024),
+        ("64K", 64),
+        ("512M", 512 * 1024),
+        ("2G", 2 * 1024**2),
+        ("1.5G", 1536 * 1024),
+        ("1T", 1024**3),
+        ("2GiB", 2 * 1024**2),
+        (" 8 g ", 8 * 1024**2),
+    ],
 )
 def test_sizes(text, kib):
     assert parse_size(text) == kib
@@ -69,7 +77,10 @@ def test_policy_dir_is_relative_to_the_scenario(tmp_path):
         ({"group": [{"name": "a", "count": 0}]}, "group[0].count = 0: expected an integer >= 1"),
         ({"group": [{"name": "a", "level": 2}]}, "group[0].level = 2: expected a number from 0.0 to 1.0"),
         ({"load": [[10, 1], [5, 1]]}, "load = [[10, 1], [5, 1]]: expected a list of [seconds, factor] pairs"),
-        ({"daemon": {"policy-engine-interval": 2.5}}, "daemon.policy-engine-interval = 2.5: expected a multiple of tick"),
+        (
+            {"daemon": {"policy-engine-interval": 2.5}},
+            "daemon.policy-engine-interval = 2.5: expected a multiple of tick",
+        ),
         ({"ksm": {"run": 3}}, "ksm.run = 3: expected 0, 1 or 2"),
         ({"duration": 0.5}, "duration (0.5) is shorter than one tick"),
     ],
