@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -101,3 +102,15 @@ def test_simulation_errors_exit_1(tmp_path):
     done = mom_sim(small_scenario(tmp_path), "--out", str(tmp_path / "x"), "--parameters", "(set", "--no-plots")
     assert done.returncode == 1
     assert "mom-sim: the daemon cannot start" in done.stderr and "Unable to load policy" in done.stderr
+
+
+def test_the_readme_shows_a_plot_of_make_run():
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    with open(os.path.join(root, "README.md"), encoding="utf-8") as handle:
+        readme = handle.read()
+    assert "## Simulator" in readme and "## Metrics" in readme
+    assert "](docs/sim-overview.png)" in readme
+    with open(os.path.join(root, "docs", "sim-overview.png"), "rb") as handle:
+        assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+    with open(os.path.join(root, "Makefile"), encoding="utf-8") as handle:
+        assert "mom-sim scenarios/dense-host.toml --out out/dense-host" in handle.read()
