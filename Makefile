@@ -1,6 +1,6 @@
 # make test: set everything up from nothing (Debian packages, a virtualenv, the
 # Python packages, the Cython fast path) and run the whole suite.
-# make run: set up and run the main job.
+# make run: set up and run the main job (the simulator on a dense host).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -52,8 +52,10 @@ realstack-clean:
 	bash scripts/realstack/libvirtd.sh stop
 	rm -rf .realstack
 
-run: setup
-	$(VENV)/bin/mom-policy eval --host examples/host.json --guests examples/guests.json policies/*.policy
+# make run: the shipped policies manage a simulated dense host (scenarios/dense-host.toml);
+# summary, data and plots go to out/dense-host/ (README: "Simulator")
+run: build
+	$(VENV)/bin/mom-sim scenarios/dense-host.toml --out out/dense-host
 
 bench: build
 	$(PYTEST) bench --benchmark-only --benchmark-columns=min,median,mean,rounds -q

@@ -94,6 +94,13 @@ def _rpc_port(text: str) -> str:
     return text
 
 
+def _metrics_port(text: str) -> int:
+    port = int(text.strip())
+    if port > 65535:
+        raise ValueError(text)
+    return port
+
+
 @dataclass(frozen=True)
 class Opt:
     """One option: where it lives, its upstream default text, its type and meaning."""
@@ -176,6 +183,16 @@ OPTIONS: dict[tuple[str, str], Opt] = {
     ("main", "rpc-request-timeout"): _opt(
         "rpc_request_timeout", "5", _SECONDS, "seconds a client may take to send its request", True
     ),
+    ("main", "metrics-port"): _opt(
+        "metrics_port",
+        "-1",
+        (_metrics_port, "a TCP port (0-65535) or a negative number"),
+        "serve Prometheus metrics over HTTP on this port (0: any free port); negative = off",
+        True,
+    ),
+    ("main", "metrics-address"): _opt(
+        "metrics_address", "127.0.0.1", _STR, "address the metrics endpoint listens on", True
+    ),
     ("logging", "log"): _opt("log", "stdio", _STR, "'stdio' or a file name (rotated)"),
     ("logging", "verbosity"): _opt("verbosity", "info", _STR, "5/debug 4/info 3/warn 2/error 1/critical"),
     ("logging", "max-bytes"): _opt("log_max_bytes", "2097152", _COUNT, "rotate the log file at this size"),
@@ -214,6 +231,8 @@ class Settings:
     rpc_socket_group: str = ""
     rpc_max_request_bytes: int = 1048576
     rpc_request_timeout: int | float = 5
+    metrics_port: int = -1
+    metrics_address: str = "127.0.0.1"
     log: str = "stdio"
     verbosity: str = "info"
     log_max_bytes: int = 2097152

@@ -44,6 +44,10 @@ COLLECTORS: dict[str, str] = {
     "GuestIoTuneOptional": _C + "guest_io_tune:GuestIoTuneOptional",
     "GuestQemuAgent": _C + "guest_qemu_agent:GuestQemuAgent",
     "GuestNetworkDaemon": _C + "guest_network_daemon:GuestNetworkDaemon",
+    # the simulated host's (mom-sim)
+    "SimHostMemory": "mom.sim.collectors:SimHostMemory",
+    "SimHostKSM": "mom.sim.collectors:SimHostKSM",
+    "SimHostCpu": "mom.sim.collectors:SimHostCpu",
 }
 
 _K = "mom.plugins.controllers."
@@ -57,6 +61,8 @@ CONTROLLERS: dict[str, str] = {
 _H = "mom.plugins.hypervisors."
 HYPERVISORS: dict[str, str] = {
     "libvirt": _H + "libvirt:instance",
+    # a simulated host (mom-sim)
+    "sim": "mom.sim.interface:instance",
     # upstream's vdsm interfaces: the names load, instance() says they are not here yet
     "vdsm": _H + "unavailable:vdsm",
     "vdsmxmlrpc": _H + "unavailable:vdsmxmlrpc",

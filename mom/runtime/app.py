@@ -55,6 +55,8 @@ class MOM:
         self.threads: dict[str, Any] = {}
         self.rpc_server: RPCServer | None = None
         self.hypervisor_iface: Any = None
+        #: the Prometheus metrics (:mod:`mom.metrics`), when ``metrics-port`` is set
+        self.metrics: Any = None
 
     # ## Life cycle
 
@@ -97,6 +99,13 @@ class MOM:
             guest_manager.start()
             policy_engine = PolicyEngine(config, self.hypervisor_iface, host_monitor, guest_manager, settings, stop)
             self.threads["policy_engine"] = policy_engine
+            if settings.metrics_port >= 0:
+                # before the engine's thread starts: the metrics wrap its step
+                from mom.metrics import start_metrics
+
+                self.metrics = start_metrics(
+                    settings, policy_engine, host_monitor, guest_manager, self.hypervisor_iface
+                )
             policy_engine.start()
             funcs = MOMFuncs(config, self.threads)
             self.rpc_server = RPCServer(config, funcs, settings)
@@ -156,6 +165,8 @@ class MOM:
             self.rpc_server.shutdown()
             if self.rpc_server.ident is not None:
                 self.rpc_server.join(5)
+        if self.metrics is not None:
+            self.metrics.stop()
         for key, timeout in (("policy_engine", 10), ("guest_manager", 5), ("host_monitor", 5)):
             thread = self.threads.get(key)
             if thread is not None:

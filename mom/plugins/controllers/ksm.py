@@ -17,6 +17,16 @@ __all__ = ["KSM", "KSM_CONTROLS"]
 KSM_CONTROLS = ("ksm_run", "ksm_pages_to_scan", "ksm_sleep_millisecs", "ksm_merge_across_nodes")
 
 
+def _reports_ksm(collector: Any) -> bool:
+    """HostKSM, or a collector standing in for it (the simulator's SimHostKSM): the KSM fields."""
+    if type(collector).__name__ == "HostKSM":
+        return True
+    try:
+        return {"ksm_run", "ksm_pages_to_scan", "ksm_sleep_millisecs"} <= set(collector.getFields())
+    except Exception:
+        return False
+
+
 class KSM(Controller):
     """Host controls ``ksm_run``, ``ksm_pages_to_scan``, ``ksm_sleep_millisecs`` and
     ``ksm_merge_across_nodes``: the changed ones are sent as one ``ksmTune`` dict whose
@@ -27,9 +37,11 @@ class KSM(Controller):
         super().__init__(properties)
         monitor = properties.get("host_monitor")
         collectors = getattr(monitor, "collectors", None) or []
-        if monitor is not None and not any(type(c).__name__ == "HostKSM" for c in collectors):
+        if monitor is not None and not any(_reports_ksm(c) for c in collectors):
             raise RuntimeError("KSM controller in use but HostKSM collector is not enabled")
-        self.sysfs = sysfs or KsmSysfs()
+        # an interface that writes KSM elsewhere than the real sysfs (the simulator's) says
+        # where the advisor is read from
+        self.sysfs = sysfs or getattr(self.hypervisor_iface, "ksm_sysfs", None) or KsmSysfs()
         self._advisor_said: bool = False
 
     def process(self, host: Any, guests: Iterable[Any]) -> None:

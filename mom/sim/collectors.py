@@ -1,0 +1,75 @@
+"""Host collectors of the simulated host: ``SimHostMemory``, ``SimHostKSM``, ``SimHostCpu``.
+
+They report exactly the fields of HostMemory, HostKSM and HostCpu (which read the real
+/proc and /sys), computed the same way: ``swap_in``/``swap_out`` are the change of the
+cumulative page counters since the previous sample (0 at first), ``ksmd_cpu_usage`` is
+ksmd's share of one CPU in percent.  They read the host attached by the simulator
+(:func:`mom.sim.interface.attached`); without one they fail fatally at construction.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from mom.errors import FatalError, HypervisorInterfaceError
+from mom.plugins.collectors.base import Collector
+from mom.plugins.collectors.host_cpu import HostCpu
+from mom.plugins.collectors.host_ksm import HostKSM
+from mom.plugins.collectors.host_memory import HostMemory
+from mom.sim.interface import attached_host
+
+__all__ = ["SimHostMemory", "SimHostKSM", "SimHostCpu"]
+
+
+def _host(name: str) -> Any:
+    try:
+        return attached_host()
+    except HypervisorInterfaceError as error:
+        raise FatalError(f"{name}: {error}") from None
+
+
+class SimHostMemory(Collector):
+    """HostMemory's fields (see :class:`~mom.plugins.collectors.host_memory.HostMemory`) of the simulated host."""
+
+    fields = HostMemory.fields
+
+    def __init__(self, properties: Mapping[str, Any]) -> None:
+        super().__init__(properties)
+        self.host = _host("SimHostMemory")
+        self.previous: tuple[int, int] | None = None
+
+    def collect(self) -> dict[str, Any]:
+        stats = self.host.host_stats()
+        pswpin, pswpout = stats.pop("pswpin"), stats.pop("pswpout")
+        if self.previous is None:
+            stats["swap_in"] = stats["swap_out"] = 0
+        else:
+            stats["swap_in"], stats["swap_out"] = pswpin - self.previous[0], pswpout - self.previous[1]
+        self.previous = (pswpin, pswpout)
+        return stats
+
+
+class SimHostKSM(Collector):
+    """HostKSM's fields (see :class:`~mom.plugins.collectors.host_ksm.HostKSM`) of the simulated host."""
+
+    fields = HostKSM.fields
+
+    def __init__(self, properties: Mapping[str, Any]) -> None:
+        super().__init__(properties)
+        self.host = _host("SimHostKSM")
+
+    def collect(self) -> dict[str, Any]:
+        return self.host.ksm_stats()
+
+
+class SimHostCpu(Collector):
+    """HostCpu's field ``cpu_count``: the simulated host's CPUs."""
+
+    fields = HostCpu.fields
+
+    def __init__(self, properties: Mapping[str, Any]) -> None:
+        super().__init__(properties)
+        self.host = _host("SimHostCpu")
+
+    def collect(self) -> dict[str, Any]:
+        return {"cpu_count": self.host.scenario.host.cpus}

@@ -1,0 +1,222 @@
+"""Run the real daemon code against a simulated host, on a simulated clock.
+
+The daemon's own pieces do the work, loaded through the plugin registry as momd loads
+them: :class:`~mom.runtime.host_monitor.HostMonitor` with the ``SimHost*`` collectors,
+the ``sim`` hypervisor interface, :class:`~mom.runtime.guest_manager.GuestManager`
+with the real guest collectors, :class:`~mom.runtime.engine.PolicyEngine` with the
+scenario's policies and the real controllers.  Their threads are not started: each
+simulated tick, the model advances and then every step whose interval has come runs
+synchronously, through the same public methods the threads call (``collect()``,
+``update_guests()``, ``collect_guests()``, ``do_controls()``).  So a run is as fast as
+the code allows and deterministic.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from mom.config import INTERNAL_SECTION, new_parser, validate
+from mom.errors import MomError
+from mom.plugins import registry
+from mom.runtime.engine import PolicyEngine
+from mom.runtime.guest_manager import GuestManager
+from mom.runtime.host_monitor import HostMonitor
+from mom.sim.interface import attached
+from mom.sim.model import SimHost
+from mom.sim.record import Recording
+from mom.sim.scenario import Scenario
+
+__all__ = ["Simulation", "SimulationError", "RunResult", "build_config"]
+
+log = logging.getLogger("mom.sim")
+
+
+class SimulationError(MomError):
+    """The simulation cannot start (bad policies, plugins that do not load) or broke an invariant."""
+
+
+@dataclass
+class RunResult:
+    """What :meth:`Simulation.run` gives back."""
+
+    recording: Recording
+    host: SimHost
+    #: wall-clock seconds the run took
+    elapsed: float
+    #: ERROR (and worse) records the daemon logged, by logger name
+    errors: dict[str, int] = field(default_factory=dict)
+    #: the first few of them, as text
+    error_samples: list[str] = field(default_factory=list)
+    policy_cycles: int = 0
+    policy_failures: int = 0
+
+
+class _Counter(logging.Handler):
+    """Counts ERROR records by logger and keeps the first few."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.counts: dict[str, int] = {}
+        self.samples: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.counts[record.name] = self.counts.get(record.name, 0) + 1
+        if len(self.samples) < 5:
+            self.samples.append(f"{record.name}: {record.getMessage()}")
+
+
+class _SimTime(logging.Filter):
+    """Puts the simulated time on each record (``%(simtime)s``) for the run's log."""
+
+    def __init__(self, host: SimHost) -> None:
+        super().__init__()
+        self.host = host
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.simtime = f"{self.host.time:9.0f}s"
+        return True
+
+
+def build_config(scenario: Scenario) -> Any:
+    """The daemon's configuration for a scenario (a ConfigParser, as momd builds it)."""
+    daemon = scenario.daemon
+    config = new_parser()
+    main = {
+        "host-monitor-interval": daemon.host_monitor_interval,
+        "guest-monitor-interval": daemon.guest_monitor_interval,
+        "guest-manager-interval": daemon.guest_manager_interval,
+        "policy-engine-interval": daemon.policy_engine_interval,
+        "sample-history-length": daemon.sample_history_length,
+        "hypervisor-interface": "sim",
+        "controllers": ", ".join(daemon.controllers),
+        "policy-dir": scenario.policy_dir(),
+        # one thread: the guests are collected in order, here, on the simulated clock
+        "guest-manager-multi-thread": "false",
+        "rpc-port": "-1",
+        "plot-dir": "",
+    }
+    for key, value in main.items():
+        config.set("main", key, str(value))
+    config.set("host", "collectors", ", ".join(daemon.host_collectors))
+    config.set("guest", "collectors", ", ".join(daemon.guest_collectors))
+    config.add_section(INTERNAL_SECTION)
+    config.set(INTERNAL_SECTION, "running", "1")
+    config.set(INTERNAL_SECTION, "plot-subdir", "")
+    return config
+
+
+def _every(interval: float, tick: float) -> int:
+    return max(1, int(round(interval / tick)))
+
+
+class Simulation:
+    """One scenario, set up and ready to :meth:`run`."""
+
+    def __init__(self, scenario: Scenario, *, check: bool = True, log_path: str | None = None) -> None:
+        self.scenario = scenario
+        self.check = check
+        self.host = SimHost(scenario)
+        self.recording = Recording(self.host)
+        self.config = build_config(scenario)
+        self.settings, _ = validate(self.config)
+        self.log_path = log_path
+
+    def _attach_logging(self) -> tuple[_Counter, list[logging.Handler], int, bool]:
+        logger = logging.getLogger("mom")
+        counter = _Counter()
+        handlers: list[logging.Handler] = [counter]
+        if self.log_path:
+            handler = logging.FileHandler(self.log_path, mode="w", encoding="utf-8")
+            handler.setFormatter(logging.Formatter("%(simtime)s %(name)s %(levelname)s %(message)s"))
+            handler.addFilter(_SimTime(self.host))
+            handlers.append(handler)
+        for handler in handlers:
+            logger.addHandler(handler)
+        old_level, old_propagate = logger.level, logger.propagate
+        # the daemon logs every balloon call at INFO: thousands a minute here
+        if logger.level == logging.NOTSET or logger.level < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+        logger.propagate = False
+        return counter, handlers, old_level, old_propagate
+
+    def run(self, progress: Callable[[int, int], None] | None = None) -> RunResult:
+        """Run the whole scenario; ``progress(tick, ticks)`` is called now and then."""
+        scenario, host, recording = self.scenario, self.host, self.recording
+        counter, handlers, old_level, old_propagate = self._attach_logging()
+        logger = logging.getLogger("mom")
+        started = time.perf_counter()
+        try:
+            with attached(host):
+                engine, host_monitor, guest_manager, iface = self._start(counter)
+                tick = scenario.tick
+                every_host = _every(scenario.daemon.host_monitor_interval, tick)
+                every_guest = _every(scenario.daemon.guest_monitor_interval, tick)
+                every_manager = _every(scenario.daemon.guest_manager_interval, tick)
+                every_policy = _every(scenario.daemon.policy_engine_interval, tick)
+                ticks = scenario.ticks
+                recording.tick(host)
+                seen = len(iface.actions)
+                cycles = failures = 0
+                report_every = max(1, ticks // 200)
+                for k in range(1, ticks + 1):
+                    host.step()
+                    if self.check:
+                        host.check()
+                    now = host.time
+                    if k % every_host == 0:
+                        recording.sample(now, host_monitor.collect())
+                    if k % every_manager == 0:
+                        guest_manager.update_guests()
+                    if k % every_guest == 0:
+                        guest_manager.collect_guests()
+                    if k % every_policy == 0:
+                        ok = engine.do_controls()
+                        cycles += 1
+                        failures += not ok
+                        recording.policy_cycle(now, ok, iface.actions[seen:], host)
+                        seen = len(iface.actions)
+                    recording.tick(host)
+                    if progress is not None and (k % report_every == 0 or k == ticks):
+                        progress(k, ticks)
+        finally:
+            for handler in handlers:
+                logger.removeHandler(handler)
+                handler.close()
+            logger.setLevel(old_level)
+            logger.propagate = old_propagate
+        return RunResult(
+            recording=recording,
+            host=host,
+            elapsed=time.perf_counter() - started,
+            errors=dict(counter.counts),
+            error_samples=list(counter.samples),
+            policy_cycles=cycles,
+            policy_failures=failures,
+        )
+
+    def _start(self, counter: _Counter) -> tuple[PolicyEngine, HostMonitor, GuestManager, Any]:
+        """The daemon's pieces, in momd's order; SimulationError if any cannot start."""
+        config, settings = self.config, self.settings
+        stop = threading.Event()  # never set: no thread runs
+        host_monitor = HostMonitor(config, settings, stop)
+        if host_monitor.collectors is None:
+            raise SimulationError("the host collectors cannot start: " + "; ".join(counter.samples))
+        self.recording.sample(self.host.time, host_monitor.collect())
+        iface = registry.load("hypervisor", settings.hypervisor_interface)(config)
+        guest_manager = GuestManager(config, iface, settings, stop)
+        engine = PolicyEngine(config, iface, host_monitor, guest_manager, settings, stop)
+        if self.scenario.daemon.parameters:
+            engine.rpc_set_named_policy("01-parameters", self.scenario.daemon.parameters)
+        if len(engine.controllers) != len(settings.controllers):
+            raise SimulationError("a controller cannot start: " + "; ".join(counter.samples))
+        if counter.counts:
+            raise SimulationError("the daemon cannot start: " + "; ".join(counter.samples))
+        if not engine.policy.get_strings():
+            raise SimulationError(f"no policy in {settings.policy_dir}")
+        guest_manager.update_guests()
+        guest_manager.collect_guests()
+        return engine, host_monitor, guest_manager, iface

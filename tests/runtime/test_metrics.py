@@ -1,0 +1,151 @@
+"""Prometheus metrics: scraped over HTTP from a running momd, and their wiring in-process."""
+
+from __future__ import annotations
+
+import configparser
+import socket
+import urllib.error
+import urllib.request
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from mom import _impl
+from mom.testing import MomdProcess, free_tcp_port, libvirt_test_host, wait_for
+
+
+def scrape(port: int) -> dict[str, list]:
+    """name -> samples of every family the endpoint serves (parsed as Prometheus does)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain")
+        text = response.read().decode()
+    return {family.name: family.samples for family in text_string_to_metric_families(text)}
+
+
+def value(samples, name: str, **labels) -> float:
+    matches = [s.value for s in samples if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())]
+    assert len(matches) == 1, (name, labels, samples)
+    return matches[0]
+
+
+def write_conf(tmp_path, port: int, guests: int = 3, policy: str = "") -> str:
+    host_xml = tmp_path / "host.xml"
+    names = libvirt_test_host(str(host_xml), guests)
+    policy_dir = tmp_path / "policies"
+    policy_dir.mkdir()
+    # grow every guest a little each cycle: a control per guest, a hypervisor call per guest
+    (policy_dir / "10-grow.policy").write_text(
+        policy or '(with Guests guest (guest.Control "balloon_target" (+ guest.balloon_cur 1024)))\n'
+    )
+    config = configparser.ConfigParser()
+    config.read_dict(
+        {
+            "main": {
+                "host-monitor-interval": "0.2",
+                "guest-monitor-interval": "0.2",
+                "guest-manager-interval": "0.2",
+                "policy-engine-interval": "0.2",
+                "libvirt-hypervisor-uri": f"test://{host_xml}",
+                "controllers": "Balloon",
+                "policy-dir": str(policy_dir),
+                "rpc-port": "-1",
+                "metrics-port": str(port),
+            },
+            "host": {"collectors": "HostMemory, HostCpu"},
+            "guest": {"collectors": "GuestMemory, GuestBalloon"},
+        }
+    )
+    path = tmp_path / "momd.conf"
+    with open(path, "w") as handle:
+        config.write(handle)
+    return str(path), [name for name, _ in names]
+
+
+def test_scrape_a_running_momd(tmp_path):
+    port = free_tcp_port()
+    conf, guests = write_conf(tmp_path, port)
+    process = MomdProcess(conf, str(tmp_path / "momd.log")).start()
+    try:
+
+        def cycled():
+            assert process.alive(), process.log()
+            try:
+                families = scrape(port)
+            except (urllib.error.URLError, ConnectionError):
+                return None
+            ok = value(families["mom_policy_cycles"], "mom_policy_cycles_total", result="ok")
+            return families if ok >= 2 and len(families["mom_guest_statistic"]) else None
+
+        families = wait_for(cycled, timeout=30)
+    finally:
+        assert process.stop() == 0
+    log = process.log()
+    assert f"Prometheus metrics on http://127.0.0.1:{port}/metrics" in log
+    # which implementation runs
+    info = families["mom_info"]
+    assert value(info, "mom_info", implementation=_impl.IMPLEMENTATION, hypervisor_interface="libvirt") == 1
+    # host statistics, as the collectors report them (KiB)
+    host = families["mom_host_statistic"]
+    assert value(host, "mom_host_statistic", field="mem_available") > 0
+    assert value(host, "mom_host_statistic", field="cpu_count") >= 1
+    # every guest's statistics
+    guest = families["mom_guest_statistic"]
+    for name in guests:
+        assert value(guest, "mom_guest_statistic", guest=name, field="balloon_cur") > 0
+        assert value(guest, "mom_guest_statistic", guest=name, field="mem_available") > 0
+    assert value(families["mom_guests"], "mom_guests", state="ready") == len(guests)
+    # the tick duration histogram, and what the cycles did
+    histogram = families["mom_policy_cycle_seconds"]
+    count = value(histogram, "mom_policy_cycle_seconds_count")
+    assert count >= 2
+    assert value(histogram, "mom_policy_cycle_seconds_bucket", le="+Inf") == count
+    assert value(histogram, "mom_policy_cycle_seconds_sum") > 0
+    cycles = value(families["mom_policy_cycles"], "mom_policy_cycles_total", result="ok")
+    assert value(families["mom_policy_errors"], "mom_policy_errors_total") == 0
+    # controls applied: one balloon_target per guest per cycle, each sent to the hypervisor
+    controls = value(families["mom_controls"], "mom_controls_total", control="balloon_target")
+    calls = value(families["mom_hypervisor_actions"], "mom_hypervisor_actions_total", method="setVmBalloonTarget")
+    assert controls >= len(guests) * cycles and calls >= len(guests) * cycles
+    assert (
+        value(
+            families["mom_hypervisor_action_errors"], "mom_hypervisor_action_errors_total", method="setVmBalloonTarget"
+        )
+        == 0
+    )
+
+
+def test_policy_errors_are_counted(start_mom, tmp_path):
+    policy_dir = tmp_path / "broken"
+    policy_dir.mkdir()
+    (policy_dir / "10-broken.policy").write_text("(defvar x (/ 1 0))\n")
+    port = free_tcp_port()
+    running = start_mom(main={"metrics-port": str(port), "policy-dir": str(policy_dir)})
+    failed = wait_for(
+        lambda: (
+            value(scrape(port)["mom_policy_cycles"], "mom_policy_cycles_total", result="failed") >= 2 and scrape(port)
+        )
+    )
+    assert value(failed["mom_policy_errors"], "mom_policy_errors_total") >= 2
+    assert value(failed["mom_policy_cycles"], "mom_policy_cycles_total", result="ok") == 0
+    running.stop()
+    # the endpoint goes away with MOM
+    with pytest.raises(urllib.error.URLError):
+        scrape(port)
+
+
+def test_metrics_are_off_by_default(start_mom):
+    running = start_mom()
+    assert running.mom.metrics is None
+    running.stop()
+
+
+def test_a_busy_port_leaves_mom_running_without_metrics(start_mom, caplog):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        running = start_mom(main={"metrics-port": str(port)})
+        assert running.thread.is_alive()
+        assert any("Cannot serve metrics on 127.0.0.1:%d" % port in r.getMessage() for r in caplog.records)
+        running.stop()
