@@ -67,5 +67,5 @@ def policy_cycle(store: Any, host: Any, guests: GuestSet) -> bool:
     """What PolicyEngine.do_controls does before the controllers: reset, evaluate."""
     with host.table.lock, guests.table.lock:
         host.table.clear_controls()
-        guests.table.clear_controls(guests.rows)
+        guests.table.clear_controls()
         return bool(store.evaluate(host, GuestSet(guests.table, guests.rows)))

@@ -230,10 +230,13 @@ class GuestManager(threading.Thread):
         """The ready guests as the policy engine's ``Guests``: their table rows, reset
         for a new cycle, in the order the guests were found (upstream's dict order)."""
         with self.table.lock:
+            # every row's controls at once: a guest that is not ready this cycle has no
+            # use for old ones either (upstream builds fresh entities each cycle)
+            self.table.clear_controls()
             rows = []
             for _vm_id, monitor in self._ready():
-                if monitor.interrogate() is not None:
-                    rows.append(monitor.row)
+                self.table.variables[monitor.row] = dict(monitor.variables)
+                rows.append(monitor.row)
             return GuestSet(self.table, rows)
 
     def rpc_get_active_guests(self) -> list[str]:

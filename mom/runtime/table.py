@@ -524,7 +524,7 @@ class GuestSet:
 
     def __init__(self, table: SampleTable, rows: Iterable[int]) -> None:
         self.table = table
-        self.rows = np.ascontiguousarray(np.fromiter(rows, dtype=np.int32))
+        self.rows = np.array(rows if isinstance(rows, (np.ndarray, list)) else list(rows), dtype=np.int32)
 
     def __iter__(self) -> Iterator[RowEntity]:
         view = self.table.view
