@@ -443,6 +443,8 @@ cdef class Machine:
     cdef int32_t calls
     cdef int32_t max_calls
     cdef bint want_results
+    cdef int32_t pc                  # the instruction running (the innermost, after an error)
+    cdef Py_ssize_t stack_high       # no block has used the stack above this
     cdef readonly int error_pc
     cdef object abs_function
     cdef object debug_function
@@ -490,6 +492,8 @@ cdef class Machine:
         self.nsaved = 0
         self.nscopes = 0
         self.sp = 0
+        self.stack_high = 0
+        self.pc = -1
         self.nloops = 0
         self.ntables = 0
         self.nslot_types = 0
@@ -528,8 +532,9 @@ cdef class Machine:
             self.functions[k] = -1
         for k in range(self.nsaved):
             vclear(&self.saved[k].value)
-        for k in range(self.sp):
+        for k in range(max(self.sp, self.stack_high)):
             vclear(&self.stack[k])
+        self.stack_high = 0
         for k in range(self.nloops):
             Py_XDECREF(self.loops[k].keep)
         for k in range(self.nslot_types):
@@ -1360,8 +1365,8 @@ cdef class Machine:
         cdef Value value
         if symbol >= 0:  # just a variable: no need to run its block
             if self.depth_of[symbol] < 0:
-                self.error_pc = self.c.thunk_pcs[index]  # its LOAD, for the error's position
-                token = self.c.node_of(self.error_pc)
+                self.pc = self.c.thunk_pcs[index]  # its LOAD, for the error's position
+                token = self.c.node_of(self.pc)
                 raise _undefined_symbol(token.value, token.line)
             vcopy(out, &self.current[symbol])
             return 0
@@ -1377,6 +1382,7 @@ cdef class Machine:
         """Run call site ``index``; its value goes to ``out`` (not on the stack)."""
         cdef SiteInfo* site = &self.c.sites[index]
         cdef int32_t symbol = site.symbol
+        cdef int32_t call_pc = self.pc
         cdef int32_t k, n = site.nthunks
         cdef FunctionInfo* function
         cdef Binder* binder
@@ -1393,6 +1399,7 @@ cdef class Machine:
             for k in range(n):
                 self.thunk(site.first_thunk + k, &self.stack[self.sp])
                 self.sp += 1
+            self.pc = call_pc  # errors of the call itself are the call's
             self.call_value(&self.stack[base], &self.stack[base + 1], n, out)
             for k in range(n + 1):
                 vclear(&self.stack[base + k])
@@ -1425,6 +1432,7 @@ cdef class Machine:
                 raise self.c.constant_objects[binder.index]()
             argument.o = NULL
             self.thunk(site.first_thunk + k, &argument)
+            self.pc = call_pc
             self.bind(binder.index, &argument)
         self.run(function.body_pc)
         self.sp -= 1
@@ -1563,11 +1571,14 @@ cdef class Machine:
         cdef double x, y
         if sp + self.c.max_stack > self.stack_capacity:
             raise _PolicyError("policy evaluation too deep: endless recursion?")
+        if sp + self.c.max_stack > self.stack_high:
+            self.stack_high = sp + self.c.max_stack  # what reset() releases after an error
         result.o = NULL
         result.tag = T_NONE
-        try:
+        if True:  # (no try block: entering one saves the exception state every call)
             while True:
                 start = pc
+                self.pc = pc  # after an error, the innermost failing instruction
                 op = code[pc]
                 if op == OP_CONST:
                     vcopy(&stack[sp], &constants[code[pc + 1]])
@@ -1787,13 +1798,6 @@ cdef class Machine:
                     pc = pc + 3 if n else code[pc + 2]
                 else:
                     raise SystemError(f"bad opcode {op} at {pc}")
-        except BaseException:
-            vclear(&result)
-            if sp > self.sp:
-                self.sp = sp  # so that reset() releases what this block pushed
-            if self.error_pc < 0:
-                self.error_pc = start
-            raise
 
     # ## Entry
 
@@ -1828,13 +1832,14 @@ cdef class Machine:
                     results.append(box(&self.stack[self.sp]))
                 vclear(&self.stack[self.sp])
             return results if want_results else None
+        except BaseException:
+            error_pc = self.pc
+            self.reset()
+            self.error_pc = error_pc
+            raise
         finally:
             if self.error_pc < 0:
                 self.reset()
-            else:
-                error_pc = self.error_pc
-                self.reset()
-                self.error_pc = error_pc
 
 
 cdef inline int compare_ints(int32_t op, int64_t x, int64_t y) noexcept:
