@@ -9,8 +9,10 @@ happened:
   code 1 "Virtual machine does not exist" for a VM that went away, code 99 while vdsm
   is recovering after a start;
 - ``timeout``: no answer within ``[vdsm] request-timeout``; the connection is kept;
-- ``connection``: vdsm cannot be reached or the connection broke; the client is dropped
-  and the next call after a back-off (1 s doubling to 10 s) connects again;
+- ``connection``: vdsm cannot be reached or the connection broke; the client is dropped.
+  A request that broke on a working connection is sent once more on a new one (vdsm
+  restarted); otherwise the next call after a back-off (1 s doubling to 10 s) connects
+  again;
 - ``unexpected``: anything else the client library raised (logged with its traceback).
 
 A failed connect logs upstream's message, ``Cannot connect to VDSM. This can happen
@@ -43,6 +45,8 @@ class CallFailed(Exception):
         self.verb = verb
         self.reason = reason
         self.code = code
+        #: the request failed on a connection that had been working (worth one more try)
+        self.was_connected = False
 
     @property
     def transient(self) -> bool:
@@ -78,6 +82,7 @@ class VdsmConnection:
         self.backoff = _FIRST_BACKOFF
         #: True once a connection failed and until one succeeds (logs once per outage)
         self.outage = False
+        self.connected_before = False
         self.last_error = ""
 
     @property
@@ -117,11 +122,9 @@ class VdsmConnection:
         self.client = client
         self.backoff = _FIRST_BACKOFF
         self.retry_at = 0.0
-        if self.outage:
-            self.logger.info("Connected to VDSM at %s again", self.where)
-        else:
-            self.logger.info("Connected to VDSM at %s", self.where)
+        self.logger.info("Connected to VDSM at %s%s", self.where, " again" if self.connected_before else "")
         self.outage = False
+        self.connected_before = True
 
     def _connect_failed(self, client: Any, error: BaseException) -> None:
         _close_quietly(client)
@@ -163,7 +166,19 @@ class VdsmConnection:
     # ## Calls
 
     def call(self, verb: str, **params: Any) -> Any:
-        """``Namespace.method(**params)``'s result; CallFailed if there is none."""
+        """``Namespace.method(**params)``'s result; CallFailed if there is none.
+
+        A request that could not be sent on a connection that worked before is sent once
+        more on a new one (vdsm restarted; vdsm's client library reconnects the same way).
+        """
+        try:
+            return self._call_once(verb, params)
+        except CallFailed as failure:
+            if failure.kind != "connection" or not failure.was_connected:
+                raise
+        return self._call_once(verb, params)
+
+    def _call_once(self, verb: str, params: dict[str, Any]) -> Any:
         namespace, _, method = verb.partition(".")
         client = self._current_client(verb)
         library = self.library
@@ -179,7 +194,9 @@ class VdsmConnection:
             ) from error
         except (library.ClientError, library.ConnectionError, OSError) as error:
             self._drop(client, verb, error)
-            raise CallFailed("connection", verb, _one_line(error)) from error
+            failure = CallFailed("connection", verb, _one_line(error))
+            failure.was_connected = True
+            raise failure from error
         except Exception as error:
             self.logger.exception("Unexpected error from vdsm's client in %s", verb)
             raise CallFailed("unexpected", verb, f"{type(error).__name__}: {_one_line(error)}") from error
