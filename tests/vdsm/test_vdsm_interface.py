@@ -5,6 +5,8 @@ from __future__ import annotations
 import configparser
 import logging
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -371,13 +373,15 @@ def test_every_vdsm_name_loads_and_the_impossible_ones_say_why():
             registry.load("hypervisor", name)(None)
 
 
-def test_the_upstream_base_class_path(iface):
+def test_upstreams_module_paths_and_a_light_import_mom(iface):
+    from mom.HypervisorInterfaces.vdsmjsonrpcclientInterface import VdsmJsonRpcClientInterface, instance
     from mom.HypervisorInterfaces.vdsmRpcBase import VdsmRpcBase
 
-    assert isinstance(iface, VdsmRpcBase)
-    assert ClientLibrary.from_module(__import__("mom.vdsm_double.client", fromlist=["x"])).name == (
-        "mom.vdsm_double.client"
-    )
+    assert isinstance(iface, VdsmRpcBase) and isinstance(iface, VdsmJsonRpcClientInterface)
+    assert instance is registry.load("hypervisor", "vdsmjsonrpcclient")
+    code = "import sys, mom; print(sorted(m for m in sys.modules if 'vdsm' in m))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"  # as upstream: `import mom` loads no concrete hypervisor interface
 
 
 def test_numbers_vdsm_renders_as_float_strings_are_read(make_iface, double):
