@@ -7,6 +7,7 @@ import logging
 import re
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -142,6 +143,19 @@ def test_vm_stats_are_fetched_once_per_five_seconds(iface, double, clock):
     clock.advance(0.2)
     assert iface.getVmBalloonInfo(UUID_1)["balloon_cur"] == 1048576
     assert fetches() == 2
+
+
+def test_guests_asking_at_once_share_one_request(iface, double, clock):
+    double.delays["Host.getAllVmStats"] = 0.2  # slow enough for the others to arrive meanwhile
+    clock.advance(STATS_TTL)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(iface.getVmList())) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert results == [[UUID_1, UUID_2]] * 4
+    assert len(double.calls_of("Host.getAllVmStats")) == 1
 
 
 def test_io_tune_is_fetched_once_per_five_minutes_and_keeps_what_the_policy_set(iface, double, clock):

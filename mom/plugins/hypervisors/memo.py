@@ -5,8 +5,8 @@ Upstream cached ``Host.getAllVmStats`` for 5 s and ``Host.getAllVmIoTunePolicies
 collectors share one vdsm round trip per interval.  This keeps that and adds:
 
 - expired entries are dropped (upstream never evicted);
-- one fetch at a time per key: threads asking meanwhile wait for its result instead of
-  each sending the same request (the guest collectors run on a pool);
+- one fetch at a time: threads asking meanwhile wait for its result instead of each
+  sending the same request (the guest collectors run on a pool);
 - a *transient* failure (timeout, lost connection) is kept at most ``retry_after``
   seconds, so a 300 s cache does not hide vdsm's return for five minutes.  A failure
   vdsm itself reported (``ServerError``) is kept for the whole ``ttl``, as upstream did.
@@ -21,6 +21,9 @@ from typing import Any, Callable
 from mom.optional import Optional
 
 __all__ = ["TimedMemo", "Fetched"]
+
+#: drop expired entries once this many are cached
+_SWEEP_AT = 64
 
 
 class Fetched:
@@ -51,7 +54,7 @@ class TimedMemo:
         #: key -> (expiry time, result)
         self.entries: dict[str, tuple[float, Optional]] = {}
         self.lock = threading.Lock()
-        self.key_locks: dict[str, threading.Lock] = {}
+        self.fetch_lock = threading.Lock()
 
     @staticmethod
     def key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
@@ -73,16 +76,17 @@ class TimedMemo:
         cached = self._cached(key)
         if cached is not None:
             return cached
-        with self.lock:
-            key_lock = self.key_locks.setdefault(key, threading.Lock())
-        with key_lock:
+        with self.fetch_lock:
             cached = self._cached(key)  # fetched by another thread while this one waited
             if cached is not None:
                 return cached
             fetched = self.fetch(*args, **kwargs)
             lifetime = self.retry_after if fetched.transient else self.ttl
             with self.lock:
-                self.entries[key] = (self.clock() + lifetime, fetched.result)
+                now = self.clock()
+                if len(self.entries) >= _SWEEP_AT:  # per-VM keys of VMs long gone
+                    self.entries = {k: entry for k, entry in self.entries.items() if entry[0] > now}
+                self.entries[key] = (now + lifetime, fetched.result)
             return fetched.result
 
     def clear(self) -> None:
