@@ -56,8 +56,11 @@ class Error(Exception):
         return self.msg.format(self=self)
 
 
-class ConnectionError(Error):  # noqa: A001 - vdsm.client's name
-    msg = "Connection to {self.host}:{self.port} with use_tls={self.use_tls}, timeout={self.timeout} failed: {self.reason}"
+class ConnectionError(Error):  # vdsm.client's name (it shadows the builtin there too)
+    msg = (
+        "Connection to {self.host}:{self.port} with use_tls={self.use_tls}, timeout={self.timeout} "
+        "failed: {self.reason}"
+    )
 
     def __init__(self, host: str, port: int, use_tls: bool, timeout: Any, reason: Any) -> None:
         self.host = host
@@ -67,7 +70,7 @@ class ConnectionError(Error):  # noqa: A001 - vdsm.client's name
         self.reason = reason
 
 
-class TimeoutError(Error):  # noqa: A001 - vdsm.client's name
+class TimeoutError(Error):  # vdsm.client's name
     msg = "Request {self.cmd} with args {self.params} timed out after {self.timeout} seconds"
 
     def __init__(self, cmd: str, params: dict[str, Any], timeout: Any) -> None:

@@ -164,7 +164,7 @@ class VdsmDouble:
             self.generation += 1
 
     def start(self, recovering: bool = False) -> None:
-        """vdsm is up again; with ``recovering``, every verb but ping answers code 99 until :attr:`recovering` is cleared."""
+        """vdsm is up again; ``recovering``: every verb but ping answers code 99 until :attr:`recovering` is False."""
         with self.lock:
             self.up = True
             self.recovering = recovering

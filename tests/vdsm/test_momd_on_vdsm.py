@@ -78,8 +78,10 @@ def upstream_first_calls(cpus: int) -> dict[str, list]:
             {"vmID": PRESSURE, "target": 1060000},
             {"vmID": RELAXED, "target": int(1000000 * (1 + 0.05))},
         ],
-        "VM.setCpuTuneQuota": [{"vmID": PRESSURE, "quota": int(50 / 100.0 * (100000 * cpus) / 2)},
-                               {"vmID": RELAXED, "quota": -1}],  # fmt: skip
+        "VM.setCpuTuneQuota": [
+            {"vmID": PRESSURE, "quota": int(50 / 100.0 * (100000 * cpus) / 2)},
+            {"vmID": RELAXED, "quota": -1},
+        ],
         "VM.setCpuTunePeriod": [{"vmID": PRESSURE, "period": 100000}, {"vmID": RELAXED, "period": 100000}],
         "VM.setIoTune": [{"vmID": PRESSURE, "tunables": [{"name": "vda", "path": VDA, "ioTune": MAXIMUM}]}],
     }

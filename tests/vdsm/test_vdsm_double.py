@@ -28,7 +28,11 @@ def test_running_vm_stats_have_vdsms_types(cli):
     vm1 = stats[UUID_1]
     assert (vm1["vmName"], vm1["status"], vm1["pid"]) == ("vm1", "Up", "4242")
     # strings where vdsm's translate() renders numbers as strings
-    assert (vm1["vcpuQuota"], vm1["vcpuCount"], vm1["memUsage"]) == ("50000", "2", str(int(100 - 262144 / 2097152 * 100)))
+    assert (vm1["vcpuQuota"], vm1["vcpuCount"], vm1["memUsage"]) == (
+        "50000",
+        "2",
+        str(int(100 - 262144 / 2097152 * 100)),
+    )
     assert (vm1["vcpuPeriod"], vm1["vcpuUserLimit"]) == (100000, 50)  # schema long / int
     assert vm1["balloonInfo"] == {
         "balloon_max": "2097152",

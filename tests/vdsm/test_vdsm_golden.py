@@ -32,7 +32,16 @@ from tests.compat import golden
 from tests.vdsm.conftest import Clock
 
 GUEST_COLLECTORS = "GuestMemoryOptional, GuestBalloonOptional, GuestCpuTune, GuestIoTuneOptional"
-MEMORY = ("mem_available", "mem_unused", "major_fault", "minor_fault", "swap_in", "swap_out", "swap_total", "swap_usage")
+MEMORY = (
+    "mem_available",
+    "mem_unused",
+    "major_fault",
+    "minor_fault",
+    "swap_in",
+    "swap_out",
+    "swap_total",
+    "swap_usage",
+)
 CPU = ("vcpu_quota", "vcpu_period", "vcpu_user_limit", "vcpu_count")
 BALLOON = ("balloon_cur", "balloon_max", "balloon_min")
 SCENARIOS = sorted(golden.load()["scenarios"])
@@ -93,7 +102,9 @@ def expected_calls(expected: dict[str, Any], guests: list[dict[str, Any]], host_
         if controls.get("balloon_target") is not None:
             balloon.append(("VM.setBalloonTarget", {"vmID": uuid, "target": int(controls["balloon_target"])}))
         quota, period = controls.get("vcpu_quota"), controls.get("vcpu_period")
-        if (quota is not None and quota != last["vcpu_quota"]) or (period is not None and period != last["vcpu_period"]):
+        if (quota is not None and quota != last["vcpu_quota"]) or (
+            period is not None and period != last["vcpu_period"]
+        ):
             quota = last["vcpu_quota"] if quota is None else quota
             period = last["vcpu_period"] if period is None else period
             cpu.append(("VM.setCpuTuneQuota", {"vmID": uuid, "quota": int(quota)}))

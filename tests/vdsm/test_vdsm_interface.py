@@ -15,7 +15,6 @@ from mom.errors import ConfigError, HypervisorInterfaceError, PluginNotFoundErro
 from mom.plugins import registry
 from mom.plugins.hypervisors.vdsm_client import (
     CLIENT_MODULE_ENV,
-    ClientLibrary,
     VdsmSettings,
     load_client_library,
 )
@@ -238,10 +237,12 @@ def test_vdsm_down_when_mom_starts_is_retried_not_fatal(make_iface, double, cloc
         clock.advance(STATS_TTL)  # past the back-off and the cached failure
         assert iface.getVmList() == [UUID_1, UUID_2]
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
-    assert errors == [
-        "Cannot connect to VDSM. This can happen when VDSM is starting. Error: Connection to localhost:54321 "
-        "with use_tls=True, timeout=60.0 failed: [Errno 111] Connection refused"
-    ]  # once per outage, in upstream's words
+    assert errors == [  # once per outage, in upstream's words
+        (
+            "Cannot connect to VDSM. This can happen when VDSM is starting. Error: Connection to localhost:54321 "
+            "with use_tls=True, timeout=60.0 failed: [Errno 111] Connection refused"
+        )
+    ]
     assert "Connecting to VDSM at localhost:54321 again in 1 s, then at most every 10 s" in caplog.text
     assert caplog.records[-1].getMessage() == "Connected to VDSM at localhost:54321"
     assert len(double.connections) == 2

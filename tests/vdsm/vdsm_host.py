@@ -95,7 +95,7 @@ class MomOnVdsm:
         return self.shared.calls(verb, outcome)
 
     def wait_for_call(self, verb: str, match: Any = None, *, after: float = 0.0, timeout: float = 30.0) -> dict:
-        """The first ``verb`` call (after time ``after``) whose params satisfy ``match`` (a dict to equal, or a predicate)."""
+        """The first ``verb`` call (after time ``after``) whose params ``match`` (a dict to equal, or a predicate)."""
 
         def found() -> dict | None:
             assert self.alive(), self.log()

@@ -131,8 +131,9 @@ class VdsmConnection:
         self.last_error = _one_line(error)
         if not self.outage:
             self.logger.error("Cannot connect to VDSM. This can happen when VDSM is starting. Error: %s", error)
-            self.logger.info("Connecting to VDSM at %s again in %g s, then at most every %g s", self.where,
-                             self.backoff, MAX_BACKOFF)
+            self.logger.info(
+                "Connecting to VDSM at %s again in %g s, then at most every %g s", self.where, self.backoff, MAX_BACKOFF
+            )
             self.outage = True
         else:
             self.logger.debug("VDSM at %s still unreachable: %s", self.where, self.last_error)
@@ -143,9 +144,7 @@ class VdsmConnection:
         with self.lock:
             if self.client is None:
                 if self.clock() < self.retry_at:
-                    raise CallFailed(
-                        "connection", verb, f"not connected to VDSM at {self.where} ({self.last_error})"
-                    )
+                    raise CallFailed("connection", verb, f"not connected to VDSM at {self.where} ({self.last_error})")
                 self._connect_locked()
                 if self.client is None:
                     raise CallFailed("connection", verb, f"cannot connect to VDSM at {self.where}: {self.last_error}")
@@ -159,8 +158,9 @@ class VdsmConnection:
             self.last_error = _one_line(error)
             self.retry_at = 0.0  # the first call after a loss tries at once: vdsm may be back already
             if not self.outage:
-                self.logger.warning("Lost the connection to VDSM at %s (%s: %s); reconnecting", self.where, verb,
-                                    self.last_error)
+                self.logger.warning(
+                    "Lost the connection to VDSM at %s (%s: %s); reconnecting", self.where, verb, self.last_error
+                )
         _close_quietly(client)
 
     # ## Calls
