@@ -40,7 +40,7 @@ DEFAULT_CONFIG_FILE = "/etc/mom.conf"
 COLLECTOR_SECTION_PREFIX = "Collector: "
 #: upstream's internal section, rebuilt by MOM whatever the file says
 INTERNAL_SECTION = "__int__"
-#: sections vdsm's mom.conf carries that no MOM code reads: accepted, ignored
+#: sections not validated here: [vdsm] belongs to the vdsm hypervisor interfaces
 IGNORED_SECTIONS = frozenset({"vdsm"})
 
 
@@ -201,8 +201,11 @@ OPTIONS: dict[tuple[str, str], Opt] = {
     ("guest", "collectors"): _opt("guest_collectors", "GuestQemuProc, GuestMemory", _LIST, "guest collector plugins"),
 }
 
-#: keys of [vdsm] (vdsm's template has them; nothing reads them)
-VDSM_KEYS = frozenset({"pki-dir", "key-file", "cert-file", "ca-cert-file", "host", "port", "request-timeout"})
+#: keys of [vdsm] (vdsm's template has them; the vdsm interfaces read host, port, request-timeout
+#: and client-module, see mom.plugins.hypervisors.vdsm_client)
+VDSM_KEYS = frozenset(
+    {"pki-dir", "key-file", "cert-file", "ca-cert-file", "host", "port", "request-timeout", "client-module"}
+)
 
 _KNOWN_SECTIONS = {section for section, _ in OPTIONS}
 

@@ -1,9 +1,7 @@
-"""oVirt MOM import path ``mom.HypervisorInterfaces.vdsmjsonrpcInterface``: not available yet.
+"""oVirt MOM import path ``mom.HypervisorInterfaces.vdsmjsonrpcInterface``. Implementation: :mod:`mom.plugins.hypervisors.vdsm_jsonrpc_legacy`."""
 
-The name is known so configurations naming it load; ``instance(config)`` raises
-PluginNotFoundError saying so.  See :mod:`mom.plugins.hypervisors.unavailable`.
-"""
+from mom.plugins.hypervisors.base import ConnectionError, HypervisorInterfaceError
+from mom.plugins.hypervisors.vdsm_jsonrpc_legacy import VdsmJsonRpcInterface
+from mom.plugins.hypervisors.vdsm_jsonrpc_legacy import vdsmjsonrpc as instance
 
-from mom.plugins.hypervisors.unavailable import vdsmjsonrpc as instance
-
-__all__ = ["instance"]
+__all__ = ["instance", "VdsmJsonRpcInterface", "HypervisorInterfaceError", "ConnectionError"]

@@ -1,9 +1,7 @@
-"""oVirt MOM import path ``mom.HypervisorInterfaces.vdsmjsonrpcbulkInterface``: not available yet.
+"""oVirt MOM import path ``mom.HypervisorInterfaces.vdsmjsonrpcbulkInterface``. Implementation: :mod:`mom.plugins.hypervisors.vdsm_jsonrpc_legacy`."""
 
-The name is known so configurations naming it load; ``instance(config)`` raises
-PluginNotFoundError saying so.  See :mod:`mom.plugins.hypervisors.unavailable`.
-"""
+from mom.plugins.hypervisors.base import ConnectionError, HypervisorInterfaceError
+from mom.plugins.hypervisors.vdsm_jsonrpc_legacy import VdsmJsonRpcBulkInterface
+from mom.plugins.hypervisors.vdsm_jsonrpc_legacy import vdsmjsonrpcbulk as instance
 
-from mom.plugins.hypervisors.unavailable import vdsmjsonrpcbulk as instance
-
-__all__ = ["instance"]
+__all__ = ["instance", "VdsmJsonRpcBulkInterface", "HypervisorInterfaceError", "ConnectionError"]

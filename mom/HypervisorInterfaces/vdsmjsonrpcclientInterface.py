@@ -1,9 +1,6 @@
-"""oVirt MOM import path ``mom.HypervisorInterfaces.vdsmjsonrpcclientInterface``: not available yet.
+"""oVirt MOM import path ``mom.HypervisorInterfaces.vdsmjsonrpcclientInterface``. Implementation: :mod:`mom.plugins.hypervisors.vdsm_jsonrpc_client`."""
 
-The name is known so configurations naming it load; ``instance(config)`` raises
-PluginNotFoundError saying so.  See :mod:`mom.plugins.hypervisors.unavailable`.
-"""
+from mom.plugins.hypervisors.base import ConnectionError, HypervisorInterfaceError
+from mom.plugins.hypervisors.vdsm_jsonrpc_client import VdsmJsonRpcClientInterface, instance
 
-from mom.plugins.hypervisors.unavailable import vdsmjsonrpcclient as instance
-
-__all__ = ["instance"]
+__all__ = ["instance", "VdsmJsonRpcClientInterface", "HypervisorInterfaceError", "ConnectionError"]

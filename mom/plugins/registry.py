@@ -63,13 +63,14 @@ HYPERVISORS: dict[str, str] = {
     "libvirt": _H + "libvirt:instance",
     # a simulated host (mom-sim)
     "sim": "mom.sim.interface:instance",
-    # upstream's vdsm interfaces: the names load, instance() says they are not here yet
+    # vdsm's JSON-RPC API through vdsm.client (README "oVirt / vdsm hosts")
+    "vdsmjsonrpcclient": _H + "vdsm_jsonrpc_client:instance",
+    "vdsmjsonrpcbulk": _H + "vdsm_jsonrpc_legacy:vdsmjsonrpcbulk",
+    "vdsmjsonrpc": _H + "vdsm_jsonrpc_legacy:vdsmjsonrpc",
+    # upstream names no current vdsm can serve: instance() says why and what to use
     "vdsm": _H + "unavailable:vdsm",
     "vdsmxmlrpc": _H + "unavailable:vdsmxmlrpc",
     "vdsmxmlrpcbulk": _H + "unavailable:vdsmxmlrpcbulk",
-    "vdsmjsonrpc": _H + "unavailable:vdsmjsonrpc",
-    "vdsmjsonrpcbulk": _H + "unavailable:vdsmjsonrpcbulk",
-    "vdsmjsonrpcclient": _H + "unavailable:vdsmjsonrpcclient",
 }
 
 #: kind -> (built-in table, entry-point group, upstream module template, attribute template)
