@@ -54,8 +54,10 @@ realstack-clean:
 
 # make run: the shipped policies manage a simulated dense host (scenarios/dense-host.toml);
 # summary, data and plots go to out/dense-host/ (README: "Simulator")
+# a dense host managed by momd's own code on a simulated clock, spread over a minute;
+# meanwhile the simulated daemon answers momctl on out/dense-host/momd.sock
 run: build
-	$(VENV)/bin/mom-sim scenarios/dense-host.toml --out out/dense-host
+	$(VENV)/bin/mom-sim scenarios/dense-host.toml --out out/dense-host --pace 60 --rpc out/dense-host/momd.sock
 
 bench: build
 	$(PYTEST) bench --benchmark-only --benchmark-columns=min,median,mean,rounds -q

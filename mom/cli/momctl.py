@@ -15,6 +15,7 @@ import sys
 import xmlrpc.client
 from typing import Any, Sequence
 
+from mom.cli.common import quiet_on_closed_pipe
 from mom.config import DEFAULT_CONFIG_FILE, load_config
 from mom.errors import ConfigError
 from mom.log import _LEVELS
@@ -170,6 +171,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # a real command line, not a test calling main()
+        quiet_on_closed_pipe()
     args = build_parser().parse_args(argv)
     try:
         return run(args)

@@ -18,6 +18,7 @@ from typing import Sequence
 import mom
 from mom import _impl
 from mom.cli.check import check_files, format_finding, summary
+from mom.cli.common import quiet_on_closed_pipe
 from mom.cli.evaluate import PolicyLoadError, evaluate_policies, read_policy_files
 from mom.cli.inputs import InputError, load_guests, load_host
 from mom.cli.repl import HELP, Repl, stream_reader, terminal_reader
@@ -169,6 +170,8 @@ def run_repl(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # a real command line, not a test calling main()
+        quiet_on_closed_pipe()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

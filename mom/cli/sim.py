@@ -17,6 +17,8 @@ import sys
 import time
 from typing import Sequence, TextIO
 
+from mom.cli.common import quiet_on_closed_pipe
+
 __all__ = ["main", "build_parser", "ProgressBar"]
 
 
@@ -33,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--no-check", action="store_true", help="skip the model's invariant checks after each tick")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary on stdout")
+    parser.add_argument(
+        "--pace", type=float, metavar="SECONDS", help="spread the run over this many wall-clock seconds (watchable)"
+    )
+    parser.add_argument(
+        "--rpc", metavar="SOCKET|PORT", help="serve upstream's RPC while running (query it with momctl)"
+    )
     parser.add_argument(
         "-v", "--verbosity", default="warning", help="daemon log level for momd.log: debug, info, warning (default)"
     )
@@ -70,6 +78,8 @@ class ProgressBar:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # a real command line, not a test calling main()
+        quiet_on_closed_pipe()
     args = build_parser().parse_args(argv)
     import logging
 
@@ -110,7 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.makedirs(data_dir, exist_ok=True)
     logging.getLogger("mom").setLevel(verbosity_level(args.verbosity))
     try:
-        simulation = Simulation(scenario, check=not args.no_check, log_path=os.path.join(out, "momd.log"))
+        simulation = Simulation(
+            scenario, check=not args.no_check, log_path=os.path.join(out, "momd.log"), pace=args.pace, rpc_port=args.rpc
+        )
     except (MomError, ValueError) as error:
         print(f"mom-sim: {error}", file=sys.stderr)
         return 2
@@ -120,6 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"policies {scenario.policy_dir()}",
             file=sys.stderr,
         )
+    if args.rpc is not None and not args.quiet:
+        where = f"-s {args.rpc}" if not args.rpc.lstrip("-").isdigit() else f"-p {args.rpc}"
+        print(f"mom-sim: while it runs: momctl {where} stats (or ping, guests, get-policy)", file=sys.stderr)
     progress = None if args.quiet else ProgressBar(sys.stderr, scenario.tick)
     try:
         result = simulation.run(progress)

@@ -128,7 +128,8 @@ class PolicyEngine:
         Returns True if the controllers ran.  The host entity missing (host monitor
         not ready) or the policy failing skips the controllers this cycle.
         """
-        host = self.host_monitor.interrogate()
+        cycle_entity = getattr(self.host_monitor, "cycle_entity", None)  # upstream-style monitors lack it
+        host = cycle_entity() if cycle_entity is not None else self.host_monitor.interrogate()
         if host is None:
             self.logger.debug("Host statistics not ready; skipping this cycle")
             return False

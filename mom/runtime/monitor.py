@@ -156,9 +156,19 @@ class Monitor:
     def interrogate(self) -> Entity | None:
         """An entity built from the current history, or None unless ready.
 
-        Attached to a table, the entity is the row's view, reset for a new cycle (no
-        controls, the monitor's variables) as upstream's fresh entity would be.
+        Attached to a table, the entity is the row's view (readers such as the RPC's
+        getStatistics see the samples; nothing is reset: see :meth:`cycle_entity`).
         """
+        if self.ready is not True:
+            return None
+        table = self.table
+        if table is not None:
+            return table.view(self.row)
+        return self._fresh_entity()
+
+    def cycle_entity(self) -> Entity | None:
+        """The entity a policy cycle evaluates: as :meth:`interrogate`, but starting the
+        cycle (no controls, the monitor's variables), as upstream's fresh entity does."""
         if self.ready is not True:
             return None
         table = self.table
@@ -167,6 +177,9 @@ class Monitor:
                 table.clear_controls([self.row])
                 table.variables[self.row] = dict(self.variables)
                 return table.view(self.row)
+        return self._fresh_entity()
+
+    def _fresh_entity(self) -> Entity:
         with self.data_lock:
             entity = Entity(monitor=self)
             entity.properties = dict(self.properties)

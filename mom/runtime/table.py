@@ -506,15 +506,17 @@ class RowSamples(Sequence[dict[str, Any]]):
     def __init__(self, table: SampleTable, row: int) -> None:
         self.table = table
         self.row = row
-        self._slots = table.slots(row)
+        with table.lock:
+            self._slots = table.slots(row)
 
     def __len__(self) -> int:
         return len(self._slots)
 
     def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return [self.table.sample(self.row, slot) for slot in self._slots[index]]
-        return self.table.sample(self.row, self._slots[index])
+        with self.table.lock:  # not half a sample while a collector appends
+            if isinstance(index, slice):
+                return [self.table.sample(self.row, slot) for slot in self._slots[index]]
+            return self.table.sample(self.row, self._slots[index])
 
 
 class GuestSet:

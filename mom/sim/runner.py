@@ -116,14 +116,29 @@ def _every(interval: float, tick: float) -> int:
 class Simulation:
     """One scenario, set up and ready to :meth:`run`."""
 
-    def __init__(self, scenario: Scenario, *, check: bool = True, log_path: str | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        check: bool = True,
+        log_path: str | None = None,
+        pace: float | None = None,
+        rpc_port: str | None = None,
+    ) -> None:
         self.scenario = scenario
         self.check = check
         self.host = SimHost(scenario)
         self.recording = Recording(self.host)
         self.config = build_config(scenario)
+        #: serve upstream's RPC (a socket path or a TCP port) while the run lasts
+        self.rpc_port = rpc_port
+        if rpc_port is not None:
+            self.config.set("main", "rpc-port", str(rpc_port))
         self.settings, _ = validate(self.config)
         self.log_path = log_path
+        #: spread the run over this many wall-clock seconds (None: as fast as it goes)
+        self.pace = pace
+        self.rpc_server: Any = None
 
     def _attach_logging(self) -> tuple[_Counter, list[logging.Handler], int, bool]:
         logger = logging.getLogger("mom")
@@ -163,6 +178,10 @@ class Simulation:
                 cycles = failures = 0
                 report_every = max(1, ticks // 200)
                 for k in range(1, ticks + 1):
+                    if self.pace:  # a watchable run: tick k is due at pace * k / ticks
+                        delay = started + self.pace * k / ticks - time.perf_counter()
+                        if delay > 0:
+                            time.sleep(delay)
                     host.step()
                     if self.check:
                         host.check()
@@ -183,6 +202,9 @@ class Simulation:
                     if progress is not None and (k % report_every == 0 or k == ticks):
                         progress(k, ticks)
         finally:
+            if self.rpc_server is not None:
+                self.rpc_server.shutdown()
+                self.rpc_server.join(5)
             for handler in handlers:
                 logger.removeHandler(handler)
                 handler.close()
@@ -219,4 +241,11 @@ class Simulation:
             raise SimulationError(f"no policy in {settings.policy_dir}")
         guest_manager.update_guests()
         guest_manager.collect_guests()
+        if self.rpc_port is not None:  # momctl and vdsm's client can talk to the simulated daemon
+            from mom.rpc.api import MOMFuncs
+            from mom.rpc.server import RPCServer
+
+            threads = {"host_monitor": host_monitor, "guest_manager": guest_manager, "policy_engine": engine}
+            self.rpc_server = RPCServer(config, MOMFuncs(config, threads), settings)
+            self.rpc_server.start()
         return engine, host_monitor, guest_manager, iface

@@ -88,3 +88,19 @@ def test_monitor_fields_and_interrogate():
     entity = monitor.interrogate()
     assert entity.a == 5 and entity.b is None and entity.Prop("name") == "vm"
     assert monitor.isReady() is True
+
+
+def test_readers_do_not_reset_a_cycle_in_progress():
+    """getStatistics (interrogate) between the policy and the controllers keeps the controls."""
+    from mom.runtime.table import SampleTable
+
+    monitor = validator_entity([{"a": 1}], ["a"]).monitor
+    table = SampleTable(["a"])
+    monitor.attach(table, table.add_row("vm"))
+    table.append(monitor.row, {"a": 2})
+    monitor.ready = True
+    entity = monitor.cycle_entity()  # the policy cycle starts: no controls
+    entity.Control("balloon_target", 5)
+    assert monitor.interrogate().statistics[-1] == {"a": 2}  # a reader meanwhile
+    assert entity.GetControl("balloon_target") == 5 and entity.controls == {"balloon_target": 5}
+    assert monitor.cycle_entity().controls == {}  # the next cycle starts afresh
