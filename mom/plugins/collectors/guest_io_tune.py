@@ -20,6 +20,26 @@ def _matches(policy: Mapping[str, Any], state: Mapping[str, Any]) -> bool:
     return policy.get("path") == state.get("path")
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _deep_copy(value: Any) -> Any:
+    """copy.deepcopy for the plain dicts, lists and scalars a state is made of, several
+    times faster (it runs for every disk of every guest, every round)."""
+    kind = type(value)
+    if kind is dict:
+        result = dict(value)
+        for key, item in result.items():
+            if type(item) not in _SCALARS:
+                result[key] = _deep_copy(item)  # replaces a value: the dict's size stays
+        return result
+    if kind is list:
+        return [item if type(item) in _SCALARS else _deep_copy(item) for item in value]
+    if kind in _SCALARS:
+        return value
+    return copy.deepcopy(value)
+
+
 def match_io_tunes(policies: list[Mapping[str, Any]], states: list[dict[str, Any]]) -> dict[str, Any] | None:
     """``{'io_tune': [IoTune...], 'io_tune_current': [deep copies]}``, or None if either is empty."""
     if not policies or not states:
@@ -39,7 +59,7 @@ def match_io_tunes(policies: list[Mapping[str, Any]], states: list[dict[str, Any
                         state["ioTune"],  # the state dict itself: setters write into it
                     )
                 )
-                current.append(copy.deepcopy(state))
+                current.append(_deep_copy(state))
                 break
     return {"io_tune": tunes, "io_tune_current": current}
 

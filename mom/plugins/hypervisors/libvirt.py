@@ -101,14 +101,24 @@ class _Round:
 class _Domain:
     """What is cached about one domain (by UUID) between rounds."""
 
+    uuid: str = ""
     handle: Any = None  # virDomain of the current connection
     xml: DomainXml | None = None
     sched: dict[str, Any] | None = None
     #: what each was read for (see LibvirtInterface._epoch)
-    xml_epoch: tuple[int, int] | None = None
-    sched_epoch: tuple[int, int] | None = None
+    xml_epoch: int | None = None
+    sched_epoch: int | None = None
     #: bumped by every invalidation, so a read racing with an event is not stored
     version: int = 0
+
+    def __str__(self) -> str:
+        """The domain as messages name it: its name and UUID."""
+        if self.handle is not None:
+            try:
+                return f"{self.handle.name()} {self.uuid}"
+            except libvirt.libvirtError:
+                pass
+        return self.uuid
 
 
 class LibvirtInterface(HypervisorInterface):
@@ -157,10 +167,13 @@ class LibvirtInterface(HypervisorInterface):
         return conn, generation
 
     def _entry(self, uuid: str) -> _Domain:
+        entry = self._domains.get(uuid)
+        if entry is not None:
+            return entry
         with self.lock:
             entry = self._domains.get(uuid)
             if entry is None:
-                entry = self._domains[uuid] = _Domain()
+                entry = self._domains[uuid] = _Domain(uuid)
             return entry
 
     def _on_event(self, uuid: str, kind: str, details: tuple[Any, ...]) -> None:
@@ -177,16 +190,12 @@ class LibvirtInterface(HypervisorInterface):
                 entry.handle = None
         self.logger.debug("libvirt: %s event for %s", kind, uuid)
 
-    def _label(self, uuid: str, entry: _Domain | None = None) -> str:
-        handle = entry.handle if entry is not None else None
-        if handle is not None:
-            try:
-                return f"{handle.name()} {uuid}"
-            except libvirt.libvirtError:
-                pass
-        return uuid
-
     def _handle(self, uuid: str) -> tuple[Any, _Domain]:
+        """The domain's virDomain (looked up by UUID once per connection) and cache entry."""
+        entry = self._domains.get(uuid)
+        if entry is not None and entry.handle is not None and self._generation == self.connection.generation:
+            if self.connection.connected:
+                return entry.handle, entry
         conn, _ = self._state()
         entry = self._entry(uuid)
         handle = entry.handle
@@ -195,23 +204,34 @@ class LibvirtInterface(HypervisorInterface):
             entry.handle = handle
         return handle, entry
 
-    def _epoch(self) -> tuple[int, int] | None:
-        """What a cached read stays valid for: this connection (with events) or this
-        round (without); None: do not cache (no events and no current round)."""
+    def _epoch(self) -> int | None:
+        """What a cached read stays valid for: this connection (with events: its
+        generation) or this round (without: minus its number); None: do not cache."""
         if self.connection.events:
-            return (self.connection.generation, -1)
+            return self.connection.generation
         current = self._current_round()
-        return None if current is None else (self.connection.generation, current.number)
+        return None if current is None else -current.number
 
-    def _cached(self, uuid: str, kind: str, read: Callable[[Any], Any]) -> Any:
-        """The cached ``kind`` ("xml" or "sched") of a domain, read again if stale."""
-        handle, entry = self._handle(uuid)
+    def _xml(self, uuid: str) -> DomainXml:
+        entry = self._domains.get(uuid) or self._entry(uuid)
+        xml = entry.xml
+        if xml is not None and entry.xml_epoch == self._epoch():
+            return xml
+        return self._refresh(uuid, "xml", self._read_xml)
+
+    def _sched(self, uuid: str) -> dict[str, Any]:
+        entry = self._domains.get(uuid) or self._entry(uuid)
+        sched = entry.sched
+        if sched is not None and entry.sched_epoch == self._epoch():
+            return sched
+        return self._refresh(uuid, "sched", self._read_sched)
+
+    def _refresh(self, uuid: str, kind: str, read: Callable[[Any, _Domain], Any]) -> Any:
+        """Read ``kind`` ("xml" or "sched") of a domain again, and cache it if allowed."""
         epoch = self._epoch()
-        value = getattr(entry, kind)
-        if value is not None and epoch is not None and getattr(entry, kind + "_epoch") == epoch:
-            return value
+        handle, entry = self._handle(uuid)
         version = entry.version
-        value = read(handle)
+        value = read(handle, entry)
         if epoch is not None:
             with self.lock:
                 if entry.version == version:  # no event came in meanwhile
@@ -219,32 +239,27 @@ class LibvirtInterface(HypervisorInterface):
                     setattr(entry, kind + "_epoch", epoch)
         return value
 
-    def _xml(self, uuid: str) -> DomainXml:
-        def read(handle: Any) -> DomainXml:
-            text = self.connection.call("XMLDesc", handle.XMLDesc, 0, domain=self._label(uuid, self._entry(uuid)))
-            try:
-                return parse_domain_xml(text)
-            except ValueError as error:
-                raise HypervisorInterfaceError(f"XMLDesc({uuid}): {error}") from None
+    def _read_xml(self, handle: Any, label: _Domain) -> DomainXml:
+        text = self.connection.call("XMLDesc", handle.XMLDesc, 0, domain=label)
+        try:
+            return parse_domain_xml(text)
+        except ValueError as error:
+            raise HypervisorInterfaceError(f"XMLDesc({label}): {error}") from None
 
-        return self._cached(uuid, "xml", read)
-
-    def _sched(self, uuid: str) -> dict[str, Any]:
-        def read(handle: Any) -> dict[str, Any]:
-            label = self._label(uuid, self._entry(uuid))
-            return dict(self.connection.call("schedulerParameters", handle.schedulerParameters, domain=label))
-
-        return self._cached(uuid, "sched", read)
+    def _read_sched(self, handle: Any, label: _Domain) -> dict[str, Any]:
+        return dict(self.connection.call("schedulerParameters", handle.schedulerParameters, domain=label))
 
     def _query(self, what: str, uuid: str, function: Callable[[], Any]) -> Any:
         """A query's result, or None if the domain is gone or libvirt failed (logged)."""
         try:
             return function()
-        except DomainGone:
-            return None
         except HypervisorInterfaceError as error:
+            return self._failed(what, uuid, error)
+
+    def _failed(self, what: str, uuid: str, error: HypervisorInterfaceError) -> None:
+        """A query's answer when libvirt failed: None (the failure is logged where it happened)."""
+        if not isinstance(error, DomainGone):
             self.logger.debug("%s(%s): %s", what, uuid, error)
-            return None
 
     # ## Rounds
 
@@ -265,25 +280,31 @@ class LibvirtInterface(HypervisorInterface):
             self._round = None
             self.logger.debug("libvirt: no bulk statistics this round: %s", error)
             return
-        by_uuid = {}
-        handles = {}
+        by_uuid: dict[str, dict[str, Any]] = {}
+        domains = self._domains
+        stale = []
         for domain, record in records:
             uuid = domain.UUIDString()
             by_uuid[uuid] = record
-            handles[uuid] = domain
+            entry = domains.get(uuid)
+            if entry is None or entry.handle is None:
+                stale.append((uuid, domain, None))
+            elif entry.xml is not None and "block.count" in record:
+                stale.append((uuid, None, bulk_block_names(record)))
         with self.lock:
-            for uuid, handle in handles.items():
-                entry = self._domains.get(uuid)
+            for uuid, handle, names in stale:
+                entry = domains.get(uuid)
                 if entry is None:
-                    entry = self._domains[uuid] = _Domain()
-                entry.handle = handle
+                    entry = domains[uuid] = _Domain(uuid)
+                if handle is not None:
+                    entry.handle = handle
                 # a disk list that differs from the cached XML: the XML is stale
-                names = bulk_block_names(by_uuid[uuid])
                 if names is not None and entry.xml is not None and names != entry.xml.all_targets:
                     entry.version += 1
                     entry.xml = None
-            for uuid in [uuid for uuid in self._domains if uuid not in by_uuid]:
-                del self._domains[uuid]  # not running any more
+            if len(domains) > len(by_uuid):
+                for uuid in [uuid for uuid in domains if uuid not in by_uuid]:
+                    del domains[uuid]  # not running any more
             self._round = _Round(self._rounds, time.monotonic(), by_uuid)
 
     def _bulk_stats(self, conn: libvirt.virConnect) -> list[tuple[Any, dict[str, Any]]]:
@@ -312,13 +333,14 @@ class LibvirtInterface(HypervisorInterface):
         current = self._current_round()
         return None if current is None else current.records.get(uuid)
 
-    def _memory_stats(self, uuid: str) -> dict[str, Any]:
-        """``memoryStats()`` of a domain, fetched once per round."""
-        current = self._current_round()
-        if current is not None and uuid in current.memory:
-            return current.memory[uuid]
+    def _memory_stats(self, uuid: str, current: _Round | None) -> dict[str, Any]:
+        """``memoryStats()`` of a domain, fetched once per round (``current``)."""
+        if current is not None:
+            stats = current.memory.get(uuid)
+            if stats is not None:
+                return stats
         handle, entry = self._handle(uuid)
-        stats = self.connection.call("memoryStats", handle.memoryStats, domain=self._label(uuid, entry))
+        stats = self.connection.call("memoryStats", handle.memoryStats, domain=entry)
         if current is not None:
             current.memory[uuid] = stats
         return stats
@@ -376,7 +398,7 @@ class LibvirtInterface(HypervisorInterface):
                 "setMemoryStatsPeriod",
                 handle.setMemoryStatsPeriod,
                 self.stats_period,
-                domain=self._label(uuid, entry),
+                domain=entry,
             )
 
         self._query("startVmMemoryStats", uuid, start)
@@ -390,11 +412,12 @@ class LibvirtInterface(HypervisorInterface):
         :raises HypervisorInterfaceError: the guest reports no memory statistics (no
             balloon driver, no stats period) or the domain is gone
         """
-        record = self._record(uuid)
+        current = self._current_round()
+        record = None if current is None else current.records.get(uuid)
         if record is not None and "balloon.current" in record:
             stats = {field: record[key] for key, field in BULK_MEMORY_MAP.items() if key in record}
         else:
-            raw = self._memory_stats(uuid)
+            raw = self._memory_stats(uuid, current)
             stats = {field: raw[key] for key, field in MEMORY_STATS_MAP.items() if key in raw}
         if not stats:
             raise HypervisorInterfaceError("libvirt memoryStats() is not active")
@@ -402,47 +425,47 @@ class LibvirtInterface(HypervisorInterface):
 
     def getVmBalloonInfo(self, uuid: str) -> dict[str, Any] | None:
         """``{balloon_max, balloon_cur, balloon_min}`` in KiB, or None."""
-
-        def balloon() -> dict[str, Any]:
+        try:
             xml = self._xml(uuid)
-            record = self._record(uuid)
+            this_round = self._current_round()
+            record = None if this_round is None else this_round.records.get(uuid)
             if record is not None and "balloon.current" in record:
                 current, maximum = record["balloon.current"], record.get("balloon.maximum", xml.max_memory)
             else:
-                stats = self._memory_stats(uuid)
+                stats = self._memory_stats(uuid, this_round)
                 if "actual" in stats:
                     current, maximum = stats["actual"], xml.max_memory
                 else:  # no balloon device: what the domain has
                     handle, entry = self._handle(uuid)
-                    info = self.connection.call("info", handle.info, domain=self._label(uuid, entry))
+                    info = self.connection.call("info", handle.info, domain=entry)
                     current, maximum = info[2], info[1]
-            return {"balloon_max": maximum, "balloon_cur": current, "balloon_min": xml.min_guarantee}
-
-        return self._query("getVmBalloonInfo", uuid, balloon)
+        except HypervisorInterfaceError as error:
+            return self._failed("getVmBalloonInfo", uuid, error)
+        return {"balloon_max": maximum, "balloon_cur": current, "balloon_min": xml.min_guarantee}
 
     @_action
     def setVmBalloonTarget(self, uuid: str, target: int) -> None:
         handle, entry = self._handle(uuid)
-        self.connection.call("setMemory", handle.setMemory, int(target), domain=self._label(uuid, entry), query=False)
+        self.connection.call("setMemory", handle.setMemory, int(target), domain=entry, query=False)
 
     # ## CPU
 
     def getVmCpuTuneInfo(self, uuid: str) -> dict[str, Any] | None:
         """``vcpu_user_limit`` (percent), every scheduler parameter (``vcpu_quota`` and
         ``vcpu_period`` in µs, 0 if the driver has none) and ``vcpu_count``; or None."""
-
-        def tune() -> dict[str, Any]:
+        try:
             xml = self._xml(uuid)
             data: dict[str, Any] = {"vcpu_user_limit": xml.vcpu_limit}
             data.update(self._sched(uuid))
-            for key in ("vcpu_quota", "vcpu_period"):
-                if data.get(key) is None:
-                    data[key] = 0
-            record = self._record(uuid)
-            data["vcpu_count"] = record["vcpu.current"] if record and "vcpu.current" in record else xml.vcpus
-            return data
-
-        return self._query("getVmCpuTuneInfo", uuid, tune)
+        except HypervisorInterfaceError as error:
+            return self._failed("getVmCpuTuneInfo", uuid, error)
+        if data.get("vcpu_quota") is None:
+            data["vcpu_quota"] = 0
+        if data.get("vcpu_period") is None:
+            data["vcpu_period"] = 0
+        record = self._record(uuid)
+        data["vcpu_count"] = record["vcpu.current"] if record is not None and "vcpu.current" in record else xml.vcpus
+        return data
 
     @_action
     def setVmCpuTune(self, uuid: str, quota: int, period: int) -> None:
@@ -453,7 +476,7 @@ class LibvirtInterface(HypervisorInterface):
                 "setSchedulerParameters",
                 handle.setSchedulerParameters,
                 params,
-                domain=f"{self._label(uuid, entry)}, {params}",
+                domain=f"{entry}, {params}",
                 query=False,
             )
         finally:
@@ -462,10 +485,18 @@ class LibvirtInterface(HypervisorInterface):
     # ## IO
 
     def getVmIoTunePolicy(self, uuid: str) -> list[dict[str, Any]] | None:
-        return self._query("getVmIoTunePolicy", uuid, lambda: self._xml(uuid).io_tune_policy())
+        """oVirt's IO policies of the domain's disks (from its metadata), or None."""
+        try:
+            return self._xml(uuid).io_tune_policy()
+        except HypervisorInterfaceError as error:
+            return self._failed("getVmIoTunePolicy", uuid, error)
 
     def getVmIoTune(self, uuid: str) -> list[dict[str, Any]] | None:
-        return self._query("getVmIoTune", uuid, lambda: self._xml(uuid).io_tune_state())
+        """``[{name, path, ioTune: {limit: value}}]``, one per disk (fresh dicts), or None."""
+        try:
+            return self._xml(uuid).io_tune_state()
+        except HypervisorInterfaceError as error:
+            return self._failed("getVmIoTune", uuid, error)
 
     @_action
     def setVmIoTune(self, uuid: str, tunables: list[dict[str, Any]]) -> None:
@@ -480,7 +511,7 @@ class LibvirtInterface(HypervisorInterface):
                     name,
                     params,
                     libvirt.VIR_DOMAIN_AFFECT_LIVE,
-                    domain=f"{self._label(uuid, entry)}, {name}, {params}",
+                    domain=f"{entry}, {name}, {params}",
                     query=False,
                 )
         finally:
@@ -516,7 +547,7 @@ class LibvirtInterface(HypervisorInterface):
             command,
             timeout,
             0,
-            domain=self._label(uuid, entry),
+            domain=entry,
             query=False,
         )
 

@@ -252,6 +252,9 @@ class LibvirtConnection:
 
     def get(self) -> libvirt.virConnect:
         """The open connection, (re)opened if needed and due; HypervisorInterfaceError if none."""
+        conn = self.conn
+        if conn is not None and self._lost is None:
+            return conn
         with self.lock:
             if self._lost is not None and self.conn is not None:
                 self._drop(self._lost)
@@ -281,17 +284,20 @@ class LibvirtConnection:
 
     # ## Calls
 
-    def call(self, name: str, function: Callable[..., Any], *args: Any, domain: str = "", query: bool = True) -> Any:
+    def call(self, name: str, function: Callable[..., Any], *args: Any, domain: object = "", query: bool = True) -> Any:
         """``function(*args)``, counted as call ``name``; errors as described in the module.
 
-        ``domain`` names the domain for messages; with ``query`` a domain that is not
-        running (VIR_ERR_OPERATION_INVALID) counts as gone.
+        ``domain`` names the domain in messages (anything with a ``str()``, formatted
+        only on error); with ``query`` a domain that is not running
+        (VIR_ERR_OPERATION_INVALID) counts as gone.
         """
-        self.count(name)
-        what = f"{name}({domain})" if domain else name
+        with self._count_lock:
+            self._counts[name] += 1
+            self.total_calls += 1
         try:
             return function(*args)
         except libvirt.libvirtError as error:
+            what = f"{name}({domain})" if domain != "" else name
             code = error.get_error_code()
             if code == libvirt.VIR_ERR_NO_DOMAIN or (query and code == libvirt.VIR_ERR_OPERATION_INVALID):
                 self.logger.debug("libvirt: %s: the domain is gone: %s", what, error)
@@ -300,11 +306,12 @@ class LibvirtConnection:
                 with self.lock:
                     self._drop(f"{what}: {error}")
                 raise HypervisorInterfaceError(f"{what}: connection lost: {error}") from error
-            self._report(name, domain, code, f"Unhandled libvirt exception ({code}). {what} failed: {error}")
+            self._report(name, str(domain), code, f"Unhandled libvirt exception ({code}). {what} failed: {error}")
             raise HypervisorInterfaceError(f"{what}: {error}") from error
         except (LookupError, TypeError, ValueError) as error:
             # the binding refuses typed parameters the driver does not know
-            self._report(name, domain, -1, f"{what} failed: {type(error).__name__}: {error}")
+            what = f"{name}({domain})" if domain != "" else name
+            self._report(name, str(domain), -1, f"{what} failed: {type(error).__name__}: {error}")
             raise HypervisorInterfaceError(f"{what}: {error}") from error
 
     def _alive(self) -> bool:

@@ -89,11 +89,8 @@ class DomainXml:
         ]
 
     def io_tune_policy(self) -> list[dict[str, Any]]:
-        """Fresh copies of the IO policies."""
-        return [
-            {"name": p["name"], "path": p["path"], "guaranteed": dict(p["guaranteed"]), "maximum": dict(p["maximum"])}
-            for p in self.io_policy
-        ]
+        """The IO policies (shared: callers copy what they change, as match_io_tunes does)."""
+        return self.io_policy
 
 
 def _local(tag: str) -> str:
