@@ -110,6 +110,8 @@ class _Domain:
     sched_epoch: int | None = None
     #: bumped by every invalidation, so a read racing with an event is not stored
     version: int = 0
+    #: the guest's balloon statistics were in a bulk record once (its driver works)
+    had_stats: bool = False
 
     def __str__(self) -> str:
         """The domain as messages name it: its name and UUID."""
@@ -414,9 +416,18 @@ class LibvirtInterface(HypervisorInterface):
         """
         current = self._current_round()
         record = None if current is None else current.records.get(uuid)
+        stats = None
         if record is not None and "balloon.current" in record:
             stats = {field: record[key] for key, field in BULK_MEMORY_MAP.items() if key in record}
-        else:
+            entry = self._domains.get(uuid)
+            if entry is not None:
+                if stats:
+                    entry.had_stats = True
+                elif entry.had_stats:
+                    # it reported before: rather busy (NOWAIT skipped it) than driverless,
+                    # so ask it alone, which waits for it without holding up the others
+                    stats = None
+        if stats is None:
             raw = self._memory_stats(uuid, current)
             stats = {field: raw[key] for key, field in MEMORY_STATS_MAP.items() if key in raw}
         if not stats:
