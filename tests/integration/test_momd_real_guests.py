@@ -7,6 +7,7 @@ own MemTotal (its serial console) drops by exactly what libvirt reports; without
 they deflate back to full size.  oVirt's tuning metadata on one guest becomes a vCPU
 quota (in its cgroup) and block IO limits (in QEMU).  KSM, switched on by the KSM policy,
 merges the guests' identical pages.  Throughout, a round costs one bulk libvirt call.
+Last, libvirtd restarts under momd, which reconnects and carries on with the same monitors.
 
 Each test puts back what it changed (the guests are shared by the whole session); momd
 holds the KSM lock for its whole life, and the KSM settings are restored after it.
@@ -82,7 +83,7 @@ class Momd:
 
 
 @pytest.fixture(scope="module")
-def momd(realstack: rs.RealStack, conn: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def momd(realstack: rs.RealStack, tmp_path_factory: pytest.TempPathFactory) -> Any:
     directory = tmp_path_factory.mktemp("momd-real")
     sock = directory / "momd.sock"
     conf = directory / "momd.conf"
@@ -129,6 +130,7 @@ def momd(realstack: rs.RealStack, conn: Any, tmp_path_factory: pytest.TempPathFa
             yield running
         finally:
             status = process.stop()
+            conn = realstack.connection()
             for name in realstack.guests:  # GuestMemory set it to guest-monitor-interval
                 conn.lookupByName(name).setMemoryStatsPeriod(realstack.specs[name].stats_period, LIVE)
         assert status == 0, running.log()
@@ -281,3 +283,48 @@ def test_ksm_policy_merges_the_guests_pages(momd: Momd, realstack: rs.RealStack)
         momd.set_parameters(None)
     # not needed any more: momd stops KSM (merged pages stay until the fixture unmerges)
     momd.until("KSM stopped", lambda: ksm.read_ksm("run") == "0")
+
+
+def steady_calls(momd: Momd, rounds: int = 3) -> dict[str, int]:
+    """libvirt calls by name over a few rounds; asserts one bulk call per round."""
+    start = momd.counters()
+    momd.until(f"{rounds} rounds", lambda: momd.counters()["rounds"] >= start["rounds"] + rounds)
+    end = momd.counters()
+    made = {k: v - start["calls_by_name"].get(k, 0) for k, v in end["calls_by_name"].items()}
+    made = {k: v for k, v in made.items() if v}
+    assert made["getAllDomainStats"] == end["rounds"] - start["rounds"], made
+    return made
+
+
+def test_momd_reconnects_when_libvirtd_restarts(momd: Momd, realstack: rs.RealStack) -> None:
+    before = momd.counters()
+    monitored = momd.log().count("Monitoring guest")
+    try:
+        realstack.restart_libvirtd()
+    except rs.StackUnavailable as why:
+        pytest.skip(str(why))
+
+    def reconnected() -> bool:
+        counters = momd.counters()
+        return counters["reconnects"] > before["reconnects"] and counters["connected"]
+
+    momd.until("momd reconnected", reconnected, 60)
+    momd.until("guests collected again", lambda: sorted(momd.client.getActiveGuests()) == sorted(realstack.guests))
+    log = momd.log()
+    assert "libvirt connection lost" in log and "connected to qemu:///system again" in log
+    # the same monitors carried on: none dropped, none created anew
+    assert log.count("Monitoring guest") == monitored and " is gone" not in log
+    assert momd.counters()["events"] is True  # registered again on the new connection
+    assert set(steady_calls(momd)) <= {"getAllDomainStats", "listDomainsID"}
+    # and the controllers act through the new connection
+    conn = realstack.connection()
+    try:
+        momd.set_parameters(PRESSURE)
+        for name in realstack.guests:
+            dom = conn.lookupByName(name)
+            momd.until(f"{name} inflated", lambda d=dom, n=name: d.memoryStats()["actual"] < full_kib(realstack, n), 60)
+    finally:
+        momd.set_parameters(None)
+    for name in realstack.guests:
+        dom = conn.lookupByName(name)
+        momd.until(f"{name} deflated", lambda d=dom, n=name: d.memoryStats()["actual"] == full_kib(realstack, n), 60)

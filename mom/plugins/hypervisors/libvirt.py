@@ -355,7 +355,9 @@ class LibvirtInterface(HypervisorInterface):
             conn, _ = self._state()
             return list(self.connection.call("listDomainsID", conn.listDomainsID))
         except HypervisorInterfaceError as error:
-            self.logger.warning("getVmList: %s", error)
+            # while disconnected, the connection's own attempts say so (with back-off)
+            level = logging.WARNING if self.connection.connected else logging.DEBUG
+            self.logger.log(level, "getVmList: %s", error)
             return None
 
     def getVmInfo(self, vm_id: Any) -> dict[str, Any] | None:
