@@ -141,6 +141,7 @@ class LibvirtInterface(HypervisorInterface):
         self.ksm = KsmSysfs()
         self.lock = threading.Lock()
         self._domains: dict[str, _Domain] = {}
+        self._uuids: dict[bytes, str] = {}  # raw UUID -> its text, for the domains seen
         self._generation = 0  # the connection generation _domains belongs to
         self._round: _Round | None = None
         self._rounds = 0
@@ -284,9 +285,14 @@ class LibvirtInterface(HypervisorInterface):
             return
         by_uuid: dict[str, dict[str, Any]] = {}
         domains = self._domains
+        uuids = self._uuids
         stale = []
         for domain, record in records:
-            uuid = domain.UUIDString()
+            # the raw UUID is a cheaper read than UUIDString(); its text is remembered
+            raw = domain.UUID()
+            uuid = uuids.get(raw)
+            if uuid is None:
+                uuid = uuids[raw] = domain.UUIDString()
             by_uuid[uuid] = record
             entry = domains.get(uuid)
             if entry is None or entry.handle is None:
@@ -307,6 +313,8 @@ class LibvirtInterface(HypervisorInterface):
             if len(domains) > len(by_uuid):
                 for uuid in [uuid for uuid in domains if uuid not in by_uuid]:
                     del domains[uuid]  # not running any more
+            if len(uuids) > 2 * len(by_uuid) + 64:
+                self._uuids = {raw: uuid for raw, uuid in uuids.items() if uuid in by_uuid}
             self._round = _Round(self._rounds, time.monotonic(), by_uuid)
 
     def _bulk_stats(self, conn: libvirt.virConnect) -> list[tuple[Any, dict[str, Any]]]:
