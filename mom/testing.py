@@ -2,6 +2,9 @@
 
 - :func:`libvirt_test_host`: an XML host file for libvirt's in-process test driver
   (``test:///ABS/PATH.xml``) with N running guests;
+- :class:`LibvirtTickRig`: momd's monitors, policy engine and libvirt interface
+  in-process on such a host, one tick (collect, evaluate, apply) per :meth:`~LibvirtTickRig.tick`,
+  with the libvirt calls it cost;
 - :func:`wait_for`: poll a condition with a deadline (for tests of threads and daemons);
 - :func:`ksm_sysfs_guard`: exclusive use of the real ``/sys/kernel/mm/ksm`` for a test,
   restoring every knob afterwards (lock file ``/tmp/mom-test-ksm.lock``).
@@ -22,6 +25,8 @@ from mom.plugins.ksm_sysfs import KSM_DIR, KsmSysfs
 __all__ = [
     "wait_for",
     "libvirt_test_host",
+    "LibvirtTickRig",
+    "OVIRT_QOS_METADATA",
     "MomdProcess",
     "free_tcp_port",
     "ksm_sysfs_guard",
@@ -54,11 +59,13 @@ def libvirt_test_host(
     current_kib: int = 2 * 1024 * 1024,
     prefix: str = "vm",
     metadata: str = "",
+    iotune: str = "",
 ) -> list[tuple[str, str]]:
     """Write a test-driver host with ``guests`` running domains; their (name, uuid).
 
     Each guest has a virtio disk ``vda`` (``/images/<name>.img``) and a virtio balloon.
-    ``metadata`` (XML) goes into every domain's ``<metadata>``.
+    ``metadata`` (XML) goes into every domain's ``<metadata>``, ``iotune`` (the content
+    of an ``<iotune>`` element) into its disk.
     """
     domains = []
     names = []
@@ -78,7 +85,7 @@ def libvirt_test_host(
     <devices>
       <disk type='file' device='disk'>
         <source file='/images/{escape(name)}.img'/>
-        <target dev='vda' bus='virtio'/>
+        <target dev='vda' bus='virtio'/>{f"<iotune>{iotune}</iotune>" if iotune else ""}
       </disk>
       <memballoon model='virtio'><stats period='2'/></memballoon>
     </devices>
@@ -89,6 +96,115 @@ def libvirt_test_host(
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(xml)
     return names
+
+
+#: oVirt tuning metadata for test hosts: a 50% vCPU limit and IO limits for ``vda``
+#: (every limit present, as vdsm writes them: the shipped IO policy reads all six)
+OVIRT_QOS_METADATA = (
+    "<ovt:qos xmlns:ovt='http://ovirt.org/vm/tune/1.0'><ovt:vcpuLimit>50</ovt:vcpuLimit><ovt:ioTune>"
+    "<ovt:device name='vda'>"
+    "<ovt:guaranteed><ovt:total_bytes_sec>1000000</ovt:total_bytes_sec></ovt:guaranteed>"
+    "<ovt:maximum><ovt:total_bytes_sec>5000000</ovt:total_bytes_sec><ovt:read_bytes_sec>0</ovt:read_bytes_sec>"
+    "<ovt:write_bytes_sec>0</ovt:write_bytes_sec><ovt:total_iops_sec>400</ovt:total_iops_sec>"
+    "<ovt:read_iops_sec>0</ovt:read_iops_sec><ovt:write_iops_sec>0</ovt:write_iops_sec></ovt:maximum>"
+    "</ovt:device></ovt:ioTune></ovt:qos>"
+)
+#: <iotune> content the test driver needs before it accepts those limits (a *_max above them)
+_TEST_DRIVER_IOTUNE = (
+    "<total_bytes_sec_max>100000000</total_bytes_sec_max><total_iops_sec_max>100000</total_iops_sec_max>"
+)
+
+
+class LibvirtTickRig:
+    """momd's tick, in-process, on a test-driver host of ``guests`` domains.
+
+    The daemon's own objects (host monitor, guest manager in single-thread mode, policy
+    engine, libvirt interface), configured as vdsm configures momd, minus what the test
+    driver cannot do (no ``vcpu_quota``: no CpuTune controller) or what would change this
+    machine (no KSM controller).  Every domain carries :data:`OVIRT_QOS_METADATA`.
+    :meth:`tick` runs one collection round and one policy cycle; :meth:`calls` counts
+    libvirt calls.  ``engine`` is a policy implementation (``mom._impl.engine`` by default).
+
+    :param directory: where the host XML is written
+    :param parameters: a ``01-parameters`` policy, as vdsm would set it
+    """
+
+    GUEST_COLLECTORS = "GuestMemoryOptional, GuestBalloonOptional, GuestCpuTune, GuestIoTuneOptional"
+    HOST_COLLECTORS = "HostMemory, HostKSM, HostCpu"
+    CONTROLLERS = "Balloon, IoTune"
+
+    def __init__(
+        self,
+        directory: str,
+        guests: int,
+        *,
+        policy_dir: str | None = None,
+        parameters: str = "",
+        engine: Any = None,
+        events: bool = True,
+        main: dict[str, str] | None = None,
+    ) -> None:
+        import configparser
+
+        from mom.config import INTERNAL_SECTION, load_config
+        from mom.dsl.store import PolicyStore
+        from mom.plugins.hypervisors.libvirt import LibvirtInterface
+        from mom.runtime.engine import PolicyEngine
+        from mom.runtime.guest_manager import GuestManager
+        from mom.runtime.host_monitor import HostMonitor
+
+        path = os.path.join(directory, f"host-{guests}.xml")
+        self.domains = libvirt_test_host(path, guests, metadata=OVIRT_QOS_METADATA, iotune=_TEST_DRIVER_IOTUNE)
+        self.uri = f"test://{path}"
+        if policy_dir is None:
+            policy_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "policies")
+        overrides = configparser.ConfigParser()
+        overrides.read_dict(
+            {
+                "main": {
+                    "libvirt-hypervisor-uri": self.uri,
+                    "policy-dir": policy_dir,
+                    "guest-manager-multi-thread": "false",
+                    "controllers": self.CONTROLLERS,
+                    "rpc-port": "-1",
+                    **(main or {}),
+                },
+                "host": {"collectors": self.HOST_COLLECTORS},
+                "guest": {"collectors": self.GUEST_COLLECTORS},
+            }
+        )
+        loaded = load_config("", overrides)
+        config, settings = loaded.parser, loaded.settings
+        config.add_section(INTERNAL_SECTION)
+        config.set(INTERNAL_SECTION, "plot-subdir", "")
+        self.iface = LibvirtInterface(config, events=events)
+        self.host_monitor = HostMonitor(config, settings)
+        self.guest_manager = GuestManager(config, self.iface, settings)
+        self.engine = PolicyEngine(config, self.iface, self.host_monitor, self.guest_manager, settings)
+        if engine is not None:
+            self.engine.policy = PolicyStore(engine=engine)
+            self.engine.load_policy()
+        if parameters:
+            self.set_parameters(parameters)
+        self.host_monitor.collect()
+        self.guest_manager.update_guests()
+
+    def set_parameters(self, text: str) -> None:
+        """Replace the ``01-parameters`` policy (RuntimeError if it does not compile)."""
+        if not self.engine.policy.set_policy("01-parameters", text):
+            raise RuntimeError(f"01-parameters does not compile: {text!r}")
+
+    def calls(self) -> int:
+        """libvirt calls so far."""
+        return self.iface.connection.total_calls
+
+    def tick(self) -> bool:
+        """Collect every guest, evaluate the policy, apply it; whether the controllers ran."""
+        self.guest_manager.collect_guests()
+        return self.engine.do_controls()
+
+    def close(self) -> None:
+        self.iface.close()
 
 
 @contextlib.contextmanager

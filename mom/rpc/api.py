@@ -79,8 +79,10 @@ class MOMFuncs:
     def getStatistics(self) -> dict[str, Any]:
         """``{'host': latest host sample, 'guests': {name: latest sample}, 'mom': {...}}``.
 
-        ``'mom'`` (this package's addition) names the policy implementation in use.
-        Raises AttributeError before the host monitor is ready, as upstream does.
+        ``'mom'`` (this package's addition) names the policy implementation in use and,
+        under ``'hypervisor'``, the interface's counters (libvirt: calls in all, by name,
+        and since the previous collection round).  Raises AttributeError before the host
+        monitor is ready, as upstream does.
         """
         host = self.threads["host_monitor"].interrogate()
         if host is None:
@@ -88,11 +90,11 @@ class MOMFuncs:
         guests = {}
         for entity in self.threads["guest_manager"].interrogate().values():
             guests[entity.properties["name"]] = plain(entity.statistics[-1])
-        return {
-            "host": plain(host.statistics[-1]),
-            "guests": guests,
-            "mom": {"implementation": _impl.IMPLEMENTATION, "policy_engine": _impl.describe()},
-        }
+        about = {"implementation": _impl.IMPLEMENTATION, "policy_engine": _impl.describe()}
+        counters = getattr(getattr(self.threads["guest_manager"], "hypervisor_iface", None), "stats", None)
+        if callable(counters):
+            about["hypervisor"] = plain(counters())
+        return {"host": plain(host.statistics[-1]), "guests": guests, "mom": about}
 
     @exported
     def getActiveGuests(self) -> list[str]:

@@ -5,7 +5,10 @@ thread itself (discovery every ``guest-manager-interval``, and a collection roun
 every ``guest-monitor-interval``) plus, when ``guest-manager-multi-thread`` is true,
 ``guest-collector-threads`` workers that collect the guests of a round in parallel
 (upstream started one thread per guest).  In single-thread mode the manager thread
-collects the guests itself, without holding the lock RPC readers need.
+collects the guests itself, without holding the lock RPC readers need.  A round
+starts with the hypervisor interface's ``prefetch()``, if it has one: the libvirt
+interface fetches every guest's statistics there in one call, and the collectors
+then read them from that round.
 
 Isolation: an error listing or describing guests skips that pass; an error in one
 guest's collectors is that guest's monitor's business; a guest whose monitor stopped
@@ -178,6 +181,11 @@ class GuestManager(threading.Thread):
         """One collection round: every monitor, on the workers or right here."""
         with self.guests_lock:
             monitors = list(self.guests.values())
+        # an interface that can fetch every guest's statistics at once does it now
+        # (the libvirt interface: one getAllDomainStats per round, see prefetch())
+        prefetch = getattr(self.hypervisor_iface, "prefetch", None)
+        if monitors and callable(prefetch):
+            self._guard(prefetch)
         for monitor in monitors:
             if self.stop.is_set():
                 return

@@ -96,7 +96,9 @@ class Monitor:
             self.optional_fields = optional
             if self.plotter is not None:
                 self.plotter.setFields(fields | optional)
-        self.optional_fields = set(self.optional_fields or ()) - self.fields
+        optional = self.optional_fields
+        if type(optional) is not set or not optional.isdisjoint(self.fields):
+            optional = self.optional_fields = set(optional or ()) - self.fields
         data: dict[str, Any] = {}
         for collector in collectors:
             try:
@@ -116,15 +118,19 @@ class Monitor:
             if values is None:
                 self.logger.debug("%s: %s returned no data", self.name, type(collector).__name__)
                 continue
-            for key, value in values.items():
-                if data.get(key) is None:  # an earlier non-None value wins
-                    data[key] = value
-        missing = self.fields - set(data)
-        if missing:
+            if not data.keys().isdisjoint(values):
+                for key, value in values.items():
+                    if data.get(key) is None:  # an earlier non-None value wins
+                        data[key] = value
+            else:
+                data.update(values)
+        if not data.keys() >= self.fields:
+            missing = self.fields - set(data)
             self._set_not_ready("Incomplete data: missing %s" % missing, logging.INFO)
             return None
-        for key in self.optional_fields:
-            data.setdefault(key, None)
+        for key in optional:
+            if key not in data:
+                data[key] = None
         table = self.table
         if table is not None:
             with table.lock:

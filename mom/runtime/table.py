@@ -15,6 +15,7 @@ missing from upstream's sample dict), which is not the same as None.
 
 from __future__ import annotations
 
+import struct
 import threading
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -35,6 +36,14 @@ TAG_OBJECT = 4
 TAG_ABSENT = 8
 
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+_DOUBLE = struct.Struct("=d")
+_INT64 = struct.Struct("=q")
+
+
+def _float_bits(value: float) -> int:
+    """The int64 with the bits of a float64 (what ``np.float64(v).view(np.int64)`` gives)."""
+    return _INT64.unpack(_DOUBLE.pack(value))[0]
 
 
 def _locked(method: Any) -> Any:
@@ -74,6 +83,8 @@ class SampleTable:
         #: index here (a list, so the VM reads it without hashing)
         self.objects: list[Any] = []
         self._free_objects: list[int] = []
+        #: (row, ring slot) -> the object cells of that sample (freed with it)
+        self._cell_objects: dict[tuple[int, int], list[int]] = {}
         self.names: list[str | None] = [None] * capacity
         self.properties: list[dict[str, Any]] = [{} for _ in range(capacity)]
         self.variables: list[dict[str, Any]] = [{} for _ in range(capacity)]
@@ -162,11 +173,13 @@ class SampleTable:
 
     def _release_objects(self, row: int, slot: int | None = None) -> None:
         """Free the object cells of a row (of one ring slot, or all)."""
-        tags = self.tags[row] if slot is None else self.tags[row, :, slot]
-        payload = self.payload[row] if slot is None else self.payload[row, :, slot]
-        for index in payload[tags == TAG_OBJECT].tolist():
-            self.objects[index] = None
-            self._free_objects.append(index)
+        slots = range(self.history) if slot is None else (slot,)
+        for each in slots:
+            indices = self._cell_objects.pop((row, each), None)
+            if indices:
+                for index in indices:
+                    self.objects[index] = None
+                self._free_objects.extend(indices)
 
     def _store_object(self, value: Any) -> int:
         if self._free_objects:
@@ -196,50 +209,60 @@ class SampleTable:
 
         Unknown fields are declared on the way (upstream keeps them in the sample).
         """
+        field_index = self.field_index
         for name in sample:
-            if name not in self.field_index:
+            if name not in field_index:
                 self.add_field(name)
+        # the new slot's column built as two lists, stored with one numpy call per
+        # array (this runs for every guest every round: per-field stores cost twice)
+        width = len(self.fields)
+        tags = [TAG_ABSENT] * width
+        payload = [0] * width
+        objects = []
+        for name, value in sample.items():
+            field = field_index[name]
+            kind = type(value)
+            if value is None:
+                tags[field] = TAG_NONE
+            elif kind is int and _INT64_MIN <= value <= _INT64_MAX:
+                tags[field] = TAG_INT
+                payload[field] = value
+            elif kind is float:
+                tags[field] = TAG_FLOAT
+                payload[field] = _float_bits(value)
+            elif kind is bool:
+                tags[field] = TAG_BOOL
+                payload[field] = int(value)
+            else:
+                index = self._store_object(value)
+                objects.append(index)
+                tags[field] = TAG_OBJECT
+                payload[field] = index
         slot = (int(self.head[row]) + 1) % self.history
         self.head[row] = slot
         if self.count[row] < self.history:
             self.count[row] += 1
-        tags = self.tags
-        payload = self.payload
         self._release_objects(row, slot)  # the oldest sample's objects, once the ring is full
-        tags[row, :, slot] = TAG_ABSENT
-        for name, value in sample.items():
-            field = self.field_index[name]
-            kind = type(value)
-            if value is None:
-                tags[row, field, slot] = TAG_NONE
-            elif kind is bool:
-                tags[row, field, slot] = TAG_BOOL
-                payload[row, field, slot] = int(value)
-            elif kind is int and _INT64_MIN <= value <= _INT64_MAX:
-                tags[row, field, slot] = TAG_INT
-                payload[row, field, slot] = value
-            elif kind is float:
-                tags[row, field, slot] = TAG_FLOAT
-                payload[row, field, slot] = np.float64(value).view(np.int64)
-            else:
-                tags[row, field, slot] = TAG_OBJECT
-                payload[row, field, slot] = self._store_object(value)
-        self.latest_tags[:, row] = tags[row, :, slot]
-        self.latest_payload[:, row] = payload[row, :, slot]
+        if objects:
+            self._cell_objects[(row, slot)] = objects
+        self.tags[row, :, slot] = tags
+        self.payload[row, :, slot] = payload
+        self.latest_tags[:, row] = tags
+        self.latest_payload[:, row] = payload
         self.generation += 1
 
     def _value(self, row: int, field: int, slot: int) -> Any:
-        tag = self.tags[row, field, slot]
-        if tag == TAG_NONE:
-            return None
+        tag = int(self.tags[row, field, slot])  # a Python int compares faster than a numpy scalar
         if tag == TAG_INT:
             return int(self.payload[row, field, slot])
+        if tag == TAG_NONE:
+            return None
         if tag == TAG_FLOAT:
             return float(self.payload[row, field, slot].view(np.float64))
-        if tag == TAG_BOOL:
-            return bool(self.payload[row, field, slot])
         if tag == TAG_OBJECT:
             return self.objects[int(self.payload[row, field, slot])]
+        if tag == TAG_BOOL:
+            return bool(self.payload[row, field, slot])
         return MISSING
 
     def slots(self, row: int) -> list[int]:
@@ -251,7 +274,7 @@ class SampleTable:
     def latest(self, row: int, name: str) -> Any:
         """The newest value of a field, or MISSING if absent (or no samples)."""
         field = self.field_index.get(name)
-        if field is None or self.count[row] == 0:
+        if field is None or not self.count[row]:
             return MISSING
         return self._value(row, field, int(self.head[row]))
 
@@ -451,7 +474,10 @@ class RowEntity(Entity):
     def __getattr__(self, name: str) -> Any:
         # upstream's _finalize made each field an attribute
         if not name.startswith("_"):
-            value = self._policy_values.get(name, MISSING)
+            if self._generation == self.table.generation:
+                value = self._cached_values.get(name, MISSING)
+            else:  # one field: cheaper than refreshing them all (controllers read one or two)
+                value = self.table.latest(self.row, name)
             if value is not MISSING:
                 return value
         raise AttributeError(name)

@@ -91,7 +91,7 @@ def realstack() -> Iterator[rs.RealStack]:
             signal.signal(signal.SIGTERM, previous_term)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def conn(realstack: rs.RealStack) -> Any:
-    """A libvirt connection to the stack's daemon (qemu:///system)."""
+    """A libvirt connection to the stack's daemon (qemu:///system), reopened if libvirtd restarted."""
     return realstack.connection()

@@ -18,10 +18,12 @@ Typical use (``conftest.py`` does this once per pytest session)::
 from __future__ import annotations
 
 import atexit
+import contextlib
 import errno
 import fcntl
 import os
 import re
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -287,10 +289,18 @@ class RealStack:
             )
 
     def connection(self) -> Any:
-        """The stack's libvirt connection (opened on first use; libvirtd may need a moment)."""
-        if self._conn is None:
-            import libvirt
+        """The stack's libvirt connection (opened on first use, and again after libvirtd
+        restarted; libvirtd may need a moment)."""
+        import libvirt
 
+        if self._conn is not None:
+            try:
+                self._conn.getLibVersion()  # a round trip: a dead socket shows only on use
+            except libvirt.libvirtError:
+                with contextlib.suppress(libvirt.libvirtError):
+                    self._conn.close()
+                self._conn = None
+        if self._conn is None:
             deadline = time.monotonic() + 15
             while True:
                 try:
@@ -301,6 +311,28 @@ class RealStack:
                         raise StackError(f"cannot connect to {self.uri}: {error}") from error
                     time.sleep(0.2)
         return self._conn
+
+    def restart_libvirtd(self, timeout: float = 20.0) -> None:
+        """Stop the libvirtd this project started and start it again; the guests keep running
+        (libvirtd reattaches to their QEMU processes). Clients see their connection drop.
+
+        :raises StackUnavailable: libvirtd was not started by this project (it is left alone)
+        """
+        pidfile = self.directory / "libvirtd.pid"
+        try:
+            pid = int(pidfile.read_text().strip())
+        except (OSError, ValueError):
+            raise StackUnavailable("libvirtd was not started by the project: not restarting it") from None
+        with timed("libvirtd restart"):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while Path(f"/proc/{pid}").exists():
+                if time.monotonic() > deadline:
+                    raise StackError(f"libvirtd (pid {pid}) did not stop within {timeout:.0f} s")
+                time.sleep(0.1)
+            pidfile.unlink(missing_ok=True)
+            run_script("libvirtd.sh", "start", env=self._env, timeout=60)
+            self.connection()
 
     # ---------------------------------------------------------------- guests
 

@@ -115,7 +115,7 @@ def test_io_tune_skips_guests_without_io_data():
 
 def test_io_tune_through_libvirt(iface, test_host):
     name, uuid = test_host[1][0]
-    domain = iface._domain(uuid)
+    domain = iface.conn.lookupByUUIDString(uuid)
     domain.setBlockIoTune("vda", {"total_bytes_sec_max": 10**9}, libvirt.VIR_DOMAIN_AFFECT_LIVE)
     from mom.plugins.collectors.guest_io_tune import match_io_tunes
 

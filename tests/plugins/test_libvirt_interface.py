@@ -97,7 +97,9 @@ def test_io_tune_policy_state_and_set(tmp_path, iface_for):
     assert state[0]["name"] == "vda" and state[0]["path"] == "/images/vm0000.img"
     assert set(state[0]["ioTune"].values()) == {0}
     # the test driver wants a *_max at least as high as the limit: give it one first
-    iface._domain(uuid).setBlockIoTune("vda", {"total_bytes_sec_max": 10**9}, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+    iface.conn.lookupByUUIDString(uuid).setBlockIoTune(
+        "vda", {"total_bytes_sec_max": 10**9}, libvirt.VIR_DOMAIN_AFFECT_LIVE
+    )
     iface.setVmIoTune(uuid, [{"name": "vda", "path": "/images/vm0000.img", "ioTune": {"total_bytes_sec": 5000}}])
     assert iface.getVmIoTune(uuid)[0]["ioTune"]["total_bytes_sec"] == 5000
 

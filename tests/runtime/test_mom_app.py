@@ -89,6 +89,7 @@ def test_thread_count_does_not_grow_with_guests(start_mom, tmp_path):
             "GuestCollector-1",
             "GuestCollector-2",
             "GuestCollector-3",
+            "libvirt-events",  # libvirt's event loop, one per process
         ]
     )
 

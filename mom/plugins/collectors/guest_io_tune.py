@@ -13,11 +13,24 @@ __all__ = ["GuestIoTune", "GuestIoTuneOptional", "match_io_tunes"]
 _FIELDS = frozenset({"io_tune", "io_tune_current"})
 
 
-def _matches(policy: Mapping[str, Any], state: Mapping[str, Any]) -> bool:
-    # by path; by name when either path is unknown
-    if policy.get("path") is None or state.get("path") is None:
-        return policy.get("name") == state.get("name")
-    return policy.get("path") == state.get("path")
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _deep_copy(value: Any) -> Any:
+    """copy.deepcopy for the plain dicts, lists and scalars a state is made of, several
+    times faster (it runs for every disk of every guest, every round)."""
+    kind = type(value)
+    if kind is dict:
+        result = dict(value)
+        for key, item in result.items():
+            if type(item) not in _SCALARS:
+                result[key] = _deep_copy(item)  # replaces a value: the dict's size stays
+        return result
+    if kind is list:
+        return [item if type(item) in _SCALARS else _deep_copy(item) for item in value]
+    if kind in _SCALARS:
+        return value
+    return copy.deepcopy(value)
 
 
 def match_io_tunes(policies: list[Mapping[str, Any]], states: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -27,20 +40,30 @@ def match_io_tunes(policies: list[Mapping[str, Any]], states: list[dict[str, Any
     tunes = []
     current = []
     for policy in policies:
+        policy_path = policy.get("path")
+        policy_name = policy.get("name")
         for state in states:
-            if _matches(policy, state):
-                state.setdefault("ioTune", {})
-                tunes.append(
-                    IoTune(
-                        state.get("name"),
-                        state.get("path"),
-                        dict(policy.get("guaranteed") or {}),
-                        dict(policy.get("maximum") or {}),
-                        state["ioTune"],  # the state dict itself: setters write into it
-                    )
+            # by path; by name when either path is unknown
+            state_path = state.get("path")
+            if policy_path is None or state_path is None:
+                if policy_name != state.get("name"):
+                    continue
+            elif policy_path != state_path:
+                continue
+            if "ioTune" not in state:
+                state["ioTune"] = {}
+            limits = state["ioTune"]
+            tunes.append(
+                IoTune(
+                    state.get("name"),
+                    state_path,
+                    dict(policy.get("guaranteed") or {}),
+                    dict(policy.get("maximum") or {}),
+                    limits,  # the state's dict itself: setters write into it
                 )
-                current.append(copy.deepcopy(state))
-                break
+            )
+            current.append(_deep_copy(state))
+            break
     return {"io_tune": tunes, "io_tune_current": current}
 
 

@@ -32,9 +32,12 @@ class IoTune(Controller):
             return
         changed = []
         for index, tune in enumerate(tunes):
-            wanted = tune.ioTune()
-            if index >= len(current) or wanted["ioTune"] != _limits(current[index]):
-                changed.append(wanted)
+            # an IoTune's ioTune()["ioTune"] is its _current: compare before building the dict
+            limits = getattr(tune, "_current", None)
+            if limits is None:
+                limits = tune.ioTune()["ioTune"]
+            if index >= len(current) or limits != _limits(current[index]):
+                changed.append(tune.ioTune())
         if changed:
             self.logger.info("Setting IO tune of guest %s: %r", guest.properties.get("name"), changed)
             self.hypervisor_iface.setVmIoTune(guest.Prop("uuid"), changed)

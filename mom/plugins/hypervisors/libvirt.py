@@ -1,26 +1,30 @@
 """The ``libvirt`` hypervisor interface, on libvirt-python (upstream ``libvirtInterface``).
 
-One libvirt connection, per-domain calls as upstream makes them.  Guests are listed by
-domain ID; everything else addresses a domain by UUID.  The QEMU process id comes
-from libvirt's pid file or a scan of ``/proc/*/cmdline`` (upstream ran ``ps``); drivers
-without local processes (the test driver, remote URIs) give ``pid`` None.
+Upstream's methods and results, at a cost per tick that does not grow with the guests:
 
-Errors: VIR_ERR_NO_DOMAIN (the guest just went away) is ignored and the query answers
-None; a broken connection (VIR_ERR_SYSTEM_ERROR, VIR_ERR_INVALID_CONN) is reopened on
-the next call; anything else is logged as ``Unhandled libvirt exception (%i).``.
-Queries answer None on error; actions raise :class:`HypervisorInterfaceError` so the
-controller can log which guest failed.
+- :meth:`LibvirtInterface.prefetch` (the guest manager calls it at the start of every
+  collection round) makes **one** ``getAllDomainStats`` call for the state, balloon,
+  vCPU and block groups of every running domain.  The per-guest methods the collectors
+  call (``getVmMemoryStats``, ``getVmBalloonInfo``, ``getVmCpuTuneInfo``...) answer from
+  that round's records.
+- What the bulk records lack is fetched per domain, and counted: a driver whose records
+  are empty (libvirt's test driver answers only the state group) costs one
+  ``memoryStats()`` per guest per round; a guest that appeared after the round started
+  is asked directly.
+- What changes only when someone changes it (the domain XML: maximum memory, balloon
+  guarantee, disks and their IO limits, oVirt's tuning metadata; the scheduler
+  parameters) is cached per domain and dropped by libvirt's domain events (tunables,
+  metadata, devices, lifecycle), by this interface's own actions and by a new
+  connection.  Without events it is re-read every round, as upstream did.
 
-IO tuning: the policy of each disk is read from the domain metadata element in the
-``http://ovirt.org/vm/tune/1.0`` namespace (where oVirt keeps ``vcpuLimit`` too)::
-
-    <qos><vcpuLimit>50</vcpuLimit>
-      <ioTune><device name="vda" path="/images/a.img">
-        <guaranteed><total_bytes_sec>1000</total_bytes_sec></guaranteed>
-        <maximum><total_bytes_sec>5000</total_bytes_sec></maximum>
-      </device></ioTune></qos>
-
-and the current limits from ``blockIoTune``.
+Every libvirt call is counted (:meth:`stats`; ``getStatistics()['mom']['hypervisor']``);
+the calls between two rounds are logged at DEBUG.  Errors: a domain that went away
+answers None (queries) or raises :class:`HypervisorInterfaceError` (actions), without
+touching the other guests; other libvirt errors are logged with the call and the domain
+(see :mod:`mom.plugins.hypervisors.libvirt_connection`, which also reopens a lost
+connection with back-off).  The QEMU process id comes from libvirt's pid file or a scan
+of ``/proc/*/cmdline`` (upstream ran ``ps``); drivers without local processes (the test
+driver, remote URIs) give ``pid`` None.
 """
 
 from __future__ import annotations
@@ -29,158 +33,358 @@ import logging
 import math
 import os
 import threading
-import xml.etree.ElementTree as ElementTree
+import time
+from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlparse
 
 import libvirt
 
 from mom.errors import HypervisorInterfaceError
-from mom.plugins.collectors.io_tune import IO_TUNE_KEYS
 from mom.plugins.hypervisors.base import HypervisorInterface
+from mom.plugins.hypervisors.libvirt_connection import DomainGone, LibvirtConnection
+from mom.plugins.hypervisors.libvirt_domain import (
+    BULK_MEMORY_MAP,
+    MEMORY_STATS_MAP,
+    TUNE_NAMESPACE,
+    DomainXml,
+    bulk_block_names,
+    parse_domain_xml,
+)
 from mom.plugins.ksm_sysfs import KsmSysfs
 
-__all__ = ["LibvirtInterface", "instance", "TUNE_NAMESPACE", "MEMORY_STATS_MAP"]
+__all__ = ["LibvirtInterface", "instance", "TUNE_NAMESPACE", "MEMORY_STATS_MAP", "BULK_GROUPS"]
 
-TUNE_NAMESPACE = "http://ovirt.org/vm/tune/1.0"
-
-#: libvirt memoryStats() key -> GuestMemory field
-MEMORY_STATS_MAP = {
-    "available": "mem_available",
-    "unused": "mem_unused",
-    "major_fault": "major_fault",
-    "minor_fault": "minor_fault",
-    "swap_in": "swap_in",
-    "swap_out": "swap_out",
-}
+#: the statistics groups of the one bulk call per round
+BULK_GROUPS = (
+    libvirt.VIR_DOMAIN_STATS_STATE
+    | libvirt.VIR_DOMAIN_STATS_BALLOON
+    | libvirt.VIR_DOMAIN_STATS_VCPU
+    | libvirt.VIR_DOMAIN_STATS_BLOCK
+)
+#: running domains only; NOWAIT: a domain busy with another job (a stuck QEMU monitor,
+#: a migration) is reported without its guest statistics instead of delaying every guest
+_BULK_FLAGS = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE | libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT
 
 #: write order for ksmTune: merge_across_nodes only changes while KSM is stopped
 _KSM_ORDER = {"merge_across_nodes": 0, "pages_to_scan": 1, "sleep_millisecs": 2, "run": 3}
 
-_RECONNECT_CODES = {libvirt.VIR_ERR_SYSTEM_ERROR, libvirt.VIR_ERR_INVALID_CONN}
-
 _PID_DIRS = ("/run/libvirt/qemu", "/var/run/libvirt/qemu")
 
 
-def _ignore_errors(context: Any, error: Any) -> None:
-    """libvirt's default handler prints every error to stderr; the errors are handled here."""
+def _action(method: Callable[..., Any]) -> Callable[..., Any]:
+    """An action's failures are HypervisorInterfaceError, a vanished domain included."""
+
+    def action(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except DomainGone as error:
+            raise HypervisorInterfaceError(str(error)) from None
+
+    action.__name__ = method.__name__
+    action.__doc__ = method.__doc__
+    return action
 
 
-class _Gone(Exception):
-    """The domain no longer exists (VIR_ERR_NO_DOMAIN)."""
+@dataclass
+class _Round:
+    """The bulk records of one collection round, and what was fetched per domain in it."""
+
+    number: int
+    started: float  # monotonic seconds
+    records: dict[str, dict[str, Any]]  # uuid -> getAllDomainStats record
+    #: uuid -> memoryStats() fetched in this round (drivers without bulk balloon stats)
+    memory: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class _Domain:
+    """What is cached about one domain (by UUID) between rounds."""
+
+    uuid: str = ""
+    handle: Any = None  # virDomain of the current connection
+    xml: DomainXml | None = None
+    sched: dict[str, Any] | None = None
+    #: what each was read for (see LibvirtInterface._epoch)
+    xml_epoch: int | None = None
+    sched_epoch: int | None = None
+    #: bumped by every invalidation, so a read racing with an event is not stored
+    version: int = 0
+    #: the guest's balloon statistics were in a bulk record once (its driver works)
+    had_stats: bool = False
+
+    def __str__(self) -> str:
+        """The domain as messages name it: its name and UUID."""
+        if self.handle is not None:
+            try:
+                return f"{self.handle.name()} {self.uuid}"
+            except libvirt.libvirtError:
+                pass
+        return self.uuid
 
 
 class LibvirtInterface(HypervisorInterface):
-    """Talks to libvirt at ``[main] libvirt-hypervisor-uri`` (empty: libvirt's default)."""
+    """Talks to libvirt at ``[main] libvirt-hypervisor-uri`` (empty: libvirt's default).
 
-    def __init__(self, config: Any) -> None:
+    ``events=False`` does without libvirt's event loop (cached configuration is then
+    re-read every round).
+    """
+
+    def __init__(self, config: Any, *, events: bool = True) -> None:
         self.logger = logging.getLogger("mom.libvirtInterface")
         self.uri: str | None = config.get("main", "libvirt-hypervisor-uri") or None
+        interval = float(config.get("main", "guest-monitor-interval"))
         # whole seconds, at least 1: a period of 0 would switch the balloon stats off
-        self.stats_period = max(1, math.ceil(float(config.get("main", "guest-monitor-interval"))))
+        self.stats_period = max(1, math.ceil(interval))
+        #: a round's bulk records are used for this long (then collectors ask per domain)
+        self.round_max_age = max(2 * interval, 1.0)
         self.ksm = KsmSysfs()
         self.lock = threading.Lock()
-        self.conn: libvirt.virConnect | None = None
-        libvirt.registerErrorHandler(_ignore_errors, None)
-        self._connect()
+        self._domains: dict[str, _Domain] = {}
+        self._uuids: dict[bytes, str] = {}  # raw UUID -> its text, for the domains seen
+        self._generation = 0  # the connection generation _domains belongs to
+        self._round: _Round | None = None
+        self._rounds = 0
+        self._bulk_flags = _BULK_FLAGS
+        self._calls_at_round = 0
+        self.last_round_calls = 0
+        self.connection = LibvirtConnection(self.uri, self._on_event if events else None, logger=self.logger)
 
-    # ## Connection and errors
+    @property
+    def conn(self) -> libvirt.virConnect | None:
+        """The current libvirt connection (None while disconnected)."""
+        return self.connection.conn
 
-    def _connect(self) -> None:
-        try:
-            self.conn = libvirt.open(self.uri)
-        except libvirt.libvirtError as error:
-            self.logger.error("libvirtInterface: error setting up connection to %s: %s", self.uri, error)
-            self.conn = None
+    # ## Bookkeeping
 
-    def _connection(self) -> libvirt.virConnect:
-        with self.lock:
-            if self.conn is None:
-                self._connect()
-            if self.conn is None:
-                raise HypervisorInterfaceError(f"not connected to libvirt ({self.uri or 'default URI'})")
-            return self.conn
-
-    def _handle(self, error: libvirt.libvirtError) -> None:
-        code = error.get_error_code()
-        if code == libvirt.VIR_ERR_NO_DOMAIN:
-            raise _Gone() from error
-        if code in _RECONNECT_CODES:
-            self.logger.warning("libvirt connection lost (%s); reconnecting", error)
+    def _state(self) -> tuple[libvirt.virConnect, int]:
+        """The connection and its generation; the domain cache is reset on a new one."""
+        conn = self.connection.get()
+        generation = self.connection.generation
+        if generation != self._generation:
             with self.lock:
-                try:
-                    if self.conn is not None:
-                        self.conn.close()
-                except libvirt.libvirtError:
-                    pass
-                self.conn = None
-                self._connect()
-        else:
-            self.logger.warning("Unhandled libvirt exception (%i).", code)
+                if generation != self._generation:
+                    self._domains.clear()
+                    self._round = None
+                    self._generation = generation
+        return conn, generation
 
-    def _query(self, what: str, function: Callable[[], Any]) -> Any:
-        """Run a query; None if the domain is gone or libvirt failed (logged)."""
+    def _entry(self, uuid: str) -> _Domain:
+        entry = self._domains.get(uuid)
+        if entry is not None:
+            return entry
+        with self.lock:
+            entry = self._domains.get(uuid)
+            if entry is None:
+                entry = self._domains[uuid] = _Domain(uuid)
+            return entry
+
+    def _on_event(self, uuid: str, kind: str, details: tuple[Any, ...]) -> None:
+        """A domain event: what it may have changed is read again when next needed."""
+        with self.lock:
+            entry = self._domains.get(uuid)
+            if entry is None:
+                return
+            entry.version += 1
+            entry.xml = None
+            if kind in ("tunable", "lifecycle"):
+                entry.sched = None
+            if kind == "lifecycle":
+                entry.handle = None
+        self.logger.debug("libvirt: %s event for %s", kind, uuid)
+
+    def _handle(self, uuid: str) -> tuple[Any, _Domain]:
+        """The domain's virDomain (looked up by UUID once per connection) and cache entry."""
+        entry = self._domains.get(uuid)
+        if entry is not None and entry.handle is not None and self._generation == self.connection.generation:
+            if self.connection.connected:
+                return entry.handle, entry
+        conn, _ = self._state()
+        entry = self._entry(uuid)
+        handle = entry.handle
+        if handle is None:
+            handle = self.connection.call("lookupByUUIDString", conn.lookupByUUIDString, uuid, domain=uuid)
+            entry.handle = handle
+        return handle, entry
+
+    def _epoch(self) -> int | None:
+        """What a cached read stays valid for: this connection (with events: its
+        generation) or this round (without: minus its number); None: do not cache."""
+        if self.connection.events:
+            return self.connection.generation
+        current = self._current_round()
+        return None if current is None else -current.number
+
+    def _xml(self, uuid: str) -> DomainXml:
+        entry = self._domains.get(uuid) or self._entry(uuid)
+        xml = entry.xml
+        if xml is not None and entry.xml_epoch == self._epoch():
+            return xml
+        return self._refresh(uuid, "xml", self._read_xml)
+
+    def _sched(self, uuid: str) -> dict[str, Any]:
+        entry = self._domains.get(uuid) or self._entry(uuid)
+        sched = entry.sched
+        if sched is not None and entry.sched_epoch == self._epoch():
+            return sched
+        return self._refresh(uuid, "sched", self._read_sched)
+
+    def _refresh(self, uuid: str, kind: str, read: Callable[[Any, _Domain], Any]) -> Any:
+        """Read ``kind`` ("xml" or "sched") of a domain again, and cache it if allowed."""
+        epoch = self._epoch()
+        handle, entry = self._handle(uuid)
+        version = entry.version
+        value = read(handle, entry)
+        if epoch is not None:
+            with self.lock:
+                if entry.version == version:  # no event came in meanwhile
+                    setattr(entry, kind, value)
+                    setattr(entry, kind + "_epoch", epoch)
+        return value
+
+    def _read_xml(self, handle: Any, label: _Domain) -> DomainXml:
+        text = self.connection.call("XMLDesc", handle.XMLDesc, 0, domain=label)
+        try:
+            return parse_domain_xml(text)
+        except ValueError as error:
+            raise HypervisorInterfaceError(f"XMLDesc({label}): {error}") from None
+
+    def _read_sched(self, handle: Any, label: _Domain) -> dict[str, Any]:
+        return dict(self.connection.call("schedulerParameters", handle.schedulerParameters, domain=label))
+
+    def _query(self, what: str, uuid: str, function: Callable[[], Any]) -> Any:
+        """A query's result, or None if the domain is gone or libvirt failed (logged)."""
         try:
             return function()
-        except libvirt.libvirtError as error:
-            try:
-                self._handle(error)
-            except _Gone:
-                return None
-            self.logger.warning("%s failed: %s", what, error)
+        except HypervisorInterfaceError as error:
+            return self._failed(what, uuid, error)
+
+    def _failed(self, what: str, uuid: str, error: HypervisorInterfaceError) -> None:
+        """A query's answer when libvirt failed: None (the failure is logged where it happened)."""
+        if not isinstance(error, DomainGone):
+            self.logger.debug("%s(%s): %s", what, uuid, error)
+
+    # ## Rounds
+
+    def prefetch(self) -> None:
+        """Start a collection round: one ``getAllDomainStats`` for every running domain."""
+        calls = self.connection.total_calls
+        self.last_round_calls = calls - self._calls_at_round
+        self._calls_at_round = calls
+        if self._rounds:
+            self.logger.debug(
+                "libvirt: %d calls since the previous round (%d calls in all)", self.last_round_calls, calls
+            )
+        self._rounds += 1
+        try:
+            conn, _ = self._state()
+            records = self._bulk_stats(conn)
+        except HypervisorInterfaceError as error:
+            self._round = None
+            self.logger.debug("libvirt: no bulk statistics this round: %s", error)
+            return
+        by_uuid: dict[str, dict[str, Any]] = {}
+        domains = self._domains
+        uuids = self._uuids
+        stale = []
+        for domain, record in records:
+            # the raw UUID is a cheaper read than UUIDString(); its text is remembered
+            raw = domain.UUID()
+            uuid = uuids.get(raw)
+            if uuid is None:
+                uuid = uuids[raw] = domain.UUIDString()
+            by_uuid[uuid] = record
+            entry = domains.get(uuid)
+            if entry is None or entry.handle is None:
+                stale.append((uuid, domain, None))
+            elif entry.xml is not None and "block.count" in record:
+                stale.append((uuid, None, bulk_block_names(record)))
+        with self.lock:
+            for uuid, handle, names in stale:
+                entry = domains.get(uuid)
+                if entry is None:
+                    entry = domains[uuid] = _Domain(uuid)
+                if handle is not None:
+                    entry.handle = handle
+                # a disk list that differs from the cached XML: the XML is stale
+                if names is not None and entry.xml is not None and names != entry.xml.all_targets:
+                    entry.version += 1
+                    entry.xml = None
+            if len(domains) > len(by_uuid):
+                for uuid in [uuid for uuid in domains if uuid not in by_uuid]:
+                    del domains[uuid]  # not running any more
+            if len(uuids) > 2 * len(by_uuid) + 64:
+                self._uuids = {raw: uuid for raw, uuid in uuids.items() if uuid in by_uuid}
+            self._round = _Round(self._rounds, time.monotonic(), by_uuid)
+
+    def _bulk_stats(self, conn: libvirt.virConnect) -> list[tuple[Any, dict[str, Any]]]:
+        call = self.connection.call
+        try:
+            return call("getAllDomainStats", conn.getAllDomainStats, BULK_GROUPS, self._bulk_flags)
+        except DomainGone:
+            raise
+        except HypervisorInterfaceError:
+            nowait = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT
+            if not self._bulk_flags & nowait or self.connection.conn is None:
+                raise
+            # an older driver may refuse NOWAIT: if it answers without, ask so from now on
+            records = call("getAllDomainStats", conn.getAllDomainStats, BULK_GROUPS, self._bulk_flags & ~nowait)
+            self._bulk_flags &= ~nowait
+            return records
+
+    def _current_round(self) -> _Round | None:
+        current = self._round
+        if current is None or time.monotonic() - current.started > self.round_max_age:
             return None
+        return current
 
-    def _action(self, what: str, function: Callable[[], Any]) -> Any:
-        """Run an action; HypervisorInterfaceError if it failed."""
-        try:
-            return function()
-        except libvirt.libvirtError as error:
-            try:
-                self._handle(error)
-            except _Gone:
-                raise HypervisorInterfaceError(f"{what}: the domain no longer exists") from None
-            raise HypervisorInterfaceError(f"{what}: {error}") from error
-        except (LookupError, TypeError, ValueError) as error:
-            # the binding rejects typed parameters a driver does not know
-            raise HypervisorInterfaceError(f"{what}: {error}") from error
+    def _record(self, uuid: str) -> dict[str, Any] | None:
+        """This round's bulk record of a domain (None: no current round, or not in it)."""
+        current = self._current_round()
+        return None if current is None else current.records.get(uuid)
 
-    def _domain(self, uuid: str) -> libvirt.virDomain:
-        return self._connection().lookupByUUIDString(uuid)
+    def _memory_stats(self, uuid: str, current: _Round | None) -> dict[str, Any]:
+        """``memoryStats()`` of a domain, fetched once per round (``current``)."""
+        if current is not None:
+            stats = current.memory.get(uuid)
+            if stats is not None:
+                return stats
+        handle, entry = self._handle(uuid)
+        stats = self.connection.call("memoryStats", handle.memoryStats, domain=entry)
+        if current is not None:
+            current.memory[uuid] = stats
+        return stats
 
     # ## Guests
 
     def getVmList(self) -> list[int] | None:
         """IDs of the running domains; None (skip this pass) if libvirt fails."""
         try:
-            return self._query("listDomainsID", lambda: self._connection().listDomainsID())
+            conn, _ = self._state()
+            return list(self.connection.call("listDomainsID", conn.listDomainsID))
         except HypervisorInterfaceError as error:
-            self.logger.warning("getVmList: %s", error)
+            # while disconnected, the connection's own attempts say so (with back-off)
+            level = logging.WARNING if self.connection.connected else logging.DEBUG
+            self.logger.log(level, "getVmList: %s", error)
             return None
 
     def getVmInfo(self, vm_id: Any) -> dict[str, Any] | None:
-        try:
-            conn = self._connection()
-        except HypervisorInterfaceError:
-            return None
-
         def info() -> dict[str, Any]:
-            domain = conn.lookupByID(int(vm_id))
-            uuid = domain.UUIDString()
-            return {"uuid": uuid, "name": domain.name(), "pid": self._find_pid(conn, domain.name(), uuid)}
+            conn, _ = self._state()
+            domain = self.connection.call("lookupByID", conn.lookupByID, int(vm_id), domain=f"id {vm_id}")
+            uuid, name = domain.UUIDString(), domain.name()
+            self._entry(uuid).handle = domain
+            return {"uuid": uuid, "name": name, "pid": self._find_pid(name, uuid)}
 
-        result = self._query(f"getVmInfo({vm_id})", info)
+        result = self._query("getVmInfo", str(vm_id), info)
         if result is None or result["uuid"] is None or result["name"] is None:
             return None
         return result
 
-    def _find_pid(self, conn: libvirt.virConnect, name: str, uuid: str) -> int | None:
+    def _find_pid(self, name: str, uuid: str) -> int | None:
         """The QEMU process of a local domain, without running ``ps``."""
-        try:
-            driver = conn.getType()
-            uri = conn.getURI()
-        except libvirt.libvirtError:
-            return None
-        if driver != "QEMU" or urlparse(uri).hostname:
+        driver, uri = self.connection.driver, self.connection.canonical_uri
+        if driver != "QEMU" or not uri or urlparse(uri).hostname:
             return None  # no local process (test driver, remote host)
         candidates = [os.path.join(directory, name + ".pid") for directory in _PID_DIRS]
         runtime = os.environ.get("XDG_RUNTIME_DIR")
@@ -200,98 +404,144 @@ class LibvirtInterface(HypervisorInterface):
     # ## Memory
 
     def startVmMemoryStats(self, uuid: str) -> None:
-        self._query(
-            f"setMemoryStatsPeriod({uuid})",
-            lambda: self._domain(uuid).setMemoryStatsPeriod(self.stats_period),
-        )
+        def start() -> None:
+            handle, entry = self._handle(uuid)
+            self.connection.call(
+                "setMemoryStatsPeriod",
+                handle.setMemoryStatsPeriod,
+                self.stats_period,
+                domain=entry,
+            )
+
+        self._query("startVmMemoryStats", uuid, start)
 
     def getStatsFields(self) -> set[str]:
         return set(MEMORY_STATS_MAP.values())
 
     def getVmMemoryStats(self, uuid: str) -> dict[str, Any]:
-        try:
-            stats = self._action(f"memoryStats({uuid})", lambda: self._domain(uuid).memoryStats())
-        except HypervisorInterfaceError:
-            raise
+        """GuestMemory's fields (KiB; faults and swap counts), from the round's bulk record.
+
+        :raises HypervisorInterfaceError: the guest reports no memory statistics (no
+            balloon driver, no stats period) or the domain is gone
+        """
+        current = self._current_round()
+        record = None if current is None else current.records.get(uuid)
+        stats = None
+        if record is not None and "balloon.current" in record:
+            stats = {field: record[key] for key, field in BULK_MEMORY_MAP.items() if key in record}
+            entry = self._domains.get(uuid)
+            if entry is not None:
+                if stats:
+                    entry.had_stats = True
+                elif entry.had_stats:
+                    # it reported before: rather busy (NOWAIT skipped it) than driverless,
+                    # so ask it alone, which waits for it without holding up the others
+                    stats = None
+        if stats is None:
+            raw = self._memory_stats(uuid, current)
+            stats = {field: raw[key] for key, field in MEMORY_STATS_MAP.items() if key in raw}
         if not stats:
             raise HypervisorInterfaceError("libvirt memoryStats() is not active")
-        return {field: stats[key] for key, field in MEMORY_STATS_MAP.items() if key in stats}
+        return stats
 
     def getVmBalloonInfo(self, uuid: str) -> dict[str, Any] | None:
-        def balloon() -> dict[str, Any]:
-            domain = self._domain(uuid)
-            info = domain.info()
-            return {"balloon_max": info[1], "balloon_cur": info[2], "balloon_min": _min_guarantee(domain.XMLDesc(0))}
+        """``{balloon_max, balloon_cur, balloon_min}`` in KiB, or None."""
+        try:
+            xml = self._xml(uuid)
+            this_round = self._current_round()
+            record = None if this_round is None else this_round.records.get(uuid)
+            if record is not None and "balloon.current" in record:
+                current, maximum = record["balloon.current"], record.get("balloon.maximum", xml.max_memory)
+            else:
+                stats = self._memory_stats(uuid, this_round)
+                if "actual" in stats:
+                    current, maximum = stats["actual"], xml.max_memory
+                else:  # no balloon device: what the domain has
+                    handle, entry = self._handle(uuid)
+                    info = self.connection.call("info", handle.info, domain=entry)
+                    current, maximum = info[2], info[1]
+        except HypervisorInterfaceError as error:
+            return self._failed("getVmBalloonInfo", uuid, error)
+        return {"balloon_max": maximum, "balloon_cur": current, "balloon_min": xml.min_guarantee}
 
-        return self._query(f"getVmBalloonInfo({uuid})", balloon)
-
+    @_action
     def setVmBalloonTarget(self, uuid: str, target: int) -> None:
-        self._action(f"setMemory({uuid}, {target})", lambda: self._domain(uuid).setMemory(int(target)))
+        handle, entry = self._handle(uuid)
+        self.connection.call("setMemory", handle.setMemory, int(target), domain=entry, query=False)
 
     # ## CPU
 
     def getVmCpuTuneInfo(self, uuid: str) -> dict[str, Any] | None:
-        def tune() -> dict[str, Any]:
-            domain = self._domain(uuid)
-            data: dict[str, Any] = {"vcpu_user_limit": _vcpu_limit(domain)}
-            data.update(domain.schedulerParameters())
-            for key in ("vcpu_quota", "vcpu_period"):
-                if data.get(key) is None:
-                    data[key] = 0
-            data["vcpu_count"] = domain.vcpusFlags(libvirt.VIR_DOMAIN_AFFECT_CURRENT)
-            return data
+        """``vcpu_user_limit`` (percent), every scheduler parameter (``vcpu_quota`` and
+        ``vcpu_period`` in µs, 0 if the driver has none) and ``vcpu_count``; or None."""
+        try:
+            xml = self._xml(uuid)
+            data: dict[str, Any] = {"vcpu_user_limit": xml.vcpu_limit}
+            data.update(self._sched(uuid))
+        except HypervisorInterfaceError as error:
+            return self._failed("getVmCpuTuneInfo", uuid, error)
+        if data.get("vcpu_quota") is None:
+            data["vcpu_quota"] = 0
+        if data.get("vcpu_period") is None:
+            data["vcpu_period"] = 0
+        record = self._record(uuid)
+        data["vcpu_count"] = record["vcpu.current"] if record is not None and "vcpu.current" in record else xml.vcpus
+        return data
 
-        return self._query(f"getVmCpuTuneInfo({uuid})", tune)
-
+    @_action
     def setVmCpuTune(self, uuid: str, quota: int, period: int) -> None:
         params = {"vcpu_quota": int(quota), "vcpu_period": int(period)}
-        self._action(
-            f"setSchedulerParameters({uuid}, {params})", lambda: self._domain(uuid).setSchedulerParameters(params)
-        )
+        handle, entry = self._handle(uuid)
+        try:
+            self.connection.call(
+                "setSchedulerParameters",
+                handle.setSchedulerParameters,
+                params,
+                domain=f"{entry}, {params}",
+                query=False,
+            )
+        finally:
+            self._invalidate(entry, "sched")
 
     # ## IO
 
     def getVmIoTunePolicy(self, uuid: str) -> list[dict[str, Any]] | None:
-        def policy() -> list[dict[str, Any]]:
-            root = _tune_metadata(self._domain(uuid))
-            if root is None:
-                return []
-            policies = []
-            for device in root.iter():
-                if _local(device.tag) != "device":
-                    continue
-                entry: dict[str, Any] = {"name": device.get("name"), "path": device.get("path")}
-                for kind in ("guaranteed", "maximum"):
-                    entry[kind] = {}
-                    for child in device:
-                        if _local(child.tag) == kind:
-                            entry[kind] = {_local(limit.tag): int(limit.text or 0) for limit in child}
-                policies.append(entry)
-            return policies
-
-        return self._query(f"getVmIoTunePolicy({uuid})", policy)
+        """oVirt's IO policies of the domain's disks (from its metadata), or None."""
+        try:
+            return self._xml(uuid).io_tune_policy()
+        except HypervisorInterfaceError as error:
+            return self._failed("getVmIoTunePolicy", uuid, error)
 
     def getVmIoTune(self, uuid: str) -> list[dict[str, Any]] | None:
-        def current() -> list[dict[str, Any]]:
-            domain = self._domain(uuid)
-            result = []
-            for name, path in _disks(domain.XMLDesc(0)):
-                limits = domain.blockIoTune(name, 0)
-                result.append({"name": name, "path": path, "ioTune": {key: limits.get(key, 0) for key in IO_TUNE_KEYS}})
-            return result
+        """``[{name, path, ioTune: {limit: value}}]``, one per disk (fresh dicts), or None."""
+        try:
+            return self._xml(uuid).io_tune_state()
+        except HypervisorInterfaceError as error:
+            return self._failed("getVmIoTune", uuid, error)
 
-        return self._query(f"getVmIoTune({uuid})", current)
-
+    @_action
     def setVmIoTune(self, uuid: str, tunables: list[dict[str, Any]]) -> None:
-        for tune in tunables:
-            params = {key: int(value) for key, value in tune.get("ioTune", {}).items() if value is not None}
-            name = tune.get("name")
-            self._action(
-                f"setBlockIoTune({uuid}, {name}, {params})",
-                lambda name=name, params=params: self._domain(uuid).setBlockIoTune(
-                    name, params, libvirt.VIR_DOMAIN_AFFECT_LIVE
-                ),
-            )
+        handle, entry = self._handle(uuid)
+        try:
+            for tune in tunables:
+                params = {key: int(value) for key, value in tune.get("ioTune", {}).items() if value is not None}
+                name = tune.get("name")
+                self.connection.call(
+                    "setBlockIoTune",
+                    handle.setBlockIoTune,
+                    name,
+                    params,
+                    libvirt.VIR_DOMAIN_AFFECT_LIVE,
+                    domain=f"{entry}, {name}, {params}",
+                    query=False,
+                )
+        finally:
+            self._invalidate(entry, "xml")
+
+    def _invalidate(self, entry: _Domain, kind: str) -> None:
+        with self.lock:
+            entry.version += 1
+            setattr(entry, kind, None)
 
     # ## Host
 
@@ -306,22 +556,43 @@ class LibvirtInterface(HypervisorInterface):
         if failures:
             raise HypervisorInterfaceError("ksmTune failed: " + "; ".join(failures))
 
+    @_action
     def qemuAgentCommand(self, uuid: str, command: str, timeout: int = 10) -> str | None:
         import libvirt_qemu
 
-        return self._action(
-            f"qemuAgentCommand({uuid})",
-            lambda: libvirt_qemu.qemuAgentCommand(self._domain(uuid), command, timeout, 0),
+        handle, entry = self._handle(uuid)
+        return self.connection.call(
+            "qemuAgentCommand",
+            libvirt_qemu.qemuAgentCommand,
+            handle,
+            command,
+            timeout,
+            0,
+            domain=entry,
+            query=False,
         )
+
+    # ## Statistics and life cycle
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for logs and ``getStatistics``: calls (in all, by name, in the last round)."""
+        connection = self.connection
+        return {
+            "uri": connection.label,
+            "connected": connection.connected,
+            "events": connection.events,
+            "reconnects": connection.reconnects,
+            "rounds": self._rounds,
+            "calls": connection.total_calls,
+            "calls_last_round": self.last_round_calls,
+            "calls_by_name": connection.calls_by_name(),
+        }
 
     def close(self) -> None:
         with self.lock:
-            if self.conn is not None:
-                try:
-                    self.conn.close()
-                except libvirt.libvirtError:
-                    pass
-                self.conn = None
+            self._domains.clear()
+            self._round = None
+        self.connection.close()
 
 
 def instance(config: Any) -> LibvirtInterface:
@@ -330,52 +601,6 @@ def instance(config: Any) -> LibvirtInterface:
 
 
 # ## Helpers
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
-
-
-def _min_guarantee(xml: str) -> int:
-    node = ElementTree.fromstring(xml).find("./memtune/min_guarantee")
-    if node is None or not (node.text or "").strip():
-        return 0
-    return int(node.text.strip())
-
-
-def _tune_metadata(domain: libvirt.virDomain) -> ElementTree.Element | None:
-    try:
-        text = domain.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, TUNE_NAMESPACE, 0)
-    except libvirt.libvirtError as error:
-        if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN_METADATA:
-            return None
-        raise
-    return ElementTree.fromstring(text)
-
-
-def _vcpu_limit(domain: libvirt.virDomain) -> int:
-    root = _tune_metadata(domain)
-    if root is not None:
-        for node in root.iter():
-            if _local(node.tag) == "vcpuLimit" and (node.text or "").strip():
-                return int(node.text.strip())
-    return 100
-
-
-def _disks(xml: str) -> list[tuple[str, str | None]]:
-    disks = []
-    for disk in ElementTree.fromstring(xml).findall("./devices/disk"):
-        if disk.get("device", "disk") != "disk":
-            continue
-        target = disk.find("target")
-        if target is None or not target.get("dev"):
-            continue
-        source = disk.find("source")
-        path = None
-        if source is not None:
-            path = source.get("file") or source.get("dev") or source.get("name")
-        disks.append((target.get("dev"), path))
-    return disks
 
 
 def _all_pids() -> list[int]:

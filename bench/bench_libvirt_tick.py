@@ -1,0 +1,52 @@
+"""One daemon tick against libvirt's test driver: collect, evaluate, apply.
+
+The daemon's own objects on test-driver hosts of 100, 500 and 1000 domains (see
+:class:`mom.testing.LibvirtTickRig`: vdsm's collectors, the shipped policies, the Balloon
+and IoTune controllers), both policy implementations.  Each row's ``extra_info`` has the
+libvirt calls one tick cost, by name.
+
+- ``steady``: nothing to change (guests at full size, IO limits already applied): the
+  calls are the collection's.
+- ``pressure``: the shipped balloon policy with pressure declared (``balloonEnabled``,
+  ``pressure_threshold 1.0``): every guest is shrunk, one ``setMemory`` each per tick.
+
+Run with ``make bench`` or ``pytest bench/bench_libvirt_tick.py --benchmark-only``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mom.testing import LibvirtTickRig
+
+SIZES = [100, 500, 1000]
+PARAMETERS = {
+    "steady": "",
+    "pressure": "(set balloonEnabled 1) (defvar pressure_threshold 1.0)",
+}
+
+
+@pytest.mark.parametrize("scenario", list(PARAMETERS))
+@pytest.mark.parametrize("n", SIZES)
+def test_libvirt_tick(benchmark, impl, tmp_path, scenario, n):  # type: ignore[no-untyped-def]
+    rig = LibvirtTickRig(str(tmp_path), n, engine=impl, parameters=PARAMETERS[scenario])
+    try:
+        for _ in range(3):  # first reads of the domain XML, IO limits applied, caches warm
+            assert rig.tick()
+        before = rig.iface.connection.calls_by_name()
+        assert rig.tick()
+        after = rig.iface.connection.calls_by_name()
+        calls = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
+        benchmark.group = f"libvirt-tick[{scenario}-{n}]"
+        benchmark.extra_info["guests"] = n
+        benchmark.extra_info["libvirt_calls"] = sum(calls.values())
+        benchmark.extra_info["libvirt_calls_by_name"] = calls
+        rounds = max(5, min(30, 6000 // n))
+        benchmark.pedantic(rig.tick, rounds=rounds, warmup_rounds=1)
+        assert calls["getAllDomainStats"] == 1
+        if scenario == "pressure":
+            assert calls["setMemory"] == n
+        else:
+            assert "setMemory" not in calls
+    finally:
+        rig.close()

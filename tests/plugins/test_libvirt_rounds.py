@@ -1,0 +1,275 @@
+"""The libvirt interface at density, on libvirt's in-process test driver: one bulk call per
+round, what it falls back to and how often, caches dropped by domain events, guests that
+vanish mid-round, errors named by call and domain, reconnection with back-off."""
+
+from __future__ import annotations
+
+import libvirt
+import pytest
+
+from mom.config import new_parser
+from mom.errors import HypervisorInterfaceError
+from mom.plugins.hypervisors.libvirt import TUNE_NAMESPACE, LibvirtInterface
+from mom.plugins.hypervisors.libvirt_connection import LibvirtConnection
+from mom.testing import OVIRT_QOS_METADATA, libvirt_test_host, wait_for
+
+#: what momd's vdsm-style guest collectors ask for each guest in a round
+GUEST_QUERIES = ("getVmMemoryStats", "getVmBalloonInfo", "getVmCpuTuneInfo", "getVmIoTunePolicy", "getVmIoTune")
+
+
+def make(tmp_path, guests, *, events=True, metadata=OVIRT_QOS_METADATA, name="host"):
+    path = tmp_path / f"{name}.xml"
+    domains = libvirt_test_host(str(path), guests, metadata=metadata)
+    config = new_parser()
+    config.set("main", "libvirt-hypervisor-uri", f"test://{path}")
+    config.set("main", "guest-monitor-interval", "5")
+    return LibvirtInterface(config, events=events), domains
+
+
+@pytest.fixture
+def interfaces():
+    made = []
+    yield made
+    for iface in made:
+        iface.close()
+
+
+def run_round(iface, domains):
+    """One collection round as the guest manager runs it; the answers, by guest."""
+    iface.prefetch()
+    answers = {}
+    for _name, uuid in domains:
+        row = {}
+        for query in GUEST_QUERIES:
+            try:
+                row[query] = getattr(iface, query)(uuid)
+            except HypervisorInterfaceError as error:
+                row[query] = error
+        answers[uuid] = row
+    return answers
+
+
+def calls_of(iface, action):
+    """Calls by name that ``action()`` cost."""
+    before = iface.connection.calls_by_name()
+    action()
+    after = iface.connection.calls_by_name()
+    return {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
+
+
+@pytest.mark.parametrize("guests", [3, 40])
+def test_a_round_costs_one_bulk_call_plus_what_the_driver_lacks(tmp_path, interfaces, guests):
+    iface, domains = make(tmp_path, guests)
+    interfaces.append(iface)
+    assert iface.connection.events  # domain events keep the cached configuration valid
+    first = calls_of(iface, lambda: run_round(iface, domains))
+    # the first round reads each domain's XML and scheduler parameters once
+    assert first["XMLDesc"] == first["schedulerParameters"] == guests
+    # later rounds: the bulk call, plus the one thing the test driver's empty bulk
+    # records lack (guest memory statistics), once per guest for all five queries
+    for _ in range(3):
+        assert calls_of(iface, lambda: run_round(iface, domains)) == {"getAllDomainStats": 1, "memoryStats": guests}
+    stats = iface.stats()
+    assert stats["calls_by_name"]["getAllDomainStats"] == 4
+    assert stats["rounds"] == 4
+
+
+def test_round_answers_are_upstreams(tmp_path, interfaces):
+    iface, domains = make(tmp_path, 2)
+    interfaces.append(iface)
+    answers = run_round(iface, domains)
+    for _name, uuid in domains:
+        row = answers[uuid]
+        # the test driver derives its memory statistics from currentMemory (KiB)
+        assert row["getVmMemoryStats"] == {
+            "mem_available": 2097152,
+            "mem_unused": 1048576,
+            "major_fault": 0,
+            "minor_fault": 0,
+            "swap_in": 0,
+            "swap_out": 0,
+        }
+        assert row["getVmBalloonInfo"] == {"balloon_max": 4194304, "balloon_cur": 2097152, "balloon_min": 0}
+        cpu = row["getVmCpuTuneInfo"]
+        assert (cpu["vcpu_user_limit"], cpu["vcpu_quota"], cpu["vcpu_period"], cpu["vcpu_count"]) == (50, 0, 0, 2)
+        assert cpu["weight"] == 50  # every scheduler parameter, as upstream
+        assert row["getVmIoTunePolicy"][0]["maximum"]["total_bytes_sec"] == 5000000
+        assert row["getVmIoTune"] == [
+            {"name": "vda", "path": f"/images/{_name}.img", "ioTune": dict.fromkeys(row["getVmIoTune"][0]["ioTune"], 0)}
+        ]
+    # each answer is a fresh dict: an IoTune setter writing into one leaves the next round's alone
+    uuid = domains[0][1]
+    answers[uuid]["getVmIoTune"][0]["ioTune"]["total_bytes_sec"] = 1
+    assert iface.getVmIoTune(uuid)[0]["ioTune"]["total_bytes_sec"] == 0
+
+
+def test_without_events_the_configuration_is_read_every_round(tmp_path, interfaces):
+    iface, domains = make(tmp_path, 5, events=False)
+    interfaces.append(iface)
+    assert not iface.connection.events
+    run_round(iface, domains)
+    for _ in range(2):
+        calls = calls_of(iface, lambda: run_round(iface, domains))
+        # once per round each, however many queries need them (upstream: once per query)
+        assert calls == {"getAllDomainStats": 1, "memoryStats": 5, "XMLDesc": 5, "schedulerParameters": 5}
+
+
+def test_metadata_event_drops_the_cached_xml(tmp_path, interfaces):
+    iface, domains = make(tmp_path, 3)
+    interfaces.append(iface)
+    run_round(iface, domains)
+    name, uuid = domains[1]
+    domain = iface.conn.lookupByUUIDString(uuid)  # the interface's own copy of the test host
+    qos = "<qos><vcpuLimit>70</vcpuLimit></qos>"
+    domain.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, qos, "ovt", TUNE_NAMESPACE, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+    def limit():
+        iface.prefetch()
+        info = iface.getVmCpuTuneInfo(uuid)
+        return info["vcpu_user_limit"] == 70
+
+    wait_for(limit, timeout=5)
+    # only that guest's XML was read again; the others' is still cached
+    calls = calls_of(iface, lambda: run_round(iface, domains))
+    assert calls == {"getAllDomainStats": 1, "memoryStats": 3}
+    assert run_round(iface, domains)[domains[0][1]]["getVmCpuTuneInfo"]["vcpu_user_limit"] == 50
+
+
+def test_own_actions_drop_what_they_change(tmp_path, interfaces):
+    iface, domains = make(tmp_path, 2, metadata="", name="io")
+    interfaces.append(iface)
+    # the live XML's <iotune> is the current state; the test driver wants a *_max first
+    _name, uuid = domains[0]
+    iface.conn.lookupByUUIDString(uuid).setBlockIoTune(
+        "vda", {"total_bytes_sec_max": 10**9}, libvirt.VIR_DOMAIN_AFFECT_LIVE
+    )
+    run_round(iface, domains)
+    iface.setVmIoTune(uuid, [{"name": "vda", "path": None, "ioTune": {"total_bytes_sec": 6000}}])
+    calls = calls_of(iface, lambda: run_round(iface, domains))
+    assert calls == {"getAllDomainStats": 1, "memoryStats": 2, "XMLDesc": 1}
+    assert iface.getVmIoTune(uuid)[0]["ioTune"]["total_bytes_sec"] == 6000
+    iface.setVmBalloonTarget(uuid, 1048576)
+    assert run_round(iface, domains)[uuid]["getVmBalloonInfo"]["balloon_cur"] == 1048576
+
+
+def test_a_guest_that_vanishes_mid_round_leaves_the_others_alone(tmp_path, interfaces, caplog):
+    iface, domains = make(tmp_path, 4)
+    interfaces.append(iface)
+    run_round(iface, domains)
+    iface.prefetch()
+    gone_name, gone = domains[2]
+    iface.conn.lookupByUUIDString(gone).destroy()  # after the bulk call, before its collectors ran
+    with caplog.at_level("WARNING", logger="mom"):
+        answers = {uuid: run_guest(iface, uuid) for _name, uuid in domains}
+    row = answers.pop(gone)
+    assert isinstance(row["getVmMemoryStats"], HypervisorInterfaceError)
+    assert row["getVmBalloonInfo"] is None
+    for other in answers.values():
+        assert other["getVmBalloonInfo"]["balloon_cur"] == 2097152
+        assert other["getVmMemoryStats"]["mem_available"] == 2097152
+    assert not caplog.records  # a guest going away is not a warning
+    # the next round no longer lists it, and costs one memoryStats less
+    calls = calls_of(iface, lambda: iface.prefetch())
+    assert calls == {"getAllDomainStats": 1}
+    assert gone not in iface._round.records
+    with pytest.raises(HypervisorInterfaceError, match=f"setMemory\\({gone_name} {gone}\\).*not running"):
+        iface.setVmBalloonTarget(gone, 1024)
+
+
+def run_guest(iface, uuid):
+    row = {}
+    for query in GUEST_QUERIES:
+        try:
+            row[query] = getattr(iface, query)(uuid)
+        except HypervisorInterfaceError as error:
+            row[query] = error
+    return row
+
+
+def test_errors_name_the_call_and_the_domain_once(tmp_path, interfaces, caplog):
+    iface, domains = make(tmp_path, 2)
+    interfaces.append(iface)
+    name, uuid = domains[0]
+    run_round(iface, domains)
+    with caplog.at_level("DEBUG", logger="mom"):
+        for _ in range(3):  # the test driver has no vcpu_quota
+            with pytest.raises(HypervisorInterfaceError, match="setSchedulerParameters"):
+                iface.setVmCpuTune(uuid, 50000, 100000)
+    failures = [r for r in caplog.records if "setSchedulerParameters" in r.getMessage()]
+    assert len(failures) == 3
+    assert [r.levelname for r in failures] == ["WARNING", "DEBUG", "DEBUG"]
+    message = failures[0].getMessage()
+    assert f"{name} {uuid}" in message and "vcpu_quota" in message
+
+
+def test_bulk_records_on_a_guest_without_statistics(tmp_path, interfaces):
+    # what a real QEMU guest without a balloon driver (or a busy one, NOWAIT) gives:
+    # the balloon group without the guest's own figures. No per-domain fallback then.
+    iface, domains = make(tmp_path, 1)
+    interfaces.append(iface)
+    _name, uuid = domains[0]
+    iface.prefetch()
+    iface._round.records[uuid].update({"balloon.current": 1000, "balloon.maximum": 2000})
+    calls = {}
+
+    def queries():
+        with pytest.raises(HypervisorInterfaceError, match="memoryStats\\(\\) is not active"):
+            iface.getVmMemoryStats(uuid)
+        calls["balloon"] = iface.getVmBalloonInfo(uuid)
+
+    made = calls_of(iface, queries)
+    assert calls["balloon"] == {"balloon_max": 2000, "balloon_cur": 1000, "balloon_min": 0}
+    assert "memoryStats" not in made
+
+
+# ## The connection
+
+
+class Clock:
+    """Monotonic time the test moves by hand (the back-off is about time, not libvirt)."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_opening_backs_off_and_recovers(tmp_path, caplog):
+    path = tmp_path / "later.xml"
+    clock = Clock()
+    with caplog.at_level("WARNING", logger="mom"):
+        connection = LibvirtConnection(f"test://{path}", clock=clock)
+    assert connection.conn is None
+    assert "error setting up connection" in caplog.text
+    delays = []
+    for _ in range(8):
+        with pytest.raises(HypervisorInterfaceError, match="next attempt in"):
+            connection.get()  # too early: no attempt
+        delays.append(connection.next_attempt - clock.now)
+        clock.now = connection.next_attempt
+        with pytest.raises(HypervisorInterfaceError, match="not connected"):
+            connection.get()  # due: one attempt, which fails
+    assert delays == [1, 2, 4, 8, 16, 32, 60, 60]
+    assert connection.calls_by_name()["open"] == 9
+    libvirt_test_host(str(path), 2)  # the host comes back
+    clock.now = connection.next_attempt
+    conn = connection.get()
+    assert sorted(conn.listDomainsID()) == [1, 2]
+    assert (connection.failures, connection.generation) == (0, 1)
+    connection.close()
+
+
+def test_a_lost_connection_is_reopened_and_state_kept(tmp_path, interfaces, caplog):
+    iface, domains = make(tmp_path, 3)
+    interfaces.append(iface)
+    run_round(iface, domains)
+    old = iface.conn
+    old.close()  # the connection breaks under the interface
+    with caplog.at_level("WARNING", logger="mom"):
+        iface.prefetch()  # this round has no bulk records...
+    assert "libvirt connection lost" in caplog.text
+    answers = run_round(iface, domains)  # ...the next one works on a new connection
+    assert iface.conn is not old and iface.connection.generation == 2 and iface.stats()["reconnects"] == 1
+    assert all(row["getVmBalloonInfo"]["balloon_cur"] == 2097152 for row in answers.values())
+    assert iface.connection.events  # events registered again on the new connection
