@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -38,3 +39,18 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"shared material not found at {SHARED}")
     return SHARED
+
+
+@pytest.fixture(autouse=True)
+def _restore_mom_logger() -> Any:
+    """Put the ``mom`` logger back as it was: an in-process MOM sets its level,
+    handlers and ``propagate=False``, which would hide later tests' records from caplog."""
+    import logging
+
+    logger = logging.getLogger("mom")
+    saved = (logger.level, logger.propagate, list(logger.handlers), logger.disabled)
+    yield
+    logger.setLevel(saved[0])
+    logger.propagate = saved[1]
+    logger.handlers[:] = saved[2]
+    logger.disabled = saved[3]

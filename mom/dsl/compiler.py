@@ -385,7 +385,15 @@ class _Generator:
         head, dot, attr = name.partition(".")
         if dot:
             site = self.site(name, line, args)
-            lookup = f"_method(ev, cur, {head!r}, {attr.partition('.')[0]!r}, {name!r})"
+            attr = attr.partition(".")[0]
+            lookup = f"_method(ev, cur, {head!r}, {attr!r}, {name!r})"
+            if attr and attr[0] != "_":
+                # the usual case inline: the innermost binding declares the method
+                o = self.temp()
+                lookup = (
+                    f"(getattr({o}, {attr!r}) if {attr!r} in getattr(({o} := cur.get({head!r})), "
+                    f"'_policy_methods', _NO_METHODS) else {lookup})"
+                )
             return cat(
                 f"({t}(", join(self.values(args, depth)), f") if ({t} := {lookup}) is not None ",
                 f"else _invoke(ev, {name!r}, {site}))",

@@ -232,11 +232,19 @@ def with_(ev: Evaluator, spec: WithSpec) -> list[Any]:
         results.append(body(ev))
         # leave the scope (everything the body bound in it too); on error upstream
         # leaves it on the stack, and so do we
-        for name, shadowed in scopes.pop().items():
+        scope = scopes.pop()
+        if len(scope) == 1:  # usually just the loop variable
+            shadowed = scope[variable]
             if shadowed is MISSING:
-                del current[name]
+                del current[variable]
             else:
-                current[name] = shadowed
+                current[variable] = shadowed
+        else:
+            for name, shadowed in scope.items():
+                if shadowed is MISSING:
+                    del current[name]
+                else:
+                    current[name] = shadowed
     return results
 
 
@@ -262,6 +270,7 @@ NAMESPACE: dict[str, Any] = {
     "__builtins__": {},
     "MISSING": MISSING,
     "_EMPTY": {},
+    "_NO_METHODS": frozenset(),
     "_SEQUENCES": frozenset({str, list, tuple}),
     "_fail": fail,
     "_attr": load_attribute,

@@ -101,14 +101,17 @@ class Entity:
 
     def StatAvg(self, name: str) -> float:
         """Mean of a statistic over the history, skipping samples where it is None."""
-        self._declared(name)
-        if not self.statistics:
+        valid = self._valid
+        if valid is None or name not in valid:
+            self._declared(name)
+        statistics = self.statistics
+        if not statistics:
             raise EntityError("Statistic '%s' not available" % name)
         total: Any = 0
         count = 0
         # an explicit loop, oldest first: sum() of floats is compensated from
         # CPython 3.12 on, which upstream (3.11) and the fast path are not
-        for row in self.statistics:
+        for row in statistics:
             value = row.get(name)
             if value is not None:
                 total = total + value

@@ -54,14 +54,15 @@ def host(spec: dict[str, Any]) -> Entity:
     return entity_from_spec(spec, fields=data["host_fields"], optional_fields=data["host_optional_fields"])
 
 
-def guests(specs: list[dict[str, Any]]) -> list[Entity]:
+def guests(specs: list[dict[str, Any]], io_tune_factory: Any = RecordingIoTune) -> list[Entity]:
+    """Guest entities; their IO tunes record setter calls unless told otherwise."""
     data = load()
     return [
         entity_from_spec(
             spec,
             fields=data["guest_fields"],
             optional_fields=data["guest_optional_fields"],
-            io_tune_factory=RecordingIoTune,
+            io_tune_factory=io_tune_factory,
         )
         for spec in specs
     ]
