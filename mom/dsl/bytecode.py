@@ -13,6 +13,7 @@ says so before compiling, and the engine hands such programs to the reference.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -148,19 +149,24 @@ class _Compiler:
 
     # ## Tables
 
+    # names and short strings are interned: the dicts they look up (statistics,
+    # limits, controls) usually hold interned keys, and then match by address
+
     def symbol(self, name: str) -> int:
         if name not in self._symbols:
             self._symbols[name] = len(self.bytecode.symbols)
-            self.bytecode.symbols.append(name)
+            self.bytecode.symbols.append(sys.intern(name))
         return self._symbols[name]
 
     def attribute(self, name: str) -> int:
         if name not in self._attributes:
             self._attributes[name] = len(self.bytecode.attributes)
-            self.bytecode.attributes.append(name)
+            self.bytecode.attributes.append(sys.intern(name))
         return self._attributes[name]
 
     def constant(self, value: Any) -> int:
+        if type(value) is str and len(value) <= 64:
+            value = sys.intern(value)
         self.bytecode.constants.append(value)
         return len(self.bytecode.constants) - 1
 

@@ -9,6 +9,7 @@ fields and the rule methods are visible to policies (see :mod:`mom.dsl.sandbox`)
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from mom.errors import EntityError
@@ -76,7 +77,7 @@ class Entity:
             for key, value in self.statistics[-1].items():
                 if key in valid:
                     setattr(self, key, value)
-                    values[key] = value
+                    values[sys.intern(key) if type(key) is str else key] = value  # see mom.dsl.bytecode
                 else:
                     _log.debug("Ignoring unknown field '%s'", key)
         self._policy_values = values

@@ -16,6 +16,7 @@ missing from upstream's sample dict), which is not the same as None.
 from __future__ import annotations
 
 import struct
+import sys
 import threading
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -117,6 +118,7 @@ class SampleTable:
         if index is not None:
             return index
         index = len(self.fields)
+        name = sys.intern(name)  # looked up by policies' (interned) names
         self.fields.append(name)
         self.field_index[name] = index
         pad_tags = np.full((self.capacity, 1, self.history), TAG_ABSENT, dtype=np.int8)

@@ -9,6 +9,7 @@ settings changed.  Setters write into the ``current`` dict itself, as upstream's
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 __all__ = ["IoTune", "ValueBag", "IO_TUNE_KEYS"]
@@ -45,6 +46,11 @@ class ValueBag:
         return f"ValueBag({self._policy_values!r})"
 
 
+def _interned(values: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a dict of limits whose keys are interned strings."""
+    return {sys.intern(key) if type(key) is str else key: value for key, value in values.items()}
+
+
 def _as_int(value: Any) -> Any:
     return None if value is None else int(value)
 
@@ -72,8 +78,14 @@ class IoTune:
     ) -> None:
         self.name = name
         self.path = path
-        self.guaranteed = ValueBag(guaranteed)
-        self.maximum = ValueBag(maximum)
+        self.guaranteed = ValueBag(_interned(guaranteed))
+        self.maximum = ValueBag(_interned(maximum))
+        # the state dict itself (setters write into it, ioTune() returns it), its keys
+        # interned in place: policies look them up by name, and interned names match
+        # interned keys by address
+        items = list(current.items())
+        current.clear()
+        current.update((sys.intern(key) if type(key) is str else key, value) for key, value in items)
         self._current = current
         self.current = ValueBag(current)
         #: the data attributes policies read (the setters are reached through the hook)
