@@ -9,7 +9,6 @@ settings changed.  Setters write into the ``current`` dict itself, as upstream's
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 __all__ = ["IoTune", "ValueBag", "IO_TUNE_KEYS"]
@@ -46,11 +45,6 @@ class ValueBag:
         return f"ValueBag({self._policy_values!r})"
 
 
-def _interned(values: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a dict of limits whose keys are interned strings."""
-    return {sys.intern(key) if type(key) is str else key: value for key, value in values.items()}
-
-
 def _as_int(value: Any) -> Any:
     return None if value is None else int(value)
 
@@ -78,14 +72,11 @@ class IoTune:
     ) -> None:
         self.name = name
         self.path = path
-        self.guaranteed = ValueBag(_interned(guaranteed))
-        self.maximum = ValueBag(_interned(maximum))
-        # the state dict itself (setters write into it, ioTune() returns it), its keys
-        # interned in place: policies look them up by name, and interned names match
-        # interned keys by address
-        items = list(current.items())
-        current.clear()
-        current.update((sys.intern(key) if type(key) is str else key, value) for key, value in items)
+        # Policies find limits fastest when the keys are interned strings (their names
+        # are): the collectors build them so, once per domain, not here on every tick.
+        self.guaranteed = ValueBag(guaranteed)
+        self.maximum = ValueBag(maximum)
+        # the state dict itself: setters write into it, ioTune() returns it
         self._current = current
         self.current = ValueBag(current)
         #: the data attributes policies read (the setters are reached through the hook)

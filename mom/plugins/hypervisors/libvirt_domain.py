@@ -16,6 +16,7 @@ The ``BULK_*`` tables map the keys of ``getAllDomainStats`` records to collector
 
 from __future__ import annotations
 
+import sys
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -132,7 +133,8 @@ def _io_policy(tune: ElementTree.Element) -> list[dict[str, Any]]:
             entry[kind] = {}
             for child in device:
                 if _local(child.tag) == kind:
-                    entry[kind] = {_local(limit.tag): _int(limit.text) for limit in child}
+                    # interned: policies look limits up by (interned) name, see IoTune
+                    entry[kind] = {sys.intern(_local(limit.tag)): _int(limit.text) for limit in child}
         policies.append(entry)
     return policies
 
