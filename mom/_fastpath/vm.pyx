@@ -141,7 +141,7 @@ ctypedef struct TableInfo:
     int64_t* payload
     int8_t* latest_tags      # [field, row]: the newest sample, field-major
     int64_t* latest_payload
-    Py_ssize_t capacity      # rows (the stride of the latest arrays)
+    Py_ssize_t capacity      # rows: the stride of the field-major arrays
     int32_t* head
     int32_t* count
     int32_t nfields
@@ -657,10 +657,10 @@ cdef class Machine:
             raise ValueError("SampleTable arrays must be C-contiguous")
         info.latest_tags = <int8_t*>cnp.PyArray_DATA(latest_tags)
         info.latest_payload = <int64_t*>cnp.PyArray_DATA(latest_payload)
-        info.capacity = tags.shape[0]
+        info.capacity = tags.shape[1]
         info.head = <int32_t*>cnp.PyArray_DATA(head)
         info.count = <int32_t*>cnp.PyArray_DATA(count)
-        info.nfields = <int32_t>tags.shape[1]
+        info.nfields = <int32_t>tags.shape[0]
         info.history = <int32_t>tags.shape[2]
         info.ncontrols = 0
         self.control_arrays(info)
@@ -762,7 +762,7 @@ cdef class Machine:
     cdef inline int cell(self, Value* row, int32_t field, int32_t slot, Value* out) except -1:
         """The stored value (row, field, slot) into ``out``; returns 0 if absent."""
         cdef TableInfo* t = &self.tables[row.slot]
-        cdef Py_ssize_t at = (row.i * t.nfields + field) * t.history + slot
+        cdef Py_ssize_t at = (field * t.capacity + row.i) * t.history + slot
         cdef int8_t tag = t.tags[at]
         if tag == S_ABSENT:
             return 0
@@ -1323,7 +1323,7 @@ cdef class Machine:
         if count == 0:
             raise _EntityError("Statistic '%s' not available" % name)
         history = t.history
-        base = (row.i * t.nfields + field) * history
+        base = (field * t.capacity + row.i) * history
         slot = t.head[row.i] - count + 1  # the oldest sample's slot, wrapped below
         if slot < 0:
             slot += history

@@ -3,7 +3,7 @@
 A :class:`SampleTable` keeps, for every row (the host, or one guest) and every field, the
 last ``history`` samples in a ring: an int8 tag and an int64 payload per value (floats
 are stored as their bits).  Values that are not None, bool, int64 or float (big ints,
-strings, IO-tune lists) are kept aside in a dict.  Nothing per guest is a Python dict, so
+strings, IO-tune lists) are kept aside in a list.  Nothing per guest is a Python dict, so
 a policy evaluation over a thousand guests walks arrays, not objects; the Cython fast
 path reads the arrays directly.
 
@@ -71,10 +71,11 @@ class SampleTable:
         self.lock = threading.RLock()
         self.fields: list[str] = []
         self.field_index: dict[str, int] = {}
-        self.tags = np.full((capacity, 0, history), TAG_ABSENT, dtype=np.int8)
-        self.payload = np.zeros((capacity, 0, history), dtype=np.int64)
-        # the newest sample again, field-major: a policy's pass over the guests reads a
-        # few fields of every row, which is then a walk through contiguous memory
+        # the rings, field-major ([field, row, slot]): a policy's pass over the guests
+        # reads a field's history row after row, a walk through contiguous memory
+        self.tags = np.full((0, capacity, history), TAG_ABSENT, dtype=np.int8)
+        self.payload = np.zeros((0, capacity, history), dtype=np.int64)
+        # the newest sample again, field-major too: what most policy reads want
         self.latest_tags = np.full((0, capacity), TAG_ABSENT, dtype=np.int8)
         self.latest_payload = np.zeros((0, capacity), dtype=np.int64)
         #: the slot of each row's newest sample, and how many samples it has
@@ -121,11 +122,8 @@ class SampleTable:
         name = sys.intern(name)  # looked up by policies' (interned) names
         self.fields.append(name)
         self.field_index[name] = index
-        pad_tags = np.full((self.capacity, 1, self.history), TAG_ABSENT, dtype=np.int8)
-        self.tags = np.ascontiguousarray(np.concatenate([self.tags, pad_tags], axis=1))
-        self.payload = np.ascontiguousarray(
-            np.concatenate([self.payload, np.zeros((self.capacity, 1, self.history), dtype=np.int64)], axis=1)
-        )
+        self.tags = np.concatenate([self.tags, np.full((1, self.capacity, self.history), TAG_ABSENT, dtype=np.int8)])
+        self.payload = np.concatenate([self.payload, np.zeros((1, self.capacity, self.history), dtype=np.int64)])
         self.latest_tags = np.concatenate([self.latest_tags, np.full((1, self.capacity), TAG_ABSENT, dtype=np.int8)])
         self.latest_payload = np.concatenate([self.latest_payload, np.zeros((1, self.capacity), dtype=np.int64)])
         self.generation += 1
@@ -134,9 +132,13 @@ class SampleTable:
     def _grow(self) -> None:
         old = self.capacity
         new = max(8, old * 2)
-        self.tags = np.concatenate([self.tags, np.full((new - old,) + self.tags.shape[1:], TAG_ABSENT, dtype=np.int8)])
-        self.payload = np.concatenate([self.payload, np.zeros((new - old,) + self.payload.shape[1:], dtype=np.int64)])
         fields = len(self.fields)
+        self.tags = np.ascontiguousarray(
+            np.concatenate([self.tags, np.full((fields, new - old, self.history), TAG_ABSENT, dtype=np.int8)], axis=1)
+        )
+        self.payload = np.ascontiguousarray(
+            np.concatenate([self.payload, np.zeros((fields, new - old, self.history), dtype=np.int64)], axis=1)
+        )
         self.latest_tags = np.ascontiguousarray(
             np.concatenate([self.latest_tags, np.full((fields, new - old), TAG_ABSENT, dtype=np.int8)], axis=1)
         )
@@ -168,7 +170,7 @@ class SampleTable:
         self.clear_controls([row])
         self.count[row] = 0
         self.head[row] = self.history - 1
-        self.tags[row] = TAG_ABSENT
+        self.tags[:, row] = TAG_ABSENT
         self.latest_tags[:, row] = TAG_ABSENT
         self.generation += 1
         return row
@@ -194,7 +196,7 @@ class SampleTable:
     @_locked
     def remove_row(self, row: int) -> None:
         self._release_objects(row)
-        self.tags[row] = TAG_ABSENT
+        self.tags[:, row] = TAG_ABSENT
         self.names[row] = None
         self.properties[row] = {}
         self.clear_controls([row])
@@ -247,24 +249,24 @@ class SampleTable:
         self._release_objects(row, slot)  # the oldest sample's objects, once the ring is full
         if objects:
             self._cell_objects[(row, slot)] = objects
-        self.tags[row, :, slot] = tags
-        self.payload[row, :, slot] = payload
+        self.tags[:, row, slot] = tags
+        self.payload[:, row, slot] = payload
         self.latest_tags[:, row] = tags
         self.latest_payload[:, row] = payload
         self.generation += 1
 
     def _value(self, row: int, field: int, slot: int) -> Any:
-        tag = int(self.tags[row, field, slot])  # a Python int compares faster than a numpy scalar
+        tag = int(self.tags[field, row, slot])  # a Python int compares faster than a numpy scalar
         if tag == TAG_INT:
-            return int(self.payload[row, field, slot])
+            return int(self.payload[field, row, slot])
         if tag == TAG_NONE:
             return None
         if tag == TAG_FLOAT:
-            return float(self.payload[row, field, slot].view(np.float64))
+            return float(self.payload[field, row, slot].view(np.float64))
         if tag == TAG_OBJECT:
-            return self.objects[int(self.payload[row, field, slot])]
+            return self.objects[int(self.payload[field, row, slot])]
         if tag == TAG_BOOL:
-            return bool(self.payload[row, field, slot])
+            return bool(self.payload[field, row, slot])
         return MISSING
 
     def slots(self, row: int) -> list[int]:
@@ -453,8 +455,8 @@ class RowEntity(Entity):
             values = {}
             if table.count[row]:
                 head = int(table.head[row])
-                tags = table.tags[row, :, head].tolist()
-                payload = table.payload[row, :, head]
+                tags = table.tags[:, row, head].tolist()
+                payload = table.payload[:, row, head]
                 ints = payload.tolist()
                 floats = payload.view(np.float64).tolist()
                 for field, name in enumerate(table.fields):
