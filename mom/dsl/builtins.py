@@ -52,6 +52,11 @@ class BuiltinSpec:
     def required(self) -> int:
         return len(self.kinds)
 
+    @property
+    def symbol_arguments(self) -> tuple[int, ...]:
+        """Positions that must be a bare symbol (only required ones: no rest is a symbol)."""
+        return _SYMBOL_ARGUMENTS[self.name]
+
     def kind_of(self, index: int) -> str:
         """Kind of argument ``index`` (0-based), for a call whose arity is valid."""
         if index < len(self.kinds):
@@ -104,6 +109,10 @@ _TABLE = [
 
 #: builtin name -> spec
 BUILTINS: dict[str, BuiltinSpec] = {name: _spec(name, impl, doc) for name, impl, doc in _TABLE}
+assert all(spec.rest != "symbol" for spec in BUILTINS.values())
+_SYMBOL_ARGUMENTS = {
+    name: tuple(index for index, kind in enumerate(spec.kinds) if kind == "symbol") for name, spec in BUILTINS.items()
+}
 
 
 def arity_error(spec: BuiltinSpec, nargs: int, line: int | None) -> PolicyError | None:

@@ -34,7 +34,11 @@ _OPERATOR_OPS = {
     "lte": Op.LE, "gte": Op.GE, "eq": Op.EQ, "neq": Op.NE, "shl": Op.SHL, "shr": Op.SHR,
 }  # fmt: skip
 _NO_NODES = (-1, -1, -1, -1)
+#: an instruction's width (opcode and operands), indexed by opcode
+_WIDTH = [1 + OPERANDS.get(op, 0) for op in range(max(OPERANDS) + 1)]  # type: ignore[call-overload]
 
+#: the _Compiler method that compiles each builtin (c_if -> b_if)
+_BUILDERS = {name: "b_" + spec.impl_name[2:] for name, spec in BUILTINS.items()}
 _NARY_OPS = {"and": Op.AND, "or": Op.OR, "min": Op.MIN, "max": Op.MAX, "valid": Op.VALID, "null": Op.NULL}
 
 @dataclass
@@ -146,6 +150,9 @@ class _Compiler:
         self._attributes: dict[str, int] = {}
         self._pending: list[tuple[int, Sequence[Node], bool | None]] = []
         self._depth = 0
+        # the lists emit() appends to, reached without two attribute lookups each time
+        self._code = self.bytecode.code
+        self._node_at = self.bytecode.node_at
 
     # ## Tables
 
@@ -177,13 +184,13 @@ class _Compiler:
     # ## Emitting
 
     def emit(self, node: int, op: Op, *operands: int) -> int:
-        code = self.bytecode.code
+        code = self._code
         at = len(code)
         code.append(op)
-        code.extend(operands)
-        node_at = self.bytecode.node_at
+        node_at = self._node_at
         node_at.append(node)
         if operands:
+            code.extend(operands)
             node_at.extend(_NO_NODES[: len(operands)])
         return at
 
@@ -214,7 +221,7 @@ class _Compiler:
                 code[pc + 1] = Op.RETURN  # unreachable operand slot: keep it harmless
                 pc += 2
                 continue
-            pc += 1 + OPERANDS[Op(op)]
+            pc += _WIDTH[op]
 
     def finish(self) -> None:
         while self._pending:
@@ -230,12 +237,14 @@ class _Compiler:
 
     def push(self, n: int = 1) -> None:
         self._depth += n
-        self.bytecode.max_stack = max(self.bytecode.max_stack, self._depth)
+        if self._depth > self.bytecode.max_stack:
+            self.bytecode.max_stack = self._depth
 
     def sequence(self, nodes: Sequence[Node], owner: Any, want: bool) -> None:
         """Evaluate all, keep the last value (upstream's ``eval``, ``{}``, let bodies)."""
+        last = len(nodes) - 1
         for index, node in enumerate(nodes):
-            self.expression(node, want if index == len(nodes) - 1 else False)
+            self.expression(node, want if index == last else False)
 
     def done(self, want: bool) -> None:
         """After code that pushed one value: drop it if nobody wants it."""
@@ -325,8 +334,9 @@ class _Compiler:
         if spec is not None:
             error = arity_error(spec, len(args), line)
             if error is None:
-                for index, arg in enumerate(args):
-                    if spec.kind_of(index) == "symbol" and not (isinstance(arg, Token) and arg.kind == "symbol"):
+                for index in spec.symbol_arguments:
+                    arg = args[index]
+                    if not (isinstance(arg, Token) and arg.kind == "symbol"):
                         error = PolicyError("malformed expression on line %d" % line, line=line)  # type: ignore[str-format]
                         break
             if error is not None:
@@ -338,7 +348,7 @@ class _Compiler:
             elif name in _NARY_OPS:
                 self.b_nary(form, args, _NARY_OPS[name], want)
             else:
-                getattr(self, "b_" + spec.impl_name[2:])(form, args, want)
+                getattr(self, _BUILDERS[name])(form, args, want)
         elif name == "eval":
             if not args:
                 self.failed(form, lambda: IndexError("list index out of range"), want)

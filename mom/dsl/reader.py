@@ -95,7 +95,7 @@ class Form(list):  # type: ignore[type-arg]
     __slots__ = ("bracket", "line", "offset", "end")
 
     def __init__(self, bracket: str, line: int | None, offset: int) -> None:
-        super().__init__()
+        # (no list.__init__: a new list is already empty)
         self.bracket = bracket
         self.line = line
         self.offset = offset
@@ -110,11 +110,14 @@ class Source:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self._line_starts: list[int] | None = None  # found when first asked (errors are rare)
 
     def position(self, offset: int) -> tuple[int, int]:
-        index = bisect_right(self._line_starts, offset) - 1
-        return index + 1, offset - self._line_starts[index] + 1
+        starts = self._line_starts
+        if starts is None:
+            starts = self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        index = bisect_right(starts, offset) - 1
+        return index + 1, offset - starts[index] + 1
 
     def snippet(self, start: int, end: int, limit: int = 60) -> str:
         text = " ".join(self.text[start:end].split())
@@ -145,7 +148,11 @@ _RULES = [
     ("operator", r"<=|>=|<<|>>|==|!=|\+|-|\*|/|<|>"),
     ("default", r"[\s\S]+"),
 ]
-_SCANNER = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in _RULES))
+# One match per token: the whitespace before it (group 1, possessive: whitespace comes
+# first, and no other rule starts with it) and then the token, or the end of the text.
+_SCANNER = re.compile(
+    r"(\s*+)(?:" + "|".join(f"(?P<{name}>{rx})" for name, rx in _RULES[1:]) + r"|\Z)"
+)
 _NUMBER_TYPES = {"float": "float", "exponent": "float", "hex": "hex", "integer": "integer", "octal": "octal"}
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
 
@@ -164,28 +171,32 @@ def tokenize(text: str) -> tuple[list[Token], int | None]:
     """Split ``text`` into tokens; also return where unknown input was dropped."""
     tokens: list[Token] = []
     append = tokens.append
+    count = text.count
     line = 1
-    # every position matches some rule (the last one takes anything), so the
+    # every position matches (the last rule takes anything, or the text ends), so the
     # matches tile the text and finditer walks them in order
     for m in _SCANNER.finditer(text):
+        space, start = m.span(1)
+        if start != space:
+            line += count("\n", space, start)
         kind = m.lastgroup
-        if kind == "whitespace":
-            line += m.group().count("\n")
-        elif kind == "symbol":
-            append(Token("symbol", m.group(), line, m.start()))
+        if kind == "symbol":
+            append(Token("symbol", text[start : m.end()], line, start))
         elif kind == "bracket":
-            value = m.group()
-            append(Token(value, value, line, m.start()))
+            value = text[start]
+            append(Token(value, value, line, start))
         elif kind == "comment":
             pass  # upstream does not count the newline that ends a comment
+        elif kind is None:
+            break  # the end of the text
         elif kind == "default":
-            return tokens, m.start()
+            return tokens, start
         elif kind == "operator":
-            append(Token("operator", m.group(), line, m.start()))
+            append(Token("operator", text[start : m.end()], line, start))
         elif kind == "squote" or kind == "dquote":
-            append(Token("string", m.group()[1:-1], line, m.start()))
+            append(Token("string", text[start + 1 : m.end() - 1], line, start))
         else:
-            append(NumericToken(_NUMBER_TYPES[kind], m.group(), line, m.start()))  # type: ignore[index]
+            append(NumericToken(_NUMBER_TYPES[kind], text[start : m.end()], line, start))  # type: ignore[index]
     return tokens, None
 
 
