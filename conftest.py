@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from tests.implementations import load_implementation
-
-SHARED = Path(__file__).resolve().parent.parent / "shared"
+from tests.shared_data import SHARED
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -54,9 +54,10 @@ def test_io_tune_from_the_spec_wins_over_declared_none() -> None:
 def test_vdsm_field_sets_match_the_golden_data() -> None:
     """The golden file records which fields vdsm's collectors declared."""
     import json
-    from pathlib import Path
 
-    data = json.loads((Path(__file__).resolve().parents[1].parent / "shared/data/golden/vdsm-policies-500.json").read_text())
+    from tests.shared_data import shared_path
+
+    data = json.loads(shared_path("data", "golden", "vdsm-policies-500.json").read_text())
     assert sorted(VDSM_HOST_FIELDS) == sorted(data["host_fields"])
     assert sorted(VDSM_GUEST_FIELDS) == sorted(data["guest_fields"])
     assert sorted(VDSM_GUEST_OPTIONAL_FIELDS) == sorted(data["guest_optional_fields"])

@@ -13,9 +13,10 @@ import pytest
 
 from mom.cli.policy import main
 from mom.testing import libvirt_test_host
+from tests.shared_data import shared_path
 
 ROOT = Path(__file__).resolve().parents[2]
-VDSM = ROOT.parent / "shared" / "data" / "vdsm"
+VDSM = shared_path("data", "vdsm")
 POLICIES = sorted(str(p) for p in (ROOT / "policies").glob("*.policy"))
 VDSM_POLICIES = sorted(str(p) for p in VDSM.glob("*.policy"))
 HOST = str(ROOT / "examples" / "host.json")

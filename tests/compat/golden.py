@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 from typing import Any
 
 from mom.dsl.store import PolicyStore
 from mom.offline import entity_from_spec
 from mom.plugins.collectors.io_tune import IoTune
 from mom.runtime.entity import Entity
+from tests.shared_data import shared_path
 
-GOLDEN = Path(__file__).resolve().parents[3] / "shared" / "data" / "golden" / "vdsm-policies-500.json"
+GOLDEN = shared_path("data", "golden", "vdsm-policies-500.json")
 SETTERS = ("setTotalBytesSec", "setReadBytesSec", "setWriteBytesSec", "setTotalIopsSec", "setReadIopsSec", "setWriteIopsSec")
 
 

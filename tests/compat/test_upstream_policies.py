@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from mom.offline import entity_from_spec
 from mom.Policy.Policy import Policy
+from tests.shared_data import shared_path
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+SHARED = shared_path("data")
 RULES = sorted((SHARED / "mom-doc").glob("*.rules"))
 GUEST = {
     "balloon_cur": 1048576, "balloon_max": 2097152, "balloon_min": 262144,

@@ -5,17 +5,16 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import logging
-import os
 
 import pytest
 
 from mom.config import OPTIONS, Settings, load_config, new_parser, parse_list, settings_fields
 from mom.errors import ConfigError
 from mom.log import LOG_FORMAT, configure, remove_handler, verbosity_level
+from tests.shared_data import shared_path
 
-SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared")
-VDSM_CONF = os.path.join(SHARED, "data", "vdsm", "mom.conf.in")
-DOC_CONF = os.path.join(SHARED, "data", "mom-doc", "mom-balloon+ksm.conf")
+VDSM_CONF = str(shared_path("data", "vdsm", "mom.conf.in"))
+DOC_CONF = str(shared_path("data", "mom-doc", "mom-balloon+ksm.conf"))
 
 # spec 3.2, verbatim
 UPSTREAM_DEFAULTS = {

@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from mom.dsl.builtins import BUILTINS, arity_error
 from mom.dsl.lint import PREDEFINED, discarded_text_matters, lint, read_unit
 from mom.dsl.reader import Source
+from tests.shared_data import shared_path
 
 ROOT = Path(__file__).resolve().parents[2]
-VDSM = ROOT.parent / "shared" / "data" / "vdsm"
+VDSM = shared_path("data", "vdsm")
 
 
 def diagnose(*texts: str) -> list[tuple[str, str, int, int, int, str]]:

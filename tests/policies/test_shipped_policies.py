@@ -20,9 +20,10 @@ from mom.dsl.reader import read
 from mom.dsl.store import PolicyStore
 from mom.offline import entity_from_spec
 from mom.plugins.collectors.io_tune import IoTune
+from tests.shared_data import shared_path
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = shared_path("data")
 NAMES = ["00-defines", "01-parameters", "02-balloon", "03-ksm", "04-cputune", "05-iotune"]
 SETTERS = ("setTotalBytesSec", "setReadBytesSec", "setWriteBytesSec", "setTotalIopsSec", "setReadIopsSec", "setWriteIopsSec")
 

@@ -17,8 +17,9 @@ from typing import Any
 
 from mom.testing import MomdProcess, wait_for
 from mom.vdsm_double import SharedDir, VdsmDouble
+from tests.shared_data import shared_path
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "vdsm"
+SHARED = shared_path("data", "vdsm")
 POLICIES = ("00-defines", "01-parameters", "02-balloon", "03-ksm", "04-cputune", "05-iotune")
 INTERVALS = (
     "main-loop-interval",
