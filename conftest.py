@@ -53,3 +53,18 @@ def _restore_mom_logger() -> Any:
     logger.propagate = saved[1]
     logger.handlers[:] = saved[2]
     logger.disabled = saved[3]
+
+
+@pytest.fixture
+def caplog(caplog: pytest.LogCaptureFixture) -> Any:
+    """pytest's caplog, also attached to logger ``mom`` (which does not propagate once
+    MOM ran); each record reaches caplog once, through this handler."""
+    import logging
+
+    logger = logging.getLogger("mom")
+    propagate = logger.propagate
+    logger.propagate = False
+    logger.addHandler(caplog.handler)
+    yield caplog
+    logger.removeHandler(caplog.handler)
+    logger.propagate = propagate

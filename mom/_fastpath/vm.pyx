@@ -991,7 +991,7 @@ cdef class Machine:
                     return 0
             elif op == OP_LT or op == OP_GT or op == OP_LE or op == OP_GE or op == OP_EQ or op == OP_NE:
                 out.tag = T_BOOL
-                out.i = compare_ints(op, x, y)
+                out.i = compare(op, x, y)
                 return 0
             elif op == OP_SHL:
                 if 0 <= y < 63:
@@ -1035,7 +1035,7 @@ cdef class Machine:
                 out.f = p / q
             else:
                 out.tag = T_BOOL
-                out.i = compare_doubles(op, p, q)
+                out.i = compare(op, p, q)
             return 0
         elif (op == OP_EQ or op == OP_NE) and (a.tag == T_NONE or b.tag == T_NONE) and a.tag != T_OBJ and b.tag != T_OBJ:
             out.tag = T_BOOL
@@ -1630,7 +1630,7 @@ cdef class Machine:
                         elif op == OP_MUL:
                             top[0].f = x * y
                         else:
-                            n = compare_doubles(op, x, y)
+                            n = compare(op, x, y)
                             if code[pc + 1] == OP_JUMP_IF_FALSE:  # compare and branch
                                 top[0].tag = T_NONE
                                 top[1].tag = T_NONE
@@ -1842,21 +1842,12 @@ cdef class Machine:
                 self.reset()
 
 
-cdef inline int compare_ints(int32_t op, int64_t x, int64_t y) noexcept:
-    if op == OP_LT:
-        return x < y
-    if op == OP_GT:
-        return x > y
-    if op == OP_LE:
-        return x <= y
-    if op == OP_GE:
-        return x >= y
-    if op == OP_EQ:
-        return x == y
-    return x != y
+ctypedef fused compared:
+    int64_t
+    double
 
 
-cdef inline int compare_doubles(int32_t op, double x, double y) noexcept:
+cdef inline int compare(int32_t op, compared x, compared y) noexcept:
     if op == OP_LT:
         return x < y
     if op == OP_GT:

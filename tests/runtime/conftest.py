@@ -72,16 +72,3 @@ def start_mom(tmp_path):
         handle.mom.shutdown()
         handle.thread.join(15)
 
-
-@pytest.fixture
-def caplog(caplog):
-    """pytest's caplog, also attached to logger ``mom`` (which does not propagate once MOM ran)."""
-    import logging
-
-    logger = logging.getLogger("mom")
-    propagate = logger.propagate
-    logger.propagate = False  # each record reaches caplog once, through this handler
-    logger.addHandler(caplog.handler)
-    yield caplog
-    logger.removeHandler(caplog.handler)
-    logger.propagate = propagate

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import configparser
-import logging
 
 import pytest
 
@@ -92,14 +91,3 @@ def make_iface(double, clock):
 def iface(make_iface):
     return make_iface()
 
-
-@pytest.fixture
-def caplog(caplog):
-    """pytest's caplog, also attached to logger ``mom`` (which does not propagate once MOM ran)."""
-    logger = logging.getLogger("mom")
-    propagate = logger.propagate
-    logger.propagate = False
-    logger.addHandler(caplog.handler)
-    yield caplog
-    logger.removeHandler(caplog.handler)
-    logger.propagate = propagate
