@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
-from mom.cli.inputs import InputError
+from mom.cli.inputs import read_text
 from mom.dsl.lint import read_unit
 from mom.dsl.reader import Source
 from mom.dsl.store import PolicyStore
@@ -53,14 +53,7 @@ def read_policy_files(paths: Sequence[str]) -> list[PolicyFile]:
     """Read policy files as text; InputError for a file that cannot be read."""
     files = []
     for path in paths:
-        try:
-            with open(path, encoding="utf-8") as stream:
-                text = stream.read()
-        except OSError as error:
-            raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
-        except UnicodeDecodeError as error:
-            raise InputError(f"{path}: not UTF-8 text: {error.reason} at byte {error.start}") from None
-        files.append(PolicyFile(path, policy_name(path), text))
+        files.append(PolicyFile(path, policy_name(path), read_text(path)))
     return files
 
 

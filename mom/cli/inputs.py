@@ -23,7 +23,7 @@ from mom.errors import MomError
 from mom.offline import VDSM_GUEST_OPTIONAL_FIELDS, entity_from_spec
 from mom.runtime.entity import Entity
 
-__all__ = ["InputError", "load_json", "check_spec", "load_host", "load_guests"]
+__all__ = ["InputError", "read_text", "load_json", "check_spec", "load_host", "load_guests"]
 
 _SPEC_KEYS = ("name", "properties", "stats", "io_tune")
 _TUNE_KEYS = ("name", "path", "guaranteed", "maximum", "current")
@@ -51,15 +51,20 @@ def _is_number(value: Any) -> bool:
     return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
-def load_json(path: str) -> Any:
-    """The JSON value in ``path``; InputError says what is wrong and where."""
+def read_text(path: str) -> str:
+    """A file's UTF-8 text; InputError says why it cannot be read."""
     try:
         with open(path, encoding="utf-8") as stream:
-            text = stream.read()
+            return stream.read()
     except OSError as error:
         raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
     except UnicodeDecodeError as error:
         raise InputError(f"{path}: not UTF-8 text: {error.reason} at byte {error.start}") from None
+
+
+def load_json(path: str) -> Any:
+    """The JSON value in ``path``; InputError says what is wrong and where."""
+    text = read_text(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:

@@ -18,7 +18,7 @@ from mom.config import Settings, validate
 from mom.dsl.store import PolicyStore
 from mom.errors import PluginNotFoundError
 from mom.plugins import registry
-from mom.runtime.threads import PeriodicThread
+from mom.runtime.threads import PeriodicThread, RunsPeriodically
 
 __all__ = ["PolicyEngine", "policy_name_from_file"]
 
@@ -36,7 +36,7 @@ def policy_name_from_file(filename: str) -> str | None:
     return filename.split(".policy", 1)[0]
 
 
-class PolicyEngine:
+class PolicyEngine(RunsPeriodically):
     """Loads the controllers and the policy; :meth:`start` runs thread ``PolicyEngine``."""
 
     def __init__(
@@ -158,18 +158,6 @@ class PolicyEngine:
                 )
                 self._failed_once.add(name)
         return True
-
-    # ## Thread
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def is_alive(self) -> bool:
-        return self.thread.is_alive()
-
-    def join(self, timeout: float | None = None) -> None:
-        if self.thread.ident is not None:
-            self.thread.join(timeout)
 
     # ## RPC
 

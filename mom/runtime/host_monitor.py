@@ -10,12 +10,12 @@ from mom.config import Settings, validate
 from mom.plugins.collectors.base import get_collectors
 from mom.runtime.monitor import Monitor
 from mom.runtime.table import SampleTable
-from mom.runtime.threads import PeriodicThread
+from mom.runtime.threads import PeriodicThread, RunsPeriodically
 
 __all__ = ["HostMonitor"]
 
 
-class HostMonitor(Monitor):
+class HostMonitor(Monitor, RunsPeriodically):
     """The host's monitor (properties: ``interval``); :meth:`start` runs its thread.
 
     If the collectors cannot be loaded, ``collectors`` is None and the daemon stops
@@ -40,12 +40,3 @@ class HostMonitor(Monitor):
             "HostMonitor", self.settings.host_monitor_interval, self.stop, self.collect, logger=self.logger
         )
 
-    def start(self) -> None:
-        self.thread.start()
-
-    def is_alive(self) -> bool:
-        return self.thread.is_alive()
-
-    def join(self, timeout: float | None = None) -> None:
-        if self.thread.ident is not None:
-            self.thread.join(timeout)

@@ -11,7 +11,7 @@ import logging
 import threading
 from typing import Callable
 
-__all__ = ["PeriodicThread"]
+__all__ = ["PeriodicThread", "RunsPeriodically"]
 
 
 class PeriodicThread(threading.Thread):
@@ -50,3 +50,21 @@ class PeriodicThread(threading.Thread):
             self.step()
         except Exception:
             self.logger.exception("%s: unexpected error; continuing", self.name)
+
+
+class RunsPeriodically:
+    """The thread interface (``start``, ``is_alive``, ``join``) of a daemon part whose
+    work runs in its :class:`PeriodicThread`, ``self.thread``: upstream's monitors and
+    policy engine were threads themselves, and callers still treat them so."""
+
+    thread: PeriodicThread
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def is_alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self.thread.ident is not None:  # never started: nothing to wait for
+            self.thread.join(timeout)

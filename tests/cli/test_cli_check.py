@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import POLICIES, VDSM_POLICIES, run_script
+from tests.cli.conftest import POLICIES, VDSM_POLICIES, run_script
 
 LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<severity>error|warning|note): (?P<message>.+) \[(?P<code>[a-z-]+)\]$")
 

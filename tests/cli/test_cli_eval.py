@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GUESTS, HOST, POLICIES, VDSM_POLICIES, run_script
 from mom.cli.evaluate import policy_name
+from tests.cli.conftest import GUESTS, HOST, POLICIES, VDSM_POLICIES, run_script
 
 
 def examples() -> tuple[dict, dict]:

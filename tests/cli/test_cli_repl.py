@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GUESTS, HOST, POLICIES, run_script
 from mom.cli.repl import format_value, needs_more
+from tests.cli.conftest import GUESTS, HOST, POLICIES, run_script
 
 
 def test_values_and_persistent_definitions(cli) -> None:
