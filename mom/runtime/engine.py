@@ -23,9 +23,9 @@ from mom.runtime.threads import PeriodicThread, RunsPeriodically
 __all__ = ["PolicyEngine", "policy_name_from_file"]
 
 
-def _holding(entity: Any) -> Any:
-    """The lock of the table behind an entity (a no-op for a plain Entity)."""
-    table = getattr(entity, "table", None)
+def _holding(owner: Any) -> Any:
+    """The lock of the table behind an entity or guest manager (a no-op without one)."""
+    table = getattr(owner, "table", None)
     return table.lock if table is not None else contextlib.nullcontext()
 
 
@@ -133,16 +133,14 @@ class PolicyEngine(RunsPeriodically):
         if host is None:
             self.logger.debug("Host statistics not ready; skipping this cycle")
             return False
-        if self.guest_manager is None:
-            guests: Any = {}.values()
+        manager = self.guest_manager
+        # no collection may change the tables while the policy reads them, and no row
+        # may be freed (or reused by a new guest) between choosing the guests and
+        # evaluating them: one hold of each table's lock covers both
+        with _holding(host), _holding(manager):
+            guests: Any = manager.guest_set() if manager is not None else {}.values()
             if not self.policy.evaluate(host, guests):
                 return False
-        else:
-            guests = self.guest_manager.guest_set()
-            # no collection may change the tables while the policy reads them
-            with _holding(host), guests.table.lock:
-                if not self.policy.evaluate(host, guests):
-                    return False
         for controller in self.controllers:
             try:
                 controller.process(host, guests)

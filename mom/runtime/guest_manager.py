@@ -146,16 +146,23 @@ class GuestManager(threading.Thread):
             monitor = self._new_monitor(vm_id)
             if monitor is not None:
                 added[vm_id] = monitor
+        dropped = []
         with self.guests_lock:
             for vm_id in removed + stopped:
                 monitor = self.guests.pop(vm_id, None)
                 if monitor is not None:
-                    with self.table.lock:  # no collection may write the row after this
-                        monitor.terminate()
-                        self.table.remove_row(monitor.row)
-                    if vm_id in removed:
-                        self.logger.info("Guest %s is gone", monitor.name)
+                    dropped.append((vm_id, monitor))
             self.guests.update(added)
+        # the rows go after guests_lock is released: guest_set() takes table.lock, then
+        # guests_lock, so taking them the other way round here could deadlock.  Out of
+        # self.guests, a dropped monitor is in no new GuestSet; an evaluation that has
+        # its row already holds table.lock until it is done with it.
+        for vm_id, monitor in dropped:
+            with self.table.lock:  # no collection may write the row after this
+                monitor.terminate()
+                self.table.remove_row(monitor.row)
+            if vm_id in removed:
+                self.logger.info("Guest %s is gone", monitor.name)
 
     def _new_monitor(self, vm_id: Any) -> GuestMonitor | None:
         try:
