@@ -26,6 +26,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import start_http_server
 
 from mom import __version__, _impl
+from mom.runtime.table import TAG_ABSENT, GuestSet
 
 __all__ = ["Metrics", "start_metrics", "ACTIONS"]
 
@@ -173,20 +174,34 @@ class Metrics:
     def _wrap_evaluate(self, evaluate: Callable[..., bool]) -> Callable[..., bool]:
         @functools.wraps(evaluate)
         def wrapped(host: Any, guests: Any) -> bool:
-            guests = list(guests)
+            if not isinstance(guests, GuestSet):
+                guests = list(guests)  # iterated twice: by the policy, then here
             ok = evaluate(host, guests)
             if not ok:
                 self.policy_errors.inc()
                 self._failed_now = True
                 return ok
-            for entity in [host, *guests]:
-                controls = getattr(entity, "controls", None)
-                if isinstance(controls, dict):
-                    for name in controls:
-                        self.controls.labels(str(name)).inc()
+            self._count_controls([host])
+            if isinstance(guests, GuestSet):
+                # the daemon's guests: counted from the control columns, without a
+                # view or a dict per guest (this runs every cycle)
+                table = guests.table
+                set_per_column = (table.control_tags[guests.rows] != TAG_ABSENT).sum(0).tolist()
+                for name, count in zip(table.control_names, set_per_column):
+                    if count:
+                        self.controls.labels(str(name)).inc(count)
+            else:
+                self._count_controls(guests)
             return ok
 
         return wrapped
+
+    def _count_controls(self, entities: Iterable[Any]) -> None:
+        for entity in entities:
+            controls = getattr(entity, "controls", None)
+            if isinstance(controls, dict):
+                for name in controls:
+                    self.controls.labels(str(name)).inc()
 
     def _wrap_action(self, method: str, call: Callable[..., Any]) -> Callable[..., Any]:
         calls, errors = self.actions.labels(method), self.action_errors.labels(method)

@@ -149,3 +149,47 @@ def test_a_busy_port_leaves_mom_running_without_metrics(start_mom, caplog):
         assert running.thread.is_alive()
         assert any("Cannot serve metrics on 127.0.0.1:%d" % port in r.getMessage() for r in caplog.records)
         running.stop()
+
+
+COUNTED_POLICY = """
+(Host.Control "ksm_run" 1)
+(with Guests guest (if (> guest.mem 1) (guest.Control "balloon_target" guest.mem) 0))
+(with Guests guest (if (> guest.mem 2) (guest.Control "cpu_quota" 10) 0))
+"""
+
+
+def counted_controls(host, guests) -> dict[str, float]:
+    """The controls counter after one evaluation through the metrics' wrapper."""
+    from mom.dsl.store import PolicyStore
+    from mom.metrics import Metrics
+
+    metrics = Metrics()
+    store = PolicyStore()
+    assert store.set_policy(None, COUNTED_POLICY)
+    assert metrics._wrap_evaluate(store.evaluate)(host, guests)
+    names = ("ksm_run", "balloon_target", "cpu_quota")
+    return {name: metrics.registry.get_sample_value("mom_controls_total", {"control": name}) for name in names}
+
+
+def test_controls_are_counted_per_entity_that_set_them():
+    """The daemon's guests (table rows) and upstream-style entities count alike."""
+    from mom.offline import entity_from_spec
+    from mom.runtime.table import GuestSet, SampleTable
+
+    host_table = SampleTable(["free"], capacity=1)
+    host_row = host_table.add_row("host")
+    host_table.append(host_row, {"free": 1})
+    table = SampleTable(["mem"])
+    rows = []
+    for index, mem in enumerate([1, 2, 3, 4, 0]):
+        rows.append(table.add_row(f"vm{index}"))
+        table.append(rows[-1], {"mem": mem})
+    table.remove_row(rows.pop())  # a free row is not counted
+    outside = table.add_row("not-in-this-cycle")  # nor a row outside the guest set
+    table.append(outside, {"mem": 9})
+    table.set_control(outside, "cpu_quota", 5)
+    expected = {"ksm_run": 1.0, "balloon_target": 3.0, "cpu_quota": 2.0}
+    assert counted_controls(host_table.view(host_row), GuestSet(table, rows)) == expected
+    host = entity_from_spec({"stats": [{"free": 1}]})
+    guests = {index: entity_from_spec({"stats": [{"mem": mem}]}) for index, mem in enumerate([1, 2, 3, 4])}
+    assert counted_controls(host, guests.values()) == expected
