@@ -10,16 +10,31 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import Any, Iterable
 
 from mom.errors import EntityError
 
-__all__ = ["Entity", "RULE_METHODS"]
+__all__ = ["Entity", "RULE_METHODS", "mean_of"]
 
 #: the methods a policy may call on an entity
 RULE_METHODS = frozenset({"Prop", "Stat", "StatAvg", "SetVar", "GetVar", "Control", "GetControl"})
 
 _log = logging.getLogger("mom.Entity")
+
+
+def mean_of(values: Iterable[Any]) -> float:
+    """``StatAvg``'s mean: of the values that are not None, as a float; 0.0 if none."""
+    total: Any = 0
+    count = 0
+    # an explicit loop, oldest first: sum() of floats is compensated from CPython
+    # 3.12 on, which upstream (3.11) and the fast path are not
+    for value in values:
+        if value is not None:
+            total = total + value
+            count += 1
+    if count == 0:
+        return 0.0
+    return float(total / count)
 
 
 class Entity:
@@ -108,18 +123,7 @@ class Entity:
         statistics = self.statistics
         if not statistics:
             raise EntityError("Statistic '%s' not available" % name)
-        total: Any = 0
-        count = 0
-        # an explicit loop, oldest first: sum() of floats is compensated from
-        # CPython 3.12 on, which upstream (3.11) and the fast path are not
-        for row in statistics:
-            value = row.get(name)
-            if value is not None:
-                total = total + value
-                count += 1
-        if count == 0:
-            return 0.0
-        return float(total / count)
+        return mean_of([row.get(name) for row in statistics])
 
     def SetVar(self, name: str, value: Any) -> None:
         self.variables[name] = value

@@ -24,7 +24,7 @@ import numpy as np
 
 from mom.dsl.sandbox import MISSING
 from mom.errors import EntityError
-from mom.runtime.entity import Entity
+from mom.runtime.entity import Entity, mean_of
 
 __all__ = ["SampleTable", "RowEntity", "RowSamples", "GuestSet", "TAG_NONE", "TAG_BOOL", "TAG_INT", "TAG_FLOAT", "TAG_OBJECT", "TAG_ABSENT"]
 
@@ -42,9 +42,36 @@ _DOUBLE = struct.Struct("=d")
 _INT64 = struct.Struct("=q")
 
 
-def _float_bits(value: float) -> int:
-    """The int64 with the bits of a float64 (what ``np.float64(v).view(np.int64)`` gives)."""
-    return _INT64.unpack(_DOUBLE.pack(value))[0]
+def _encode(value: Any) -> tuple[int, int]:
+    """A value's storage (tag, payload); the caller keeps an object's value aside."""
+    kind = type(value)
+    if kind is int and _INT64_MIN <= value <= _INT64_MAX:
+        return TAG_INT, value
+    if kind is float:  # its bits, as np.float64(value).view(np.int64)
+        return TAG_FLOAT, _INT64.unpack(_DOUBLE.pack(value))[0]
+    if value is None:
+        return TAG_NONE, 0
+    if kind is bool:
+        return TAG_BOOL, int(value)
+    return TAG_OBJECT, 0
+
+
+def _decode(tag: int, payload: int, objects: Any, key: Any) -> Any:
+    """The value stored as (tag, payload), ``objects[key]`` for an object; MISSING if absent.
+
+    ``tag`` and ``payload`` are Python ints (they compare faster than numpy scalars).
+    """
+    if tag == TAG_INT:
+        return payload
+    if tag == TAG_FLOAT:
+        return _DOUBLE.unpack(_INT64.pack(payload))[0]
+    if tag == TAG_NONE:
+        return None
+    if tag == TAG_OBJECT:
+        return objects[key]
+    if tag == TAG_BOOL:
+        return bool(payload)
+    return MISSING
 
 
 def _locked(method: Any) -> Any:
@@ -195,8 +222,9 @@ class SampleTable:
 
     @_locked
     def remove_row(self, row: int) -> None:
+        # the rings are left as they are: nothing reads a row's slots past its count
+        # (add_row resets them all the same)
         self._release_objects(row)
-        self.tags[:, row] = TAG_ABSENT
         self.names[row] = None
         self.properties[row] = {}
         self.clear_controls([row])
@@ -225,23 +253,12 @@ class SampleTable:
         objects = []
         for name, value in sample.items():
             field = field_index[name]
-            kind = type(value)
-            if value is None:
-                tags[field] = TAG_NONE
-            elif kind is int and _INT64_MIN <= value <= _INT64_MAX:
-                tags[field] = TAG_INT
-                payload[field] = value
-            elif kind is float:
-                tags[field] = TAG_FLOAT
-                payload[field] = _float_bits(value)
-            elif kind is bool:
-                tags[field] = TAG_BOOL
-                payload[field] = int(value)
-            else:
-                index = self._store_object(value)
-                objects.append(index)
-                tags[field] = TAG_OBJECT
-                payload[field] = index
+            tag, bits = _encode(value)
+            if tag == TAG_OBJECT:
+                bits = self._store_object(value)
+                objects.append(bits)
+            tags[field] = tag
+            payload[field] = bits
         slot = (int(self.head[row]) + 1) % self.history
         self.head[row] = slot
         if self.count[row] < self.history:
@@ -249,25 +266,13 @@ class SampleTable:
         self._release_objects(row, slot)  # the oldest sample's objects, once the ring is full
         if objects:
             self._cell_objects[(row, slot)] = objects
+        # each list converted once, into the ring; the newest copied from there (an
+        # array-to-array copy: quicker than converting the lists again)
         self.tags[:, row, slot] = tags
         self.payload[:, row, slot] = payload
-        self.latest_tags[:, row] = tags
-        self.latest_payload[:, row] = payload
+        self.latest_tags[:, row] = self.tags[:, row, slot]
+        self.latest_payload[:, row] = self.payload[:, row, slot]
         self.generation += 1
-
-    def _value(self, row: int, field: int, slot: int) -> Any:
-        tag = int(self.tags[field, row, slot])  # a Python int compares faster than a numpy scalar
-        if tag == TAG_INT:
-            return int(self.payload[field, row, slot])
-        if tag == TAG_NONE:
-            return None
-        if tag == TAG_FLOAT:
-            return float(self.payload[field, row, slot].view(np.float64))
-        if tag == TAG_OBJECT:
-            return self.objects[int(self.payload[field, row, slot])]
-        if tag == TAG_BOOL:
-            return bool(self.payload[field, row, slot])
-        return MISSING
 
     def slots(self, row: int) -> list[int]:
         """Ring slots of a row's samples, oldest first."""
@@ -280,26 +285,30 @@ class SampleTable:
         field = self.field_index.get(name)
         if field is None or not self.count[row]:
             return MISSING
-        return self._value(row, field, int(self.head[row]))
+        payload = int(self.latest_payload[field, row])
+        return _decode(int(self.latest_tags[field, row]), payload, self.objects, payload)
 
     def sample(self, row: int, slot: int) -> dict[str, Any]:
         """One sample as upstream's dict (absent fields left out)."""
+        tags = self.tags[:, row, slot].tolist()
+        payload = self.payload[:, row, slot].tolist()
+        objects = self.objects
         result = {}
         for field, name in enumerate(self.fields):
-            value = self._value(row, field, slot)
+            value = _decode(tags[field], payload[field], objects, payload[field])
             if value is not MISSING:
                 result[name] = value
         return result
 
-    def samples(self, row: int) -> list[dict[str, Any]]:
-        return [self.sample(row, slot) for slot in self.slots(row)]
-
     def history_of(self, row: int, name: str) -> list[Any]:
         """A field's values oldest first; absent counts as None (upstream's ``row.get``)."""
         field = self.field_index[name]
+        tags = self.tags[field, row].tolist()  # the whole ring at once
+        payload = self.payload[field, row].tolist()
+        objects = self.objects
         values = []
         for slot in self.slots(row):
-            value = self._value(row, field, slot)
+            value = _decode(tags[slot], payload[slot], objects, payload[slot])
             values.append(None if value is MISSING else value)
         return values
 
@@ -326,38 +335,18 @@ class SampleTable:
         """``Entity.Control``: what the controllers will apply to this row."""
         column = self.control_column(name)
         self.control_objects.pop((row, column), None)
-        kind = type(value)
-        if value is None:
-            self.control_tags[row, column] = TAG_NONE
-        elif kind is bool:
-            self.control_tags[row, column] = TAG_BOOL
-            self.control_payload[row, column] = int(value)
-        elif kind is int and _INT64_MIN <= value <= _INT64_MAX:
-            self.control_tags[row, column] = TAG_INT
-            self.control_payload[row, column] = value
-        elif kind is float:
-            self.control_tags[row, column] = TAG_FLOAT
-            self.control_payload[row, column] = np.float64(value).view(np.int64)
-        else:
-            self.control_tags[row, column] = TAG_OBJECT
+        tag, payload = _encode(value)
+        self.control_tags[row, column] = tag
+        self.control_payload[row, column] = payload
+        if tag == TAG_OBJECT:
             self.control_objects[(row, column)] = value
         if self.control_order[row, column] == 0:
             self.control_count[row] += 1
             self.control_order[row, column] = self.control_count[row]
 
     def _control_value(self, row: int, column: int) -> Any:
-        tag = self.control_tags[row, column]
-        if tag == TAG_NONE:
-            return None
-        if tag == TAG_INT:
-            return int(self.control_payload[row, column])
-        if tag == TAG_FLOAT:
-            return float(self.control_payload[row, column].view(np.float64))
-        if tag == TAG_BOOL:
-            return bool(self.control_payload[row, column])
-        if tag == TAG_OBJECT:
-            return self.control_objects[(row, column)]
-        return MISSING
+        tag = int(self.control_tags[row, column])
+        return _decode(tag, int(self.control_payload[row, column]), self.control_objects, (row, column))
 
     def get_control(self, row: int, name: str) -> Any:
         """``Entity.GetControl``: the control's value, None if not set."""
@@ -402,11 +391,6 @@ class SampleTable:
         if view is None:
             view = self._views[row] = RowEntity(self, row)
         return view
-
-    def rows(self) -> list[int]:
-        """Rows in use, in the order they were added."""
-        free = set(self._free)
-        return [row for row in range(self.capacity) if row not in free]
 
     def nbytes(self) -> int:
         """Bytes of the sample arrays (the controls not included)."""
@@ -454,23 +438,13 @@ class RowEntity(Entity):
             table, row = self.table, self.row
             values = {}
             if table.count[row]:
-                head = int(table.head[row])
-                tags = table.tags[:, row, head].tolist()
-                payload = table.payload[:, row, head]
-                ints = payload.tolist()
-                floats = payload.view(np.float64).tolist()
+                tags = table.latest_tags[:, row].tolist()
+                payload = table.latest_payload[:, row].tolist()
+                objects = table.objects
                 for field, name in enumerate(table.fields):
-                    tag = tags[field]
-                    if tag == TAG_INT:
-                        values[name] = ints[field]
-                    elif tag == TAG_FLOAT:
-                        values[name] = floats[field]
-                    elif tag == TAG_NONE:
-                        values[name] = None
-                    elif tag == TAG_BOOL:
-                        values[name] = bool(ints[field])
-                    elif tag == TAG_OBJECT:
-                        values[name] = table.objects[ints[field]]
+                    value = _decode(tags[field], payload[field], objects, payload[field])
+                    if value is not MISSING:
+                        values[name] = value
             self._cached_values = values
             self._generation = table.generation
         return self._cached_values
@@ -502,15 +476,7 @@ class RowEntity(Entity):
         self._declared(name)
         if not self.table.count[self.row]:
             raise EntityError("Statistic '%s' not available" % name)
-        total: Any = 0
-        count = 0
-        for value in self.table.history_of(self.row, name):  # oldest first, as Entity
-            if value is not None:
-                total = total + value
-                count += 1
-        if count == 0:
-            return 0.0
-        return float(total / count)
+        return mean_of(self.table.history_of(self.row, name))  # oldest first, as Entity
 
     def Control(self, name: str, value: Any) -> None:
         self.table.set_control(self.row, name, value)
