@@ -641,7 +641,7 @@ cdef class Machine:
             raise ValueError("SampleTable arrays must be C-contiguous")
         info = &self.tables[self.ntables]
         info.table = table
-        info.field_index = <PyObject*>t.field_index
+        info.field_index = <PyObject*>t.policy_field_index
         info.objects = <PyObject*>t.objects
         info.nnames = 0
         info.attribute_field = <int32_t*>PyMem_Malloc(max(1, len(self.c.attributes)) * sizeof(int32_t))

@@ -57,6 +57,8 @@ class Monitor:
         self.table = table
         self.row = row
         table.properties[row] = self.properties
+        if self.fields is not None:
+            table.declare(self.valid_fields)
         for sample in self._statistics:
             table.append(row, sample)
         self._statistics.clear()
@@ -94,6 +96,8 @@ class Monitor:
                 optional |= set(collector.getOptionalFields())
             self.fields = fields
             self.optional_fields = optional
+            if self.table is not None:  # policies see these fields only
+                self.table.declare(fields | optional)
             if self.plotter is not None:
                 self.plotter.setFields(fields | optional)
         optional = self.optional_fields

@@ -10,7 +10,9 @@ path reads the arrays directly.
 :class:`RowEntity` is the upstream :class:`~mom.runtime.entity.Entity` interface over
 one row (what policies, controllers and the RPC see), and :class:`GuestSet` the
 ``Guests`` a policy iterates.  A field missing from a sample is *absent* (as a key
-missing from upstream's sample dict), which is not the same as None.
+missing from upstream's sample dict), which is not the same as None.  Policies see only
+the fields the collectors declare (:meth:`SampleTable.declare`); other keys a collector
+returns stay in the samples, as upstream keeps them in ``statistics``.
 """
 
 from __future__ import annotations
@@ -98,6 +100,12 @@ class SampleTable:
         self.lock = threading.RLock()
         self.fields: list[str] = []
         self.field_index: dict[str, int] = {}
+        #: the fields the collectors declared (see declare); None: none declared yet
+        self.declared: frozenset[str] | None = None
+        #: what policies may read, as a set and as name -> field (the fast path's
+        #: lookup): the declared fields, or every field while none are declared
+        self.policy_fields: frozenset[str] = frozenset()
+        self.policy_field_index: dict[str, int] = self.field_index
         # the rings, field-major ([field, row, slot]): a policy's pass over the guests
         # reads a field's history row after row, a walk through contiguous memory
         self.tags = np.full((0, capacity, history), TAG_ABSENT, dtype=np.int8)
@@ -149,12 +157,29 @@ class SampleTable:
         name = sys.intern(name)  # looked up by policies' (interned) names
         self.fields.append(name)
         self.field_index[name] = index
+        if self.declared is None:
+            self.policy_fields = frozenset(self.fields)
         self.tags = np.concatenate([self.tags, np.full((1, self.capacity, self.history), TAG_ABSENT, dtype=np.int8)])
         self.payload = np.concatenate([self.payload, np.zeros((1, self.capacity, self.history), dtype=np.int64)])
         self.latest_tags = np.concatenate([self.latest_tags, np.full((1, self.capacity), TAG_ABSENT, dtype=np.int8)])
         self.latest_payload = np.concatenate([self.latest_payload, np.zeros((1, self.capacity), dtype=np.int64)])
         self.generation += 1
         return index
+
+    @_locked
+    def declare(self, names: Iterable[str]) -> None:
+        """Fields that collectors declare (upstream's ``valid_fields``): from now on the
+        only ones policies see.  A collector's other keys stay in the samples.
+
+        Monitors sharing the table add their fields up (every guest has the same
+        collectors).  Declared fields exist from now on, absent until sampled.
+        """
+        declared = frozenset(names) | (self.declared or frozenset())
+        for name in sorted(declared):
+            self.add_field(name)
+        self.declared = self.policy_fields = declared
+        self.policy_field_index = {name: field for field, name in enumerate(self.fields) if name in declared}
+        self.generation += 1
 
     def _grow(self) -> None:
         old = self.capacity
@@ -429,11 +454,11 @@ class RowEntity(Entity):
 
     @property
     def _valid(self) -> frozenset[str]:  # type: ignore[override]
-        return frozenset(self.table.fields)
+        return self.table.policy_fields
 
     @property
     def _policy_values(self) -> dict[str, Any]:  # type: ignore[override]
-        """The newest sample's present fields (refreshed when the table changes)."""
+        """The newest sample's present declared fields (refreshed when the table changes)."""
         if self._generation != self.table.generation:
             table, row = self.table, self.row
             values = {}
@@ -441,7 +466,7 @@ class RowEntity(Entity):
                 tags = table.latest_tags[:, row].tolist()
                 payload = table.latest_payload[:, row].tolist()
                 objects = table.objects
-                for field, name in enumerate(table.fields):
+                for name, field in table.policy_field_index.items():
                     value = _decode(tags[field], payload[field], objects, payload[field])
                     if value is not MISSING:
                         values[name] = value
@@ -450,12 +475,15 @@ class RowEntity(Entity):
         return self._cached_values
 
     def __getattr__(self, name: str) -> Any:
-        # upstream's _finalize made each field an attribute
+        # upstream's _finalize made each declared field an attribute
         if not name.startswith("_"):
             if self._generation == self.table.generation:
                 value = self._cached_values.get(name, MISSING)
-            else:  # one field: cheaper than refreshing them all (controllers read one or two)
+            elif name in self.table.policy_field_index:
+                # one field: cheaper than refreshing them all (controllers read one or two)
                 value = self.table.latest(self.row, name)
+            else:
+                value = MISSING
             if value is not MISSING:
                 return value
         raise AttributeError(name)
