@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from mom.errors import ConfigError
+from mom.log import VERBOSITY_LEVELS
 
 __all__ = [
     "Opt",
@@ -384,12 +385,9 @@ def validate(
     settings = Settings(**values)
     if values["rpc_port"].strip() == "":
         warnings.append("[main] rpc-port is empty: the RPC server is disabled")
-    if values["verbosity"].strip().lower() not in _VERBOSITY_WORDS:
+    if values["verbosity"].strip().lower() not in VERBOSITY_LEVELS:
         warnings.append(f"[logging] verbosity {values['verbosity']!r} is not a known level; using debug (as upstream)")
     return settings, warnings
-
-
-_VERBOSITY_WORDS = {"5", "debug", "4", "info", "3", "warn", "2", "error", "1", "critical"}
 
 
 def _where(origins: Mapping[tuple[str, str], str], section: str) -> str:

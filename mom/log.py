@@ -11,11 +11,12 @@ import logging
 import logging.handlers
 from typing import Any
 
-__all__ = ["LOG_FORMAT", "verbosity_level", "log_set_verbosity", "make_handler", "configure", "remove_handler"]
+__all__ = ["LOG_FORMAT", "VERBOSITY_LEVELS", "verbosity_level", "log_set_verbosity", "make_handler", "configure", "remove_handler"]
 
 LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
 
-_LEVELS = {
+#: upstream verbosity values (lower case) -> logging level; anything else means debug
+VERBOSITY_LEVELS = {
     "5": logging.DEBUG,
     "debug": logging.DEBUG,
     "4": logging.INFO,
@@ -31,7 +32,7 @@ _LEVELS = {
 
 def verbosity_level(verbosity: Any) -> int:
     """The logging level for an upstream verbosity value (unknown -> DEBUG)."""
-    return _LEVELS.get(str(verbosity).strip().lower(), logging.DEBUG)
+    return VERBOSITY_LEVELS.get(str(verbosity).strip().lower(), logging.DEBUG)
 
 
 def log_set_verbosity(logger: logging.Logger, verbosity: Any) -> None:

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 from mom.cli.common import quiet_on_closed_pipe
 from mom.config import DEFAULT_CONFIG_FILE, load_config
 from mom.errors import ConfigError
-from mom.log import _LEVELS
+from mom.log import VERBOSITY_LEVELS
 from mom.rpc.client import UnixXmlRpcClient, tcp_client
 
 __all__ = ["main", "build_parser", "format_stats"]
@@ -161,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
         print("OK" if result or result is None else "Failed to reload the policies (see momd's log)")
         return 0 if result or result is None else 1
     if command == "verbosity":
-        if args.level.strip().lower() not in _LEVELS:
+        if args.level.strip().lower() not in VERBOSITY_LEVELS:
             print("Invalid level specified!")
             return 1
         proxy.setVerbosity(args.level)
