@@ -18,6 +18,7 @@ from cpython.list cimport PyList_Append, PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.dict cimport PyDict_GetItemWithError, PyDict_SetItem
 from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
 from libc.stdint cimport int64_t, int32_t, int16_t, int8_t
+from libc.math cimport fabs
 from libc.string cimport memcpy, memset
 
 cimport cython
@@ -1172,9 +1173,7 @@ cdef class Machine:
                 return 0
             if args[0].tag == T_FLOAT:
                 out.tag = T_FLOAT
-                out.f = args[0].f if args[0].f >= 0 else -args[0].f
-                if args[0].f == 0.0:
-                    out.f = 0.0  # abs(-0.0) is 0.0
+                out.f = fabs(args[0].f)  # what Python's abs does: clears the sign bit (-0.0, NaN)
                 return 0
         callee = box(function)
         positional = tuple([box(&args[k]) for k in range(n)])
