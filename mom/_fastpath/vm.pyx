@@ -117,7 +117,7 @@ ctypedef struct Saved:
     Value value
 
 ctypedef struct Loop:
-    PyObject* table   # rows loop: the table; else NULL
+    PyObject* table   # rows loop: the table (its TableInfo holds it); else NULL
     int16_t slot      # rows loop: the table's slot
     bint is_list      # keep is a list, walked by index
     PyObject* keep    # owned: the rows array, the list, or the Python iterator
@@ -132,8 +132,8 @@ ctypedef struct FieldName:
 DEF FIELD_CACHE = 24
 
 ctypedef struct TableInfo:
-    PyObject* table   # borrowed: the evaluation's bindings keep it alive
-    PyObject* field_index  # borrowed, as the table
+    PyObject* table   # owned until reset(): no other table can take its address meanwhile
+    PyObject* field_index  # borrowed: the table holds it
     PyObject* objects      # borrowed: the table's list of object cells
     int32_t* attribute_field  # per attribute name of the code: field index, -1 none, -2 not looked up
     FieldName names[FIELD_CACHE]
@@ -549,6 +549,7 @@ cdef class Machine:
                 Py_XDECREF(self.tables[k].controls[j].name)
             self.tables[k].ncontrols = 0
             PyMem_Free(self.tables[k].attribute_field)
+            Py_DECREF(<object>self.tables[k].table)
         self.nsaved = 0
         self.nscopes = 0
         self.sp = 0
@@ -665,6 +666,7 @@ cdef class Machine:
         info.history = <int32_t>tags.shape[2]
         info.ncontrols = 0
         self.control_arrays(info)
+        Py_INCREF(<object>table)  # released by reset(); it also keeps Loop.table alive
         self.ntables += 1
         return <int16_t>(self.ntables - 1)
 
@@ -1185,17 +1187,19 @@ cdef class Machine:
         (unusual arguments: it raises exactly what the reference raises)."""
         cdef int32_t id = method.aux
         cdef int64_t row = method.i
+        cdef int32_t field
         cdef object name
         if n < 1 or args[0].tag != T_OBJ or type(<object>args[0].o) is not str:
             return 0
         name = <object>args[0].o
         if id == M_STAT and (n == 1 or n == 2):
-            if self.field_of(method, name) < 0:
+            field = self.field_of(method, name)
+            if field < 0:
                 raise KeyError("Field '%s' is not declared in any collector." % name)
             if self.tables[method.slot].count[row] == 0:
                 out.tag = T_NONE
                 return 1
-            if not self.row_latest(method, self.field_of(method, name), out):
+            if not self.row_latest(method, field, out):
                 if n == 2:
                     vcopy(out, &args[1])
                 else:
