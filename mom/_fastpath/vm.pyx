@@ -265,6 +265,25 @@ cdef inline bint is_intlike(Value* v) noexcept:
     return v.tag == T_INT or v.tag == T_BOOL
 
 
+cdef inline bint stored_scalar(int8_t tag, int64_t payload, Value* out) noexcept:
+    """A SampleTable cell (storage tag and payload) into ``out``; False for an absent
+    cell and for an object cell (its payload locates the object: the caller's part)."""
+    if tag == S_FLOAT:  # the usual statistic first
+        out.tag = T_FLOAT
+        out.f = mom_bits_double(payload)
+    elif tag == S_INT:
+        out.tag = T_INT
+        out.i = payload
+    elif tag == S_NONE:
+        out.tag = T_NONE
+    elif tag == S_BOOL:
+        out.tag = T_BOOL
+        out.i = payload
+    else:
+        return False
+    return True
+
+
 cdef int truthy(Value* v) except -1:
     cdef int32_t tag = v.tag
     if tag == T_NONE:
@@ -752,37 +771,9 @@ cdef class Machine:
             return 0
         at = row.i * info.control_width + column
         tag = info.control_tags[at]
-        if tag == S_BOOL or tag == S_INT:
-            out.tag = T_BOOL if tag == S_BOOL else T_INT
-            out.i = info.control_payload[at]
-        elif tag == S_FLOAT:
-            out.tag = T_FLOAT
-            out.f = mom_bits_double(info.control_payload[at])
-        elif tag == S_OBJECT:
+        if not stored_scalar(tag, info.control_payload[at], out) and tag == S_OBJECT:
             unbox((<object>info.table).control_objects[(row.i, column)], out, self)
         return 0
-
-    cdef inline int cell(self, Value* row, int32_t field, int32_t slot, Value* out) except -1:
-        """The stored value (row, field, slot) into ``out``; returns 0 if absent."""
-        cdef TableInfo* t = &self.tables[row.slot]
-        cdef Py_ssize_t at = (field * t.capacity + row.i) * t.history + slot
-        cdef int8_t tag = t.tags[at]
-        if tag == S_ABSENT:
-            return 0
-        if tag == S_NONE:
-            out.tag = T_NONE
-        elif tag == S_INT:
-            out.tag = T_INT
-            out.i = t.payload[at]
-        elif tag == S_FLOAT:
-            out.tag = T_FLOAT
-            out.f = mom_bits_double(t.payload[at])
-        elif tag == S_BOOL:
-            out.tag = T_BOOL
-            out.i = t.payload[at]
-        else:
-            vobject(out, <object>PyList_GET_ITEM(<object>t.objects, t.payload[at]))
-        return 1
 
     cdef inline int32_t field_of(self, Value* row, object name) except -2:
         """Field index of ``name`` in the row's table, -1 if it has no such field.
@@ -818,21 +809,11 @@ cdef class Machine:
             return 0
         at = field * t.capacity + row.i
         tag = t.latest_tags[at]
+        if stored_scalar(tag, t.latest_payload[at], out):
+            return 1
         if tag == S_ABSENT:
             return 0
-        if tag == S_FLOAT:
-            out.tag = T_FLOAT
-            out.f = mom_bits_double(t.latest_payload[at])
-        elif tag == S_INT:
-            out.tag = T_INT
-            out.i = t.latest_payload[at]
-        elif tag == S_NONE:
-            out.tag = T_NONE
-        elif tag == S_BOOL:
-            out.tag = T_BOOL
-            out.i = t.latest_payload[at]
-        else:
-            vobject(out, <object>PyList_GET_ITEM(<object>t.objects, t.latest_payload[at]))
+        vobject(out, <object>PyList_GET_ITEM(<object>t.objects, t.latest_payload[at]))
         return 1
 
     cdef inline int32_t field_at(self, Value* row, int32_t attribute) except -2:
