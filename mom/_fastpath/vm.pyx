@@ -125,6 +125,14 @@ ctypedef struct Loop:
     int64_t n
     int64_t position
 
+ctypedef struct Average:
+    # Entity.StatAvg's running sum, oldest sample first: ints add exactly until the
+    # first float, which turns the sum into a float from then on (as Python's +)
+    int64_t total
+    double ftotal
+    bint floating
+    int64_t n         # values summed (None skipped)
+
 ctypedef struct FieldName:
     PyObject* name    # owned while cached, so its address cannot be reused
     int32_t field
@@ -295,6 +303,40 @@ cdef int truthy(Value* v) except -1:
     if tag == T_ROW or tag == T_ROWMETHOD or tag == T_IOSET or tag == T_ENTMETHOD:
         return 1
     return PyObject_IsTrue(box(v))
+
+
+cdef inline void average_float(Average* a, double x) noexcept:
+    if not a.floating:
+        a.floating = True
+        a.ftotal = <double>a.total
+    a.ftotal = a.ftotal + x
+    a.n += 1
+
+
+cdef inline bint average_int(Average* a, int64_t x) noexcept:
+    """Add an int; False when the exact sum overflows int64 (Python's result is a big
+    int: the caller leaves the average to Python)."""
+    if a.floating:
+        a.ftotal = a.ftotal + <double>x
+    elif mom_add_overflow(a.total, x, &a.total):
+        return False
+    a.n += 1
+    return True
+
+
+cdef inline bint average_result(Average* a, Value* out) noexcept:
+    """The mean into ``out``; False (``out`` untouched) if an int sum would not convert
+    to double exactly."""
+    if a.n == 0:
+        out.f = 0.0
+    elif a.floating:
+        out.f = a.ftotal / <double>a.n
+    elif mom_small(a.total):
+        out.f = <double>a.total / <double>a.n
+    else:
+        return False
+    out.tag = T_FLOAT
+    return True
 
 
 # ## Code: a compiled program's arrays
@@ -1207,9 +1249,8 @@ cdef class Machine:
         cdef PyObject* found
         cdef int32_t id = method.aux
         cdef Py_ssize_t count, k
-        cdef int64_t total = 0, summed = 0, number
-        cdef double ftotal = 0.0
-        cdef bint floating = False
+        cdef Average average
+        cdef int64_t number
         cdef int overflow = 0
         if n < 1 or args[0].tag != T_OBJ or type(<object>args[0].o) is not str:
             return 0
@@ -1254,6 +1295,7 @@ cdef class Machine:
             return 0
         if count == 0:
             raise _EntityError("Statistic '%s' not available" % name)
+        memset(&average, 0, sizeof(Average))
         for k in range(count):  # oldest first, as Entity.StatAvg sums
             sample = <object>PyList_GET_ITEM(<object>statistics, k)
             if type(sample) is not dict:
@@ -1263,41 +1305,21 @@ cdef class Machine:
                 continue
             kind = type(<object>found)
             if kind is float:
-                if not floating:
-                    floating = True
-                    ftotal = <double>total
-                ftotal = ftotal + <double>(<object>found)
+                average_float(&average, <double>(<object>found))
             elif kind is int or kind is bool:
                 number = PyLong_AsLongLongAndOverflow(<object>found, &overflow)
-                if overflow:
-                    return 0
-                if floating:
-                    ftotal = ftotal + <double>number
-                elif mom_add_overflow(total, number, &total):
+                if overflow or not average_int(&average, number):
                     return 0
             else:
                 return 0
-            summed += 1
-        out.tag = T_FLOAT
-        if summed == 0:
-            out.f = 0.0
-        elif floating:
-            out.f = ftotal / <double>summed
-        elif mom_small(total):
-            out.f = <double>total / <double>summed
-        else:
-            out.tag = T_NONE
-            return 0
-        return 1
+        return average_result(&average, out)
 
     cdef int stat_average(self, Value* row, object name, Value* out) except -1:
         """Entity.StatAvg over the row's ring, summing oldest first as the reference."""
         cdef int32_t field = self.field_of(row, name)
         cdef TableInfo* t
         cdef int32_t count, slot, k, history
-        cdef int64_t total = 0, n = 0
-        cdef double ftotal = 0.0
-        cdef bint floating = False
+        cdef Average average
         cdef Py_ssize_t base
         cdef int8_t tag
         if field < 0:
@@ -1311,6 +1333,7 @@ cdef class Machine:
         slot = t.head[row.i] - count + 1  # the oldest sample's slot, wrapped below
         if slot < 0:
             slot += history
+        memset(&average, 0, sizeof(Average))
         for k in range(count):
             if k:
                 slot += 1
@@ -1321,26 +1344,11 @@ cdef class Machine:
                 continue
             if tag == S_OBJECT:
                 return 0  # a Python object in the history: the Python method decides
-            n += 1
             if tag == S_FLOAT:
-                if not floating:
-                    floating = True
-                    ftotal = <double>total
-                ftotal = ftotal + mom_bits_double(t.payload[base + slot])
-            elif floating:
-                ftotal = ftotal + <double>t.payload[base + slot]
-            elif mom_add_overflow(total, t.payload[base + slot], &total):
+                average_float(&average, mom_bits_double(t.payload[base + slot]))
+            elif not average_int(&average, t.payload[base + slot]):  # S_INT, S_BOOL
                 return 0
-        out.tag = T_FLOAT
-        if n == 0:
-            out.f = 0.0
-        elif floating:
-            out.f = ftotal / <double>n
-        elif mom_small(total):
-            out.f = <double>total / <double>n
-        else:
-            return 0
-        return 1
+        return average_result(&average, out)
 
     cdef inline int thunk(self, int32_t index, Value* out) except -1:
         """Evaluate argument thunk ``index`` (in whatever scope is current) into ``out``."""
