@@ -1045,24 +1045,7 @@ cdef class Machine:
                 return self.generic(op, a, b, out)
             else:
                 q = <double>b.i
-            if op == OP_ADD:
-                out.tag = T_FLOAT
-                out.f = p + q
-            elif op == OP_SUB:
-                out.tag = T_FLOAT
-                out.f = p - q
-            elif op == OP_MUL:
-                out.tag = T_FLOAT
-                out.f = p * q
-            elif op == OP_DIV:
-                if q == 0.0:
-                    raise ZeroDivisionError("float division by zero")
-                out.tag = T_FLOAT
-                out.f = p / q
-            else:
-                out.tag = T_BOOL
-                out.i = compare(op, p, q)
-            return 0
+            return float_op(op, p, q, out)
         elif (op == OP_EQ or op == OP_NE) and (a.tag == T_NONE or b.tag == T_NONE) and a.tag != T_OBJ and b.tag != T_OBJ:
             out.tag = T_BOOL
             out.i = (a.tag == b.tag) == (op == OP_EQ)
@@ -1609,28 +1592,18 @@ cdef class Machine:
                     if ((top[0].tag == T_FLOAT or (top[0].tag == T_INT and mom_small(top[0].i)))
                             and (top[1].tag == T_FLOAT or (top[1].tag == T_INT and mom_small(top[1].i)))
                             and (top[0].tag == T_FLOAT or top[1].tag == T_FLOAT)
-                            and op != OP_DIV and op != OP_SHL and op != OP_SHR):
+                            and op != OP_SHL and op != OP_SHR):
                         # a float and a float or small int: balloon arithmetic, inline
                         # (a small int converts to double exactly, as Python converts it)
                         x = top[0].f if top[0].tag == T_FLOAT else <double>top[0].i
                         y = top[1].f if top[1].tag == T_FLOAT else <double>top[1].i
-                        top[0].tag = T_FLOAT
-                        if op == OP_ADD:
-                            top[0].f = x + y
-                        elif op == OP_SUB:
-                            top[0].f = x - y
-                        elif op == OP_MUL:
-                            top[0].f = x * y
-                        else:
-                            n = compare(op, x, y)
-                            if code[pc + 1] == OP_JUMP_IF_FALSE:  # compare and branch
-                                top[0].tag = T_NONE
-                                top[1].tag = T_NONE
-                                sp -= 2
-                                pc = pc + 3 if n else code[pc + 2]
-                                continue
-                            top[0].tag = T_BOOL
-                            top[0].i = n
+                        if op >= OP_LT and op <= OP_NE and code[pc + 1] == OP_JUMP_IF_FALSE:  # compare, branch
+                            top[0].tag = T_NONE
+                            top[1].tag = T_NONE
+                            sp -= 2
+                            pc = pc + 3 if compare(op, x, y) else code[pc + 2]
+                            continue
+                        float_op(op, x, y, top)
                         top[1].tag = T_NONE
                         sp -= 1
                         pc += 1
@@ -1832,6 +1805,27 @@ cdef class Machine:
         finally:
             if self.error_pc < 0:
                 self.reset()
+
+
+cdef inline int float_op(int32_t op, double x, double y, Value* out) except -1:
+    """An arithmetic or comparison operator on floats (an int operand already converted,
+    as Python converts it); ``out`` holds no object."""
+    if op == OP_ADD:
+        out.f = x + y
+    elif op == OP_SUB:
+        out.f = x - y
+    elif op == OP_MUL:
+        out.f = x * y
+    elif op == OP_DIV:
+        if y == 0.0:
+            raise ZeroDivisionError("float division by zero")
+        out.f = x / y
+    else:
+        out.tag = T_BOOL
+        out.i = compare(op, x, y)
+        return 0
+    out.tag = T_FLOAT
+    return 0
 
 
 ctypedef fused compared:
