@@ -354,6 +354,8 @@ cdef class Code:
     cdef list constant_objects
     cdef int32_t nsymbols
     cdef list symbols
+    cdef dict symbol_index           # name -> symbol id, for the bindings of execute()
+    cdef list stack_bindings         # (symbol, function) of mom.dsl.builtins.STACK_FUNCTIONS
     cdef list attributes
     cdef int32_t* attribute_method   # rule method id of each attribute name, or -1
     cdef int32_t* attribute_setter   # IoTune setter id of each attribute name, or -1
@@ -405,6 +407,12 @@ cdef class Code:
             unbox(self.constant_objects[k], &self.constants[k])
         self.symbols = list(bytecode.symbols)
         self.nsymbols = len(self.symbols)
+        self.symbol_index = {name: index for index, name in enumerate(self.symbols)}
+        self.stack_bindings = [
+            (self.symbol_index[name], function)
+            for name, function in _builtins.STACK_FUNCTIONS.items()
+            if name in self.symbol_index
+        ]
         self.attributes = list(bytecode.attributes)
         self.attribute_method = <int32_t*>PyMem_Malloc(max(1, len(self.attributes)) * sizeof(int32_t))
         self.attribute_setter = <int32_t*>PyMem_Malloc(max(1, len(self.attributes)) * sizeof(int32_t))
@@ -509,13 +517,13 @@ cdef class Machine:
     cdef Py_ssize_t stack_high       # no block has used the stack above this
     cdef readonly int error_pc
     cdef object abs_function
-    cdef object debug_function
     cdef Py_ssize_t io_current_offset   # IoTune._current slot
     cdef Py_ssize_t entity_valid_offset       # Entity slots: _valid, statistics, controls
     cdef Py_ssize_t entity_statistics_offset
     cdef Py_ssize_t entity_controls_offset
     cdef PyObject* io_keys[6]            # the limits IoTune's setters write
-    # types whose _policy_values is a slot, with the slot's offset (-1: not a slot)
+    # types whose _policy_values is a slot, with the slot's offset (-1: not a slot);
+    # owned for the machine's life, so no other type can take an address meanwhile
     cdef PyObject* slot_types[8]
     cdef Py_ssize_t slot_offsets[8]
     cdef int32_t nslot_types
@@ -561,7 +569,6 @@ cdef class Machine:
         self.nslot_types = 0
         self.error_pc = -1
         self.abs_function = abs
-        self.debug_function = _builtins.debug
         descriptor = _IoTune.__dict__["_current"]
         self.io_current_offset = (<PyMemberDescrObject*>descriptor).d_member.offset
         descriptor = _Entity.__dict__["_valid"]
@@ -574,7 +581,10 @@ cdef class Machine:
             self.io_keys[k] = <PyObject*>IO_KEYS[k]  # module-level tuple keeps them
 
     def __dealloc__(self):
+        cdef int32_t k
         self.reset()
+        for k in range(self.nslot_types):
+            Py_DECREF(<object>self.slot_types[k])
         PyMem_Free(self.current)
         PyMem_Free(self.depth_of)
         PyMem_Free(self.functions)
@@ -599,9 +609,6 @@ cdef class Machine:
         self.stack_high = 0
         for k in range(self.nloops):
             Py_XDECREF(self.loops[k].keep)
-        for k in range(self.nslot_types):
-            Py_XDECREF(self.slot_types[k])
-        self.nslot_types = 0
         for k in range(self.ntables):
             for j in range(self.tables[k].nnames):
                 Py_XDECREF(self.tables[k].names[j].name)
@@ -616,7 +623,6 @@ cdef class Machine:
         self.sp = 0
         self.nloops = 0
         self.ntables = 0
-        self.error_pc = -1
 
     # ## Scopes (shallow binding)
 
@@ -1771,23 +1777,23 @@ cdef class Machine:
         cdef int32_t symbol
         cdef Value value
         cdef list results = []
-        self.reset()
+        cdef PyObject* found
+        self.pc = -1  # an error before the first instruction has no position
+        self.error_pc = -1
         self.want_results = want_results
         try:
-            symbols = {name: index for index, name in enumerate(self.c.symbols)}
-            for name, python_value in (("abs", self.abs_function), ("debug", self.debug_function)):
-                symbol = symbols.get(name, -1)
-                if symbol >= 0:
-                    value.o = NULL
-                    unbox(python_value, &value, self)
-                    self.bind(symbol, &value)
+            for symbol, python_value in self.c.stack_bindings:
+                value.o = NULL
+                value.tag = T_NONE
+                unbox(python_value, &value, self)
+                self.bind(symbol, &value)
             for name, python_value in bindings.items():
-                symbol = symbols.get(name, -1)
-                if symbol >= 0:
+                found = PyDict_GetItemWithError(self.c.symbol_index, name)
+                if found != NULL:
                     value.o = NULL
                     value.tag = T_NONE
                     unbox(python_value, &value, self)
-                    self.bind(symbol, &value)
+                    self.bind(<int32_t>(<object>found), &value)
             for pc in self.c.top:
                 self.steps_left = self.max_steps
                 self.calls = 0
@@ -1798,13 +1804,10 @@ cdef class Machine:
                 vclear(&self.stack[self.sp])
             return results if want_results else None
         except BaseException:
-            error_pc = self.pc
-            self.reset()
-            self.error_pc = error_pc
+            self.error_pc = self.pc
             raise
         finally:
-            if self.error_pc < 0:
-                self.reset()
+            self.reset()
 
 
 cdef inline int float_op(int32_t op, double x, double y, Value* out) except -1:

@@ -153,7 +153,9 @@ def test_io_tune_records_expose_limits_and_setters(impl):  # type: ignore[no-unt
         "(with guest.io_tune t {(defvar m t.maximum) (t.setTotalBytesSec m.total_bytes_sec) "
         "(t.setReadIopsSec m.total_bytes_sec) t.name})"
     )
-    assert impl.compile_policy(text).execute({"guest": guest}) == [["vda"]]
+    program = impl.compile_policy(text)
+    for _ in range(2):  # the fast path's second run knows the records' types already
+        assert program.execute({"guest": guest}) == [["vda"]]
     tune = guest.io_tune[0]
     assert tune.ioTune() == {"name": "vda", "path": "/p", "ioTune": {"total_bytes_sec": 9, "read_iops_sec": 9}}
     # one level only: t.maximum.total_bytes_sec is t.maximum
