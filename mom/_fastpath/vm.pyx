@@ -67,7 +67,6 @@ cdef extern from "Python.h":
     PyTypeObject* Py_TYPE(object o)
     long long PyLong_AsLongLongAndOverflow(object o, int *overflow) except? -1
     PyObject* PyIter_Next(object o) except? NULL
-    PyObject* PyErr_Occurred()
     Py_ssize_t PyObject_Length(object o) except -1
 
 # ## Values
@@ -100,8 +99,6 @@ DEF M_SETVAR = 3
 DEF M_GETVAR = 4
 DEF M_CONTROL = 5
 DEF M_GETCONTROL = 6
-
-DEF EXACT_DOUBLE = 9007199254740992  # 2**53: ints up to here convert to double exactly
 
 ctypedef struct Value:
     int16_t tag
@@ -266,7 +263,7 @@ IO_SETTERS = (
     ("setWriteIopsSec", "write_iops_sec"),
 )
 IO_SETTER_IDS = {name: index for index, (name, _key) in enumerate(IO_SETTERS)}
-IO_KEYS = tuple(key for _name, key in IO_SETTERS)
+cdef tuple IO_KEYS = tuple(key for _name, key in IO_SETTERS)
 
 
 cdef inline bint is_intlike(Value* v) noexcept:
@@ -365,11 +362,11 @@ cdef class Code:
     cdef int32_t* thunk_loads        # per thunk: the symbol it only loads, or -1
     cdef FunctionInfo* functions
     cdef Binder* binders
-    cdef int32_t* block_pcs
     cdef readonly list top
     cdef int32_t* node_at
     cdef readonly list nodes
     cdef readonly int max_stack
+    cdef bint values                 # top-level values collected (Bytecode.values)
 
     def __cinit__(self):
         self.code = NULL
@@ -381,7 +378,6 @@ cdef class Code:
         self.thunk_loads = NULL
         self.functions = NULL
         self.binders = NULL
-        self.block_pcs = NULL
         self.node_at = NULL
 
     def __init__(self, bytecode):
@@ -429,10 +425,9 @@ cdef class Code:
             self.sites[k].symbol = site.symbol
             self.sites[k].nthunks = len(site.thunks)
             self.sites[k].first_thunk = j
-            for t, block in enumerate(site.thunks):
+            for block, load in zip(site.thunks, site.shortcuts, strict=True):
                 self.thunk_pcs[j] = bytecode.blocks[block]
-                shortcut = site.shortcuts[t] if t < len(site.shortcuts) else None
-                self.thunk_loads[j] = shortcut[1] if shortcut is not None else -1
+                self.thunk_loads[j] = load
                 j += 1
             self.site_lines.append(site.line)
         nbinders = sum(len(function.binders) for function in bytecode.functions)
@@ -448,12 +443,10 @@ cdef class Code:
                 self.binders[j].is_symbol = 1 if is_symbol else 0
                 self.binders[j].index = index
                 j += 1
-        self.block_pcs = <int32_t*>PyMem_Malloc(max(1, len(bytecode.blocks)) * sizeof(int32_t))
-        for k, pc in enumerate(bytecode.blocks):
-            self.block_pcs[k] = pc
         self.top = [bytecode.blocks[block] for block in bytecode.top]
         self.nodes = list(bytecode.nodes)
         self.max_stack = bytecode.max_stack + 8
+        self.values = bytecode.values
 
     def __dealloc__(self):
         cdef int32_t k
@@ -470,7 +463,6 @@ cdef class Code:
         PyMem_Free(self.thunk_loads)
         PyMem_Free(self.functions)
         PyMem_Free(self.binders)
-        PyMem_Free(self.block_pcs)
 
     def node_of(self, int pc):
         """The form or token the instruction at ``pc`` was compiled from."""
@@ -512,7 +504,6 @@ cdef class Machine:
     cdef int64_t max_steps
     cdef int32_t calls
     cdef int32_t max_calls
-    cdef bint want_results
     cdef int32_t pc                  # the instruction running (the innermost, after an error)
     cdef Py_ssize_t stack_high       # no block has used the stack above this
     cdef readonly int error_pc
@@ -521,7 +512,6 @@ cdef class Machine:
     cdef Py_ssize_t entity_valid_offset       # Entity slots: _valid, statistics, controls
     cdef Py_ssize_t entity_statistics_offset
     cdef Py_ssize_t entity_controls_offset
-    cdef PyObject* io_keys[6]            # the limits IoTune's setters write
     # types whose _policy_values is a slot, with the slot's offset (-1: not a slot);
     # owned for the machine's life, so no other type can take an address meanwhile
     cdef PyObject* slot_types[8]
@@ -577,8 +567,6 @@ cdef class Machine:
         self.entity_statistics_offset = (<PyMemberDescrObject*>descriptor).d_member.offset
         descriptor = _Entity.__dict__["controls"]
         self.entity_controls_offset = (<PyMemberDescrObject*>descriptor).d_member.offset
-        for k in range(6):
-            self.io_keys[k] = <PyObject*>IO_KEYS[k]  # module-level tuple keeps them
 
     def __dealloc__(self):
         cdef int32_t k
@@ -1163,7 +1151,7 @@ cdef class Machine:
         elif function.tag == T_IOSET and n == 1:
             # IoTune.setX(v): current[key] = None if v is None else int(v)
             current_limits = <object>mom_slot(function.o, self.io_current_offset)
-            key = <object>self.io_keys[function.aux]
+            key = IO_KEYS[function.aux]
             if args[0].tag == T_INT:
                 # usually the limit is already that value: leave the dict alone then
                 previous = PyDict_GetItemWithError(current_limits, key)
@@ -1772,15 +1760,15 @@ cdef class Machine:
 
     # ## Entry
 
-    def execute(self, bindings, bint want_results=True):
-        """Evaluate every top-level form with fresh variables; their values (or None)."""
+    def execute(self, bindings):
+        """Evaluate every top-level form with fresh variables; their values (None if
+        the code was compiled without them)."""
         cdef int32_t symbol
         cdef Value value
-        cdef list results = []
+        cdef list results = [] if self.c.values else None
         cdef PyObject* found
         self.pc = -1  # an error before the first instruction has no position
         self.error_pc = -1
-        self.want_results = want_results
         try:
             for symbol, python_value in self.c.stack_bindings:
                 value.o = NULL
@@ -1799,10 +1787,10 @@ cdef class Machine:
                 self.calls = 0
                 self.run(pc)
                 self.sp -= 1
-                if want_results:
+                if results is not None:
                     results.append(box(&self.stack[self.sp]))
                 vclear(&self.stack[self.sp])
-            return results if want_results else None
+            return results
         except BaseException:
             self.error_pc = self.pc
             raise
