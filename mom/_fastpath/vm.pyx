@@ -32,7 +32,7 @@ from mom.dsl.sandbox import MISSING as _MISSING, policy_getattr as _policy_getat
 from mom.dsl.scope import undefined_symbol as _undefined_symbol
 from mom.errors import EntityError as _EntityError, PolicyError as _PolicyError
 from mom.plugins.collectors.io_tune import IoTune as _IoTune
-from mom.runtime.entity import Entity as _Entity
+from mom.runtime.entity import Entity as _Entity, RULE_METHOD_NAMES as METHOD_NAMES
 from mom.runtime.table import GuestSet as _GuestSet, RowEntity as _RowEntity
 
 cnp.import_array()
@@ -91,14 +91,15 @@ DEF S_FLOAT = 3
 DEF S_OBJECT = 4
 DEF S_ABSENT = 8
 
-# rule method ids (mom.dsl.bytecode.RULE_METHOD_IDS)
-DEF M_PROP = 0
-DEF M_STAT = 1
-DEF M_STATAVG = 2
-DEF M_SETVAR = 3
-DEF M_GETVAR = 4
-DEF M_CONTROL = 5
-DEF M_GETCONTROL = 6
+# rule method ids: indexes of mom.runtime.entity.RULE_METHOD_NAMES (tests/dsl/test_opcodes.py checks)
+cdef enum RuleMethod:
+    M_PROP = 0
+    M_STAT = 1
+    M_STATAVG = 2
+    M_SETVAR = 3
+    M_GETVAR = 4
+    M_CONTROL = 5
+    M_GETCONTROL = 6
 
 ctypedef struct Value:
     int16_t tag
@@ -251,7 +252,7 @@ cdef object box(Value* v):
     raise AssertionError("unboxable value")
 
 
-METHOD_NAMES = ("Prop", "Stat", "StatAvg", "SetVar", "GetVar", "Control", "GetControl")
+METHOD_IDS = {name: index for index, name in enumerate(METHOD_NAMES)}
 
 #: IoTune's setters and the limit each writes (mom.plugins.collectors.io_tune)
 IO_SETTERS = (
@@ -382,8 +383,6 @@ cdef class Code:
 
     def __init__(self, bytecode):
         cdef Py_ssize_t k, j, nthunks, nbinders
-        from mom.dsl.bytecode import RULE_METHOD_IDS
-
         code = bytecode.code
         self.ncode = len(code)
         self.code = <int32_t*>PyMem_Malloc(max(1, self.ncode) * sizeof(int32_t))
@@ -413,7 +412,7 @@ cdef class Code:
         self.attribute_method = <int32_t*>PyMem_Malloc(max(1, len(self.attributes)) * sizeof(int32_t))
         self.attribute_setter = <int32_t*>PyMem_Malloc(max(1, len(self.attributes)) * sizeof(int32_t))
         for k in range(len(self.attributes)):
-            self.attribute_method[k] = RULE_METHOD_IDS.get(self.attributes[k], -1)
+            self.attribute_method[k] = METHOD_IDS.get(self.attributes[k], -1)
             self.attribute_setter[k] = IO_SETTER_IDS.get(self.attributes[k], -1)
         nthunks = sum(len(site.thunks) for site in bytecode.sites)
         self.sites = <SiteInfo*>PyMem_Malloc(max(1, len(bytecode.sites)) * sizeof(SiteInfo))

@@ -24,10 +24,7 @@ from mom.dsl.reader import OPERATOR_NAMES, Node, Source, Token
 from mom.dsl.scope import undefined_symbol
 from mom.errors import PolicyError
 
-__all__ = ["Bytecode", "Function", "Site", "compile_bytecode", "delegation_reason", "disassemble", "RULE_METHOD_IDS"]
-
-#: the entity rule methods the VM implements itself for table rows, by id
-RULE_METHOD_IDS = {name: index for index, name in enumerate(("Prop", "Stat", "StatAvg", "SetVar", "GetVar", "Control", "GetControl"))}
+__all__ = ["Bytecode", "Function", "Site", "compile_bytecode", "delegation_reason", "disassemble"]
 
 _OPERATOR_OPS = {
     "add": Op.ADD, "sub": Op.SUB, "mul": Op.MUL, "div": Op.DIV, "lt": Op.LT, "gt": Op.GT,
