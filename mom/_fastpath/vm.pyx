@@ -28,8 +28,12 @@ from mom._fastpath.opcodes cimport *
 
 
 from mom.dsl import builtins as _builtins
+from mom.dsl.limits import (
+    call_depth_error as _call_depth_error, step_limit_error as _step_limit_error, too_deep_error as _too_deep_error
+)
 from mom.dsl.sandbox import MISSING as _MISSING, policy_getattr as _policy_getattr
-from mom.dsl.scope import undefined_symbol as _undefined_symbol
+from mom.dsl.scope import unbound_assignment as _unbound_assignment, undefined_symbol as _undefined_symbol
+from mom.dsl.support import function_arity_error as _function_arity_error
 from mom.errors import EntityError as _EntityError, PolicyError as _PolicyError
 from mom.plugins.collectors.io_tune import IoTune as _IoTune
 from mom.runtime.entity import Entity as _Entity, RULE_METHOD_NAMES as METHOD_NAMES
@@ -1361,7 +1365,7 @@ cdef class Machine:
             # the stack, where an error leaves them for reset() to release
             base = self.sp
             if base + n + 1 > self.stack_capacity:
-                raise _PolicyError("policy evaluation too deep: endless recursion?")
+                raise _too_deep_error()
             vcopy(&self.stack[base], &self.current[symbol])
             self.sp = base + 1
             for k in range(n):
@@ -1379,19 +1383,12 @@ cdef class Machine:
         if function.nparams != n:
             if function.nparams < 0:
                 raise TypeError("object of type 'Token' has no len()")
-            line = self.c.site_lines[index]
-            raise _PolicyError(
-                'Function "%s" invoked with incorrect arity on line %d' % (self.c.symbols[symbol], line), line=line
-            )
+            raise _function_arity_error(self.c.symbols[symbol], self.c.site_lines[index])
         self.steps_left -= 1
         if self.steps_left < 0:
-            raise _PolicyError(
-                f"evaluation step limit reached ({self.max_steps} function calls and loop iterations): endless policy?"
-            )
+            raise _step_limit_error(self.limits)
         if self.calls >= self.max_calls:
-            raise _PolicyError(
-                f"calls nested deeper than {self.max_calls} in function {self.c.symbols[symbol]!r}: endless recursion?"
-            )
+            raise _call_depth_error(self.limits, self.c.symbols[symbol])
         self.calls += 1
         self.enter()
         for k in range(n):
@@ -1505,9 +1502,7 @@ cdef class Machine:
         self.steps_left -= 1
         if self.steps_left < 0:
             vclear(&item)
-            raise _PolicyError(
-                f"evaluation step limit reached ({self.max_steps} function calls and loop iterations): endless policy?"
-            )
+            raise _step_limit_error(self.limits)
         self.enter()
         self.bind(variable, &item)
         return 1
@@ -1538,7 +1533,7 @@ cdef class Machine:
         cdef Py_ssize_t k
         cdef double x, y
         if sp + self.c.max_stack > self.stack_capacity:
-            raise _PolicyError("policy evaluation too deep: endless recursion?")
+            raise _too_deep_error()
         if sp + self.c.max_stack > self.stack_high:
             self.stack_high = sp + self.c.max_stack  # what reset() releases after an error
         result.o = NULL
@@ -1661,7 +1656,7 @@ cdef class Machine:
                     sp -= 1
                     n = code[pc + 1]
                     if self.depth_of[n] < 0:
-                        raise _PolicyError("undefined symbol %s" % self.c.symbols[n])
+                        raise _unbound_assignment(self.c.symbols[n])
                     vclear(&current[n])
                     current[n] = stack[sp]
                     stack[sp].o = NULL
@@ -1670,7 +1665,7 @@ cdef class Machine:
                 elif op == OP_SET:
                     n = code[pc + 1]
                     if self.depth_of[n] < 0:
-                        raise _PolicyError("undefined symbol %s" % self.c.symbols[n])
+                        raise _unbound_assignment(self.c.symbols[n])
                     vclear(&current[n])
                     vcopy(&current[n], &stack[sp - 1])
                     pc += 2
