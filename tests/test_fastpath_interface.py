@@ -31,3 +31,22 @@ def test_stub_names_the_extensions_classes():
     stub = open(vm.__file__.rsplit("/", 1)[0] + "/vm.pyi").read()
     for name in ("Code", "Machine"):
         assert f"class {name}" in stub and hasattr(vm, name)
+
+
+@pytest.mark.fastpath
+def test_an_error_while_binding_has_no_stale_position(request):  # type: ignore[no-untyped-def]
+    """The VM reads bound rows when it binds them (the reference only when the policy
+    does): a failure there has no policy position, not the previous evaluation's."""
+    from mom.runtime.table import RowEntity
+    from tests.implementations import load_implementation
+
+    fast = load_implementation("cython", request.config)
+    program = fast.compile_policy('(defvar a 1)\n(+ Host "x")')
+    with pytest.raises(TypeError) as first:
+        program.execute({"Host": 1})
+    assert first.value.position == (2, 1)  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError) as second:
+        program.execute({"Host": RowEntity(object(), 0)})  # a row of no table
+    assert not hasattr(second.value, "position")
+    assert program.execute({"Host": "y"}, results=False) is None
+    assert program.execute({"Host": "y"}) == [1, "yx"]

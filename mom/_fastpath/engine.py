@@ -13,15 +13,13 @@ from typing import Any, Iterable, Mapping
 
 from mom._fastpath.vm import Code, Machine
 from mom.dsl import program as reference
-from mom.dsl.bytecode import Bytecode, compile_bytecode, delegation_reason, disassemble
+from mom.dsl.bytecode import compile_bytecode, delegation_reason
 from mom.dsl.compiler import annotate
 from mom.dsl.evaluator import SHADOWABLE
 from mom.dsl.limits import DEFAULT_LIMITS, Limits
 from mom.dsl.reader import Node, Source, read
 
-__all__ = ["Program", "compile_policy", "IMPLEMENTATION"]
-
-IMPLEMENTATION = "cython"
+__all__ = ["Program", "compile_policy"]
 
 
 class Program:
@@ -36,25 +34,19 @@ class Program:
         self.delegated = delegation_reason(forms)
         self._reference: reference.Program | None = None
         self._lock = threading.Lock()  # one evaluation at a time per machine
-        # per variant (top-level values computed or not): bytecode, code, machine
-        self._compiled: dict[bool, tuple[Bytecode, Code, Machine]] = {}
+        # per variant (top-level values computed or not): code and machine
+        self._compiled: dict[bool, tuple[Code, Machine]] = {}
         if self.delegated is None:
             self._variant(False)  # what the policy engine runs; compile errors surface now
         else:
             self._reference = reference.Program(forms, source, discarded_at, limits)
 
-    def _variant(self, values: bool) -> tuple[Bytecode, Code, Machine]:
+    def _variant(self, values: bool) -> tuple[Code, Machine]:
         compiled = self._compiled.get(values)
         if compiled is None:
-            bytecode = compile_bytecode(self.forms, self.source, values)
-            code = Code(bytecode)
-            compiled = self._compiled[values] = (bytecode, code, Machine(code, self.limits))
+            code = Code(compile_bytecode(self.forms, self.source, values))
+            compiled = self._compiled[values] = (code, Machine(code, self.limits))
         return compiled
-
-    @property
-    def bytecode(self) -> Bytecode | None:
-        """The bytecode the policy engine runs (None when delegated)."""
-        return None if self.delegated is not None else self._variant(False)[0]
 
     def reference_program(self) -> reference.Program:
         if self._reference is None:
@@ -71,9 +63,9 @@ class Program:
         if self.delegated is not None or not SHADOWABLE.isdisjoint(bindings):
             return self.reference_program().execute(bindings)
         with self._lock:
-            _bytecode, code, machine = self._variant(results)
+            code, machine = self._variant(results)
             try:
-                return machine.execute(bindings, results)  # type: ignore[no-any-return]
+                return machine.execute(bindings)  # type: ignore[no-any-return]
             except Exception as error:
                 node = code.node_of(machine.error_pc)
                 if node is not None:
@@ -83,11 +75,6 @@ class Program:
     def evaluate(self, host: Any, guests: Iterable[Any], results: bool = True) -> list[Any] | None:
         """One policy run with ``Host`` and ``Guests`` bound."""
         return self.execute({"Host": host, "Guests": guests}, results)
-
-    def disassemble(self, values: bool = False) -> str:
-        if self.delegated is not None:
-            return f"(run by the reference: {self.delegated})"
-        return disassemble(self._variant(values)[0])
 
 
 def compile_policy(text: str, limits: Limits = DEFAULT_LIMITS) -> Program:

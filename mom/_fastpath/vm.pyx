@@ -18,6 +18,7 @@ from cpython.list cimport PyList_Append, PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.dict cimport PyDict_GetItemWithError, PyDict_SetItem
 from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
 from libc.stdint cimport int64_t, int32_t, int16_t, int8_t
+from libc.math cimport fabs
 from libc.string cimport memcpy, memset
 
 cimport cython
@@ -27,11 +28,15 @@ from mom._fastpath.opcodes cimport *
 
 
 from mom.dsl import builtins as _builtins
+from mom.dsl.limits import (
+    call_depth_error as _call_depth_error, step_limit_error as _step_limit_error, too_deep_error as _too_deep_error
+)
 from mom.dsl.sandbox import MISSING as _MISSING, policy_getattr as _policy_getattr
-from mom.dsl.scope import undefined_symbol as _undefined_symbol
+from mom.dsl.scope import unbound_assignment as _unbound_assignment, undefined_symbol as _undefined_symbol
+from mom.dsl.support import function_arity_error as _function_arity_error
 from mom.errors import EntityError as _EntityError, PolicyError as _PolicyError
 from mom.plugins.collectors.io_tune import IoTune as _IoTune
-from mom.runtime.entity import Entity as _Entity
+from mom.runtime.entity import Entity as _Entity, RULE_METHOD_NAMES as METHOD_NAMES
 from mom.runtime.table import GuestSet as _GuestSet, RowEntity as _RowEntity
 
 cnp.import_array()
@@ -66,7 +71,6 @@ cdef extern from "Python.h":
     PyTypeObject* Py_TYPE(object o)
     long long PyLong_AsLongLongAndOverflow(object o, int *overflow) except? -1
     PyObject* PyIter_Next(object o) except? NULL
-    PyObject* PyErr_Occurred()
     Py_ssize_t PyObject_Length(object o) except -1
 
 # ## Values
@@ -91,16 +95,15 @@ DEF S_FLOAT = 3
 DEF S_OBJECT = 4
 DEF S_ABSENT = 8
 
-# rule method ids (mom.dsl.bytecode.RULE_METHOD_IDS)
-DEF M_PROP = 0
-DEF M_STAT = 1
-DEF M_STATAVG = 2
-DEF M_SETVAR = 3
-DEF M_GETVAR = 4
-DEF M_CONTROL = 5
-DEF M_GETCONTROL = 6
-
-DEF EXACT_DOUBLE = 9007199254740992  # 2**53: ints up to here convert to double exactly
+# rule method ids: indexes of mom.runtime.entity.RULE_METHOD_NAMES (tests/dsl/test_opcodes.py checks)
+cdef enum RuleMethod:
+    M_PROP = 0
+    M_STAT = 1
+    M_STATAVG = 2
+    M_SETVAR = 3
+    M_GETVAR = 4
+    M_CONTROL = 5
+    M_GETCONTROL = 6
 
 ctypedef struct Value:
     int16_t tag
@@ -116,13 +119,21 @@ ctypedef struct Saved:
     Value value
 
 ctypedef struct Loop:
-    PyObject* table   # rows loop: the table; else NULL
+    PyObject* table   # rows loop: the table (its TableInfo holds it); else NULL
     int16_t slot      # rows loop: the table's slot
     bint is_list      # keep is a list, walked by index
     PyObject* keep    # owned: the rows array, the list, or the Python iterator
     int32_t* rows
     int64_t n
     int64_t position
+
+ctypedef struct Average:
+    # Entity.StatAvg's running sum, oldest sample first: ints add exactly until the
+    # first float, which turns the sum into a float from then on (as Python's +)
+    int64_t total
+    double ftotal
+    bint floating
+    int64_t n         # values summed (None skipped)
 
 ctypedef struct FieldName:
     PyObject* name    # owned while cached, so its address cannot be reused
@@ -131,8 +142,8 @@ ctypedef struct FieldName:
 DEF FIELD_CACHE = 24
 
 ctypedef struct TableInfo:
-    PyObject* table   # borrowed: the evaluation's bindings keep it alive
-    PyObject* field_index  # borrowed, as the table
+    PyObject* table   # owned until reset(): no other table can take its address meanwhile
+    PyObject* field_index  # borrowed: the table holds it
     PyObject* objects      # borrowed: the table's list of object cells
     int32_t* attribute_field  # per attribute name of the code: field index, -1 none, -2 not looked up
     FieldName names[FIELD_CACHE]
@@ -245,7 +256,7 @@ cdef object box(Value* v):
     raise AssertionError("unboxable value")
 
 
-METHOD_NAMES = ("Prop", "Stat", "StatAvg", "SetVar", "GetVar", "Control", "GetControl")
+METHOD_IDS = {name: index for index, name in enumerate(METHOD_NAMES)}
 
 #: IoTune's setters and the limit each writes (mom.plugins.collectors.io_tune)
 IO_SETTERS = (
@@ -257,11 +268,30 @@ IO_SETTERS = (
     ("setWriteIopsSec", "write_iops_sec"),
 )
 IO_SETTER_IDS = {name: index for index, (name, _key) in enumerate(IO_SETTERS)}
-IO_KEYS = tuple(key for _name, key in IO_SETTERS)
+cdef tuple IO_KEYS = tuple(key for _name, key in IO_SETTERS)
 
 
 cdef inline bint is_intlike(Value* v) noexcept:
     return v.tag == T_INT or v.tag == T_BOOL
+
+
+cdef inline bint stored_scalar(int8_t tag, int64_t payload, Value* out) noexcept:
+    """A SampleTable cell (storage tag and payload) into ``out``; False for an absent
+    cell and for an object cell (its payload locates the object: the caller's part)."""
+    if tag == S_FLOAT:  # the usual statistic first
+        out.tag = T_FLOAT
+        out.f = mom_bits_double(payload)
+    elif tag == S_INT:
+        out.tag = T_INT
+        out.i = payload
+    elif tag == S_NONE:
+        out.tag = T_NONE
+    elif tag == S_BOOL:
+        out.tag = T_BOOL
+        out.i = payload
+    else:
+        return False
+    return True
 
 
 cdef int truthy(Value* v) except -1:
@@ -275,6 +305,40 @@ cdef int truthy(Value* v) except -1:
     if tag == T_ROW or tag == T_ROWMETHOD or tag == T_IOSET or tag == T_ENTMETHOD:
         return 1
     return PyObject_IsTrue(box(v))
+
+
+cdef inline void average_float(Average* a, double x) noexcept:
+    if not a.floating:
+        a.floating = True
+        a.ftotal = <double>a.total
+    a.ftotal = a.ftotal + x
+    a.n += 1
+
+
+cdef inline bint average_int(Average* a, int64_t x) noexcept:
+    """Add an int; False when the exact sum overflows int64 (Python's result is a big
+    int: the caller leaves the average to Python)."""
+    if a.floating:
+        a.ftotal = a.ftotal + <double>x
+    elif mom_add_overflow(a.total, x, &a.total):
+        return False
+    a.n += 1
+    return True
+
+
+cdef inline bint average_result(Average* a, Value* out) noexcept:
+    """The mean into ``out``; False (``out`` untouched) if an int sum would not convert
+    to double exactly."""
+    if a.n == 0:
+        out.f = 0.0
+    elif a.floating:
+        out.f = a.ftotal / <double>a.n
+    elif mom_small(a.total):
+        out.f = <double>a.total / <double>a.n
+    else:
+        return False
+    out.tag = T_FLOAT
+    return True
 
 
 # ## Code: a compiled program's arrays
@@ -292,6 +356,8 @@ cdef class Code:
     cdef list constant_objects
     cdef int32_t nsymbols
     cdef list symbols
+    cdef dict symbol_index           # name -> symbol id, for the bindings of execute()
+    cdef list stack_bindings         # (symbol, function) of mom.dsl.builtins.STACK_FUNCTIONS
     cdef list attributes
     cdef int32_t* attribute_method   # rule method id of each attribute name, or -1
     cdef int32_t* attribute_setter   # IoTune setter id of each attribute name, or -1
@@ -301,11 +367,11 @@ cdef class Code:
     cdef int32_t* thunk_loads        # per thunk: the symbol it only loads, or -1
     cdef FunctionInfo* functions
     cdef Binder* binders
-    cdef int32_t* block_pcs
     cdef readonly list top
     cdef int32_t* node_at
     cdef readonly list nodes
     cdef readonly int max_stack
+    cdef bint values                 # top-level values collected (Bytecode.values)
 
     def __cinit__(self):
         self.code = NULL
@@ -317,13 +383,10 @@ cdef class Code:
         self.thunk_loads = NULL
         self.functions = NULL
         self.binders = NULL
-        self.block_pcs = NULL
         self.node_at = NULL
 
     def __init__(self, bytecode):
         cdef Py_ssize_t k, j, nthunks, nbinders
-        from mom.dsl.bytecode import RULE_METHOD_IDS
-
         code = bytecode.code
         self.ncode = len(code)
         self.code = <int32_t*>PyMem_Malloc(max(1, self.ncode) * sizeof(int32_t))
@@ -343,11 +406,17 @@ cdef class Code:
             unbox(self.constant_objects[k], &self.constants[k])
         self.symbols = list(bytecode.symbols)
         self.nsymbols = len(self.symbols)
+        self.symbol_index = {name: index for index, name in enumerate(self.symbols)}
+        self.stack_bindings = [
+            (self.symbol_index[name], function)
+            for name, function in _builtins.STACK_FUNCTIONS.items()
+            if name in self.symbol_index
+        ]
         self.attributes = list(bytecode.attributes)
         self.attribute_method = <int32_t*>PyMem_Malloc(max(1, len(self.attributes)) * sizeof(int32_t))
         self.attribute_setter = <int32_t*>PyMem_Malloc(max(1, len(self.attributes)) * sizeof(int32_t))
         for k in range(len(self.attributes)):
-            self.attribute_method[k] = RULE_METHOD_IDS.get(self.attributes[k], -1)
+            self.attribute_method[k] = METHOD_IDS.get(self.attributes[k], -1)
             self.attribute_setter[k] = IO_SETTER_IDS.get(self.attributes[k], -1)
         nthunks = sum(len(site.thunks) for site in bytecode.sites)
         self.sites = <SiteInfo*>PyMem_Malloc(max(1, len(bytecode.sites)) * sizeof(SiteInfo))
@@ -359,10 +428,9 @@ cdef class Code:
             self.sites[k].symbol = site.symbol
             self.sites[k].nthunks = len(site.thunks)
             self.sites[k].first_thunk = j
-            for t, block in enumerate(site.thunks):
+            for block, load in zip(site.thunks, site.shortcuts, strict=True):
                 self.thunk_pcs[j] = bytecode.blocks[block]
-                shortcut = site.shortcuts[t] if t < len(site.shortcuts) else None
-                self.thunk_loads[j] = shortcut[1] if shortcut is not None else -1
+                self.thunk_loads[j] = load
                 j += 1
             self.site_lines.append(site.line)
         nbinders = sum(len(function.binders) for function in bytecode.functions)
@@ -378,12 +446,10 @@ cdef class Code:
                 self.binders[j].is_symbol = 1 if is_symbol else 0
                 self.binders[j].index = index
                 j += 1
-        self.block_pcs = <int32_t*>PyMem_Malloc(max(1, len(bytecode.blocks)) * sizeof(int32_t))
-        for k, pc in enumerate(bytecode.blocks):
-            self.block_pcs[k] = pc
         self.top = [bytecode.blocks[block] for block in bytecode.top]
         self.nodes = list(bytecode.nodes)
         self.max_stack = bytecode.max_stack + 8
+        self.values = bytecode.values
 
     def __dealloc__(self):
         cdef int32_t k
@@ -400,7 +466,6 @@ cdef class Code:
         PyMem_Free(self.thunk_loads)
         PyMem_Free(self.functions)
         PyMem_Free(self.binders)
-        PyMem_Free(self.block_pcs)
 
     def node_of(self, int pc):
         """The form or token the instruction at ``pc`` was compiled from."""
@@ -442,18 +507,16 @@ cdef class Machine:
     cdef int64_t max_steps
     cdef int32_t calls
     cdef int32_t max_calls
-    cdef bint want_results
     cdef int32_t pc                  # the instruction running (the innermost, after an error)
     cdef Py_ssize_t stack_high       # no block has used the stack above this
     cdef readonly int error_pc
     cdef object abs_function
-    cdef object debug_function
     cdef Py_ssize_t io_current_offset   # IoTune._current slot
     cdef Py_ssize_t entity_valid_offset       # Entity slots: _valid, statistics, controls
     cdef Py_ssize_t entity_statistics_offset
     cdef Py_ssize_t entity_controls_offset
-    cdef PyObject* io_keys[6]            # the limits IoTune's setters write
-    # types whose _policy_values is a slot, with the slot's offset (-1: not a slot)
+    # types whose _policy_values is a slot, with the slot's offset (-1: not a slot);
+    # owned for the machine's life, so no other type can take an address meanwhile
     cdef PyObject* slot_types[8]
     cdef Py_ssize_t slot_offsets[8]
     cdef int32_t nslot_types
@@ -499,7 +562,6 @@ cdef class Machine:
         self.nslot_types = 0
         self.error_pc = -1
         self.abs_function = abs
-        self.debug_function = _builtins.debug
         descriptor = _IoTune.__dict__["_current"]
         self.io_current_offset = (<PyMemberDescrObject*>descriptor).d_member.offset
         descriptor = _Entity.__dict__["_valid"]
@@ -508,11 +570,12 @@ cdef class Machine:
         self.entity_statistics_offset = (<PyMemberDescrObject*>descriptor).d_member.offset
         descriptor = _Entity.__dict__["controls"]
         self.entity_controls_offset = (<PyMemberDescrObject*>descriptor).d_member.offset
-        for k in range(6):
-            self.io_keys[k] = <PyObject*>IO_KEYS[k]  # module-level tuple keeps them
 
     def __dealloc__(self):
+        cdef int32_t k
         self.reset()
+        for k in range(self.nslot_types):
+            Py_DECREF(<object>self.slot_types[k])
         PyMem_Free(self.current)
         PyMem_Free(self.depth_of)
         PyMem_Free(self.functions)
@@ -537,9 +600,6 @@ cdef class Machine:
         self.stack_high = 0
         for k in range(self.nloops):
             Py_XDECREF(self.loops[k].keep)
-        for k in range(self.nslot_types):
-            Py_XDECREF(self.slot_types[k])
-        self.nslot_types = 0
         for k in range(self.ntables):
             for j in range(self.tables[k].nnames):
                 Py_XDECREF(self.tables[k].names[j].name)
@@ -548,12 +608,12 @@ cdef class Machine:
                 Py_XDECREF(self.tables[k].controls[j].name)
             self.tables[k].ncontrols = 0
             PyMem_Free(self.tables[k].attribute_field)
+            Py_DECREF(<object>self.tables[k].table)
         self.nsaved = 0
         self.nscopes = 0
         self.sp = 0
         self.nloops = 0
         self.ntables = 0
-        self.error_pc = -1
 
     # ## Scopes (shallow binding)
 
@@ -664,6 +724,7 @@ cdef class Machine:
         info.history = <int32_t>tags.shape[2]
         info.ncontrols = 0
         self.control_arrays(info)
+        Py_INCREF(<object>table)  # released by reset(); it also keeps Loop.table alive
         self.ntables += 1
         return <int16_t>(self.ntables - 1)
 
@@ -749,37 +810,9 @@ cdef class Machine:
             return 0
         at = row.i * info.control_width + column
         tag = info.control_tags[at]
-        if tag == S_BOOL or tag == S_INT:
-            out.tag = T_BOOL if tag == S_BOOL else T_INT
-            out.i = info.control_payload[at]
-        elif tag == S_FLOAT:
-            out.tag = T_FLOAT
-            out.f = mom_bits_double(info.control_payload[at])
-        elif tag == S_OBJECT:
+        if not stored_scalar(tag, info.control_payload[at], out) and tag == S_OBJECT:
             unbox((<object>info.table).control_objects[(row.i, column)], out, self)
         return 0
-
-    cdef inline int cell(self, Value* row, int32_t field, int32_t slot, Value* out) except -1:
-        """The stored value (row, field, slot) into ``out``; returns 0 if absent."""
-        cdef TableInfo* t = &self.tables[row.slot]
-        cdef Py_ssize_t at = (field * t.capacity + row.i) * t.history + slot
-        cdef int8_t tag = t.tags[at]
-        if tag == S_ABSENT:
-            return 0
-        if tag == S_NONE:
-            out.tag = T_NONE
-        elif tag == S_INT:
-            out.tag = T_INT
-            out.i = t.payload[at]
-        elif tag == S_FLOAT:
-            out.tag = T_FLOAT
-            out.f = mom_bits_double(t.payload[at])
-        elif tag == S_BOOL:
-            out.tag = T_BOOL
-            out.i = t.payload[at]
-        else:
-            vobject(out, <object>PyList_GET_ITEM(<object>t.objects, t.payload[at]))
-        return 1
 
     cdef inline int32_t field_of(self, Value* row, object name) except -2:
         """Field index of ``name`` in the row's table, -1 if it has no such field.
@@ -815,21 +848,11 @@ cdef class Machine:
             return 0
         at = field * t.capacity + row.i
         tag = t.latest_tags[at]
+        if stored_scalar(tag, t.latest_payload[at], out):
+            return 1
         if tag == S_ABSENT:
             return 0
-        if tag == S_FLOAT:
-            out.tag = T_FLOAT
-            out.f = mom_bits_double(t.latest_payload[at])
-        elif tag == S_INT:
-            out.tag = T_INT
-            out.i = t.latest_payload[at]
-        elif tag == S_NONE:
-            out.tag = T_NONE
-        elif tag == S_BOOL:
-            out.tag = T_BOOL
-            out.i = t.latest_payload[at]
-        else:
-            vobject(out, <object>PyList_GET_ITEM(<object>t.objects, t.latest_payload[at]))
+        vobject(out, <object>PyList_GET_ITEM(<object>t.objects, t.latest_payload[at]))
         return 1
 
     cdef inline int32_t field_at(self, Value* row, int32_t attribute) except -2:
@@ -1019,24 +1042,7 @@ cdef class Machine:
                 return self.generic(op, a, b, out)
             else:
                 q = <double>b.i
-            if op == OP_ADD:
-                out.tag = T_FLOAT
-                out.f = p + q
-            elif op == OP_SUB:
-                out.tag = T_FLOAT
-                out.f = p - q
-            elif op == OP_MUL:
-                out.tag = T_FLOAT
-                out.f = p * q
-            elif op == OP_DIV:
-                if q == 0.0:
-                    raise ZeroDivisionError("float division by zero")
-                out.tag = T_FLOAT
-                out.f = p / q
-            else:
-                out.tag = T_BOOL
-                out.i = compare(op, p, q)
-            return 0
+            return float_op(op, p, q, out)
         elif (op == OP_EQ or op == OP_NE) and (a.tag == T_NONE or b.tag == T_NONE) and a.tag != T_OBJ and b.tag != T_OBJ:
             out.tag = T_BOOL
             out.i = (a.tag == b.tag) == (op == OP_EQ)
@@ -1148,7 +1154,7 @@ cdef class Machine:
         elif function.tag == T_IOSET and n == 1:
             # IoTune.setX(v): current[key] = None if v is None else int(v)
             current_limits = <object>mom_slot(function.o, self.io_current_offset)
-            key = <object>self.io_keys[function.aux]
+            key = IO_KEYS[function.aux]
             if args[0].tag == T_INT:
                 # usually the limit is already that value: leave the dict alone then
                 previous = PyDict_GetItemWithError(current_limits, key)
@@ -1172,9 +1178,7 @@ cdef class Machine:
                 return 0
             if args[0].tag == T_FLOAT:
                 out.tag = T_FLOAT
-                out.f = args[0].f if args[0].f >= 0 else -args[0].f
-                if args[0].f == 0.0:
-                    out.f = 0.0  # abs(-0.0) is 0.0
+                out.f = fabs(args[0].f)  # what Python's abs does: clears the sign bit (-0.0, NaN)
                 return 0
         callee = box(function)
         positional = tuple([box(&args[k]) for k in range(n)])
@@ -1186,17 +1190,19 @@ cdef class Machine:
         (unusual arguments: it raises exactly what the reference raises)."""
         cdef int32_t id = method.aux
         cdef int64_t row = method.i
+        cdef int32_t field
         cdef object name
         if n < 1 or args[0].tag != T_OBJ or type(<object>args[0].o) is not str:
             return 0
         name = <object>args[0].o
         if id == M_STAT and (n == 1 or n == 2):
-            if self.field_of(method, name) < 0:
+            field = self.field_of(method, name)
+            if field < 0:
                 raise KeyError("Field '%s' is not declared in any collector." % name)
             if self.tables[method.slot].count[row] == 0:
                 out.tag = T_NONE
                 return 1
-            if not self.row_latest(method, self.field_of(method, name), out):
+            if not self.row_latest(method, field, out):
                 if n == 2:
                     vcopy(out, &args[1])
                 else:
@@ -1223,9 +1229,8 @@ cdef class Machine:
         cdef PyObject* found
         cdef int32_t id = method.aux
         cdef Py_ssize_t count, k
-        cdef int64_t total = 0, summed = 0, number
-        cdef double ftotal = 0.0
-        cdef bint floating = False
+        cdef Average average
+        cdef int64_t number
         cdef int overflow = 0
         if n < 1 or args[0].tag != T_OBJ or type(<object>args[0].o) is not str:
             return 0
@@ -1270,6 +1275,7 @@ cdef class Machine:
             return 0
         if count == 0:
             raise _EntityError("Statistic '%s' not available" % name)
+        memset(&average, 0, sizeof(Average))
         for k in range(count):  # oldest first, as Entity.StatAvg sums
             sample = <object>PyList_GET_ITEM(<object>statistics, k)
             if type(sample) is not dict:
@@ -1279,41 +1285,21 @@ cdef class Machine:
                 continue
             kind = type(<object>found)
             if kind is float:
-                if not floating:
-                    floating = True
-                    ftotal = <double>total
-                ftotal = ftotal + <double>(<object>found)
+                average_float(&average, <double>(<object>found))
             elif kind is int or kind is bool:
                 number = PyLong_AsLongLongAndOverflow(<object>found, &overflow)
-                if overflow:
-                    return 0
-                if floating:
-                    ftotal = ftotal + <double>number
-                elif mom_add_overflow(total, number, &total):
+                if overflow or not average_int(&average, number):
                     return 0
             else:
                 return 0
-            summed += 1
-        out.tag = T_FLOAT
-        if summed == 0:
-            out.f = 0.0
-        elif floating:
-            out.f = ftotal / <double>summed
-        elif mom_small(total):
-            out.f = <double>total / <double>summed
-        else:
-            out.tag = T_NONE
-            return 0
-        return 1
+        return average_result(&average, out)
 
     cdef int stat_average(self, Value* row, object name, Value* out) except -1:
         """Entity.StatAvg over the row's ring, summing oldest first as the reference."""
         cdef int32_t field = self.field_of(row, name)
         cdef TableInfo* t
         cdef int32_t count, slot, k, history
-        cdef int64_t total = 0, n = 0
-        cdef double ftotal = 0.0
-        cdef bint floating = False
+        cdef Average average
         cdef Py_ssize_t base
         cdef int8_t tag
         if field < 0:
@@ -1327,6 +1313,7 @@ cdef class Machine:
         slot = t.head[row.i] - count + 1  # the oldest sample's slot, wrapped below
         if slot < 0:
             slot += history
+        memset(&average, 0, sizeof(Average))
         for k in range(count):
             if k:
                 slot += 1
@@ -1337,26 +1324,11 @@ cdef class Machine:
                 continue
             if tag == S_OBJECT:
                 return 0  # a Python object in the history: the Python method decides
-            n += 1
             if tag == S_FLOAT:
-                if not floating:
-                    floating = True
-                    ftotal = <double>total
-                ftotal = ftotal + mom_bits_double(t.payload[base + slot])
-            elif floating:
-                ftotal = ftotal + <double>t.payload[base + slot]
-            elif mom_add_overflow(total, t.payload[base + slot], &total):
+                average_float(&average, mom_bits_double(t.payload[base + slot]))
+            elif not average_int(&average, t.payload[base + slot]):  # S_INT, S_BOOL
                 return 0
-        out.tag = T_FLOAT
-        if n == 0:
-            out.f = 0.0
-        elif floating:
-            out.f = ftotal / <double>n
-        elif mom_small(total):
-            out.f = <double>total / <double>n
-        else:
-            return 0
-        return 1
+        return average_result(&average, out)
 
     cdef inline int thunk(self, int32_t index, Value* out) except -1:
         """Evaluate argument thunk ``index`` (in whatever scope is current) into ``out``."""
@@ -1393,7 +1365,7 @@ cdef class Machine:
             # the stack, where an error leaves them for reset() to release
             base = self.sp
             if base + n + 1 > self.stack_capacity:
-                raise _PolicyError("policy evaluation too deep: endless recursion?")
+                raise _too_deep_error()
             vcopy(&self.stack[base], &self.current[symbol])
             self.sp = base + 1
             for k in range(n):
@@ -1411,19 +1383,12 @@ cdef class Machine:
         if function.nparams != n:
             if function.nparams < 0:
                 raise TypeError("object of type 'Token' has no len()")
-            line = self.c.site_lines[index]
-            raise _PolicyError(
-                'Function "%s" invoked with incorrect arity on line %d' % (self.c.symbols[symbol], line), line=line
-            )
+            raise _function_arity_error(self.c.symbols[symbol], self.c.site_lines[index])
         self.steps_left -= 1
         if self.steps_left < 0:
-            raise _PolicyError(
-                f"evaluation step limit reached ({self.max_steps} function calls and loop iterations): endless policy?"
-            )
+            raise _step_limit_error(self.limits)
         if self.calls >= self.max_calls:
-            raise _PolicyError(
-                f"calls nested deeper than {self.max_calls} in function {self.c.symbols[symbol]!r}: endless recursion?"
-            )
+            raise _call_depth_error(self.limits, self.c.symbols[symbol])
         self.calls += 1
         self.enter()
         for k in range(n):
@@ -1537,9 +1502,7 @@ cdef class Machine:
         self.steps_left -= 1
         if self.steps_left < 0:
             vclear(&item)
-            raise _PolicyError(
-                f"evaluation step limit reached ({self.max_steps} function calls and loop iterations): endless policy?"
-            )
+            raise _step_limit_error(self.limits)
         self.enter()
         self.bind(variable, &item)
         return 1
@@ -1570,7 +1533,7 @@ cdef class Machine:
         cdef Py_ssize_t k
         cdef double x, y
         if sp + self.c.max_stack > self.stack_capacity:
-            raise _PolicyError("policy evaluation too deep: endless recursion?")
+            raise _too_deep_error()
         if sp + self.c.max_stack > self.stack_high:
             self.stack_high = sp + self.c.max_stack  # what reset() releases after an error
         result.o = NULL
@@ -1617,28 +1580,18 @@ cdef class Machine:
                     if ((top[0].tag == T_FLOAT or (top[0].tag == T_INT and mom_small(top[0].i)))
                             and (top[1].tag == T_FLOAT or (top[1].tag == T_INT and mom_small(top[1].i)))
                             and (top[0].tag == T_FLOAT or top[1].tag == T_FLOAT)
-                            and op != OP_DIV and op != OP_SHL and op != OP_SHR):
+                            and op != OP_SHL and op != OP_SHR):
                         # a float and a float or small int: balloon arithmetic, inline
                         # (a small int converts to double exactly, as Python converts it)
                         x = top[0].f if top[0].tag == T_FLOAT else <double>top[0].i
                         y = top[1].f if top[1].tag == T_FLOAT else <double>top[1].i
-                        top[0].tag = T_FLOAT
-                        if op == OP_ADD:
-                            top[0].f = x + y
-                        elif op == OP_SUB:
-                            top[0].f = x - y
-                        elif op == OP_MUL:
-                            top[0].f = x * y
-                        else:
-                            n = compare(op, x, y)
-                            if code[pc + 1] == OP_JUMP_IF_FALSE:  # compare and branch
-                                top[0].tag = T_NONE
-                                top[1].tag = T_NONE
-                                sp -= 2
-                                pc = pc + 3 if n else code[pc + 2]
-                                continue
-                            top[0].tag = T_BOOL
-                            top[0].i = n
+                        if op >= OP_LT and op <= OP_NE and code[pc + 1] == OP_JUMP_IF_FALSE:  # compare, branch
+                            top[0].tag = T_NONE
+                            top[1].tag = T_NONE
+                            sp -= 2
+                            pc = pc + 3 if compare(op, x, y) else code[pc + 2]
+                            continue
+                        float_op(op, x, y, top)
                         top[1].tag = T_NONE
                         sp -= 1
                         pc += 1
@@ -1703,7 +1656,7 @@ cdef class Machine:
                     sp -= 1
                     n = code[pc + 1]
                     if self.depth_of[n] < 0:
-                        raise _PolicyError("undefined symbol %s" % self.c.symbols[n])
+                        raise _unbound_assignment(self.c.symbols[n])
                     vclear(&current[n])
                     current[n] = stack[sp]
                     stack[sp].o = NULL
@@ -1712,7 +1665,7 @@ cdef class Machine:
                 elif op == OP_SET:
                     n = code[pc + 1]
                     if self.depth_of[n] < 0:
-                        raise _PolicyError("undefined symbol %s" % self.c.symbols[n])
+                        raise _unbound_assignment(self.c.symbols[n])
                     vclear(&current[n])
                     vcopy(&current[n], &stack[sp - 1])
                     pc += 2
@@ -1801,45 +1754,63 @@ cdef class Machine:
 
     # ## Entry
 
-    def execute(self, bindings, bint want_results=True):
-        """Evaluate every top-level form with fresh variables; their values (or None)."""
+    def execute(self, bindings):
+        """Evaluate every top-level form with fresh variables; their values (None if
+        the code was compiled without them)."""
         cdef int32_t symbol
         cdef Value value
-        cdef list results = []
-        self.reset()
-        self.want_results = want_results
+        cdef list results = [] if self.c.values else None
+        cdef PyObject* found
+        self.pc = -1  # an error before the first instruction has no position
+        self.error_pc = -1
         try:
-            symbols = {name: index for index, name in enumerate(self.c.symbols)}
-            for name, python_value in (("abs", self.abs_function), ("debug", self.debug_function)):
-                symbol = symbols.get(name, -1)
-                if symbol >= 0:
-                    value.o = NULL
-                    unbox(python_value, &value, self)
-                    self.bind(symbol, &value)
+            for symbol, python_value in self.c.stack_bindings:
+                value.o = NULL
+                value.tag = T_NONE
+                unbox(python_value, &value, self)
+                self.bind(symbol, &value)
             for name, python_value in bindings.items():
-                symbol = symbols.get(name, -1)
-                if symbol >= 0:
+                found = PyDict_GetItemWithError(self.c.symbol_index, name)
+                if found != NULL:
                     value.o = NULL
                     value.tag = T_NONE
                     unbox(python_value, &value, self)
-                    self.bind(symbol, &value)
+                    self.bind(<int32_t>(<object>found), &value)
             for pc in self.c.top:
                 self.steps_left = self.max_steps
                 self.calls = 0
                 self.run(pc)
                 self.sp -= 1
-                if want_results:
+                if results is not None:
                     results.append(box(&self.stack[self.sp]))
                 vclear(&self.stack[self.sp])
-            return results if want_results else None
+            return results
         except BaseException:
-            error_pc = self.pc
-            self.reset()
-            self.error_pc = error_pc
+            self.error_pc = self.pc
             raise
         finally:
-            if self.error_pc < 0:
-                self.reset()
+            self.reset()
+
+
+cdef inline int float_op(int32_t op, double x, double y, Value* out) except -1:
+    """An arithmetic or comparison operator on floats (an int operand already converted,
+    as Python converts it); ``out`` holds no object."""
+    if op == OP_ADD:
+        out.f = x + y
+    elif op == OP_SUB:
+        out.f = x - y
+    elif op == OP_MUL:
+        out.f = x * y
+    elif op == OP_DIV:
+        if y == 0.0:
+            raise ZeroDivisionError("float division by zero")
+        out.f = x / y
+    else:
+        out.tag = T_BOOL
+        out.i = compare(op, x, y)
+        return 0
+    out.tag = T_FLOAT
+    return 0
 
 
 ctypedef fused compared:

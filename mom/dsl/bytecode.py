@@ -24,10 +24,7 @@ from mom.dsl.reader import OPERATOR_NAMES, Node, Source, Token
 from mom.dsl.scope import undefined_symbol
 from mom.errors import PolicyError
 
-__all__ = ["Bytecode", "Function", "Site", "compile_bytecode", "delegation_reason", "disassemble", "RULE_METHOD_IDS"]
-
-#: the entity rule methods the VM implements itself for table rows, by id
-RULE_METHOD_IDS = {name: index for index, name in enumerate(("Prop", "Stat", "StatAvg", "SetVar", "GetVar", "Control", "GetControl"))}
+__all__ = ["Bytecode", "Function", "Site", "compile_bytecode", "delegation_reason", "disassemble"]
 
 _OPERATOR_OPS = {
     "add": Op.ADD, "sub": Op.SUB, "mul": Op.MUL, "div": Op.DIV, "lt": Op.LT, "gt": Op.GT,
@@ -49,9 +46,9 @@ class Site:
     line: int | None
     #: block ids of the argument thunks
     thunks: list[int]
-    #: per argument: (LOAD, symbol) or (CONST, constant) when the thunk is just that,
-    #: so the VM can skip running it; else None
-    shortcuts: list[tuple[int, int] | None] = field(default_factory=list)
+    #: per argument: the symbol id when the thunk only loads that variable (the VM
+    #: then skips running it), else -1
+    shortcuts: list[int]
 
 
 @dataclass
@@ -85,6 +82,8 @@ class Bytecode:
     top: list[int] = field(default_factory=list)
     #: the deepest the value stack gets in any block
     max_stack: int = 0
+    #: whether the top-level forms' values are computed and returned
+    values: bool = True
 
 
 _BINDERS = {"defvar", "with", "let", "def", "defun"}
@@ -137,6 +136,7 @@ def compile_bytecode(forms: Sequence[Node], source: Source | None = None, values
     policy engine runs that variant, and the valued one only to log results.
     """
     compiler = _Compiler(source)
+    compiler.bytecode.values = values
     compiler.bytecode.top = [compiler.new_block([form], want=values) for form in forms]
     compiler.finish()
     return compiler.bytecode
@@ -359,11 +359,12 @@ class _Compiler:
         else:
             self.call(form, name, args, line, want)
 
-    def shortcut(self, arg: Node) -> tuple[int, int] | None:
-        """An argument the VM may evaluate without running its thunk."""
+    def shortcut(self, arg: Node) -> int:
+        """The variable an argument just loads (the VM reads it without running its
+        thunk), or -1."""
         if isinstance(arg, list) or arg.kind != "symbol" or arg.value == "nil" or "." in arg.value:
-            return None
-        return (int(Op.LOAD), self.symbol(arg.value))
+            return -1
+        return self.symbol(arg.value)
 
     def call(self, form: list, name: str, args: Sequence[Node], line: int | None, want: bool) -> None:  # type: ignore[type-arg]
         thunks = [self.new_block([arg]) for arg in args]

@@ -29,7 +29,7 @@ from typing import Any, Callable, NamedTuple, Sequence, Union
 from mom.dsl import support
 from mom.dsl.builtins import BUILTINS, BuiltinSpec, arity_error
 from mom.dsl.evaluator import SHADOWABLE, Evaluator
-from mom.dsl.limits import DEFAULT_LIMITS, Limits
+from mom.dsl.limits import DEFAULT_LIMITS, Limits, too_deep_error
 from mom.dsl.reader import OPERATOR_NAMES, Node, Source, Token
 from mom.dsl.render import render
 from mom.dsl.scope import undefined_symbol
@@ -149,7 +149,7 @@ def locate(error: BaseException) -> BaseException:
     that becomes upstream's ``undefined symbol NAME on line N``.
     """
     if isinstance(error, RecursionError):  # a safety net: the limits should prevent it
-        return PolicyError("policy evaluation too deep: endless recursion?")
+        return too_deep_error()
     found = None
     tb = error.__traceback__
     while tb is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mom.dsl.builtins import BUILTINS, STACK_FUNCTIONS
-from mom.dsl.limits import DEFAULT_LIMITS, Limits
+from mom.dsl.limits import DEFAULT_LIMITS, Limits, step_limit_error
 from mom.dsl.reader import OPERATOR_NAMES
 from mom.dsl.scope import VariableStack
 from mom.errors import PolicyError
@@ -74,7 +74,4 @@ class Evaluator(VariableStack):
         return run(compile_expression(code, self.limits), self)
 
     def step_limit_error(self) -> PolicyError:
-        return PolicyError(
-            f"evaluation step limit reached ({self.limits.max_steps} function calls and "
-            "loop iterations): endless policy?"
-        )
+        return step_limit_error(self.limits)

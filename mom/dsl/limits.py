@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Limits", "DEFAULT_LIMITS"]
+from mom.errors import PolicyError
+
+__all__ = ["Limits", "DEFAULT_LIMITS", "step_limit_error", "call_depth_error", "too_deep_error"]
 
 
 @dataclass(frozen=True)
@@ -31,3 +33,21 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+
+# ## The errors a limit raises (both implementations raise these very texts)
+
+
+def step_limit_error(limits: Limits) -> PolicyError:
+    return PolicyError(
+        f"evaluation step limit reached ({limits.max_steps} function calls and loop iterations): endless policy?"
+    )
+
+
+def call_depth_error(limits: Limits, name: str) -> PolicyError:
+    return PolicyError(f"calls nested deeper than {limits.max_call_depth} in function {name!r}: endless recursion?")
+
+
+def too_deep_error() -> PolicyError:
+    """The safety net's error: the limits above should always come first."""
+    return PolicyError("policy evaluation too deep: endless recursion?")

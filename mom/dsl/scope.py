@@ -15,12 +15,17 @@ from typing import Any, Iterator
 from mom.dsl.sandbox import MISSING, policy_getattr
 from mom.errors import PolicyError
 
-__all__ = ["VariableStack", "undefined_symbol"]
+__all__ = ["VariableStack", "undefined_symbol", "unbound_assignment"]
 
 
 def undefined_symbol(name: str, line: int | None) -> PolicyError:
     """Upstream's error for a name no scope holds (``%d`` of None fails as upstream's)."""
     return PolicyError("undefined symbol %s on line %d" % (name, line), line=line)  # type: ignore[str-format]
+
+
+def unbound_assignment(name: str) -> PolicyError:
+    """Upstream's error for ``set`` of a name no scope holds (it gives no line)."""
+    return PolicyError("undefined symbol %s" % name)
 
 
 class VariableStack:
@@ -66,7 +71,7 @@ class VariableStack:
     def assign(self, name: str, value: Any) -> Any:
         """Assign the innermost binding of ``name`` (upstream ``set`` without alloc)."""
         if name not in self.current:
-            raise PolicyError("undefined symbol %s" % name)
+            raise unbound_assignment(name)
         self.current[name] = value
         return value
 

@@ -21,10 +21,11 @@ from mom.dsl.builtins import (
     checked_shl,
 )
 from mom.dsl.evaluator import SHADOWABLE, Evaluator
+from mom.dsl.limits import call_depth_error
 from mom.dsl.sandbox import MISSING
 from mom.errors import PolicyError
 
-__all__ = ["Site", "UserFunction", "LetSpec", "WithSpec", "NAMESPACE"]
+__all__ = ["Site", "UserFunction", "LetSpec", "WithSpec", "NAMESPACE", "function_arity_error"]
 
 Function = Callable[[Evaluator], Any]
 
@@ -104,10 +105,10 @@ def fail(factory: Callable[[], BaseException]) -> Any:
     raise factory()
 
 
-def too_deep(ev: Evaluator, name: str) -> PolicyError:
-    return PolicyError(
-        f"calls nested deeper than {ev.limits.max_call_depth} in function {name!r}: endless recursion?"
-    )
+def function_arity_error(name: str, line: int | None) -> PolicyError:
+    """A user function called with the wrong number of arguments (upstream's text:
+    without a line, formatting it fails with TypeError as upstream's does)."""
+    return PolicyError('Function "%s" invoked with incorrect arity on line %d' % (name, line), line=line)  # type: ignore[str-format]
 
 
 # ## Names
@@ -154,16 +155,13 @@ def invoke(ev: Evaluator, name: str, site: Site) -> Any:
     if nparams != len(arguments):
         if nparams is None:
             raise TypeError("object of type 'Token' has no len()")
-        raise PolicyError(
-            'Function "%s" invoked with incorrect arity on line %d' % (name, site.line),  # type: ignore[str-format]
-            line=site.line,
-        )
+        raise function_arity_error(name, site.line)
     ev.steps_left -= 1
     calls = ev.calls
     if ev.steps_left < 0:
         raise ev.step_limit_error()
     if calls >= ev.max_call_depth:
-        raise too_deep(ev, name)
+        raise call_depth_error(ev.limits, name)
     ev.calls = calls + 1
     scope: dict[str, Any] = {}
     scopes = ev._scopes

@@ -166,6 +166,18 @@ def outcome(engine: Any, text: str, guests: list[list[dict[str, Any]]], columnar
     return results, controls
 
 
+def disassembly(text: str) -> str:
+    """The code the fast path ran, for a failing example's report."""
+    from mom.dsl.bytecode import compile_bytecode, disassemble
+    from mom.dsl.reader import read
+
+    try:
+        result = read(text, LIMITS)
+        return disassemble(compile_bytecode(result.forms, result.source))
+    except Exception as error:  # noqa: BLE001  (a report, never a second failure)
+        return f"(no code: {error!r})"
+
+
 @pytest.fixture(scope="module")
 def engines(request: pytest.FixtureRequest) -> tuple[Any, Any]:
     return load_implementation("python", request.config), load_implementation("cython", request.config)
@@ -178,4 +190,4 @@ def test_fast_path_agrees_with_reference(engines: Any, text: str, guests: Any, c
     reference, fast = engines
     expected = outcome(reference, text, guests, columnar)
     got = outcome(fast, text, guests, columnar)
-    assert got == expected, f"policy:\n{text}\nguests: {guests}\ncolumnar: {columnar}"
+    assert got == expected, f"policy:\n{text}\nguests: {guests}\ncolumnar: {columnar}\ncode:\n{disassembly(text)}"

@@ -1,11 +1,15 @@
-"""The Cython VM's opcode enum matches the Python table it is compiled from."""
+"""The bytecode's tables: the Cython VM's enums match the Python ones they mirror, and
+the disassembler reads every instruction."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+from mom.dsl.bytecode import compile_bytecode, disassemble
 from mom.dsl.opcodes import OPERANDS, STACK_EFFECT, Op
+from mom.dsl.reader import read
+from mom.runtime.entity import RULE_METHOD_NAMES
 
 PXD = Path(__file__).resolve().parents[2] / "mom" / "_fastpath" / "opcodes.pxd"
 
@@ -17,3 +21,26 @@ def test_pxd_enum_matches_python_opcodes():
 
 def test_every_opcode_has_operands_and_stack_effect():
     assert set(OPERANDS) == set(Op) == set(STACK_EFFECT)
+
+
+def test_vm_rule_method_ids_index_the_entitys_names():
+    pyx = (PXD.parent / "vm.pyx").read_text()
+    enum = pyx[pyx.index("cdef enum RuleMethod:") :].split("\n\n", 1)[0]
+    declared = dict(re.findall(r"^\s+M_(\w+) = (\d+)\s*$", enum, flags=re.M))
+    assert {name: int(value) for name, value in declared.items()} == {
+        name.upper(): index for index, name in enumerate(RULE_METHOD_NAMES)
+    }
+
+
+def test_disassembly_lists_every_block_and_instruction_with_names():
+    result = read("(defvar x 1.5) (def f (a) (+ a x)) (f x) (with Guests g g.cur)")
+    bytecode = compile_bytecode(result.forms, result.source)
+    listing = disassemble(bytecode).splitlines()
+    assert [line for line in listing if line.startswith("block ")] == [f"block {n}:" for n in range(len(bytecode.blocks))]
+    starts, pc = [], 0
+    while pc < len(bytecode.code):
+        starts.append(pc)
+        pc += 1 + OPERANDS[Op(bytecode.code[pc])]
+    assert [int(line.split()[0]) for line in listing if not line.startswith("block ")] == starts
+    for expected in ("CONST          0            1.5", "DEFVAR         0            x", "g.cur", "f thunks="):
+        assert any(expected in line for line in listing), expected
