@@ -35,7 +35,6 @@ __all__ = [
     "Diagnostic",
     "read_unit",
     "lint",
-    "discarded_text_matters",
 ]
 
 ERROR = "error"
@@ -65,16 +64,6 @@ class Diagnostic:
 # ## Reading
 
 
-def discarded_text_matters(text: str, offset: int) -> bool:
-    """Whether the text the scanner dropped at ``offset`` is more than a final comment.
-
-    A comment needs its newline to be scanned as one, so a last line ``# ...`` without
-    a newline is dropped too; that loses nothing.
-    """
-    rest = text[offset:]
-    return not (rest.startswith("#") and "\n" not in rest)
-
-
 def read_unit(text: str, unit: int = 0) -> tuple[ReadResult | None, list[Diagnostic]]:
     """Read one policy text: its forms (None if it does not parse) and what reading found."""
     try:
@@ -89,7 +78,7 @@ def read_unit(text: str, unit: int = 0) -> tuple[ReadResult | None, list[Diagnos
         return None, [Diagnostic(ERROR, "parse-error", message, unit, offset)]
     diagnostics = []
     at = result.discarded_at
-    if at is not None and discarded_text_matters(text, at):
+    if at is not None:
         lines = len(text[at:].splitlines())
         diagnostics.append(
             Diagnostic(

@@ -137,7 +137,10 @@ _RULES = [
     ("whitespace", r"\s+"),
     ("symbol", r"[A-Za-z_][A-Za-z0-9_\-.]*"),
     ("bracket", r"[()\[\]{}]"),
-    ("comment", r"\#[^\n]*\n"),
+    # upstream's comment rule needs the newline, so a final comment without one falls
+    # to the catch-all and "discards" the rest: nothing but itself.  Ending it at the
+    # end of the text too gives the same tokens and reports no discarded input.
+    ("comment", r"\#[^\n]*(?:\n|\Z)"),
     ("squote", r"'(?:[^'\\]|\\.)*'"),
     ("dquote", r'"(?:[^"\\]|\\.)*"'),
     ("float", r"-?[0-9]*\.[0-9]+(?:[Ee][+-]?[0-9]+)?"),

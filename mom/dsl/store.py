@@ -14,7 +14,6 @@ from typing import Any, Iterable
 
 from mom import _impl
 from mom.dsl.limits import DEFAULT_LIMITS, Limits
-from mom.dsl.lint import discarded_text_matters
 from mom.errors import PolicyError, describe_error
 
 __all__ = ["PolicyStore", "DEFAULT_POLICY_NAME"]
@@ -77,9 +76,7 @@ class PolicyStore:
                     self.policy_strings[name] = previous
                 return False
             self.code = program
-            # a last comment without a newline is dropped too, harmlessly (vdsm's
-            # comment-only 01-parameters.policy ends that way)
-            if program.discarded_at is not None and discarded_text_matters(program.source.text, program.discarded_at):
+            if program.discarded_at is not None:
                 line, column = program.source.position(program.discarded_at)
                 self.logger.warning(
                     "Policy text from line %d, column %d on is ignored: %r is not part of "

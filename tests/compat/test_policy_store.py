@@ -74,6 +74,13 @@ def test_unknown_character_drops_later_policies_as_upstream_but_warns(store, hos
     assert "is not part of the language" in caplog.text
 
 
+def test_a_final_comment_without_newline_is_no_warning(store, caplog):  # type: ignore[no-untyped-def]
+    # vdsm's comment-only 01-parameters.policy ends that way
+    with caplog.at_level(logging.WARNING, logger="mom.Policy"):
+        assert store.set_policy("zz", "(+ 1 2)\n# the end")
+    assert caplog.records == []
+
+
 def test_runtime_errors_abort_and_keep_earlier_controls(store, host, caplog):  # type: ignore[no-untyped-def]
     store.set_policy(None, '(Host.Control "before" 1) (undefined_thing) (Host.Control "after" 1)')
     with caplog.at_level(logging.ERROR, logger="mom.Policy"):

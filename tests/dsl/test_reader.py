@@ -43,12 +43,21 @@ def test_tokens(text, expected):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     ("text", "kept", "dropped_at"),
-    [("1e", 0, 0), ("007", 0, 0), ("5 @ 6", 1, 2), ("1. x", 1, 1), ("0xg", 0, 0), ("a ... b", 1, 2), ("# end", 0, 0)],
+    [("1e", 0, 0), ("007", 0, 0), ("5 @ 6", 1, 2), ("1. x", 1, 1), ("0xg", 0, 0), ("a ... b", 1, 2), ("1 @ # x", 1, 2)],
 )
 def test_unknown_input_drops_the_rest(text, kept, dropped_at):  # type: ignore[no-untyped-def]
     tokens, discarded = tokenize(text)
     assert len(tokens) == kept
     assert discarded == dropped_at
+
+
+@pytest.mark.parametrize("text", ["# end", "1 # end", "# one\n# two"])
+def test_a_final_comment_without_newline_is_a_comment(text):  # type: ignore[no-untyped-def]
+    # upstream's catch-all swallows it, which drops nothing else: the same tokens, and
+    # nothing reported as discarded
+    tokens, discarded = tokenize(text)
+    assert [t.value for t in tokens] == (["1"] if text.startswith("1") else [])
+    assert discarded is None
 
 
 def test_long_digit_runs_scan_in_linear_time():
@@ -161,6 +170,11 @@ _KIND = {"float": "number", "hex": "number", "integer": "number", "exponent": "n
 @given(st.text(alphabet="01239xXoOeE.-+<>=!a_b#'\"\\()[]{} \n@", max_size=24))
 def test_scanner_matches_upstream_rule_order(text):  # type: ignore[no-untyped-def]
     expected, dropped = _upstream_tokens(text)
+    if dropped is not None and text[dropped] == "#":
+        # upstream's catch-all took a final comment without a newline (the comment
+        # rule failed there only for want of one): that drops nothing but the comment
+        assert "\n" not in text[dropped:]
+        dropped = None
     tokens, discarded = tokenize(text)
     got = [(t.kind, t.value, t.line, t.offset) for t in tokens]
     want = [
