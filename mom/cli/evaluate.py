@@ -12,9 +12,8 @@ from __future__ import annotations
 import logging
 import os
 from bisect import bisect_right
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from mom.cli.inputs import read_text
 from mom.dsl.lint import read_unit
@@ -57,25 +56,12 @@ def read_policy_files(paths: Sequence[str]) -> list[PolicyFile]:
     return files
 
 
-@contextmanager
-def _captured(logger_name: str) -> Iterator[list[logging.LogRecord]]:
-    """Keep a logger's records (the store logs what we report ourselves, better placed)."""
-    records: list[logging.LogRecord] = []
-
-    class _Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    logger = logging.getLogger(logger_name)
-    handler = _Keep(logging.WARNING)
-    saved = logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        yield records
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = saved
+def _quiet_logger() -> logging.Logger:
+    """A logger for the store that emits nothing: this tool reports the store's errors
+    and warnings itself, placed in their files (see ``PolicyStore.last_error``)."""
+    logger = logging.Logger("mom-policy eval")  # not in the logging tree: no handlers, no parent
+    logger.disabled = True
+    return logger
 
 
 class _Locator:
@@ -135,12 +121,10 @@ def load_store(files: Sequence[PolicyFile], parameters: str | None = None) -> tu
             (problems if diagnostic.severity == "error" else warnings).append(message)
     if problems:
         raise PolicyLoadError("\n".join(problems))
-    store = PolicyStore()
-    with _captured("mom.Policy") as records:
-        for path, name, text in sources:
-            if not store.set_policy(name, text):
-                errors = [r.getMessage() for r in records if r.levelno >= logging.ERROR]
-                raise PolicyLoadError(f"{path}: does not load: {errors[-1] if errors else 'unknown error'}")
+    store = PolicyStore(logger=_quiet_logger())
+    for path, name, text in sources:
+        if not store.set_policy(name, text):
+            raise PolicyLoadError(f"{path}: does not load: {describe_error(store.last_error)}")  # type: ignore[arg-type]
     return store, _Locator(store, origins), warnings
 
 
@@ -171,17 +155,9 @@ def evaluate_policies(
     set before the failure are kept, as upstream keeps them on the entities).
     """
     store, locate, warnings = load_store(files, parameters)
-    error_text = None
-    # the store's evaluate() runs the same program but only logs the exception; the
-    # exception itself is needed to place the error in its file
-    with store.policy_sem:
-        try:
-            store.code.evaluate(host, guests)
-        except Exception as error:  # noqa: BLE001  (reported, as the store would log it)
-            error_text = describe_located(error, locate)
-    result: dict[str, Any] = {"ok": error_text is None}
-    if error_text is not None:
-        result["error"] = error_text
+    result: dict[str, Any] = {"ok": store.evaluate(host, guests)}
+    if not result["ok"]:
+        result["error"] = describe_located(store.last_error, locate)  # type: ignore[arg-type]
     result["host"] = dict(host.controls)
     result["guests"] = {guest.properties["name"]: dict(guest.controls) for guest in guests}
     changes = {}

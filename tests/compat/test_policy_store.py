@@ -106,3 +106,20 @@ def test_each_evaluation_starts_fresh(store, host):  # type: ignore[no-untyped-d
     store.evaluate(host, [])
     store.evaluate(host, [])
     assert host.controls == {"n": 1}
+
+
+def test_last_error_keeps_the_failure_of_the_last_call(store, host):  # type: ignore[no-untyped-def]
+    assert store.last_error is None
+    assert store.set_policy("p", "(+ 1") is False
+    error = store.last_error
+    assert str(error) == "parse error" and error.position == (1, 1)
+    assert error.__traceback__ is None  # nothing of the failed call stays alive
+    assert store.set_policy("p", "(+ 1 x)") is True
+    assert store.last_error is None
+    assert store.evaluate(host, []) is False
+    assert str(store.last_error) == "undefined symbol x on line 1"
+    assert store.last_error.position == (1, 6)
+    assert store.set_policy("p", "(/ 1 0)") and store.evaluate(host, []) is False
+    assert type(store.last_error) is ZeroDivisionError
+    assert store.set_policy("p", "1") and store.evaluate(host, []) is True
+    assert store.last_error is None
