@@ -20,9 +20,10 @@ from mom.dsl.lint import read_unit
 from mom.dsl.reader import Source
 from mom.dsl.store import PolicyStore
 from mom.errors import MomError, describe_error
+from mom.plugins.controllers.io_tune import changed_disks
 from mom.runtime.entity import Entity
 
-__all__ = ["PolicyFile", "PolicyLoadError", "policy_name", "read_policy_files", "evaluate_policies", "io_tune_changes"]
+__all__ = ["PolicyFile", "PolicyLoadError", "policy_name", "read_policy_files", "evaluate_policies"]
 
 #: the policy vdsm replaces with setNamedPolicy
 PARAMETERS_POLICY = "01-parameters"
@@ -128,23 +129,6 @@ def load_store(files: Sequence[PolicyFile], parameters: str | None = None) -> tu
     return store, _Locator(store, origins), warnings
 
 
-def io_tune_changes(guest: Entity) -> list[dict[str, Any]] | None:
-    """What the IoTune controller would send for a guest: the disks whose limits changed.
-
-    None when the guest has no IO tune data (the controller skips it).
-    """
-    values = guest._policy_values
-    tunes, current = values.get("io_tune"), values.get("io_tune_current")
-    if not tunes or not current:
-        return None
-    changed = []
-    for index, tune in enumerate(tunes):
-        state = tune.ioTune()
-        if index >= len(current) or state["ioTune"] != current[index]:
-            changed.append(state)
-    return changed
-
-
 def evaluate_policies(
     files: Sequence[PolicyFile], host: Entity, guests: Sequence[Entity], parameters: str | None = None
 ) -> tuple[dict[str, Any], list[str]]:
@@ -162,7 +146,7 @@ def evaluate_policies(
     result["guests"] = {guest.properties["name"]: dict(guest.controls) for guest in guests}
     changes = {}
     for guest in guests:
-        changed = io_tune_changes(guest)
+        changed = changed_disks(guest)
         if changed is not None:
             changes[guest.properties["name"]] = changed
     result["io_tune"] = changes
