@@ -180,12 +180,7 @@ def invoke(ev: Evaluator, name: str, site: Site) -> Any:
             if shadows:
                 ev.shadowing = True
     result = function.body(ev)  # type: ignore[misc]
-    # leave the scope; on error upstream leaves it on the stack, and so do we
-    for param, shadowed in scopes.pop().items():
-        if shadowed is MISSING:
-            del current[param]
-        else:
-            current[param] = shadowed
+    ev.leave_scope()  # (on error upstream leaves the scope on the stack, and so do we)
     ev.calls = calls
     return result
 
@@ -216,35 +211,23 @@ def with_(ev: Evaluator, spec: WithSpec) -> list[Any]:
     # upstream looks the iterable up without a line number, so an undefined one fails
     # while formatting its message: TypeError, not PolicyError
     iterable = ev.get(spec.iterable, line=None)
-    variable = spec.variable
-    body = spec.body
+    variable, shadows, body = spec.variable, spec.shadows, spec.body
     results = []
     scopes = ev._scopes
     current = ev.current
+    leave_scope = ev.leave_scope
     for item in iterable:
-        ev.steps_left -= 1
-        if ev.steps_left < 0:
+        steps_left = ev.steps_left = ev.steps_left - 1
+        if steps_left < 0:
             raise ev.step_limit_error()
         scopes.append({variable: current.get(variable, MISSING)})
         current[variable] = item
-        if spec.shadows:
+        if shadows:
             ev.shadowing = True
         results.append(body(ev))
-        # leave the scope (everything the body bound in it too); on error upstream
-        # leaves it on the stack, and so do we
-        scope = scopes.pop()
-        if len(scope) == 1:  # usually just the loop variable
-            shadowed = scope[variable]
-            if shadowed is MISSING:
-                del current[variable]
-            else:
-                current[variable] = shadowed
-        else:
-            for name, shadowed in scope.items():
-                if shadowed is MISSING:
-                    del current[name]
-                else:
-                    current[name] = shadowed
+        # (everything the body bound in the scope goes too; on error upstream leaves
+        # the scope on the stack, and so do we)
+        leave_scope()
     return results
 
 
