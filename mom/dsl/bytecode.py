@@ -17,10 +17,10 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from mom.dsl.builtins import BUILTINS, arity_error
+from mom.dsl.builtins import BUILTINS, call_error
 from mom.dsl.evaluator import SHADOWABLE
 from mom.dsl.opcodes import OPERANDS, Op
-from mom.dsl.reader import OPERATOR_NAMES, Node, Source, Token
+from mom.dsl.reader import OPERATOR_NAMES, Node, Source, Token, number_value
 from mom.dsl.scope import undefined_symbol
 from mom.errors import PolicyError
 
@@ -260,9 +260,8 @@ class _Compiler:
             return
         kind = node.kind
         if kind == "number":
-            text = node.value
             try:
-                value: Any = float(text) if getattr(node, "type", None) == "float" else int(text, 0)
+                value = number_value(node)
             except ValueError as error:
                 message = str(error)
                 self.fail(node, lambda: ValueError(message))
@@ -332,13 +331,7 @@ class _Compiler:
         args = form[1:]
         spec = BUILTINS.get(name)
         if spec is not None:
-            error = arity_error(spec, len(args), line)
-            if error is None:
-                for index in spec.symbol_arguments:
-                    arg = args[index]
-                    if not (isinstance(arg, Token) and arg.kind == "symbol"):
-                        error = PolicyError("malformed expression on line %d" % line, line=line)  # type: ignore[str-format]
-                        break
+            error = call_error(spec, args, line)
             if error is not None:
                 message, error_line = str(error), error.line
                 self.failed(form, lambda: PolicyError(message, line=error_line), want)

@@ -25,6 +25,7 @@ __all__ = [
     "ReadResult",
     "tokenize",
     "read",
+    "number_value",
     "OPERATOR_NAMES",
 ]
 
@@ -103,6 +104,16 @@ class Form(list):  # type: ignore[type-arg]
 
 
 Node = Union[Token, Form, list]
+
+
+def number_value(token: Token) -> int | float:
+    """A number token's value, as upstream converts it when it evaluates the token.
+
+    ``float()`` for float (and exponent) tokens, ``int(text, 0)`` for the others; the
+    scanner accepts ``0o9``, so that raises ValueError here, as it does upstream.
+    """
+    text = token.value
+    return float(text) if getattr(token, "type", None) == "float" else int(text, 0)
 
 
 class Source:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mom.dsl.builtins import BUILTINS, arity_error
+from mom.dsl.builtins import BUILTINS, arity_error, call_error
 from mom.dsl.lint import PREDEFINED, lint, read_unit
 from mom.dsl.reader import Source
 from tests.shared_data import shared_path
@@ -199,6 +199,16 @@ def test_builtin_arity_messages_are_the_engines(source: str, name: str, nargs: i
     expected = arity_error(BUILTINS[name], nargs, line)
     assert expected is not None
     assert message.startswith(str(expected))
+
+
+@pytest.mark.parametrize("source", ["(defvar 1 2)", "(with Guests (g) g)", "(set \"x\" 1)", "(def (f) () 0)"])
+def test_malformed_messages_are_the_engines(source: str) -> None:
+    [(_, code, _, line, _, message)] = diagnose(source)
+    assert code == "malformed"
+    form = read_unit(source)[0].forms[0]  # type: ignore[union-attr]
+    expected = call_error(BUILTINS[form[0].value], form[1:], line)
+    assert expected is not None
+    assert message.startswith(str(expected) + ": argument ")
 
 
 @pytest.mark.parametrize(

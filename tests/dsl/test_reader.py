@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mom.dsl.limits import Limits
-from mom.dsl.reader import Form, Token, read, tokenize
+from mom.dsl.reader import Form, Token, number_value, read, tokenize
 from mom.errors import PolicyError
 
 TOKENS = [
@@ -58,6 +58,20 @@ def test_a_final_comment_without_newline_is_a_comment(text):  # type: ignore[no-
     tokens, discarded = tokenize(text)
     assert [t.value for t in tokens] == (["1"] if text.startswith("1") else [])
     assert discarded is None
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("-5", -5), ("0x1F", 31), ("0o17", 15), ("100e-2", 1.0), (".5", 0.5), ("0", 0), ("0o9", ValueError)],
+)
+def test_number_values_convert_as_upstream(text, value):  # type: ignore[no-untyped-def]
+    [token] = tokenize(text)[0]
+    if value is ValueError:
+        with pytest.raises(ValueError):
+            number_value(token)
+    else:
+        got = number_value(token)
+        assert (type(got), got) == (type(value), value)
 
 
 def test_long_digit_runs_scan_in_linear_time():
