@@ -10,20 +10,19 @@ reported against the file they come from, not the concatenation.
 from __future__ import annotations
 
 import logging
-import os
 from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from mom.cli.inputs import read_text
 from mom.dsl.lint import read_unit
 from mom.dsl.reader import Source
 from mom.dsl.store import PolicyStore
 from mom.errors import MomError, describe_error
 from mom.plugins.controllers.io_tune import changed_disks
+from mom.policy_files import policy_name, read_text
 from mom.runtime.entity import Entity
 
-__all__ = ["PolicyFile", "PolicyLoadError", "policy_name", "read_policy_files", "evaluate_policies"]
+__all__ = ["PolicyFile", "PolicyLoadError", "read_policy_files", "evaluate_policies"]
 
 #: the policy vdsm replaces with setNamedPolicy
 PARAMETERS_POLICY = "01-parameters"
@@ -42,15 +41,8 @@ class PolicyLoadError(MomError):
     """The policies do not load (a parse error, or two files with one policy name)."""
 
 
-def policy_name(path: str) -> str:
-    """Upstream's policy-dir name: the file name before the first ``.policy``."""
-    base = os.path.basename(path)
-    index = base.find(".policy")
-    return base[:index] if index >= 0 else base
-
-
 def read_policy_files(paths: Sequence[str]) -> list[PolicyFile]:
-    """Read policy files as text; InputError for a file that cannot be read."""
+    """Read policy files as text; UnreadableFileError for a file that cannot be read."""
     files = []
     for path in paths:
         files.append(PolicyFile(path, policy_name(path), read_text(path)))

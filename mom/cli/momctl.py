@@ -19,6 +19,7 @@ from mom.cli.common import quiet_on_closed_pipe
 from mom.config import DEFAULT_CONFIG_FILE, load_config
 from mom.errors import ConfigError
 from mom.log import _LEVELS
+from mom.policy_files import UnreadableFileError, read_text
 from mom.rpc.client import UnixXmlRpcClient, tcp_client
 
 __all__ = ["main", "build_parser", "format_stats"]
@@ -64,10 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _read(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
-    with open(path, encoding="utf-8") as handle:
-        return handle.read()
+    """A policy file's text, or stdin's for ``-``."""
+    return sys.stdin.read() if path == "-" else read_text(path)
 
 
 def _token(args: argparse.Namespace, config_token: str | None) -> str | None:
@@ -176,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
-    except ConfigError as error:
+    except (ConfigError, UnreadableFileError) as error:
         print(f"momctl: {error}", file=sys.stderr)
         return 2
     except (xmlrpc.client.Fault, xmlrpc.client.ProtocolError, OSError, socket.timeout) as error:

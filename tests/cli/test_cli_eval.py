@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mom.cli.evaluate import policy_name
+from mom.policy_files import policy_name
 from tests.cli.conftest import GUESTS, HOST, POLICIES, VDSM_POLICIES, run_script
 
 
