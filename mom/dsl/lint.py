@@ -24,7 +24,7 @@ from typing import Any, Iterator, Sequence
 
 from mom.dsl.builtins import BUILTINS, STACK_FUNCTIONS, BuiltinSpec, arity_error, call_error, non_symbol_argument
 from mom.dsl.evaluator import SHADOWABLE
-from mom.dsl.reader import OPERATOR_NAMES, ReadResult, Token, number_value, read
+from mom.dsl.reader import OPERATOR_NAMES, ReadResult, Source, Token, number_value, read
 from mom.dsl.render import render
 from mom.errors import PolicyError
 
@@ -67,11 +67,7 @@ def read_unit(text: str, unit: int = 0) -> tuple[ReadResult | None, list[Diagnos
     try:
         result = read(text)
     except PolicyError as error:
-        offset = 0
-        if error.position is not None:
-            line, column = error.position
-            starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
-            offset = starts[line - 1] + column - 1
+        offset = 0 if error.position is None else Source(text).offset(*error.position)
         message = str(error) + (f": {error.detail}" if error.detail else "")
         return None, [Diagnostic(ERROR, "parse-error", message, unit, offset)]
     diagnostics = []

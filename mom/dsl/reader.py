@@ -123,12 +123,22 @@ class Source:
         self.text = text
         self._line_starts: list[int] | None = None  # found when first asked (errors are rare)
 
-    def position(self, offset: int) -> tuple[int, int]:
+    def _starts(self) -> list[int]:
         starts = self._line_starts
         if starts is None:
             starts = self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        return starts
+
+    def position(self, offset: int) -> tuple[int, int]:
+        starts = self._starts()
         index = bisect_right(starts, offset) - 1
         return index + 1, offset - starts[index] + 1
+
+    def offset(self, line: int, column: int) -> int:
+        """The offset of a (line, column) :meth:`position` gave (a line past the end
+        counts as the last)."""
+        starts = self._starts()
+        return starts[min(line, len(starts)) - 1] + column - 1
 
     def snippet(self, start: int, end: int, limit: int = 60) -> str:
         text = " ".join(self.text[start:end].split())

@@ -93,6 +93,15 @@ def test_line_numbers_follow_upstream_and_offsets_the_source():
     assert source.position(by_value["c"].offset) == (4, 8)
 
 
+def test_source_offset_is_the_inverse_of_position():
+    text = "# c\n(a\n\n  b) 'x\ny'\n"
+    source = read(text).source
+    for offset in range(len(text) + 1):
+        assert source.offset(*source.position(offset)) == offset
+    assert source.position(len(text)) == (6, 1)
+    assert source.offset(9, 1) == len(text)  # a line past the end counts as the last
+
+
 def test_parse_tree_has_upstream_shape():
     forms = read("(a [b 1] {c \"s\"}) x").forms
     assert len(forms) == 2
