@@ -31,6 +31,8 @@ __all__ = [
     "c_min",
     "c_max",
     "debug",
+    "SEQUENCE_TYPES",
+    "check_length",
     "checked_add",
     "checked_mul",
     "checked_shl",
@@ -208,12 +210,23 @@ def _too_large(what: str, limits: Limits) -> PolicyError:
     )
 
 
+#: the results whose length ``+`` checks
+SEQUENCE_TYPES = frozenset({str, list, tuple})
+
+
+def check_length(value: Any, limits: Limits) -> Any:
+    """``value`` (a sequence ``+`` made), or PolicyError if it is past the size limit."""
+    if len(value) > limits.max_sequence_len:
+        raise PolicyError(f"value too large (limit {limits.max_sequence_len} items)")
+    return value
+
+
 def checked_add(a: Any, b: Any, limits: Limits) -> Any:
     """``a + b``; a string or list past the size limit is refused (repeated + doubles
     them), an int is not (it grows by one bit at most)."""
     result = a + b
-    if type(result) in (str, list, tuple) and len(result) > limits.max_sequence_len:
-        raise PolicyError(f"value too large (limit {limits.max_sequence_len} items)")
+    if type(result) in SEQUENCE_TYPES:
+        return check_length(result, limits)
     return result
 
 

@@ -440,7 +440,7 @@ class _Generator:
         # repeated + doubles a string or list; an int grows by one bit at most
         return cat(
             f"({t} if type({t} := ", self.operator(args, depth, "+"), f") not in _SEQUENCES "
-            f"else _sequence_check(ev, {t}))"
+            f"else _check_length({t}, ev.limits))"
         )
 
     def b_sub(self, args: Sequence[Node], depth: int) -> Fragment:

@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from mom.dsl.builtins import (
+    SEQUENCE_TYPES,
     c_and,
     c_max,
     c_min,
     c_null,
     c_or,
     c_valid,
+    check_length,
     checked_mul,
     checked_shl,
 )
@@ -234,12 +236,6 @@ def with_(ev: Evaluator, spec: WithSpec) -> list[Any]:
 # ## Checked arithmetic (results of a correct policy unchanged; runaway sizes refused)
 
 
-def sequence_check(ev: Evaluator, value: Any) -> Any:
-    if len(value) > ev.limits.max_sequence_len:
-        raise PolicyError(f"value too large (limit {ev.limits.max_sequence_len} items)")
-    return value
-
-
 def multiply(ev: Evaluator, a: Any, b: Any) -> Any:
     return checked_mul(a, b, ev.limits)
 
@@ -254,7 +250,7 @@ NAMESPACE: dict[str, Any] = {
     "MISSING": MISSING,
     "_EMPTY": {},
     "_NO_METHODS": frozenset(),
-    "_SEQUENCES": frozenset({str, list, tuple}),
+    "_SEQUENCES": SEQUENCE_TYPES,
     "_fail": fail,
     "_attr": load_attribute,
     "_method": method,
@@ -264,7 +260,7 @@ NAMESPACE: dict[str, Any] = {
     "_define": define,
     "_let": let,
     "_with": with_,
-    "_sequence_check": sequence_check,
+    "_check_length": check_length,
     "_multiply": multiply,
     "_shift_left": shift_left,
     "_and": c_and,

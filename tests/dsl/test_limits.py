@@ -68,6 +68,14 @@ def test_huge_values_are_refused(impl, text):  # type: ignore[no-untyped-def]
         run(impl, text)
 
 
+def test_addition_past_the_sequence_limit_says_so(impl):  # type: ignore[no-untyped-def]
+    limits = Limits(max_sequence_len=10)
+    assert run(impl, '(+ "abcde" "fghij") (+ 1 2)', limits) == ["abcdefghij", 3]
+    with pytest.raises(PolicyError) as caught:
+        run(impl, '(defvar s "abcdef") (+ s s)', limits)
+    assert str(caught.value) == "value too large (limit 10 items)"
+
+
 def test_large_but_reasonable_values_are_fine(impl):  # type: ignore[no-untyped-def]
     assert run(impl, "(<< 1 1000) (* 1e308 10) (* 2.5 4)") == [1 << 1000, float("inf"), 10.0]
 
