@@ -116,6 +116,10 @@ def test_tcp_with_token(momd_conf, tmp_path):
         assert momctl("-c", conf, "ping") == (0, "OK\n", "")
         assert momctl("-p", str(port), "ping", env={"MOM_RPC_TOKEN": "t0ken"})[0] == 0
         assert momctl("-p", str(port), "--token-file", str(token), "ping")[0] == 0
+        # with --port the configuration still gives the token
+        assert momctl("-c", conf, "-p", str(port), "ping") == (0, "OK\n", "")
+        code, _, err = momctl("-p", str(port), "--token-file", str(tmp_path / "none"), "ping")
+        assert code == 2 and err == f"momctl: {tmp_path / 'none'}: cannot read: No such file or directory\n"
         code, out, _ = momctl("-p", str(port), "ping")
         assert code == 1 and out == "Command 'ping' failed: HTTP 401 Unauthorized\n"
     finally:
