@@ -228,7 +228,7 @@ class _Compiler:
             block, nodes, want = self._pending.pop(0)
             self.bytecode.blocks[block] = self.here()
             self._depth = 0
-            self.sequence(nodes, nodes[-1] if nodes else None, want)
+            self.sequence(nodes, want)
             if not want:
                 self.emit(-1, Op.CONST, self.constant(None))
                 self.push()
@@ -240,7 +240,7 @@ class _Compiler:
         if self._depth > self.bytecode.max_stack:
             self.bytecode.max_stack = self._depth
 
-    def sequence(self, nodes: Sequence[Node], owner: Any, want: bool) -> None:
+    def sequence(self, nodes: Sequence[Node], want: bool) -> None:
         """Evaluate all, keep the last value (upstream's ``eval``, ``{}``, let bodies)."""
         last = len(nodes) - 1
         for index, node in enumerate(nodes):
@@ -346,7 +346,7 @@ class _Compiler:
             if not args:
                 self.failed(form, lambda: IndexError("list index out of range"), want)
             else:
-                self.sequence(args, form, want)
+                self.sequence(args, want)
         elif "." in name:
             self.method_call(form, name, args, want)
         else:
@@ -469,7 +469,7 @@ class _Compiler:
             self.expression(value)
             self.emit(here, Op.BIND, self.symbol(symbol.value))
             self._depth -= 1
-        self.sequence(args[1:], form, want)
+        self.sequence(args[1:], want)
         self.emit(here, Op.LEAVE)
 
     def b_with(self, form: list, args: Sequence[Node], want: bool) -> None:  # type: ignore[type-arg]
