@@ -210,6 +210,13 @@ def let(ev: Evaluator, spec: LetSpec) -> Any:
 
 
 def with_(ev: Evaluator, spec: WithSpec) -> list[Any]:
+    """A scope per item binding the loop variable; the list of the body's values.
+
+    A scope the body bound nothing else in is the next item's scope as it stands
+    (leaving it and entering a fresh one would only put the outer binding back for
+    the next item to shadow it again); one the body bound more names in is left.
+    On error upstream leaves the scope on the stack, and so do we.
+    """
     # upstream looks the iterable up without a line number, so an undefined one fails
     # while formatting its message: TypeError, not PolicyError
     iterable = ev.get(spec.iterable, line=None)
@@ -217,19 +224,25 @@ def with_(ev: Evaluator, spec: WithSpec) -> list[Any]:
     results = []
     scopes = ev._scopes
     current = ev.current
-    leave_scope = ev.leave_scope
+    # the body cannot change the outer binding (set and defvar reach the loop's)
+    outer = current.get(variable, MISSING)
+    scope = None  # this loop's scope while it is on the stack
     for item in iterable:
         steps_left = ev.steps_left = ev.steps_left - 1
         if steps_left < 0:
             raise ev.step_limit_error()
-        scopes.append({variable: current.get(variable, MISSING)})
+        if scope is None:
+            scope = {variable: outer}
+            scopes.append(scope)
         current[variable] = item
         if shadows:
             ev.shadowing = True
         results.append(body(ev))
-        # (everything the body bound in the scope goes too; on error upstream leaves
-        # the scope on the stack, and so do we)
-        leave_scope()
+        if len(scope) != 1:
+            ev.leave_scope()
+            scope = None
+    if scope is not None:
+        ev.leave_scope()
     return results
 
 
