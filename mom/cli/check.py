@@ -32,19 +32,11 @@ class Finding:
     code: str
 
 
-def _offset_of(source: Source, position: tuple[int, int] | None) -> int:
-    if position is None:
-        return 0
-    line, column = position
-    starts = [0] + [i + 1 for i, c in enumerate(source.text) if c == "\n"]
-    return starts[min(line, len(starts)) - 1] + column - 1
-
-
 def check_files(files: Sequence[PolicyFile]) -> list[Finding]:
     """Every finding for the files, as one program in the given order."""
     diagnostics: list[Diagnostic] = []
     units: list[tuple[str, ReadResult | None]] = []
-    sources = [Source(f.text) for f in files]
+    sources: list[Source] = []
     total = 0
     for index, policy in enumerate(files):
         # MOM joins the policies with newlines; the limit applies to the whole
@@ -60,6 +52,7 @@ def check_files(files: Sequence[PolicyFile]) -> list[Finding]:
             total = -(1 << 62)  # report once
         result, found = read_unit(policy.text, index)
         diagnostics.extend(found)
+        sources.append(result.source if result is not None else Source(policy.text))
         if result is None:
             diagnostics.append(
                 Diagnostic(
@@ -74,7 +67,10 @@ def check_files(files: Sequence[PolicyFile]) -> list[Finding]:
                 Program(result.forms, result.source, result.discarded_at, DEFAULT_LIMITS)
             except PolicyError as error:
                 diagnostics.append(
-                    Diagnostic(ERROR, "compile-error", str(error), index, _offset_of(result.source, error.position))
+                    Diagnostic(
+                        ERROR, "compile-error", str(error), index,
+                        0 if error.position is None else result.source.offset(*error.position),
+                    )
                 )
             except Exception as error:  # noqa: BLE001  (a compiler bug: report it, keep checking)
                 diagnostics.append(

@@ -10,20 +10,19 @@ reported against the file they come from, not the concatenation.
 from __future__ import annotations
 
 import logging
-import os
 from bisect import bisect_right
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
-from mom.cli.inputs import read_text
 from mom.dsl.lint import read_unit
 from mom.dsl.reader import Source
 from mom.dsl.store import PolicyStore
 from mom.errors import MomError, describe_error
+from mom.plugins.controllers.io_tune import changed_disks
+from mom.policy_files import policy_name, read_text
 from mom.runtime.entity import Entity
 
-__all__ = ["PolicyFile", "PolicyLoadError", "policy_name", "read_policy_files", "evaluate_policies", "io_tune_changes"]
+__all__ = ["PolicyFile", "PolicyLoadError", "read_policy_files", "evaluate_policies"]
 
 #: the policy vdsm replaces with setNamedPolicy
 PARAMETERS_POLICY = "01-parameters"
@@ -42,40 +41,20 @@ class PolicyLoadError(MomError):
     """The policies do not load (a parse error, or two files with one policy name)."""
 
 
-def policy_name(path: str) -> str:
-    """Upstream's policy-dir name: the file name before the first ``.policy``."""
-    base = os.path.basename(path)
-    index = base.find(".policy")
-    return base[:index] if index >= 0 else base
-
-
 def read_policy_files(paths: Sequence[str]) -> list[PolicyFile]:
-    """Read policy files as text; InputError for a file that cannot be read."""
+    """Read policy files as text; UnreadableFileError for a file that cannot be read."""
     files = []
     for path in paths:
         files.append(PolicyFile(path, policy_name(path), read_text(path)))
     return files
 
 
-@contextmanager
-def _captured(logger_name: str) -> Iterator[list[logging.LogRecord]]:
-    """Keep a logger's records (the store logs what we report ourselves, better placed)."""
-    records: list[logging.LogRecord] = []
-
-    class _Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    logger = logging.getLogger(logger_name)
-    handler = _Keep(logging.WARNING)
-    saved = logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        yield records
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = saved
+def _quiet_logger() -> logging.Logger:
+    """A logger for the store that emits nothing: this tool reports the store's errors
+    and warnings itself, placed in their files (see ``PolicyStore.last_error``)."""
+    logger = logging.Logger("mom-policy eval")  # not in the logging tree: no handlers, no parent
+    logger.disabled = True
+    return logger
 
 
 class _Locator:
@@ -135,30 +114,11 @@ def load_store(files: Sequence[PolicyFile], parameters: str | None = None) -> tu
             (problems if diagnostic.severity == "error" else warnings).append(message)
     if problems:
         raise PolicyLoadError("\n".join(problems))
-    store = PolicyStore()
-    with _captured("mom.Policy") as records:
-        for path, name, text in sources:
-            if not store.set_policy(name, text):
-                errors = [r.getMessage() for r in records if r.levelno >= logging.ERROR]
-                raise PolicyLoadError(f"{path}: does not load: {errors[-1] if errors else 'unknown error'}")
+    store = PolicyStore(logger=_quiet_logger())
+    for path, name, text in sources:
+        if not store.set_policy(name, text):
+            raise PolicyLoadError(f"{path}: does not load: {describe_error(store.last_error)}")  # type: ignore[arg-type]
     return store, _Locator(store, origins), warnings
-
-
-def io_tune_changes(guest: Entity) -> list[dict[str, Any]] | None:
-    """What the IoTune controller would send for a guest: the disks whose limits changed.
-
-    None when the guest has no IO tune data (the controller skips it).
-    """
-    values = guest._policy_values
-    tunes, current = values.get("io_tune"), values.get("io_tune_current")
-    if not tunes or not current:
-        return None
-    changed = []
-    for index, tune in enumerate(tunes):
-        state = tune.ioTune()
-        if index >= len(current) or state["ioTune"] != current[index]:
-            changed.append(state)
-    return changed
 
 
 def evaluate_policies(
@@ -171,22 +131,14 @@ def evaluate_policies(
     set before the failure are kept, as upstream keeps them on the entities).
     """
     store, locate, warnings = load_store(files, parameters)
-    error_text = None
-    # the store's evaluate() runs the same program but only logs the exception; the
-    # exception itself is needed to place the error in its file
-    with store.policy_sem:
-        try:
-            store.code.evaluate(host, guests)
-        except Exception as error:  # noqa: BLE001  (reported, as the store would log it)
-            error_text = describe_located(error, locate)
-    result: dict[str, Any] = {"ok": error_text is None}
-    if error_text is not None:
-        result["error"] = error_text
+    result: dict[str, Any] = {"ok": store.evaluate(host, guests)}
+    if not result["ok"]:
+        result["error"] = describe_located(store.last_error, locate)  # type: ignore[arg-type]
     result["host"] = dict(host.controls)
     result["guests"] = {guest.properties["name"]: dict(guest.controls) for guest in guests}
     changes = {}
     for guest in guests:
-        changed = io_tune_changes(guest)
+        changed = changed_disks(guest)
         if changed is not None:
             changes[guest.properties["name"]] = changed
     result["io_tune"] = changes

@@ -21,9 +21,10 @@ from typing import Any, Iterable
 
 from mom.errors import MomError
 from mom.offline import VDSM_GUEST_OPTIONAL_FIELDS, entity_from_spec
+from mom.policy_files import read_text
 from mom.runtime.entity import Entity
 
-__all__ = ["InputError", "read_text", "load_json", "check_spec", "load_host", "load_guests"]
+__all__ = ["InputError", "load_json", "check_spec", "load_host", "load_guests"]
 
 _SPEC_KEYS = ("name", "properties", "stats", "io_tune")
 _TUNE_KEYS = ("name", "path", "guaranteed", "maximum", "current")
@@ -51,19 +52,9 @@ def _is_number(value: Any) -> bool:
     return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
-def read_text(path: str) -> str:
-    """A file's UTF-8 text; InputError says why it cannot be read."""
-    try:
-        with open(path, encoding="utf-8") as stream:
-            return stream.read()
-    except OSError as error:
-        raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
-    except UnicodeDecodeError as error:
-        raise InputError(f"{path}: not UTF-8 text: {error.reason} at byte {error.start}") from None
-
-
 def load_json(path: str) -> Any:
-    """The JSON value in ``path``; InputError says what is wrong and where."""
+    """The JSON value in ``path``; InputError says what is wrong and where
+    (UnreadableFileError if the file cannot be read)."""
     text = read_text(path)
     try:
         return json.loads(text)

@@ -2,7 +2,8 @@
 
 The endpoint comes from ``--socket``/``--port``, else from ``rpc-port`` in the
 configuration file (``-c``, default ``/etc/mom.conf``).  A TCP token comes from
-``--token-file``, ``$MOM_RPC_TOKEN``, or the configuration's ``rpc-token``/``rpc-token-file``.
+``--token-file``, ``$MOM_RPC_TOKEN``, or the configuration's ``rpc-token``/``rpc-token-file``
+(with ``--port`` too, when the configuration file exists).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import xmlrpc.client
 from typing import Any, Sequence
 
 from mom.cli.common import quiet_on_closed_pipe
-from mom.config import DEFAULT_CONFIG_FILE, load_config
+from mom.config import DEFAULT_CONFIG_FILE, Settings, load_config
 from mom.errors import ConfigError
 from mom.log import VERBOSITY_LEVELS
+from mom.policy_files import UnreadableFileError, read_text
 from mom.rpc.client import UnixXmlRpcClient, tcp_client
 
 __all__ = ["main", "build_parser", "format_stats"]
@@ -64,24 +66,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _read(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
-    with open(path, encoding="utf-8") as handle:
-        return handle.read()
+    """A policy file's text, or stdin's for ``-``."""
+    return sys.stdin.read() if path == "-" else read_text(path)
 
 
-def _token(args: argparse.Namespace, config_token: str | None) -> str | None:
+def _token(args: argparse.Namespace, settings: Settings | None) -> str | None:
+    """The TCP token: --token-file, else $MOM_RPC_TOKEN, else the configuration's (if
+    the file exists; ``settings`` when it was already loaded for the port)."""
     if args.token_file:
-        with open(args.token_file, encoding="utf-8") as handle:
-            return handle.read().strip() or None
-    return os.environ.get("MOM_RPC_TOKEN") or config_token
+        return read_text(args.token_file).strip() or None
+    token = os.environ.get("MOM_RPC_TOKEN")
+    if token:
+        return token
+    if settings is None:
+        if not os.path.exists(args.config_file):
+            return None
+        settings = load_config(args.config_file).settings
+    try:
+        return settings.read_rpc_token()
+    except ConfigError:
+        return None  # not readable by this user: --token-file or $MOM_RPC_TOKEN then
 
 
 def _proxy(args: argparse.Namespace) -> tuple[Any, str]:
     """The proxy and a description of where it points."""
     if args.socket:
         return UnixXmlRpcClient(args.socket, args.timeout), args.socket
-    config_token = None
+    settings = None
     port = args.port
     if port is None:
         if not os.path.exists(args.config_file):
@@ -93,11 +104,7 @@ def _proxy(args: argparse.Namespace) -> tuple[Any, str]:
         if kind == "unix":
             return UnixXmlRpcClient(where, args.timeout), where
         port = where
-        try:
-            config_token = settings.read_rpc_token()
-        except ConfigError:
-            config_token = None  # not readable by this user: --token-file or $MOM_RPC_TOKEN then
-    token = _token(args, config_token)
+    token = _token(args, settings)
     return tcp_client(port, args.host, token, args.timeout), f"{args.host}:{port}"
 
 
@@ -176,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
-    except ConfigError as error:
+    except (ConfigError, UnreadableFileError) as error:
         print(f"momctl: {error}", file=sys.stderr)
         return 2
     except (xmlrpc.client.Fault, xmlrpc.client.ProtocolError, OSError, socket.timeout) as error:

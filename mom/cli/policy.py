@@ -25,6 +25,7 @@ from mom.cli.repl import HELP, Repl, stream_reader, terminal_reader
 from mom.dsl.evaluator import Evaluator
 from mom.dsl.program import evaluate_text
 from mom.errors import describe_error
+from mom.policy_files import UnreadableFileError
 
 __all__ = ["main", "build_parser"]
 
@@ -180,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "eval":
             return run_eval(args)
         return run_repl(args)
-    except InputError as error:
+    except (InputError, UnreadableFileError) as error:
         _error(str(error))
         return EXIT_USAGE
     except BrokenPipeError:

@@ -124,7 +124,7 @@ class Repl:
             self.write(f"error: {describe_error(error)}")
             # upstream leaves the scopes of a failed let/with/call on the stack; at
             # a prompt that would leave stray variables bound, so go back to the root
-            while len(self.evaluator._scopes) > 1:
+            while self.evaluator.depth > 1:
                 self.evaluator.leave_scope()
             return
         for value in values:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from mom.dsl.limits import Limits
+from mom.dsl.reader import Token
 from mom.errors import PolicyError
 
 __all__ = [
@@ -21,7 +22,8 @@ __all__ = [
     "BUILTINS",
     "STACK_FUNCTIONS",
     "arity_error",
-    "check_arity",
+    "call_error",
+    "non_symbol_argument",
     "c_and",
     "c_or",
     "c_null",
@@ -29,6 +31,8 @@ __all__ = [
     "c_min",
     "c_max",
     "debug",
+    "SEQUENCE_TYPES",
+    "check_length",
     "checked_add",
     "checked_mul",
     "checked_shl",
@@ -47,34 +51,24 @@ class BuiltinSpec:
     kinds: tuple[str, ...]
     #: the kind that repeats after the required ones, or None for a fixed arity
     rest: str | None
+    #: positions that must be a bare symbol (required ones only: no builtin repeats
+    #: ``symbol``)
+    symbol_arguments: tuple[int, ...]
 
     @property
     def required(self) -> int:
         return len(self.kinds)
 
-    @property
-    def symbol_arguments(self) -> tuple[int, ...]:
-        """Positions that must be a bare symbol (only required ones: no rest is a symbol)."""
-        return _SYMBOL_ARGUMENTS[self.name]
-
-    def kind_of(self, index: int) -> str:
-        """Kind of argument ``index`` (0-based), for a call whose arity is valid."""
-        if index < len(self.kinds):
-            return self.kinds[index]
-        assert self.rest is not None
-        return self.rest
-
 
 def _spec(name: str, impl: str, doc: str) -> BuiltinSpec:
     words = doc.split()
+    rest = None
     if words and words[-1] == "...":
         words.pop()
         # "value ..." repeats value; a lone "..." means "evaluate them all"
         rest = words[-1] if words else "value"
-        if words:
-            return BuiltinSpec(name, impl, tuple(words), rest)
-        return BuiltinSpec(name, impl, (), rest)
-    return BuiltinSpec(name, impl, tuple(words), None)
+    symbols = tuple(index for index, kind in enumerate(words) if kind == "symbol")
+    return BuiltinSpec(name, impl, tuple(words), rest, symbols)
 
 
 _TABLE = [
@@ -109,10 +103,6 @@ _TABLE = [
 
 #: builtin name -> spec
 BUILTINS: dict[str, BuiltinSpec] = {name: _spec(name, impl, doc) for name, impl, doc in _TABLE}
-assert all(spec.rest != "symbol" for spec in BUILTINS.values())
-_SYMBOL_ARGUMENTS = {
-    name: tuple(index for index, kind in enumerate(spec.kinds) if kind == "symbol") for name, spec in BUILTINS.items()
-}
 
 
 def arity_error(spec: BuiltinSpec, nargs: int, line: int | None) -> PolicyError | None:
@@ -131,10 +121,25 @@ def arity_error(spec: BuiltinSpec, nargs: int, line: int | None) -> PolicyError 
     return None
 
 
-def check_arity(spec: BuiltinSpec, nargs: int, line: int | None) -> None:
-    error = arity_error(spec, nargs, line)
-    if error is not None:
-        raise error
+def non_symbol_argument(spec: BuiltinSpec, args: Sequence[Any]) -> int | None:
+    """The first position that must be a bare symbol and is not, or None."""
+    for index in spec.symbol_arguments:
+        arg = args[index]
+        if not (isinstance(arg, Token) and arg.kind == "symbol"):
+            return index
+    return None
+
+
+def call_error(spec: BuiltinSpec, args: Sequence[Any], line: int | None) -> PolicyError | None:
+    """Upstream's error for calling the builtin with these argument forms, or None.
+
+    The arity first, then the arguments that must be symbols (``malformed expression``).
+    Both are plain from the text, so the compilers and the linter decide them once.
+    """
+    error = arity_error(spec, len(args), line)
+    if error is None and spec.symbol_arguments and non_symbol_argument(spec, args) is not None:
+        error = PolicyError("malformed expression on line %d" % line, line=line)  # type: ignore[str-format]
+    return error
 
 
 # ## Value semantics shared by both implementations
@@ -205,12 +210,23 @@ def _too_large(what: str, limits: Limits) -> PolicyError:
     )
 
 
+#: the results whose length ``+`` checks
+SEQUENCE_TYPES = frozenset({str, list, tuple})
+
+
+def check_length(value: Any, limits: Limits) -> Any:
+    """``value`` (a sequence ``+`` made), or PolicyError if it is past the size limit."""
+    if len(value) > limits.max_sequence_len:
+        raise PolicyError(f"value too large (limit {limits.max_sequence_len} items)")
+    return value
+
+
 def checked_add(a: Any, b: Any, limits: Limits) -> Any:
     """``a + b``; a string or list past the size limit is refused (repeated + doubles
     them), an int is not (it grows by one bit at most)."""
     result = a + b
-    if type(result) in (str, list, tuple) and len(result) > limits.max_sequence_len:
-        raise PolicyError(f"value too large (limit {limits.max_sequence_len} items)")
+    if type(result) in SEQUENCE_TYPES:
+        return check_length(result, limits)
     return result
 
 

@@ -17,10 +17,10 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from mom.dsl.builtins import BUILTINS, arity_error
+from mom.dsl.builtins import BUILTINS, call_error
 from mom.dsl.evaluator import SHADOWABLE
 from mom.dsl.opcodes import OPERANDS, Op
-from mom.dsl.reader import OPERATOR_NAMES, Node, Source, Token
+from mom.dsl.reader import OPERATOR_NAMES, Node, Source, Token, number_value
 from mom.dsl.scope import undefined_symbol
 from mom.errors import PolicyError
 
@@ -228,7 +228,7 @@ class _Compiler:
             block, nodes, want = self._pending.pop(0)
             self.bytecode.blocks[block] = self.here()
             self._depth = 0
-            self.sequence(nodes, nodes[-1] if nodes else None, want)
+            self.sequence(nodes, want)
             if not want:
                 self.emit(-1, Op.CONST, self.constant(None))
                 self.push()
@@ -240,7 +240,7 @@ class _Compiler:
         if self._depth > self.bytecode.max_stack:
             self.bytecode.max_stack = self._depth
 
-    def sequence(self, nodes: Sequence[Node], owner: Any, want: bool) -> None:
+    def sequence(self, nodes: Sequence[Node], want: bool) -> None:
         """Evaluate all, keep the last value (upstream's ``eval``, ``{}``, let bodies)."""
         last = len(nodes) - 1
         for index, node in enumerate(nodes):
@@ -260,9 +260,8 @@ class _Compiler:
             return
         kind = node.kind
         if kind == "number":
-            text = node.value
             try:
-                value: Any = float(text) if getattr(node, "type", None) == "float" else int(text, 0)
+                value = number_value(node)
             except ValueError as error:
                 message = str(error)
                 self.fail(node, lambda: ValueError(message))
@@ -332,13 +331,7 @@ class _Compiler:
         args = form[1:]
         spec = BUILTINS.get(name)
         if spec is not None:
-            error = arity_error(spec, len(args), line)
-            if error is None:
-                for index in spec.symbol_arguments:
-                    arg = args[index]
-                    if not (isinstance(arg, Token) and arg.kind == "symbol"):
-                        error = PolicyError("malformed expression on line %d" % line, line=line)  # type: ignore[str-format]
-                        break
+            error = call_error(spec, args, line)
             if error is not None:
                 message, error_line = str(error), error.line
                 self.failed(form, lambda: PolicyError(message, line=error_line), want)
@@ -353,7 +346,7 @@ class _Compiler:
             if not args:
                 self.failed(form, lambda: IndexError("list index out of range"), want)
             else:
-                self.sequence(args, form, want)
+                self.sequence(args, want)
         elif "." in name:
             self.method_call(form, name, args, want)
         else:
@@ -477,7 +470,7 @@ class _Compiler:
             self.expression(value)
             self.emit(here, Op.BIND, self.symbol(symbol.value))
             self._depth -= 1
-        self.sequence(args[1:], form, want)
+        self.sequence(args[1:], want)
         self.emit(here, Op.LEAVE)
 
     def b_with(self, form: list, args: Sequence[Node], want: bool) -> None:  # type: ignore[type-arg]

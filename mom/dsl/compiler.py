@@ -27,10 +27,10 @@ import weakref
 from typing import Any, Callable, NamedTuple, Sequence, Union
 
 from mom.dsl import support
-from mom.dsl.builtins import BUILTINS, BuiltinSpec, arity_error
+from mom.dsl.builtins import BUILTINS, BuiltinSpec, call_error
 from mom.dsl.evaluator import SHADOWABLE, Evaluator
 from mom.dsl.limits import DEFAULT_LIMITS, Limits, too_deep_error
-from mom.dsl.reader import OPERATOR_NAMES, Node, Source, Token
+from mom.dsl.reader import OPERATOR_NAMES, Node, Source, Token, number_value
 from mom.dsl.render import render
 from mom.dsl.scope import undefined_symbol
 from mom.errors import PolicyError
@@ -294,9 +294,8 @@ class _Generator:
         )
 
     def number(self, token: Token) -> Fragment:
-        text = token.value
         try:
-            value: Any = float(text) if getattr(token, "type", None) == "float" else int(text, 0)
+            value = number_value(token)
         except ValueError as error:
             # upstream converts when evaluating, so "0o9" fails only if it is reached
             message = str(error)
@@ -423,15 +422,12 @@ class _Generator:
     # ## Builtins
 
     def builtin(self, spec: BuiltinSpec, name: str, args: Sequence[Node], depth: int, line: int | None) -> Fragment:
-        error = arity_error(spec, len(args), line)
+        error = call_error(spec, args, line)
         if error is not None:
+            # a fresh exception each time it is raised
             message, error_line = str(error), error.line
             factory: Callable[[], BaseException] = lambda: PolicyError(message, line=error_line)  # noqa: E731
             return self.shadowable(name, args, line, Fragment(f"_fail({self.constant(factory)})"))
-        for index, arg in enumerate(args):
-            if spec.kind_of(index) == "symbol" and not (isinstance(arg, Token) and arg.kind == "symbol"):
-                factory = lambda: PolicyError("malformed expression on line %d" % line, line=line)  # type: ignore[str-format]  # noqa: E731
-                return self.shadowable(name, args, line, Fragment(f"_fail({self.constant(factory)})"))
         inner: Fragment = getattr(self, "b_" + spec.impl_name[2:])(args, depth)
         return self.shadowable(name, args, line, inner)
 
@@ -444,7 +440,7 @@ class _Generator:
         # repeated + doubles a string or list; an int grows by one bit at most
         return cat(
             f"({t} if type({t} := ", self.operator(args, depth, "+"), f") not in _SEQUENCES "
-            f"else _sequence_check(ev, {t}))"
+            f"else _check_length({t}, ev.limits))"
         )
 
     def b_sub(self, args: Sequence[Node], depth: int) -> Fragment:

@@ -22,8 +22,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
-from mom.dsl.builtins import BUILTINS, STACK_FUNCTIONS, BuiltinSpec, arity_error
-from mom.dsl.reader import OPERATOR_NAMES, ReadResult, Token, read
+from mom.dsl.builtins import BUILTINS, STACK_FUNCTIONS, BuiltinSpec, arity_error, call_error, non_symbol_argument
+from mom.dsl.evaluator import SHADOWABLE
+from mom.dsl.reader import OPERATOR_NAMES, ReadResult, Source, Token, number_value, read
 from mom.dsl.render import render
 from mom.errors import PolicyError
 
@@ -35,7 +36,6 @@ __all__ = [
     "Diagnostic",
     "read_unit",
     "lint",
-    "discarded_text_matters",
 ]
 
 ERROR = "error"
@@ -44,9 +44,6 @@ NOTE = "note"
 
 #: names every evaluation binds before the policy runs (``nil`` is a literal, not a name)
 PREDEFINED = ("Host", "Guests", *STACK_FUNCTIONS)
-
-#: names whose binding as a variable changes what a call means (see mom.dsl.evaluator)
-_SHADOWABLE = frozenset(BUILTINS) | {"eval"}
 
 Time = tuple[int, int]  # (unit index, character offset): program order at top level
 
@@ -65,31 +62,17 @@ class Diagnostic:
 # ## Reading
 
 
-def discarded_text_matters(text: str, offset: int) -> bool:
-    """Whether the text the scanner dropped at ``offset`` is more than a final comment.
-
-    A comment needs its newline to be scanned as one, so a last line ``# ...`` without
-    a newline is dropped too; that loses nothing.
-    """
-    rest = text[offset:]
-    return not (rest.startswith("#") and "\n" not in rest)
-
-
 def read_unit(text: str, unit: int = 0) -> tuple[ReadResult | None, list[Diagnostic]]:
     """Read one policy text: its forms (None if it does not parse) and what reading found."""
     try:
         result = read(text)
     except PolicyError as error:
-        offset = 0
-        if error.position is not None:
-            line, column = error.position
-            starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
-            offset = starts[line - 1] + column - 1
+        offset = 0 if error.position is None else Source(text).offset(*error.position)
         message = str(error) + (f": {error.detail}" if error.detail else "")
         return None, [Diagnostic(ERROR, "parse-error", message, unit, offset)]
     diagnostics = []
     at = result.discarded_at
-    if at is not None and discarded_text_matters(text, at):
+    if at is not None:
         lines = len(text[at:].splitlines())
         diagnostics.append(
             Diagnostic(
@@ -313,7 +296,7 @@ class _Linter:
         self.bindings.append(binding)
         name = binding.name
         where = (binding.unit, binding.offset)
-        if name in _SHADOWABLE:
+        if name in SHADOWABLE:
             self.report(
                 WARNING,
                 "shadowing",
@@ -369,14 +352,13 @@ class _Linter:
         if kind == "symbol":
             self.read(node.value, node, ctx)
         elif kind == "number":
-            if getattr(node, "type", None) != "float":
-                try:
-                    int(node.value, 0)
-                except ValueError:
-                    self.report(
-                        ERROR, "bad-literal", f"{node.value} is not a valid number (ValueError when evaluated)",
-                        ctx.unit, _offset(node),
-                    )
+            try:
+                number_value(node)
+            except ValueError:
+                self.report(
+                    ERROR, "bad-literal", f"{node.value} is not a valid number (ValueError when evaluated)",
+                    ctx.unit, _offset(node),
+                )
         elif kind == "operator":
             self.report(
                 ERROR,
@@ -492,8 +474,19 @@ class _Linter:
     def builtin(self, spec: BuiltinSpec, name: str, node: list[Any], args: list[Any], ctx: _Context) -> None:
         unit, offset = ctx.unit, _offset(node)
         line = self.line_of(unit, offset)
-        error = arity_error(spec, len(args), line)
+        error = call_error(spec, args, line)
         if error is not None:
+            # with the arity right, the error is about an argument that must be a name
+            index = non_symbol_argument(spec, args) if arity_error(spec, len(args), line) is None else None
+            if index is not None:
+                self.report(
+                    ERROR,
+                    "malformed",
+                    f"{error}: argument {index + 1} of {name} must be a name, not {render(args[index], 30)}",
+                    unit,
+                    offset,
+                )
+                return
             hint = ""
             if spec.impl_name == "c_def" and len(args) > 3:
                 hint = ": a function has exactly one body expression; group several in { }"
@@ -501,17 +494,6 @@ class _Linter:
                 hint = ": if needs both branches; write 0 for an empty one"
             self.report(ERROR, "arity", str(error) + hint, unit, offset)
             return
-        for index, arg in enumerate(args):
-            if spec.kind_of(index) == "symbol" and not _is_symbol(arg):
-                self.report(
-                    ERROR,
-                    "malformed",
-                    f"malformed expression on line {line}: argument {index + 1} of {name} must be a "
-                    f"name, not {render(arg, 30)}",
-                    unit,
-                    offset,
-                )
-                return
         handler = getattr(self, "b_" + spec.impl_name[2:], None)
         if handler is not None:
             handler(node, args, ctx)
@@ -551,7 +533,7 @@ class _Linter:
                     )
                 seen.add(param.value)
                 tokens.append(param)
-        if name in _SHADOWABLE or name in STACK_FUNCTIONS:
+        if name in SHADOWABLE or name in STACK_FUNCTIONS:
             self.report(
                 WARNING,
                 "shadowing",

@@ -25,6 +25,7 @@ __all__ = [
     "ReadResult",
     "tokenize",
     "read",
+    "number_value",
     "OPERATOR_NAMES",
 ]
 
@@ -105,6 +106,16 @@ class Form(list):  # type: ignore[type-arg]
 Node = Union[Token, Form, list]
 
 
+def number_value(token: Token) -> int | float:
+    """A number token's value, as upstream converts it when it evaluates the token.
+
+    ``float()`` for float (and exponent) tokens, ``int(text, 0)`` for the others; the
+    scanner accepts ``0o9``, so that raises ValueError here, as it does upstream.
+    """
+    text = token.value
+    return float(text) if getattr(token, "type", None) == "float" else int(text, 0)
+
+
 class Source:
     """Maps character offsets of a policy text to (line, column), both from 1."""
 
@@ -112,12 +123,22 @@ class Source:
         self.text = text
         self._line_starts: list[int] | None = None  # found when first asked (errors are rare)
 
-    def position(self, offset: int) -> tuple[int, int]:
+    def _starts(self) -> list[int]:
         starts = self._line_starts
         if starts is None:
             starts = self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        return starts
+
+    def position(self, offset: int) -> tuple[int, int]:
+        starts = self._starts()
         index = bisect_right(starts, offset) - 1
         return index + 1, offset - starts[index] + 1
+
+    def offset(self, line: int, column: int) -> int:
+        """The offset of a (line, column) :meth:`position` gave (a line past the end
+        counts as the last)."""
+        starts = self._starts()
+        return starts[min(line, len(starts)) - 1] + column - 1
 
     def snippet(self, start: int, end: int, limit: int = 60) -> str:
         text = " ".join(self.text[start:end].split())
@@ -137,7 +158,10 @@ _RULES = [
     ("whitespace", r"\s+"),
     ("symbol", r"[A-Za-z_][A-Za-z0-9_\-.]*"),
     ("bracket", r"[()\[\]{}]"),
-    ("comment", r"\#[^\n]*\n"),
+    # upstream's comment rule needs the newline, so a final comment without one falls
+    # to the catch-all and "discards" the rest: nothing but itself.  Ending it at the
+    # end of the text too gives the same tokens and reports no discarded input.
+    ("comment", r"\#[^\n]*(?:\n|\Z)"),
     ("squote", r"'(?:[^'\\]|\\.)*'"),
     ("dquote", r'"(?:[^"\\]|\\.)*"'),
     ("float", r"-?[0-9]*\.[0-9]+(?:[Ee][+-]?[0-9]+)?"),

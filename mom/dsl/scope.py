@@ -45,8 +45,16 @@ class VariableStack:
         self._scopes.append({})
 
     def leave_scope(self) -> None:
+        """Leave the innermost scope: put back every binding it shadowed.
+
+        The one way out of a scope (``let``, ``with``, user-function calls).  It runs
+        once per loop iteration and call, and its scope usually holds one name (the
+        loop variable), for which ``popitem`` is faster than iterating the items.
+        """
+        scope = self._scopes.pop()
         current = self.current
-        for name, shadowed in self._scopes.pop().items():
+        while scope:
+            name, shadowed = scope.popitem()
             if shadowed is MISSING:
                 del current[name]
             else:

@@ -3,7 +3,9 @@
 Upstream semantics kept: policies are joined in sorted-name order with newlines, the
 empty result reads as ``'0'``, ``None`` names ``50_main_``, a text that fails to
 parse is rolled back while the previous program stays active, and a runtime error
-aborts the evaluation (the engine then skips the controllers).
+aborts the evaluation (the engine then skips the controllers).  Besides upstream's
+bool results and log lines, :attr:`PolicyStore.last_error` keeps the exception of a
+failed call, for callers that report it themselves (``mom-policy eval``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from typing import Any, Iterable
 
 from mom import _impl
 from mom.dsl.limits import DEFAULT_LIMITS, Limits
-from mom.dsl.lint import discarded_text_matters
 from mom.errors import PolicyError, describe_error
 
 __all__ = ["PolicyStore", "DEFAULT_POLICY_NAME"]
@@ -25,14 +26,19 @@ DEFAULT_POLICY_NAME = "50_main_"
 class PolicyStore:
     """The set of named policies an engine evaluates."""
 
-    def __init__(self, limits: Limits = DEFAULT_LIMITS, engine: Any = None) -> None:
-        self.logger = logging.getLogger("mom.Policy")
+    def __init__(
+        self, limits: Limits = DEFAULT_LIMITS, engine: Any = None, logger: logging.Logger | None = None
+    ) -> None:
+        self.logger = logger if logger is not None else logging.getLogger("mom.Policy")
         self.policy_sem = threading.Semaphore()
         self.policy_strings: dict[str, str] = {}
         self.limits = limits
         #: the implementation that compiles and runs policies (mom._impl chooses)
         self.engine = engine if engine is not None else _impl.engine
         self.code: Any = self.engine.compile_policy("0", limits)
+        #: the exception that made the last set_policy or evaluate return False (its
+        #: traceback dropped); None after one that succeeded
+        self.last_error: BaseException | None = None
 
     # ## Texts
 
@@ -71,15 +77,15 @@ class PolicyStore:
                 program = self.engine.compile_policy(self.get_string(), self.limits)
             except PolicyError as error:
                 self.logger.error("Unable to load policy: %s", describe_error(error))
+                self.last_error = error.with_traceback(None)
                 if previous is None:
                     self.policy_strings.pop(name, None)
                 else:
                     self.policy_strings[name] = previous
                 return False
             self.code = program
-            # a last comment without a newline is dropped too, harmlessly (vdsm's
-            # comment-only 01-parameters.policy ends that way)
-            if program.discarded_at is not None and discarded_text_matters(program.source.text, program.discarded_at):
+            self.last_error = None
+            if program.discarded_at is not None:
                 line, column = program.source.position(program.discarded_at)
                 self.logger.warning(
                     "Policy text from line %d, column %d on is ignored: %r is not part of "
@@ -103,10 +109,14 @@ class PolicyStore:
                 results = self.code.evaluate(host, guest_list, debugging)
             except PolicyError as error:
                 self.logger.error("Policy error: %s", describe_error(error))
+                # (without the traceback, whose frames hold this cycle's entities)
+                self.last_error = error.with_traceback(None)
                 return False
             except Exception as error:
                 self.logger.error("Unexpected error when evaluating policy: %s", describe_error(error))
+                self.last_error = error.with_traceback(None)
                 return False
+            self.last_error = None
             if debugging:
                 self.logger.debug("Results: %s", results)
             return True

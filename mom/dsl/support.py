@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from mom.dsl.builtins import (
+    SEQUENCE_TYPES,
     c_and,
     c_max,
     c_min,
     c_null,
     c_or,
     c_valid,
+    check_length,
     checked_mul,
     checked_shl,
 )
@@ -178,12 +180,7 @@ def invoke(ev: Evaluator, name: str, site: Site) -> Any:
             if shadows:
                 ev.shadowing = True
     result = function.body(ev)  # type: ignore[misc]
-    # leave the scope; on error upstream leaves it on the stack, and so do we
-    for param, shadowed in scopes.pop().items():
-        if shadowed is MISSING:
-            del current[param]
-        else:
-            current[param] = shadowed
+    ev.leave_scope()  # (on error upstream leaves the scope on the stack, and so do we)
     ev.calls = calls
     return result
 
@@ -211,48 +208,43 @@ def let(ev: Evaluator, spec: LetSpec) -> Any:
 
 
 def with_(ev: Evaluator, spec: WithSpec) -> list[Any]:
+    """A scope per item binding the loop variable; the list of the body's values.
+
+    A scope the body bound nothing else in is the next item's scope as it stands
+    (leaving it and entering a fresh one would only put the outer binding back for
+    the next item to shadow it again); one the body bound more names in is left.
+    On error upstream leaves the scope on the stack, and so do we.
+    """
     # upstream looks the iterable up without a line number, so an undefined one fails
     # while formatting its message: TypeError, not PolicyError
     iterable = ev.get(spec.iterable, line=None)
-    variable = spec.variable
-    body = spec.body
+    variable, shadows, body = spec.variable, spec.shadows, spec.body
     results = []
     scopes = ev._scopes
     current = ev.current
+    # the body cannot change the outer binding (set and defvar reach the loop's)
+    outer = current.get(variable, MISSING)
+    scope = None  # this loop's scope while it is on the stack
     for item in iterable:
-        ev.steps_left -= 1
-        if ev.steps_left < 0:
+        steps_left = ev.steps_left = ev.steps_left - 1
+        if steps_left < 0:
             raise ev.step_limit_error()
-        scopes.append({variable: current.get(variable, MISSING)})
+        if scope is None:
+            scope = {variable: outer}
+            scopes.append(scope)
         current[variable] = item
-        if spec.shadows:
+        if shadows:
             ev.shadowing = True
         results.append(body(ev))
-        # leave the scope (everything the body bound in it too); on error upstream
-        # leaves it on the stack, and so do we
-        scope = scopes.pop()
-        if len(scope) == 1:  # usually just the loop variable
-            shadowed = scope[variable]
-            if shadowed is MISSING:
-                del current[variable]
-            else:
-                current[variable] = shadowed
-        else:
-            for name, shadowed in scope.items():
-                if shadowed is MISSING:
-                    del current[name]
-                else:
-                    current[name] = shadowed
+        if len(scope) != 1:
+            ev.leave_scope()
+            scope = None
+    if scope is not None:
+        ev.leave_scope()
     return results
 
 
 # ## Checked arithmetic (results of a correct policy unchanged; runaway sizes refused)
-
-
-def sequence_check(ev: Evaluator, value: Any) -> Any:
-    if len(value) > ev.limits.max_sequence_len:
-        raise PolicyError(f"value too large (limit {ev.limits.max_sequence_len} items)")
-    return value
 
 
 def multiply(ev: Evaluator, a: Any, b: Any) -> Any:
@@ -269,7 +261,7 @@ NAMESPACE: dict[str, Any] = {
     "MISSING": MISSING,
     "_EMPTY": {},
     "_NO_METHODS": frozenset(),
-    "_SEQUENCES": frozenset({str, list, tuple}),
+    "_SEQUENCES": SEQUENCE_TYPES,
     "_fail": fail,
     "_attr": load_attribute,
     "_method": method,
@@ -279,7 +271,7 @@ NAMESPACE: dict[str, Any] = {
     "_define": define,
     "_let": let,
     "_with": with_,
-    "_sequence_check": sequence_check,
+    "_check_length": check_length,
     "_multiply": multiply,
     "_shift_left": shift_left,
     "_and": c_and,

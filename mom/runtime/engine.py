@@ -18,6 +18,7 @@ from mom.config import Settings, validate
 from mom.dsl.store import PolicyStore
 from mom.errors import PluginNotFoundError
 from mom.plugins import registry
+from mom.policy_files import policy_name_from_file, read_text
 from mom.runtime.threads import PeriodicThread, RunsPeriodically
 
 __all__ = ["PolicyEngine", "policy_name_from_file"]
@@ -27,13 +28,6 @@ def _holding(owner: Any) -> Any:
     """The lock of the table behind an entity or guest manager (a no-op without one)."""
     table = getattr(owner, "table", None)
     return table.lock if table is not None else contextlib.nullcontext()
-
-
-def policy_name_from_file(filename: str) -> str | None:
-    """``01-parameters.policy`` -> ``01-parameters``; None for files that are not policies."""
-    if not filename.endswith(".policy") or filename.startswith("."):
-        return None
-    return filename.split(".policy", 1)[0]
 
 
 class PolicyEngine(RunsPeriodically):
@@ -86,8 +80,9 @@ class PolicyEngine(RunsPeriodically):
         return controllers
 
     def _read(self, path: str) -> str:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
+        # UnreadableFileError (an OSError) also for a file that is not UTF-8: logged
+        # and skipped like a missing one, the other policies still load
+        return read_text(path)
 
     def load_policy(self) -> bool | None:
         """Load ``policy`` or ``policy-dir``; upstream's return values (see ``resetPolicies``)."""

@@ -113,6 +113,11 @@ def test_missing_file_is_a_usage_error(cli, tmp_path: Path) -> None:
     assert run.status == 2
     assert run.out == ""
     assert run.err == f"mom-policy: {tmp_path / 'nope.policy'}: cannot read: No such file or directory\n"
+    binary = tmp_path / "binary.policy"
+    binary.write_bytes(b"(a)\xff")
+    run = cli("check", str(binary))
+    assert (run.status, run.out) == (2, "")
+    assert run.err == f"mom-policy: {binary}: not UTF-8 text: invalid start byte at byte 3\n"
 
 
 def test_no_files_is_a_usage_error(cli) -> None:

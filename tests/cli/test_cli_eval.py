@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mom.cli.evaluate import policy_name
+from mom.policy_files import policy_name
 from tests.cli.conftest import GUESTS, HOST, POLICIES, VDSM_POLICIES, run_script
 
 
@@ -255,3 +255,34 @@ def test_console_script_make_run() -> None:
     run = run_script("eval", "--host", HOST, "--guests", GUESTS, *POLICIES)
     assert run.status == 0, run.err
     assert json.loads(run.out)["ok"] is True
+
+
+def test_policies_too_large_together_do_not_load(cli, tmp_path: Path) -> None:
+    # each file reads on its own; only their concatenation passes the size limit
+    half = "0\n" + "#" * (1 << 19) + "\n"
+    paths = []
+    for name in ("a", "b"):
+        path = tmp_path / f"{name}.policy"
+        path.write_text(half)
+        paths.append(str(path))
+    run = cli("eval", "--host", HOST, "--guests", GUESTS, *paths)
+    assert run.status == 1
+    assert run.err.splitlines() == [
+        f"{paths[1]}: does not load: policy too large: {2 * len(half) + 1} characters (limit {1 << 20})",
+        "mom-policy: the policies do not load",
+    ]
+
+
+def test_console_script_reports_store_problems_once(tmp_path: Path) -> None:
+    """The store's own log lines (errors, discarded text) do not reach stderr."""
+    policy = tmp_path / "p.policy"
+    policy.write_text('(Host.Control "ksm_run" (/ 1 0))\n@ ignored\n')
+    run = run_script("eval", "--host", HOST, "--guests", GUESTS, str(policy))
+    assert run.status == 1
+    error = json.loads(run.out)["error"]
+    assert error == f"{policy}:1:25: ZeroDivisionError: division by zero (in (/ 1 0))"
+    assert run.err.splitlines() == [
+        f"{policy}:2:1: warning: '@' is not part of the policy language: MOM silently ignores everything "
+        "from here on (1 line), and every policy loaded after this one",
+        f"mom-policy: evaluation failed: {error}",
+    ]

@@ -92,6 +92,18 @@ def test_failures_are_reported(tmp_path):
     assert code == 2 and "RPC is disabled" in err
 
 
+def test_an_unreadable_policy_file_is_a_usage_error(tmp_path):
+    """No traceback for a binary file (momctl set-policy /bin/ls) or a missing one."""
+    binary = tmp_path / "ls"
+    binary.write_bytes(b"\x7fELF\x02\x01\x01\x00\xff")
+    sock = str(tmp_path / "none.sock")  # the file is read before momd is asked
+    assert momctl("-s", sock, "set-policy", str(binary)) == (
+        2, "", f"momctl: {binary}: not UTF-8 text: invalid start byte at byte 8\n"
+    )
+    code, out, err = momctl("-s", sock, "set-named-policy", "x", str(tmp_path / "none.policy"))
+    assert (code, out) == (2, "") and err == f"momctl: {tmp_path / 'none.policy'}: cannot read: No such file or directory\n"
+
+
 def test_tcp_with_token(momd_conf, tmp_path):
     port = free_tcp_port()
     token = tmp_path / "token"
@@ -104,6 +116,10 @@ def test_tcp_with_token(momd_conf, tmp_path):
         assert momctl("-c", conf, "ping") == (0, "OK\n", "")
         assert momctl("-p", str(port), "ping", env={"MOM_RPC_TOKEN": "t0ken"})[0] == 0
         assert momctl("-p", str(port), "--token-file", str(token), "ping")[0] == 0
+        # with --port the configuration still gives the token
+        assert momctl("-c", conf, "-p", str(port), "ping") == (0, "OK\n", "")
+        code, _, err = momctl("-p", str(port), "--token-file", str(tmp_path / "none"), "ping")
+        assert code == 2 and err == f"momctl: {tmp_path / 'none'}: cannot read: No such file or directory\n"
         code, out, _ = momctl("-p", str(port), "ping")
         assert code == 1 and out == "Command 'ping' failed: HTTP 401 Unauthorized\n"
     finally:

@@ -74,6 +74,13 @@ def test_unknown_character_drops_later_policies_as_upstream_but_warns(store, hos
     assert "is not part of the language" in caplog.text
 
 
+def test_a_final_comment_without_newline_is_no_warning(store, caplog):  # type: ignore[no-untyped-def]
+    # vdsm's comment-only 01-parameters.policy ends that way
+    with caplog.at_level(logging.WARNING, logger="mom.Policy"):
+        assert store.set_policy("zz", "(+ 1 2)\n# the end")
+    assert caplog.records == []
+
+
 def test_runtime_errors_abort_and_keep_earlier_controls(store, host, caplog):  # type: ignore[no-untyped-def]
     store.set_policy(None, '(Host.Control "before" 1) (undefined_thing) (Host.Control "after" 1)')
     with caplog.at_level(logging.ERROR, logger="mom.Policy"):
@@ -99,3 +106,20 @@ def test_each_evaluation_starts_fresh(store, host):  # type: ignore[no-untyped-d
     store.evaluate(host, [])
     store.evaluate(host, [])
     assert host.controls == {"n": 1}
+
+
+def test_last_error_keeps_the_failure_of_the_last_call(store, host):  # type: ignore[no-untyped-def]
+    assert store.last_error is None
+    assert store.set_policy("p", "(+ 1") is False
+    error = store.last_error
+    assert str(error) == "parse error" and error.position == (1, 1)
+    assert error.__traceback__ is None  # nothing of the failed call stays alive
+    assert store.set_policy("p", "(+ 1 x)") is True
+    assert store.last_error is None
+    assert store.evaluate(host, []) is False
+    assert str(store.last_error) == "undefined symbol x on line 1"
+    assert store.last_error.position == (1, 6)
+    assert store.set_policy("p", "(/ 1 0)") and store.evaluate(host, []) is False
+    assert type(store.last_error) is ZeroDivisionError
+    assert store.set_policy("p", "1") and store.evaluate(host, []) is True
+    assert store.last_error is None

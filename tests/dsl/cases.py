@@ -187,6 +187,11 @@ BUILTIN_CASES = [
     ("(with empty x (/ 1 0))", [[]]),
     ("(defvar x 9) (with numbers x x) x", [9, [1, 2, 3], 9]),
     ("(defvar b 0) (with numbers x (defvar b x)) b", [0, [1, 2, 3], 0]),  # the loop's scope ends
+    ("(with numbers x {(defvar y x) y})", [[1, 2, 3]]),  # a fresh scope per item
+    ("(defvar y 0) (with numbers x {(if (== x 2) (defvar y 7) 0) y}) y", [0, [0, 7, 0], 0]),
+    ("(defvar x 9) (with numbers x (with numbers x x)) x", [9, [[1, 2, 3]] * 3, 9]),
+    ("(defvar x 9) (with numbers x {(set x (* x 5)) x}) x", [9, [5, 10, 15], 9]),
+    ("(with numbers x x) x", Raises(PolicyError, "undefined symbol x on line 1")),
     ("(with nosuch x 1)", Raises(TypeError, "%d format: a real number is required, not NoneType")),
     ("(with numbers 5 1)", Raises(PolicyError, "malformed expression on line 1")),
     ("(with numbers x)", arity("c_with")),

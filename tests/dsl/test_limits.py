@@ -7,7 +7,9 @@ import threading
 
 import pytest
 
+from mom.dsl.evaluator import Evaluator
 from mom.dsl.limits import Limits
+from mom.dsl.program import evaluate_text
 from mom.errors import PolicyError
 
 STEP_LIMIT = "evaluation step limit reached (%d function calls and loop iterations): endless policy?"
@@ -70,6 +72,29 @@ def test_with_loops_count_steps(impl):  # type: ignore[no-untyped-def]
 def test_huge_values_are_refused(impl, text):  # type: ignore[no-untyped-def]
     with pytest.raises(PolicyError, match="too large"):
         run(impl, text)
+
+
+@pytest.mark.parametrize("text", ["(with items i 0)", "(with items i (with items j 0))", "(with items i (let ((k i)) k))"])
+def test_a_loop_stopped_by_the_step_limit_leaves_its_scopes_on_the_stack(text):  # type: ignore[no-untyped-def]
+    """As upstream leaves them; unwinding them (as the REPL does) restores every binding."""
+    ev = Evaluator(Limits(max_steps=30))
+    ev.bind("items", list(range(50)))
+    ev.bind("i", "outer")
+    before = ev.snapshot()
+    with pytest.raises(PolicyError, match="step limit reached"):
+        evaluate_text(ev, text)
+    assert ev.depth > 1
+    while ev.depth > 1:
+        ev.leave_scope()
+    assert ev.snapshot() == before
+
+
+def test_addition_past_the_sequence_limit_says_so(impl):  # type: ignore[no-untyped-def]
+    limits = Limits(max_sequence_len=10)
+    assert run(impl, '(+ "abcde" "fghij") (+ 1 2)', limits) == ["abcdefghij", 3]
+    with pytest.raises(PolicyError) as caught:
+        run(impl, '(defvar s "abcdef") (+ s s)', limits)
+    assert str(caught.value) == "value too large (limit 10 items)"
 
 
 def test_large_but_reasonable_values_are_fine(impl):  # type: ignore[no-untyped-def]

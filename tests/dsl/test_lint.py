@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mom.dsl.builtins import BUILTINS, arity_error
-from mom.dsl.lint import PREDEFINED, discarded_text_matters, lint, read_unit
+from mom.dsl.builtins import BUILTINS, arity_error, call_error
+from mom.dsl.lint import PREDEFINED, lint, read_unit
 from mom.dsl.reader import Source
 from tests.shared_data import shared_path
 
@@ -201,10 +201,25 @@ def test_builtin_arity_messages_are_the_engines(source: str, name: str, nargs: i
     assert message.startswith(str(expected))
 
 
-def test_discarded_text_matters() -> None:
-    assert not discarded_text_matters("(a)\n# end", 4)
-    assert discarded_text_matters("(a)\n# end\n@", 10)
-    assert discarded_text_matters("(a) @ # only a comment after", 4)
+@pytest.mark.parametrize("source", ["(defvar 1 2)", "(with Guests (g) g)", "(set \"x\" 1)", "(def (f) () 0)"])
+def test_malformed_messages_are_the_engines(source: str) -> None:
+    [(_, code, _, line, _, message)] = diagnose(source)
+    assert code == "malformed"
+    form = read_unit(source)[0].forms[0]  # type: ignore[union-attr]
+    expected = call_error(BUILTINS[form[0].value], form[1:], line)
+    assert expected is not None
+    assert message.startswith(str(expected) + ": argument ")
+
+
+@pytest.mark.parametrize(
+    ("text", "discarded_at"),
+    [("(a)\n# end", None), ("(a)\n# end\n@", 10), ("(a) @ # only a comment after", 4)],
+)
+def test_only_real_discarded_text_is_reported(text: str, discarded_at: int | None) -> None:
+    """A final comment without a newline is a comment, not discarded text."""
+    result, diagnostics = read_unit(text)
+    assert result is not None and result.discarded_at == discarded_at
+    assert [(d.code, d.offset) for d in diagnostics] == ([] if discarded_at is None else [("discarded-text", discarded_at)])
 
 
 def test_predefined_names() -> None:

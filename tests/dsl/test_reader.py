@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mom.dsl.limits import Limits
-from mom.dsl.reader import Form, Token, read, tokenize
+from mom.dsl.reader import Form, Token, number_value, read, tokenize
 from mom.errors import PolicyError
 
 TOKENS = [
@@ -43,12 +43,35 @@ def test_tokens(text, expected):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     ("text", "kept", "dropped_at"),
-    [("1e", 0, 0), ("007", 0, 0), ("5 @ 6", 1, 2), ("1. x", 1, 1), ("0xg", 0, 0), ("a ... b", 1, 2), ("# end", 0, 0)],
+    [("1e", 0, 0), ("007", 0, 0), ("5 @ 6", 1, 2), ("1. x", 1, 1), ("0xg", 0, 0), ("a ... b", 1, 2), ("1 @ # x", 1, 2)],
 )
 def test_unknown_input_drops_the_rest(text, kept, dropped_at):  # type: ignore[no-untyped-def]
     tokens, discarded = tokenize(text)
     assert len(tokens) == kept
     assert discarded == dropped_at
+
+
+@pytest.mark.parametrize("text", ["# end", "1 # end", "# one\n# two"])
+def test_a_final_comment_without_newline_is_a_comment(text):  # type: ignore[no-untyped-def]
+    # upstream's catch-all swallows it, which drops nothing else: the same tokens, and
+    # nothing reported as discarded
+    tokens, discarded = tokenize(text)
+    assert [t.value for t in tokens] == (["1"] if text.startswith("1") else [])
+    assert discarded is None
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("-5", -5), ("0x1F", 31), ("0o17", 15), ("100e-2", 1.0), (".5", 0.5), ("0", 0), ("0o9", ValueError)],
+)
+def test_number_values_convert_as_upstream(text, value):  # type: ignore[no-untyped-def]
+    [token] = tokenize(text)[0]
+    if value is ValueError:
+        with pytest.raises(ValueError):
+            number_value(token)
+    else:
+        got = number_value(token)
+        assert (type(got), got) == (type(value), value)
 
 
 def test_long_digit_runs_scan_in_linear_time():
@@ -68,6 +91,15 @@ def test_line_numbers_follow_upstream_and_offsets_the_source():
     source = read(text).source
     assert source.position(by_value["b"].offset) == (3, 3)
     assert source.position(by_value["c"].offset) == (4, 8)
+
+
+def test_source_offset_is_the_inverse_of_position():
+    text = "# c\n(a\n\n  b) 'x\ny'\n"
+    source = read(text).source
+    for offset in range(len(text) + 1):
+        assert source.offset(*source.position(offset)) == offset
+    assert source.position(len(text)) == (6, 1)
+    assert source.offset(9, 1) == len(text)  # a line past the end counts as the last
 
 
 def test_parse_tree_has_upstream_shape():
@@ -161,6 +193,11 @@ _KIND = {"float": "number", "hex": "number", "integer": "number", "exponent": "n
 @given(st.text(alphabet="01239xXoOeE.-+<>=!a_b#'\"\\()[]{} \n@", max_size=24))
 def test_scanner_matches_upstream_rule_order(text):  # type: ignore[no-untyped-def]
     expected, dropped = _upstream_tokens(text)
+    if dropped is not None and text[dropped] == "#":
+        # upstream's catch-all took a final comment without a newline (the comment
+        # rule failed there only for want of one): that drops nothing but the comment
+        assert "\n" not in text[dropped:]
+        dropped = None
     tokens, discarded = tokenize(text)
     got = [(t.kind, t.value, t.line, t.offset) for t in tokens]
     want = [

@@ -12,7 +12,7 @@ from mom.offline import entity_from_spec
 from mom.plugins.collectors.host_ksm import HostKSM
 from mom.plugins.controllers.balloon import Balloon
 from mom.plugins.controllers.cpu_tune import CpuTune
-from mom.plugins.controllers.io_tune import IoTune
+from mom.plugins.controllers.io_tune import IoTune, changed_disks
 from mom.plugins.controllers.ksm import KSM
 from mom.plugins.hypervisors.base import HypervisorInterface
 from mom.testing import ksm_sysfs_guard
@@ -111,6 +111,26 @@ def test_io_tune_skips_guests_without_io_data():
     recorder = Recorder()
     IoTune({"hypervisor_iface": recorder}).process(None, [guest("g", "u", {"mem_free": 1})])
     assert recorder.calls == []
+
+
+def test_changed_disks_compares_limits_whatever_shape_current_has():
+    """The collector keeps state dicts {name, path, ioTune} in io_tune_current; offline
+    entities keep bare limit dicts.  mom-policy eval and the controller share this."""
+    from mom.plugins.collectors.guest_io_tune import match_io_tunes
+
+    policies = [{"name": "vda", "path": "/a", "maximum": {}}, {"name": "vdb", "path": "/b", "maximum": {}}]
+    states = [{"name": n, "path": p, "ioTune": {"total_bytes_sec": 0}} for n, p in (("vda", "/a"), ("vdb", "/b"))]
+    collected = match_io_tunes(policies, states)
+    entity = guest("g", "ug", {})
+    entity.io_tune, entity.io_tune_current = collected["io_tune"], collected["io_tune_current"]
+    assert changed_disks(entity) == []
+    entity.io_tune[1].setTotalBytesSec(5)
+    assert changed_disks(entity) == [{"name": "vdb", "path": "/b", "ioTune": {"total_bytes_sec": 5}}]
+    offline = io_guest()
+    assert changed_disks(offline) == []
+    offline.io_tune[0].setTotalBytesSec(9)
+    assert changed_disks(offline) == [{"name": "vda", "path": "/a", "ioTune": {"total_bytes_sec": 9}}]
+    assert changed_disks(guest("g", "u", {"mem_free": 1})) is None
 
 
 def test_io_tune_through_libvirt(iface, test_host):

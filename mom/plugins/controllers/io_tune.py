@@ -6,7 +6,7 @@ from typing import Any, Iterable
 
 from mom.plugins.controllers.base import Controller
 
-__all__ = ["IoTune"]
+__all__ = ["IoTune", "changed_disks"]
 
 
 def _limits(entry: Any) -> Any:
@@ -14,6 +14,27 @@ def _limits(entry: Any) -> Any:
     if isinstance(entry, dict) and "ioTune" in entry:
         return entry["ioTune"]
     return entry
+
+
+def changed_disks(guest: Any) -> list[dict[str, Any]] | None:
+    """The ``ioTune()`` of every disk whose limits differ from the collected ones.
+
+    None when the guest has no IO-tune data (``io_tune`` or ``io_tune_current``
+    missing or empty): the controller skips it.  ``mom-policy eval`` reports this too.
+    """
+    tunes = getattr(guest, "io_tune", None)
+    current = getattr(guest, "io_tune_current", None)
+    if not tunes or not current:
+        return None
+    changed = []
+    for index, tune in enumerate(tunes):
+        # an IoTune's ioTune()["ioTune"] is its _current: compare before building the dict
+        limits = getattr(tune, "_current", None)
+        if limits is None:
+            limits = tune.ioTune()["ioTune"]
+        if index >= len(current) or limits != _limits(current[index]):
+            changed.append(tune.ioTune())
+    return changed
 
 
 class IoTune(Controller):
@@ -26,18 +47,7 @@ class IoTune(Controller):
         self.for_each_guest(guests, self.process_guest)
 
     def process_guest(self, guest: Any) -> None:
-        tunes = getattr(guest, "io_tune", None)
-        current = getattr(guest, "io_tune_current", None)
-        if not tunes or not current:
-            return
-        changed = []
-        for index, tune in enumerate(tunes):
-            # an IoTune's ioTune()["ioTune"] is its _current: compare before building the dict
-            limits = getattr(tune, "_current", None)
-            if limits is None:
-                limits = tune.ioTune()["ioTune"]
-            if index >= len(current) or limits != _limits(current[index]):
-                changed.append(tune.ioTune())
+        changed = changed_disks(guest)
         if changed:
             self.logger.info("Setting IO tune of guest %s: %r", guest.properties.get("name"), changed)
             self.hypervisor_iface.setVmIoTune(guest.Prop("uuid"), changed)
