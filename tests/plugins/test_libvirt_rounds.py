@@ -225,6 +225,26 @@ def test_bulk_records_on_a_guest_without_statistics(tmp_path, interfaces):
 # ## The connection
 
 
+def test_a_local_system_error_keeps_the_connection(tmp_path, interfaces, caplog):
+    # VIR_ERR_SYSTEM_ERROR also reports local failures (here the test driver cannot open a
+    # file): the call fails, the connection and its caches stay
+    iface, domains = make(tmp_path, 2)
+    interfaces.append(iface)
+    run_round(iface, domains)
+    name, uuid = domains[0]
+    handle, entry = iface._handle(uuid)
+    conn, generation = iface.conn, iface.connection.generation
+    with caplog.at_level("WARNING", logger="mom"):
+        with pytest.raises(HypervisorInterfaceError, match=r"save\(vm0000 .*open failed") as raised:
+            iface.connection.call("save", handle.save, str(tmp_path / "missing" / "image"), domain=entry)
+    assert raised.value.__cause__.get_error_code() == libvirt.VIR_ERR_SYSTEM_ERROR
+    assert "connection lost" not in caplog.text
+    assert f"Unhandled libvirt exception ({libvirt.VIR_ERR_SYSTEM_ERROR}). save({name} {uuid}) failed" in caplog.text
+    assert iface.conn is conn and iface.connection.generation == generation and iface.connection.connected
+    # nothing cached was dropped: the next round costs what a steady round costs
+    assert calls_of(iface, lambda: run_round(iface, domains)) == {"getAllDomainStats": 1, "memoryStats": 2}
+
+
 class Clock:
     """Monotonic time the test moves by hand (the back-off is about time, not libvirt)."""
 
