@@ -135,6 +135,18 @@ def test_metadata_event_drops_the_cached_xml(tmp_path, interfaces):
     assert run_round(iface, domains)[domains[0][1]]["getVmCpuTuneInfo"]["vcpu_user_limit"] == 50
 
 
+@pytest.mark.parametrize("kind", ["device-added", "device-removed"])
+def test_device_events_drop_the_cached_xml(tmp_path, interfaces, kind):
+    # what keeps a disk list current without the bulk block group (the test driver cannot
+    # hot-plug, so the event is delivered as the libvirt-events thread delivers it)
+    iface, domains = make(tmp_path, 3)
+    interfaces.append(iface)
+    run_round(iface, domains)
+    iface._on_event(domains[2][1], kind, ("virtio-disk1",))
+    calls = calls_of(iface, lambda: run_round(iface, domains))
+    assert calls == {"getAllDomainStats": 1, "memoryStats": 3, "XMLDesc": 1}
+
+
 def test_own_actions_drop_what_they_change(tmp_path, interfaces):
     iface, domains = make(tmp_path, 2, metadata="", name="io")
     interfaces.append(iface)

@@ -3,8 +3,8 @@
 Upstream's methods and results, at a cost per tick that does not grow with the guests:
 
 - :meth:`LibvirtInterface.prefetch` (the guest manager calls it at the start of every
-  collection round) makes **one** ``getAllDomainStats`` call for the state, balloon,
-  vCPU and block groups of every running domain.  The per-guest methods the collectors
+  collection round) makes **one** ``getAllDomainStats`` call for the state, balloon
+  and vCPU groups of every running domain.  The per-guest methods the collectors
   call (``getVmMemoryStats``, ``getVmBalloonInfo``, ``getVmCpuTuneInfo``...) answer from
   that round's records.
 - What the bulk records lack is fetched per domain, and counted: a driver whose records
@@ -48,20 +48,17 @@ from mom.plugins.hypervisors.libvirt_domain import (
     MEMORY_STATS_MAP,
     TUNE_NAMESPACE,
     DomainXml,
-    bulk_block_names,
     parse_domain_xml,
 )
 from mom.plugins.ksm_sysfs import KsmSysfs
 
 __all__ = ["LibvirtInterface", "instance", "TUNE_NAMESPACE", "MEMORY_STATS_MAP", "BULK_GROUPS"]
 
-#: the statistics groups of the one bulk call per round
-BULK_GROUPS = (
-    libvirt.VIR_DOMAIN_STATS_STATE
-    | libvirt.VIR_DOMAIN_STATS_BALLOON
-    | libvirt.VIR_DOMAIN_STATS_VCPU
-    | libvirt.VIR_DOMAIN_STATS_BLOCK
-)
+#: the statistics groups of the one bulk call per round.  No block group: on QEMU it costs
+#: a query-blockstats per domain, and a disk list that changes comes with a device event
+#: (the cached XML is dropped), or without events is read again next round anyway.  The
+#: vCPU group stays: no domain event is sure to follow a vCPU hotplug; ``vcpu.current`` does.
+BULK_GROUPS = libvirt.VIR_DOMAIN_STATS_STATE | libvirt.VIR_DOMAIN_STATS_BALLOON | libvirt.VIR_DOMAIN_STATS_VCPU
 #: running domains only; NOWAIT: a domain busy with another job (a stuck QEMU monitor,
 #: a migration) is reported without its guest statistics instead of delaying every guest
 _BULK_FLAGS = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE | libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT
@@ -296,20 +293,13 @@ class LibvirtInterface(HypervisorInterface):
             by_uuid[uuid] = record
             entry = domains.get(uuid)
             if entry is None or entry.handle is None:
-                stale.append((uuid, domain, None))
-            elif entry.xml is not None and "block.count" in record:
-                stale.append((uuid, None, bulk_block_names(record)))
+                stale.append((uuid, domain))
         with self.lock:
-            for uuid, handle, names in stale:
+            for uuid, handle in stale:
                 entry = domains.get(uuid)
                 if entry is None:
                     entry = domains[uuid] = _Domain(uuid)
-                if handle is not None:
-                    entry.handle = handle
-                # a disk list that differs from the cached XML: the XML is stale
-                if names is not None and entry.xml is not None and names != entry.xml.all_targets:
-                    entry.version += 1
-                    entry.xml = None
+                entry.handle = handle
             if len(domains) > len(by_uuid):
                 for uuid in [uuid for uuid in domains if uuid not in by_uuid]:
                     del domains[uuid]  # not running any more
