@@ -234,6 +234,30 @@ def test_bulk_records_on_a_guest_without_statistics(tmp_path, interfaces):
     assert "memoryStats" not in made
 
 
+def test_a_guest_that_stops_reporting_is_not_asked_alone_forever(tmp_path, interfaces):
+    # a guest whose bulk records carried balloon statistics, then lost them: asked alone
+    # (it may just be busy under NOWAIT); once that answer is empty too (its driver is
+    # gone), its empty bulk records are believed again
+    iface, domains = make(tmp_path, 1)
+    interfaces.append(iface)
+    _name, uuid = domains[0]
+    iface.prefetch()
+    iface._round.records[uuid].update({"balloon.current": 1000, "balloon.available": 900, "balloon.unused": 400})
+    assert iface.getVmMemoryStats(uuid) == {"mem_available": 900, "mem_unused": 400}
+
+    def stats_lost(answer_alone):
+        iface.prefetch()
+        iface._round.records[uuid].update({"balloon.current": 1000})
+        if answer_alone is not None:
+            iface._round.memory[uuid] = answer_alone  # what memoryStats() answered this round
+        with pytest.raises(HypervisorInterfaceError, match=r"memoryStats\(\) is not active"):
+            iface.getVmMemoryStats(uuid)
+
+    # the guest answers alone with nothing (the test driver's memoryStats always has values)
+    assert calls_of(iface, lambda: stats_lost({})) == {"getAllDomainStats": 1}
+    assert calls_of(iface, lambda: stats_lost(None)) == {"getAllDomainStats": 1}
+
+
 # ## The connection
 
 

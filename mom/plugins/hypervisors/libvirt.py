@@ -417,9 +417,9 @@ class LibvirtInterface(HypervisorInterface):
         current = self._current_round()
         record = None if current is None else current.records.get(uuid)
         stats = None
+        entry = self._domains.get(uuid)
         if record is not None and "balloon.current" in record:
             stats = {field: record[key] for key, field in BULK_MEMORY_MAP.items() if key in record}
-            entry = self._domains.get(uuid)
             if entry is not None:
                 if stats:
                     entry.had_stats = True
@@ -430,6 +430,10 @@ class LibvirtInterface(HypervisorInterface):
         if stats is None:
             raw = self._memory_stats(uuid, current)
             stats = {field: raw[key] for key, field in MEMORY_STATS_MAP.items() if key in raw}
+            if not stats and entry is not None:
+                # not busy: it stopped reporting (driver unloaded); its empty bulk
+                # records are believed again instead of asking it alone every round
+                entry.had_stats = False
         if not stats:
             raise HypervisorInterfaceError("libvirt memoryStats() is not active")
         return stats
