@@ -41,6 +41,7 @@ from urllib.parse import urlparse
 import libvirt
 
 from mom.errors import HypervisorInterfaceError
+from mom.plugins import procfs
 from mom.plugins.hypervisors.base import HypervisorInterface
 from mom.plugins.hypervisors.libvirt_connection import DomainGone, LibvirtConnection
 from mom.plugins.hypervisors.libvirt_domain import (
@@ -388,7 +389,7 @@ class LibvirtInterface(HypervisorInterface):
                 continue
             if _cmdline_has(pid, uuid):
                 return pid
-        matches = [pid for pid in _all_pids() if _cmdline_has(pid, uuid)]
+        matches = [pid for pid in procfs.pids() if _cmdline_has(pid, uuid)]
         return matches[0] if len(matches) == 1 else None
 
     # ## Memory
@@ -595,10 +596,6 @@ def instance(config: Any) -> LibvirtInterface:
 
 
 # ## Helpers
-
-
-def _all_pids() -> list[int]:
-    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
 
 
 def _cmdline_has(pid: int, uuid: str) -> bool:
