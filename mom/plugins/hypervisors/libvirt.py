@@ -136,7 +136,7 @@ class LibvirtInterface(HypervisorInterface):
         self.stats_period = max(1, math.ceil(interval))
         #: a round's bulk records are used for this long (then collectors ask per domain)
         self.round_max_age = max(2 * interval, 1.0)
-        self.ksm = KsmSysfs()
+        self.ksm_sysfs = KsmSysfs()
         self.lock = threading.Lock()
         self._domains: dict[str, _Domain] = {}
         self._uuids: dict[bytes, str] = {}  # raw UUID -> its text, for the domains seen
@@ -545,7 +545,7 @@ class LibvirtInterface(HypervisorInterface):
         failures = []
         for key in sorted(tuning_params, key=lambda k: _KSM_ORDER.get(k, 2)):
             try:
-                self.ksm.write(key, int(tuning_params[key]))
+                self.ksm_sysfs.write(key, int(tuning_params[key]))
             except (OSError, ValueError) as error:
                 failures.append(f"{key}={tuning_params[key]}: {error}")
         if failures:
