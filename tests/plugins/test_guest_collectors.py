@@ -90,6 +90,35 @@ def test_guest_io_tune_matches_policy_to_state():
     assert match_io_tunes([], states) is None and match_io_tunes(policies, []) is None
 
 
+def test_guest_io_tune_asks_for_the_disks_only_under_a_policy():
+    class Interface(HypervisorInterface):
+        def __init__(self, policies):
+            self.policies = policies
+            self.asked = []
+
+        def getVmIoTunePolicy(self, uuid):
+            self.asked.append("getVmIoTunePolicy")
+            return self.policies
+
+        def getVmIoTune(self, uuid):
+            self.asked.append("getVmIoTune")
+            return [{"name": "vda", "path": "/a", "ioTune": {"total_bytes_sec": 0}}]
+
+    for policies in (None, []):
+        iface = Interface(policies)
+        assert GuestIoTune({"hypervisor_iface": iface, "uuid": "u"}).collect() is None
+        assert iface.asked == ["getVmIoTunePolicy"]
+    policy = {"name": "vda", "path": "/a", "guaranteed": {"total_bytes_sec": 1}, "maximum": {"total_bytes_sec": 9}}
+    iface = Interface([policy])
+    sample = GuestIoTune({"hypervisor_iface": iface, "uuid": "u"}).collect()
+    assert iface.asked == ["getVmIoTunePolicy", "getVmIoTune"]
+    (tune,) = sample["io_tune"]
+    assert (tune.guaranteed.total_bytes_sec, tune.maximum.total_bytes_sec, tune.current.total_bytes_sec) == (1, 9, 0)
+    tune.setTotalBytesSec(5)  # setters write into the state, never into the policy
+    assert policy == {"name": "vda", "path": "/a", "guaranteed": {"total_bytes_sec": 1}, "maximum": {"total_bytes_sec": 9}}
+    assert tune.ioTune()["ioTune"] == {"total_bytes_sec": 5}
+
+
 def test_guest_io_tune_through_libvirt_without_policy(iface, test_host):
     p = props(iface, test_host[1][0])
     assert GuestIoTune(p).collect() is None
