@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 from mom.errors import CollectionError
 from mom.plugins.collectors.base import Collector
-from mom.plugins.collectors.host_memory import parse_keyed
+from mom.plugins.collectors.meminfo import SwapDelta, fault_fields, memory_fields, parse_keyed
 
 __all__ = ["GuestQemuAgent", "AgentSocket", "AgentError"]
 
@@ -109,7 +109,7 @@ class GuestQemuAgent(Collector):
         self.socket = AgentSocket(os.path.join(socket_path, template % {"name": self.name}))
         #: which channel answered last: "libvirt", "socket" or None
         self.channel: str | None = None
-        self.prev_swap: tuple[int, int] | None = None
+        self.swap = SwapDelta()
 
     # ## Agent plumbing
 
@@ -172,22 +172,11 @@ class GuestQemuAgent(Collector):
                 self.socket.close()
             self.channel = None
             raise CollectionError(f"Agent command failed: {type(error)} (details: {error})") from error
-        swap = (vmstat.get("pswpin", 0), vmstat.get("pswpout", 0))
-        swap_in = swap_out = 0
-        if self.prev_swap is not None:
-            swap_in, swap_out = swap[0] - self.prev_swap[0], swap[1] - self.prev_swap[1]
-        self.prev_swap = swap
+        swap = self.swap(vmstat)
         try:
-            return {
-                "mem_available": meminfo["MemTotal"],
-                "mem_unused": meminfo["MemFree"],
-                "mem_free": meminfo["MemFree"] + meminfo.get("Buffers", 0) + meminfo.get("Cached", 0),
-                "swap_total": meminfo.get("SwapTotal", 0),
-                "swap_usage": meminfo.get("SwapTotal", 0) - meminfo.get("SwapFree", 0),
-                "major_fault": vmstat.get("pgmajfault", 0),
-                "minor_fault": vmstat.get("pgfault", 0) - vmstat.get("pgmajfault", 0),
-                "swap_in": swap_in,
-                "swap_out": swap_out,
-            }
+            sample = memory_fields(meminfo)
         except KeyError as error:
             raise CollectionError(f"Agent command failed: guest /proc/meminfo lacks {error}") from error
+        sample.update(fault_fields(vmstat))
+        sample.update(swap)
+        return sample
