@@ -4,7 +4,8 @@ The agent is reached through libvirt's ``qemuAgentCommand`` first, then through 
 UNIX socket ``<socket_path>/<socket_name_template % {name}>`` (options of the
 ``[Collector: GuestQemuAgent]`` section).  The collector reads the guest's
 ``/proc/meminfo`` and ``/proc/vmstat`` with ``guest-file-open/read/close``, whole
-(upstream read only the first KiB).
+(upstream read only the first KiB).  A channel is probed with ``guest-ping`` when it is
+connected; after that it is used as it is, and looked for again only when it fails.
 """
 
 from __future__ import annotations
@@ -162,16 +163,35 @@ class GuestQemuAgent(Collector):
 
     # ## Collection
 
-    def collect(self) -> dict[str, Any]:
-        channel = self._connect()
+    def _read_memory(self, channel: str) -> tuple[dict[str, int], dict[str, int]]:
+        """The guest's /proc/meminfo and /proc/vmstat, parsed; on failure the channel is
+        closed (a socket) and forgotten, and the error raised."""
         try:
-            meminfo = parse_keyed(self._read_file(channel, "/proc/meminfo"))
-            vmstat = parse_keyed(self._read_file(channel, "/proc/vmstat"))
-        except Exception as error:
+            return (
+                parse_keyed(self._read_file(channel, "/proc/meminfo")),
+                parse_keyed(self._read_file(channel, "/proc/vmstat")),
+            )
+        except Exception:
             if channel == "socket":
                 self.socket.close()
             self.channel = None
-            raise CollectionError(f"Agent command failed: {type(error)} (details: {error})") from error
+            raise
+
+    def collect(self) -> dict[str, Any]:
+        files = None
+        if self.channel is not None:
+            # the channel that answered last is used as it is: a ping only when connecting
+            try:
+                files = self._read_memory(self.channel)
+            except Exception:  # noqa: BLE001  (whatever broke, the channel is looked for again)
+                self.logger.debug("guest agent of %s stopped answering; connecting again", self.name)
+        if files is None:
+            channel = self._connect()
+            try:
+                files = self._read_memory(channel)
+            except Exception as error:
+                raise CollectionError(f"Agent command failed: {type(error)} (details: {error})") from error
+        meminfo, vmstat = files
         swap = self.swap(vmstat)
         try:
             sample = memory_fields(meminfo)
