@@ -9,12 +9,10 @@ from __future__ import annotations
 import os
 from typing import Iterator
 
-__all__ = ["ProcStat", "read_stat", "pids", "find_pids_by_name", "CLOCK_TICKS", "PAGE_KIB"]
+__all__ = ["ProcStat", "read_stat", "pids", "find_pids_by_name", "CLOCK_TICKS"]
 
 #: jiffies per second (``getconf CLK_TCK``)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-#: KiB per page
-PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 class ProcStat:
@@ -23,11 +21,10 @@ class ProcStat:
     __slots__ = ("pid", "comm", "minflt", "majflt", "utime", "stime", "vsize", "rss")
 
     def __init__(self, pid: int, line: str) -> None:
-        # comm may hold spaces and parentheses: it ends at the *last* ')'
-        start = line.index("(")
+        # comm may hold spaces and parentheses: it ends at the *last* ')' (as in _comm)
         end = line.rindex(")")
         self.pid = pid
-        self.comm = line[start + 1 : end]
+        self.comm = line[line.index("(") + 1 : end]
         rest = line[end + 2 :].split()  # rest[0] is field 3 (state)
         self.minflt = int(rest[7])  # field 10: minor faults
         self.majflt = int(rest[9])  # field 12: major faults
@@ -37,11 +34,19 @@ class ProcStat:
         self.rss = int(rest[21])  # field 24: resident set, pages
 
 
+def _comm(line: str) -> str:
+    """The process name (comm) of a stat line; ValueError if the line has none."""
+    return line[line.index("(") + 1 : line.rindex(")")]
+
+
+def _stat_line(pid: int, proc: str) -> str:
+    with open(f"{proc}/{pid}/stat", "rb") as handle:
+        return handle.read().decode("utf-8", "replace")
+
+
 def read_stat(pid: int, proc: str = "/proc") -> ProcStat:
     """``/proc/<pid>/stat`` parsed; OSError if the process is gone."""
-    with open(f"{proc}/{pid}/stat", "rb") as handle:
-        line = handle.read().decode("utf-8", "replace")
-    return ProcStat(pid, line)
+    return ProcStat(pid, _stat_line(pid, proc))
 
 
 def pids(proc: str = "/proc") -> Iterator[int]:
@@ -55,8 +60,11 @@ def find_pids_by_name(name: str, *, exact: bool, proc: str = "/proc") -> Iterato
     """Processes whose name (comm) equals, or contains, ``name`` (as pidof / pgrep do)."""
     for pid in pids(proc):
         try:
-            stat = read_stat(pid, proc)
+            line = _stat_line(pid, proc)
+            comm = _comm(line)
+            if (comm != name) if exact else (name not in comm):
+                continue  # the name first: most processes are not wanted, so not parsed
+            stat = ProcStat(pid, line)
         except (OSError, ValueError, IndexError):
             continue  # exited meanwhile, or unreadable
-        if (stat.comm == name) if exact else (name in stat.comm):
-            yield stat
+        yield stat

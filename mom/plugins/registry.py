@@ -5,7 +5,8 @@ Config values stay upstream's (``collectors: HostMemory, HostKSM``,
 
 1. the built-in table below (lazy ``"module:attr"`` targets);
 2. Python entry points in the groups ``mom.collectors``, ``mom.controllers`` and
-   ``mom.hypervisors`` (third-party packages);
+   ``mom.hypervisors`` (third-party packages; read once per ``sys.path``, so a package
+   installed while momd runs is seen after a restart);
 3. upstream's naming convention, for site-local drop-ins written for upstream MOM:
    the module ``mom.Collectors.<Name>`` with class ``<Name>``, ``mom.Controllers.<Name>``
    with class ``<Name>``, ``mom.HypervisorInterfaces.<name>Interface`` with
@@ -17,9 +18,11 @@ An unknown name raises :class:`~mom.errors.PluginNotFoundError` listing the know
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import logging
+import sys
 from typing import Any
 
 from mom.errors import PluginNotFoundError
@@ -87,6 +90,13 @@ def _resolve(target: str) -> Any:
 
 
 def _entry_points(group: str) -> dict[str, importlib.metadata.EntryPoint]:
+    return _scan_entry_points(group, tuple(sys.path))
+
+
+@functools.lru_cache(maxsize=32)
+def _scan_entry_points(group: str, path: tuple[str, ...]) -> dict[str, importlib.metadata.EntryPoint]:
+    """One group's entry points, read once per ``sys.path``: the scan reads every installed
+    distribution's metadata, and a site-local collector is looked up for each new guest."""
     return {ep.name: ep for ep in importlib.metadata.entry_points(group=group)}
 
 

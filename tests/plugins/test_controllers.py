@@ -195,6 +195,7 @@ def test_ksm_controller_writes_the_real_sysfs(iface, caplog):
             sysfs.write("advisor_mode", "none")
         collector = HostKSM({"interval": 1})
         controller = KSM({"host_monitor": HostMonitorStub([collector]), "hypervisor_iface": iface})
+        assert controller.sysfs is iface.ksm_sysfs  # the knobs it writes are where it reads the advisor
         before = collector.collect()
         target_scan = 137 if before["ksm_pages_to_scan"] != 137 else 139
         target_sleep = 43 if before["ksm_sleep_millisecs"] != 43 else 47

@@ -90,6 +90,35 @@ def test_guest_io_tune_matches_policy_to_state():
     assert match_io_tunes([], states) is None and match_io_tunes(policies, []) is None
 
 
+def test_guest_io_tune_asks_for_the_disks_only_under_a_policy():
+    class Interface(HypervisorInterface):
+        def __init__(self, policies):
+            self.policies = policies
+            self.asked = []
+
+        def getVmIoTunePolicy(self, uuid):
+            self.asked.append("getVmIoTunePolicy")
+            return self.policies
+
+        def getVmIoTune(self, uuid):
+            self.asked.append("getVmIoTune")
+            return [{"name": "vda", "path": "/a", "ioTune": {"total_bytes_sec": 0}}]
+
+    for policies in (None, []):
+        iface = Interface(policies)
+        assert GuestIoTune({"hypervisor_iface": iface, "uuid": "u"}).collect() is None
+        assert iface.asked == ["getVmIoTunePolicy"]
+    policy = {"name": "vda", "path": "/a", "guaranteed": {"total_bytes_sec": 1}, "maximum": {"total_bytes_sec": 9}}
+    iface = Interface([policy])
+    sample = GuestIoTune({"hypervisor_iface": iface, "uuid": "u"}).collect()
+    assert iface.asked == ["getVmIoTunePolicy", "getVmIoTune"]
+    (tune,) = sample["io_tune"]
+    assert (tune.guaranteed.total_bytes_sec, tune.maximum.total_bytes_sec, tune.current.total_bytes_sec) == (1, 9, 0)
+    tune.setTotalBytesSec(5)  # setters write into the state, never into the policy
+    assert policy == {"name": "vda", "path": "/a", "guaranteed": {"total_bytes_sec": 1}, "maximum": {"total_bytes_sec": 9}}
+    assert tune.ioTune()["ioTune"] == {"total_bytes_sec": 5}
+
+
 def test_guest_io_tune_through_libvirt_without_policy(iface, test_host):
     p = props(iface, test_host[1][0])
     assert GuestIoTune(p).collect() is None
@@ -117,28 +146,46 @@ def test_guest_qemu_proc_reads_proc():
 # ## qemu-ga, for real, on a UNIX socket
 
 
+class QemuGa:
+    """A real qemu-ga listening on ``<directory>/guest1.agent``, which can be restarted."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.sock = directory / "guest1.agent"
+        self.process = None
+
+    def start(self):
+        binary = shutil.which("qemu-ga") or "/usr/sbin/qemu-ga"
+        assert os.path.exists(binary), "qemu-ga is installed by make setup (qemu-guest-agent)"
+        d = self.directory
+        self.process = subprocess.Popen(
+            [binary, "-m", "unix-listen", "-p", str(self.sock), "-f", str(d / "ga.pid"), "-t", str(d)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(200):
+            if self.sock.exists():
+                break
+            time.sleep(0.02)
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(10)
+        if self.sock.exists():
+            self.sock.unlink()
+
+
 @pytest.fixture
 def qemu_ga(tmp_path):
-    binary = shutil.which("qemu-ga") or "/usr/sbin/qemu-ga"
-    assert os.path.exists(binary), "qemu-ga is installed by make setup (qemu-guest-agent)"
-    sock = tmp_path / "guest1.agent"
-    process = subprocess.Popen(
-        [binary, "-m", "unix-listen", "-p", str(sock), "-f", str(tmp_path / "ga.pid"), "-t", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(200):
-        if sock.exists():
-            break
-        time.sleep(0.02)
-    yield tmp_path
-    process.terminate()
-    process.wait(10)
+    agent = QemuGa(tmp_path)
+    agent.start()
+    yield agent
+    agent.stop()
 
 
 def test_guest_qemu_agent_over_a_real_agent_socket(iface, test_host, qemu_ga):
     properties = props(iface, ("guest1", test_host[1][0][1]))
-    properties["config"] = {"socket_path": str(qemu_ga), "socket_name_template": "%(name)s.agent"}
+    properties["config"] = {"socket_path": str(qemu_ga.directory), "socket_name_template": "%(name)s.agent"}
     collector = GuestQemuAgent(properties)
     sample = collector.collect()
     # libvirt's test driver has no agent: the socket answered
@@ -148,6 +195,38 @@ def test_guest_qemu_agent_over_a_real_agent_socket(iface, test_host, qemu_ga):
     assert sample["mem_available"] == total
     assert sample["swap_in"] == 0
     assert collector.collect()["mem_available"] == total
+
+
+def test_guest_qemu_agent_pings_only_to_connect(iface, test_host, qemu_ga):
+    properties = props(iface, ("guest1", test_host[1][0][1]))
+    properties["config"] = {"socket_path": str(qemu_ga.directory)}
+    collector = GuestQemuAgent(properties)
+    sent = []
+    send = collector._send
+
+    def counted(channel, execute, **arguments):
+        sent.append((channel, execute))
+        return send(channel, execute, **arguments)
+
+    collector._send = counted
+    collector.collect()
+    assert sent.count(("libvirt", "guest-ping")) == sent.count(("socket", "guest-ping")) == 1
+    sent.clear()
+    collector.collect()
+    assert not [command for command in sent if command[1] == "guest-ping"]  # the open channel, as it is
+    # the agent restarts: the open socket fails, the collector connects again (with a ping)
+    qemu_ga.stop()
+    qemu_ga.start()
+    sent.clear()
+    total = int(open("/proc/meminfo").readline().split()[1])
+    assert collector.collect()["mem_available"] == total
+    assert ("socket", "guest-ping") in sent and collector.channel == "socket"
+    # no agent at all: the error upstream gave
+    qemu_ga.stop()
+    with pytest.raises(CollectionError, match="Agent command failed: no agent reachable"):
+        collector.collect()
+    assert collector.channel is None
+    qemu_ga.start()
 
 
 def test_guest_qemu_agent_unreachable(tmp_path):

@@ -135,6 +135,18 @@ def test_metadata_event_drops_the_cached_xml(tmp_path, interfaces):
     assert run_round(iface, domains)[domains[0][1]]["getVmCpuTuneInfo"]["vcpu_user_limit"] == 50
 
 
+@pytest.mark.parametrize("kind", ["device-added", "device-removed"])
+def test_device_events_drop_the_cached_xml(tmp_path, interfaces, kind):
+    # what keeps a disk list current without the bulk block group (the test driver cannot
+    # hot-plug, so the event is delivered as the libvirt-events thread delivers it)
+    iface, domains = make(tmp_path, 3)
+    interfaces.append(iface)
+    run_round(iface, domains)
+    iface._on_event(domains[2][1], kind, ("virtio-disk1",))
+    calls = calls_of(iface, lambda: run_round(iface, domains))
+    assert calls == {"getAllDomainStats": 1, "memoryStats": 3, "XMLDesc": 1}
+
+
 def test_own_actions_drop_what_they_change(tmp_path, interfaces):
     iface, domains = make(tmp_path, 2, metadata="", name="io")
     interfaces.append(iface)
@@ -222,7 +234,51 @@ def test_bulk_records_on_a_guest_without_statistics(tmp_path, interfaces):
     assert "memoryStats" not in made
 
 
+def test_a_guest_that_stops_reporting_is_not_asked_alone_forever(tmp_path, interfaces):
+    # a guest whose bulk records carried balloon statistics, then lost them: asked alone
+    # (it may just be busy under NOWAIT); once that answer is empty too (its driver is
+    # gone), its empty bulk records are believed again
+    iface, domains = make(tmp_path, 1)
+    interfaces.append(iface)
+    _name, uuid = domains[0]
+    iface.prefetch()
+    iface._round.records[uuid].update({"balloon.current": 1000, "balloon.available": 900, "balloon.unused": 400})
+    assert iface.getVmMemoryStats(uuid) == {"mem_available": 900, "mem_unused": 400}
+
+    def stats_lost(answer_alone):
+        iface.prefetch()
+        iface._round.records[uuid].update({"balloon.current": 1000})
+        if answer_alone is not None:
+            iface._round.memory[uuid] = answer_alone  # what memoryStats() answered this round
+        with pytest.raises(HypervisorInterfaceError, match=r"memoryStats\(\) is not active"):
+            iface.getVmMemoryStats(uuid)
+
+    # the guest answers alone with nothing (the test driver's memoryStats always has values)
+    assert calls_of(iface, lambda: stats_lost({})) == {"getAllDomainStats": 1}
+    assert calls_of(iface, lambda: stats_lost(None)) == {"getAllDomainStats": 1}
+
+
 # ## The connection
+
+
+def test_a_local_system_error_keeps_the_connection(tmp_path, interfaces, caplog):
+    # VIR_ERR_SYSTEM_ERROR also reports local failures (here the test driver cannot open a
+    # file): the call fails, the connection and its caches stay
+    iface, domains = make(tmp_path, 2)
+    interfaces.append(iface)
+    run_round(iface, domains)
+    name, uuid = domains[0]
+    handle, entry = iface._handle(uuid)
+    conn, generation = iface.conn, iface.connection.generation
+    with caplog.at_level("WARNING", logger="mom"):
+        with pytest.raises(HypervisorInterfaceError, match=r"save\(vm0000 .*open failed") as raised:
+            iface.connection.call("save", handle.save, str(tmp_path / "missing" / "image"), domain=entry)
+    assert raised.value.__cause__.get_error_code() == libvirt.VIR_ERR_SYSTEM_ERROR
+    assert "connection lost" not in caplog.text
+    assert f"Unhandled libvirt exception ({libvirt.VIR_ERR_SYSTEM_ERROR}). save({name} {uuid}) failed" in caplog.text
+    assert iface.conn is conn and iface.connection.generation == generation and iface.connection.connected
+    # nothing cached was dropped: the next round costs what a steady round costs
+    assert calls_of(iface, lambda: run_round(iface, domains)) == {"getAllDomainStats": 1, "memoryStats": 2}
 
 
 class Clock:

@@ -100,6 +100,24 @@ def test_entry_point_plugins(site_dir):
         registry.load("controller", "Broken")
 
 
+def test_entry_points_are_read_once(site_dir, monkeypatch):
+    # a site-local collector is looked up for every new guest: the entry points (every
+    # installed distribution's metadata) are not scanned again each time
+    (site_dir / "mom" / "Collectors").mkdir(parents=True)
+    (site_dir / "mom" / "Collectors" / "SiteOnce.py").write_text("class SiteOnce:\n    pass\n")
+    scans = []
+    real = importlib.metadata.entry_points
+
+    def counted(**kwargs):
+        scans.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", counted)
+    for _ in range(3):
+        assert registry.load("collector", "SiteOnce").__name__ == "SiteOnce"
+    assert scans == [{"group": "mom.collectors"}]
+
+
 def test_site_module_with_a_broken_import_says_so(site_dir):
     (site_dir / "mom" / "Controllers").mkdir(parents=True)
     (site_dir / "mom" / "Controllers" / "SiteBroken.py").write_text("import no_such_module_here\n")

@@ -57,8 +57,10 @@ def match_io_tunes(policies: list[Mapping[str, Any]], states: list[dict[str, Any
                 IoTune(
                     state.get("name"),
                     state_path,
-                    dict(policy.get("guaranteed") or {}),
-                    dict(policy.get("maximum") or {}),
+                    # the policy's own dicts: an IoTune only reads them (no setter, and
+                    # policies reach a ValueBag's values only by name)
+                    policy.get("guaranteed") or {},
+                    policy.get("maximum") or {},
                     limits,  # the state's dict itself: setters write into it
                 )
             )
@@ -84,8 +86,9 @@ class GuestIoTune(Collector):
 
     def collect(self) -> dict[str, Any] | None:
         policies = self.iface.getVmIoTunePolicy(self.uuid)
-        states = self.iface.getVmIoTune(self.uuid)
-        return match_io_tunes(list(policies or ()), list(states or ()))
+        if not policies:
+            return None  # no IO policy (most guests): their disks' limits are not needed
+        return match_io_tunes(policies, self.iface.getVmIoTune(self.uuid) or [])
 
 
 class GuestIoTuneOptional(GuestIoTune):

@@ -16,8 +16,8 @@ import subprocess
 from typing import Any, Mapping
 
 from mom.errors import CollectionError, FatalError
-from mom.plugins.collectors.base import Collector
-from mom.plugins.collectors.host_memory import HostMemory, parse_keyed
+from mom.plugins.collectors.base import Collector, open_datafile, read_file
+from mom.plugins.collectors.meminfo import SwapDelta, fault_fields, memory_fields, parse_keyed
 
 __all__ = ["GuestNetworkDaemon", "_Server", "DEFAULT_PORT"]
 
@@ -121,23 +121,31 @@ class _Server(socketserver.TCPServer):
             if config is not None and config.has_option("main", "host"):
                 host = config.get("main", "host")
         self.logger = logger or logging.getLogger("mom.GuestNetworkDaemon")
-        self.memory = HostMemory({})
+        # this guest's files, kept open and re-read from the start for each request
+        self.meminfo = open_datafile("/proc/meminfo")
+        self.vmstat = open_datafile("/proc/vmstat")
+        self.swap = SwapDelta()
         super().__init__((host, port), _Handler)
 
     def stats(self) -> str:
-        sample = self.memory.collect()
-        vmstat = parse_keyed(open("/proc/vmstat", encoding="ascii").read())
-        major = vmstat.get("pgmajfault", 0)
-        minor = vmstat.get("pgfault", 0) - major
+        memory = memory_fields(parse_keyed(read_file(self.meminfo)))
+        vmstat = parse_keyed(read_file(self.vmstat))
+        swap = self.swap(vmstat)
+        faults = fault_fields(vmstat)
         # mem_unused carries mem_free, as upstream's guest daemon sends it
         return "mem_available:%i,mem_unused:%i,swap_in:%i,swap_out:%i,major_fault:%i,minor_fault:%i" % (
-            sample["mem_available"],
-            sample["mem_free"],
-            sample["swap_in"],
-            sample["swap_out"],
-            major,
-            minor,
+            memory["mem_available"],
+            memory["mem_free"],
+            swap["swap_in"],
+            swap["swap_out"],
+            faults["major_fault"],
+            faults["minor_fault"],
         )
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.meminfo.close()
+        self.vmstat.close()
 
     def run(self) -> None:
         self.logger.info("mom-guestd listening on %s:%s", *self.server_address[:2])

@@ -4,7 +4,8 @@ The agent is reached through libvirt's ``qemuAgentCommand`` first, then through 
 UNIX socket ``<socket_path>/<socket_name_template % {name}>`` (options of the
 ``[Collector: GuestQemuAgent]`` section).  The collector reads the guest's
 ``/proc/meminfo`` and ``/proc/vmstat`` with ``guest-file-open/read/close``, whole
-(upstream read only the first KiB).
+(upstream read only the first KiB).  A channel is probed with ``guest-ping`` when it is
+connected; after that it is used as it is, and looked for again only when it fails.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Mapping
 
 from mom.errors import CollectionError
 from mom.plugins.collectors.base import Collector
-from mom.plugins.collectors.host_memory import parse_keyed
+from mom.plugins.collectors.meminfo import SwapDelta, fault_fields, memory_fields, parse_keyed
 
 __all__ = ["GuestQemuAgent", "AgentSocket", "AgentError"]
 
@@ -109,7 +110,7 @@ class GuestQemuAgent(Collector):
         self.socket = AgentSocket(os.path.join(socket_path, template % {"name": self.name}))
         #: which channel answered last: "libvirt", "socket" or None
         self.channel: str | None = None
-        self.prev_swap: tuple[int, int] | None = None
+        self.swap = SwapDelta()
 
     # ## Agent plumbing
 
@@ -162,32 +163,40 @@ class GuestQemuAgent(Collector):
 
     # ## Collection
 
-    def collect(self) -> dict[str, Any]:
-        channel = self._connect()
+    def _read_memory(self, channel: str) -> tuple[dict[str, int], dict[str, int]]:
+        """The guest's /proc/meminfo and /proc/vmstat, parsed; on failure the channel is
+        closed (a socket) and forgotten, and the error raised."""
         try:
-            meminfo = parse_keyed(self._read_file(channel, "/proc/meminfo"))
-            vmstat = parse_keyed(self._read_file(channel, "/proc/vmstat"))
-        except Exception as error:
+            return (
+                parse_keyed(self._read_file(channel, "/proc/meminfo")),
+                parse_keyed(self._read_file(channel, "/proc/vmstat")),
+            )
+        except Exception:
             if channel == "socket":
                 self.socket.close()
             self.channel = None
-            raise CollectionError(f"Agent command failed: {type(error)} (details: {error})") from error
-        swap = (vmstat.get("pswpin", 0), vmstat.get("pswpout", 0))
-        swap_in = swap_out = 0
-        if self.prev_swap is not None:
-            swap_in, swap_out = swap[0] - self.prev_swap[0], swap[1] - self.prev_swap[1]
-        self.prev_swap = swap
+            raise
+
+    def collect(self) -> dict[str, Any]:
+        files = None
+        if self.channel is not None:
+            # the channel that answered last is used as it is: a ping only when connecting
+            try:
+                files = self._read_memory(self.channel)
+            except Exception:  # noqa: BLE001  (whatever broke, the channel is looked for again)
+                self.logger.debug("guest agent of %s stopped answering; connecting again", self.name)
+        if files is None:
+            channel = self._connect()
+            try:
+                files = self._read_memory(channel)
+            except Exception as error:
+                raise CollectionError(f"Agent command failed: {type(error)} (details: {error})") from error
+        meminfo, vmstat = files
+        swap = self.swap(vmstat)
         try:
-            return {
-                "mem_available": meminfo["MemTotal"],
-                "mem_unused": meminfo["MemFree"],
-                "mem_free": meminfo["MemFree"] + meminfo.get("Buffers", 0) + meminfo.get("Cached", 0),
-                "swap_total": meminfo.get("SwapTotal", 0),
-                "swap_usage": meminfo.get("SwapTotal", 0) - meminfo.get("SwapFree", 0),
-                "major_fault": vmstat.get("pgmajfault", 0),
-                "minor_fault": vmstat.get("pgfault", 0) - vmstat.get("pgmajfault", 0),
-                "swap_in": swap_in,
-                "swap_out": swap_out,
-            }
+            sample = memory_fields(meminfo)
         except KeyError as error:
             raise CollectionError(f"Agent command failed: guest /proc/meminfo lacks {error}") from error
+        sample.update(fault_fields(vmstat))
+        sample.update(swap)
+        return sample

@@ -5,21 +5,9 @@ from __future__ import annotations
 from typing import IO, Any, Mapping
 
 from mom.plugins.collectors.base import Collector, open_datafile, read_file
+from mom.plugins.collectors.meminfo import SwapDelta, memory_fields, parse_keyed
 
-__all__ = ["HostMemory", "parse_keyed"]
-
-
-def parse_keyed(text: str) -> dict[str, int]:
-    """``Key: 123 kB`` or ``key 123`` lines -> {key: 123}."""
-    values: dict[str, int] = {}
-    for line in text.splitlines():
-        parts = line.replace(":", " ").split()
-        if len(parts) >= 2:
-            try:
-                values[parts[0]] = int(parts[1])
-            except ValueError:
-                continue
-    return values
+__all__ = ["HostMemory"]
 
 
 class HostMemory(Collector):
@@ -43,25 +31,11 @@ class HostMemory(Collector):
         # kept open and re-read from the start each tick
         self.meminfo: IO[str] = open_datafile(meminfo)
         self.vmstat: IO[str] = open_datafile(vmstat)
-        self.swap_in_prev: int | None = None
-        self.swap_out_prev: int | None = None
+        self.swap = SwapDelta()
 
     def collect(self) -> dict[str, Any]:
         mem = parse_keyed(read_file(self.meminfo))
-        vm = parse_keyed(read_file(self.vmstat))
-        swap_in_total = vm.get("pswpin", 0)
-        swap_out_total = vm.get("pswpout", 0)
-        # /proc/vmstat counts are cumulative since boot: report the change
-        swap_in = 0 if self.swap_in_prev is None else swap_in_total - self.swap_in_prev
-        swap_out = 0 if self.swap_out_prev is None else swap_out_total - self.swap_out_prev
-        self.swap_in_prev, self.swap_out_prev = swap_in_total, swap_out_total
-        return {
-            "mem_available": mem["MemTotal"],
-            "mem_unused": mem["MemFree"],
-            "mem_free": mem["MemFree"] + mem.get("Buffers", 0) + mem.get("Cached", 0),
-            "anon_pages": mem.get("AnonPages", 0),
-            "swap_total": mem.get("SwapTotal", 0),
-            "swap_usage": mem.get("SwapTotal", 0) - mem.get("SwapFree", 0),
-            "swap_in": swap_in,
-            "swap_out": swap_out,
-        }
+        sample = memory_fields(mem)
+        sample["anon_pages"] = mem.get("AnonPages", 0)
+        sample.update(self.swap(parse_keyed(read_file(self.vmstat))))
+        return sample

@@ -19,8 +19,6 @@ KSM_CONTROLS = ("ksm_run", "ksm_pages_to_scan", "ksm_sleep_millisecs", "ksm_merg
 
 def _reports_ksm(collector: Any) -> bool:
     """HostKSM, or a collector standing in for it (the simulator's SimHostKSM): the KSM fields."""
-    if type(collector).__name__ == "HostKSM":
-        return True
     try:
         return {"ksm_run", "ksm_pages_to_scan", "ksm_sleep_millisecs"} <= set(collector.getFields())
     except Exception:
@@ -39,8 +37,8 @@ class KSM(Controller):
         collectors = getattr(monitor, "collectors", None) or []
         if monitor is not None and not any(_reports_ksm(c) for c in collectors):
             raise RuntimeError("KSM controller in use but HostKSM collector is not enabled")
-        # an interface that writes KSM elsewhere than the real sysfs (the simulator's) says
-        # where the advisor is read from
+        # the advisor is read where the interface writes the knobs (libvirt: the real
+        # sysfs; the simulator: its own); for an interface without one (vdsm), this host's
         self.sysfs = sysfs or getattr(self.hypervisor_iface, "ksm_sysfs", None) or KsmSysfs()
         self._advisor_said: bool = False
 

@@ -3,8 +3,8 @@
 Upstream's methods and results, at a cost per tick that does not grow with the guests:
 
 - :meth:`LibvirtInterface.prefetch` (the guest manager calls it at the start of every
-  collection round) makes **one** ``getAllDomainStats`` call for the state, balloon,
-  vCPU and block groups of every running domain.  The per-guest methods the collectors
+  collection round) makes **one** ``getAllDomainStats`` call for the state, balloon
+  and vCPU groups of every running domain.  The per-guest methods the collectors
   call (``getVmMemoryStats``, ``getVmBalloonInfo``, ``getVmCpuTuneInfo``...) answer from
   that round's records.
 - What the bulk records lack is fetched per domain, and counted: a driver whose records
@@ -41,6 +41,7 @@ from urllib.parse import urlparse
 import libvirt
 
 from mom.errors import HypervisorInterfaceError
+from mom.plugins import procfs
 from mom.plugins.hypervisors.base import HypervisorInterface
 from mom.plugins.hypervisors.libvirt_connection import DomainGone, LibvirtConnection
 from mom.plugins.hypervisors.libvirt_domain import (
@@ -48,20 +49,17 @@ from mom.plugins.hypervisors.libvirt_domain import (
     MEMORY_STATS_MAP,
     TUNE_NAMESPACE,
     DomainXml,
-    bulk_block_names,
     parse_domain_xml,
 )
 from mom.plugins.ksm_sysfs import KsmSysfs
 
 __all__ = ["LibvirtInterface", "instance", "TUNE_NAMESPACE", "MEMORY_STATS_MAP", "BULK_GROUPS"]
 
-#: the statistics groups of the one bulk call per round
-BULK_GROUPS = (
-    libvirt.VIR_DOMAIN_STATS_STATE
-    | libvirt.VIR_DOMAIN_STATS_BALLOON
-    | libvirt.VIR_DOMAIN_STATS_VCPU
-    | libvirt.VIR_DOMAIN_STATS_BLOCK
-)
+#: the statistics groups of the one bulk call per round.  No block group: on QEMU it costs
+#: a query-blockstats per domain, and a disk list that changes comes with a device event
+#: (the cached XML is dropped), or without events is read again next round anyway.  The
+#: vCPU group stays: no domain event is sure to follow a vCPU hotplug; ``vcpu.current`` does.
+BULK_GROUPS = libvirt.VIR_DOMAIN_STATS_STATE | libvirt.VIR_DOMAIN_STATS_BALLOON | libvirt.VIR_DOMAIN_STATS_VCPU
 #: running domains only; NOWAIT: a domain busy with another job (a stuck QEMU monitor,
 #: a migration) is reported without its guest statistics instead of delaying every guest
 _BULK_FLAGS = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE | libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT
@@ -138,7 +136,7 @@ class LibvirtInterface(HypervisorInterface):
         self.stats_period = max(1, math.ceil(interval))
         #: a round's bulk records are used for this long (then collectors ask per domain)
         self.round_max_age = max(2 * interval, 1.0)
-        self.ksm = KsmSysfs()
+        self.ksm_sysfs = KsmSysfs()
         self.lock = threading.Lock()
         self._domains: dict[str, _Domain] = {}
         self._uuids: dict[bytes, str] = {}  # raw UUID -> its text, for the domains seen
@@ -296,20 +294,13 @@ class LibvirtInterface(HypervisorInterface):
             by_uuid[uuid] = record
             entry = domains.get(uuid)
             if entry is None or entry.handle is None:
-                stale.append((uuid, domain, None))
-            elif entry.xml is not None and "block.count" in record:
-                stale.append((uuid, None, bulk_block_names(record)))
+                stale.append((uuid, domain))
         with self.lock:
-            for uuid, handle, names in stale:
+            for uuid, handle in stale:
                 entry = domains.get(uuid)
                 if entry is None:
                     entry = domains[uuid] = _Domain(uuid)
-                if handle is not None:
-                    entry.handle = handle
-                # a disk list that differs from the cached XML: the XML is stale
-                if names is not None and entry.xml is not None and names != entry.xml.all_targets:
-                    entry.version += 1
-                    entry.xml = None
+                entry.handle = handle
             if len(domains) > len(by_uuid):
                 for uuid in [uuid for uuid in domains if uuid not in by_uuid]:
                     del domains[uuid]  # not running any more
@@ -398,7 +389,7 @@ class LibvirtInterface(HypervisorInterface):
                 continue
             if _cmdline_has(pid, uuid):
                 return pid
-        matches = [pid for pid in _all_pids() if _cmdline_has(pid, uuid)]
+        matches = [pid for pid in procfs.pids() if _cmdline_has(pid, uuid)]
         return matches[0] if len(matches) == 1 else None
 
     # ## Memory
@@ -427,9 +418,9 @@ class LibvirtInterface(HypervisorInterface):
         current = self._current_round()
         record = None if current is None else current.records.get(uuid)
         stats = None
+        entry = self._domains.get(uuid)
         if record is not None and "balloon.current" in record:
             stats = {field: record[key] for key, field in BULK_MEMORY_MAP.items() if key in record}
-            entry = self._domains.get(uuid)
             if entry is not None:
                 if stats:
                     entry.had_stats = True
@@ -440,6 +431,10 @@ class LibvirtInterface(HypervisorInterface):
         if stats is None:
             raw = self._memory_stats(uuid, current)
             stats = {field: raw[key] for key, field in MEMORY_STATS_MAP.items() if key in raw}
+            if not stats and entry is not None:
+                # not busy: it stopped reporting (driver unloaded); its empty bulk
+                # records are believed again instead of asking it alone every round
+                entry.had_stats = False
         if not stats:
             raise HypervisorInterfaceError("libvirt memoryStats() is not active")
         return stats
@@ -550,7 +545,7 @@ class LibvirtInterface(HypervisorInterface):
         failures = []
         for key in sorted(tuning_params, key=lambda k: _KSM_ORDER.get(k, 2)):
             try:
-                self.ksm.write(key, int(tuning_params[key]))
+                self.ksm_sysfs.write(key, int(tuning_params[key]))
             except (OSError, ValueError) as error:
                 failures.append(f"{key}={tuning_params[key]}: {error}")
         if failures:
@@ -601,10 +596,6 @@ def instance(config: Any) -> LibvirtInterface:
 
 
 # ## Helpers
-
-
-def _all_pids() -> list[int]:
-    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
 
 
 def _cmdline_has(pid: int, uuid: str) -> bool:

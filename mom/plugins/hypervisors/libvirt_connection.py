@@ -5,8 +5,8 @@
   :class:`DomainGone` (the domain went away or stopped) or a
   :class:`~mom.errors.HypervisorInterfaceError` that names the call and the domain.  An
   error is logged at WARNING the first time for a (call, domain, code), at DEBUG after.
-- A lost connection (libvirtd restarted: VIR_ERR_SYSTEM_ERROR, VIR_ERR_INVALID_CONN, a
-  dead socket, libvirt's close callback) is dropped and reopened on the next call; while
+- A lost connection (libvirtd restarted: VIR_ERR_INVALID_CONN, a call failing on a dead
+  socket, libvirt's close callback) is dropped and reopened on the next call; while
   opening fails, attempts are spaced by a back-off that doubles from 1 s to 60 s.  Each
   new connection bumps ``generation``, so callers drop what they cached from the old one.
 - Domain events (lifecycle, tunables, metadata, devices) go to a callback, from the one
@@ -29,8 +29,6 @@ from mom.errors import HypervisorInterfaceError
 
 __all__ = ["LibvirtConnection", "DomainGone", "ensure_event_loop", "EVENT_IDS"]
 
-#: error codes that mean the connection itself is gone (upstream reconnects on these)
-_CONNECTION_CODES = frozenset({libvirt.VIR_ERR_SYSTEM_ERROR, libvirt.VIR_ERR_INVALID_CONN})
 
 #: domain events that may change what the interface caches (see LibvirtInterface)
 EVENT_IDS = {
@@ -238,17 +236,21 @@ class LibvirtConnection:
         # on the event-loop thread: only note it; the next call reopens
         self._lost = f"connection closed (reason {reason})"
 
+    def _discard(self) -> libvirt.virConnect | None:
+        """Unhook and close the current connection (lock held); the one closed, if any."""
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            self._unwatch(conn)
+            try:
+                conn.close()
+            except libvirt.libvirtError:
+                pass
+        return conn
+
     def _drop(self, why: str) -> None:
         """Forget the current connection (lock held); the next call opens a new one."""
-        conn, self.conn = self.conn, None
-        if conn is None:
-            return
-        self.logger.warning("libvirt connection lost (%s: %s); reconnecting", self.label, why)
-        self._unwatch(conn)
-        try:
-            conn.close()
-        except libvirt.libvirtError:
-            pass
+        if self._discard() is not None:
+            self.logger.warning("libvirt connection lost (%s: %s); reconnecting", self.label, why)
 
     def get(self) -> libvirt.virConnect:
         """The open connection, (re)opened if needed and due; HypervisorInterfaceError if none."""
@@ -274,13 +276,7 @@ class LibvirtConnection:
 
     def close(self) -> None:
         with self.lock:
-            conn, self.conn = self.conn, None
-            if conn is not None:
-                self._unwatch(conn)
-                try:
-                    conn.close()
-                except libvirt.libvirtError:
-                    pass
+            self._discard()
 
     # ## Calls
 
@@ -291,9 +287,7 @@ class LibvirtConnection:
         only on error); with ``query`` a domain that is not running
         (VIR_ERR_OPERATION_INVALID) counts as gone.
         """
-        with self._count_lock:
-            self._counts[name] += 1
-            self.total_calls += 1
+        self.count(name)
         try:
             return function(*args)
         except libvirt.libvirtError as error:
@@ -302,7 +296,7 @@ class LibvirtConnection:
             if code == libvirt.VIR_ERR_NO_DOMAIN or (query and code == libvirt.VIR_ERR_OPERATION_INVALID):
                 self.logger.debug("libvirt: %s: the domain is gone: %s", what, error)
                 raise DomainGone(f"{what}: the domain no longer exists") from None
-            if code in _CONNECTION_CODES or not self._alive():
+            if self._lost_by(code):
                 with self.lock:
                     self._drop(f"{what}: {error}")
                 raise HypervisorInterfaceError(f"{what}: connection lost: {error}") from error
@@ -313,6 +307,16 @@ class LibvirtConnection:
             what = f"{name}({domain})" if domain != "" else name
             self._report(name, str(domain), -1, f"{what} failed: {type(error).__name__}: {error}")
             raise HypervisorInterfaceError(f"{what}: {error}") from error
+
+    def _lost_by(self, code: int) -> bool:
+        """Whether a call's error (libvirt error ``code``) means the connection is gone.
+
+        VIR_ERR_INVALID_CONN always does.  Otherwise only a dead connection: upstream also
+        reconnected on every VIR_ERR_SYSTEM_ERROR, but libvirt reports local failures
+        with that code too (a cgroup write refused in setSchedulerParameters, a file
+        that cannot be opened), and those leave the connection and its caches intact.
+        """
+        return code == libvirt.VIR_ERR_INVALID_CONN or not self._alive()
 
     def _alive(self) -> bool:
         conn = self.conn

@@ -19,7 +19,7 @@ from __future__ import annotations
 import sys
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from mom.plugins.collectors.io_tune import IO_TUNE_KEYS
 
@@ -29,7 +29,6 @@ __all__ = [
     "BULK_MEMORY_MAP",
     "DomainXml",
     "parse_domain_xml",
-    "bulk_block_names",
 ]
 
 TUNE_NAMESPACE = "http://ovirt.org/vm/tune/1.0"
@@ -76,8 +75,6 @@ class DomainXml:
     disks: list[tuple[str, str | None]] = field(default_factory=list)
     #: target dev -> current IO limits of that disk (<iotune>; absent limits are 0)
     io_limits: dict[str, dict[str, int]] = field(default_factory=dict)
-    #: target devs of every disk, cdroms and floppies included (as bulk block stats list them)
-    all_targets: frozenset[str] = frozenset()
     vcpu_limit: int = 100  # percent, oVirt metadata <vcpuLimit>, 100 if unset
     #: oVirt IO policies: [{name, path, guaranteed{}, maximum{}}]
     io_policy: list[dict[str, Any]] = field(default_factory=list)
@@ -153,14 +150,12 @@ def parse_domain_xml(text: str) -> DomainXml:
     vcpu = root.find("vcpu")
     if vcpu is not None:
         parsed.vcpus = _int(vcpu.get("current"), _int(vcpu.text))
-    targets = []
     for disk in root.findall("devices/disk"):
-        target = disk.find("target")
-        if target is None or not target.get("dev"):
-            continue
-        name = target.get("dev")
-        targets.append(name)
         if disk.get("device", "disk") != "disk":
+            continue  # cdroms and floppies have no IO policy
+        target = disk.find("target")
+        name = None if target is None else target.get("dev")
+        if not name:
             continue
         source = disk.find("source")
         path = None
@@ -175,7 +170,6 @@ def parse_domain_xml(text: str) -> DomainXml:
                 if node is not None:
                     limits[key] = _int(node.text)
         parsed.io_limits[name] = limits
-    parsed.all_targets = frozenset(targets)
     tune = _tune_metadata(root)
     if tune is not None:
         for node in tune.iter():
@@ -185,10 +179,3 @@ def parse_domain_xml(text: str) -> DomainXml:
         parsed.io_policy = _io_policy(tune)
     return parsed
 
-
-def bulk_block_names(record: Mapping[str, Any]) -> frozenset[str] | None:
-    """Disk target names in a bulk record's block group, or None if it has none."""
-    count = record.get("block.count")
-    if count is None:
-        return None
-    return frozenset(str(record.get(f"block.{index}.name")) for index in range(int(count)))
