@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 
 import numpy as np
@@ -76,6 +77,22 @@ def test_same_seed_reproduces_the_files_bit_for_bit(make_scenario, tmp_path):
     assert first["model-host.dat"] != other["model-host.dat"]
     header = first["HostMonitor.dat"].decode().splitlines()[0]
     assert header.startswith("# time\t ") and "mem_free" in header and "ksm_pages_sharing" in header
+
+
+def test_the_log_level_is_the_callers_else_warning(make_scenario, tmp_path):
+    """A level set on the ``mom`` logger (mom-sim -v) is kept; none set: WARNING. Restored after."""
+    logger = logging.getLogger("mom")
+    saved = logger.level
+    scenario = make_scenario(duration=60)
+    try:
+        for level, path in ((logging.INFO, tmp_path / "info.log"), (logging.NOTSET, tmp_path / "default.log")):
+            logger.setLevel(level)
+            Simulation(scenario, log_path=str(path)).run()
+            assert logger.level == level
+        assert " mom.HostMonitor INFO HostMonitor is ready" in (tmp_path / "info.log").read_text()
+        assert " INFO " not in (tmp_path / "default.log").read_text()
+    finally:
+        logger.setLevel(saved)
 
 
 def test_a_broken_parameters_policy_stops_the_simulation(make_scenario):
