@@ -123,6 +123,8 @@ class SimHost:
         self.demand = self.workloads.demand(now, dt)
         actual = self.balloons.step(now, dt, guests.lowest_actual(self.demand))
         guests.update(actual, self.demand, dt)
+        if guests.out_of_memory.any():
+            self.workloads.kill(guests.out_of_memory)
         # the balloons handed pages back: the host frees them
         host.release(np.maximum(0, host.touched - actual))
         # merged pages of memory that is gone are gone too
