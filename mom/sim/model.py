@@ -82,6 +82,7 @@ class SimHost:
                 f"({-self.host.free} KiB short): fewer guests, or a larger host"
             )
         self.ksm = Ksm(scenario.ksm)
+        #: the applications' demand this tick, KiB per guest
         self.demand = demand
         self.info = []
         numbers = [0] * len(groups)
@@ -102,7 +103,8 @@ class SimHost:
         #: vCPU tuning the controllers set (quota, period), per guest
         self.vcpu_quota = np.full(n, -1, np.int64)
         self.vcpu_period = np.full(n, 100000, np.int64)
-        self._cache: dict[str, Any] = {}
+        #: guest_lists() of this tick, built on first use
+        self._guest_lists: dict[str, list[int]] | None = None
 
     # ## The step
 
@@ -119,7 +121,6 @@ class SimHost:
         now = self.time
         host, guests = self.host, self.guests
         host.begin_tick()
-        host.reclaim_order_broken = False
         self.demand = self.workloads.demand(now, dt)
         actual = self.balloons.step(now, dt, guests.lowest_actual(self.demand))
         guests.update(actual, self.demand, dt)
@@ -144,7 +145,7 @@ class SimHost:
             found = host.allocate(self.ksm.saved - wanted)
             self._settle_ksm(self.ksm.saved - found)
         host.grow_cache(dt)
-        self._cache.clear()
+        self._guest_lists = None
 
     def _settle_ksm(self, saved: int) -> None:
         self.ksm.settle(saved)
@@ -169,7 +170,7 @@ class SimHost:
 
     def guest_lists(self) -> dict[str, list[int]]:
         """Per-guest statistics as Python lists (built once per tick: the collectors' source)."""
-        lists = self._cache.get("guests")
+        lists = self._guest_lists
         if lists is None:
             guests, balloons = self.guests, self.balloons
             lists = {
@@ -185,7 +186,7 @@ class SimHost:
                 "swap_total": guests.swap_size.tolist(),
                 "swap_usage": guests.swapped.tolist(),
             }
-            self._cache["guests"] = lists
+            self._guest_lists = lists
         return lists
 
     def host_stats(self) -> dict[str, int]:
