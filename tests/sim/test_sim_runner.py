@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from mom.config import new_parser
-from mom.errors import HypervisorInterfaceError
+from mom.errors import FatalError, HypervisorInterfaceError
 from mom.plugins import registry
 from mom.plugins.collectors.base import get_collectors
+from mom.sim.collectors import SimHostCpu, SimHostKSM, SimHostMemory
 from mom.sim.interface import SimInterface, attached
 from mom.sim.model import SimHost
 from mom.sim.runner import Simulation, SimulationError
@@ -138,6 +139,9 @@ def test_sim_plugins_load_through_the_registry(small):
 
 def test_sim_plugins_without_a_host(caplog):
     assert get_collectors("SimHostMemory", {"interval": 5}, new_parser()) is None
+    for collector in (SimHostMemory, SimHostKSM, SimHostCpu):
+        with pytest.raises(FatalError, match=f"^{collector.__name__}: no simulated host"):
+            collector({"interval": 5})
     with pytest.raises(HypervisorInterfaceError, match="no simulated host"):
         registry.load("hypervisor", "sim")(new_parser())
 
