@@ -20,7 +20,7 @@ from mom.sim.balloon import BalloonDrivers
 from mom.sim.guest_memory import GuestMemory
 from mom.sim.host_memory import HostMemory
 from mom.sim.ksm import Ksm
-from mom.sim.scenario import Scenario
+from mom.sim.scenario import Scenario, per_guest
 from mom.sim.workloads import Workloads
 
 __all__ = ["SimHost", "InvariantError", "GuestInfo"]
@@ -57,7 +57,7 @@ class SimHost:
         setup = np.random.default_rng(seeds[1])
 
         def column(attribute: str, dtype: Any = np.float64) -> np.ndarray:
-            return np.array([getattr(groups[g], attribute) for g in self.group_index], dtype=dtype)
+            return per_guest(groups, self.group_index, attribute, dtype)
 
         memory = column("memory", np.int64)
         self.activity = column("activity")

@@ -25,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mom.sim.scenario import GroupSpec
+from mom.sim.scenario import GroupSpec, per_guest
 
 __all__ = ["Workloads"]
 
@@ -48,7 +48,7 @@ class Workloads:
         self.n = len(group_index)
 
         def column(attribute: str) -> np.ndarray:
-            return np.array([getattr(groups[g], attribute) for g in group_index], dtype=np.float64)
+            return per_guest(groups, group_index, attribute)
 
         self.memory = column("memory")
         self.level = column("level")
