@@ -2,10 +2,11 @@
 
 :class:`SimHost` is built from a :class:`~mom.sim.scenario.Scenario` and is deterministic
 from its seed.  Each :meth:`SimHost.step` runs, in this order: the workloads, the balloon
-drivers, the guests' insides, memory the balloons gave back, new memory the guests
-touch (free memory, then page cache, then swap), swap-in, KSM, page cache growth.
-:meth:`SimHost.check` lists every broken invariant (the tests and ``mom-sim --check``
-run it after every tick).
+drivers, the guests' insides (an OOM kill there ends what it killed in the workload),
+memory the balloons gave back, new memory the guests touch (free memory, then page
+cache, then swap), swap-in, KSM, page cache growth.  :meth:`SimHost.check` raises
+listing every broken invariant (the tests, and ``mom-sim`` unless ``--no-check``, run
+it after every tick).
 """
 
 from __future__ import annotations

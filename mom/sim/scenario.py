@@ -98,7 +98,9 @@ class KsmSpec:
     sleep_millisecs: int = 20
     #: ksmd's CPU time per scanned page, microseconds
     page_cost_us: float = 2.0
-    #: how many guests share one merged page, on average (``pages_sharing / pages_shared``)
+    #: how many guests share one merged page, on average: one kept copy (``pages_shared``)
+    #: stands for ``sharers - 1`` saved ones (``pages_sharing``), so merging saves
+    #: ``1 - 1 / sharers`` of the mergeable memory (at least 1.01)
     sharers: float = 8.0
     #: fraction of merged pages a fully active guest writes to (breaking the merge) per hour
     churn: float = 0.3
