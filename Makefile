@@ -19,7 +19,9 @@ $(STAMPS)/system: scripts/setup-system.sh Makefile
 	sh scripts/setup-system.sh $(SYSTEM_PACKAGES)
 	@mkdir -p $(STAMPS) && touch $@
 
-$(STAMPS)/venv: $(STAMPS)/system pyproject.toml setup.py
+# order-only (after |): the system stamp follows every Makefile edit (it holds the
+# package list) and its script only installs what is missing; that must not rerun pip
+$(STAMPS)/venv: pyproject.toml setup.py | $(STAMPS)/system
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "cython>=3.0" "numpy>=1.26" setuptools wheel
@@ -52,10 +54,10 @@ realstack-clean:
 	bash scripts/realstack/libvirtd.sh stop
 	rm -rf .realstack
 
-# make run: the shipped policies manage a simulated dense host (scenarios/dense-host.toml);
-# summary, data and plots go to out/dense-host/ (README: "Simulator")
-# a dense host managed by momd's own code on a simulated clock, spread over a minute;
-# meanwhile the simulated daemon answers momctl on out/dense-host/momd.sock
+# make run: the shipped policies, through momd's own code on a simulated clock, manage a
+# dense host (scenarios/dense-host.toml) for a minute of wall-clock time, while the
+# simulated daemon answers momctl on out/dense-host/momd.sock; summary, data and plots go
+# to out/dense-host/ (README: "Simulator")
 run: build
 	$(VENV)/bin/mom-sim scenarios/dense-host.toml --out out/dense-host --pace 60 --rpc out/dense-host/momd.sock
 

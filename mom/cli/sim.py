@@ -19,7 +19,11 @@ from typing import Sequence, TextIO
 
 from mom.cli.common import quiet_on_closed_pipe
 
-__all__ = ["main", "build_parser", "ProgressBar"]
+__all__ = ["main", "build_parser", "ProgressBar", "LOG_LEVELS"]
+
+#: -v words; an explicit list, because upstream's verbosity parser (mom.log) reads any
+#: word it does not know, "warning" among them, as debug
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--rpc", metavar="SOCKET|PORT", help="serve upstream's RPC while running (query it with momctl)"
     )
     parser.add_argument(
-        "-v", "--verbosity", default="warning", help="daemon log level for momd.log: debug, info, warning (default)"
+        "-v",
+        "--verbosity",
+        default="warning",
+        type=str.lower,
+        choices=LOG_LEVELS,
+        help="daemon log level for momd.log: debug, info, warning (default), error, critical",
     )
     return parser
 
@@ -84,7 +93,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     import logging
 
     from mom.errors import MomError
-    from mom.log import verbosity_level
     from mom.sim.model import InvariantError
     from mom.sim.runner import Simulation
     from mom.sim.scenario import ScenarioError, load_scenario
@@ -118,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     data_dir = os.path.join(out, "data")
     plot_dir = os.path.join(out, "plots")
     os.makedirs(data_dir, exist_ok=True)
-    logging.getLogger("mom").setLevel(verbosity_level(args.verbosity))
+    logging.getLogger("mom").setLevel(logging.getLevelName(args.verbosity.upper()))
     try:
         simulation = Simulation(
             scenario, check=not args.no_check, log_path=os.path.join(out, "momd.log"), pace=args.pace, rpc_port=args.rpc

@@ -42,9 +42,6 @@ class BalloonDrivers:
         #: the previous step, for the invariants
         self.previous = self.actual.copy()
         self.previous_target = self.target.copy()
-        #: cumulative KiB moved, both ways
-        self.inflated = np.zeros(n, np.int64)
-        self.deflated = np.zeros(n, np.int64)
         #: each guest's smallest size so far
         self.lowest_seen = self.actual.copy()
 
@@ -70,8 +67,6 @@ class BalloonDrivers:
         # a guest gives no more than it can (but a driver already below that stays put)
         new = np.where(new < self.actual, np.maximum(new, np.minimum(self.actual, lowest)), new)
         new = np.minimum(new, self.maximum)
-        self.inflated += np.maximum(0, self.actual - new)
-        self.deflated += np.maximum(0, new - self.actual)
         self.actual = new
         np.minimum(self.lowest_seen, new, out=self.lowest_seen)
         return new

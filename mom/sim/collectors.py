@@ -21,21 +21,25 @@ from mom.sim.interface import attached_host
 __all__ = ["SimHostMemory", "SimHostKSM", "SimHostCpu"]
 
 
-def _host(name: str) -> Any:
-    try:
-        return attached_host()
-    except HypervisorInterfaceError as error:
-        raise FatalError(f"{name}: {error}") from None
+class _SimCollector(Collector):
+    """A collector of the attached simulated host (``self.host``); FatalError without one."""
+
+    def __init__(self, properties: Mapping[str, Any]) -> None:
+        super().__init__(properties)
+        try:
+            self.host = attached_host()
+        except HypervisorInterfaceError as error:
+            raise FatalError(f"{type(self).__name__}: {error}") from None
 
 
-class SimHostMemory(Collector):
+class SimHostMemory(_SimCollector):
     """HostMemory's fields (see :class:`~mom.plugins.collectors.host_memory.HostMemory`) of the simulated host."""
 
     fields = HostMemory.fields
 
     def __init__(self, properties: Mapping[str, Any]) -> None:
         super().__init__(properties)
-        self.host = _host("SimHostMemory")
+        #: the cumulative (pswpin, pswpout) of the previous sample
         self.previous: tuple[int, int] | None = None
 
     def collect(self) -> dict[str, Any]:
@@ -49,27 +53,19 @@ class SimHostMemory(Collector):
         return stats
 
 
-class SimHostKSM(Collector):
+class SimHostKSM(_SimCollector):
     """HostKSM's fields (see :class:`~mom.plugins.collectors.host_ksm.HostKSM`) of the simulated host."""
 
     fields = HostKSM.fields
-
-    def __init__(self, properties: Mapping[str, Any]) -> None:
-        super().__init__(properties)
-        self.host = _host("SimHostKSM")
 
     def collect(self) -> dict[str, Any]:
         return self.host.ksm_stats()
 
 
-class SimHostCpu(Collector):
+class SimHostCpu(_SimCollector):
     """HostCpu's field ``cpu_count``: the simulated host's CPUs."""
 
     fields = HostCpu.fields
-
-    def __init__(self, properties: Mapping[str, Any]) -> None:
-        super().__init__(properties)
-        self.host = _host("SimHostCpu")
 
     def collect(self) -> dict[str, Any]:
         return {"cpu_count": self.host.scenario.host.cpus}

@@ -5,7 +5,9 @@ A guest has ``actual`` KiB (its balloon size, ``balloon_cur``).  Its kernel keep
 is in the guest's swap; the page cache fills what is still free at ``cache_growth`` per
 second (faster in busy guests), up to a fifth of the guest, and is dropped first when anything else needs the
 memory (an inflating balloon, a growing application).  Demand beyond memory plus swap
-is killed (the guest's OOM killer): counted in ``oom_kills``.
+meets the guest's OOM killer: the guest is ``out_of_memory`` this tick (the model then
+tells the workload, which drops the killed process's memory), and each time a guest
+runs out counts one kill in ``oom_kills``, however many ticks it stays out.
 
 The guest's own view (libvirt memory stats): ``mem_available`` is its MemTotal, which
 shrinks with the balloon; ``mem_unused`` its MemFree.
@@ -54,6 +56,8 @@ class GuestMemory:
         self.major_fault = np.zeros(n, np.int64)
         self.minor_fault = np.zeros(n, np.int64)
         self.oom_kills = np.zeros(n, np.int64)
+        #: guests whose demand did not fit in memory plus swap this tick
+        self.out_of_memory = np.zeros(n, bool)
         self.update(actual, demand, 0.0)
 
     def lowest_actual(self, demand: np.ndarray) -> np.ndarray:
@@ -67,9 +71,11 @@ class GuestMemory:
     def update(self, actual: np.ndarray, demand: np.ndarray, dt: float) -> None:
         """The guest now has ``actual`` KiB and its applications want ``demand`` KiB."""
         usable = actual - self.kernel
-        killed = demand > usable + self.swap_size
-        if killed.any():
-            self.oom_kills += killed
+        out = demand > usable + self.swap_size
+        # a kill is an event: a guest still out of memory from the last tick is the same one
+        self.oom_kills += out & ~self.out_of_memory
+        self.out_of_memory = out
+        if out.any():
             demand = np.minimum(demand, usable + self.swap_size)
         anon = np.minimum(demand, usable)
         swapped = demand - anon

@@ -88,7 +88,7 @@ class HostMemory:
         #: this tick: swapped out (KiB); memory asked for and not found (KiB)
         self.swapped_out_now = 0
         self.shortfall_now = 0
-        #: set when swap happened while free memory or cache could still have been reclaimed
+        #: this tick: swap happened while free memory or cache could still have been reclaimed
         self.reclaim_order_broken = False
 
     # ## Derived
@@ -106,8 +106,10 @@ class HostMemory:
     # ## Flows
 
     def begin_tick(self) -> None:
+        """Reset the per-tick figures."""
         self.swapped_out_now = 0
         self.shortfall_now = 0
+        self.reclaim_order_broken = False
 
     def release(self, amount: np.ndarray) -> None:
         """Balloons took ``amount`` KiB of touched memory back from each guest."""

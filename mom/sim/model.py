@@ -2,10 +2,11 @@
 
 :class:`SimHost` is built from a :class:`~mom.sim.scenario.Scenario` and is deterministic
 from its seed.  Each :meth:`SimHost.step` runs, in this order: the workloads, the balloon
-drivers, the guests' insides, memory the balloons gave back, new memory the guests
-touch (free memory, then page cache, then swap), swap-in, KSM, page cache growth.
-:meth:`SimHost.check` lists every broken invariant (the tests and ``mom-sim --check``
-run it after every tick).
+drivers, the guests' insides (an OOM kill there ends what it killed in the workload),
+memory the balloons gave back, new memory the guests touch (free memory, then page
+cache, then swap), swap-in, KSM, page cache growth.  :meth:`SimHost.check` raises
+listing every broken invariant (the tests, and ``mom-sim`` unless ``--no-check``, run
+it after every tick).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from mom.sim.balloon import BalloonDrivers
 from mom.sim.guest_memory import GuestMemory
 from mom.sim.host_memory import HostMemory
 from mom.sim.ksm import Ksm
-from mom.sim.scenario import Scenario
+from mom.sim.scenario import Scenario, per_guest
 from mom.sim.workloads import Workloads
 
 __all__ = ["SimHost", "InvariantError", "GuestInfo"]
@@ -57,7 +58,7 @@ class SimHost:
         setup = np.random.default_rng(seeds[1])
 
         def column(attribute: str, dtype: Any = np.float64) -> np.ndarray:
-            return np.array([getattr(groups[g], attribute) for g in self.group_index], dtype=dtype)
+            return per_guest(groups, self.group_index, attribute, dtype)
 
         memory = column("memory", np.int64)
         self.activity = column("activity")
@@ -82,6 +83,7 @@ class SimHost:
                 f"({-self.host.free} KiB short): fewer guests, or a larger host"
             )
         self.ksm = Ksm(scenario.ksm)
+        #: the applications' demand this tick, KiB per guest
         self.demand = demand
         self.info = []
         numbers = [0] * len(groups)
@@ -102,7 +104,8 @@ class SimHost:
         #: vCPU tuning the controllers set (quota, period), per guest
         self.vcpu_quota = np.full(n, -1, np.int64)
         self.vcpu_period = np.full(n, 100000, np.int64)
-        self._cache: dict[str, Any] = {}
+        #: guest_lists() of this tick, built on first use
+        self._guest_lists: dict[str, list[int]] | None = None
 
     # ## The step
 
@@ -119,10 +122,11 @@ class SimHost:
         now = self.time
         host, guests = self.host, self.guests
         host.begin_tick()
-        host.reclaim_order_broken = False
         self.demand = self.workloads.demand(now, dt)
         actual = self.balloons.step(now, dt, guests.lowest_actual(self.demand))
         guests.update(actual, self.demand, dt)
+        if guests.out_of_memory.any():
+            self.workloads.kill(guests.out_of_memory)
         # the balloons handed pages back: the host frees them
         host.release(np.maximum(0, host.touched - actual))
         # merged pages of memory that is gone are gone too
@@ -142,7 +146,7 @@ class SimHost:
             found = host.allocate(self.ksm.saved - wanted)
             self._settle_ksm(self.ksm.saved - found)
         host.grow_cache(dt)
-        self._cache.clear()
+        self._guest_lists = None
 
     def _settle_ksm(self, saved: int) -> None:
         self.ksm.settle(saved)
@@ -167,7 +171,7 @@ class SimHost:
 
     def guest_lists(self) -> dict[str, list[int]]:
         """Per-guest statistics as Python lists (built once per tick: the collectors' source)."""
-        lists = self._cache.get("guests")
+        lists = self._guest_lists
         if lists is None:
             guests, balloons = self.guests, self.balloons
             lists = {
@@ -183,7 +187,7 @@ class SimHost:
                 "swap_total": guests.swap_size.tolist(),
                 "swap_usage": guests.swapped.tolist(),
             }
-            self._cache["guests"] = lists
+            self._guest_lists = lists
         return lists
 
     def host_stats(self) -> dict[str, int]:

@@ -1,6 +1,6 @@
 """PNG plots of a simulation run (matplotlib, Agg backend: no screen needed).
 
-``overview.png`` stacks five panels over simulated time, and each panel is also saved
+``overview.png`` stacks six panels over simulated time, and each panel is also saved
 alone: ``host-memory.png`` (where the host's RAM goes, and the policy's pressure
 threshold), ``guests.png`` (all guests' balloon sizes and targets against their RSS on
 the host and the memory in use inside them), ``balloons.png`` (balloon sizes, targets and memory in use per guest group,
@@ -81,35 +81,29 @@ def _host_memory(ax: Any, recording: Recording, threshold: float) -> None:
     ax.legend(loc="lower left", fontsize=7, ncol=3, framealpha=0.8)
 
 
+#: each group's lines in the balloons panel: (series, width, style, label)
+_GROUP_LINES = (
+    ("balloon_cur", 1.6, "-", "balloon size"),
+    ("balloon_target", 0.8, "--", "target"),
+    ("used", 0.8, ":", "in use"),
+)
+
+
 def _balloons(ax: Any, recording: Recording, threshold: float) -> None:
     t = _minutes(recording)
     colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
     for index, group in enumerate(recording.groups):
         color = colors[index % len(colors)]
         boot = recording.group_series(group, "balloon_max")
-        ax.plot(
-            t,
-            100 * recording.group_series(group, "balloon_cur") / boot,
-            color=color,
-            linewidth=1.6,
-            label=f"{group}: balloon size",
-        )
-        ax.plot(
-            t,
-            100 * recording.group_series(group, "balloon_target") / boot,
-            color=color,
-            linewidth=0.8,
-            linestyle="--",
-            label=f"{group}: target",
-        )
-        ax.plot(
-            t,
-            100 * recording.group_series(group, "used") / boot,
-            color=color,
-            linewidth=0.8,
-            linestyle=":",
-            label=f"{group}: in use",
-        )
+        for series, width, style, what in _GROUP_LINES:
+            ax.plot(
+                t,
+                100 * recording.group_series(group, series) / boot,
+                color=color,
+                linewidth=width,
+                linestyle=style,
+                label=f"{group}: {what}",
+            )
         ax.axhline(
             100 * recording.group_series(group, "balloon_min")[0] / boot[0], color=color, linewidth=0.5, alpha=0.5
         )

@@ -78,7 +78,6 @@ class Recording:
         self.actions: dict[str, list[Any]] = {"time": [], **{name: [] for name in ACTION_SERIES}}
         self.samples: list[tuple[float, dict[str, Any]]] = []
         self._group_index = host.group_index
-        self._seen_actions = 0
 
     # ## Filling
 

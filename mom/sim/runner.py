@@ -152,8 +152,9 @@ class Simulation:
         for handler in handlers:
             logger.addHandler(handler)
         old_level, old_propagate = logger.level, logger.propagate
-        # the daemon logs every balloon call at INFO: thousands a minute here
-        if logger.level == logging.NOTSET or logger.level < logging.WARNING:
+        # the daemon logs every balloon call at INFO, thousands a minute here: WARNING
+        # unless the caller chose a level (mom-sim -v info / debug)
+        if logger.level == logging.NOTSET:
             logger.setLevel(logging.WARNING)
         logger.propagate = False
         return counter, handlers, old_level, old_propagate

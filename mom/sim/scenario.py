@@ -15,7 +15,9 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
+
+import numpy as np
 
 from mom.errors import ConfigError
 
@@ -30,6 +32,7 @@ __all__ = [
     "load_scenario",
     "parse_scenario",
     "parse_size",
+    "per_guest",
 ]
 
 KIB_PER = {"K": 1, "M": 1024, "G": 1024**2, "T": 1024**3}
@@ -95,7 +98,9 @@ class KsmSpec:
     sleep_millisecs: int = 20
     #: ksmd's CPU time per scanned page, microseconds
     page_cost_us: float = 2.0
-    #: how many guests share one merged page, on average (``pages_sharing / pages_shared``)
+    #: how many guests share one merged page, on average: one kept copy (``pages_shared``)
+    #: stands for ``sharers - 1`` saved ones (``pages_sharing``), so merging saves
+    #: ``1 - 1 / sharers`` of the mergeable memory (at least 1.01)
     sharers: float = 8.0
     #: fraction of merged pages a fully active guest writes to (breaking the merge) per hour
     churn: float = 0.3
@@ -157,6 +162,13 @@ class GroupSpec:
     vcpus: int
     #: load over time: (seconds, factor) points, linear in between, scaling the working set
     load: tuple[tuple[float, float], ...] = ((0.0, 1.0),)
+
+
+def per_guest(
+    groups: Sequence[GroupSpec], group_index: np.ndarray, attribute: str, dtype: Any = np.float64
+) -> np.ndarray:
+    """Each guest's value of a :class:`GroupSpec` attribute (``group_index``: each guest's group)."""
+    return np.array([getattr(group, attribute) for group in groups], dtype=dtype)[group_index]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,11 @@ growing, idle: :data:`mom.sim.scenario.WORKLOADS`) are only presets of the same 
   filled within a minute and freed at once when it ends (mean ``burst_duration``);
 - growth of ``growth`` of memory per hour, reset by a restart (``restart_rate`` per hour).
 
+When a guest's OOM killer strikes (:meth:`Workloads.kill`), what it kills frees its
+memory and restarts small: the burst ends, growth starts again from nothing and the
+walk restarts from below its mean.  So a kill is an event, not a state that lasts as
+long as the demand that caused it (and as many ticks as fit in that time).
+
 The random numbers come from one generator, drawn in a fixed order every tick, so a
 seed gives the same demand bit for bit.
 """
@@ -20,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mom.sim.scenario import GroupSpec
+from mom.sim.scenario import GroupSpec, per_guest
 
 __all__ = ["Workloads"]
 
@@ -43,7 +48,7 @@ class Workloads:
         self.n = len(group_index)
 
         def column(attribute: str) -> np.ndarray:
-            return np.array([getattr(groups[g], attribute) for g in group_index], dtype=np.float64)
+            return per_guest(groups, group_index, attribute)
 
         self.memory = column("memory")
         self.level = column("level")
@@ -66,6 +71,19 @@ class Workloads:
     def load(self, t: float) -> np.ndarray:
         """Each group's load factor at time ``t`` (linear between the points, flat outside)."""
         return np.array([float(np.interp(t, xs, ys)) for xs, ys in self._load_points])
+
+    def kill(self, killed: np.ndarray) -> None:
+        """The OOM killer struck in the ``killed`` guests (a mask): what it killed is gone.
+
+        It kills the biggest processes; the model frees them all at once: the burst job
+        ends, the grown process restarts from nothing, and the working set's services
+        restart smaller (the walk starts again one ``noise`` below its mean, or stays
+        where it is if lower).  The working set's ``level`` stays.
+        """
+        self.burst_left[killed] = 0.0
+        self.burst_fill[killed] = 0.0
+        self.grown[killed] = 0.0
+        self.walk[killed] = np.minimum(self.walk[killed], -self.noise[killed])
 
     def demand(self, t: float, dt: float) -> np.ndarray:
         """Advance to time ``t`` by ``dt`` seconds; the guests' wanted anonymous memory, KiB (int64)."""

@@ -79,6 +79,21 @@ def test_overrides_and_quiet(tmp_path):
     assert not (out / "plots").exists()
 
 
+def test_verbosity_reaches_the_daemon_log(tmp_path):
+    """-v info logs the daemon's INFO records (every balloon call) into momd.log; the default does not."""
+    scenario = small_scenario(tmp_path)
+    for verbosity, out in (("info", tmp_path / "info"), (None, tmp_path / "default")):
+        extra = ("-v", verbosity) if verbosity else ()
+        done = mom_sim(scenario, "-o", str(out), "--duration", "300", "--no-plots", "-q", *extra)
+        assert done.returncode == 0, done.stderr
+    log = (tmp_path / "info" / "momd.log").read_text()
+    assert " mom.HostMonitor INFO HostMonitor is ready" in log
+    assert " mom.Controllers.Balloon INFO " in log
+    assert " INFO " not in (tmp_path / "default" / "momd.log").read_text()
+    done = mom_sim(scenario, "-v", "loud")
+    assert done.returncode == 2 and "invalid choice: 'loud'" in done.stderr
+
+
 def test_default_output_directory(tmp_path):
     done = mom_sim(small_scenario(tmp_path), "--duration", "60", "--no-plots", "-q", cwd=str(tmp_path))
     assert done.returncode == 0, done.stderr

@@ -118,6 +118,50 @@ def test_guests_swap_inside_when_squeezed(small):
     assert host.guests.swap_out.sum() > 0
 
 
+def squeezed(make_scenario, count: int, **group):
+    """Guests without swap whose balloons are pinned at 400 MiB: their demand may not fit."""
+    spec = {"name": "g", "count": count, "memory": "1G", "min-memory": "128M", "swap": 0, "noise": 0.0, **group}
+    host = SimHost(make_scenario(group=[spec], load=[[0, 1.0]], duration=3600))
+    for index in range(host.n):
+        host.set_balloon_target(index, 400 * 1024)
+    return host
+
+
+def test_an_oom_kill_is_an_event_and_frees_the_killed_memory(make_scenario):
+    """A burst that does not fit is killed once (it ends, its memory is freed), not once per tick it lasts."""
+    host = squeezed(make_scenario, 8, workload="bursty", level=0.3, **{"burst-rate": 6, "burst-duration": 600})
+    starts = ticks_out = 0
+    for _ in range(3600):
+        before = host.workloads.burst_left.copy()
+        host.step()
+        host.check()
+        starts += int((host.workloads.burst_left > before).sum())
+        out = host.guests.out_of_memory
+        ticks_out += int(out.sum())
+        # the killed bursts are over: the guests' demand fits again next tick
+        assert not np.any(out & (host.workloads.burst_left > 0))
+    kills = int(host.guests.oom_kills.sum())
+    assert kills > 0
+    assert kills == ticks_out  # each kill freed the memory at once
+    assert kills <= starts  # the working set fits: only bursts are killed, each at most once
+
+
+def test_a_working_set_that_stays_too_big_is_one_kill(make_scenario):
+    """Out of memory for many ticks in a row (the working set itself does not fit) counts one kill."""
+    host = squeezed(make_scenario, 2, workload="steady", level=0.3)
+    run(host, 300)
+    assert host.guests.oom_kills.sum() == 0
+    host.workloads.level[:] = 0.7  # 700 MiB wanted, 400 MiB of balloon, no swap
+    run(host, 300)
+    assert host.guests.out_of_memory.all()
+    assert host.guests.oom_kills.tolist() == [1, 1]
+    host.workloads.level[:] = 0.3
+    run(host, 10)
+    host.workloads.level[:] = 0.7
+    run(host, 10)
+    assert host.guests.oom_kills.tolist() == [2, 2]
+
+
 def test_ksm_savings_start_after_a_full_scan_and_grow(small):
     host = SimHost(small)
     host.tune_ksm({"run": 1, "pages_to_scan": 1250, "sleep_millisecs": 10})

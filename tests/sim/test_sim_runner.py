@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 
 import numpy as np
 import pytest
 
 from mom.config import new_parser
-from mom.errors import HypervisorInterfaceError
+from mom.errors import FatalError, HypervisorInterfaceError
 from mom.plugins import registry
 from mom.plugins.collectors.base import get_collectors
+from mom.sim.collectors import SimHostCpu, SimHostKSM, SimHostMemory
 from mom.sim.interface import SimInterface, attached
 from mom.sim.model import SimHost
 from mom.sim.runner import Simulation, SimulationError
@@ -78,6 +80,22 @@ def test_same_seed_reproduces_the_files_bit_for_bit(make_scenario, tmp_path):
     assert header.startswith("# time\t ") and "mem_free" in header and "ksm_pages_sharing" in header
 
 
+def test_the_log_level_is_the_callers_else_warning(make_scenario, tmp_path):
+    """A level set on the ``mom`` logger (mom-sim -v) is kept; none set: WARNING. Restored after."""
+    logger = logging.getLogger("mom")
+    saved = logger.level
+    scenario = make_scenario(duration=60)
+    try:
+        for level, path in ((logging.INFO, tmp_path / "info.log"), (logging.NOTSET, tmp_path / "default.log")):
+            logger.setLevel(level)
+            Simulation(scenario, log_path=str(path)).run()
+            assert logger.level == level
+        assert " mom.HostMonitor INFO HostMonitor is ready" in (tmp_path / "info.log").read_text()
+        assert " INFO " not in (tmp_path / "default.log").read_text()
+    finally:
+        logger.setLevel(saved)
+
+
 def test_a_broken_parameters_policy_stops_the_simulation(make_scenario):
     scenario = make_scenario(duration=60)
     scenario = scenario.replace(daemon=dataclasses.replace(scenario.daemon, parameters="(set balloonEnabled"))
@@ -121,6 +139,9 @@ def test_sim_plugins_load_through_the_registry(small):
 
 def test_sim_plugins_without_a_host(caplog):
     assert get_collectors("SimHostMemory", {"interval": 5}, new_parser()) is None
+    for collector in (SimHostMemory, SimHostKSM, SimHostCpu):
+        with pytest.raises(FatalError, match=f"^{collector.__name__}: no simulated host"):
+            collector({"interval": 5})
     with pytest.raises(HypervisorInterfaceError, match="no simulated host"):
         registry.load("hypervisor", "sim")(new_parser())
 
