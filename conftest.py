@@ -7,14 +7,12 @@ The fast path's parameter skips when the extension is not built, unless
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
 from tests.implementations import load_implementation
-from tests.shared_data import SHARED
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,14 +28,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def impl(request: pytest.FixtureRequest) -> ModuleType:
     """The engine module of one implementation: ``compile_policy(text)`` -> Program."""
     return load_implementation(request.param, request.config)
-
-
-@pytest.fixture(scope="session")
-def shared() -> Path:
-    """The workplace's shared material (spec, real policies, golden outputs)."""
-    if not SHARED.is_dir():
-        pytest.fail(f"shared material not found at {SHARED}")
-    return SHARED
 
 
 @pytest.fixture(autouse=True)

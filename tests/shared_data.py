@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["SHARED", "shared_path"]
+__all__ = ["SHARED", "shared_files", "shared_path"]
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -19,3 +19,12 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         raise FileNotFoundError(f"shared material not found: {path} (the project expects ../shared beside it)")
     return path
+
+
+def shared_files(pattern: str, *parts: str) -> list[Path]:
+    """The files in ``../shared/<parts>`` that match ``pattern``, sorted; FileNotFoundError if none."""
+    directory = shared_path(*parts)
+    found = sorted(directory.glob(pattern))
+    if not found:
+        raise FileNotFoundError(f"no shared material matches {directory / pattern}")
+    return found

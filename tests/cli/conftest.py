@@ -3,6 +3,7 @@ script, and momd configurations on libvirt's test driver (no VMs)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import subprocess
 import sys
@@ -12,13 +13,13 @@ from typing import Callable, NamedTuple
 import pytest
 
 from mom.cli.policy import main
-from mom.testing import libvirt_test_host
-from tests.shared_data import shared_path
+from mom.rpc.client import UnixXmlRpcClient
+from mom.testing import MomdProcess, libvirt_test_host, momd_config
+from tests.shared_data import shared_files
 
 ROOT = Path(__file__).resolve().parents[2]
-VDSM = shared_path("data", "vdsm")
 POLICIES = sorted(str(p) for p in (ROOT / "policies").glob("*.policy"))
-VDSM_POLICIES = sorted(str(p) for p in VDSM.glob("*.policy"))
+VDSM_POLICIES = [str(p) for p in shared_files("*.policy", "data", "vdsm")]
 HOST = str(ROOT / "examples" / "host.json")
 GUESTS = str(ROOT / "examples" / "guests.json")
 SCRIPT = Path(sys.executable).parent / "mom-policy"
@@ -55,29 +56,38 @@ def run_script(*argv: str, stdin: str = "") -> Run:
     return Run(done.returncode, done.stdout, done.stderr)
 
 
-
 @pytest.fixture
 def momd_conf(tmp_path):
-    """``momd_conf(rpc_port, main={...}, extra='')``: the path of a fresh configuration."""
+    """``momd_conf(rpc_port, main={...}, sections={...})``: the path of a fresh configuration
+    on a test-driver host of two guests (the host and guest collectors replaceable by ``sections``)."""
 
-    def write(rpc_port: str, main: dict | None = None, extra: str = "") -> str:
+    def write(rpc_port: str, main: dict | None = None, sections: dict | None = None) -> str:
         host_xml = tmp_path / "host.xml"
         libvirt_test_host(str(host_xml), 2)
-        values = {
-            "main-loop-interval": "0.3",
-            "host-monitor-interval": "0.2",
-            "guest-manager-interval": "0.2",
-            "guest-monitor-interval": "0.2",
-            "policy-engine-interval": "0.2",
-            "libvirt-hypervisor-uri": f"test://{host_xml}",
-            "rpc-port": rpc_port,
-        }
-        values.update(main or {})
-        text = "[main]\n" + "".join(f"{key}: {value}\n" for key, value in values.items())
-        text += "[logging]\nverbosity: debug\n[host]\ncollectors: HostMemory, HostKSM, HostTime\n"
-        text += "[guest]\ncollectors: GuestMemory, GuestBalloon\n" + extra
         path = tmp_path / "mom.conf"
-        path.write_text(text)
+        momd_config(
+            f"test://{host_xml}",
+            path,
+            rpc_port=rpc_port,
+            host="HostMemory, HostKSM, HostTime",
+            main=main,
+            sections=sections,
+        )
         return str(path)
 
     return write
+
+
+@pytest.fixture
+def start_momd(tmp_path):
+    """``start_momd(conf, *args, env=None, sock=None)``: a running momd (answering on the
+    UNIX socket ``sock``, if given), its output in ``momd.log``; stopped at teardown."""
+    with contextlib.ExitStack() as running:
+
+        def start(conf: str, *args: str, env: dict | None = None, sock: str | None = None) -> MomdProcess:
+            process = running.enter_context(MomdProcess(conf, str(tmp_path / "momd.log"), args, env))
+            if sock is not None:
+                process.wait_answering(lambda: UnixXmlRpcClient(sock, 2).ping())
+            return process
+
+        yield start

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from mom.cli.momctl import format_stats
-from mom.rpc.client import UnixXmlRpcClient, tcp_client
+from mom.rpc.client import tcp_client
 from mom.testing import MomdProcess, free_tcp_port, wait_for
 
 
@@ -30,20 +30,12 @@ def momctl(*args, stdin=None, env=None):
 
 
 @pytest.fixture
-def unix_daemon(momd_conf, tmp_path):
+def unix_daemon(momd_conf, start_momd, tmp_path):
     sock = str(tmp_path / "m.sock")
     conf = momd_conf(sock)
-    process = MomdProcess(conf, str(tmp_path / "momd.log")).start()
-    wait_for(lambda: process.alive() and _pings(lambda: UnixXmlRpcClient(sock, 2)), timeout=30)
+    process = start_momd(conf, sock=sock)
     yield conf, sock
-    assert process.stop() == 0
-
-
-def _pings(make):
-    try:
-        return make().ping()
-    except OSError:
-        return False
+    assert process.stop() == 0, process.log()
 
 
 def test_ping_and_stats_via_the_config(unix_daemon):
@@ -109,9 +101,8 @@ def test_tcp_with_token(momd_conf, tmp_path):
     token = tmp_path / "token"
     token.write_text("t0ken\n")
     conf = momd_conf(str(port), main={"rpc-token-file": str(token)})
-    process = MomdProcess(conf, str(tmp_path / "momd.log")).start()
-    try:
-        wait_for(lambda: process.alive() and _pings(lambda: tcp_client(port, token="t0ken", timeout=2)), timeout=30)
+    with MomdProcess(conf, str(tmp_path / "momd.log")) as process:
+        process.wait_answering(lambda: tcp_client(port, token="t0ken", timeout=2).ping())
         # the config names the port and the token file
         assert momctl("-c", conf, "ping") == (0, "OK\n", "")
         assert momctl("-p", str(port), "ping", env={"MOM_RPC_TOKEN": "t0ken"})[0] == 0
@@ -122,8 +113,7 @@ def test_tcp_with_token(momd_conf, tmp_path):
         assert code == 2 and err == f"momctl: {tmp_path / 'none'}: cannot read: No such file or directory\n"
         code, out, _ = momctl("-p", str(port), "ping")
         assert code == 1 and out == "Command 'ping' failed: HTTP 401 Unauthorized\n"
-    finally:
-        assert process.stop() == 0
+        assert process.stop() == 0, process.log()
 
 
 def test_format_stats_layout():

@@ -11,30 +11,13 @@ import textwrap
 import pytest
 
 from mom.rpc.client import UnixXmlRpcClient
-from mom.testing import MomdProcess, wait_for
-
-
-def start(conf, tmp_path, *args, env=None):
-    process = MomdProcess(conf, str(tmp_path / "momd.log"), tuple(args), env).start()
-    return process
-
-
-def ready(process, sock):
-    def check():
-        assert process.alive(), process.log()
-        try:
-            return UnixXmlRpcClient(sock, 2).ping()
-        except OSError:
-            return False
-
-    wait_for(check, timeout=30)
+from mom.testing import wait_for
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_clean_stop_on_signal_exits_zero(momd_conf, tmp_path, signum):
+def test_clean_stop_on_signal_exits_zero(momd_conf, start_momd, tmp_path, signum):
     sock = str(tmp_path / "m.sock")
-    process = start(momd_conf(sock), tmp_path)
-    ready(process, sock)
+    process = start_momd(momd_conf(sock), sock=sock)
     assert process.stop(signum) == 0
     log = process.log()
     assert "MOM starting" in log and "MOM ending" in log
@@ -43,16 +26,15 @@ def test_clean_stop_on_signal_exits_zero(momd_conf, tmp_path, signum):
     assert not os.path.exists(sock)  # removed at shutdown
 
 
-def test_command_line_overrides(momd_conf, tmp_path):
+def test_command_line_overrides(momd_conf, start_momd, tmp_path):
     sock = str(tmp_path / "m.sock")
     rules = tmp_path / "rules.policy"
     rules.write_text("(+ 40 2)")
     plots = tmp_path / "plots"
     plots.mkdir()
     log = tmp_path / "momd-file.log"
-    process = start(
+    process = start_momd(
         momd_conf(sock, main={"policy": "/nonexistent.policy"}),
-        tmp_path,
         "-r",
         str(rules),
         "-p",
@@ -61,8 +43,8 @@ def test_command_line_overrides(momd_conf, tmp_path):
         str(log),
         "-v",
         "error",
+        sock=sock,
     )
-    ready(process, sock)
     client = UnixXmlRpcClient(sock, 2)
     assert client.getPolicy() == "(+ 40 2)"
     wait_for(lambda: (plots / "momplot-001" / "HostMonitor.dat").exists())
@@ -76,13 +58,12 @@ def test_command_line_overrides(momd_conf, tmp_path):
     assert process.log() == ""  # nothing on stdout/stderr
 
 
-def test_policy_dir_flag(momd_conf, tmp_path):
+def test_policy_dir_flag(momd_conf, start_momd, tmp_path):
     sock = str(tmp_path / "m.sock")
     policies = tmp_path / "mom.d"
     policies.mkdir()
     (policies / "10-a.policy").write_text("(defvar a 1)")
-    process = start(momd_conf(sock), tmp_path, "-P", str(policies))
-    ready(process, sock)
+    process = start_momd(momd_conf(sock), "-P", str(policies), sock=sock)
     assert UnixXmlRpcClient(sock, 2).getNamedPolicies() == {"10-a": "(defvar a 1)"}
     assert process.stop() == 0
 
@@ -98,11 +79,10 @@ def test_bad_configuration_is_reported(momd_conf, tmp_path):
     )
 
 
-def test_unknown_key_is_a_warning(momd_conf, tmp_path):
+def test_unknown_key_is_a_warning(momd_conf, start_momd, tmp_path):
     sock = str(tmp_path / "m.sock")
     conf = momd_conf(sock, main={"polcy-dir": "/etc"})
-    process = start(conf, tmp_path)
-    ready(process, sock)
+    process = start_momd(conf, sock=sock)
     assert process.stop() == 0
     assert f"WARNING - unknown option 'polcy-dir' in section 'main' of '{conf}' (ignored)" in process.log()
 
@@ -140,7 +120,7 @@ def test_daemon_mode_and_pid_file(momd_conf, tmp_path):
     assert "MOM ending" in log.read_text()
 
 
-def test_raising_collector_and_controller_keep_the_daemon_ticking(momd_conf, tmp_path):
+def test_raising_collector_and_controller_keep_the_daemon_ticking(momd_conf, start_momd, tmp_path):
     """Site-local plugins registered the upstream way (a module) and by entry point."""
     site = tmp_path / "site"
     (site / "mom" / "Collectors").mkdir(parents=True)
@@ -176,15 +156,12 @@ def test_raising_collector_and_controller_keep_the_daemon_ticking(momd_conf, tmp
     policy = tmp_path / "shrink.policy"
     policy.write_text('(with Guests guest (guest.Control "balloon_target" (- guest.balloon_cur 1024)))')
     sock = str(tmp_path / "m.sock")
-    conf = momd_conf(sock, main={"controllers": "BoomController, Balloon", "policy": str(policy)}, extra="")
-    conf_text = (
-        open(conf)
-        .read()
-        .replace("collectors: HostMemory, HostKSM, HostTime", "collectors: HostMemory, SiteBoom, HostKSM, HostTime")
+    conf = momd_conf(
+        sock,
+        main={"controllers": "BoomController, Balloon", "policy": str(policy)},
+        sections={"host": {"collectors": "HostMemory, SiteBoom, HostKSM, HostTime"}},
     )
-    open(conf, "w").write(conf_text)
-    process = start(conf, tmp_path, env={"PYTHONPATH": str(site)})
-    ready(process, sock)
+    process = start_momd(conf, env={"PYTHONPATH": str(site)}, sock=sock)
     client = UnixXmlRpcClient(sock, 2)
     first = client.getStatistics()["host"]["time_microsecond"]
     # the Balloon controller after the broken one keeps shrinking the guests, cycle after cycle

@@ -39,28 +39,18 @@ def test_make_daemon_configuration_answers_momctl(tmp_path):
     (tmp_path / "run").mkdir()
     loaded = load_config(str(tmp_path / "examples" / "momd.conf"))
     assert loaded.warnings == []
-    process = MomdProcess("examples/momd.conf", str(tmp_path / "momd.log"))
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:
-        process.start()
+        process = MomdProcess("examples/momd.conf", str(tmp_path / "momd.log")).start()
     finally:
         os.chdir(cwd)
     sock = str(tmp_path / "run" / "momd.sock")
-    try:
-
-        def pings():
-            assert process.alive(), process.log()
-            try:
-                return UnixXmlRpcClient(sock, 2).ping()
-            except OSError:
-                return False
-
-        wait_for(pings, timeout=30)
+    with process:
+        process.wait_answering(lambda: UnixXmlRpcClient(sock, 2).ping())
         client = UnixXmlRpcClient(sock, 2)
         assert sorted(client.getNamedPolicies()) == ["00-settings", "10-balloon"]
         stats = wait_for(lambda: client.getStatistics()["guests"].get("test"), timeout=30)
         assert stats["balloon_max"] == 8388608
-    finally:
-        assert process.stop() == 0
+        assert process.stop() == 0, process.log()
     assert "Unable to" not in process.log() and "Traceback" not in process.log()

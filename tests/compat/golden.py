@@ -68,11 +68,13 @@ def guests(specs: list[dict[str, Any]], io_tune_factory: Any = RecordingIoTune) 
     ]
 
 
-def policies(parameters: str, engine: Any = None) -> PolicyStore:
-    """vdsm's six policies, with 01-parameters replaced as vdsm's setNamedPolicy does."""
+def policies(parameters: str, engine: Any = None, texts: dict[str, str] | None = None) -> PolicyStore:
+    """vdsm's six policies (or ``texts``, by name), with 01-parameters replaced as vdsm's
+    setNamedPolicy does."""
     store = PolicyStore(engine=engine)
-    for name, text in load()["policies"].items():
-        assert store.set_policy(name, text)
+    texts = load()["policies"] if texts is None else texts
+    for name in sorted(texts):
+        assert store.set_policy(name, texts[name]), name
     assert store.set_policy("01-parameters", parameters)
     return store
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.compat import golden
+from tests.shared_data import shared_path
 
 CASES = golden.scenarios()
 
@@ -27,13 +28,13 @@ def test_vdsm_policies_reproduce_upstream(impl, name, expected, host_spec, guest
     assert not mismatches, f"{len(mismatches)} guests differ, first: {mismatches[0]}"
 
 
-def test_golden_inputs_are_the_shared_vdsm_policies(shared):  # type: ignore[no-untyped-def]
+def test_golden_inputs_are_the_shared_vdsm_policies():  # type: ignore[no-untyped-def]
     for name, text in golden.load()["policies"].items():
-        assert (shared / "data" / "vdsm" / f"{name}.policy").read_text() == text
+        assert shared_path("data", "vdsm", f"{name}.policy").read_text() == text
 
 
 def test_edge_case_logs_the_failure_with_its_position(caplog):  # type: ignore[no-untyped-def]
-    name, expected, host_spec, guest_specs = CASES[0 if CASES[0][0] == "no_balloon_info" else -1]
+    _, expected, host_spec, guest_specs = {case[0]: case for case in CASES}["no_balloon_info"]
     store = golden.policies(expected["parameters_policy"])
     with caplog.at_level("ERROR", logger="mom.Policy"):
         assert store.evaluate(golden.host(host_spec), golden.guests(guest_specs)) is False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import socketserver
 import subprocess
 import sys
 import types
@@ -76,9 +77,13 @@ def test_collector_star_import_supplies_what_upstream_collectors_use():
 
 
 def test_guestd_imports():
+    """upstream's mom-guestd: ``from mom.Collectors.GuestNetworkDaemon import _Server``, the
+    server our mom-guestd runs too."""
+    from mom.cli import guestd
     from mom.Collectors.GuestNetworkDaemon import _Server
 
-    assert _Server.__name__ == "_Server"
+    assert _Server is guestd._Server
+    assert issubclass(_Server, socketserver.TCPServer)
 
 
 @pytest.mark.parametrize("kind", sorted(registry.KINDS))

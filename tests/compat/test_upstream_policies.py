@@ -6,10 +6,10 @@ import pytest
 
 from mom.offline import entity_from_spec
 from mom.Policy.Policy import Policy
-from tests.shared_data import shared_path
+from tests.shared_data import shared_files, shared_path
 
 SHARED = shared_path("data")
-RULES = sorted((SHARED / "mom-doc").glob("*.rules"))
+RULES = shared_files("*.rules", "data", "mom-doc")
 GUEST = {
     "balloon_cur": 1048576, "balloon_max": 2097152, "balloon_min": 262144,
     "mem_unused": 204800, "mem_available": 1000000, "swap_in": 0, "swap_out": 0,
@@ -41,7 +41,7 @@ def test_mom_doc_rules_load_and_evaluate(impl, path):  # type: ignore[no-untyped
 
 def test_vdsm_policy_dir_loads_and_evaluates(impl):  # type: ignore[no-untyped-def]
     store = Policy(engine=impl)
-    for path in sorted((SHARED / "vdsm").glob("*.policy")):
+    for path in shared_files("*.policy", "data", "vdsm"):
         assert store.set_policy(path.name.split(".policy")[0], path.read_text()) is True
     host, guests = entities()
     for guest in guests:

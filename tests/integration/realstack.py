@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import errno
-import fcntl
 import os
 import re
 import signal
@@ -33,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
+
+from mom.testing import exclusive_lock
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -146,33 +146,6 @@ def run_script(name: str, *args: str, timeout: float = 900.0, env: dict[str, str
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
         raise StackError(f"scripts/realstack/{name} {' '.join(args)} failed with status {proc.returncode}:\n{tail}")
     return proc.stdout
-
-
-@contextmanager
-def exclusive_lock(path: Path, timeout: float, holder: str) -> Iterator[None]:
-    """Hold an exclusive flock on PATH; wait at most TIMEOUT seconds for it."""
-    # flock needs no write access, so read-only works whoever created the file. Open an
-    # existing file without O_CREAT: fs.protected_regular refuses O_CREAT on someone
-    # else's file in sticky /tmp, even to root.
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as error:
-                if error.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() > deadline:
-                    raise StackError(f"{path} stayed locked by another {holder} for {timeout:.0f} s") from None
-                time.sleep(0.5)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
 
 
 def domain_xml(spec: GuestSpec, virt_type: str, guest_dir: Path, run_dir: Path) -> str:

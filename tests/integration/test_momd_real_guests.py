@@ -16,21 +16,20 @@ holds the KSM lock for its whole life, and the KSM settings are restored after i
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
+import libvirt
 import pytest
 
 from mom.plugins.hypervisors.libvirt_domain import TUNE_NAMESPACE
 from mom.rpc.client import UnixXmlRpcClient
-from mom.testing import MomdProcess, wait_for
+from mom.testing import MomdProcess, calls_delta, momd_config, wait_for
 from tests.integration import ksm
 from tests.integration import realstack as rs
 
 pytestmark = pytest.mark.realstack
 
-libvirt = pytest.importorskip("libvirt")
 LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
 KIB_PER_MIB = 1024
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -75,11 +74,10 @@ class Momd:
 
     def until(self, what: str, predicate: Any, timeout: float = 30.0) -> Any:
         """wait_for, polling twice a second; on timeout the error carries momd's last log lines."""
-        try:
-            return wait_for(predicate, timeout, 0.5)
-        except AssertionError:
-            tail = "\n".join(self.log().splitlines()[-25:])
-            raise AssertionError(f"{what}: not within {timeout:.0f} s; momd's log ends with:\n{tail}") from None
+        return wait_for(predicate, timeout, 0.5, what=lambda: f"{what} (momd's log ends with:\n{self.log_tail()}\n)")
+
+    def log_tail(self, lines: int = 25) -> str:
+        return "\n".join(self.log().splitlines()[-lines:])
 
 
 @pytest.fixture(scope="module")
@@ -87,46 +85,27 @@ def momd(realstack: rs.RealStack, tmp_path_factory: pytest.TempPathFactory) -> A
     directory = tmp_path_factory.mktemp("momd-real")
     sock = directory / "momd.sock"
     conf = directory / "momd.conf"
-    conf.write_text(
-        textwrap.dedent(
-            f"""\
-            [main]
-            libvirt-hypervisor-uri = {realstack.uri}
-            rpc-port = {sock}
-            main-loop-interval = 1
-            host-monitor-interval = 1
-            guest-manager-interval = 1
-            guest-monitor-interval = 1
-            policy-engine-interval = 1
-            sample-history-length = 5
-            policy-dir = {POLICIES}
-            controllers = Balloon, KSM, CpuTune, IoTune
-            [logging]
-            verbosity = info
-            [host]
-            collectors = HostMemory, HostKSM, HostCpu
-            [guest]
-            collectors = GuestQemuProc, GuestMemory, GuestBalloon, GuestCpuTune, GuestIoTuneOptional
-            """
-        )
+    momd_config(
+        realstack.uri,
+        conf,
+        interval="1",
+        rpc_port=str(sock),
+        host="HostMemory, HostKSM, HostCpu",
+        guest="GuestQemuProc, GuestMemory, GuestBalloon, GuestCpuTune, GuestIoTuneOptional",
+        verbosity="info",
+        main={
+            "sample-history-length": "5",
+            "policy-dir": str(POLICIES),
+            "controllers": "Balloon, KSM, CpuTune, IoTune",
+        },
     )
-    current = ksm.ksm_settings()
-    knobs = {k: int(current[k]) for k in ("pages_to_scan", "sleep_millisecs", "merge_across_nodes") if k in current}
-    # momd's KSM controller writes /sys/kernel/mm/ksm: hold the lock, restore afterwards
-    with ksm.ksm_tuning(**knobs):
-        process = MomdProcess(str(conf), str(directory / "momd.log")).start()
+    # momd's KSM controller writes /sys/kernel/mm/ksm: hold the lock, the advisor off (the
+    # policy sets pages_to_scan), every tunable restored afterwards
+    with ksm.ksm_tuning(), MomdProcess(str(conf), str(directory / "momd.log")) as process:
         client = UnixXmlRpcClient(str(sock), 10)
         running = Momd(process, client)
-
-        def all_active() -> bool:
-            assert process.alive(), process.log()
-            try:
-                return sorted(client.getActiveGuests()) == sorted(realstack.guests)
-            except OSError:
-                return False
-
         try:
-            wait_for(all_active, timeout=60, step=0.2)
+            process.wait_answering(lambda: sorted(client.getActiveGuests()) == sorted(realstack.guests), 60, 0.2)
             yield running
         finally:
             status = process.stop()
@@ -154,13 +133,8 @@ def test_momd_samples_the_guests_in_one_call_per_round(momd: Momd, realstack: rs
         assert sample["vcpu_count"] == 1 and sample["vcpu_period"] > 0 and sample["vcpu_user_limit"] == 100
     assert stats["host"]["cpu_count"] >= 1 and "ksm_pages_shared" in stats["host"]
     # a few rounds in steady state: one bulk call each, no per-guest call at all
-    start = momd.counters()
-    momd.until("3 rounds", lambda: momd.counters()["rounds"] >= start["rounds"] + 3)
+    assert set(steady_calls(momd)) <= {"getAllDomainStats", "listDomainsID"}
     end = momd.counters()
-    made = {k: v - start["calls_by_name"].get(k, 0) for k, v in end["calls_by_name"].items()}
-    made = {k: v for k, v in made.items() if v}
-    assert made["getAllDomainStats"] == end["rounds"] - start["rounds"]
-    assert set(made) <= {"getAllDomainStats", "listDomainsID"}, made
     assert end["events"] is True and end["connected"] is True
 
 
@@ -290,8 +264,7 @@ def steady_calls(momd: Momd, rounds: int = 3) -> dict[str, int]:
     start = momd.counters()
     momd.until(f"{rounds} rounds", lambda: momd.counters()["rounds"] >= start["rounds"] + rounds)
     end = momd.counters()
-    made = {k: v - start["calls_by_name"].get(k, 0) for k, v in end["calls_by_name"].items()}
-    made = {k: v for k, v in made.items() if v}
+    made = calls_delta(start["calls_by_name"], end["calls_by_name"])
     assert made["getAllDomainStats"] == end["rounds"] - start["rounds"], made
     return made
 

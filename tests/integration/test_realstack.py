@@ -15,28 +15,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+import libvirt
 import pytest
 
+from mom.testing import ksm_lock, wait_for
 from tests.integration import ksm
 from tests.integration import realstack as rs
 
 pytestmark = pytest.mark.realstack
 
-libvirt = pytest.importorskip("libvirt")
 LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
 KIB_PER_MIB = 1024
-
-
-def wait_for(what: str, probe: Any, timeout: float = 20.0, interval: float = 0.2) -> Any:
-    """Poll PROBE() until it returns something truthy; return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {timeout:.0f} s")
-        time.sleep(interval)
 
 
 def full_memory_mib(stack: rs.RealStack, name: str) -> int:
@@ -81,7 +70,7 @@ def fresh_stats(dom: Any, since: float) -> dict[str, int]:
         stats = dom.memoryStats()
         return stats if stats["last_update"] > since else None
 
-    return wait_for(f"{dom.name()} stats after {since:.0f}", probe)
+    return wait_for(probe, step=0.2, what=f"{dom.name()} stats after {since:.0f}")
 
 
 def test_memory_stats_come_from_inside_the_guest(realstack: rs.RealStack, conn: Any) -> None:
@@ -106,21 +95,21 @@ def test_stats_are_refreshed_every_period(realstack: rs.RealStack, conn: Any) ->
     dom = conn.lookupByName(name)
     first = dom.memoryStats()["last_update"]
     period = realstack.specs[name].stats_period
-    later = wait_for("a newer last_update", lambda: dom.memoryStats()["last_update"] > first, timeout=4 * period)
+    later = wait_for(lambda: dom.memoryStats()["last_update"] > first, 4 * period, 0.2, what="a newer last_update")
     assert later
 
 
 def expect_inflated(stack: rs.RealStack, dom: Any, mib: int, mem_total: int) -> None:
     """Wait until DOM's balloon leaves it MIB MiB and the guest reports MEM_TOTAL kB."""
     name = dom.name()
-    wait_for(f"{name} balloon at {mib} MiB", lambda: dom.memoryStats()["actual"] == mib * KIB_PER_MIB)
+    wait_for(lambda: dom.memoryStats()["actual"] == mib * KIB_PER_MIB, step=0.2, what=f"{name} balloon at {mib} MiB")
     # info() follows later: libvirt learns it from QEMU's BALLOON_CHANGE events, which
     # QEMU rate-limits to one a second; memoryStats() asks QEMU directly.
-    wait_for(f"{name} info() at {mib} MiB", lambda: dom.info()[2] == mib * KIB_PER_MIB)
+    wait_for(lambda: dom.info()[2] == mib * KIB_PER_MIB, step=0.2, what=f"{name} info() at {mib} MiB")
     # Each inflated page leaves the guest's MemTotal: the change is exactly the balloon's.
     sample = stack.wait_mem(name, lambda s: s.mem_total == mem_total)
     assert 0 < sample.mem_free < sample.mem_total
-    wait_for(f"{name} stats 'available'", lambda: dom.memoryStats()["available"] == mem_total)
+    wait_for(lambda: dom.memoryStats()["available"] == mem_total, step=0.2, what=f"{name} stats 'available'")
 
 
 def test_balloon_inflates_and_deflates_inside_the_guests(realstack: rs.RealStack, conn: Any) -> None:
@@ -228,16 +217,17 @@ def test_ksm_merges_identical_guest_pages(realstack: rs.RealStack) -> None:
     pids = {name: realstack.qemu_pid(name) for name in realstack.guests}
     # Every guest filled fill_mib MiB of tmpfs with one and the same page.
     fill_pages = {name: realstack.specs[name].fill_mib * 256 for name in realstack.guests}
-    with rs.exclusive_lock(ksm.KSM_LOCK, 300.0, "KSM user"):
+    with ksm_lock():
         before = ksm.ksm_settings()
         with ksm.ksm_tuning(lock=False, pages_to_scan=5000, sleep_millisecs=20, run=1):
             start = int(ksm.read_ksm("full_scans"))
             # Pages merge from the second full scan on (the first only records checksums).
-            wait_for("two full KSM scans", lambda: int(ksm.read_ksm("full_scans")) >= start + 2, timeout=90)
+            wait_for(lambda: int(ksm.read_ksm("full_scans")) >= start + 2, 90, 0.2, what="two full KSM scans")
             wait_for(
-                "the fill pages merged",
                 lambda: all(merging_pages(pids[n]) >= 0.9 * fill_pages[n] for n in pids),
-                timeout=30,
+                30,
+                0.2,
+                what="the fill pages merged",
             )
             # host-wide: the shared pages plus the mappings that point to them
             merged = int(ksm.read_ksm("pages_shared")) + int(ksm.read_ksm("pages_sharing"))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from mom.testing import ksm_lock
 from tests.integration import ksm
 from tests.integration import realstack as rs
 
@@ -87,7 +88,7 @@ def test_domain_xml_for_tcg_caps_the_translation_cache(tmp_path: Path) -> None:
 def test_ksm_tuning_restores_every_tunable_even_on_error() -> None:
     if not os.access(ksm.KSM_DIR / "pages_to_scan", os.W_OK):
         pytest.skip(f"{ksm.KSM_DIR} is not writable here")
-    with rs.exclusive_lock(ksm.KSM_LOCK, 300.0, "KSM user"):
+    with ksm_lock():
         before = ksm.ksm_settings()
         with (
             pytest.raises(RuntimeError, match="boom"),

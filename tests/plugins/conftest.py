@@ -17,19 +17,22 @@ def test_host(tmp_path):
     return f"test://{path}", guests
 
 
-def make_iface(uri: str) -> LibvirtInterface:
+def make_iface(uri: str, *, events: bool = True, main: dict[str, str] | None = None) -> LibvirtInterface:
+    """The libvirt interface for ``uri``, with more ``[main]`` keys and domain events or not."""
     config = new_parser()
     config.set("main", "libvirt-hypervisor-uri", uri)
-    return LibvirtInterface(config)
+    for key, value in (main or {}).items():
+        config.set("main", key, value)
+    return LibvirtInterface(config, events=events)
 
 
 @pytest.fixture
 def iface_for():
-    """A factory: the libvirt interface for a URI (closed at teardown)."""
+    """A factory: ``iface_for(uri, events=True, main=None)``, the libvirt interface for a URI (closed at teardown)."""
     made = []
 
-    def factory(uri: str) -> LibvirtInterface:
-        made.append(make_iface(uri))
+    def factory(uri: str, **options) -> LibvirtInterface:
+        made.append(make_iface(uri, **options))
         return made[-1]
 
     yield factory

@@ -7,7 +7,6 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 
 import pytest
 
@@ -22,6 +21,7 @@ from mom.plugins.collectors.guest_qemu_agent import GuestQemuAgent
 from mom.plugins.collectors.guest_qemu_proc import GuestQemuProc
 from mom.plugins.collectors.io_tune import IoTune
 from mom.plugins.hypervisors.base import HypervisorInterface
+from mom.testing import wait_for
 
 
 def props(iface, guest):
@@ -129,8 +129,11 @@ def test_guest_io_tune_through_libvirt_without_policy(iface, test_host):
 def test_guest_qemu_proc_reads_proc():
     child = subprocess.Popen(["sleep", "30"])
     try:
-        while procfs.read_stat(child.pid).comm != "sleep" or procfs.read_stat(child.pid).rss == 0:  # exec done
-            time.sleep(0.01)
+        wait_for(
+            lambda: procfs.read_stat(child.pid).comm == "sleep" and procfs.read_stat(child.pid).rss > 0,
+            step=0.01,
+            what="sleep exec'd",
+        )
         collector = GuestQemuProc({"pid": child.pid})
         first = collector.collect()
         assert first["host_minor_faults"] == 0 and first["host_major_faults"] == 0 and first["rss"] > 0
@@ -163,14 +166,14 @@ class QemuGa:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for _ in range(200):
-            if self.sock.exists():
-                break
-            time.sleep(0.02)
+        wait_for(self.sock.exists, timeout=10, what=f"qemu-ga listening on {self.sock}")
 
     def stop(self):
+        if self.process is None:
+            return
         self.process.terminate()
         self.process.wait(10)
+        self.process = None
         if self.sock.exists():
             self.sock.unlink()
 
@@ -178,9 +181,11 @@ class QemuGa:
 @pytest.fixture
 def qemu_ga(tmp_path):
     agent = QemuGa(tmp_path)
-    agent.start()
-    yield agent
-    agent.stop()
+    try:
+        agent.start()
+        yield agent
+    finally:
+        agent.stop()
 
 
 def test_guest_qemu_agent_over_a_real_agent_socket(iface, test_host, qemu_ga):

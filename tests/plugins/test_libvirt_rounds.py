@@ -7,76 +7,63 @@ from __future__ import annotations
 import libvirt
 import pytest
 
-from mom.config import new_parser
 from mom.errors import HypervisorInterfaceError
-from mom.plugins.hypervisors.libvirt import TUNE_NAMESPACE, LibvirtInterface
+from mom.plugins.hypervisors.libvirt import TUNE_NAMESPACE
 from mom.plugins.hypervisors.libvirt_connection import LibvirtConnection
-from mom.testing import OVIRT_QOS_METADATA, libvirt_test_host, wait_for
+from mom.testing import OVIRT_QOS_METADATA, Clock, calls_during, libvirt_test_host, wait_for
 
 #: what momd's vdsm-style guest collectors ask for each guest in a round
 GUEST_QUERIES = ("getVmMemoryStats", "getVmBalloonInfo", "getVmCpuTuneInfo", "getVmIoTunePolicy", "getVmIoTune")
 
 
-def make(tmp_path, guests, *, events=True, metadata=OVIRT_QOS_METADATA, name="host"):
-    path = tmp_path / f"{name}.xml"
-    domains = libvirt_test_host(str(path), guests, metadata=metadata)
-    config = new_parser()
-    config.set("main", "libvirt-hypervisor-uri", f"test://{path}")
-    config.set("main", "guest-monitor-interval", "5")
-    return LibvirtInterface(config, events=events), domains
-
-
 @pytest.fixture
-def interfaces():
-    made = []
-    yield made
-    for iface in made:
-        iface.close()
+def on_host(tmp_path, iface_for):
+    """``on_host(guests, events=True, metadata=OVIRT_QOS_METADATA, name="host")``: a libvirt
+    interface on a fresh test host of ``guests`` domains, and their (name, uuid)."""
+
+    def make(guests, *, events=True, metadata=OVIRT_QOS_METADATA, name="host"):
+        path = tmp_path / f"{name}.xml"
+        domains = libvirt_test_host(str(path), guests, metadata=metadata)
+        return iface_for(f"test://{path}", events=events, main={"guest-monitor-interval": "5"}), domains
+
+    return make
+
+
+def run_guest(iface, uuid):
+    """What the guest collectors ask about one guest: the answers (or errors), by query."""
+    row = {}
+    for query in GUEST_QUERIES:
+        try:
+            row[query] = getattr(iface, query)(uuid)
+        except HypervisorInterfaceError as error:
+            row[query] = error
+    return row
 
 
 def run_round(iface, domains):
     """One collection round as the guest manager runs it; the answers, by guest."""
     iface.prefetch()
-    answers = {}
-    for _name, uuid in domains:
-        row = {}
-        for query in GUEST_QUERIES:
-            try:
-                row[query] = getattr(iface, query)(uuid)
-            except HypervisorInterfaceError as error:
-                row[query] = error
-        answers[uuid] = row
-    return answers
-
-
-def calls_of(iface, action):
-    """Calls by name that ``action()`` cost."""
-    before = iface.connection.calls_by_name()
-    action()
-    after = iface.connection.calls_by_name()
-    return {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
+    return {uuid: run_guest(iface, uuid) for _name, uuid in domains}
 
 
 @pytest.mark.parametrize("guests", [3, 40])
-def test_a_round_costs_one_bulk_call_plus_what_the_driver_lacks(tmp_path, interfaces, guests):
-    iface, domains = make(tmp_path, guests)
-    interfaces.append(iface)
+def test_a_round_costs_one_bulk_call_plus_what_the_driver_lacks(on_host, guests):
+    iface, domains = on_host(guests)
     assert iface.connection.events  # domain events keep the cached configuration valid
-    first = calls_of(iface, lambda: run_round(iface, domains))
+    first = calls_during(iface, lambda: run_round(iface, domains))
     # the first round reads each domain's XML and scheduler parameters once
     assert first["XMLDesc"] == first["schedulerParameters"] == guests
     # later rounds: the bulk call, plus the one thing the test driver's empty bulk
     # records lack (guest memory statistics), once per guest for all five queries
     for _ in range(3):
-        assert calls_of(iface, lambda: run_round(iface, domains)) == {"getAllDomainStats": 1, "memoryStats": guests}
+        assert calls_during(iface, lambda: run_round(iface, domains)) == {"getAllDomainStats": 1, "memoryStats": guests}
     stats = iface.stats()
     assert stats["calls_by_name"]["getAllDomainStats"] == 4
     assert stats["rounds"] == 4
 
 
-def test_round_answers_are_upstreams(tmp_path, interfaces):
-    iface, domains = make(tmp_path, 2)
-    interfaces.append(iface)
+def test_round_answers_are_upstreams(on_host):
+    iface, domains = on_host(2)
     answers = run_round(iface, domains)
     for _name, uuid in domains:
         row = answers[uuid]
@@ -103,20 +90,18 @@ def test_round_answers_are_upstreams(tmp_path, interfaces):
     assert iface.getVmIoTune(uuid)[0]["ioTune"]["total_bytes_sec"] == 0
 
 
-def test_without_events_the_configuration_is_read_every_round(tmp_path, interfaces):
-    iface, domains = make(tmp_path, 5, events=False)
-    interfaces.append(iface)
+def test_without_events_the_configuration_is_read_every_round(on_host):
+    iface, domains = on_host(5, events=False)
     assert not iface.connection.events
     run_round(iface, domains)
     for _ in range(2):
-        calls = calls_of(iface, lambda: run_round(iface, domains))
+        calls = calls_during(iface, lambda: run_round(iface, domains))
         # once per round each, however many queries need them (upstream: once per query)
         assert calls == {"getAllDomainStats": 1, "memoryStats": 5, "XMLDesc": 5, "schedulerParameters": 5}
 
 
-def test_metadata_event_drops_the_cached_xml(tmp_path, interfaces):
-    iface, domains = make(tmp_path, 3)
-    interfaces.append(iface)
+def test_metadata_event_drops_the_cached_xml(on_host):
+    iface, domains = on_host(3)
     run_round(iface, domains)
     name, uuid = domains[1]
     domain = iface.conn.lookupByUUIDString(uuid)  # the interface's own copy of the test host
@@ -130,26 +115,24 @@ def test_metadata_event_drops_the_cached_xml(tmp_path, interfaces):
 
     wait_for(limit, timeout=5)
     # only that guest's XML was read again; the others' is still cached
-    calls = calls_of(iface, lambda: run_round(iface, domains))
+    calls = calls_during(iface, lambda: run_round(iface, domains))
     assert calls == {"getAllDomainStats": 1, "memoryStats": 3}
     assert run_round(iface, domains)[domains[0][1]]["getVmCpuTuneInfo"]["vcpu_user_limit"] == 50
 
 
 @pytest.mark.parametrize("kind", ["device-added", "device-removed"])
-def test_device_events_drop_the_cached_xml(tmp_path, interfaces, kind):
+def test_device_events_drop_the_cached_xml(on_host, kind):
     # what keeps a disk list current without the bulk block group (the test driver cannot
     # hot-plug, so the event is delivered as the libvirt-events thread delivers it)
-    iface, domains = make(tmp_path, 3)
-    interfaces.append(iface)
+    iface, domains = on_host(3)
     run_round(iface, domains)
     iface._on_event(domains[2][1], kind, ("virtio-disk1",))
-    calls = calls_of(iface, lambda: run_round(iface, domains))
+    calls = calls_during(iface, lambda: run_round(iface, domains))
     assert calls == {"getAllDomainStats": 1, "memoryStats": 3, "XMLDesc": 1}
 
 
-def test_own_actions_drop_what_they_change(tmp_path, interfaces):
-    iface, domains = make(tmp_path, 2, metadata="", name="io")
-    interfaces.append(iface)
+def test_own_actions_drop_what_they_change(on_host):
+    iface, domains = on_host(2, metadata="", name="io")
     # the live XML's <iotune> is the current state; the test driver wants a *_max first
     _name, uuid = domains[0]
     iface.conn.lookupByUUIDString(uuid).setBlockIoTune(
@@ -157,16 +140,15 @@ def test_own_actions_drop_what_they_change(tmp_path, interfaces):
     )
     run_round(iface, domains)
     iface.setVmIoTune(uuid, [{"name": "vda", "path": None, "ioTune": {"total_bytes_sec": 6000}}])
-    calls = calls_of(iface, lambda: run_round(iface, domains))
+    calls = calls_during(iface, lambda: run_round(iface, domains))
     assert calls == {"getAllDomainStats": 1, "memoryStats": 2, "XMLDesc": 1}
     assert iface.getVmIoTune(uuid)[0]["ioTune"]["total_bytes_sec"] == 6000
     iface.setVmBalloonTarget(uuid, 1048576)
     assert run_round(iface, domains)[uuid]["getVmBalloonInfo"]["balloon_cur"] == 1048576
 
 
-def test_a_guest_that_vanishes_mid_round_leaves_the_others_alone(tmp_path, interfaces, caplog):
-    iface, domains = make(tmp_path, 4)
-    interfaces.append(iface)
+def test_a_guest_that_vanishes_mid_round_leaves_the_others_alone(on_host, caplog):
+    iface, domains = on_host(4)
     run_round(iface, domains)
     iface.prefetch()
     gone_name, gone = domains[2]
@@ -181,26 +163,15 @@ def test_a_guest_that_vanishes_mid_round_leaves_the_others_alone(tmp_path, inter
         assert other["getVmMemoryStats"]["mem_available"] == 2097152
     assert not caplog.records  # a guest going away is not a warning
     # the next round no longer lists it, and costs one memoryStats less
-    calls = calls_of(iface, lambda: iface.prefetch())
+    calls = calls_during(iface, lambda: iface.prefetch())
     assert calls == {"getAllDomainStats": 1}
     assert gone not in iface._round.records
     with pytest.raises(HypervisorInterfaceError, match=f"setMemory\\({gone_name} {gone}\\).*not running"):
         iface.setVmBalloonTarget(gone, 1024)
 
 
-def run_guest(iface, uuid):
-    row = {}
-    for query in GUEST_QUERIES:
-        try:
-            row[query] = getattr(iface, query)(uuid)
-        except HypervisorInterfaceError as error:
-            row[query] = error
-    return row
-
-
-def test_errors_name_the_call_and_the_domain_once(tmp_path, interfaces, caplog):
-    iface, domains = make(tmp_path, 2)
-    interfaces.append(iface)
+def test_errors_name_the_call_and_the_domain_once(on_host, caplog):
+    iface, domains = on_host(2)
     name, uuid = domains[0]
     run_round(iface, domains)
     with caplog.at_level("DEBUG", logger="mom"):
@@ -214,11 +185,10 @@ def test_errors_name_the_call_and_the_domain_once(tmp_path, interfaces, caplog):
     assert f"{name} {uuid}" in message and "vcpu_quota" in message
 
 
-def test_bulk_records_on_a_guest_without_statistics(tmp_path, interfaces):
+def test_bulk_records_on_a_guest_without_statistics(on_host):
     # what a real QEMU guest without a balloon driver (or a busy one, NOWAIT) gives:
     # the balloon group without the guest's own figures. No per-domain fallback then.
-    iface, domains = make(tmp_path, 1)
-    interfaces.append(iface)
+    iface, domains = on_host(1)
     _name, uuid = domains[0]
     iface.prefetch()
     iface._round.records[uuid].update({"balloon.current": 1000, "balloon.maximum": 2000})
@@ -229,17 +199,16 @@ def test_bulk_records_on_a_guest_without_statistics(tmp_path, interfaces):
             iface.getVmMemoryStats(uuid)
         calls["balloon"] = iface.getVmBalloonInfo(uuid)
 
-    made = calls_of(iface, queries)
+    made = calls_during(iface, queries)
     assert calls["balloon"] == {"balloon_max": 2000, "balloon_cur": 1000, "balloon_min": 0}
     assert "memoryStats" not in made
 
 
-def test_a_guest_that_stops_reporting_is_not_asked_alone_forever(tmp_path, interfaces):
+def test_a_guest_that_stops_reporting_is_not_asked_alone_forever(on_host):
     # a guest whose bulk records carried balloon statistics, then lost them: asked alone
     # (it may just be busy under NOWAIT); once that answer is empty too (its driver is
     # gone), its empty bulk records are believed again
-    iface, domains = make(tmp_path, 1)
-    interfaces.append(iface)
+    iface, domains = on_host(1)
     _name, uuid = domains[0]
     iface.prefetch()
     iface._round.records[uuid].update({"balloon.current": 1000, "balloon.available": 900, "balloon.unused": 400})
@@ -254,18 +223,17 @@ def test_a_guest_that_stops_reporting_is_not_asked_alone_forever(tmp_path, inter
             iface.getVmMemoryStats(uuid)
 
     # the guest answers alone with nothing (the test driver's memoryStats always has values)
-    assert calls_of(iface, lambda: stats_lost({})) == {"getAllDomainStats": 1}
-    assert calls_of(iface, lambda: stats_lost(None)) == {"getAllDomainStats": 1}
+    assert calls_during(iface, lambda: stats_lost({})) == {"getAllDomainStats": 1}
+    assert calls_during(iface, lambda: stats_lost(None)) == {"getAllDomainStats": 1}
 
 
 # ## The connection
 
 
-def test_a_local_system_error_keeps_the_connection(tmp_path, interfaces, caplog):
+def test_a_local_system_error_keeps_the_connection(tmp_path, on_host, caplog):
     # VIR_ERR_SYSTEM_ERROR also reports local failures (here the test driver cannot open a
     # file): the call fails, the connection and its caches stay
-    iface, domains = make(tmp_path, 2)
-    interfaces.append(iface)
+    iface, domains = on_host(2)
     run_round(iface, domains)
     name, uuid = domains[0]
     handle, entry = iface._handle(uuid)
@@ -278,17 +246,7 @@ def test_a_local_system_error_keeps_the_connection(tmp_path, interfaces, caplog)
     assert f"Unhandled libvirt exception ({libvirt.VIR_ERR_SYSTEM_ERROR}). save({name} {uuid}) failed" in caplog.text
     assert iface.conn is conn and iface.connection.generation == generation and iface.connection.connected
     # nothing cached was dropped: the next round costs what a steady round costs
-    assert calls_of(iface, lambda: run_round(iface, domains)) == {"getAllDomainStats": 1, "memoryStats": 2}
-
-
-class Clock:
-    """Monotonic time the test moves by hand (the back-off is about time, not libvirt)."""
-
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
+    assert calls_during(iface, lambda: run_round(iface, domains)) == {"getAllDomainStats": 1, "memoryStats": 2}
 
 
 def test_opening_backs_off_and_recovers(tmp_path, caplog):
@@ -316,9 +274,8 @@ def test_opening_backs_off_and_recovers(tmp_path, caplog):
     connection.close()
 
 
-def test_a_lost_connection_is_reopened_and_state_kept(tmp_path, interfaces, caplog):
-    iface, domains = make(tmp_path, 3)
-    interfaces.append(iface)
+def test_a_lost_connection_is_reopened_and_state_kept(on_host, caplog):
+    iface, domains = on_host(3)
     run_round(iface, domains)
     old = iface.conn
     old.close()  # the connection breaks under the interface

@@ -55,10 +55,8 @@ def test_mom_client_calls(unix_momd):
     assert "(set ksmEnabled True)" in client.getPolicy()
     stats = client.getStatistics()
     host = stats["host"]
-    for key in KSM_KEYS:
+    for key in KSM_KEYS:  # vdsm computes with them (memShared: pages_sharing * page size, in MiB)
         assert isinstance(host[key], int), key
-    # vdsm: pages_sharing * page size, in MiB
-    assert host["ksm_pages_sharing"] * os.sysconf("SC_PAGE_SIZE") // 2**20 >= 0
     assert set(stats) >= {"host", "guests"}
 
 

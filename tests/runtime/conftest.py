@@ -8,7 +8,7 @@ import threading
 import pytest
 
 import mom
-from mom.testing import libvirt_test_host, wait_for
+from mom.testing import libvirt_test_host, momd_config, wait_for
 
 
 class Running:
@@ -30,26 +30,7 @@ def start_mom(tmp_path):
     def start(guests=3, main=None, sections=None, wait_api=True, file_sections=None):
         host_xml = tmp_path / f"host{len(running)}.xml"
         libvirt_test_host(str(host_xml), guests)
-        values = {
-            "main-loop-interval": "0.2",
-            "host-monitor-interval": "0.2",
-            "guest-manager-interval": "0.2",
-            "guest-monitor-interval": "0.2",
-            "policy-engine-interval": "0.2",
-            "libvirt-hypervisor-uri": f"test://{host_xml}",
-            "rpc-port": "-1",
-        }
-        values.update(main or {})
-        config = configparser.ConfigParser()
-        config.read_dict(
-            {
-                "main": values,
-                "logging": {"verbosity": "debug"},
-                "host": {"collectors": "HostMemory, HostTime"},
-                "guest": {"collectors": "GuestMemory, GuestBalloon"},
-                **(sections or {}),
-            }
-        )
+        config = momd_config(f"test://{host_xml}", main=main, sections=sections)
         conf_file = ""
         if file_sections:  # sections the overrides cannot add (upstream skips new ones)
             conf_path = tmp_path / f"mom{len(running)}.conf"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import configparser
 import socket
 import urllib.error
 import urllib.request
@@ -11,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from mom import _impl
-from mom.testing import MomdProcess, free_tcp_port, libvirt_test_host, wait_for
+from mom.testing import MomdProcess, free_tcp_port, libvirt_test_host, momd_config, wait_for
 
 
 def scrape(port: int) -> dict[str, list]:
@@ -38,48 +37,29 @@ def write_conf(tmp_path, port: int, guests: int = 3, policy: str = "") -> str:
     (policy_dir / "10-grow.policy").write_text(
         policy or '(with Guests guest (guest.Control "balloon_target" (+ guest.balloon_cur 1024)))\n'
     )
-    config = configparser.ConfigParser()
-    config.read_dict(
-        {
-            "main": {
-                "host-monitor-interval": "0.2",
-                "guest-monitor-interval": "0.2",
-                "guest-manager-interval": "0.2",
-                "policy-engine-interval": "0.2",
-                "libvirt-hypervisor-uri": f"test://{host_xml}",
-                "controllers": "Balloon",
-                "policy-dir": str(policy_dir),
-                "rpc-port": "-1",
-                "metrics-port": str(port),
-            },
-            "host": {"collectors": "HostMemory, HostCpu"},
-            "guest": {"collectors": "GuestMemory, GuestBalloon"},
-        }
-    )
     path = tmp_path / "momd.conf"
-    with open(path, "w") as handle:
-        config.write(handle)
+    momd_config(
+        f"test://{host_xml}",
+        path,
+        host="HostMemory, HostCpu",
+        verbosity=None,
+        main={"controllers": "Balloon", "policy-dir": str(policy_dir), "metrics-port": str(port)},
+    )
     return str(path), [name for name, _ in names]
 
 
 def test_scrape_a_running_momd(tmp_path):
     port = free_tcp_port()
     conf, guests = write_conf(tmp_path, port)
-    process = MomdProcess(conf, str(tmp_path / "momd.log")).start()
-    try:
+    with MomdProcess(conf, str(tmp_path / "momd.log")) as process:
 
         def cycled():
-            assert process.alive(), process.log()
-            try:
-                families = scrape(port)
-            except (urllib.error.URLError, ConnectionError):
-                return None
+            families = scrape(port)  # URLError, ConnectionError (OSError): not serving yet
             ok = value(families["mom_policy_cycles"], "mom_policy_cycles_total", result="ok")
             return families if ok >= 2 and len(families["mom_guest_statistic"]) else None
 
-        families = wait_for(cycled, timeout=30)
-    finally:
-        assert process.stop() == 0
+        families = process.wait_answering(cycled)
+        assert process.stop() == 0, process.log()
     log = process.log()
     assert f"Prometheus metrics on http://127.0.0.1:{port}/metrics" in log
     # which implementation runs

@@ -54,7 +54,9 @@ def test_a_guest_whose_monitor_dies_gets_a_new_one_after_a_growing_backoff(start
         "vm0000: Fatal Collector error: GuestNetworkDaemon: no IP address for guest vm0000 (helper said '')"
         in caplog.text
     )
-    assert backoffs == sorted(backoffs) and len(backoffs) >= 3
+    # the first wait is one guest-manager interval (0.1 s), doubled after every failure
+    assert len(backoffs) >= 3
+    assert backoffs == [float(f"{0.1 * 2**n:.1f}") for n in range(len(backoffs))]
     assert running.mom.getActiveGuests() == []
 
 

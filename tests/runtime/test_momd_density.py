@@ -3,54 +3,37 @@ and libvirt calls per round that do not grow with the guests beyond what the dri
 
 from __future__ import annotations
 
+import contextlib
 import os
-import textwrap
 
 import pytest
 
 from mom.rpc.client import UnixXmlRpcClient
-from mom.testing import MomdProcess, libvirt_test_host, wait_for
+from mom.testing import MomdProcess, calls_delta, libvirt_test_host, momd_config, wait_for
 
 
+@contextlib.contextmanager
 def momd_on(tmp_path, guests):
-    """momd (vdsm's collectors and controllers) on a test host of ``guests`` domains."""
+    """momd (vdsm's collectors and controllers) on a test host of ``guests`` domains, all
+    of them active: (process, client); stopped when the block ends."""
     host = tmp_path / f"host{guests}.xml"
     libvirt_test_host(str(host), guests)
     sock = tmp_path / f"momd{guests}.sock"
     conf = tmp_path / f"momd{guests}.conf"
-    conf.write_text(
-        textwrap.dedent(
-            f"""\
-            [main]
-            libvirt-hypervisor-uri = test://{host}
-            rpc-port = {sock}
-            main-loop-interval = 0.5
-            host-monitor-interval = 0.5
-            guest-manager-interval = 0.5
-            guest-monitor-interval = 0.5
-            policy-engine-interval = 0.5
-            controllers = Balloon, IoTune
-            [logging]
-            verbosity = info
-            [host]
-            collectors = HostMemory, HostCpu
-            [guest]
-            collectors = GuestMemoryOptional, GuestBalloonOptional, GuestCpuTune, GuestIoTuneOptional
-            """
-        )
+    momd_config(
+        f"test://{host}",
+        conf,
+        interval="0.5",
+        rpc_port=str(sock),
+        host="HostMemory, HostCpu",
+        guest="GuestMemoryOptional, GuestBalloonOptional, GuestCpuTune, GuestIoTuneOptional",
+        verbosity="info",
+        main={"controllers": "Balloon, IoTune"},
     )
-    process = MomdProcess(str(conf), str(tmp_path / f"momd{guests}.log")).start()
-    client = UnixXmlRpcClient(str(sock), 10)
-
-    def all_active():
-        assert process.alive(), process.log()
-        try:
-            return len(client.getActiveGuests()) == guests
-        except OSError:
-            return False
-
-    wait_for(all_active, timeout=90, step=0.2)
-    return process, client
+    with MomdProcess(str(conf), str(tmp_path / f"momd{guests}.log")) as process:
+        client = UnixXmlRpcClient(str(sock), 10)
+        process.wait_answering(lambda: len(client.getActiveGuests()) == guests, timeout=90, step=0.2)
+        yield process, client
 
 
 def os_threads(pid):
@@ -62,23 +45,20 @@ def calls_over_rounds(client, rounds=4):
     start = client.getStatistics()["mom"]["hypervisor"]
     wait_for(lambda: client.getStatistics()["mom"]["hypervisor"]["rounds"] >= start["rounds"] + rounds, timeout=60)
     end = client.getStatistics()["mom"]["hypervisor"]
-    made = {k: v - start["calls_by_name"].get(k, 0) for k, v in end["calls_by_name"].items()}
-    return end["rounds"] - start["rounds"], {k: v for k, v in made.items() if v}
+    return end["rounds"] - start["rounds"], calls_delta(start["calls_by_name"], end["calls_by_name"])
 
 
 @pytest.mark.slow
 def test_momd_threads_and_calls_do_not_grow_with_guests(tmp_path):
     threads = {}
     for guests in (10, 1000):
-        process, client = momd_on(tmp_path, guests)
-        try:
+        with momd_on(tmp_path, guests) as (process, client):
             before = os_threads(process.process.pid)
             rounds, made = calls_over_rounds(client)
             assert os_threads(process.process.pid) == before  # and stable
             threads[guests] = before
             assert len(client.getStatistics()["guests"]) == guests
-        finally:
-            assert process.stop() == 0
+            assert process.stop() == 0, process.log()
         assert "Traceback" not in process.log()
         # per round: one bulk call and, since the test driver's bulk records are empty, one
         # memoryStats per guest (the rounds' edges cut one round at most); the domain XML

@@ -8,24 +8,12 @@ import pytest
 
 from mom.plugins.hypervisors.vdsm_client import ClientLibrary
 from mom.plugins.hypervisors.vdsm_jsonrpc_client import VdsmJsonRpcClientInterface
+from mom.testing import Clock
 from mom.vdsm_double import Disk, VdsmDouble, Vm, client, install, memory_stats
 
 UUID_1 = "5a4b1c7e-0000-4000-8000-000000000001"
 UUID_2 = "5a4b1c7e-0000-4000-8000-000000000002"
 UUID_DOWN = "5a4b1c7e-0000-4000-8000-0000000000dd"
-
-
-class Clock:
-    """A monotonic clock the test moves by hand (cache ages, reconnect back-off)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def two_vms() -> list[Vm]:

@@ -10,24 +10,18 @@ double (allowed by ``MOM_VDSM_CLIENT_MODULE`` in momd's environment).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 from pathlib import Path
 from typing import Any
 
-from mom.testing import MomdProcess, wait_for
+from mom.testing import INTERVAL_KEYS, MomdProcess, wait_for
 from mom.vdsm_double import SharedDir, VdsmDouble
 from tests.shared_data import shared_path
 
 SHARED = shared_path("data", "vdsm")
 POLICIES = ("00-defines", "01-parameters", "02-balloon", "03-ksm", "04-cputune", "05-iotune")
-INTERVALS = (
-    "main-loop-interval",
-    "host-monitor-interval",
-    "guest-monitor-interval",
-    "guest-manager-interval",
-    "policy-engine-interval",
-)
 DOUBLE_MODULE = "mom.vdsm_double.client"
 
 
@@ -35,7 +29,7 @@ def fill_mom_conf(template: str, rundir: str, confdir: str, logdir: str, interva
     """vdsm's template with its paths filled in, the intervals shortened and the double selected."""
     text = template.replace("@VDSMRUNDIR@", rundir).replace("@CONFDIR@", confdir).replace("@VDSMLOGDIR@", logdir)
     assert "@" not in text, "a placeholder of mom.conf.in was not filled in"
-    for key in INTERVALS:
+    for key in INTERVAL_KEYS:
         text, count = re.subn(rf"^{key}: 15$", f"{key}: {interval}", text, flags=re.M)
         assert count == 1, key
     text, count = re.subn(
@@ -79,11 +73,15 @@ class MomOnVdsm:
         self.shared.write(self.double)
 
     def start(self) -> MomOnVdsm:
+        """Start momd and wait until it logs that it started (stopped again if it does not)."""
         self.publish()
-        self.process = MomdProcess(
+        process = MomdProcess(
             str(self.config_path), str(self.directory / "momd.out"), env=self.shared.environment(DOUBLE_MODULE)
-        ).start()
-        wait_for(lambda: self.log_file.exists() and "MOM starting" in self.log(), timeout=30)
+        )
+        with contextlib.ExitStack() as on_error:
+            self.process = on_error.enter_context(process)
+            process.wait_answering(lambda: "MOM starting" in self.log())
+            on_error.pop_all()
         return self
 
     def log(self) -> str:
