@@ -1,4 +1,4 @@
-"""The vdsm double answers with vdsm's shapes, error codes and client errors (mom.vdsm_double)."""
+"""The vdsm double answers with vdsm's shapes, error codes and client errors (tests.vdsm_double)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from mom.vdsm_double import Disk, SharedDir, VdsmDouble, Vm, client, install, memory_stats
-from mom.vdsm_double.shared_dir import JOURNAL, SharedDirDouble
 from tests.vdsm.conftest import UUID_1, UUID_2, UUID_DOWN, two_vms
+from tests.vdsm_double import Disk, SharedDir, VdsmDouble, Vm, client, install, memory_stats
+from tests.vdsm_double.shared_dir import JOURNAL, SharedDirDouble
 
 
 @pytest.fixture
@@ -183,7 +183,7 @@ def test_a_shared_directory_steers_a_double_in_another_process(tmp_path):
     double = VdsmDouble(two_vms())
     shared.write(double)
     script = (
-        "from mom.vdsm_double import client\n"
+        "from tests.vdsm_double import client\n"
         "c = client.connect('localhost')\n"
         "print(len(c.Host.getAllVmStats()))\n"
         f"c.VM.setBalloonTarget(vmID={UUID_1!r}, target=1048576)\n"
