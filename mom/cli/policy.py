@@ -26,7 +26,7 @@ from mom.dsl.evaluator import Evaluator
 from mom.dsl.program import evaluate_text
 from mom.errors import describe_error
 from mom.policy_files import UnreadableFileError, policy_dir_files
-from mom.policy_sets import resolve_policy_dir, shipped_sets
+from mom.policy_sets import missing_reason, resolve_policy_dir, shipped_sets
 
 __all__ = ["main", "build_parser"]
 
@@ -115,23 +115,26 @@ def _verbose(enabled: bool) -> None:
 
 def policy_paths(arguments: Sequence[str]) -> list[str]:
     """The files the FILE arguments name, in order: a file is itself; a directory, or the
-    bare name of a shipped policy set, stands for its policy files in the daemon's load
-    order (the rule of :mod:`mom.policy_sets`, a file of that name first)."""
+    name of a shipped policy set (the rule of :mod:`mom.policy_sets`), stands for its
+    policy files in the daemon's load order."""
     paths: list[str] = []
     for argument in arguments:
-        directory = resolve_policy_dir(argument)
-        if os.path.isfile(argument) or not os.path.isdir(directory):
-            if "/" not in argument and not os.path.exists(argument):
-                raise UnreadableFileError(
-                    f"{argument}: cannot read: no such file or directory, and no shipped policy set "
-                    f"of that name (shipped: {', '.join(shipped_sets()) or 'none'})"
-                )
-            paths.append(argument)  # read_policy_files says what is wrong with it, if anything
+        if os.path.isfile(argument):
+            paths.append(argument)
             continue
-        try:
-            paths.extend(policy_dir_files(directory))
-        except OSError as error:
-            raise UnreadableFileError(f"{argument}: cannot read: {error.strerror or error}") from None
+        directory = resolve_policy_dir(argument)
+        if os.path.isdir(directory):
+            try:
+                paths.extend(policy_dir_files(directory))
+            except OSError as error:
+                raise UnreadableFileError(f"{argument}: cannot read: {error.strerror or error}") from None
+        elif missing_reason(argument) and not os.path.exists(argument):
+            raise UnreadableFileError(
+                f"{argument}: cannot read: no such file or directory, and no shipped policy set "
+                f"of that name (shipped: {', '.join(shipped_sets()) or 'none'})"
+            )
+        else:
+            paths.append(argument)  # read_policy_files says what is wrong with it
     return paths
 
 

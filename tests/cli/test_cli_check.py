@@ -48,7 +48,7 @@ def test_shipped_policies_are_clean(cli) -> None:
     assert (run.status, run.out, run.err) == (0, "", "")
 
 
-def test_a_set_name_or_a_directory_stands_for_its_files_in_load_order(cli, tmp_path: Path) -> None:
+def test_a_set_name_or_a_directory_stands_for_its_files_in_load_order(cli, tmp_path: Path, monkeypatch) -> None:
     assert cli("check", DEFAULT_SET).out == cli("check", *POLICIES).out
     directory = tmp_path / "mom.d"
     directory.mkdir()
@@ -60,6 +60,10 @@ def test_a_set_name_or_a_directory_stands_for_its_files_in_load_order(cli, tmp_p
     assert (run.status, run.out) == (0, f"{directory / '10-b.policy'}:1:9: note: 'b' is computed but never read [unused-global]\n")
     run = cli("check", str(directory / "10-b.policy"))  # alone: 'a' is undefined
     assert run.status == 1 and "undefined-symbol" in run.out
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / DEFAULT_SET).write_text("(defvar x\n")  # a file of the set's name is that file
+    run = cli("check", DEFAULT_SET)
+    assert run.status == 1 and run.out.startswith(f"{DEFAULT_SET}:1:1: error: ")
     run = cli("check", "no-such-set")
     assert (run.status, run.out) == (2, "")
     assert run.err == (
