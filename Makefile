@@ -54,7 +54,8 @@ realstack-clean:
 	bash scripts/realstack/libvirtd.sh stop
 	rm -rf .realstack
 
-# make run: the shipped policies, through momd's own code on a simulated clock, manage a
+# make run: the shipped vdsm policy set (mom-sim's default; add -P NAME for another set, or
+# -P DIR), through momd's own code on a simulated clock, manages a
 # dense host (scenarios/dense-host.toml) for a minute of wall-clock time, while the
 # simulated daemon answers momctl on out/dense-host/momd.sock; summary, data and plots go
 # to out/dense-host/ (README: "Simulator")

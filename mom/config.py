@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping
 
 from mom.errors import ConfigError
 from mom.log import VERBOSITY_LEVELS
+from mom.policy_sets import missing_reason, resolve_policy_dir
 
 __all__ = [
     "Opt",
@@ -120,6 +121,8 @@ _LIST = (parse_list, "a comma-separated list of names")
 _BOOL = (_boolean, "a boolean (true/false, yes/no, on/off, 1/0)")
 _COUNT = (_count, "a non-negative integer")
 _POSITIVE = (_positive, "a positive integer")
+#: a directory, or the bare name of a shipped policy set (see mom.policy_sets)
+_POLICY_DIR = (resolve_policy_dir, "a directory or a shipped policy set")
 
 
 def _opt(attr: str, default: str, kind: tuple[Callable[[str], Any], str], help: str, extension: bool = False) -> Opt:
@@ -159,7 +162,9 @@ OPTIONS: dict[tuple[str, str], Opt] = {
         "TCP port on localhost, UNIX socket path, or negative to disable RPC",
     ),
     ("main", "policy"): _opt("policy", "", _STR, "one policy file, loaded as '50_main_'"),
-    ("main", "policy-dir"): _opt("policy_dir", "", _STR, "directory of *.policy files"),
+    ("main", "policy-dir"): _opt(
+        "policy_dir", "", _POLICY_DIR, "directory of *.policy files, or the name of a shipped policy set"
+    ),
     ("main", "guest-manager-multi-thread"): _opt(
         "guest_manager_multi_thread", "true", _BOOL, "collect guests on a worker pool (else on the manager thread)"
     ),
@@ -383,6 +388,11 @@ def validate(
     if parser.has_section(INTERNAL_SECTION) and parser.has_option(INTERNAL_SECTION, "plot-subdir"):
         values["plot_subdir"] = parser.get(INTERNAL_SECTION, "plot-subdir", raw=True)
     settings = Settings(**values)
+    # a bare name that is no directory is most likely a mistyped set: upstream's
+    # "Unable to read directory" follows at load time, this says what would have worked
+    missing_set = missing_reason(parser.get("main", "policy-dir"))
+    if missing_set:
+        warnings.append(f"[main] policy-dir {missing_set}")
     if values["rpc_port"].strip() == "":
         warnings.append("[main] rpc-port is empty: the RPC server is disabled")
     if values["verbosity"].strip().lower() not in VERBOSITY_LEVELS:

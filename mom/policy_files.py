@@ -11,7 +11,7 @@ import os
 
 from mom.errors import MomError
 
-__all__ = ["UnreadableFileError", "read_text", "policy_name", "policy_name_from_file"]
+__all__ = ["UnreadableFileError", "read_text", "policy_name", "policy_name_from_file", "policy_dir_files"]
 
 
 class UnreadableFileError(MomError, OSError):
@@ -49,3 +49,13 @@ def policy_name_from_file(filename: str) -> str | None:
     if not filename.endswith(".policy") or filename.startswith("."):
         return None
     return policy_name(filename)
+
+
+def policy_dir_files(directory: str) -> list[str]:
+    """The paths of a ``policy-dir``'s policy files, in sorted file-name order (the
+    daemon's load order); OSError if the directory cannot be listed."""
+    return [
+        os.path.join(directory, filename)
+        for filename in sorted(os.listdir(directory))
+        if policy_name_from_file(filename) is not None
+    ]

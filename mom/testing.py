@@ -30,6 +30,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from mom.plugins.ksm_sysfs import KSM_DIR, KsmSysfs
+from mom.policy_sets import DEFAULT_SET, shipped_set_dir
 
 __all__ = [
     "wait_for",
@@ -221,7 +222,7 @@ class LibvirtTickRig:
     GUEST_COLLECTORS = "GuestMemoryOptional, GuestBalloonOptional, GuestCpuTune, GuestIoTuneOptional"
     HOST_COLLECTORS = "HostMemory, HostKSM, HostCpu"
     CONTROLLERS = "Balloon, IoTune"
-    POLICY_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "policies")
+    POLICY_DIR = shipped_set_dir(DEFAULT_SET)
 
     def __init__(self, directory: str, guests: int, *, parameters: str = "", engine: Any = None) -> None:
         from mom.config import INTERNAL_SECTION, load_config

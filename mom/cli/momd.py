@@ -27,7 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="configuration file (default: %(default)s)",
     )
     parser.add_argument("-r", "--rules-file", dest="rules_file", help="policy file (overrides [main] policy)")
-    parser.add_argument("-P", "--policy-dir", dest="policy_dir", help="policy directory (overrides [main] policy-dir)")
+    parser.add_argument(
+        "-P",
+        "--policy-dir",
+        dest="policy_dir",
+        help="policy directory, or the name of a shipped policy set (overrides [main] policy-dir)",
+    )
     parser.add_argument("-p", "--plot-dir", dest="plot_dir", help="plot directory (overrides [main] plot-dir)")
     parser.add_argument("-l", "--log", dest="log", help="'stdio' or a log file (overrides [logging] log)")
     parser.add_argument("-v", "--verbose", dest="verbosity", help="log verbosity (overrides [logging] verbosity)")

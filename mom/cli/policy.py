@@ -25,11 +25,13 @@ from mom.cli.repl import HELP, Repl, stream_reader, terminal_reader
 from mom.dsl.evaluator import Evaluator
 from mom.dsl.program import evaluate_text
 from mom.errors import describe_error
-from mom.policy_files import UnreadableFileError
+from mom.policy_files import UnreadableFileError, policy_dir_files
+from mom.policy_sets import missing_reason, resolve_policy_dir, shipped_sets
 
 __all__ = ["main", "build_parser"]
 
 PROG = "mom-policy"
+_FILES_HELP = "a policy file, a policy directory, or the name of a shipped policy set (its files in load order)"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -70,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read, compile and lint policy files as one program, in the order given. "
         "Prints FILE:LINE:COL: SEVERITY: MESSAGE [CODE] lines.",
     )
-    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("files", nargs="+", metavar="FILE", help=_FILES_HELP)
     check.add_argument("--strict", action="store_true", help="warnings fail too (notes never do)")
 
     evaluate = commands.add_parser(
@@ -84,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--parameters", metavar="TEXT", help="policy text replacing '01-parameters' (as vdsm's setNamedPolicy)"
     )
     evaluate.add_argument("-v", "--verbose", action="store_true", help="show the policies' (debug ...) output")
-    evaluate.add_argument("files", nargs="+", metavar="FILE")
+    evaluate.add_argument("files", nargs="+", metavar="FILE", help=_FILES_HELP)
 
     repl = commands.add_parser(
         "repl",
@@ -94,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_entities(repl, required=False)
     repl.add_argument("-v", "--verbose", action="store_true", help="show (debug ...) output")
-    repl.add_argument("files", nargs="*", metavar="FILE", help="policy files to evaluate first, in order")
+    repl.add_argument("files", nargs="*", metavar="FILE", help=_FILES_HELP + ", evaluated first")
     return parser
 
 
@@ -111,8 +113,33 @@ def _verbose(enabled: bool) -> None:
         logger.setLevel(logging.DEBUG)
 
 
+def policy_paths(arguments: Sequence[str]) -> list[str]:
+    """The files the FILE arguments name, in order: a file is itself; a directory, or the
+    name of a shipped policy set (the rule of :mod:`mom.policy_sets`), stands for its
+    policy files in the daemon's load order."""
+    paths: list[str] = []
+    for argument in arguments:
+        if os.path.isfile(argument):
+            paths.append(argument)
+            continue
+        directory = resolve_policy_dir(argument)
+        if os.path.isdir(directory):
+            try:
+                paths.extend(policy_dir_files(directory))
+            except OSError as error:
+                raise UnreadableFileError(f"{argument}: cannot read: {error.strerror or error}") from None
+        elif missing_reason(argument) and not os.path.exists(argument):
+            raise UnreadableFileError(
+                f"{argument}: cannot read: no such file or directory, and no shipped policy set "
+                f"of that name (shipped: {', '.join(shipped_sets()) or 'none'})"
+            )
+        else:
+            paths.append(argument)  # read_policy_files says what is wrong with it
+    return paths
+
+
 def run_check(args: argparse.Namespace) -> int:
-    files = read_policy_files(args.files)
+    files = read_policy_files(policy_paths(args.files))
     findings = check_files(files)
     for finding in findings:
         print(format_finding(finding))
@@ -126,7 +153,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    files = read_policy_files(args.files)
+    files = read_policy_files(policy_paths(args.files))
     host = load_host(args.host)
     guests = load_guests(args.guests, args.guest)
     _verbose(args.verbose)
@@ -154,7 +181,7 @@ def run_repl(args: argparse.Namespace) -> int:
         evaluator.bind("Guests", load_guests(args.guests, args.guest))
     _verbose(args.verbose)
     repl = Repl(evaluator, print)
-    for policy in read_policy_files(args.files):
+    for policy in read_policy_files(policy_paths(args.files)):
         try:
             evaluate_text(evaluator, policy.text)
         except Exception as error:  # noqa: BLE001

@@ -27,6 +27,8 @@ LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mom.policy_sets import DEFAULT_SET
+
     parser = argparse.ArgumentParser(
         prog="mom-sim", description="Run MOM's policies against a simulated host (see the README's Simulator section)."
     )
@@ -34,7 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--out", help="output directory (default: out/<scenario name>)")
     parser.add_argument("--seed", type=int, help="override the scenario's seed")
     parser.add_argument("--duration", type=float, help="override the simulated duration (seconds)")
-    parser.add_argument("-P", "--policy-dir", help="policy directory (default: the scenario's, else policies/)")
+    parser.add_argument(
+        "-P",
+        "--policy-dir",
+        metavar="DIR|SET",
+        help=f"policy directory, or the name of a shipped policy set (default: the scenario's, else {DEFAULT_SET})",
+    )
     parser.add_argument("--parameters", help="text replacing the 01-parameters policy (default: the scenario's)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--no-check", action="store_true", help="skip the model's invariant checks after each tick")
@@ -114,9 +121,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.policy_dir is not None or args.parameters is not None:
         import dataclasses
 
+        from mom.policy_sets import missing_reason, resolve_policy_dir
+
+        if args.policy_dir is not None and missing_reason(args.policy_dir):
+            print(f"mom-sim: -P {missing_reason(args.policy_dir)}", file=sys.stderr)
+            return 2
         daemon = dataclasses.replace(
             daemon,
-            policy_dir=os.path.abspath(args.policy_dir) if args.policy_dir is not None else daemon.policy_dir,
+            policy_dir=(
+                os.path.abspath(resolve_policy_dir(args.policy_dir)) if args.policy_dir is not None else daemon.policy_dir
+            ),
             parameters=args.parameters if args.parameters is not None else daemon.parameters,
         )
         changes["daemon"] = daemon

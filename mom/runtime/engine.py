@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 from typing import Any
 
@@ -18,7 +17,7 @@ from mom.config import Settings, validate
 from mom.dsl.store import PolicyStore
 from mom.errors import PluginNotFoundError
 from mom.plugins import registry
-from mom.policy_files import policy_name_from_file, read_text
+from mom.policy_files import policy_dir_files, policy_name, policy_name_from_file, read_text
 from mom.runtime.threads import PeriodicThread, RunsPeriodically
 
 __all__ = ["PolicyEngine", "policy_name_from_file"]
@@ -99,20 +98,17 @@ class PolicyEngine(RunsPeriodically):
 
     def _load_policy_dir(self, directory: str) -> bool:
         try:
-            names = sorted(os.listdir(directory))
+            paths = policy_dir_files(directory)
         except OSError as error:
             self.logger.error("Unable to read directory '%s': %s", directory, error)
             return False
-        for filename in names:
-            name = policy_name_from_file(filename)
-            if name is None:
-                continue
+        for path in paths:
             try:
-                text = self._read(os.path.join(directory, filename))
+                text = self._read(path)
             except OSError as error:
                 self.logger.error("Unable to read policy file: %s", error)
                 continue
-            self.policy.set_policy(name, text)
+            self.policy.set_policy(policy_name(path), text)
         return True
 
     # ## The cycle

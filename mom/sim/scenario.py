@@ -20,6 +20,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from mom.errors import ConfigError
+from mom.policy_sets import DEFAULT_SET, resolve_policy_dir, shipped_set_dir
 
 __all__ = [
     "ScenarioError",
@@ -128,7 +129,8 @@ class DaemonSpec:
         "GuestCpuTune",
         "GuestIoTuneOptional",
     )
-    #: a policy directory (relative to the scenario file); empty: the shipped ``policies/``
+    #: a policy directory (relative to the scenario file) or a shipped set's name
+    #: (:mod:`mom.policy_sets`); empty: the default set
     policy_dir: str = ""
     #: replaces the ``01-parameters`` policy, as vdsm's setNamedPolicy does
     parameters: str = ""
@@ -195,20 +197,14 @@ class Scenario:
         return int(round(self.duration / self.tick))
 
     def policy_dir(self) -> str:
-        """The policy directory to load: the scenario's, else the shipped ``policies/``."""
+        """The policy directory to load: the scenario's (a path or a set), else the default set."""
         if self.daemon.policy_dir:
             base = os.path.dirname(os.path.abspath(self.path)) if self.path else os.getcwd()
-            return os.path.normpath(os.path.join(base, self.daemon.policy_dir))
-        return shipped_policy_dir()
+            return os.path.normpath(resolve_policy_dir(self.daemon.policy_dir, base))
+        return shipped_set_dir(DEFAULT_SET)
 
     def replace(self, **changes: Any) -> "Scenario":
         return dataclasses.replace(self, **changes)
-
-
-def shipped_policy_dir() -> str:
-    """``policies/`` of the source tree (beside the ``mom`` package)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    return os.path.normpath(os.path.join(here, "..", "..", "policies"))
 
 
 # ## Parsing

@@ -13,12 +13,13 @@ from typing import Callable, NamedTuple
 import pytest
 
 from mom.cli.policy import main
+from mom.policy_sets import DEFAULT_SET, shipped_set_dir
 from mom.rpc.client import UnixXmlRpcClient
 from mom.testing import MomdProcess, libvirt_test_host, momd_config
 from tests.shared_data import shared_files
 
 ROOT = Path(__file__).resolve().parents[2]
-POLICIES = sorted(str(p) for p in (ROOT / "policies").glob("*.policy"))
+POLICIES = sorted(str(p) for p in Path(shipped_set_dir(DEFAULT_SET)).glob("*.policy"))
 VDSM_POLICIES = [str(p) for p in shared_files("*.policy", "data", "vdsm")]
 HOST = str(ROOT / "examples" / "host.json")
 GUESTS = str(ROOT / "examples" / "guests.json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from mom.policy_sets import DEFAULT_SET, shipped_sets
 from tests.cli.conftest import POLICIES, VDSM_POLICIES, run_script
 
 LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<severity>error|warning|note): (?P<message>.+) \[(?P<code>[a-z-]+)\]$")
@@ -45,6 +46,30 @@ def test_strict_makes_warnings_fail(cli) -> None:
 def test_shipped_policies_are_clean(cli) -> None:
     run = cli("check", "--strict", *POLICIES)
     assert (run.status, run.out, run.err) == (0, "", "")
+
+
+def test_a_set_name_or_a_directory_stands_for_its_files_in_load_order(cli, tmp_path: Path, monkeypatch) -> None:
+    assert cli("check", DEFAULT_SET).out == cli("check", *POLICIES).out
+    directory = tmp_path / "mom.d"
+    directory.mkdir()
+    (directory / "10-b.policy").write_text("(defvar b (+ a 1))\n")
+    (directory / "00-a.policy").write_text("(defvar a 1)\n")
+    (directory / ".hidden.policy").write_text("(broken\n")  # as the daemon: skipped
+    (directory / "README").write_text("not a policy")
+    run = cli("check", "--strict", str(directory))  # 00-a first, then 10-b: 'a' is defined
+    assert (run.status, run.out) == (0, f"{directory / '10-b.policy'}:1:9: note: 'b' is computed but never read [unused-global]\n")
+    run = cli("check", str(directory / "10-b.policy"))  # alone: 'a' is undefined
+    assert run.status == 1 and "undefined-symbol" in run.out
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / DEFAULT_SET).write_text("(defvar x\n")  # a file of the set's name is that file
+    run = cli("check", DEFAULT_SET)
+    assert run.status == 1 and run.out.startswith(f"{DEFAULT_SET}:1:1: error: ")
+    run = cli("check", "no-such-set")
+    assert (run.status, run.out) == (2, "")
+    assert run.err == (
+        "mom-policy: no-such-set: cannot read: no such file or directory, and no shipped policy set "
+        f"of that name (shipped: {', '.join(shipped_sets())})\n"
+    )
 
 
 def test_files_are_one_program_in_the_given_order(cli) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mom.policy_files import policy_name
+from mom.policy_sets import DEFAULT_SET
 from tests.cli.conftest import GUESTS, HOST, POLICIES, VDSM_POLICIES, run_script
 
 
@@ -84,6 +85,10 @@ def test_ours_and_vdsms_agree_on_the_examples(cli) -> None:
     assert evaluate(cli) == evaluate(cli, files=VDSM_POLICIES)
     on = ("--parameters", "(set balloonEnabled True)")
     assert evaluate(cli, *on) == evaluate(cli, *on, files=VDSM_POLICIES)
+
+
+def test_the_shipped_set_by_name(cli) -> None:
+    assert evaluate(cli, files=[DEFAULT_SET]) == evaluate(cli)
 
 
 def test_parameters_replace_01_parameters(cli) -> None:

@@ -10,6 +10,8 @@ import textwrap
 
 import pytest
 
+from mom.policy_files import policy_dir_files, policy_name, read_text
+from mom.policy_sets import DEFAULT_SET, shipped_set_dir
 from mom.rpc.client import UnixXmlRpcClient
 from mom.testing import wait_for
 
@@ -65,6 +67,14 @@ def test_policy_dir_flag(momd_conf, start_momd, tmp_path):
     (policies / "10-a.policy").write_text("(defvar a 1)")
     process = start_momd(momd_conf(sock), "-P", str(policies), sock=sock)
     assert UnixXmlRpcClient(sock, 2).getNamedPolicies() == {"10-a": "(defvar a 1)"}
+    assert process.stop() == 0
+
+
+def test_policy_dir_flag_names_a_shipped_set(momd_conf, start_momd, tmp_path):
+    sock = str(tmp_path / "m.sock")
+    process = start_momd(momd_conf(sock), "-P", DEFAULT_SET, sock=sock)
+    expected = {policy_name(path): read_text(path) for path in policy_dir_files(shipped_set_dir(DEFAULT_SET))}
+    assert UnixXmlRpcClient(sock, 2).getNamedPolicies() == expected and len(expected) == 6
     assert process.stop() == 0
 
 

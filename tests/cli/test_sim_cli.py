@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+from mom.policy_sets import DEFAULT_SET, shipped_set_dir, shipped_sets
+
 
 def mom_sim(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
@@ -77,6 +79,19 @@ def test_overrides_and_quiet(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seed"] == 9 and summary["simulated_seconds"] == 300
     assert not (out / "plots").exists()
+
+
+def test_a_policy_set_by_name_or_a_directory(tmp_path):
+    runs = {}
+    for name, policies in (("named", DEFAULT_SET), ("path", shipped_set_dir(DEFAULT_SET))):
+        done = mom_sim(small_scenario(tmp_path), "-o", str(tmp_path / name), "--duration", "300", "--no-plots", "-P", policies)
+        assert done.returncode == 0, done.stderr
+        assert f"policies {shipped_set_dir(DEFAULT_SET)}" in done.stderr
+        runs[name] = (tmp_path / name / "data" / "actions.dat").read_text()
+    assert runs["named"] == runs["path"]
+    done = mom_sim(small_scenario(tmp_path), "-o", str(tmp_path / "x"), "-P", "vdms")
+    assert done.returncode == 2
+    assert done.stderr == f"mom-sim: -P 'vdms' is neither a directory nor a shipped policy set (shipped: {', '.join(shipped_sets())})\n"
 
 
 def test_verbosity_reaches_the_daemon_log(tmp_path):

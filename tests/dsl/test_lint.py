@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from mom.dsl.builtins import BUILTINS, arity_error, call_error
 from mom.dsl.lint import PREDEFINED, lint, read_unit
 from mom.dsl.reader import Source
+from mom.policy_sets import DEFAULT_SET, shipped_set_dir
 from tests.shared_data import shared_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -270,7 +271,7 @@ def test_vdsm_policy_alone_reports_its_missing_definitions() -> None:
 
 
 def test_shipped_policies_are_clean() -> None:
-    texts = [path.read_text() for path in sorted((ROOT / "policies").glob("*.policy"))]
+    texts = [path.read_text() for path in sorted(Path(shipped_set_dir(DEFAULT_SET)).glob("*.policy"))]
     assert len(texts) == 6
     assert diagnose(*texts) == []
 

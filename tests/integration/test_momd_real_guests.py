@@ -23,6 +23,7 @@ import libvirt
 import pytest
 
 from mom.plugins.hypervisors.libvirt_domain import TUNE_NAMESPACE
+from mom.policy_sets import DEFAULT_SET, shipped_set_dir
 from mom.rpc.client import UnixXmlRpcClient
 from mom.testing import MomdProcess, calls_delta, momd_config, wait_for
 from tests.integration import ksm
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.realstack
 
 LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
 KIB_PER_MIB = 1024
-POLICIES = Path(__file__).resolve().parents[2] / "policies"
+POLICIES = Path(shipped_set_dir(DEFAULT_SET))
 
 #: host memory pressure, declared: "free below 100%" always holds; guests keep 30% free
 #: (times the host's free fraction) and move in steps of 15% so the test is quick

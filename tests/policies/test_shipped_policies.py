@@ -15,15 +15,16 @@ from typing import Any
 import pytest
 
 from mom.dsl.reader import read
+from mom.policy_sets import DEFAULT_SET, shipped_set_dir
 from tests.compat import golden
 from tests.shared_data import shared_files
 
-ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = Path(shipped_set_dir(DEFAULT_SET))
 NAMES = ["00-defines", "01-parameters", "02-balloon", "03-ksm", "04-cputune", "05-iotune"]
 
 
 def ours() -> dict[str, str]:
-    return {name: (ROOT / "policies" / f"{name}.policy").read_text() for name in NAMES}
+    return {name: (SHIPPED / f"{name}.policy").read_text() for name in NAMES}
 
 
 def run(host_spec: dict[str, Any], guest_specs: list[Any], parameters: str, engine: Any = None) -> dict[str, Any]:
@@ -80,7 +81,7 @@ def test_our_balloon_policy_survives_a_guest_without_balloon_info() -> None:
 
 
 def test_file_names_match_vdsms() -> None:
-    assert sorted(p.name for p in (ROOT / "policies").glob("*.policy")) == [f"{n}.policy" for n in NAMES]
+    assert sorted(p.name for p in SHIPPED.glob("*.policy")) == [f"{n}.policy" for n in NAMES]
 
 
 def test_parameters_policy_is_comments_only() -> None:

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from mom.policy_sets import DEFAULT_SET, shipped_set_dir
 from mom.sim.scenario import WORKLOADS, ScenarioError, load_scenario, parse_scenario, parse_size
 from tests.sim.conftest import scenario_data
 
@@ -62,6 +63,15 @@ def test_policy_dir_is_relative_to_the_scenario(tmp_path):
     data["daemon"] = {"policy-dir": "my-policies"}
     scenario = parse_scenario(data, "x.toml", str(tmp_path / "x.toml"))
     assert scenario.policy_dir() == str(tmp_path / "my-policies")
+
+
+def test_policy_dir_names_a_shipped_set_unless_such_a_directory_exists(tmp_path):
+    data = scenario_data()
+    data["daemon"] = {"policy-dir": DEFAULT_SET}
+    assert parse_scenario(data, "x.toml", str(tmp_path / "x.toml")).policy_dir() == shipped_set_dir(DEFAULT_SET)
+    assert parse_scenario(scenario_data(), "x.toml", str(tmp_path / "x.toml")).policy_dir() == shipped_set_dir(DEFAULT_SET)
+    (tmp_path / DEFAULT_SET).mkdir()
+    assert parse_scenario(data, "x.toml", str(tmp_path / "x.toml")).policy_dir() == str(tmp_path / DEFAULT_SET)
 
 
 @pytest.mark.parametrize(

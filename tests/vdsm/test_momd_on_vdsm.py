@@ -15,10 +15,10 @@ import time
 import pytest
 
 from mom.testing import ksm_sysfs_guard, wait_for
-from mom.vdsm_double import Disk, VdsmDouble, Vm, memory_stats
 from tests.rpc.test_vdsm_client import vdsm_client
 from tests.vdsm.vdsm_host import POLICIES, MomOnVdsm
 from tests.vdsm.vdsm_side import PAGE_SIZE, VdsmMomClient
+from tests.vdsm_double import Disk, VdsmDouble, Vm, memory_stats
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""The vdsm double answers with vdsm's shapes, error codes and client errors (mom.vdsm_double)."""
+"""The vdsm double answers with vdsm's shapes, error codes and client errors (tests.vdsm_double)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import sys
 
 import pytest
 
-from mom.vdsm_double import Disk, SharedDir, VdsmDouble, Vm, client, install, memory_stats
-from mom.vdsm_double.shared_dir import JOURNAL, SharedDirDouble
+from mom.testing import wait_for
 from tests.vdsm.conftest import UUID_1, UUID_2, UUID_DOWN, two_vms
+from tests.vdsm_double import Disk, SharedDir, VdsmDouble, Vm, client, install, memory_stats
+from tests.vdsm_double.shared_dir import JOURNAL, SharedDirDouble
 
 
 @pytest.fixture
@@ -183,7 +184,7 @@ def test_a_shared_directory_steers_a_double_in_another_process(tmp_path):
     double = VdsmDouble(two_vms())
     shared.write(double)
     script = (
-        "from mom.vdsm_double import client\n"
+        "from tests.vdsm_double import client\n"
         "c = client.connect('localhost')\n"
         "print(len(c.Host.getAllVmStats()))\n"
         f"c.VM.setBalloonTarget(vmID={UUID_1!r}, target=1048576)\n"
@@ -214,3 +215,46 @@ def test_the_file_backed_double_reloads_a_changed_scenario(tmp_path):
         assert [vm["vmId"] for vm in cli.Host.getAllVmStats()] == ["a", "b"]
     lines = (tmp_path / JOURNAL).read_text().splitlines()
     assert [json.loads(line)["outcome"] for line in lines] == ["ok", "refused", "ok"]
+
+
+# ## The README's walk-through: the double and momd started by hand from the checkout
+
+
+@pytest.mark.slow
+def test_the_walk_through_double_and_momd_from_a_checkout(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "examples", "momd-vdsm.conf"), encoding="utf-8") as handle:
+        text = handle.read()
+    # the example as written, but its socket under tmp_path (not the checkout's run/)
+    config = tmp_path / "momd-vdsm.conf"
+    config.write_text(text.replace("rpc-port: run/mom-vdsm.sock", f"rpc-port: {tmp_path / 'mom-vdsm.sock'}"))
+    directory = str(tmp_path / "double")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    double_out, momd_out = tmp_path / "double.out", tmp_path / "momd.out"
+    with open(double_out, "w") as out_double, open(momd_out, "w") as out_momd:
+        double = subprocess.Popen(
+            [sys.executable, "-m", "tests.vdsm_double", directory], cwd=root, env=env, stdout=out_double, stderr=out_double
+        )
+        try:
+            wait_for(lambda: os.path.exists(os.path.join(directory, "scenario.json")), what="the double's scenario")
+            momd = subprocess.Popen(
+                [sys.executable, "-m", "mom.cli.momd", "-c", str(config)],
+                cwd=root, env=dict(env, MOM_VDSM_DOUBLE_DIR=directory), stdout=out_momd, stderr=out_momd,
+            )
+            try:
+                # 04-cputune: vm-busy's 50 % CPU limit becomes a quota, through the double
+                wait_for(
+                    lambda: 'VM.setCpuTuneQuota {"vmID": "5a4b1c7e-0000-4000-8000-000000000001", "quota": 50000} -> ok'
+                    in double_out.read_text(),
+                    timeout=30,
+                    what=lambda: f"momd's first control\n{double_out.read_text()}\n{momd_out.read_text()}",
+                )
+            finally:
+                momd.terminate()
+                assert momd.wait(timeout=20) == 0
+        finally:
+            double.terminate()
+            double.wait(timeout=20)
+    log = momd_out.read_text()
+    assert "using tests.vdsm_double.client instead of vdsm.client" in log
+    assert "Loaded policy '05-iotune'" in log  # policy-dir: vdsm, the shipped set by name

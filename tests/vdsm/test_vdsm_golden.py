@@ -28,8 +28,8 @@ from mom.plugins.hypervisors.vdsm_jsonrpc_client import STATS_TTL, VdsmJsonRpcCl
 from mom.plugins.ksm_sysfs import KsmSysfs
 from mom.runtime.guest_monitor import GuestMonitor
 from mom.testing import Clock
-from mom.vdsm_double import Disk, VdsmDouble, Vm, client, install, memory_stats
 from tests.compat import golden
+from tests.vdsm_double import Disk, VdsmDouble, Vm, client, install, memory_stats
 
 GUEST_COLLECTORS = "GuestMemoryOptional, GuestBalloonOptional, GuestCpuTune, GuestIoTuneOptional"
 MEMORY = (

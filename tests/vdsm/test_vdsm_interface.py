@@ -14,15 +14,14 @@ import pytest
 from mom.errors import ConfigError, HypervisorInterfaceError, PluginNotFoundError
 from mom.plugins import registry
 from mom.plugins.hypervisors.vdsm_client import (
-    CLIENT_MODULE_ENV,
     VdsmSettings,
     load_client_library,
 )
 from mom.plugins.hypervisors.vdsm_connection import CallFailed
 from mom.plugins.hypervisors.vdsm_jsonrpc_client import IO_TUNE_TTL, STATS_TTL
 from mom.plugins.hypervisors.vdsm_jsonrpc_legacy import VdsmJsonRpcBulkInterface, VdsmJsonRpcInterface
-from mom.vdsm_double import Vm, memory_stats
 from tests.vdsm.conftest import UUID_1, UUID_2, UUID_DOWN
+from tests.vdsm_double import Vm, memory_stats
 
 # ## What the interface reads
 
@@ -349,29 +348,24 @@ def test_defaults_without_a_vdsm_section():
     assert VdsmSettings.from_config(configparser.ConfigParser()) == VdsmSettings("localhost", 54321, 60.0, "")
 
 
-def test_a_client_module_needs_the_environment_to_agree(caplog):
-    double_module = "mom.vdsm_double.client"
-    settings = VdsmSettings(client_module=double_module)
+def test_a_client_module_replaces_vdsm_client_with_a_warning(caplog):
+    double_module = "tests.vdsm_double.client"
     with caplog.at_level(logging.WARNING, logger="mom"):
-        library = load_client_library(settings, {CLIENT_MODULE_ENV: double_module})
+        library = load_client_library(VdsmSettings(client_module=double_module))
         assert library.name == double_module
-        assert "using mom.vdsm_double.client instead of vdsm.client" in caplog.text
+        assert "using tests.vdsm_double.client instead of vdsm.client ([vdsm] client-module)" in caplog.text
         caplog.clear()
-        with pytest.raises(PluginNotFoundError, match=r"vdsm's client library \(vdsm.client\) cannot be imported"):
-            load_client_library(settings, {CLIENT_MODULE_ENV: "something.else"})
-        assert (
-            "[vdsm] client-module = mom.vdsm_double.client ignored: momd's environment must set "
-            "MOM_VDSM_CLIENT_MODULE=mom.vdsm_double.client to allow it; using vdsm.client" in caplog.text
-        )
-        with pytest.raises(PluginNotFoundError, match=r"\(vdsm.client\) cannot be imported"):
-            load_client_library(settings, {})
+        for settings in (VdsmSettings(), VdsmSettings(client_module="vdsm.client")):
+            with pytest.raises(PluginNotFoundError, match=r"vdsm's client library \(vdsm.client\) cannot be imported"):
+                load_client_library(settings)
+        assert caplog.text == ""
 
 
 def test_a_client_module_must_have_vdsm_clients_surface():
     with pytest.raises(PluginNotFoundError, match="'json' lacks connect, Error, ServerError"):
-        load_client_library(VdsmSettings(client_module="json"), {CLIENT_MODULE_ENV: "json"})
+        load_client_library(VdsmSettings(client_module="json"))
     with pytest.raises(PluginNotFoundError, match="client-module 'no.such.module' cannot be imported"):
-        load_client_library(VdsmSettings(client_module="no.such.module"), {CLIENT_MODULE_ENV: "no.such.module"})
+        load_client_library(VdsmSettings(client_module="no.such.module"))
 
 
 def test_every_vdsm_name_loads_and_the_impossible_ones_say_why():

@@ -5,7 +5,7 @@ vdsm installs ``mom.conf.in`` with its paths filled in (``@VDSMRUNDIR@``, ``@CON
 <confdir>/mom.conf``.  This does the same under a temporary directory, with three
 changes a test needs and says so: every interval of 15 s becomes ``interval`` seconds,
 ``[vdsm] request-timeout`` may be shortened, and ``[vdsm] client-module`` names the
-double (allowed by ``MOM_VDSM_CLIENT_MODULE`` in momd's environment).
+double.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from mom.testing import INTERVAL_KEYS, MomdProcess, wait_for
-from mom.vdsm_double import SharedDir, VdsmDouble
 from tests.shared_data import shared_path
+from tests.vdsm_double import SharedDir, VdsmDouble
 
 SHARED = shared_path("data", "vdsm")
 POLICIES = ("00-defines", "01-parameters", "02-balloon", "03-ksm", "04-cputune", "05-iotune")
-DOUBLE_MODULE = "mom.vdsm_double.client"
+DOUBLE_MODULE = "tests.vdsm_double.client"
 
 
 def fill_mom_conf(template: str, rundir: str, confdir: str, logdir: str, interval: str, request_timeout: str) -> str:
@@ -76,7 +76,7 @@ class MomOnVdsm:
         """Start momd and wait until it logs that it started (stopped again if it does not)."""
         self.publish()
         process = MomdProcess(
-            str(self.config_path), str(self.directory / "momd.out"), env=self.shared.environment(DOUBLE_MODULE)
+            str(self.config_path), str(self.directory / "momd.out"), env=self.shared.environment()
         )
         with contextlib.ExitStack() as on_error:
             self.process = on_error.enter_context(process)

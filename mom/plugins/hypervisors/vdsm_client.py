@@ -13,10 +13,8 @@ The interfaces talk to the object model of ``vdsm.client`` (vdsm 4.x) and nothin
 - ``client.close()``.
 
 On an oVirt host that is ``vdsm.client`` itself.  A test (or a developer without vdsm)
-may name another module with the same surface in ``[vdsm] client-module``; it is used
-only when the environment variable ``MOM_VDSM_CLIENT_MODULE`` holds the same module
-name, so a configuration line alone can never divert a production momd (vdsm's unit
-sets no such variable) and a test can never reach a real vdsm by accident.
+may name another module with the same surface in ``[vdsm] client-module``, such as the
+vdsm double of the source tree (``tests.vdsm_double.client``), which is not installed.
 """
 
 from __future__ import annotations
@@ -24,10 +22,9 @@ from __future__ import annotations
 import importlib
 import logging
 import math
-import os
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from mom.errors import ConfigError, PluginNotFoundError
 
@@ -36,15 +33,12 @@ __all__ = [
     "VdsmSettings",
     "load_client_library",
     "vdsm_uses_tls",
-    "CLIENT_MODULE_ENV",
     "VDSM_CLIENT_MODULE",
     "DEFAULT_PORT",
 ]
 
 #: vdsm's client library on oVirt hosts
 VDSM_CLIENT_MODULE = "vdsm.client"
-#: environment variable that must repeat ``[vdsm] client-module`` for it to take effect
-CLIENT_MODULE_ENV = "MOM_VDSM_CLIENT_MODULE"
 #: vdsm's JSON-RPC port (``vdsm.client.DEFAULT_PORT``)
 DEFAULT_PORT = 54321
 #: ``vdsm.client.connect``'s default request timeout (seconds); upstream MOM used it
@@ -122,35 +116,15 @@ class ClientLibrary:
         return cls(name, *(getattr(module, attr) for attr in _REQUIRED))
 
 
-def load_client_library(
-    settings: VdsmSettings, environ: Mapping[str, str] | None = None, logger: logging.Logger = _log
-) -> ClientLibrary:
-    """``vdsm.client``, or the stand-in ``[vdsm] client-module`` that the environment allows.
+def load_client_library(settings: VdsmSettings, logger: logging.Logger = _log) -> ClientLibrary:
+    """``vdsm.client``, or the stand-in ``[vdsm] client-module`` names.
 
     Raises PluginNotFoundError (an ImportError: MOM then logs "Unable to import
     hypervisor interface") when no library can be had.
     """
-    environ = os.environ if environ is None else environ
-    wanted = settings.client_module
-    allowed = environ.get(CLIENT_MODULE_ENV, "").strip()
-    name = VDSM_CLIENT_MODULE
-    if wanted and wanted != VDSM_CLIENT_MODULE:
-        if wanted == allowed:
-            logger.warning(
-                "vdsm client: using %s instead of %s ([vdsm] client-module, allowed by %s); for tests only",
-                wanted,
-                VDSM_CLIENT_MODULE,
-                CLIENT_MODULE_ENV,
-            )
-            name = wanted
-        else:
-            logger.warning(
-                "[vdsm] client-module = %s ignored: momd's environment must set %s=%s to allow it; using %s",
-                wanted,
-                CLIENT_MODULE_ENV,
-                wanted,
-                VDSM_CLIENT_MODULE,
-            )
+    name = settings.client_module or VDSM_CLIENT_MODULE
+    if name != VDSM_CLIENT_MODULE:
+        logger.warning("vdsm client: using %s instead of %s ([vdsm] client-module); for tests only", name, VDSM_CLIENT_MODULE)
     try:
         module = importlib.import_module(name)
     except ImportError as error:

@@ -62,11 +62,10 @@ class VdsmJsonRpcClientInterface(VdsmRpcBase):
         *,
         library: ClientLibrary | None = None,
         clock: Callable[[], float] = time.monotonic,
-        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = VdsmSettings.from_config(config)
         if library is None:
-            library = load_client_library(self.settings, environ, self.logger)
+            library = load_client_library(self.settings, self.logger)
         self.connection = VdsmConnection(library, self.settings, vdsm_uses_tls(), logger=self.logger, clock=clock)
         self._all_vm_stats = TimedMemo(self._fetch_all_vm_stats, STATS_TTL, clock=clock)
         self._all_io_tune = TimedMemo(self._fetch_all_io_tune, IO_TUNE_TTL, clock=clock)

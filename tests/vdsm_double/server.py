@@ -1,7 +1,7 @@
 """The vdsm double's server side: the VMs, the verbs MOM uses, vdsm's error codes, and a journal.
 
 :class:`VdsmDouble` answers the verbs of vdsm's API that MOM's vdsm interfaces call,
-with vdsm's result shapes (:mod:`mom.vdsm_double.vms`) and vdsm's error codes
+with vdsm's result shapes (:mod:`tests.vdsm_double.vms`) and vdsm's error codes
 (``vdsm.common.exception``):
 
 ======================================  ==============================================
@@ -43,7 +43,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from mom.vdsm_double.vms import IO_TUNE_KEYS, Vm, io_tune_policies, vm_stats
+from tests.vdsm_double.vms import IO_TUNE_KEYS, Vm, io_tune_policies, vm_stats
 
 __all__ = ["VdsmDouble", "Call", "Fault", "ConnectionLost", "KSM_DEFAULTS"]
 
@@ -332,7 +332,7 @@ class VdsmDouble:
         self.ksm.update(tuningParams)
         return True
 
-    # ## Snapshots (for a double in another process, see mom.vdsm_double.shared_dir)
+    # ## Snapshots (for a double in another process, see tests.vdsm_double.shared_dir)
 
     def snapshot(self) -> dict[str, Any]:
         """Everything a test controls, as JSON-able data."""

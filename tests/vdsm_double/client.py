@@ -1,4 +1,4 @@
-"""A stand-in for ``vdsm.client`` that talks to a :class:`~mom.vdsm_double.server.VdsmDouble`.
+"""A stand-in for ``vdsm.client`` that talks to a :class:`~tests.vdsm_double.server.VdsmDouble`.
 
 Same surface as vdsm's client library (vdsm 4.x ``lib/vdsm/client.py``):
 
@@ -13,9 +13,9 @@ Same surface as vdsm's client library (vdsm 4.x ``lib/vdsm/client.py``):
 
 Which double answers: the one given to :func:`install` in this process, else the
 file-backed one in the directory ``$MOM_VDSM_DOUBLE_DIR`` (a momd started by a test;
-see :mod:`mom.vdsm_double.shared_dir`).  With neither, ``connect`` fails.  momd uses
-this module only when its configuration says ``[vdsm] client-module =
-mom.vdsm_double.client`` *and* its environment ``MOM_VDSM_CLIENT_MODULE`` says the same.
+see :mod:`tests.vdsm_double.shared_dir`).  With neither, ``connect`` fails.  momd uses
+this module when its configuration says ``[vdsm] client-module = tests.vdsm_double.client``
+(and it runs from a checkout: the double is not installed with the package).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import threading
 import time
 from typing import Any, Iterator
 
-from mom.vdsm_double.server import ConnectionLost, Fault, VdsmDouble
+from tests.vdsm_double.server import ConnectionLost, Fault, VdsmDouble
 
 __all__ = [
     "connect",
@@ -126,7 +126,7 @@ def installed() -> VdsmDouble | None:
             return None
         double = _shared.get(directory)
         if double is None:
-            from mom.vdsm_double.shared_dir import SharedDirDouble
+            from tests.vdsm_double.shared_dir import SharedDirDouble
 
             double = _shared[directory] = SharedDirDouble(directory)
         return double
@@ -199,7 +199,7 @@ def connect(
             port,
             use_tls,
             timeout,
-            f"no vdsm double in this process (mom.vdsm_double.client.install(), or ${DOUBLE_DIR_ENV})",
+            f"no vdsm double in this process (tests.vdsm_double.client.install(), or ${DOUBLE_DIR_ENV})",
         )
     try:
         generation = server.accept(host, port, use_tls, timeout)

@@ -15,9 +15,12 @@ import os
 import tempfile
 from typing import Any
 
-from mom.vdsm_double.server import Call, VdsmDouble
+from tests.vdsm_double.server import Call, VdsmDouble
 
 __all__ = ["SharedDir", "SharedDirDouble", "SCENARIO", "JOURNAL"]
+
+#: the source tree this double is imported from (``tests`` is a package at its top)
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 SCENARIO = "scenario.json"
 JOURNAL = "calls.jsonl"
@@ -82,9 +85,11 @@ class SharedDir:
             if (verb is None or call["verb"] == verb) and (outcome is None or call["outcome"] == outcome)
         ]
 
-    def environment(self, module: str = "mom.vdsm_double.client") -> dict[str, str]:
-        """What momd's environment needs to use this double (with ``[vdsm] client-module = module``)."""
-        from mom.plugins.hypervisors.vdsm_client import CLIENT_MODULE_ENV
-        from mom.vdsm_double.client import DOUBLE_DIR_ENV
+    def environment(self) -> dict[str, str]:
+        """What a momd child needs in its environment to use this double (its configuration
+        says ``[vdsm] client-module = tests.vdsm_double.client``): the directory, and the
+        source tree on its path, since the double is not installed with the package."""
+        from tests.vdsm_double.client import DOUBLE_DIR_ENV
 
-        return {CLIENT_MODULE_ENV: module, DOUBLE_DIR_ENV: self.directory}
+        path = [CHECKOUT, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+        return {DOUBLE_DIR_ENV: self.directory, "PYTHONPATH": os.pathsep.join(path)}

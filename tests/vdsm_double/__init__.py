@@ -3,14 +3,14 @@
 vdsm's client library cannot be installed off an oVirt host, and vdsm's JSON-RPC runs
 over STOMP on TLS; this package stands in for both, at the level MOM uses them:
 
-- :mod:`mom.vdsm_double.vms`: the VMs and vdsm's result shapes (``VmStats``,
+- :mod:`tests.vdsm_double.vms`: the VMs and vdsm's result shapes (``VmStats``,
   ``balloonInfo``, ``memoryStats``, IO tune), field by field with their sources;
-- :mod:`mom.vdsm_double.server`: :class:`VdsmDouble`, the verbs MOM calls, vdsm's error
+- :mod:`tests.vdsm_double.server`: :class:`VdsmDouble`, the verbs MOM calls, vdsm's error
   codes, switchable behaviours (down, restarting, recovering, slow, failing verbs) and
   a journal of every request;
-- :mod:`mom.vdsm_double.client`: a ``vdsm.client`` look-alike (``connect``, namespaces,
+- :mod:`tests.vdsm_double.client`: a ``vdsm.client`` look-alike (``connect``, namespaces,
   ``ServerError``/``TimeoutError``/``ClientError``/``ConnectionError``);
-- :mod:`mom.vdsm_double.shared_dir`: the same double inside a momd child process,
+- :mod:`tests.vdsm_double.shared_dir`: the same double inside a momd child process,
   steered through a directory.
 
 In a test::
@@ -21,13 +21,13 @@ In a test::
         ...
     double.calls_of("VM.setBalloonTarget")
 
-Nothing here is used by momd unless both ``[vdsm] client-module`` and the environment
-variable ``MOM_VDSM_CLIENT_MODULE`` name :mod:`mom.vdsm_double.client`.
+Test code, not installed with the package: momd uses it only from a checkout, when
+``[vdsm] client-module`` names :mod:`tests.vdsm_double.client`.
 """
 
-from mom.vdsm_double.client import install
-from mom.vdsm_double.server import Call, Fault, VdsmDouble
-from mom.vdsm_double.shared_dir import SharedDir
-from mom.vdsm_double.vms import Disk, Vm, memory_stats
+from tests.vdsm_double.client import install
+from tests.vdsm_double.server import Call, Fault, VdsmDouble
+from tests.vdsm_double.shared_dir import SharedDir
+from tests.vdsm_double.vms import Disk, Vm, memory_stats
 
 __all__ = ["VdsmDouble", "Vm", "Disk", "memory_stats", "Call", "Fault", "install", "SharedDir"]
