@@ -5,7 +5,8 @@ and (as the guest property ``sla_registry``) to the ``GuestSla`` collector, whic
 :meth:`SlaRegistry.observe` every collection round with what the hypervisor's metadata
 says.  A change (RPC or metadata event) is therefore seen at the guest's next collection
 and by the policy cycle after it.  A guest that is no longer monitored is dropped from
-memory (:meth:`SlaRegistry.prune`); what the RPC set for it stays in the state file.
+memory (:meth:`SlaRegistry.prune`: at the next RPC call, the next guest found, or within
+two collection rounds); what the RPC set for it stays in the state file.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ class _Guest:
     parsed: dict[str, tuple[Any, SlaSpec | None]] = field(default_factory=dict)
     metadata: SlaSpec | None = None
     ovirt: SlaSpec | None = None
-    guarantee_kib: int | None = None
+    #: (balloon_max, balloon_min) KiB, last collected; None: not known
+    balloon: tuple[int, int] | None = None
 
 
 class SlaRegistry:
@@ -140,17 +142,16 @@ class SlaRegistry:
         return combine(specs, self.config.classes, self.config.default_class)
 
     def guarantee(self, uuid: str, sla: Sla, balloon: Mapping[str, Any] | None) -> int | None:
-        """The guest's guarantee in KiB (None without balloon_max), remembered for the RPC."""
-        value = None
+        """The guest's guarantee in KiB (None without balloon_max); the balloon bounds are
+        remembered for the RPC's answer."""
+        bounds = None
         if balloon is not None and balloon.get("balloon_max") is not None:
-            value = guarantee_kib(
-                int(balloon["balloon_max"]), int(balloon.get("balloon_min") or 0), sla.sla_class, sla.guarantee
-            )
+            bounds = (int(balloon["balloon_max"]), int(balloon.get("balloon_min") or 0))
         with self.lock:
             guest = self._guests.get(uuid)
             if guest is not None:
-                guest.guarantee_kib = value
-        return value
+                guest.balloon = bounds
+        return None if bounds is None else guarantee_kib(bounds[0], bounds[1], sla.sla_class, sla.guarantee)
 
     def prune(self) -> None:
         """Forget the guests that are no longer monitored (not those found since the
@@ -219,7 +220,9 @@ class SlaRegistry:
         with self.lock:
             if entry is not None:
                 sla = self._resolve(entry)
-                name, kib = entry.name, entry.guarantee_kib
+                name, kib = entry.name, None
+                if entry.balloon is not None:
+                    kib = guarantee_kib(entry.balloon[0], entry.balloon[1], sla.sla_class, sla.guarantee)
             else:
                 specs = {"rpc": self._rpc.get(uuid)}
                 sla = combine(specs, self.config.classes, self.config.default_class)

@@ -203,31 +203,30 @@ class Rule:
 
     pattern: str
     spec: SlaSpec
-    line: int  #: line within the ``rules`` value, for messages
+    line: int  #: its number among the rules (1: the first), for messages
 
 
 def parse_rules(text: str, classes: Mapping[str, SlaClass]) -> tuple[Rule, ...]:
-    """One rule per non-empty line; SlaError with the line number if one is wrong."""
+    """One rule per non-empty line; SlaError with the rule's number (1: the first) if one is wrong."""
     rules = []
-    for number, line in enumerate(text.splitlines(), 1):
+    lines = [line for line in text.splitlines() if line.strip()]
+    for number, line in enumerate(lines, 1):
         words = line.split()
-        if not words:
-            continue
         pattern, settings = words[0], words[1:]
         values: dict[str, str] = {}
         for word in settings:
             key, equals, value = word.partition("=")
             if not equals or not value:
-                raise SlaError(f"rule line {number} ({line.strip()!r}): {word!r} is not key=value")
+                raise SlaError(f"rule {number} ({line.strip()!r}): {word!r} is not key=value")
             if key in values:
-                raise SlaError(f"rule line {number}: {key} given twice")
+                raise SlaError(f"rule {number}: {key} given twice")
             values[key] = value
         if not values:
-            raise SlaError(f"rule line {number} ({line.strip()!r}): a pattern needs at least one key=value")
+            raise SlaError(f"rule {number} ({line.strip()!r}): a pattern needs at least one key=value")
         try:
             rules.append(Rule(pattern, spec_from_values(values, classes), number))
         except SlaError as error:
-            raise SlaError(f"rule line {number} ({line.strip()!r}): {error}") from None
+            raise SlaError(f"rule {number} ({line.strip()!r}): {error}") from None
     return tuple(rules)
 
 

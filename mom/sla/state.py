@@ -71,7 +71,7 @@ class StateFile:
         text = json.dumps({"version": STATE_VERSION, "guests": guests}, indent=1, sort_keys=True)
         try:
             os.makedirs(directory, mode=0o755, exist_ok=True)
-            if self._unusable and os.path.exists(self.path):
+            if self._unusable and os.path.isfile(self.path):
                 os.replace(self.path, self.path + ".corrupt")
             self._unusable = False
             fd, temporary = tempfile.mkstemp(prefix=".state-", dir=directory)
