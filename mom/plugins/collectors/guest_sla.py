@@ -17,6 +17,7 @@ from mom.sla.registry import SlaRegistry
 __all__ = ["GuestSla"]
 
 _log = logging.getLogger("mom.Collectors.GuestSla")
+_warned_no_registry = False
 
 
 class GuestSla(Collector):
@@ -40,8 +41,12 @@ class GuestSla(Collector):
         self.name = str(properties["name"])
         registry = properties.get("sla_registry")
         if registry is None:
-            # built outside momd's composition root (a hand-made GuestMonitor)
-            _log.warning("GuestSla for %s: no SLA registry; mom.conf's [sla] does not apply", self.name)
+            # a guest manager built outside momd's composition root: each guest gets the
+            # shipped classes only (said once per process, not once per guest)
+            global _warned_no_registry
+            if not _warned_no_registry:
+                _warned_no_registry = True
+                _log.warning("GuestSla: no SLA registry (not momd); mom.conf's [sla] does not apply")
             registry = SlaRegistry(SlaConfig())
         self.registry: SlaRegistry = registry
         self.tag_fields = {tag: tag_field(tag) for tag in registry.config.tag_fields}
