@@ -69,6 +69,7 @@ class SlaRegistry:
         self.live_guests = live_guests
         self.logger = logging.getLogger("mom.sla")
         self.lock = threading.Lock()
+        self._write_lock = threading.Lock()  # held while the state file is written
         self._guests: dict[str, _Guest] = {}
         #: uuid -> what the RPC set, as stored (plain values, plus "name")
         self._stored: dict[str, dict[str, Any]] = {}
@@ -197,7 +198,8 @@ class SlaRegistry:
         """
         spec = None if not values else spec_from_values(values, self.config.classes)
         uuid, entry = self._lookup(guest)
-        with self.lock:
+        # one writer at a time; the collectors wait for self.lock only, never for the disk
+        with self._write_lock:
             stored = dict(self._stored)
             if spec is None:
                 stored.pop(uuid, None)
@@ -205,11 +207,12 @@ class SlaRegistry:
                 name = entry.name if entry is not None else self._stored.get(uuid, {}).get("name", "")
                 stored[uuid] = {**spec.values(), "name": name}
             self.state.save(stored)
-            self._stored = stored
-            if spec is None:
-                self._rpc.pop(uuid, None)
-            else:
-                self._rpc[uuid] = spec
+            with self.lock:
+                self._stored = stored
+                if spec is None:
+                    self._rpc.pop(uuid, None)
+                else:
+                    self._rpc[uuid] = spec
         self.logger.info("setGuestSla(%s): %s", guest, spec.values() if spec is not None else "cleared")
         return self.get(uuid)
 
