@@ -52,6 +52,10 @@ class _Guest:
     ovirt: SlaSpec | None = None
     #: (balloon_max, balloon_min) KiB, last collected; None: not known
     balloon: tuple[int, int] | None = None
+    #: the last resolved SLA and the specs it came from (specs are cached objects, so
+    #: an unchanged guest is answered without combining again)
+    resolved: Sla | None = None
+    resolved_from: tuple[Any, ...] = ()
 
 
 class SlaRegistry:
@@ -139,8 +143,19 @@ class SlaRegistry:
         return spec
 
     def _resolve(self, guest: _Guest) -> Sla:
-        specs = {"rpc": self._rpc.get(guest.uuid), "metadata": guest.metadata, "ovirt": guest.ovirt, "rule": guest.rule}
-        return combine(specs, self.config.classes, self.config.default_class)
+        rpc = self._rpc.get(guest.uuid)
+        inputs = guest.resolved_from
+        if (
+            guest.resolved is not None
+            and inputs[0] is rpc
+            and inputs[1] is guest.metadata
+            and inputs[2] is guest.ovirt
+        ):
+            return guest.resolved
+        specs = {"rpc": rpc, "metadata": guest.metadata, "ovirt": guest.ovirt, "rule": guest.rule}
+        guest.resolved = combine(specs, self.config.classes, self.config.default_class)
+        guest.resolved_from = (rpc, guest.metadata, guest.ovirt)
+        return guest.resolved
 
     def guarantee(self, uuid: str, sla: Sla, balloon: Mapping[str, Any] | None) -> int | None:
         """The guest's guarantee in KiB (None without balloon_max); the balloon bounds are
