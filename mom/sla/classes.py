@@ -26,6 +26,7 @@ __all__ = [
     "parse_guarantee",
     "parse_class_sections",
     "guarantee_kib",
+    "margin_kib",
 ]
 
 #: ``[sla-class gold]``
@@ -137,6 +138,11 @@ def guarantee_kib(balloon_max: int, balloon_min: int, sla_class: SlaClass, expli
         fraction = sla_class.guarantee if explicit is None or explicit.fraction is None else explicit.fraction
         wanted = int(fraction * balloon_max)
     return max(0, min(balloon_max, max(balloon_min, wanted)))
+
+
+def margin_kib(balloon_max: int, sla_class: SlaClass) -> int:
+    """The free memory (KiB) a guest of this class keeps above what it uses."""
+    return int(sla_class.margin * balloon_max)
 
 
 # ## The [sla-class NAME] sections

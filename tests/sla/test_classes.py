@@ -6,7 +6,15 @@ import pytest
 
 from mom.config import load_config
 from mom.errors import ConfigError
-from mom.sla.classes import DEFAULT_CLASSES, Guarantee, SlaError, guarantee_kib, parse_fraction, parse_guarantee
+from mom.sla.classes import (
+    DEFAULT_CLASSES,
+    Guarantee,
+    SlaError,
+    guarantee_kib,
+    margin_kib,
+    parse_fraction,
+    parse_guarantee,
+)
 
 GIB = 1024 * 1024
 
@@ -53,6 +61,11 @@ def test_guarantee_is_a_share_of_balloon_max_never_below_balloon_min():
     assert guarantee_kib(4 * GIB, 0, gold, Guarantee(fraction=0.5)) == 2 * GIB
     assert guarantee_kib(4 * GIB, GIB, gold, Guarantee(kib=GIB // 2)) == GIB
     assert guarantee_kib(4 * GIB, 0, gold, Guarantee(kib=8 * GIB)) == 4 * GIB
+
+
+def test_margins_are_shares_of_balloon_max():
+    assert margin_kib(4 * GIB, DEFAULT_CLASSES["standard"]) == int(0.2 * 4 * GIB)
+    assert margin_kib(4 * GIB, DEFAULT_CLASSES["compute"]) == int(0.1 * 4 * GIB)
 
 
 @pytest.mark.parametrize(
