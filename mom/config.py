@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping
 from mom.errors import ConfigError
 from mom.log import VERBOSITY_LEVELS
 from mom.policy_sets import missing_reason, resolve_policy_dir
+from mom.sla.config import SlaConfig, is_sla_section, parse_sla_config
 
 __all__ = [
     "Opt",
@@ -199,6 +200,9 @@ OPTIONS: dict[tuple[str, str], Opt] = {
     ("main", "metrics-address"): _opt(
         "metrics_address", "127.0.0.1", _STR, "address the metrics endpoint listens on", True
     ),
+    ("main", "state-file"): _opt(
+        "state_file", "/var/lib/mom/state.json", _STR, "what momd keeps across restarts (SLAs set over RPC)", True
+    ),
     ("logging", "log"): _opt("log", "stdio", _STR, "'stdio' or a file name (rotated)"),
     ("logging", "verbosity"): _opt("verbosity", "info", _STR, "5/debug 4/info 3/warn 2/error 1/critical"),
     ("logging", "max-bytes"): _opt("log_max_bytes", "2097152", _COUNT, "rotate the log file at this size"),
@@ -242,6 +246,7 @@ class Settings:
     rpc_request_timeout: int | float = 5
     metrics_port: int = -1
     metrics_address: str = "127.0.0.1"
+    state_file: str = "/var/lib/mom/state.json"
     log: str = "stdio"
     verbosity: str = "info"
     log_max_bytes: int = 2097152
@@ -252,6 +257,8 @@ class Settings:
     collector_config: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     #: ``[__int__] plot-subdir``: this run's momplot-NNN directory, or ''
     plot_subdir: str = ""
+    #: ``[sla]`` and ``[sla-class NAME]``, validated (see mom.sla.config)
+    sla: SlaConfig = field(default_factory=SlaConfig)
 
     def rpc_endpoint(self) -> tuple[str, Any]:
         """``("tcp", port)``, ``("unix", path)`` or ``("off", None)`` from ``rpc-port``."""
@@ -366,12 +373,17 @@ def validate(
             raise ConfigError(f"{where}: [{section}] {key} = {text!r}: expected {opt.expected}") from None
     values["hypervisor_interface"] = values["hypervisor_interface"].strip().lower()
     collector_config: dict[str, dict[str, str]] = {}
+    sla_sections: dict[str, dict[str, str]] = {}
     for section in parser.sections():
         if section.startswith(COLLECTOR_SECTION_PREFIX):
             name = section[len(COLLECTOR_SECTION_PREFIX) :].strip()
             collector_config[name] = dict(parser.items(section, raw=True))
             continue
         if section == INTERNAL_SECTION:
+            continue
+        if is_sla_section(section):  # read raw ('75%'), checked by parse_sla_config below
+            defaults = parser.defaults()
+            sla_sections[section] = {k: v for k, v in parser.items(section, raw=True) if k not in defaults}
             continue
         if section in IGNORED_SECTIONS:
             unknown = [key for key in parser[section] if key not in VDSM_KEYS and key not in parser.defaults()]
@@ -385,6 +397,10 @@ def validate(
             where = origins.get((section, key), "overrides")
             warnings.append(f"unknown option '{key}' in section '{section}' of '{where}' (ignored)")
     values["collector_config"] = collector_config
+    values["sla"], sla_warnings = parse_sla_config(
+        sla_sections, lambda section, key: origins.get((section, key)) or _where(origins, section)
+    )
+    warnings.extend(sla_warnings)
     if parser.has_section(INTERNAL_SECTION) and parser.has_option(INTERNAL_SECTION, "plot-subdir"):
         values["plot_subdir"] = parser.get(INTERNAL_SECTION, "plot-subdir", raw=True)
     settings = Settings(**values)
@@ -409,4 +425,4 @@ def _where(origins: Mapping[tuple[str, str], str], section: str) -> str:
 
 def settings_fields() -> set[str]:
     """The :class:`Settings` fields that come from :data:`OPTIONS` (for the tests)."""
-    return {f.name for f in dataclasses.fields(Settings)} - {"collector_config", "plot_subdir"}
+    return {f.name for f in dataclasses.fields(Settings)} - {"collector_config", "plot_subdir", "sla"}

@@ -23,7 +23,7 @@ from mom.log import VERBOSITY_LEVELS
 from mom.policy_files import UnreadableFileError, read_text
 from mom.rpc.client import UnixXmlRpcClient, tcp_client
 
-__all__ = ["main", "build_parser", "format_stats"]
+__all__ = ["main", "build_parser", "format_stats", "format_sla"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,7 +62,46 @@ def build_parser() -> argparse.ArgumentParser:
         "verbosity", help="set momd's log level (debug, info, warn, error, critical or 5..1)"
     )
     verbosity.add_argument("level")
+    sla_get = commands.add_parser("sla-get", help="a guest's SLA (by UUID or name) and where each field comes from")
+    sla_get.add_argument("guest")
+    sla_get.add_argument("--json", action="store_true", help="print JSON")
+    sla_set = commands.add_parser(
+        "sla-set", help="set what the RPC says about a guest's SLA (kept across restarts), or --clear it"
+    )
+    sla_set.add_argument("guest")
+    sla_set.add_argument("--class", dest="sla_class", help="an SLA class (platinum, gold, standard, ...)")
+    sla_set.add_argument("--priority", type=int, help="0-100")
+    sla_set.add_argument("--tags", help="space- or comma-separated tags ('' for none)")
+    sla_set.add_argument("--guarantee", help="a fraction or percentage of its memory (75%%), or a size (2GiB)")
+    sla_set.add_argument("--clear", action="store_true", help="forget what the RPC set")
     return parser
+
+
+def format_sla(sla: dict[str, Any]) -> str:
+    """``getGuestSla``'s answer, one field a line with its source."""
+    sources = sla.get("sources", {})
+    lines = [f"guest:     {sla.get('name') or '?'} {sla['uuid']}{'' if sla.get('monitored') else ' (not monitored)'}"]
+    lines.append(f"class:     {sla['class']}  ({sources.get('sla_class', '?')})")
+    lines.append(f"priority:  {sla['priority']}  ({sources.get('priority', '?')})")
+    lines.append(f"tags:      {' '.join(sla['tags']) or '-'}  ({sources.get('tags', '?')})")
+    kib = f", {sla['guarantee_kib']} KiB now" if "guarantee_kib" in sla else ""
+    lines.append(f"guarantee: {sla['guarantee']}{kib}  ({sources.get('guarantee', '?')})")
+    return "\n".join(lines)
+
+
+def _sla_values(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The dict ``setGuestSla`` takes, or None (usage error, printed)."""
+    given = {
+        "class": args.sla_class,
+        "priority": args.priority,
+        "tags": args.tags,
+        "guarantee": args.guarantee,
+    }
+    values = {key: value for key, value in given.items() if value is not None}
+    if args.clear == bool(values):
+        print("give --clear or at least one of --class, --priority, --tags, --guarantee", file=sys.stderr)
+        return None
+    return values
 
 
 def _read(path: str) -> str:
@@ -173,6 +212,16 @@ def run(args: argparse.Namespace) -> int:
             return 1
         proxy.setVerbosity(args.level)
         print("OK")
+        return 0
+    if command == "sla-get":
+        sla = proxy.getGuestSla(args.guest)
+        print(json.dumps(sla, indent=2, sort_keys=True) if args.json else format_sla(sla))
+        return 0
+    if command == "sla-set":
+        values = _sla_values(args)
+        if values is None:
+            return 2
+        print(format_sla(proxy.setGuestSla(args.guest, values)))
         return 0
     raise AssertionError(command)
 

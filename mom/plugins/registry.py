@@ -47,6 +47,7 @@ COLLECTORS: dict[str, str] = {
     "GuestIoTuneOptional": _C + "guest_io_tune:GuestIoTuneOptional",
     "GuestQemuAgent": _C + "guest_qemu_agent:GuestQemuAgent",
     "GuestNetworkDaemon": _C + "guest_network_daemon:GuestNetworkDaemon",
+    "GuestSla": _C + "guest_sla:GuestSla",
     # the simulated host's (mom-sim)
     "SimHostMemory": "mom.sim.collectors:SimHostMemory",
     "SimHostKSM": "mom.sim.collectors:SimHostKSM",

@@ -1,8 +1,9 @@
 """The exported API (upstream ``MOMFuncs``): what vdsm and ``momctl`` call.
 
 Only methods marked with :func:`exported` are published (on the MOM instance and
-over RPC); method names are upstream's.  ``threads`` holds ``host_monitor``,
-``guest_manager`` and ``policy_engine``.
+over RPC); method names are upstream's, plus this project's ``setGuestSla`` and
+``getGuestSla``.  ``threads`` holds ``host_monitor``, ``guest_manager`` and
+``policy_engine``; ``sla`` is the daemon's :class:`~mom.sla.registry.SlaRegistry`.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ def exported(function: F) -> F:
 
 
 class MOMFuncs:
-    """The nine API methods; ``config``, ``threads`` and ``logger`` are its only data."""
+    """The API methods; ``config``, ``threads``, ``sla`` and ``logger`` are its only data."""
 
-    def __init__(self, config: Any, threads: dict[str, Any]) -> None:
+    def __init__(self, config: Any, threads: dict[str, Any], sla: Any = None) -> None:
         self.config = config
         self.threads = threads
+        #: the SLA registry (None: the SLA methods raise, e.g. under upstream's signature)
+        self.sla = sla
         self.logger = logging.getLogger("mom.RPCServer")
 
     @exported
@@ -100,3 +103,22 @@ class MOMFuncs:
     def getActiveGuests(self) -> list[str]:
         """Names of the guests whose monitor is ready."""
         return self.threads["guest_manager"].rpc_get_active_guests()
+
+    # ## SLA (this project's; README "SLA classes")
+
+    def _sla_registry(self) -> Any:
+        if self.sla is None:
+            raise RuntimeError("this MOM has no SLA registry")
+        return self.sla
+
+    @exported
+    def setGuestSla(self, guest: str, sla: dict[str, Any] | None) -> dict[str, Any]:
+        """Set what the RPC says about a guest (by UUID or name): ``{class, priority,
+        tags, guarantee}``, each optional; ``{}`` clears it.  Kept in the state file;
+        returns the guest's effective SLA (as :meth:`getGuestSla`)."""
+        return self._sla_registry().set_rpc(guest, sla)
+
+    @exported
+    def getGuestSla(self, guest: str) -> dict[str, Any]:
+        """A guest's effective SLA: class, priority, tags, guarantee, and each field's source."""
+        return plain(self._sla_registry().get(guest))

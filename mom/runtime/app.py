@@ -26,6 +26,8 @@ from mom.runtime.engine import PolicyEngine
 from mom.runtime.guest_manager import GuestManager
 from mom.runtime.host_monitor import HostMonitor
 from mom.runtime.plotter import make_plot_subdir
+from mom.sla.registry import SlaRegistry
+from mom.sla.state import StateFile
 
 __all__ = ["MOM"]
 
@@ -57,6 +59,8 @@ class MOM:
         self.hypervisor_iface: Any = None
         #: the Prometheus metrics (:mod:`mom.metrics`), when ``metrics-port`` is set
         self.metrics: Any = None
+        #: the SLA registry (:mod:`mom.sla.registry`), once the threads start
+        self.sla: SlaRegistry | None = None
 
     # ## Life cycle
 
@@ -94,7 +98,13 @@ class MOM:
             host_monitor.collect()
             host_monitor.start()
             self.hypervisor_iface = self._hypervisor_interface()
-            guest_manager = GuestManager(config, self.hypervisor_iface, settings, stop)
+            # -- SLA (issue 11): one registry, for the GuestSla collector and the RPC --
+            self.sla = SlaRegistry(settings.sla, StateFile(settings.state_file))
+            guest_manager = GuestManager(
+                config, self.hypervisor_iface, settings, stop, guest_properties={"sla_registry": self.sla}
+            )
+            self.sla.live_guests = guest_manager.monitored_uuids
+            # -- end SLA --
             self.threads["guest_manager"] = guest_manager
             guest_manager.start()
             policy_engine = PolicyEngine(config, self.hypervisor_iface, host_monitor, guest_manager, settings, stop)
@@ -107,7 +117,7 @@ class MOM:
                     settings, policy_engine, host_monitor, guest_manager, self.hypervisor_iface
                 )
             policy_engine.start()
-            funcs = MOMFuncs(config, self.threads)
+            funcs = MOMFuncs(config, self.threads, self.sla)
             self.rpc_server = RPCServer(config, funcs, settings)
             self.rpc_server.start()
             self._publish(funcs)

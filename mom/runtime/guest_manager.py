@@ -46,8 +46,11 @@ class GuestManager(threading.Thread):
         hypervisor_iface: Any,
         settings: Settings | None = None,
         stop: threading.Event | None = None,
+        guest_properties: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(name="GuestManager", daemon=True)
+        #: properties every guest monitor gets besides its own (momd: ``sla_registry``)
+        self.guest_properties = dict(guest_properties or {})
         self.config = config
         self.settings = settings or validate(config)[0]
         self.hypervisor_iface = hypervisor_iface
@@ -174,7 +177,7 @@ class GuestManager(threading.Thread):
             self.logger.error("Failed to get guest:%s information -- monitor can't start", vm_id)
             return None
         try:
-            monitor = GuestMonitor(self.config, info, self.hypervisor_iface, self.settings)
+            monitor = GuestMonitor(self.config, {**self.guest_properties, **info}, self.hypervisor_iface, self.settings)
         except Exception:
             self.logger.exception("Guest Monitor initialization failed for guest %s", vm_id)
             return None
@@ -253,6 +256,11 @@ class GuestManager(threading.Thread):
                 self.table.variables[monitor.row] = dict(monitor.variables)
                 rows.append(monitor.row)
             return GuestSet(self.table, rows)
+
+    def monitored_uuids(self) -> list[str]:
+        """UUIDs of the guests that have a monitor now."""
+        with self.guests_lock:
+            return [str(monitor.properties.get("uuid")) for monitor in self.guests.values()]
 
     def rpc_get_active_guests(self) -> list[str]:
         """Names of the ready guests."""

@@ -125,6 +125,8 @@ def test_introspection_lists_exactly_the_api(unix_momd):
     assert sorted(client.system.listMethods()) == sorted(
         [
             "getActiveGuests",
+            "getGuestSla",  # this project's (README "SLA classes")
+            "setGuestSla",
             "getNamedPolicies",
             "getPolicy",
             "getStatistics",

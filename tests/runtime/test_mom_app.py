@@ -22,6 +22,8 @@ API = {
     "setVerbosity",
     "getStatistics",
     "getActiveGuests",
+    "setGuestSla",  # this project's (README "SLA classes")
+    "getGuestSla",
 }
 
 BALLOON_POLICY = '(with Guests guest (guest.Control "balloon_target" (- guest.balloon_cur 1024)))'

@@ -56,5 +56,10 @@ class HypervisorInterface:
     def setVmBalloonTarget(self, uuid: str, target: int) -> None:
         """Set the guest's balloon to ``target`` KiB."""
 
+    def getVmSlaMetadata(self, uuid: str) -> dict[str, Any] | None:
+        """``{"mom_sla": XML text or None, "ovirt_custom": {key: text}}`` (the GuestSla
+        collector's input); None: this hypervisor keeps no SLA metadata (vdsm's API)."""
+        return None
+
     def ksmTune(self, tuning_params: dict[str, int]) -> None:
         """Set KSM knobs (keys without the ``ksm_`` prefix)."""

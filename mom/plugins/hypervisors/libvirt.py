@@ -498,6 +498,16 @@ class LibvirtInterface(HypervisorInterface):
         finally:
             self._invalidate(entry, "sched")
 
+    # ## SLA
+
+    def getVmSlaMetadata(self, uuid: str) -> dict[str, Any] | None:
+        """Our ``urn:mom:sla:1`` element and oVirt's ``sla_*`` custom properties, from the
+        cached domain XML (read again after a metadata-change event); None if unknown."""
+        try:
+            return self._xml(uuid).sla_metadata()
+        except HypervisorInterfaceError as error:
+            return self._failed("getVmSlaMetadata", uuid, error)
+
     # ## IO
 
     def getVmIoTunePolicy(self, uuid: str) -> list[dict[str, Any]] | None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mom.plugins.collectors.io_tune import IO_TUNE_KEYS
+from mom.sla.sources import MOM_NAMESPACE, OVIRT_KEYS, OVIRT_VM_NAMESPACE
 
 __all__ = [
     "TUNE_NAMESPACE",
@@ -78,6 +79,14 @@ class DomainXml:
     vcpu_limit: int = 100  # percent, oVirt metadata <vcpuLimit>, 100 if unset
     #: oVirt IO policies: [{name, path, guaranteed{}, maximum{}}]
     io_policy: list[dict[str, Any]] = field(default_factory=list)
+    #: our SLA element (namespace urn:mom:sla:1) as XML text, parsed by mom.sla; or None
+    mom_sla: str | None = None
+    #: oVirt's custom properties sla_class, sla_priority, sla_tags (ovirt-vm:custom)
+    ovirt_custom: dict[str, str] = field(default_factory=dict)
+
+    def sla_metadata(self) -> dict[str, Any]:
+        """What ``getVmSlaMetadata`` answers (see :mod:`mom.sla.registry`)."""
+        return {"mom_sla": self.mom_sla, "ovirt_custom": dict(self.ovirt_custom)}
 
     def io_tune_state(self) -> list[dict[str, Any]]:
         """Fresh ``{name, path, ioTune}`` dicts (the IoTune setters write into them)."""
@@ -118,6 +127,20 @@ def _tune_metadata(root: ElementTree.Element) -> ElementTree.Element | None:
         if child.tag.startswith("{" + TUNE_NAMESPACE + "}"):
             return child
     return None
+
+
+def _sla_metadata(root: ElementTree.Element, parsed: DomainXml) -> None:
+    metadata = root.find("metadata")
+    if metadata is None:
+        return
+    sla = metadata.find(f"{{{MOM_NAMESPACE}}}sla")
+    if sla is not None:
+        sla.tail = None
+        parsed.mom_sla = ElementTree.tostring(sla, encoding="unicode")
+    for node in metadata.findall(f"{{{OVIRT_VM_NAMESPACE}}}vm/{{{OVIRT_VM_NAMESPACE}}}custom/*"):
+        key = _local(node.tag)
+        if key in OVIRT_KEYS:
+            parsed.ovirt_custom[key] = (node.text or "").strip()
 
 
 def _io_policy(tune: ElementTree.Element) -> list[dict[str, Any]]:
@@ -177,5 +200,6 @@ def parse_domain_xml(text: str) -> DomainXml:
                 parsed.vcpu_limit = _int(node.text, 100)
                 break
         parsed.io_policy = _io_policy(tune)
+    _sla_metadata(root, parsed)
     return parsed
 

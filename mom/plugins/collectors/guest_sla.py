@@ -1,0 +1,67 @@
+"""GuestSla: a guest's SLA class, priority, guarantee and tags, as guest fields for policies.
+
+The SLA comes from the daemon's :class:`~mom.sla.registry.SlaRegistry` (guest property
+``sla_registry``), which combines the RPC, the hypervisor's metadata (libvirt only) and
+the ``[sla]`` rules; see the README's "SLA classes".
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+from mom.plugins.collectors.base import Collector
+from mom.sla.config import SlaConfig, tag_field
+from mom.sla.registry import SlaRegistry
+
+__all__ = ["GuestSla"]
+
+_log = logging.getLogger("mom.Collectors.GuestSla")
+_warned_no_registry = False
+
+
+class GuestSla(Collector):
+    """The guest's SLA.
+
+    - ``sla_class``: its class name (a string: ``(== Guest.sla_class "gold")``)
+    - ``sla_priority``: 0-100 (default 50)
+    - ``sla_tags``: its tags, space-separated (a string; "" if none)
+    - ``sla_guarantee``: the memory it keeps, KiB (optional: None while the balloon
+      size is unknown)
+    - ``sla_tag_<tag>``: 1 if it has the tag, else 0, for each tag of ``[sla] tag-fields``
+    """
+
+    fields = frozenset({"sla_class", "sla_priority", "sla_tags"})
+    optional_fields = frozenset({"sla_guarantee"})
+
+    def __init__(self, properties: Mapping[str, Any]) -> None:
+        super().__init__(properties)
+        self.iface = properties["hypervisor_iface"]
+        self.uuid = str(properties["uuid"])
+        self.name = str(properties["name"])
+        registry = properties.get("sla_registry")
+        if registry is None:
+            # a guest manager built outside momd's composition root: each guest gets the
+            # shipped classes only (said once per process, not once per guest)
+            global _warned_no_registry
+            if not _warned_no_registry:
+                _warned_no_registry = True
+                _log.warning("GuestSla: no SLA registry (not momd); mom.conf's [sla] does not apply")
+            registry = SlaRegistry(SlaConfig())
+        self.registry: SlaRegistry = registry
+        self.tag_fields = {tag: tag_field(tag) for tag in registry.config.tag_fields}
+        self.fields = GuestSla.fields | frozenset(self.tag_fields.values())
+        registry.guest_found(self.uuid, self.name)
+
+    def collect(self) -> dict[str, Any]:
+        sla = self.registry.observe(self.uuid, self.name, self.iface.getVmSlaMetadata(self.uuid))
+        balloon = self.iface.getVmBalloonInfo(self.uuid)
+        data: dict[str, Any] = {
+            "sla_class": sla.sla_class.name,
+            "sla_priority": sla.priority,
+            "sla_tags": " ".join(sla.tags),
+            "sla_guarantee": self.registry.guarantee(self.uuid, sla, balloon),
+        }
+        for tag, name in self.tag_fields.items():
+            data[name] = 1 if sla.has_tag(tag) else 0
+        return data

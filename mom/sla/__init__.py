@@ -1,0 +1,1 @@
+"""SLA classes, priorities and tags of guests: where they come from and what they guarantee."""
