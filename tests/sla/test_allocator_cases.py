@@ -184,3 +184,15 @@ def test_integer_excluded_and_other_integer_dtypes_are_taken(allocator):  # type
     converted = dict(inputs, excluded=np.array([0, 1], dtype=np.int8), priority=inputs["priority"].astype(np.uint8))
     again = allocator.allocate(**converted)
     assert np.array_equal(plain.target, again.target) and np.array_equal(plain.allocation, again.allocation)
+
+
+def test_dead_band_skips_small_changes_but_not_one_back_to_the_floor(allocator):  # type: ignore[no-untyped-def]
+    guests = [
+        {"sla": "gold", "balloon_max": 3 * GIB, "guarantee": 3 * GIB, "current": 3 * GIB - 10},  # 10 KiB below its guarantee
+        {"current": 4 * GIB - 10, "used": 0},  # 10 KiB below its share (its ceiling)
+    ]
+    inputs = host(guests, available=7 * GIB, host_free=10 * GIB, threshold=GIB, band=GIB, dead_band=0.01)
+    result = allocator.allocate(**inputs)
+    assert (result.target - inputs["current"]).tolist() == [10, 0]
+    shrinking = host([{"current": 4 * GIB, "used": 0, "balloon_min": 0}], available=4 * GIB - 10, dead_band=0.01)
+    assert allocator.allocate(**shrinking).target.tolist() == [4 * GIB]  # 10 KiB above its allocation: held

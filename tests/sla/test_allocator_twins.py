@@ -34,6 +34,15 @@ def test_twins_agree_on_random_large_hosts(fast, n, seed):  # type: ignore[no-un
         assert_same(reference.allocate(**inputs), fast.allocate(**inputs))
 
 
+@pytest.mark.parametrize("seed", [4, 5, 7])
+def test_twins_agree_on_the_largest_quantities(fast, seed):  # type: ignore[no-untyped-def]
+    inputs = random_host(300, seed, shift=19)  # balloons up to MAX_KIB (16 PiB)
+    assert int(inputs["balloon_max"].max()) > reference.MAX_KIB // 2
+    for host_free in (0, inputs["threshold"] + 1, 1 << 46):
+        inputs["host_free"] = host_free
+        assert_same(reference.allocate(**inputs), fast.allocate(**inputs))
+
+
 def test_large_hosts_cover_every_regime(fast):  # type: ignore[no-untyped-def]
     """The seeds above are not all one case: shares water-filled and floors given up both occur."""
     levels = {n_seed: reference.allocate(**random_host(*n_seed)).level for n_seed in [(1000, 4), (1000, 5), (10000, 4), (10000, 6)]}

@@ -97,8 +97,19 @@ def hosts(draw: Any, max_guests: int = 24, scale: int = 1 << 22) -> dict[str, An
     return inputs
 
 
-def random_host(n: int, seed: int) -> dict[str, Any]:
-    """A large random host (NumPy generator): mixed classes, about 2x overcommitted."""
+KIB_INPUTS = ("balloon_max", "balloon_min", "guarantee", "used", "margin", "idle", "current", "available", "host_free", "threshold", "band")
+
+
+def random_host(n: int, seed: int, shift: int = 0) -> dict[str, Any]:
+    """A large random host (NumPy generator): mixed classes, from short of the floors
+    to plenty; every KiB quantity ``<< shift`` (19 reaches MAX_KIB)."""
+    inputs = _random_host(n, seed)
+    for name in KIB_INPUTS:
+        inputs[name] = inputs[name] << shift
+    return inputs
+
+
+def _random_host(n: int, seed: int) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     ceiling = rng.integers(1 << 19, 1 << 25, n)  # 0.5 to 32 GiB
     minimum = (ceiling * rng.uniform(0.0, 0.5, n)).astype(np.int64)
