@@ -49,6 +49,7 @@ cdef void _order(
     const kib_t[::1] priority,
     bint growth,
     idx_t[::1] order,
+    idx_t[::1] starts,                    # scratch: N_BUCKETS entries
 ) noexcept nogil
 
 cdef double _adjusted_shares(kib_t balloon_max, kib_t priority, kib_t idle, kib_t current, double tax_rate) noexcept nogil

@@ -22,10 +22,11 @@ from mom.sla.allocator import (
 cdef kib_t MAX_KIB = _MAX_KIB
 cdef kib_t MAX_PRIORITY = _MAX_PRIORITY
 cdef kib_t PLATINUM = _PLATINUM
+N_SORT_BUCKETS = N_BUCKETS  # for the test that pins it
 cdef int64_t INF_BITS = 0x7FF0000000000000  # the bit pattern of +inf
 
 cdef enum:
-    N_BUCKETS = 505  # (PLATINUM + 1) * (MAX_PRIORITY + 1) sort buckets
+    N_BUCKETS = 6464  # (PLATINUM + 1) * (MAX_PRIORITY + 1) sort buckets (a test pins it)
     MODE_HOLD = 0
     MODE_RECLAIM = 1
     MODE_RELEASE = 2
@@ -98,11 +99,12 @@ cdef void _order(
     const kib_t[::1] priority,
     bint growth,
     idx_t[::1] order,
+    idx_t[::1] starts,
 ) noexcept nogil:
-    # Preconditions: ranks 0..PLATINUM, priorities 0..MAX_PRIORITY, equal lengths.
+    # Preconditions: ranks 0..PLATINUM, priorities 0..MAX_PRIORITY, equal lengths;
+    # N_BUCKETS entries of scratch in `starts`.
     # A stable counting sort: by (rank, priority, index) for reclaim, by (-rank,
     # -priority, index) for growth, as the reference's sorted() keys.
-    cdef idx_t starts[N_BUCKETS]
     cdef idx_t i, bucket, total = 0, count
     for bucket in range(N_BUCKETS):
         starts[bucket] = 0
@@ -413,12 +415,14 @@ def allocate(
         raise guest_error(field, bad, arrays)
 
     orders = np.empty((2, n), dtype=np.intp)
+    buckets_array = np.empty(N_BUCKETS, dtype=np.intp)
     kib = np.empty((7, n), dtype=np.int64)  # floors, allocation, shortfall, grown, target, packed floors, ceilings
     given_up_array = np.empty(n, dtype=np.intp)
     shared_array = np.empty(n, dtype=np.intp)
     shares_array = np.empty(n, dtype=np.float64)
     cdef idx_t[::1] reclaim_order = orders[0]
     cdef idx_t[::1] growth_order = orders[1]
+    cdef idx_t[::1] buckets = buckets_array
     cdef kib_t[::1] floors = kib[0]
     cdef kib_t[::1] allocation = kib[1]
     cdef kib_t[::1] shortfall = kib[2]
@@ -432,8 +436,8 @@ def allocate(
     cdef PlanResult plan
     cdef MoveResult moved
     with nogil:
-        _order(ranks, priorities, False, reclaim_order)
-        _order(ranks, priorities, True, growth_order)
+        _order(ranks, priorities, False, reclaim_order, buckets)
+        _order(ranks, priorities, True, growth_order, buckets)
         plan = _plan(
             ceilings, minimums, guarantees, used_, margins, ranks, priorities, idles, currents, excluded_,
             reclaim_order, host, floors, allocation, shortfall, given_up, shares, shared, packed_floors, packed_ceilings,

@@ -1,5 +1,1 @@
-"""Service levels for guests: classes, priorities, guarantees, and the memory allocator.
-
-The allocator's reference is :mod:`mom.sla.allocator`; its Cython twin is
-``mom._fastpath.allocator``, chosen in :mod:`mom._impl` (``_impl.allocator``).
-"""
+"""SLA classes, priorities and tags of guests: where they come from and what they guarantee."""

@@ -58,9 +58,12 @@ __all__ = [
 
 # ---- classes, limits ------------------------------------------------------------------
 
-#: reclaim rank of each class: lower ranks are reclaimed first; platinum never
-RANKS = {"vapor": 0, "compute": 1, "standard": 2, "gold": 3, "platinum": 4}
-PLATINUM = RANKS["platinum"]
+#: the rank of a class that is never reclaimed (platinum); ranks 0..PLATINUM - 1 are
+#: reclaimed lowest first.  Classes with a configured reclaim order (mom.sla.classes)
+#: map to ranks by the order's position among the configured ones.
+PLATINUM = 63
+#: the shipped classes' ranks
+RANKS = {"vapor": 0, "compute": 1, "standard": 2, "gold": 3, "platinum": PLATINUM}
 MAX_PRIORITY = 100
 #: KiB bound of every per-guest quantity (16 PiB): keeps sums inside int64 for
 #: MAX_GUESTS guests and every KiB exact as a double (below 2**53)
@@ -109,7 +112,7 @@ GUEST_COLUMNS = (
     "guarantee",  # KiB, the class guarantee resolved by the caller: balloon_min..balloon_max
     "used",  # KiB the guest uses now
     "margin",  # KiB of free memory the guest's class keeps above `used`
-    "reclaim_rank",  # RANKS: 0 vapor .. 3 gold, 4 platinum (never reclaimed)
+    "reclaim_rank",  # 0..PLATINUM: lower reclaimed first, PLATINUM never (RANKS: vapor 0 .. gold 3)
     "priority",  # 0..100
     "idle",  # KiB of guest memory unused now (the idle tax)
     "current",  # KiB, the balloon's size now: 0..balloon_max

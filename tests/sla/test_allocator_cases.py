@@ -20,7 +20,9 @@ def host(guests: list[dict[str, Any]], **scalars: Any) -> dict[str, Any]:
         row = dict(defaults, **guest)
         row.setdefault("guarantee", row["balloon_min"])
         row.setdefault("current", row["balloon_max"])
-        row["reclaim_rank"] = RANKS[row.pop("sla", "standard")]
+        sla = row.pop("sla", "standard")
+        if sla is not None:
+            row["reclaim_rank"] = RANKS[sla]
         rows.append(row)
     inputs: dict[str, Any] = {
         name: np.array([row[name] for row in rows], dtype=bool if name == "excluded" else np.int64) for name in GUEST_COLUMNS
@@ -49,6 +51,14 @@ def test_guarantees_are_given_up_by_class_then_lowest_priority(allocator):  # ty
     assert result.allocation.tolist() == [int(2.5 * GIB), GIB, GIB, 4 * GIB, 0, GIB, GIB]
     assert result.unmet == 0
     assert result.level == 0.0
+
+
+def test_any_rank_below_platinum_is_reclaimed_in_order(allocator):  # type: ignore[no-untyped-def]
+    """Ranks need not be the shipped classes': configured classes map to any of 0..62."""
+    guests = [{"sla": None, "reclaim_rank": rank, "guarantee": 2 * GIB} for rank in (62, 7, 40)]
+    result = allocator.allocate(**host(guests, available=4 * GIB + GIB // 2))
+    assert result.given_up.tolist() == [1, 2]
+    assert result.allocation.tolist() == [2 * GIB, GIB, int(1.5 * GIB)]
 
 
 def test_what_even_balloon_min_cannot_get_is_unmet(allocator):  # type: ignore[no-untyped-def]
@@ -135,7 +145,8 @@ BAD_GUESTS = [
     ({"guarantee": GIB - 1}, f"allocator: guest 1: guarantee = {GIB - 1} is outside {GIB}..{4 * GIB}"),
     ({"used": -5}, f"allocator: guest 1: used = -5 is outside 0..{MAX_KIB}"),
     ({"margin": -5}, f"allocator: guest 1: margin = -5 is outside 0..{MAX_KIB}"),
-    ({"sla": None, "reclaim_rank": 5}, "allocator: guest 1: reclaim_rank = 5 is outside 0..4"),
+    ({"sla": None, "reclaim_rank": 64}, "allocator: guest 1: reclaim_rank = 64 is outside 0..63"),
+    ({"sla": None, "reclaim_rank": -1}, "allocator: guest 1: reclaim_rank = -1 is outside 0..63"),
     ({"priority": 101}, "allocator: guest 1: priority = 101 is outside 0..100"),
     ({"idle": -1}, f"allocator: guest 1: idle = -1 is outside 0..{MAX_KIB}"),
     ({"current": 4 * GIB + 1}, f"allocator: guest 1: current = {4 * GIB + 1} is outside 0..{4 * GIB}"),

@@ -76,6 +76,12 @@ def test_the_compiled_limits_are_the_references(fast):  # type: ignore[no-untype
     inputs["priority"][1] = reference.MAX_PRIORITY + 1
     with pytest.raises(ValueError, match=f"0..{reference.MAX_PRIORITY}$"):
         fast.allocate(**inputs)
+    inputs = random_host(2, 0)
+    inputs["reclaim_rank"][1] = reference.PLATINUM + 1
+    with pytest.raises(ValueError, match=f"0..{reference.PLATINUM}$"):
+        fast.allocate(**inputs)
+    # the counting sort has a bucket per (rank, priority)
+    assert fast.N_SORT_BUCKETS == (reference.PLATINUM + 1) * (reference.MAX_PRIORITY + 1)
 
 
 def test_impl_selects_the_compiled_allocator(fast):  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import strategies as st
 
 from mom.sla import allocator as reference
-from mom.sla.allocator import GUEST_COLUMNS, PLATINUM
+from mom.sla.allocator import GUEST_COLUMNS, PLATINUM, RANKS
 from tests.implementations import load_implementation
 
 
@@ -70,7 +70,7 @@ def hosts(draw: Any, max_guests: int = 24, scale: int = 1 << 22) -> dict[str, An
                 guarantee,
                 draw(kib),  # used
                 draw(st.sampled_from([0, 1024]) | st.integers(0, scale // 8)),  # margin
-                draw(st.integers(0, PLATINUM)),
+                draw(st.sampled_from(sorted(RANKS.values())) | st.integers(0, PLATINUM)),
                 draw(st.sampled_from([0, 50, 100]) | st.integers(0, 100)),
                 draw(st.integers(0, max(current, 1) * 2)),  # idle, sometimes above current
                 current,
@@ -113,7 +113,7 @@ def _random_host(n: int, seed: int) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     ceiling = rng.integers(1 << 19, 1 << 25, n)  # 0.5 to 32 GiB
     minimum = (ceiling * rng.uniform(0.0, 0.5, n)).astype(np.int64)
-    rank = rng.choice(PLATINUM + 1, n, p=[0.2, 0.15, 0.4, 0.2, 0.05])
+    rank = rng.choice([0, 1, 2, 3, PLATINUM], n, p=[0.2, 0.15, 0.4, 0.2, 0.05])
     guarantee = np.where(rank == 3, ceiling * 3 // 4, minimum)
     guarantee = np.maximum(guarantee, minimum)
     current = (ceiling * rng.uniform(0.2, 1.0, n)).astype(np.int64)
