@@ -24,6 +24,7 @@ from libc.string cimport memcpy, memset
 cimport cython
 cimport numpy as cnp
 
+from mom._fastpath.layout cimport *
 from mom._fastpath.opcodes cimport *
 
 
@@ -34,10 +35,11 @@ from mom.dsl.limits import (
 from mom.dsl.sandbox import MISSING as _MISSING, policy_getattr as _policy_getattr
 from mom.dsl.scope import unbound_assignment as _unbound_assignment, undefined_symbol as _undefined_symbol
 from mom.dsl.support import function_arity_error as _function_arity_error
+from mom.dsl.layout import (
+    IO_TUNE_KEYS, IO_TUNE_SETTERS as IO_SETTERS, KIND_ATTRIBUTES as _KIND_ATTRIBUTES, POLICY_KIND as _POLICY_KIND,
+    RULE_METHOD_NAMES as METHOD_NAMES
+)
 from mom.errors import EntityError as _EntityError, PolicyError as _PolicyError
-from mom.plugins.collectors.io_tune import IoTune as _IoTune
-from mom.runtime.entity import Entity as _Entity, RULE_METHOD_NAMES as METHOD_NAMES
-from mom.runtime.table import GuestSet as _GuestSet, RowEntity as _RowEntity
 
 cnp.import_array()
 
@@ -50,24 +52,17 @@ cdef extern from *:
     static inline double mom_bits_double(int64_t bits) { double d; memcpy(&d, &bits, sizeof d); return d; }
     /* ints of at most 2**53 in magnitude convert to double exactly */
     #define mom_small(i) ((i) >= -9007199254740992LL && (i) <= 9007199254740992LL)
-    /* the object in slot member at byte offset `offset` of `obj` (NULL if unset) */
-    #define mom_slot(obj, offset) (*(PyObject **)((char *)(obj) + (offset)))
     """
     bint mom_add_overflow(int64_t a, int64_t b, int64_t *r) nogil
     bint mom_sub_overflow(int64_t a, int64_t b, int64_t *r) nogil
     bint mom_mul_overflow(int64_t a, int64_t b, int64_t *r) nogil
     double mom_bits_double(int64_t bits) nogil
     bint mom_small(int64_t i) nogil
-    PyObject* mom_slot(PyObject* obj, Py_ssize_t offset) nogil
 
 cdef extern from "Python.h":
-    ctypedef struct PyMemberDef:
-        Py_ssize_t offset
-    ctypedef struct PyMemberDescrObject:
-        PyMemberDef* d_member
+    ctypedef object (*descrgetfunc)(PyObject* descriptor, PyObject* obj, PyObject* kind)
     ctypedef struct PyTypeObject:
-        pass
-    PyTypeObject PyMemberDescr_Type
+        descrgetfunc tp_descr_get
     PyTypeObject* Py_TYPE(object o)
     long long PyLong_AsLongLongAndOverflow(object o, int *overflow) except? -1
     PyObject* PyIter_Next(object o) except? NULL
@@ -84,26 +79,8 @@ cdef enum Tag:
     T_ROW = 5         # o: the SampleTable, i: the row
     T_ROWMETHOD = 6   # o: the SampleTable, i: the row, aux: rule method id
     T_ITER = 7        # aux: index in the loop stack
-    T_IOSET = 8       # o: an IoTune, aux: which setter (IO_SETTERS)
-    T_ENTMETHOD = 9   # o: an Entity (exactly), aux: rule method id
-
-# storage tags of SampleTable (mom.runtime.table)
-DEF S_NONE = 0
-DEF S_BOOL = 1
-DEF S_INT = 2
-DEF S_FLOAT = 3
-DEF S_OBJECT = 4
-DEF S_ABSENT = 8
-
-# rule method ids: indexes of mom.runtime.entity.RULE_METHOD_NAMES (tests/dsl/test_opcodes.py checks)
-cdef enum RuleMethod:
-    M_PROP = 0
-    M_STAT = 1
-    M_STATAVG = 2
-    M_SETVAR = 3
-    M_GETVAR = 4
-    M_CONTROL = 5
-    M_GETCONTROL = 6
+    T_IOSET = 8       # o: an IO-tune record, slot: its TypeInfo, aux: which setter (IO_SETTERS)
+    T_ENTMETHOD = 9   # o: an entity (K_ENTITY), slot: its TypeInfo, aux: rule method id
 
 ctypedef struct Value:
     int16_t tag
@@ -143,8 +120,11 @@ DEF FIELD_CACHE = 24
 
 ctypedef struct TableInfo:
     PyObject* table   # owned until reset(): no other table can take its address meanwhile
-    PyObject* field_index  # borrowed: the table holds it
-    PyObject* objects      # borrowed: the table's list of object cells
+    PyObject* view    # owned: the table's ColumnView (mom.dsl.layout), which holds the arrays
+    PyObject* field_index  # borrowed from the view
+    PyObject* objects      # borrowed from the view: the list of object cells
+    PyObject* control_index    # borrowed from the view
+    PyObject* control_objects  # borrowed from the view
     int32_t* attribute_field  # per attribute name of the code: field index, -1 none, -2 not looked up
     FieldName names[FIELD_CACHE]
     int32_t nnames
@@ -165,6 +145,14 @@ ctypedef struct TableInfo:
     int32_t* control_order
     int32_t* control_count
     int32_t control_width
+
+DEF TYPE_CACHE = 32
+
+ctypedef struct TypeInfo:
+    PyObject* kind_type       # owned for the machine's life: no other type takes its address
+    int32_t kind              # the _policy_kind its own body declares (K_*), K_NONE if none
+    PyObject* policy_values   # owned: the data descriptor of _policy_values, NULL: getattr
+    PyObject* state[3]        # owned: data descriptors of the kind's KIND_ATTRIBUTES, NULL: getattr
 
 ctypedef struct SiteInfo:
     int32_t symbol
@@ -220,7 +208,7 @@ cdef int unbox(object x, Value* out, Machine machine=None) except -1:
     elif kind is float:
         out.tag = T_FLOAT
         out.f = x
-    elif kind is _RowEntity and machine is not None:
+    elif machine is not None and machine.type_info(<PyObject*>kind).kind == K_ROW:
         table = x.table
         out.slot = machine.table_slot(<PyObject*>table)
         out.tag = T_ROW
@@ -258,17 +246,50 @@ cdef object box(Value* v):
 
 METHOD_IDS = {name: index for index, name in enumerate(METHOD_NAMES)}
 
-#: IoTune's setters and the limit each writes (mom.plugins.collectors.io_tune)
-IO_SETTERS = (
-    ("setTotalBytesSec", "total_bytes_sec"),
-    ("setReadBytesSec", "read_bytes_sec"),
-    ("setWriteBytesSec", "write_bytes_sec"),
-    ("setTotalIopsSec", "total_iops_sec"),
-    ("setReadIopsSec", "read_iops_sec"),
-    ("setWriteIopsSec", "write_iops_sec"),
-)
 IO_SETTER_IDS = {name: index for index, (name, _key) in enumerate(IO_SETTERS)}
-cdef tuple IO_KEYS = tuple(key for _name, key in IO_SETTERS)
+cdef tuple IO_KEYS = IO_TUNE_KEYS
+
+#: the C enums as compiled, for tests/dsl/test_layout.py to compare with mom.dsl.layout
+C_TABLES = {
+    "storage_tags": {"NONE": S_NONE, "BOOL": S_BOOL, "INT": S_INT, "FLOAT": S_FLOAT, "OBJECT": S_OBJECT, "ABSENT": S_ABSENT},
+    "rule_methods": {
+        "Prop": M_PROP, "Stat": M_STAT, "StatAvg": M_STATAVG, "SetVar": M_SETVAR, "GetVar": M_GETVAR,
+        "Control": M_CONTROL, "GetControl": M_GETCONTROL,
+    },
+    "kinds": {"ROW": K_ROW, "ROWS": K_ROWS, "ENTITY": K_ENTITY, "IO_TUNE": K_IO_TUNE},
+    "opcodes": {
+        "CONST": OP_CONST, "LOAD": OP_LOAD, "LOAD_ATTR": OP_LOAD_ATTR, "POP": OP_POP, "FAIL": OP_FAIL, "ADD": OP_ADD,
+        "SUB": OP_SUB, "MUL": OP_MUL, "DIV": OP_DIV, "LT": OP_LT, "GT": OP_GT, "LE": OP_LE, "GE": OP_GE, "EQ": OP_EQ,
+        "NE": OP_NE, "SHL": OP_SHL, "SHR": OP_SHR, "NOT": OP_NOT, "AND": OP_AND, "OR": OP_OR, "MIN": OP_MIN,
+        "MAX": OP_MAX, "VALID": OP_VALID, "NULL": OP_NULL, "JUMP": OP_JUMP, "JUMP_IF_FALSE": OP_JUMP_IF_FALSE,
+        "RETURN": OP_RETURN, "DEFVAR": OP_DEFVAR, "SET": OP_SET, "ENTER": OP_ENTER, "LEAVE": OP_LEAVE,
+        "BIND": OP_BIND, "DEFVAR_VOID": OP_DEFVAR_VOID, "SET_VOID": OP_SET_VOID, "DEF": OP_DEF, "CALL": OP_CALL,
+        "METHOD": OP_METHOD, "CALL_METHOD": OP_CALL_METHOD, "CALL_VOID": OP_CALL_VOID,
+        "CALL_METHOD_VOID": OP_CALL_METHOD_VOID, "WITH": OP_WITH, "WITH_NEXT": OP_WITH_NEXT,
+        "WITH_STEP": OP_WITH_STEP,
+    },
+}
+
+
+cdef object data_descriptor(object kind, str name):
+    """The data descriptor that ``getattr(instance, name)`` would call for instances of
+    ``kind``, or None when getattr must decide (an instance dict, a custom getattr)."""
+    if kind.__getattribute__ is not object.__getattribute__:
+        return None
+    for klass in kind.__mro__:
+        found = klass.__dict__.get(name, _MISSING)
+        if found is not _MISSING:
+            if hasattr(type(found), "__set__") and Py_TYPE(found).tp_descr_get != NULL:
+                return found
+            return None
+    return None
+
+
+cdef inline object read_attribute(PyObject* descriptor, object obj, str name):
+    """``getattr(obj, name)``, through its data descriptor when the type has one."""
+    if descriptor != NULL:
+        return Py_TYPE(<object>descriptor).tp_descr_get(descriptor, <PyObject*>obj, <PyObject*>Py_TYPE(obj))
+    return getattr(obj, name)
 
 
 cdef inline bint is_intlike(Value* v) noexcept:
@@ -511,15 +532,12 @@ cdef class Machine:
     cdef Py_ssize_t stack_high       # no block has used the stack above this
     cdef readonly int error_pc
     cdef object abs_function
-    cdef Py_ssize_t io_current_offset   # IoTune._current slot
-    cdef Py_ssize_t entity_valid_offset       # Entity slots: _valid, statistics, controls
-    cdef Py_ssize_t entity_statistics_offset
-    cdef Py_ssize_t entity_controls_offset
-    # types whose _policy_values is a slot, with the slot's offset (-1: not a slot);
-    # owned for the machine's life, so no other type can take an address meanwhile
-    cdef PyObject* slot_types[8]
-    cdef Py_ssize_t slot_offsets[8]
-    cdef int32_t nslot_types
+    # what the types of the values met so far declare (mom.dsl.layout), and how their
+    # attributes read; past TYPE_CACHE types, `uncached` (no kind, getattr)
+    cdef TypeInfo types[TYPE_CACHE]
+    cdef int32_t ntypes
+    cdef TypeInfo uncached
+    cdef TypeInfo* last_type  # the one found last (types come in runs), or NULL
 
     def __cinit__(self, Code code, limits):
         cdef Py_ssize_t n = max(1, code.nsymbols)
@@ -559,23 +577,20 @@ cdef class Machine:
         self.pc = -1
         self.nloops = 0
         self.ntables = 0
-        self.nslot_types = 0
+        self.ntypes = 0
+        self.last_type = NULL
+        memset(&self.uncached, 0, sizeof(TypeInfo))
         self.error_pc = -1
         self.abs_function = abs
-        descriptor = _IoTune.__dict__["_current"]
-        self.io_current_offset = (<PyMemberDescrObject*>descriptor).d_member.offset
-        descriptor = _Entity.__dict__["_valid"]
-        self.entity_valid_offset = (<PyMemberDescrObject*>descriptor).d_member.offset
-        descriptor = _Entity.__dict__["statistics"]
-        self.entity_statistics_offset = (<PyMemberDescrObject*>descriptor).d_member.offset
-        descriptor = _Entity.__dict__["controls"]
-        self.entity_controls_offset = (<PyMemberDescrObject*>descriptor).d_member.offset
 
     def __dealloc__(self):
-        cdef int32_t k
+        cdef int32_t k, j
         self.reset()
-        for k in range(self.nslot_types):
-            Py_DECREF(<object>self.slot_types[k])
+        for k in range(self.ntypes):
+            Py_XDECREF(self.types[k].policy_values)
+            for j in range(3):
+                Py_XDECREF(self.types[k].state[j])
+            Py_DECREF(<object>self.types[k].kind_type)
         PyMem_Free(self.current)
         PyMem_Free(self.depth_of)
         PyMem_Free(self.functions)
@@ -608,6 +623,7 @@ cdef class Machine:
                 Py_XDECREF(self.tables[k].controls[j].name)
             self.tables[k].ncontrols = 0
             PyMem_Free(self.tables[k].attribute_field)
+            Py_DECREF(<object>self.tables[k].view)
             Py_DECREF(<object>self.tables[k].table)
         self.nsaved = 0
         self.nscopes = 0
@@ -677,10 +693,44 @@ cdef class Machine:
 
     # ## Tables
 
+    cdef inline TypeInfo* type_info(self, PyObject* kind) except NULL:
+        """What a type declares (its kind) and how its attributes read (cached)."""
+        if self.last_type != NULL and self.last_type.kind_type == kind:
+            return self.last_type
+        return self.find_type(kind)
+
+    cdef TypeInfo* find_type(self, PyObject* kind) except NULL:
+        cdef int32_t k, j
+        cdef TypeInfo* info
+        for k in range(self.ntypes):
+            if self.types[k].kind_type == kind:
+                self.last_type = &self.types[k]
+                return self.last_type
+        if self.ntypes == TYPE_CACHE:
+            return &self.uncached
+        t = <object>kind
+        declared = t.__dict__.get(_POLICY_KIND, K_NONE)  # its own body: not inherited
+        info = &self.types[self.ntypes]
+        memset(info, 0, sizeof(TypeInfo))
+        info.kind = declared if type(declared) is int and K_ROW <= declared <= K_IO_TUNE else K_NONE
+        descriptor = data_descriptor(t, "_policy_values")
+        if descriptor is not None:
+            Py_INCREF(descriptor)
+            info.policy_values = <PyObject*>descriptor
+        for j, name in enumerate(_KIND_ATTRIBUTES.get(info.kind, ())):
+            descriptor = data_descriptor(t, name)
+            if descriptor is not None:
+                Py_INCREF(descriptor)
+                info.state[j] = <PyObject*>descriptor
+        Py_INCREF(t)
+        info.kind_type = kind
+        self.ntypes += 1
+        self.last_type = info
+        return info
+
     cdef int16_t table_slot(self, PyObject* table) except -1:
         """The slot of a table in this evaluation (its arrays' addresses and caches)."""
         cdef int32_t k
-        cdef cnp.ndarray tags, payload, head, count
         cdef TableInfo* info
         for k in range(self.ntables):
             if self.tables[k].table == table:
@@ -692,29 +742,35 @@ cdef class Machine:
             self.tables = <TableInfo*>PyMem_Realloc(self.tables, self.tables_capacity * sizeof(TableInfo))
             if self.tables == NULL:
                 raise MemoryError()
-        t = <object>table
-        tags = t.tags
-        payload = t.payload
-        head = t.head
-        count = t.count
-        if not (tags.flags.c_contiguous and payload.flags.c_contiguous):
-            raise ValueError("SampleTable arrays must be C-contiguous")
+        view = (<object>table).column_view()
         info = &self.tables[self.ntables]
+        info.view = NULL
+        self.load_view(info, view)
         info.table = table
-        info.field_index = <PyObject*>t.policy_field_index
-        info.objects = <PyObject*>t.objects
         info.nnames = 0
+        info.ncontrols = 0
         info.attribute_field = <int32_t*>PyMem_Malloc(max(1, len(self.c.attributes)) * sizeof(int32_t))
         if info.attribute_field == NULL:
+            Py_DECREF(view)
             raise MemoryError()
         for k in range(len(self.c.attributes)):
             info.attribute_field[k] = -2
+        Py_INCREF(<object>table)  # released by reset(); it also keeps Loop.table alive
+        self.ntables += 1
+        return <int16_t>(self.ntables - 1)
+
+    cdef int load_view(self, TableInfo* info, object view) except -1:
+        """Read the addresses of a ColumnView's arrays into ``info``, which then owns it."""
+        cdef cnp.ndarray tags = view.tags, payload = view.payload
+        cdef cnp.ndarray latest_tags = view.latest_tags, latest_payload = view.latest_payload
+        cdef cnp.ndarray control_tags = view.control_tags, control_payload = view.control_payload
+        cdef cnp.ndarray control_order = view.control_order, control_count = view.control_count
+        cdef cnp.ndarray head = view.head, count = view.count
+        for array in (tags, payload, latest_tags, latest_payload, control_tags, control_payload, control_order):
+            if not array.flags.c_contiguous:
+                raise ValueError("column store arrays must be C-contiguous")
         info.tags = <int8_t*>cnp.PyArray_DATA(tags)
         info.payload = <int64_t*>cnp.PyArray_DATA(payload)
-        latest_tags = t.latest_tags
-        latest_payload = t.latest_payload
-        if not (latest_tags.flags.c_contiguous and latest_payload.flags.c_contiguous):
-            raise ValueError("SampleTable arrays must be C-contiguous")
         info.latest_tags = <int8_t*>cnp.PyArray_DATA(latest_tags)
         info.latest_payload = <int64_t*>cnp.PyArray_DATA(latest_payload)
         info.capacity = tags.shape[1]
@@ -722,27 +778,18 @@ cdef class Machine:
         info.count = <int32_t*>cnp.PyArray_DATA(count)
         info.nfields = <int32_t>tags.shape[0]
         info.history = <int32_t>tags.shape[2]
-        info.ncontrols = 0
-        self.control_arrays(info)
-        Py_INCREF(<object>table)  # released by reset(); it also keeps Loop.table alive
-        self.ntables += 1
-        return <int16_t>(self.ntables - 1)
-
-    cdef int control_arrays(self, TableInfo* info) except -1:
-        """(Re)read the addresses of a table's control columns."""
-        cdef cnp.ndarray tags, payload, order, count
-        t = <object>info.table
-        tags = t.control_tags
-        payload = t.control_payload
-        order = t.control_order
-        count = t.control_count
-        if not (tags.flags.c_contiguous and payload.flags.c_contiguous and order.flags.c_contiguous):
-            raise ValueError("SampleTable control arrays must be C-contiguous")
-        info.control_tags = <int8_t*>cnp.PyArray_DATA(tags)
-        info.control_payload = <int64_t*>cnp.PyArray_DATA(payload)
-        info.control_order = <int32_t*>cnp.PyArray_DATA(order)
-        info.control_count = <int32_t*>cnp.PyArray_DATA(count)
-        info.control_width = <int32_t>tags.shape[1]
+        info.control_tags = <int8_t*>cnp.PyArray_DATA(control_tags)
+        info.control_payload = <int64_t*>cnp.PyArray_DATA(control_payload)
+        info.control_order = <int32_t*>cnp.PyArray_DATA(control_order)
+        info.control_count = <int32_t*>cnp.PyArray_DATA(control_count)
+        info.control_width = <int32_t>control_tags.shape[1]
+        info.field_index = <PyObject*>view.field_index
+        info.objects = <PyObject*>view.objects
+        info.control_index = <PyObject*>view.control_index
+        info.control_objects = <PyObject*>view.control_objects
+        Py_INCREF(view)
+        Py_XDECREF(info.view)
+        info.view = <PyObject*>view
         return 0
 
     cdef int32_t control_column(self, TableInfo* info, object name, bint create) except -2:
@@ -753,15 +800,14 @@ cdef class Machine:
         for k in range(info.ncontrols):
             if info.controls[k].name == key:
                 return info.controls[k].field
-        table = <object>info.table
-        found = PyDict_GetItemWithError(table.control_index, name)
+        found = PyDict_GetItemWithError(<object>info.control_index, name)
         if found != NULL:
             column = <int32_t>(<object>found)
         elif not create:
             return -1
         else:
-            column = table.control_column(name)
-            self.control_arrays(info)  # the arrays may have been widened
+            column = (<object>info.view).add_control(name)
+            self.load_view(info, (<object>info.table).column_view())  # the arrays may be new
         if info.ncontrols < FIELD_CACHE:
             Py_INCREF(name)
             info.controls[info.ncontrols].name = key
@@ -777,7 +823,7 @@ cdef class Machine:
         cdef int8_t tag
         cdef double number
         if info.control_tags[at] == S_OBJECT:
-            (<object>info.table).control_objects.pop((row.i, column), None)
+            (<object>info.control_objects).pop((row.i, column), None)
         if value.tag == T_NONE:
             tag = S_NONE
         elif value.tag == T_BOOL:
@@ -792,7 +838,7 @@ cdef class Machine:
             memcpy(&info.control_payload[at], &number, sizeof(double))
         else:
             tag = S_OBJECT
-            (<object>info.table).control_objects[(row.i, column)] = box(value)
+            (<object>info.control_objects)[(row.i, column)] = box(value)
         info.control_tags[at] = tag
         if info.control_order[at] == 0:
             info.control_count[row.i] += 1
@@ -811,7 +857,7 @@ cdef class Machine:
         at = row.i * info.control_width + column
         tag = info.control_tags[at]
         if not stored_scalar(tag, info.control_payload[at], out) and tag == S_OBJECT:
-            unbox((<object>info.table).control_objects[(row.i, column)], out, self)
+            unbox((<object>info.control_objects)[(row.i, column)], out, self)
         return 0
 
     cdef inline int32_t field_of(self, Value* row, object name) except -2:
@@ -874,7 +920,6 @@ cdef class Machine:
         """``holder.attribute`` as a policy may read it into ``out``; 0 if it has none."""
         cdef int32_t method
         cdef PyObject* found_value
-        cdef PyObject* values_pointer
         if holder.tag == T_ROW:
             if self.row_latest(holder, self.field_at(holder, attribute), out):
                 return 1
@@ -889,9 +934,9 @@ cdef class Machine:
             return 0  # plain values declare no attributes
         obj = <object>holder.o
         name = self.c.attributes[attribute]
-        values_pointer = self.policy_values(holder.o)  # the common case, in C
-        if values_pointer != NULL and type(<object>values_pointer) is dict:
-            found_value = PyDict_GetItemWithError(<object>values_pointer, name)
+        values = self.policy_values(obj)  # the common case, in C
+        if type(values) is dict:
+            found_value = PyDict_GetItemWithError(values, name)
             if found_value != NULL:
                 unbox(<object>found_value, out, self)
                 return 1
@@ -901,33 +946,12 @@ cdef class Machine:
         unbox(found, out, self)
         return 1
 
-    cdef PyObject* policy_values(self, PyObject* obj) except? NULL:
-        """``obj._policy_values`` (borrowed) or NULL; read straight from the slot when
-        the class keeps it in ``__slots__`` (IoTune, ValueBag)."""
-        cdef PyObject* kind = <PyObject*>Py_TYPE(<object>obj)
-        cdef int32_t k
-        cdef Py_ssize_t offset = -1
-        for k in range(self.nslot_types):
-            if self.slot_types[k] == kind:
-                offset = self.slot_offsets[k]
-                if offset >= 0:
-                    return mom_slot(obj, offset)
-                break
-        else:
-            descriptor = getattr(<object>kind, "_policy_values", None)
-            if descriptor is not None and Py_TYPE(descriptor) == &PyMemberDescr_Type:
-                offset = (<PyMemberDescrObject*>descriptor).d_member.offset
-            if self.nslot_types < 8:
-                Py_INCREF(<object>kind)
-                self.slot_types[self.nslot_types] = kind
-                self.slot_offsets[self.nslot_types] = offset
-                self.nslot_types += 1
-            if offset >= 0:
-                return mom_slot(obj, offset)
-        values = getattr(<object>obj, "_policy_values", None)
-        if values is None:
-            return NULL
-        return <PyObject*>values  # borrowed: obj keeps its attribute alive
+    cdef object policy_values(self, object obj):
+        """``obj._policy_values`` (see mom.dsl.sandbox), None if it has none."""
+        cdef TypeInfo* info = self.type_info(<PyObject*>Py_TYPE(obj))
+        if info.policy_values != NULL:
+            return read_attribute(info.policy_values, obj, "_policy_values")
+        return getattr(obj, "_policy_values", None)
 
     cdef inline int find_attribute(self, int32_t symbol, int32_t attribute, Value* out) except -1:
         """The first binding of ``symbol``, innermost out, that has the attribute."""
@@ -948,6 +972,7 @@ cdef class Machine:
         """What a call head ``sym.attr`` names: a method of the innermost binding, else
         any binding's attribute (upstream asks the whole stack), else KeyError."""
         cdef Value* binding
+        cdef TypeInfo* info
         cdef int32_t id
         if self.depth_of[symbol] >= 0:
             binding = &self.current[symbol]
@@ -960,16 +985,19 @@ cdef class Machine:
                     return 0
             elif binding.tag == T_OBJ:
                 obj = <object>binding.o
-                id = self.c.attribute_method[attribute]
-                if id >= 0 and type(obj) is _Entity:  # not a subclass: it may override
+                info = self.type_info(<PyObject*>Py_TYPE(obj))  # a kind is not inherited:
+                id = self.c.attribute_method[attribute]   # a subclass may override
+                if id >= 0 and info.kind == K_ENTITY:
                     vcopy(out, binding)
                     out.tag = T_ENTMETHOD
+                    out.slot = <int16_t>(info - self.types)
                     out.aux = id
                     return 0
                 id = self.c.attribute_setter[attribute]
-                if id >= 0 and type(obj) is _IoTune:  # not a subclass: it may override
+                if id >= 0 and info.kind == K_IO_TUNE:
                     vcopy(out, binding)
                     out.tag = T_IOSET
+                    out.slot = <int16_t>(info - self.types)
                     out.aux = id
                     return 0
                 name = self.c.attributes[attribute]
@@ -1153,7 +1181,7 @@ cdef class Machine:
                 return 0
         elif function.tag == T_IOSET and n == 1:
             # IoTune.setX(v): current[key] = None if v is None else int(v)
-            current_limits = <object>mom_slot(function.o, self.io_current_offset)
+            current_limits = read_attribute(self.types[function.slot].state[0], <object>function.o, "_current")
             key = IO_KEYS[function.aux]
             if args[0].tag == T_INT:
                 # usually the limit is already that value: leave the dict alone then
@@ -1222,10 +1250,8 @@ cdef class Machine:
     cdef int entity_method(self, Value* method, Value* args, int32_t n, Value* out) except -1:
         """A rule method of an upstream-style Entity in C, over its list of sample
         dicts; 0 when the Python method must decide (anything unusual)."""
-        cdef PyObject* entity = method.o
-        cdef PyObject* valid = mom_slot(entity, self.entity_valid_offset)
-        cdef PyObject* statistics
-        cdef PyObject* controls
+        cdef object entity = <object>method.o
+        cdef TypeInfo* info = &self.types[method.slot]
         cdef PyObject* found
         cdef int32_t id = method.aux
         cdef Py_ssize_t count, k
@@ -1236,33 +1262,36 @@ cdef class Machine:
             return 0
         name = <object>args[0].o
         if id == M_CONTROL or id == M_GETCONTROL:
-            controls = mom_slot(entity, self.entity_controls_offset)
-            if controls == NULL or type(<object>controls) is not dict:
+            controls = read_attribute(info.state[2], entity, "controls")
+            if type(controls) is not dict:
                 return 0
             if id == M_CONTROL and n == 2:
-                PyDict_SetItem(<object>controls, name, box(&args[1]))
+                PyDict_SetItem(controls, name, box(&args[1]))
                 out.tag = T_NONE
                 return 1
             if id == M_GETCONTROL and n == 1:
-                found = PyDict_GetItemWithError(<object>controls, name)
+                found = PyDict_GetItemWithError(controls, name)
                 out.tag = T_NONE
                 if found != NULL:
                     unbox(<object>found, out, self)
                 return 1
             return 0
-        if (id != M_STAT and id != M_STATAVG) or valid == NULL or type(<object>valid) is not frozenset:
+        if id != M_STAT and id != M_STATAVG:
             return 0
-        statistics = mom_slot(entity, self.entity_statistics_offset)
-        if statistics == NULL or type(<object>statistics) is not list:
+        valid = read_attribute(info.state[0], entity, "_valid")
+        if type(valid) is not frozenset:
             return 0
-        if name not in <object>valid:
+        statistics = read_attribute(info.state[1], entity, "statistics")
+        if type(statistics) is not list:
+            return 0
+        if name not in valid:
             raise KeyError("Field '%s' is not declared in any collector." % name)
-        count = PyList_GET_SIZE(<object>statistics)
+        count = PyList_GET_SIZE(statistics)
         if id == M_STAT and (n == 1 or n == 2):
             out.tag = T_NONE
             if count == 0:
                 return 1
-            sample = <object>PyList_GET_ITEM(<object>statistics, count - 1)
+            sample = <object>PyList_GET_ITEM(statistics, count - 1)
             if type(sample) is not dict:
                 return 0
             found = PyDict_GetItemWithError(sample, name)
@@ -1277,7 +1306,7 @@ cdef class Machine:
             raise _EntityError("Statistic '%s' not available" % name)
         memset(&average, 0, sizeof(Average))
         for k in range(count):  # oldest first, as Entity.StatAvg sums
-            sample = <object>PyList_GET_ITEM(<object>statistics, k)
+            sample = <object>PyList_GET_ITEM(statistics, k)
             if type(sample) is not dict:
                 return 0
             found = PyDict_GetItemWithError(sample, name)
@@ -1430,9 +1459,11 @@ cdef class Machine:
                 if self.loops == NULL:
                     raise MemoryError()
             loop = &self.loops[self.nloops]
-            if iterable.tag == T_OBJ and type(<object>iterable.o) is _GuestSet:
+            if iterable.tag == T_OBJ and self.type_info(<PyObject*>Py_TYPE(<object>iterable.o)).kind == K_ROWS:
                 guests = <object>iterable.o
                 rows = guests.rows
+                if cnp.PyArray_TYPE(rows) != cnp.NPY_INT32 or not rows.flags.c_contiguous:
+                    raise ValueError("the rows of a guest set must be a C-contiguous int32 array")
                 loop.table = <PyObject*>guests.table
                 loop.is_list = False
                 loop.slot = self.table_slot(loop.table)

@@ -1,0 +1,83 @@
+"""The fast path's programs: the twin of the reference's ``mom.dsl.program``, same interface.
+
+``compile_policy`` reads the text once, compiles it to bytecode and loads it into the
+Cython VM.  Programs the VM does not take (see :func:`mom.dsl.bytecode.delegation_reason`:
+a variable named like a builtin, a dotted function name) run on the reference, which is
+the specification, so the result is the same either way; ``Program.delegated`` says why.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Iterable, Mapping
+
+from mom._fastpath.vm import Code, Machine
+from mom.dsl import program as reference
+from mom.dsl.bytecode import compile_bytecode, delegation_reason
+from mom.dsl.compiler import annotate
+from mom.dsl.evaluator import SHADOWABLE
+from mom.dsl.limits import DEFAULT_LIMITS, Limits
+from mom.dsl.reader import Node, Source, read
+
+__all__ = ["Program", "compile_policy"]
+
+
+class Program:
+    """A policy compiled for the VM (or handed to the reference, see ``delegated``)."""
+
+    def __init__(self, forms: list[Node], source: Source, discarded_at: int | None, limits: Limits) -> None:
+        self.forms = forms
+        self.source = source
+        self.discarded_at = discarded_at
+        self.limits = limits
+        #: why the reference runs this program instead of the VM, or None
+        self.delegated = delegation_reason(forms)
+        self._reference: reference.Program | None = None
+        self._lock = threading.Lock()  # one evaluation at a time per machine
+        # per variant (top-level values computed or not): code and machine
+        self._compiled: dict[bool, tuple[Code, Machine]] = {}
+        if self.delegated is None:
+            self._variant(False)  # what the policy engine runs; compile errors surface now
+        else:
+            self._reference = reference.Program(forms, source, discarded_at, limits)
+
+    def _variant(self, values: bool) -> tuple[Code, Machine]:
+        compiled = self._compiled.get(values)
+        if compiled is None:
+            code = Code(compile_bytecode(self.forms, self.source, values))
+            compiled = self._compiled[values] = (code, Machine(code, self.limits))
+        return compiled
+
+    def reference_program(self) -> reference.Program:
+        if self._reference is None:
+            self._reference = reference.Program(self.forms, self.source, self.discarded_at, self.limits)
+        return self._reference
+
+    def execute(self, bindings: Mapping[str, Any] | None = None, results: bool = True) -> list[Any] | None:
+        """Evaluate with fresh variables, ``bindings`` in the root scope.
+
+        With ``results=False`` the values of the top-level forms are not collected
+        (the policy engine only logs them, at debug level).
+        """
+        bindings = dict(bindings or {})
+        if self.delegated is not None or not SHADOWABLE.isdisjoint(bindings):
+            return self.reference_program().execute(bindings)
+        with self._lock:
+            code, machine = self._variant(results)
+            try:
+                return machine.execute(bindings)  # type: ignore[no-any-return]
+            except Exception as error:
+                node = code.node_of(machine.error_pc)
+                if node is not None:
+                    annotate(error, node, self.source)
+                raise
+
+    def evaluate(self, host: Any, guests: Iterable[Any], results: bool = True) -> list[Any] | None:
+        """One policy run with ``Host`` and ``Guests`` bound."""
+        return self.execute({"Host": host, "Guests": guests}, results)
+
+
+def compile_policy(text: str, limits: Limits = DEFAULT_LIMITS) -> Program:
+    """Read and compile policy text; raises PolicyError on a parse error or a limit."""
+    result = read(text, limits)
+    return Program(result.forms, result.source, result.discarded_at, limits)
