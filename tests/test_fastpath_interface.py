@@ -26,7 +26,7 @@ def test_implementation_is_chosen_in_one_place_and_described():
 
     assert _impl.IMPLEMENTATION in ("cython", "python")
     assert _impl.describe().startswith("policy engine: ")
-    assert _impl.engine.compile_policy("(* 6 7)").execute({}) == [42]
+    assert _impl.program.compile_policy("(* 6 7)").execute({}) == [42]
 
 
 @pytest.mark.fastpath

@@ -1,4 +1,5 @@
-"""The Cython fast path: the policy bytecode VM (vm) and its Python-facing engine.
+"""The Cython fast path: the policy bytecode VM (vm) and its program module (program,
+the twin of mom.dsl.program).
 
 Never import this package to choose an implementation; ``mom._impl`` does that.
 """
