@@ -11,7 +11,8 @@ from __future__ import annotations
 import threading
 from typing import Any, Iterable, Mapping
 
-from mom._fastpath.vm import Code, Machine
+from mom._fastpath.code import Code
+from mom._fastpath.vm import Machine
 from mom.dsl import program as reference
 from mom.dsl.bytecode import compile_bytecode, delegation_reason
 from mom.dsl.compiler import annotate
