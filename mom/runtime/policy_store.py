@@ -36,7 +36,9 @@ class PolicyStore:
         #: the policy implementation that compiles and runs policies: a program module,
         #: mom.dsl.program or mom._fastpath.program (mom._impl chooses by default)
         self.implementation = implementation if implementation is not None else _impl.program
-        self.code: Any = self.implementation.compile_policy("0", limits)
+        # no program yet: no top-level values (upstream starts with ``code = []``; only a
+        # set_policy compiles the joined texts, '0' when there are none)
+        self.code: Any = self.implementation.compile_policy("", limits)
         #: the exception that made the last set_policy or evaluate return False (its
         #: traceback dropped); None after one that succeeded
         self.last_error: BaseException | None = None
@@ -57,7 +59,7 @@ class PolicyStore:
     def clear_policy(self) -> None:
         with self.policy_sem:
             self.policy_strings = {}
-            self.code = self.implementation.compile_policy("0", self.limits)
+            self.code = self.implementation.compile_policy("", self.limits)  # upstream empties it
 
     def set_policy(self, name: str | None, policy_str: str | None) -> bool:
         """Store (or with ``None`` delete) one named policy and recompile them all.

@@ -572,3 +572,11 @@ class GuestSet:
 
     def __repr__(self) -> str:
         return f"<GuestSet of {len(self.rows)} rows>"
+
+
+# Python's own error messages name a value's type (``unsupported operand type(s) for +:
+# 'Entity' and 'int'``); operators grep their logs for upstream's texts, where a policy's
+# Host and guests are Entity objects and Guests a list.  The classes keep their own
+# qualified names (class reprs, tracebacks).
+RowEntity.__name__ = "Entity"
+GuestSet.__name__ = "list"
