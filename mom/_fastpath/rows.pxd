@@ -8,7 +8,7 @@ from libc.stdint cimport int64_t, int32_t, int16_t, int8_t
 
 from mom._fastpath.code cimport Code
 from mom._fastpath.layout cimport S_ABSENT
-from mom._fastpath.values cimport Value, stored_scalar, vobject, T_NONE, T_BOOL, T_INT, T_FLOAT
+from mom._fastpath.values cimport Value, stored_scalar, vcopy, vobject, T_NONE, T_BOOL, T_INT, T_FLOAT, T_ROWMETHOD
 from mom._fastpath.values cimport PyLong_AsLongLongAndOverflow
 
 cdef enum:
@@ -75,7 +75,6 @@ cdef class Rows:
     cdef TypeInfo* last_type   # the one found last (types come in runs), or NULL
     cdef TypeInfo* other_type  # the one found before it, or NULL
 
-    cdef TypeInfo* type_info(self, PyObject* kind) except NULL
     cdef TypeInfo* find_type(self, PyObject* kind) except NULL
     cdef int unbox_object(self, object x, Value* out) except -1
     cdef int16_t table_slot(self, PyObject* table) except -1
@@ -95,6 +94,30 @@ cdef class Rows:
     cdef int32_t control_column(self, TableInfo* info, object name, bint create) except -2
     cdef int set_control(self, Value* method, object name, Value* value) except -1
     cdef int get_control(self, Value* method, object name, Value* out) except -1
+
+
+cdef inline TypeInfo* type_info(Rows rows, PyObject* kind) except NULL:
+    """What a type declares (its kind) and how its attributes read (cached)."""
+    cdef TypeInfo* info = rows.last_type
+    if info != NULL and info.kind_type == kind:
+        return info
+    info = rows.other_type  # values of two types often alternate (a record, its fields)
+    if info != NULL and info.kind_type == kind:
+        rows.other_type = rows.last_type
+        rows.last_type = info
+        return info
+    return rows.find_type(kind)
+
+
+cdef inline bint method_of_row(Rows rows, Value* row, int32_t attribute, Value* out) noexcept:
+    """The rule method ``attribute`` of a row (T_ROW) into ``out``; False if none."""
+    cdef int32_t id = rows.c.attribute_method[attribute]
+    if id < 0:
+        return False
+    vcopy(out, row)
+    out.tag = T_ROWMETHOD
+    out.aux = id
+    return True
 
 
 cdef inline int unbox(Rows rows, object x, Value* out) except -1:

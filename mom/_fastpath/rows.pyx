@@ -128,19 +128,8 @@ cdef class Rows:
 
     # ## Types: what a class declares (mom.dsl.layout)
 
-    cdef TypeInfo* type_info(self, PyObject* kind) except NULL:
-        """What a type declares (its kind) and how its attributes read (cached)."""
-        cdef TypeInfo* info = self.last_type
-        if info != NULL and info.kind_type == kind:
-            return info
-        info = self.other_type  # values of two types often alternate (a record, its fields)
-        if info != NULL and info.kind_type == kind:
-            self.other_type = self.last_type
-            self.last_type = info
-            return info
-        return self.find_type(kind)
-
     cdef TypeInfo* find_type(self, PyObject* kind) except NULL:
+        """type_info() past its two recent types: the cache, filled on a miss."""
         cdef int32_t k, j
         cdef TypeInfo* info
         for k in range(self.ntypes):
@@ -176,7 +165,7 @@ cdef class Rows:
         cdef type kind = type(x)
         # (the builtin types declare no kind: their class dicts are fixed)
         if (kind is int or kind is float or x is None or kind is bool or kind is str or kind is list
-                or kind is dict or kind is tuple or self.type_info(<PyObject*>kind).kind != K_ROW):
+                or kind is dict or kind is tuple or type_info(self, <PyObject*>kind).kind != K_ROW):
             return unbox_scalar(x, out)
         table = x.table
         out.slot = self.table_slot(<PyObject*>table)
@@ -314,25 +303,19 @@ cdef class Rows:
 
     cdef object policy_values(self, object obj):
         """``obj._policy_values`` (see mom.dsl.sandbox), None if it has none."""
-        cdef TypeInfo* info = self.type_info(<PyObject*>Py_TYPE(obj))
+        cdef TypeInfo* info = type_info(self, <PyObject*>Py_TYPE(obj))
         if info.policy_values != NULL:
             return read_attribute(info.policy_values, obj, "_policy_values")
         return getattr(obj, "_policy_values", None)
 
     cdef int method_of(self, Value* binding, int32_t attribute, Value* out) except -1:
-        """The method ``attribute`` of the value ``binding`` into ``out``; 0 if it has none."""
+        """The method ``attribute`` of the object ``binding`` (T_OBJ; a row's: see
+        method_of_row) into ``out``; 0 if it has none."""
         cdef TypeInfo* info
         cdef int32_t id
-        if binding.tag == T_ROW:
-            id = self.c.attribute_method[attribute]
-            if id >= 0:
-                vcopy(out, binding)
-                out.tag = T_ROWMETHOD
-                out.aux = id
-                return 1
-        elif binding.tag == T_OBJ:
+        if binding.tag == T_OBJ:
             obj = <object>binding.o
-            info = self.type_info(<PyObject*>Py_TYPE(obj))  # a kind is not inherited:
+            info = type_info(self, <PyObject*>Py_TYPE(obj))  # a kind is not inherited:
             id = self.c.attribute_method[attribute]   # a subclass may override
             if id >= 0 and info.kind == K_ENTITY:
                 vcopy(out, binding)

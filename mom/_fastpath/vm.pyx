@@ -23,7 +23,7 @@ from mom._fastpath.code cimport Code, SiteInfo, FunctionInfo, Binder
 from mom._fastpath.layout cimport *
 from mom._fastpath.opcodes cimport *
 from mom._fastpath.operators cimport binary, nary, float_op, compare_float
-from mom._fastpath.rows cimport Rows, field_at, row_latest, unbox
+from mom._fastpath.rows cimport Rows, field_at, method_of_row, row_latest, type_info, unbox
 from mom._fastpath.values cimport *
 
 from mom.dsl.limits import (
@@ -260,8 +260,14 @@ cdef class Machine:
     cdef int method(self, int32_t symbol, int32_t attribute, Value* out) except -1:
         """What a call head ``sym.attr`` names: a method of the innermost binding, else
         any binding's attribute (upstream asks the whole stack), else KeyError."""
-        if self.depth_of[symbol] >= 0 and self.rows.method_of(&self.current[symbol], attribute, out):
-            return 0
+        cdef Value* binding
+        if self.depth_of[symbol] >= 0:
+            binding = &self.current[symbol]
+            if binding.tag == T_ROW:
+                if method_of_row(self.rows, binding, attribute, out):
+                    return 0
+            elif binding.tag == T_OBJ and self.rows.method_of(binding, attribute, out):
+                return 0
         if self.find_attribute(symbol, attribute, out) and out.tag != T_NONE:
             return 0
         vclear(out)
@@ -393,7 +399,7 @@ cdef class Machine:
                 if self.loops == NULL:
                     raise MemoryError()
             loop = &self.loops[self.nloops]
-            if iterable.tag == T_OBJ and self.rows.type_info(<PyObject*>Py_TYPE(<object>iterable.o)).kind == K_ROWS:
+            if iterable.tag == T_OBJ and type_info(self.rows, <PyObject*>Py_TYPE(<object>iterable.o)).kind == K_ROWS:
                 guests = <object>iterable.o
                 rows = guests.rows
                 if cnp.PyArray_TYPE(rows) != cnp.NPY_INT32 or not rows.flags.c_contiguous:
