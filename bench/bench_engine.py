@@ -19,7 +19,7 @@ SIZES = [1, 100, 1000, 10000]
 @pytest.mark.parametrize("n", SIZES)
 def test_policy_cycle(benchmark, impl, scenario, n):  # type: ignore[no-untyped-def]
     host, guests, parameters = column_inputs(scenario, n)
-    store = golden.policies(parameters, engine=impl)
+    store = golden.policies(parameters, implementation=impl)
     benchmark.group = f"cycle[{scenario}-{n}]"
     benchmark.extra_info["guests"] = n
     rounds = max(5, min(200, 50000 // n))

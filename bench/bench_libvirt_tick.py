@@ -29,7 +29,7 @@ PARAMETERS = {
 @pytest.mark.parametrize("scenario", list(PARAMETERS))
 @pytest.mark.parametrize("n", SIZES)
 def test_libvirt_tick(benchmark, impl, tmp_path, scenario, n):  # type: ignore[no-untyped-def]
-    rig = LibvirtTickRig(str(tmp_path), n, engine=impl, parameters=PARAMETERS[scenario])
+    rig = LibvirtTickRig(str(tmp_path), n, implementation=impl, parameters=PARAMETERS[scenario])
     try:
         for _ in range(3):  # first reads of the domain XML, IO limits applied, caches warm
             assert rig.tick()

@@ -24,7 +24,7 @@ def test_compile_six_vdsm_policies(benchmark, impl, vdsm_text):  # type: ignore[
 @pytest.mark.parametrize("n", SIZES)
 def test_evaluate_vdsm_policies(benchmark, impl, scenario, n):  # type: ignore[no-untyped-def]
     host, guests, parameters = scenario_inputs(scenario, n)
-    store = golden.policies(parameters, engine=impl)
+    store = golden.policies(parameters, implementation=impl)
     benchmark.group = f"evaluate[{scenario}-{n}]"
     benchmark.extra_info["guests"] = n
     rounds = max(3, min(50, 20000 // n))

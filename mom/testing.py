@@ -216,7 +216,7 @@ class LibvirtTickRig:
 
     :param directory: where the host XML is written
     :param parameters: a ``01-parameters`` policy, as vdsm would set it
-    :param engine: a policy implementation (``mom._impl.engine`` by default)
+    :param implementation: a policy implementation (``mom._impl.program`` by default)
     """
 
     GUEST_COLLECTORS = "GuestMemoryOptional, GuestBalloonOptional, GuestCpuTune, GuestIoTuneOptional"
@@ -224,13 +224,13 @@ class LibvirtTickRig:
     CONTROLLERS = "Balloon, IoTune"
     POLICY_DIR = shipped_set_dir(DEFAULT_SET)
 
-    def __init__(self, directory: str, guests: int, *, parameters: str = "", engine: Any = None) -> None:
+    def __init__(self, directory: str, guests: int, *, parameters: str = "", implementation: Any = None) -> None:
         from mom.config import INTERNAL_SECTION, load_config
-        from mom.dsl.store import PolicyStore
         from mom.plugins.hypervisors.libvirt import LibvirtInterface
         from mom.runtime.engine import PolicyEngine
         from mom.runtime.guest_manager import GuestManager
         from mom.runtime.host_monitor import HostMonitor
+        from mom.runtime.policy_store import PolicyStore
 
         path = os.path.join(directory, f"host-{guests}.xml")
         self.domains = libvirt_test_host(path, guests, metadata=OVIRT_QOS_METADATA, iotune=_TEST_DRIVER_IOTUNE)
@@ -255,8 +255,8 @@ class LibvirtTickRig:
         self.host_monitor = HostMonitor(config, settings)
         self.guest_manager = GuestManager(config, self.iface, settings)
         self.engine = PolicyEngine(config, self.iface, self.host_monitor, self.guest_manager, settings)
-        if engine is not None:
-            self.engine.policy = PolicyStore(engine=engine)
+        if implementation is not None:
+            self.engine.policy = PolicyStore(implementation=implementation)
             self.engine.load_policy()
         if parameters:
             self.set_parameters(parameters)

@@ -25,9 +25,9 @@ def load_implementation(name: str, config: pytest.Config) -> ModuleType:
     if config.getoption("--no-fastpath") or _flag("MOM_PUREPYTHON"):
         pytest.skip("fast path deselected (--no-fastpath or MOM_PUREPYTHON=1)")
     try:
-        from mom._fastpath import engine  # type: ignore[attr-defined]
+        from mom._fastpath import program  # type: ignore[attr-defined]
     except ImportError as error:
         if _flag("MOM_REQUIRE_FASTPATH"):
             pytest.fail(f"MOM_REQUIRE_FASTPATH=1 but the fast path cannot be imported: {error}")
         pytest.skip(f"fast path not built: {error}")
-    return engine
+    return program

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 
 import pytest
 
@@ -26,17 +27,29 @@ def test_implementation_is_chosen_in_one_place_and_described():
 
     assert _impl.IMPLEMENTATION in ("cython", "python")
     assert _impl.describe().startswith("policy engine: ")
-    assert _impl.engine.compile_policy("(* 6 7)").execute({}) == [42]
+    assert _impl.program.compile_policy("(* 6 7)").execute({}) == [42]
 
 
 @pytest.mark.fastpath
 def test_stub_names_the_extensions_classes(request):  # type: ignore[no-untyped-def]
     load_implementation("cython", request.config)  # skips or fails as the fast path's tests do
+    import importlib
+    from pathlib import Path
+
     from mom._fastpath import vm
 
-    stub = open(vm.__file__.rsplit("/", 1)[0] + "/vm.pyi").read()
-    for name in ("Code", "Machine"):
-        assert f"class {name}" in stub and hasattr(vm, name)
+    directory = Path(vm.__file__).parent
+    extensions = sorted(path.stem for path in directory.glob("*.pyx"))
+    assert {"vm", "code", "rows", "values", "operators"} <= set(extensions)
+    for name in extensions:
+        module = importlib.import_module(f"mom._fastpath.{name}")
+        stub = (directory / f"{name}.pyi").read_text()  # every extension has its stub
+        # the classes the stub declares exist, and every public class is declared
+        declared = set(re.findall(r"^class (\w+)", stub, flags=re.M))
+        public = {key for key, value in vars(module).items() if isinstance(value, type) and value.__module__ == module.__name__}
+        assert declared == public, name
+    assert {"Code"} <= set(re.findall(r"^class (\w+)", (directory / "code.pyi").read_text(), flags=re.M))
+    assert {"Machine"} <= set(re.findall(r"^class (\w+)", (directory / "vm.pyi").read_text(), flags=re.M))
 
 
 @pytest.mark.fastpath

@@ -1,6 +1,6 @@
-"""oVirt MOM import path ``mom.Policy.Policy``. Implementation: :mod:`mom.dsl.store`."""
+"""oVirt MOM import path ``mom.Policy.Policy``. Implementation: :mod:`mom.runtime.policy_store`."""
 
-from mom.dsl.store import DEFAULT_POLICY_NAME
-from mom.dsl.store import PolicyStore as Policy
+from mom.runtime.policy_store import DEFAULT_POLICY_NAME
+from mom.runtime.policy_store import PolicyStore as Policy
 
 __all__ = ["Policy", "DEFAULT_POLICY_NAME"]

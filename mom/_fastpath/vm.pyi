@@ -2,15 +2,11 @@
 
 from typing import Any
 
-from mom.dsl.bytecode import Bytecode
+from mom._fastpath.code import Code
 from mom.dsl.limits import Limits
 
-class Code:
-    top: list[int]
-    nodes: list[Any]
-    max_stack: int
-    def __init__(self, bytecode: Bytecode) -> None: ...
-    def node_of(self, pc: int) -> Any: ...
+#: the C enums as compiled (storage tags, rule methods, kinds, opcodes), for the tests
+C_TABLES: dict[str, dict[str, int]]
 
 class Machine:
     error_pc: int

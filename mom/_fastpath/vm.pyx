@@ -1,117 +1,41 @@
 """The policy bytecode VM: the fast twin of the reference in mom.dsl.compiler.
 
-Values are tagged C structs (None, bool, int64, double, a table row, or a Python
-object); ints that overflow int64 become Python ints, and anything unusual goes
-through the same Python operations the reference uses, so results, types and error
-messages agree.  Variables use shallow binding over symbol ids: the current binding
-of every symbol sits in one array, and each scope remembers what it shadowed.
-Rows of a SampleTable (the daemon's column store) are read straight from its NumPy
-arrays.  See mom/dsl/bytecode.py for the code format and mom/dsl/opcodes.py for the
-instruction set.
+The machine runs a Code (code.pyx) over tagged values (values.pyx): shallow binding over
+symbol ids (the current binding of every symbol sits in one array, and each scope
+remembers what it shadowed), calls with argument thunks, ``with`` loops, and the
+instruction loop.  What it reads of the data (rows, entities, IO-tune records) goes
+through rows.pyx, the operators through operators.pyx.  See mom/dsl/bytecode.py for the
+code format and mom/dsl/opcodes.py for the instruction set.
 """
 
-from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF, Py_XINCREF, Py_XDECREF
-from cpython.object cimport PyObject_RichCompare, PyObject_IsTrue
-from cpython.object cimport Py_LT, Py_LE, Py_EQ, Py_NE, Py_GT, Py_GE
-from cpython.number cimport PyNumber_Subtract, PyNumber_TrueDivide, PyNumber_Rshift
+from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF, Py_XDECREF
 from cpython.list cimport PyList_Append, PyList_GET_ITEM, PyList_GET_SIZE
-from cpython.dict cimport PyDict_GetItemWithError, PyDict_SetItem
+from cpython.dict cimport PyDict_GetItemWithError
 from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
-from libc.stdint cimport int64_t, int32_t, int16_t, int8_t
+from libc.stdint cimport int64_t, int32_t, int16_t
 from libc.math cimport fabs
-from libc.string cimport memcpy, memset
+from libc.string cimport memset
 
 cimport cython
 cimport numpy as cnp
 
+from mom._fastpath.code cimport Code, SiteInfo, FunctionInfo, Binder
+from mom._fastpath.layout cimport *
 from mom._fastpath.opcodes cimport *
+from mom._fastpath.operators cimport binary, nary, float_op, compare_float
+from mom._fastpath.rows cimport Rows, field_at, method_of_row, row_latest, type_info, unbox
+from mom._fastpath.values cimport *
 
-
-from mom.dsl import builtins as _builtins
 from mom.dsl.limits import (
     call_depth_error as _call_depth_error, step_limit_error as _step_limit_error, too_deep_error as _too_deep_error
 )
-from mom.dsl.sandbox import MISSING as _MISSING, policy_getattr as _policy_getattr
 from mom.dsl.scope import unbound_assignment as _unbound_assignment, undefined_symbol as _undefined_symbol
 from mom.dsl.support import function_arity_error as _function_arity_error
-from mom.errors import EntityError as _EntityError, PolicyError as _PolicyError
-from mom.plugins.collectors.io_tune import IoTune as _IoTune
-from mom.runtime.entity import Entity as _Entity, RULE_METHOD_NAMES as METHOD_NAMES
-from mom.runtime.table import GuestSet as _GuestSet, RowEntity as _RowEntity
 
 cnp.import_array()
 
-cdef extern from *:
-    """
-    #include <string.h>
-    static inline int mom_add_overflow(int64_t a, int64_t b, int64_t *r) { return __builtin_add_overflow(a, b, r); }
-    static inline int mom_sub_overflow(int64_t a, int64_t b, int64_t *r) { return __builtin_sub_overflow(a, b, r); }
-    static inline int mom_mul_overflow(int64_t a, int64_t b, int64_t *r) { return __builtin_mul_overflow(a, b, r); }
-    static inline double mom_bits_double(int64_t bits) { double d; memcpy(&d, &bits, sizeof d); return d; }
-    /* ints of at most 2**53 in magnitude convert to double exactly */
-    #define mom_small(i) ((i) >= -9007199254740992LL && (i) <= 9007199254740992LL)
-    /* the object in slot member at byte offset `offset` of `obj` (NULL if unset) */
-    #define mom_slot(obj, offset) (*(PyObject **)((char *)(obj) + (offset)))
-    """
-    bint mom_add_overflow(int64_t a, int64_t b, int64_t *r) nogil
-    bint mom_sub_overflow(int64_t a, int64_t b, int64_t *r) nogil
-    bint mom_mul_overflow(int64_t a, int64_t b, int64_t *r) nogil
-    double mom_bits_double(int64_t bits) nogil
-    bint mom_small(int64_t i) nogil
-    PyObject* mom_slot(PyObject* obj, Py_ssize_t offset) nogil
-
 cdef extern from "Python.h":
-    ctypedef struct PyMemberDef:
-        Py_ssize_t offset
-    ctypedef struct PyMemberDescrObject:
-        PyMemberDef* d_member
-    ctypedef struct PyTypeObject:
-        pass
-    PyTypeObject PyMemberDescr_Type
-    PyTypeObject* Py_TYPE(object o)
-    long long PyLong_AsLongLongAndOverflow(object o, int *overflow) except? -1
     PyObject* PyIter_Next(object o) except? NULL
-    Py_ssize_t PyObject_Length(object o) except -1
-
-# ## Values
-
-cdef enum Tag:
-    T_NONE = 0
-    T_BOOL = 1
-    T_INT = 2
-    T_FLOAT = 3
-    T_OBJ = 4
-    T_ROW = 5         # o: the SampleTable, i: the row
-    T_ROWMETHOD = 6   # o: the SampleTable, i: the row, aux: rule method id
-    T_ITER = 7        # aux: index in the loop stack
-    T_IOSET = 8       # o: an IoTune, aux: which setter (IO_SETTERS)
-    T_ENTMETHOD = 9   # o: an Entity (exactly), aux: rule method id
-
-# storage tags of SampleTable (mom.runtime.table)
-DEF S_NONE = 0
-DEF S_BOOL = 1
-DEF S_INT = 2
-DEF S_FLOAT = 3
-DEF S_OBJECT = 4
-DEF S_ABSENT = 8
-
-# rule method ids: indexes of mom.runtime.entity.RULE_METHOD_NAMES (tests/dsl/test_opcodes.py checks)
-cdef enum RuleMethod:
-    M_PROP = 0
-    M_STAT = 1
-    M_STATAVG = 2
-    M_SETVAR = 3
-    M_GETVAR = 4
-    M_CONTROL = 5
-    M_GETCONTROL = 6
-
-ctypedef struct Value:
-    int16_t tag
-    int16_t slot      # T_ROW, T_ROWMETHOD: the table's slot in Machine.tables
-    int32_t aux       # T_ROWMETHOD: rule method id; T_ITER: loop index; T_IOSET: setter id
-    int64_t i
-    double f
-    PyObject* o       # an owned reference, or NULL
 
 ctypedef struct Saved:
     int32_t symbol
@@ -127,351 +51,26 @@ ctypedef struct Loop:
     int64_t n
     int64_t position
 
-ctypedef struct Average:
-    # Entity.StatAvg's running sum, oldest sample first: ints add exactly until the
-    # first float, which turns the sum into a float from then on (as Python's +)
-    int64_t total
-    double ftotal
-    bint floating
-    int64_t n         # values summed (None skipped)
-
-ctypedef struct FieldName:
-    PyObject* name    # owned while cached, so its address cannot be reused
-    int32_t field
-
-DEF FIELD_CACHE = 24
-
-ctypedef struct TableInfo:
-    PyObject* table   # owned until reset(): no other table can take its address meanwhile
-    PyObject* field_index  # borrowed: the table holds it
-    PyObject* objects      # borrowed: the table's list of object cells
-    int32_t* attribute_field  # per attribute name of the code: field index, -1 none, -2 not looked up
-    FieldName names[FIELD_CACHE]
-    int32_t nnames
-    int8_t* tags
-    int64_t* payload
-    int8_t* latest_tags      # [field, row]: the newest sample, field-major
-    int64_t* latest_payload
-    Py_ssize_t capacity      # rows: the stride of the field-major arrays
-    int32_t* head
-    int32_t* count
-    int32_t nfields
-    int32_t history
-    # controls: one column per name (SampleTable.control_*), refreshed when widened
-    FieldName controls[FIELD_CACHE]
-    int32_t ncontrols
-    int8_t* control_tags
-    int64_t* control_payload
-    int32_t* control_order
-    int32_t* control_count
-    int32_t control_width
-
-ctypedef struct SiteInfo:
-    int32_t symbol
-    int32_t nthunks
-    int32_t first_thunk   # index into thunk_pcs and thunk_loads
-
-ctypedef struct FunctionInfo:
-    int32_t symbol
-    int32_t nparams       # -1: the parameter list was not a list
-    int32_t first_binder  # index into binders
-    int32_t body_pc
-
-ctypedef struct Binder:
-    int32_t is_symbol     # 1: bind this symbol; 0: raise the error factory constant
-    int32_t index
-
-
-cdef inline void vclear(Value* v) noexcept:
-    cdef PyObject* o = v.o
-    v.tag = T_NONE
-    v.o = NULL
-    Py_XDECREF(o)
-
-
-cdef inline void vcopy(Value* dst, Value* src) noexcept:
-    dst[0] = src[0]
-    Py_XINCREF(dst.o)
-
-
-cdef inline void vobject(Value* dst, object o) noexcept:
-    Py_INCREF(o)
-    dst.tag = T_OBJ
-    dst.o = <PyObject*>o
-
-
-cdef int unbox(object x, Value* out, Machine machine=None) except -1:
-    """Python object -> Value (``out`` must be clear); rows need the ``machine``."""
-    cdef int overflow = 0
-    cdef int64_t n
-    cdef type kind = type(x)
-    if x is None:
-        out.tag = T_NONE
-    elif kind is bool:
-        out.tag = T_BOOL
-        out.i = 1 if x is True else 0
-    elif kind is int:
-        n = PyLong_AsLongLongAndOverflow(x, &overflow)
-        if overflow:
-            vobject(out, x)
-        else:
-            out.tag = T_INT
-            out.i = n
-    elif kind is float:
-        out.tag = T_FLOAT
-        out.f = x
-    elif kind is _RowEntity and machine is not None:
-        table = x.table
-        out.slot = machine.table_slot(<PyObject*>table)
-        out.tag = T_ROW
-        out.i = x.row
-        Py_INCREF(table)
-        out.o = <PyObject*>table
-    else:
-        vobject(out, x)
-    return 0
-
-
-cdef object box(Value* v):
-    """Value -> Python object, exactly what the reference would hold."""
-    cdef int32_t tag = v.tag
-    if tag == T_NONE:
-        return None
-    if tag == T_BOOL:
-        return True if v.i else False
-    if tag == T_INT:
-        return v.i
-    if tag == T_FLOAT:
-        return v.f
-    if tag == T_OBJ:
-        return <object>v.o
-    if tag == T_ROW:
-        return (<object>v.o).view(v.i)
-    if tag == T_ROWMETHOD:
-        return getattr((<object>v.o).view(v.i), METHOD_NAMES[v.aux])
-    if tag == T_IOSET:
-        return getattr(<object>v.o, IO_SETTERS[v.aux][0])
-    if tag == T_ENTMETHOD:
-        return getattr(<object>v.o, METHOD_NAMES[v.aux])
-    raise AssertionError("unboxable value")
-
-
-METHOD_IDS = {name: index for index, name in enumerate(METHOD_NAMES)}
-
-#: IoTune's setters and the limit each writes (mom.plugins.collectors.io_tune)
-IO_SETTERS = (
-    ("setTotalBytesSec", "total_bytes_sec"),
-    ("setReadBytesSec", "read_bytes_sec"),
-    ("setWriteBytesSec", "write_bytes_sec"),
-    ("setTotalIopsSec", "total_iops_sec"),
-    ("setReadIopsSec", "read_iops_sec"),
-    ("setWriteIopsSec", "write_iops_sec"),
-)
-IO_SETTER_IDS = {name: index for index, (name, _key) in enumerate(IO_SETTERS)}
-cdef tuple IO_KEYS = tuple(key for _name, key in IO_SETTERS)
-
-
-cdef inline bint is_intlike(Value* v) noexcept:
-    return v.tag == T_INT or v.tag == T_BOOL
-
-
-cdef inline bint stored_scalar(int8_t tag, int64_t payload, Value* out) noexcept:
-    """A SampleTable cell (storage tag and payload) into ``out``; False for an absent
-    cell and for an object cell (its payload locates the object: the caller's part)."""
-    if tag == S_FLOAT:  # the usual statistic first
-        out.tag = T_FLOAT
-        out.f = mom_bits_double(payload)
-    elif tag == S_INT:
-        out.tag = T_INT
-        out.i = payload
-    elif tag == S_NONE:
-        out.tag = T_NONE
-    elif tag == S_BOOL:
-        out.tag = T_BOOL
-        out.i = payload
-    else:
-        return False
-    return True
-
-
-cdef int truthy(Value* v) except -1:
-    cdef int32_t tag = v.tag
-    if tag == T_NONE:
-        return 0
-    if tag == T_BOOL or tag == T_INT:
-        return v.i != 0
-    if tag == T_FLOAT:
-        return v.f != 0.0  # NaN is true, as in Python
-    if tag == T_ROW or tag == T_ROWMETHOD or tag == T_IOSET or tag == T_ENTMETHOD:
-        return 1
-    return PyObject_IsTrue(box(v))
-
-
-cdef inline void average_float(Average* a, double x) noexcept:
-    if not a.floating:
-        a.floating = True
-        a.ftotal = <double>a.total
-    a.ftotal = a.ftotal + x
-    a.n += 1
-
-
-cdef inline bint average_int(Average* a, int64_t x) noexcept:
-    """Add an int; False when the exact sum overflows int64 (Python's result is a big
-    int: the caller leaves the average to Python)."""
-    if a.floating:
-        a.ftotal = a.ftotal + <double>x
-    elif mom_add_overflow(a.total, x, &a.total):
-        return False
-    a.n += 1
-    return True
-
-
-cdef inline bint average_result(Average* a, Value* out) noexcept:
-    """The mean into ``out``; False (``out`` untouched) if an int sum would not convert
-    to double exactly."""
-    if a.n == 0:
-        out.f = 0.0
-    elif a.floating:
-        out.f = a.ftotal / <double>a.n
-    elif mom_small(a.total):
-        out.f = <double>a.total / <double>a.n
-    else:
-        return False
-    out.tag = T_FLOAT
-    return True
-
-
-# ## Code: a compiled program's arrays
-
-
-@cython.final
-@cython.no_gc_clear
-cdef class Code:
-    """Bytecode of one program in C arrays (built once per set_policy)."""
-
-    cdef int32_t* code
-    cdef int32_t ncode
-    cdef Value* constants
-    cdef int32_t nconstants
-    cdef list constant_objects
-    cdef int32_t nsymbols
-    cdef list symbols
-    cdef dict symbol_index           # name -> symbol id, for the bindings of execute()
-    cdef list stack_bindings         # (symbol, function) of mom.dsl.builtins.STACK_FUNCTIONS
-    cdef list attributes
-    cdef int32_t* attribute_method   # rule method id of each attribute name, or -1
-    cdef int32_t* attribute_setter   # IoTune setter id of each attribute name, or -1
-    cdef SiteInfo* sites
-    cdef list site_lines
-    cdef int32_t* thunk_pcs
-    cdef int32_t* thunk_loads        # per thunk: the symbol it only loads, or -1
-    cdef FunctionInfo* functions
-    cdef Binder* binders
-    cdef readonly list top
-    cdef int32_t* node_at
-    cdef readonly list nodes
-    cdef readonly int max_stack
-    cdef bint values                 # top-level values collected (Bytecode.values)
-
-    def __cinit__(self):
-        self.code = NULL
-        self.constants = NULL
-        self.attribute_method = NULL
-        self.attribute_setter = NULL
-        self.sites = NULL
-        self.thunk_pcs = NULL
-        self.thunk_loads = NULL
-        self.functions = NULL
-        self.binders = NULL
-        self.node_at = NULL
-
-    def __init__(self, bytecode):
-        cdef Py_ssize_t k, j, nthunks, nbinders
-        code = bytecode.code
-        self.ncode = len(code)
-        self.code = <int32_t*>PyMem_Malloc(max(1, self.ncode) * sizeof(int32_t))
-        self.node_at = <int32_t*>PyMem_Malloc(max(1, self.ncode) * sizeof(int32_t))
-        if self.code == NULL or self.node_at == NULL:
-            raise MemoryError()
-        for k in range(self.ncode):
-            self.code[k] = code[k]
-            self.node_at[k] = bytecode.node_at[k]
-        self.constant_objects = list(bytecode.constants)
-        self.nconstants = len(self.constant_objects)
-        self.constants = <Value*>PyMem_Malloc(max(1, self.nconstants) * sizeof(Value))
-        if self.constants == NULL:
-            raise MemoryError()
-        memset(self.constants, 0, max(1, self.nconstants) * sizeof(Value))
-        for k in range(self.nconstants):
-            unbox(self.constant_objects[k], &self.constants[k])
-        self.symbols = list(bytecode.symbols)
-        self.nsymbols = len(self.symbols)
-        self.symbol_index = {name: index for index, name in enumerate(self.symbols)}
-        self.stack_bindings = [
-            (self.symbol_index[name], function)
-            for name, function in _builtins.STACK_FUNCTIONS.items()
-            if name in self.symbol_index
-        ]
-        self.attributes = list(bytecode.attributes)
-        self.attribute_method = <int32_t*>PyMem_Malloc(max(1, len(self.attributes)) * sizeof(int32_t))
-        self.attribute_setter = <int32_t*>PyMem_Malloc(max(1, len(self.attributes)) * sizeof(int32_t))
-        for k in range(len(self.attributes)):
-            self.attribute_method[k] = METHOD_IDS.get(self.attributes[k], -1)
-            self.attribute_setter[k] = IO_SETTER_IDS.get(self.attributes[k], -1)
-        nthunks = sum(len(site.thunks) for site in bytecode.sites)
-        self.sites = <SiteInfo*>PyMem_Malloc(max(1, len(bytecode.sites)) * sizeof(SiteInfo))
-        self.thunk_pcs = <int32_t*>PyMem_Malloc(max(1, nthunks) * sizeof(int32_t))
-        self.thunk_loads = <int32_t*>PyMem_Malloc(max(1, nthunks) * sizeof(int32_t))
-        self.site_lines = []
-        j = 0
-        for k, site in enumerate(bytecode.sites):
-            self.sites[k].symbol = site.symbol
-            self.sites[k].nthunks = len(site.thunks)
-            self.sites[k].first_thunk = j
-            for block, load in zip(site.thunks, site.shortcuts, strict=True):
-                self.thunk_pcs[j] = bytecode.blocks[block]
-                self.thunk_loads[j] = load
-                j += 1
-            self.site_lines.append(site.line)
-        nbinders = sum(len(function.binders) for function in bytecode.functions)
-        self.functions = <FunctionInfo*>PyMem_Malloc(max(1, len(bytecode.functions)) * sizeof(FunctionInfo))
-        self.binders = <Binder*>PyMem_Malloc(max(1, nbinders) * sizeof(Binder))
-        j = 0
-        for k, function in enumerate(bytecode.functions):
-            self.functions[k].symbol = function.symbol
-            self.functions[k].nparams = -1 if function.nparams is None else function.nparams
-            self.functions[k].first_binder = j
-            self.functions[k].body_pc = bytecode.blocks[function.body]
-            for is_symbol, index in function.binders:
-                self.binders[j].is_symbol = 1 if is_symbol else 0
-                self.binders[j].index = index
-                j += 1
-        self.top = [bytecode.blocks[block] for block in bytecode.top]
-        self.nodes = list(bytecode.nodes)
-        self.max_stack = bytecode.max_stack + 8
-        self.values = bytecode.values
-
-    def __dealloc__(self):
-        cdef int32_t k
-        if self.constants != NULL:
-            for k in range(self.nconstants):
-                vclear(&self.constants[k])
-        PyMem_Free(self.code)
-        PyMem_Free(self.node_at)
-        PyMem_Free(self.constants)
-        PyMem_Free(self.attribute_method)
-        PyMem_Free(self.attribute_setter)
-        PyMem_Free(self.sites)
-        PyMem_Free(self.thunk_pcs)
-        PyMem_Free(self.thunk_loads)
-        PyMem_Free(self.functions)
-        PyMem_Free(self.binders)
-
-    def node_of(self, int pc):
-        """The form or token the instruction at ``pc`` was compiled from."""
-        if 0 <= pc < self.ncode and self.node_at[pc] >= 0:
-            return self.nodes[self.node_at[pc]]
-        return None
+#: the C enums as compiled, for tests/dsl/test_layout.py to compare with mom.dsl.layout
+C_TABLES = {
+    "storage_tags": {"NONE": S_NONE, "BOOL": S_BOOL, "INT": S_INT, "FLOAT": S_FLOAT, "OBJECT": S_OBJECT, "ABSENT": S_ABSENT},
+    "rule_methods": {
+        "Prop": M_PROP, "Stat": M_STAT, "StatAvg": M_STATAVG, "SetVar": M_SETVAR, "GetVar": M_GETVAR,
+        "Control": M_CONTROL, "GetControl": M_GETCONTROL,
+    },
+    "kinds": {"ROW": K_ROW, "ROWS": K_ROWS, "ENTITY": K_ENTITY, "IO_TUNE": K_IO_TUNE},
+    "opcodes": {
+        "CONST": OP_CONST, "LOAD": OP_LOAD, "LOAD_ATTR": OP_LOAD_ATTR, "POP": OP_POP, "FAIL": OP_FAIL, "ADD": OP_ADD,
+        "SUB": OP_SUB, "MUL": OP_MUL, "DIV": OP_DIV, "LT": OP_LT, "GT": OP_GT, "LE": OP_LE, "GE": OP_GE, "EQ": OP_EQ,
+        "NE": OP_NE, "SHL": OP_SHL, "SHR": OP_SHR, "NOT": OP_NOT, "AND": OP_AND, "OR": OP_OR, "MIN": OP_MIN,
+        "MAX": OP_MAX, "VALID": OP_VALID, "NULL": OP_NULL, "JUMP": OP_JUMP, "JUMP_IF_FALSE": OP_JUMP_IF_FALSE,
+        "RETURN": OP_RETURN, "DEFVAR": OP_DEFVAR, "SET": OP_SET, "ENTER": OP_ENTER, "LEAVE": OP_LEAVE,
+        "BIND": OP_BIND, "DEFVAR_VOID": OP_DEFVAR_VOID, "SET_VOID": OP_SET_VOID, "DEF": OP_DEF, "CALL": OP_CALL,
+        "METHOD": OP_METHOD, "CALL_METHOD": OP_CALL_METHOD, "CALL_VOID": OP_CALL_VOID,
+        "CALL_METHOD_VOID": OP_CALL_METHOD_VOID, "WITH": OP_WITH, "WITH_NEXT": OP_WITH_NEXT,
+        "WITH_STEP": OP_WITH_STEP,
+    },
+}
 
 
 # ## The machine: one evaluation's state
@@ -500,9 +99,7 @@ cdef class Machine:
     cdef Loop* loops
     cdef Py_ssize_t nloops
     cdef Py_ssize_t loops_capacity
-    cdef TableInfo* tables
-    cdef int32_t ntables
-    cdef int32_t tables_capacity
+    cdef Rows rows                   # the tables and typed objects it reads
     cdef int64_t steps_left
     cdef int64_t max_steps
     cdef int32_t calls
@@ -511,15 +108,6 @@ cdef class Machine:
     cdef Py_ssize_t stack_high       # no block has used the stack above this
     cdef readonly int error_pc
     cdef object abs_function
-    cdef Py_ssize_t io_current_offset   # IoTune._current slot
-    cdef Py_ssize_t entity_valid_offset       # Entity slots: _valid, statistics, controls
-    cdef Py_ssize_t entity_statistics_offset
-    cdef Py_ssize_t entity_controls_offset
-    # types whose _policy_values is a slot, with the slot's offset (-1: not a slot);
-    # owned for the machine's life, so no other type can take an address meanwhile
-    cdef PyObject* slot_types[8]
-    cdef Py_ssize_t slot_offsets[8]
-    cdef int32_t nslot_types
 
     def __cinit__(self, Code code, limits):
         cdef Py_ssize_t n = max(1, code.nsymbols)
@@ -541,9 +129,8 @@ cdef class Machine:
         self.stack = <Value*>PyMem_Malloc(self.stack_capacity * sizeof(Value))
         self.loops_capacity = 16
         self.loops = <Loop*>PyMem_Malloc(self.loops_capacity * sizeof(Loop))
-        self.tables_capacity = 4
-        self.tables = <TableInfo*>PyMem_Malloc(self.tables_capacity * sizeof(TableInfo))
-        if (self.tables == NULL or self.current == NULL or self.depth_of == NULL or self.functions == NULL or self.saved == NULL
+        self.rows = Rows(code)
+        if (self.current == NULL or self.depth_of == NULL or self.functions == NULL or self.saved == NULL
                 or self.scope_marks == NULL or self.stack == NULL or self.loops == NULL):
             raise MemoryError()
         memset(self.current, 0, n * sizeof(Value))
@@ -558,24 +145,11 @@ cdef class Machine:
         self.stack_high = 0
         self.pc = -1
         self.nloops = 0
-        self.ntables = 0
-        self.nslot_types = 0
         self.error_pc = -1
         self.abs_function = abs
-        descriptor = _IoTune.__dict__["_current"]
-        self.io_current_offset = (<PyMemberDescrObject*>descriptor).d_member.offset
-        descriptor = _Entity.__dict__["_valid"]
-        self.entity_valid_offset = (<PyMemberDescrObject*>descriptor).d_member.offset
-        descriptor = _Entity.__dict__["statistics"]
-        self.entity_statistics_offset = (<PyMemberDescrObject*>descriptor).d_member.offset
-        descriptor = _Entity.__dict__["controls"]
-        self.entity_controls_offset = (<PyMemberDescrObject*>descriptor).d_member.offset
 
     def __dealloc__(self):
-        cdef int32_t k
         self.reset()
-        for k in range(self.nslot_types):
-            Py_DECREF(<object>self.slot_types[k])
         PyMem_Free(self.current)
         PyMem_Free(self.depth_of)
         PyMem_Free(self.functions)
@@ -583,10 +157,9 @@ cdef class Machine:
         PyMem_Free(self.scope_marks)
         PyMem_Free(self.stack)
         PyMem_Free(self.loops)
-        PyMem_Free(self.tables)
 
     cdef void reset(self) noexcept:
-        cdef Py_ssize_t k, j
+        cdef Py_ssize_t k
         if self.current == NULL:
             return
         for k in range(self.nsymbols):
@@ -600,20 +173,12 @@ cdef class Machine:
         self.stack_high = 0
         for k in range(self.nloops):
             Py_XDECREF(self.loops[k].keep)
-        for k in range(self.ntables):
-            for j in range(self.tables[k].nnames):
-                Py_XDECREF(self.tables[k].names[j].name)
-            self.tables[k].nnames = 0
-            for j in range(self.tables[k].ncontrols):
-                Py_XDECREF(self.tables[k].controls[j].name)
-            self.tables[k].ncontrols = 0
-            PyMem_Free(self.tables[k].attribute_field)
-            Py_DECREF(<object>self.tables[k].table)
+        if self.rows is not None:
+            self.rows.reset()
         self.nsaved = 0
         self.nscopes = 0
         self.sp = 0
         self.nloops = 0
-        self.ntables = 0
 
     # ## Scopes (shallow binding)
 
@@ -675,259 +240,7 @@ cdef class Machine:
         cursor[0] = 0
         return NULL
 
-    # ## Tables
-
-    cdef int16_t table_slot(self, PyObject* table) except -1:
-        """The slot of a table in this evaluation (its arrays' addresses and caches)."""
-        cdef int32_t k
-        cdef cnp.ndarray tags, payload, head, count
-        cdef TableInfo* info
-        for k in range(self.ntables):
-            if self.tables[k].table == table:
-                return <int16_t>k
-        if self.ntables == self.tables_capacity:
-            if self.tables_capacity >= 16384:
-                raise _PolicyError("too many statistics tables in one evaluation")
-            self.tables_capacity *= 2
-            self.tables = <TableInfo*>PyMem_Realloc(self.tables, self.tables_capacity * sizeof(TableInfo))
-            if self.tables == NULL:
-                raise MemoryError()
-        t = <object>table
-        tags = t.tags
-        payload = t.payload
-        head = t.head
-        count = t.count
-        if not (tags.flags.c_contiguous and payload.flags.c_contiguous):
-            raise ValueError("SampleTable arrays must be C-contiguous")
-        info = &self.tables[self.ntables]
-        info.table = table
-        info.field_index = <PyObject*>t.policy_field_index
-        info.objects = <PyObject*>t.objects
-        info.nnames = 0
-        info.attribute_field = <int32_t*>PyMem_Malloc(max(1, len(self.c.attributes)) * sizeof(int32_t))
-        if info.attribute_field == NULL:
-            raise MemoryError()
-        for k in range(len(self.c.attributes)):
-            info.attribute_field[k] = -2
-        info.tags = <int8_t*>cnp.PyArray_DATA(tags)
-        info.payload = <int64_t*>cnp.PyArray_DATA(payload)
-        latest_tags = t.latest_tags
-        latest_payload = t.latest_payload
-        if not (latest_tags.flags.c_contiguous and latest_payload.flags.c_contiguous):
-            raise ValueError("SampleTable arrays must be C-contiguous")
-        info.latest_tags = <int8_t*>cnp.PyArray_DATA(latest_tags)
-        info.latest_payload = <int64_t*>cnp.PyArray_DATA(latest_payload)
-        info.capacity = tags.shape[1]
-        info.head = <int32_t*>cnp.PyArray_DATA(head)
-        info.count = <int32_t*>cnp.PyArray_DATA(count)
-        info.nfields = <int32_t>tags.shape[0]
-        info.history = <int32_t>tags.shape[2]
-        info.ncontrols = 0
-        self.control_arrays(info)
-        Py_INCREF(<object>table)  # released by reset(); it also keeps Loop.table alive
-        self.ntables += 1
-        return <int16_t>(self.ntables - 1)
-
-    cdef int control_arrays(self, TableInfo* info) except -1:
-        """(Re)read the addresses of a table's control columns."""
-        cdef cnp.ndarray tags, payload, order, count
-        t = <object>info.table
-        tags = t.control_tags
-        payload = t.control_payload
-        order = t.control_order
-        count = t.control_count
-        if not (tags.flags.c_contiguous and payload.flags.c_contiguous and order.flags.c_contiguous):
-            raise ValueError("SampleTable control arrays must be C-contiguous")
-        info.control_tags = <int8_t*>cnp.PyArray_DATA(tags)
-        info.control_payload = <int64_t*>cnp.PyArray_DATA(payload)
-        info.control_order = <int32_t*>cnp.PyArray_DATA(order)
-        info.control_count = <int32_t*>cnp.PyArray_DATA(count)
-        info.control_width = <int32_t>tags.shape[1]
-        return 0
-
-    cdef int32_t control_column(self, TableInfo* info, object name, bint create) except -2:
-        """Column of a control name (remembered by address); -1 if absent and not ``create``."""
-        cdef PyObject* key = <PyObject*>name
-        cdef int32_t k, column
-        cdef PyObject* found
-        for k in range(info.ncontrols):
-            if info.controls[k].name == key:
-                return info.controls[k].field
-        table = <object>info.table
-        found = PyDict_GetItemWithError(table.control_index, name)
-        if found != NULL:
-            column = <int32_t>(<object>found)
-        elif not create:
-            return -1
-        else:
-            column = table.control_column(name)
-            self.control_arrays(info)  # the arrays may have been widened
-        if info.ncontrols < FIELD_CACHE:
-            Py_INCREF(name)
-            info.controls[info.ncontrols].name = key
-            info.controls[info.ncontrols].field = column
-            info.ncontrols += 1
-        return column
-
-    cdef int set_control(self, Value* row, object name, Value* value) except -1:
-        """``Control`` on a table row, straight into its control columns."""
-        cdef TableInfo* info = &self.tables[row.slot]
-        cdef int32_t column = self.control_column(info, name, True)
-        cdef Py_ssize_t at = row.i * info.control_width + column
-        cdef int8_t tag
-        cdef double number
-        if info.control_tags[at] == S_OBJECT:
-            (<object>info.table).control_objects.pop((row.i, column), None)
-        if value.tag == T_NONE:
-            tag = S_NONE
-        elif value.tag == T_BOOL:
-            tag = S_BOOL
-            info.control_payload[at] = value.i
-        elif value.tag == T_INT:
-            tag = S_INT
-            info.control_payload[at] = value.i
-        elif value.tag == T_FLOAT:
-            tag = S_FLOAT
-            number = value.f
-            memcpy(&info.control_payload[at], &number, sizeof(double))
-        else:
-            tag = S_OBJECT
-            (<object>info.table).control_objects[(row.i, column)] = box(value)
-        info.control_tags[at] = tag
-        if info.control_order[at] == 0:
-            info.control_count[row.i] += 1
-            info.control_order[at] = info.control_count[row.i]
-        return 0
-
-    cdef int get_control(self, Value* row, object name, Value* out) except -1:
-        """``GetControl`` on a table row: the value, or None."""
-        cdef TableInfo* info = &self.tables[row.slot]
-        cdef int32_t column = self.control_column(info, name, False)
-        cdef Py_ssize_t at
-        cdef int8_t tag
-        out.tag = T_NONE
-        if column < 0:
-            return 0
-        at = row.i * info.control_width + column
-        tag = info.control_tags[at]
-        if not stored_scalar(tag, info.control_payload[at], out) and tag == S_OBJECT:
-            unbox((<object>info.table).control_objects[(row.i, column)], out, self)
-        return 0
-
-    cdef inline int32_t field_of(self, Value* row, object name) except -2:
-        """Field index of ``name`` in the row's table, -1 if it has no such field.
-
-        Names repeat (attribute names, Stat arguments), so each table remembers the
-        answer by the name object's address, holding a reference meanwhile.
-        """
-        cdef TableInfo* t = &self.tables[row.slot]
-        cdef PyObject* key = <PyObject*>name
-        cdef int32_t k, field
-        cdef PyObject* found
-        for k in range(t.nnames):
-            if t.names[k].name == key:
-                return t.names[k].field
-        found = PyDict_GetItemWithError(<object>t.field_index, name)
-        field = -1 if found == NULL else <int32_t>(<object>found)
-        if t.nnames < FIELD_CACHE:
-            Py_INCREF(name)
-            t.names[t.nnames].name = key
-            t.names[t.nnames].field = field
-            t.nnames += 1
-        return field
-
-    cdef inline int row_latest(self, Value* row, int32_t field, Value* out) except -1:
-        """The newest value of a field of a row; 0 if no such field, absent or no samples."""
-        cdef TableInfo* t
-        cdef Py_ssize_t at
-        cdef int8_t tag
-        if field < 0:
-            return 0
-        t = &self.tables[row.slot]
-        if t.count[row.i] == 0:
-            return 0
-        at = field * t.capacity + row.i
-        tag = t.latest_tags[at]
-        if stored_scalar(tag, t.latest_payload[at], out):
-            return 1
-        if tag == S_ABSENT:
-            return 0
-        vobject(out, <object>PyList_GET_ITEM(<object>t.objects, t.latest_payload[at]))
-        return 1
-
-    cdef inline int32_t field_at(self, Value* row, int32_t attribute) except -2:
-        """The field of attribute name ``attribute`` in the row's table (cached)."""
-        cdef int32_t field = self.tables[row.slot].attribute_field[attribute]
-        if field != -2:
-            return field
-        return self.attribute_field(row, attribute)
-
-    cdef int32_t attribute_field(self, Value* row, int32_t attribute) except -2:
-        cdef int32_t* fields = self.tables[row.slot].attribute_field
-        if fields[attribute] == -2:
-            fields[attribute] = self.field_of(row, self.c.attributes[attribute])
-        return fields[attribute]
-
     # ## Attributes (the sandbox's rules, see mom.dsl.sandbox)
-
-    cdef inline int attribute(self, Value* holder, int32_t attribute, Value* out) except -1:
-        """``holder.attribute`` as a policy may read it into ``out``; 0 if it has none."""
-        cdef int32_t method
-        cdef PyObject* found_value
-        cdef PyObject* values_pointer
-        if holder.tag == T_ROW:
-            if self.row_latest(holder, self.field_at(holder, attribute), out):
-                return 1
-            method = self.c.attribute_method[attribute]
-            if method >= 0:
-                vcopy(out, holder)
-                out.tag = T_ROWMETHOD
-                out.aux = method
-                return 1
-            return 0
-        if holder.tag != T_OBJ:
-            return 0  # plain values declare no attributes
-        obj = <object>holder.o
-        name = self.c.attributes[attribute]
-        values_pointer = self.policy_values(holder.o)  # the common case, in C
-        if values_pointer != NULL and type(<object>values_pointer) is dict:
-            found_value = PyDict_GetItemWithError(<object>values_pointer, name)
-            if found_value != NULL:
-                unbox(<object>found_value, out, self)
-                return 1
-        found = _policy_getattr(obj, name)  # methods and hooks: the shared rules
-        if found is _MISSING:
-            return 0
-        unbox(found, out, self)
-        return 1
-
-    cdef PyObject* policy_values(self, PyObject* obj) except? NULL:
-        """``obj._policy_values`` (borrowed) or NULL; read straight from the slot when
-        the class keeps it in ``__slots__`` (IoTune, ValueBag)."""
-        cdef PyObject* kind = <PyObject*>Py_TYPE(<object>obj)
-        cdef int32_t k
-        cdef Py_ssize_t offset = -1
-        for k in range(self.nslot_types):
-            if self.slot_types[k] == kind:
-                offset = self.slot_offsets[k]
-                if offset >= 0:
-                    return mom_slot(obj, offset)
-                break
-        else:
-            descriptor = getattr(<object>kind, "_policy_values", None)
-            if descriptor is not None and Py_TYPE(descriptor) == &PyMemberDescr_Type:
-                offset = (<PyMemberDescrObject*>descriptor).d_member.offset
-            if self.nslot_types < 8:
-                Py_INCREF(<object>kind)
-                self.slot_types[self.nslot_types] = kind
-                self.slot_offsets[self.nslot_types] = offset
-                self.nslot_types += 1
-            if offset >= 0:
-                return mom_slot(obj, offset)
-        values = getattr(<object>obj, "_policy_values", None)
-        if values is None:
-            return NULL
-        return <PyObject*>values  # borrowed: obj keeps its attribute alive
 
     cdef inline int find_attribute(self, int32_t symbol, int32_t attribute, Value* out) except -1:
         """The first binding of ``symbol``, innermost out, that has the attribute."""
@@ -935,11 +248,11 @@ cdef class Machine:
         cdef Value* binding
         if self.depth_of[symbol] < 0:
             return 0
-        if self.attribute(&self.current[symbol], attribute, out):
+        if self.rows.attribute(&self.current[symbol], attribute, out):
             return 1
         binding = self.outer_binding(symbol, &cursor)
         while binding != NULL:
-            if self.attribute(binding, attribute, out):
+            if self.rows.attribute(binding, attribute, out):
                 return 1
             binding = self.outer_binding(symbol, &cursor)
         return 0
@@ -948,225 +261,26 @@ cdef class Machine:
         """What a call head ``sym.attr`` names: a method of the innermost binding, else
         any binding's attribute (upstream asks the whole stack), else KeyError."""
         cdef Value* binding
-        cdef int32_t id
         if self.depth_of[symbol] >= 0:
             binding = &self.current[symbol]
             if binding.tag == T_ROW:
-                id = self.c.attribute_method[attribute]
-                if id >= 0:
-                    vcopy(out, binding)
-                    out.tag = T_ROWMETHOD
-                    out.aux = id
+                if method_of_row(self.rows, binding, attribute, out):
                     return 0
-            elif binding.tag == T_OBJ:
-                obj = <object>binding.o
-                id = self.c.attribute_method[attribute]
-                if id >= 0 and type(obj) is _Entity:  # not a subclass: it may override
-                    vcopy(out, binding)
-                    out.tag = T_ENTMETHOD
-                    out.aux = id
-                    return 0
-                id = self.c.attribute_setter[attribute]
-                if id >= 0 and type(obj) is _IoTune:  # not a subclass: it may override
-                    vcopy(out, binding)
-                    out.tag = T_IOSET
-                    out.aux = id
-                    return 0
-                name = self.c.attributes[attribute]
-                methods = getattr(obj, "_policy_methods", None)
-                if methods is not None and name in methods:
-                    unbox(getattr(obj, name), out, self)
-                    return 0
+            elif binding.tag == T_OBJ and self.rows.method_of(binding, attribute, out):
+                return 0
         if self.find_attribute(symbol, attribute, out) and out.tag != T_NONE:
             return 0
         vclear(out)
         raise KeyError(self.c.symbols[symbol] + "." + self.c.attributes[attribute])
-
-    # ## Operators
-
-    cdef int binary(self, int32_t op, Value* a, Value* b, Value* out) except -1:
-        cdef int64_t x, y, r
-        cdef double p, q
-        if is_intlike(a) and is_intlike(b):
-            x = a.i
-            y = b.i
-            if op == OP_ADD:
-                if not mom_add_overflow(x, y, &r):
-                    out.tag = T_INT
-                    out.i = r
-                    return 0
-            elif op == OP_SUB:
-                if not mom_sub_overflow(x, y, &r):
-                    out.tag = T_INT
-                    out.i = r
-                    return 0
-            elif op == OP_MUL:
-                if not mom_mul_overflow(x, y, &r):
-                    out.tag = T_INT
-                    out.i = r
-                    return 0
-            elif op == OP_DIV:
-                if y == 0:
-                    raise ZeroDivisionError("division by zero")
-                if mom_small(x) and mom_small(y):
-                    out.tag = T_FLOAT
-                    out.f = <double>x / <double>y
-                    return 0
-            elif op == OP_LT or op == OP_GT or op == OP_LE or op == OP_GE or op == OP_EQ or op == OP_NE:
-                out.tag = T_BOOL
-                out.i = compare(op, x, y)
-                return 0
-            elif op == OP_SHL:
-                if 0 <= y < 63:
-                    r = x << y
-                    if (r >> y) == x:
-                        out.tag = T_INT
-                        out.i = r
-                        return 0
-            elif op == OP_SHR:
-                if y >= 0:
-                    out.tag = T_INT
-                    out.i = x >> (y if y < 63 else 63)
-                    return 0
-        elif (a.tag == T_FLOAT or is_intlike(a)) and (b.tag == T_FLOAT or is_intlike(b)) and op != OP_SHL and op != OP_SHR:
-            # one float at least: Python converts the int (int64 -> double rounds alike)
-            if a.tag == T_FLOAT:
-                p = a.f
-            elif op >= OP_LT and op <= OP_NE and not mom_small(a.i):
-                return self.generic(op, a, b, out)  # exact int/float comparison
-            else:
-                p = <double>a.i
-            if b.tag == T_FLOAT:
-                q = b.f
-            elif op >= OP_LT and op <= OP_NE and not mom_small(b.i):
-                return self.generic(op, a, b, out)
-            else:
-                q = <double>b.i
-            return float_op(op, p, q, out)
-        elif (op == OP_EQ or op == OP_NE) and (a.tag == T_NONE or b.tag == T_NONE) and a.tag != T_OBJ and b.tag != T_OBJ:
-            out.tag = T_BOOL
-            out.i = (a.tag == b.tag) == (op == OP_EQ)
-            return 0
-        elif (op == OP_EQ or op == OP_NE) and a.tag == T_ROW and b.tag == T_ROW:
-            out.tag = T_BOOL
-            out.i = (a.o == b.o and a.i == b.i) == (op == OP_EQ)
-            return 0
-        return self.generic(op, a, b, out)
-
-    cdef int generic(self, int32_t op, Value* a, Value* b, Value* out) except -1:
-        """The operator on Python objects, exactly as the reference computes it."""
-        x = box(a)
-        y = box(b)
-        if op == OP_ADD:
-            result = _builtins.checked_add(x, y, self.limits)
-        elif op == OP_SUB:
-            result = PyNumber_Subtract(x, y)
-        elif op == OP_MUL:
-            result = _builtins.checked_mul(x, y, self.limits)
-        elif op == OP_DIV:
-            result = PyNumber_TrueDivide(x, y)
-        elif op == OP_SHL:
-            result = _builtins.checked_shl(x, y, self.limits)
-        elif op == OP_SHR:
-            result = PyNumber_Rshift(x, y)
-        elif op == OP_LT:
-            result = PyObject_RichCompare(x, y, Py_LT)
-        elif op == OP_GT:
-            result = PyObject_RichCompare(x, y, Py_GT)
-        elif op == OP_LE:
-            result = PyObject_RichCompare(x, y, Py_LE)
-        elif op == OP_GE:
-            result = PyObject_RichCompare(x, y, Py_GE)
-        elif op == OP_EQ:
-            result = PyObject_RichCompare(x, y, Py_EQ)
-        else:
-            result = PyObject_RichCompare(x, y, Py_NE)
-        unbox(result, out, self)
-        return 0
-
-    cdef int less(self, Value* a, Value* b, int python_op) except -1:
-        """``a < b`` (or ``>``) as a truth value, for min and max."""
-        cdef Value result
-        result.o = NULL
-        self.binary(OP_LT if python_op == Py_LT else OP_GT, a, b, &result)
-        try:
-            return truthy(&result)
-        finally:
-            vclear(&result)
-
-    cdef int nary(self, int32_t op, Value* values, int32_t n, Value* out) except -1:
-        cdef int32_t k, j
-        cdef Py_ssize_t length
-        if op == OP_AND or op == OP_OR:
-            for k in range(n):
-                if truthy(&values[k]) == (op == OP_OR):
-                    vcopy(out, &values[k])
-                    return 0
-            vcopy(out, &values[n - 1])
-            return 0
-        if op == OP_VALID:
-            out.tag = T_BOOL
-            out.i = 1
-            for k in range(n):
-                if values[k].tag == T_NONE:
-                    out.i = 0
-                    break
-            return 0
-        if op == OP_NULL:
-            out.tag = T_BOOL
-            out.i = 1
-            for k in range(n):
-                if values[k].tag == T_NONE:
-                    continue
-                if values[k].tag != T_OBJ:
-                    out.i = 0  # numbers, bools and entities have no len()
-                    break
-                try:
-                    length = PyObject_Length(<object>values[k].o)
-                except TypeError:
-                    out.i = 0
-                    break
-                if length != 0:
-                    out.i = 0
-                    break
-            return 0
-        # min / max: Python's order: keep the first, replace on strictly less / greater
-        k = 0
-        for j in range(1, n):
-            if self.less(&values[j], &values[k], Py_LT if op == OP_MIN else Py_GT):
-                k = j
-        vcopy(out, &values[k])
-        return 0
 
     # ## Calls
 
     cdef int call_value(self, Value* function, Value* args, int32_t n, Value* out) except -1:
         """Call a variable's or attribute's value with evaluated arguments."""
         cdef int32_t k
-        cdef int overflow = 0
-        cdef PyObject* previous
-        if function.tag == T_ROWMETHOD:
-            if self.row_method(function, args, n, out):
+        if function.tag != T_OBJ:
+            if self.rows.call_method(function, args, n, out):
                 return 0
-        elif function.tag == T_ENTMETHOD:
-            if self.entity_method(function, args, n, out):
-                return 0
-        elif function.tag == T_IOSET and n == 1:
-            # IoTune.setX(v): current[key] = None if v is None else int(v)
-            current_limits = <object>mom_slot(function.o, self.io_current_offset)
-            key = IO_KEYS[function.aux]
-            if args[0].tag == T_INT:
-                # usually the limit is already that value: leave the dict alone then
-                previous = PyDict_GetItemWithError(current_limits, key)
-                if (previous == NULL or type(<object>previous) is not int
-                        or PyLong_AsLongLongAndOverflow(<object>previous, &overflow) != args[0].i or overflow):
-                    PyDict_SetItem(current_limits, key, args[0].i)
-            elif args[0].tag == T_NONE:
-                PyDict_SetItem(current_limits, key, None)
-            else:
-                PyDict_SetItem(current_limits, key, int(box(&args[0])))
-            out.tag = T_NONE
-            return 0
         elif function.tag == T_OBJ and function.o == <PyObject*>self.abs_function and n == 1:
             if args[0].tag == T_INT and args[0].i != (-9223372036854775807 - 1):
                 out.tag = T_INT
@@ -1182,153 +296,8 @@ cdef class Machine:
                 return 0
         callee = box(function)
         positional = tuple([box(&args[k]) for k in range(n)])
-        unbox(callee(*positional), out, self)
+        unbox(self.rows, callee(*positional), out)
         return 0
-
-    cdef int row_method(self, Value* method, Value* args, int32_t n, Value* out) except -1:
-        """A rule method of a table row in C; 0 when the Python method must decide
-        (unusual arguments: it raises exactly what the reference raises)."""
-        cdef int32_t id = method.aux
-        cdef int64_t row = method.i
-        cdef int32_t field
-        cdef object name
-        if n < 1 or args[0].tag != T_OBJ or type(<object>args[0].o) is not str:
-            return 0
-        name = <object>args[0].o
-        if id == M_STAT and (n == 1 or n == 2):
-            field = self.field_of(method, name)
-            if field < 0:
-                raise KeyError("Field '%s' is not declared in any collector." % name)
-            if self.tables[method.slot].count[row] == 0:
-                out.tag = T_NONE
-                return 1
-            if not self.row_latest(method, field, out):
-                if n == 2:
-                    vcopy(out, &args[1])
-                else:
-                    out.tag = T_NONE
-            return 1
-        if id == M_STATAVG and n == 1:
-            return self.stat_average(method, name, out)
-        if id == M_CONTROL and n == 2:
-            self.set_control(method, name, &args[1])
-            out.tag = T_NONE
-            return 1
-        if id == M_GETCONTROL and n == 1:
-            self.get_control(method, name, out)
-            return 1
-        return 0
-
-    cdef int entity_method(self, Value* method, Value* args, int32_t n, Value* out) except -1:
-        """A rule method of an upstream-style Entity in C, over its list of sample
-        dicts; 0 when the Python method must decide (anything unusual)."""
-        cdef PyObject* entity = method.o
-        cdef PyObject* valid = mom_slot(entity, self.entity_valid_offset)
-        cdef PyObject* statistics
-        cdef PyObject* controls
-        cdef PyObject* found
-        cdef int32_t id = method.aux
-        cdef Py_ssize_t count, k
-        cdef Average average
-        cdef int64_t number
-        cdef int overflow = 0
-        if n < 1 or args[0].tag != T_OBJ or type(<object>args[0].o) is not str:
-            return 0
-        name = <object>args[0].o
-        if id == M_CONTROL or id == M_GETCONTROL:
-            controls = mom_slot(entity, self.entity_controls_offset)
-            if controls == NULL or type(<object>controls) is not dict:
-                return 0
-            if id == M_CONTROL and n == 2:
-                PyDict_SetItem(<object>controls, name, box(&args[1]))
-                out.tag = T_NONE
-                return 1
-            if id == M_GETCONTROL and n == 1:
-                found = PyDict_GetItemWithError(<object>controls, name)
-                out.tag = T_NONE
-                if found != NULL:
-                    unbox(<object>found, out, self)
-                return 1
-            return 0
-        if (id != M_STAT and id != M_STATAVG) or valid == NULL or type(<object>valid) is not frozenset:
-            return 0
-        statistics = mom_slot(entity, self.entity_statistics_offset)
-        if statistics == NULL or type(<object>statistics) is not list:
-            return 0
-        if name not in <object>valid:
-            raise KeyError("Field '%s' is not declared in any collector." % name)
-        count = PyList_GET_SIZE(<object>statistics)
-        if id == M_STAT and (n == 1 or n == 2):
-            out.tag = T_NONE
-            if count == 0:
-                return 1
-            sample = <object>PyList_GET_ITEM(<object>statistics, count - 1)
-            if type(sample) is not dict:
-                return 0
-            found = PyDict_GetItemWithError(sample, name)
-            if found != NULL:
-                unbox(<object>found, out, self)
-            elif n == 2:
-                vcopy(out, &args[1])
-            return 1
-        if id != M_STATAVG or n != 1:
-            return 0
-        if count == 0:
-            raise _EntityError("Statistic '%s' not available" % name)
-        memset(&average, 0, sizeof(Average))
-        for k in range(count):  # oldest first, as Entity.StatAvg sums
-            sample = <object>PyList_GET_ITEM(<object>statistics, k)
-            if type(sample) is not dict:
-                return 0
-            found = PyDict_GetItemWithError(sample, name)
-            if found == NULL or <object>found is None:
-                continue
-            kind = type(<object>found)
-            if kind is float:
-                average_float(&average, <double>(<object>found))
-            elif kind is int or kind is bool:
-                number = PyLong_AsLongLongAndOverflow(<object>found, &overflow)
-                if overflow or not average_int(&average, number):
-                    return 0
-            else:
-                return 0
-        return average_result(&average, out)
-
-    cdef int stat_average(self, Value* row, object name, Value* out) except -1:
-        """Entity.StatAvg over the row's ring, summing oldest first as the reference."""
-        cdef int32_t field = self.field_of(row, name)
-        cdef TableInfo* t
-        cdef int32_t count, slot, k, history
-        cdef Average average
-        cdef Py_ssize_t base
-        cdef int8_t tag
-        if field < 0:
-            raise KeyError("Field '%s' is not declared in any collector." % name)
-        t = &self.tables[row.slot]
-        count = t.count[row.i]
-        if count == 0:
-            raise _EntityError("Statistic '%s' not available" % name)
-        history = t.history
-        base = (field * t.capacity + row.i) * history
-        slot = t.head[row.i] - count + 1  # the oldest sample's slot, wrapped below
-        if slot < 0:
-            slot += history
-        memset(&average, 0, sizeof(Average))
-        for k in range(count):
-            if k:
-                slot += 1
-                if slot == history:
-                    slot = 0
-            tag = t.tags[base + slot]
-            if tag == S_NONE or tag == S_ABSENT:
-                continue
-            if tag == S_OBJECT:
-                return 0  # a Python object in the history: the Python method decides
-            if tag == S_FLOAT:
-                average_float(&average, mom_bits_double(t.payload[base + slot]))
-            elif not average_int(&average, t.payload[base + slot]):  # S_INT, S_BOOL
-                return 0
-        return average_result(&average, out)
 
     cdef inline int thunk(self, int32_t index, Value* out) except -1:
         """Evaluate argument thunk ``index`` (in whatever scope is current) into ``out``."""
@@ -1430,12 +399,14 @@ cdef class Machine:
                 if self.loops == NULL:
                     raise MemoryError()
             loop = &self.loops[self.nloops]
-            if iterable.tag == T_OBJ and type(<object>iterable.o) is _GuestSet:
+            if iterable.tag == T_OBJ and type_info(self.rows, <PyObject*>Py_TYPE(<object>iterable.o)).kind == K_ROWS:
                 guests = <object>iterable.o
                 rows = guests.rows
+                if cnp.PyArray_TYPE(rows) != cnp.NPY_INT32 or not rows.flags.c_contiguous:
+                    raise ValueError("the rows of a guest set must be a C-contiguous int32 array")
                 loop.table = <PyObject*>guests.table
                 loop.is_list = False
-                loop.slot = self.table_slot(loop.table)
+                loop.slot = self.rows.table_slot(loop.table)
                 loop.keep = <PyObject*>rows
                 Py_INCREF(rows)
                 loop.rows = <int32_t*>cnp.PyArray_DATA(rows)
@@ -1488,14 +459,14 @@ cdef class Machine:
             if loop.position >= PyList_GET_SIZE(<object>loop.keep):
                 return self.with_end()
             item.tag = T_NONE
-            unbox(<object>PyList_GET_ITEM(<object>loop.keep, loop.position), &item, self)
+            unbox(self.rows, <object>PyList_GET_ITEM(<object>loop.keep, loop.position), &item)
         else:
             next_item = PyIter_Next(<object>loop.keep)
             if next_item == NULL:
                 return self.with_end()
             item.tag = T_NONE
             try:
-                unbox(<object>next_item, &item, self)
+                unbox(self.rows, <object>next_item, &item)
             finally:
                 Py_DECREF(<object>next_item)
         loop.position += 1
@@ -1526,6 +497,7 @@ cdef class Machine:
         cdef Value* stack = self.stack
         cdef Value* constants = self.c.constants
         cdef Value* current = self.current
+        cdef Rows rows = self.rows
         cdef Value* top
         cdef Value result
         cdef int32_t op, start, n
@@ -1562,7 +534,8 @@ cdef class Machine:
                     n = code[pc + 1]
                     # the usual case inline: the innermost binding is a row with the field
                     if not (self.depth_of[n] >= 0 and current[n].tag == T_ROW
-                            and self.row_latest(&current[n], self.field_at(&current[n], code[pc + 2]), top)):
+                            and row_latest(&rows.tables[current[n].slot], current[n].i,
+                                           field_at(rows, &current[n], code[pc + 2]), top)):
                         if not self.find_attribute(n, code[pc + 2], top):
                             token = self.c.node_of(start)
                             raise _undefined_symbol(token.value, token.line)
@@ -1589,14 +562,14 @@ cdef class Machine:
                             top[0].tag = T_NONE
                             top[1].tag = T_NONE
                             sp -= 2
-                            pc = pc + 3 if compare(op, x, y) else code[pc + 2]
+                            pc = pc + 3 if compare_float(op, x, y) else code[pc + 2]
                             continue
                         float_op(op, x, y, top)
                         top[1].tag = T_NONE
                         sp -= 1
                         pc += 1
                         continue
-                    self.binary(op, top, &top[1], &result)
+                    binary(rows, self.limits, op, top, &top[1], &result)
                     vclear(top)
                     vclear(&top[1])
                     top[0] = result
@@ -1613,7 +586,7 @@ cdef class Machine:
                 elif op == OP_AND or op == OP_OR or op == OP_MIN or op == OP_MAX or op == OP_VALID or op == OP_NULL:
                     n = code[pc + 1]
                     top = &stack[sp - n]
-                    self.nary(op, top, n, &result)
+                    nary(rows, self.limits, op, top, n, &result)
                     for k in range(n):
                         vclear(&top[k])
                     top[0] = result
@@ -1767,14 +740,14 @@ cdef class Machine:
             for symbol, python_value in self.c.stack_bindings:
                 value.o = NULL
                 value.tag = T_NONE
-                unbox(python_value, &value, self)
+                unbox(self.rows, python_value, &value)
                 self.bind(symbol, &value)
             for name, python_value in bindings.items():
                 found = PyDict_GetItemWithError(self.c.symbol_index, name)
                 if found != NULL:
                     value.o = NULL
                     value.tag = T_NONE
-                    unbox(python_value, &value, self)
+                    unbox(self.rows, python_value, &value)
                     self.bind(<int32_t>(<object>found), &value)
             for pc in self.c.top:
                 self.steps_left = self.max_steps
@@ -1790,43 +763,3 @@ cdef class Machine:
             raise
         finally:
             self.reset()
-
-
-cdef inline int float_op(int32_t op, double x, double y, Value* out) except -1:
-    """An arithmetic or comparison operator on floats (an int operand already converted,
-    as Python converts it); ``out`` holds no object."""
-    if op == OP_ADD:
-        out.f = x + y
-    elif op == OP_SUB:
-        out.f = x - y
-    elif op == OP_MUL:
-        out.f = x * y
-    elif op == OP_DIV:
-        if y == 0.0:
-            raise ZeroDivisionError("float division by zero")
-        out.f = x / y
-    else:
-        out.tag = T_BOOL
-        out.i = compare(op, x, y)
-        return 0
-    out.tag = T_FLOAT
-    return 0
-
-
-ctypedef fused compared:
-    int64_t
-    double
-
-
-cdef inline int compare(int32_t op, compared x, compared y) noexcept:
-    if op == OP_LT:
-        return x < y
-    if op == OP_GT:
-        return x > y
-    if op == OP_LE:
-        return x <= y
-    if op == OP_GE:
-        return x >= y
-    if op == OP_EQ:
-        return x == y
-    return x != y

@@ -1,7 +1,7 @@
 """``mom-policy eval``: load policy files as named policies, evaluate once, report controls.
 
 This is the job of vdsm's offline policy validator: the files go into a
-:class:`~mom.dsl.store.PolicyStore` under upstream's policy-dir names, so the
+:class:`~mom.runtime.policy_store.PolicyStore` under upstream's policy-dir names, so the
 concatenation, its order and vdsm's ``setNamedPolicy("01-parameters", ...)`` behave
 as in the daemon; then one evaluation runs on entities built from JSON.  Errors are
 reported against the file they come from, not the concatenation.
@@ -16,11 +16,11 @@ from typing import Any, Sequence
 
 from mom.dsl.lint import read_unit
 from mom.dsl.reader import Source
-from mom.dsl.store import PolicyStore
 from mom.errors import MomError, describe_error
 from mom.plugins.controllers.io_tune import changed_disks
 from mom.policy_files import policy_name, read_text
 from mom.runtime.entity import Entity
+from mom.runtime.policy_store import PolicyStore
 
 __all__ = ["PolicyFile", "PolicyLoadError", "read_policy_files", "evaluate_policies"]
 

@@ -14,10 +14,10 @@ import threading
 from typing import Any
 
 from mom.config import Settings, validate
-from mom.dsl.store import PolicyStore
 from mom.errors import PluginNotFoundError
 from mom.plugins import registry
 from mom.policy_files import policy_dir_files, policy_name, policy_name_from_file, read_text
+from mom.runtime.policy_store import PolicyStore
 from mom.runtime.threads import PeriodicThread, RunsPeriodically
 
 __all__ = ["PolicyEngine", "policy_name_from_file"]

@@ -12,13 +12,10 @@ import logging
 import sys
 from typing import Any, Iterable
 
+from mom.dsl.layout import KIND_ENTITY, RULE_METHODS
 from mom.errors import EntityError
 
-__all__ = ["Entity", "RULE_METHODS", "RULE_METHOD_NAMES", "mean_of"]
-
-#: the methods a policy may call on an entity; the fast path numbers them in this order
-RULE_METHOD_NAMES = ("Prop", "Stat", "StatAvg", "SetVar", "GetVar", "Control", "GetControl")
-RULE_METHODS = frozenset(RULE_METHOD_NAMES)
+__all__ = ["Entity", "mean_of"]
 
 _log = logging.getLogger("mom.Entity")
 
@@ -41,8 +38,8 @@ def mean_of(values: Iterable[Any]) -> float:
 class Entity:
     """The host or one guest, as one policy evaluation sees it."""
 
-    # slots, so that the fast path reads them by offset; the fields _finalize sets
-    # (and anything else) still go to the instance dict
+    # the state every entity has in slots; the fields _finalize sets (and anything
+    # else) go to the instance dict
     __slots__ = (
         "properties", "variables", "statistics", "controls", "monitor",
         "_policy_values", "_valid", "__dict__", "__weakref__",
@@ -51,6 +48,8 @@ class Entity:
     #: what policies may call (see mom.dsl.sandbox); the readable fields are the
     #: newest sample's declared statistics, in _policy_values
     _policy_methods = RULE_METHODS
+    #: the fast path reads _valid, statistics and controls itself (mom.dsl.layout)
+    _policy_kind = KIND_ENTITY
 
     def __init__(self, monitor: Any = None) -> None:
         self.properties: dict[str, Any] = {}
@@ -118,13 +117,15 @@ class Entity:
 
     def StatAvg(self, name: str) -> float:
         """Mean of a statistic over the history, skipping samples where it is None."""
-        valid = self._valid
-        if valid is None or name not in valid:
-            self._declared(name)
-        statistics = self.statistics
-        if not statistics:
+        self._declared(name)
+        values = self._history(name)
+        if not values:
             raise EntityError("Statistic '%s' not available" % name)
-        return mean_of([row.get(name) for row in statistics])
+        return mean_of(values)
+
+    def _history(self, name: str) -> list[Any]:
+        """A statistic's values, oldest first (None where a sample lacks it)."""
+        return [row.get(name) for row in self.statistics]
 
     def SetVar(self, name: str, value: Any) -> None:
         self.variables[name] = value

@@ -24,19 +24,21 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from mom.dsl.layout import (
+    KIND_ROW,
+    KIND_ROWS,
+    TAG_ABSENT,
+    TAG_BOOL,
+    TAG_FLOAT,
+    TAG_INT,
+    TAG_NONE,
+    TAG_OBJECT,
+    ColumnView,
+)
 from mom.dsl.sandbox import MISSING
-from mom.errors import EntityError
-from mom.runtime.entity import Entity, mean_of
+from mom.runtime.entity import Entity
 
 __all__ = ["SampleTable", "RowEntity", "RowSamples", "GuestSet", "TAG_NONE", "TAG_BOOL", "TAG_INT", "TAG_FLOAT", "TAG_OBJECT", "TAG_ABSENT"]
-
-# Storage tags; the VM's value tags use the same numbers for the first five.
-TAG_NONE = 0
-TAG_BOOL = 1
-TAG_INT = 2
-TAG_FLOAT = 3
-TAG_OBJECT = 4
-TAG_ABSENT = 8
 
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -417,6 +419,14 @@ class SampleTable:
             view = self._views[row] = RowEntity(self, row)
         return view
 
+    def column_view(self) -> ColumnView:
+        """The arrays as the fast path reads them (see :class:`mom.dsl.layout.ColumnView`)."""
+        return ColumnView(
+            self.tags, self.payload, self.latest_tags, self.latest_payload, self.head, self.count, self.objects,
+            self.policy_field_index, self.control_tags, self.control_payload, self.control_order, self.control_count,
+            self.control_index, self.control_objects, self.control_column,
+        )  # fmt: skip
+
     def nbytes(self) -> int:
         """Bytes of the sample arrays (the controls not included)."""
         arrays = (self.tags, self.payload, self.latest_tags, self.latest_payload, self.head, self.count)
@@ -425,6 +435,8 @@ class SampleTable:
 
 class RowEntity(Entity):
     """Entity interface over one row of a :class:`SampleTable` (computed on demand)."""
+
+    _policy_kind = KIND_ROW  # the fast path reads the row's columns (mom.dsl.layout)
 
     def __init__(self, table: SampleTable, row: int) -> None:
         self.table = table
@@ -500,11 +512,8 @@ class RowEntity(Entity):
         value = self.table.latest(self.row, name)
         return default if value is MISSING else value
 
-    def StatAvg(self, name: str) -> float:
-        self._declared(name)
-        if not self.table.count[self.row]:
-            raise EntityError("Statistic '%s' not available" % name)
-        return mean_of(self.table.history_of(self.row, name))  # oldest first, as Entity
+    def _history(self, name: str) -> list[Any]:
+        return self.table.history_of(self.row, name)
 
     def Control(self, name: str, value: Any) -> None:
         self.table.set_control(self.row, name, value)
@@ -548,6 +557,8 @@ class GuestSet:
 
     __slots__ = ("table", "rows")
 
+    _policy_kind = KIND_ROWS  # the fast path walks the rows (mom.dsl.layout)
+
     def __init__(self, table: SampleTable, rows: Iterable[int]) -> None:
         self.table = table
         self.rows = np.array(rows if isinstance(rows, (np.ndarray, list)) else list(rows), dtype=np.int32)
@@ -561,3 +572,11 @@ class GuestSet:
 
     def __repr__(self) -> str:
         return f"<GuestSet of {len(self.rows)} rows>"
+
+
+# Python's own error messages name a value's type (``unsupported operand type(s) for +:
+# 'Entity' and 'int'``); operators grep their logs for upstream's texts, where a policy's
+# Host and guests are Entity objects and Guests a list.  The classes keep their own
+# qualified names (class reprs, tracebacks).
+RowEntity.__name__ = "Entity"
+GuestSet.__name__ = "list"

@@ -13,10 +13,10 @@ import functools
 import json
 from typing import Any
 
-from mom.dsl.store import PolicyStore
 from mom.offline import entity_from_spec
 from mom.plugins.collectors.io_tune import IoTune
 from mom.runtime.entity import Entity
+from mom.runtime.policy_store import PolicyStore
 from tests.shared_data import shared_path
 
 GOLDEN = shared_path("data", "golden", "vdsm-policies-500.json")
@@ -68,10 +68,10 @@ def guests(specs: list[dict[str, Any]], io_tune_factory: Any = RecordingIoTune) 
     ]
 
 
-def policies(parameters: str, engine: Any = None, texts: dict[str, str] | None = None) -> PolicyStore:
+def policies(parameters: str, implementation: Any = None, texts: dict[str, str] | None = None) -> PolicyStore:
     """vdsm's six policies (or ``texts``, by name), with 01-parameters replaced as vdsm's
     setNamedPolicy does."""
-    store = PolicyStore(engine=engine)
+    store = PolicyStore(implementation=implementation)
     texts = load()["policies"] if texts is None else texts
     for name in sorted(texts):
         assert store.set_policy(name, texts[name]), name

@@ -12,7 +12,7 @@ CASES = golden.scenarios()
 
 @pytest.mark.parametrize(("name", "expected", "host_spec", "guest_specs"), CASES, ids=[c[0] for c in CASES])
 def test_vdsm_policies_reproduce_upstream(impl, name, expected, host_spec, guest_specs):  # type: ignore[no-untyped-def]
-    store = golden.policies(expected["parameters_policy"], engine=impl)
+    store = golden.policies(expected["parameters_policy"], implementation=impl)
     host = golden.host(host_spec)
     guests = golden.guests(guest_specs)
     ok = store.evaluate(host, guests)

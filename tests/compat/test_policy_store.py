@@ -12,7 +12,7 @@ from mom.Policy.Policy import Policy
 
 @pytest.fixture
 def store(impl):  # type: ignore[no-untyped-def]
-    return Policy(engine=impl)
+    return Policy(implementation=impl)
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ def entities():  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("path", RULES, ids=[p.name for p in RULES])
 def test_mom_doc_rules_load_and_evaluate(impl, path):  # type: ignore[no-untyped-def]
-    store = Policy(engine=impl)
+    store = Policy(implementation=impl)
     text = path.read_text()
     if path.name == "guest-specific.rules":  # a fragment meant to follow balloon.rules
         text = (SHARED / "mom-doc" / "balloon.rules").read_text() + text
@@ -40,7 +40,7 @@ def test_mom_doc_rules_load_and_evaluate(impl, path):  # type: ignore[no-untyped
 
 
 def test_vdsm_policy_dir_loads_and_evaluates(impl):  # type: ignore[no-untyped-def]
-    store = Policy(engine=impl)
+    store = Policy(implementation=impl)
     for path in shared_files("*.policy", "data", "vdsm"):
         assert store.set_policy(path.name.split(".policy")[0], path.read_text()) is True
     host, guests = entities()

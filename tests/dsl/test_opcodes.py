@@ -1,5 +1,5 @@
-"""The bytecode's tables: the Cython VM's enums match the Python ones they mirror, and
-the disassembler reads every instruction."""
+"""The bytecode's tables: the Cython VM's opcode enum matches the Python one it mirrors,
+and the disassembler reads every instruction (the data layout's tables: test_layout.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 from mom.dsl.bytecode import compile_bytecode, disassemble
 from mom.dsl.opcodes import OPERANDS, STACK_EFFECT, Op
 from mom.dsl.reader import read
-from mom.runtime.entity import RULE_METHOD_NAMES
 
 PXD = Path(__file__).resolve().parents[2] / "mom" / "_fastpath" / "opcodes.pxd"
 
@@ -21,15 +20,6 @@ def test_pxd_enum_matches_python_opcodes():
 
 def test_every_opcode_has_operands_and_stack_effect():
     assert set(OPERANDS) == set(Op) == set(STACK_EFFECT)
-
-
-def test_vm_rule_method_ids_index_the_entitys_names():
-    pyx = (PXD.parent / "vm.pyx").read_text()
-    enum = pyx[pyx.index("cdef enum RuleMethod:") :].split("\n\n", 1)[0]
-    declared = dict(re.findall(r"^\s+M_(\w+) = (\d+)\s*$", enum, flags=re.M))
-    assert {name: int(value) for name, value in declared.items()} == {
-        name.upper(): index for index, name in enumerate(RULE_METHOD_NAMES)
-    }
 
 
 def test_disassembly_lists_every_block_and_instruction_with_names():

@@ -27,9 +27,9 @@ def ours() -> dict[str, str]:
     return {name: (SHIPPED / f"{name}.policy").read_text() for name in NAMES}
 
 
-def run(host_spec: dict[str, Any], guest_specs: list[Any], parameters: str, engine: Any = None) -> dict[str, Any]:
+def run(host_spec: dict[str, Any], guest_specs: list[Any], parameters: str, implementation: Any = None) -> dict[str, Any]:
     """Our policies evaluated on golden inputs: what the golden file records of a run."""
-    store = golden.policies(parameters, engine=engine, texts=ours())
+    store = golden.policies(parameters, implementation=implementation, texts=ours())
     host = golden.host(host_spec)
     guests = golden.guests(guest_specs)
     return golden.outcome(store.evaluate(host, guests), host, guests)

@@ -140,8 +140,8 @@ COUNTED_POLICY = """
 
 def counted_controls(host, guests) -> dict[str, float]:
     """The controls counter after one evaluation through the metrics' wrapper."""
-    from mom.dsl.store import PolicyStore
     from mom.metrics import Metrics
+    from mom.runtime.policy_store import PolicyStore
 
     metrics = Metrics()
     store = PolicyStore()

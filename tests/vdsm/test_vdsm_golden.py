@@ -158,7 +158,7 @@ def test_upstreams_decisions_reach_vdsm_with_upstreams_arguments(impl, scenario,
 
         host = golden.host(expected["host"])
         entities = [monitor.interrogate() for monitor in monitors]
-        store = golden.policies(expected["parameters_policy"], engine=impl)
+        store = golden.policies(expected["parameters_policy"], implementation=impl)
         assert store.evaluate(host, entities) is expected["evaluate_ok"] is True
         properties = {"hypervisor_iface": iface, "host_monitor": None, "guest_manager": None}
         first_call = len(double.calls)

@@ -11,17 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["IoTune", "ValueBag", "IO_TUNE_KEYS"]
+from mom.dsl.layout import IO_TUNE_KEYS, IO_TUNE_METHODS, KIND_IO_TUNE
 
-#: the limits a disk can have, in bytes or operations per second
-IO_TUNE_KEYS = (
-    "total_bytes_sec",
-    "read_bytes_sec",
-    "write_bytes_sec",
-    "total_iops_sec",
-    "read_iops_sec",
-    "write_iops_sec",
-)
+__all__ = ["IoTune", "ValueBag", "IO_TUNE_KEYS"]
 
 
 class ValueBag:
@@ -54,18 +46,10 @@ class IoTune:
 
     __slots__ = ("name", "path", "guaranteed", "maximum", "current", "_current", "_policy_values")
 
-    #: what policies may call (see mom.dsl.sandbox)
-    _policy_methods = frozenset(
-        {
-            "setTotalBytesSec",
-            "setReadBytesSec",
-            "setWriteBytesSec",
-            "setTotalIopsSec",
-            "setReadIopsSec",
-            "setWriteIopsSec",
-            "ioTune",
-        }
-    )
+    #: what policies may call (see mom.dsl.sandbox): the setters of mom.dsl.layout
+    _policy_methods = IO_TUNE_METHODS
+    #: the fast path runs the setters on _current itself (mom.dsl.layout)
+    _policy_kind = KIND_IO_TUNE
 
     def __init__(
         self, name: str | None, path: str | None, guaranteed: dict[str, Any], maximum: dict[str, Any], current: dict[str, Any]

@@ -1,4 +1,4 @@
-"""The fast path's engine: the same interface as the reference's ``mom.dsl.program``.
+"""The fast path's programs: the twin of the reference's ``mom.dsl.program``, same interface.
 
 ``compile_policy`` reads the text once, compiles it to bytecode and loads it into the
 Cython VM.  Programs the VM does not take (see :func:`mom.dsl.bytecode.delegation_reason`:
@@ -11,7 +11,8 @@ from __future__ import annotations
 import threading
 from typing import Any, Iterable, Mapping
 
-from mom._fastpath.vm import Code, Machine
+from mom._fastpath.code import Code
+from mom._fastpath.vm import Machine
 from mom.dsl import program as reference
 from mom.dsl.bytecode import compile_bytecode, delegation_reason
 from mom.dsl.compiler import annotate

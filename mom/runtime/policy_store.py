@@ -24,18 +24,21 @@ DEFAULT_POLICY_NAME = "50_main_"
 
 
 class PolicyStore:
-    """The set of named policies an engine evaluates."""
+    """The set of named policies the policy engine evaluates."""
 
     def __init__(
-        self, limits: Limits = DEFAULT_LIMITS, engine: Any = None, logger: logging.Logger | None = None
+        self, limits: Limits = DEFAULT_LIMITS, implementation: Any = None, logger: logging.Logger | None = None
     ) -> None:
         self.logger = logger if logger is not None else logging.getLogger("mom.Policy")
         self.policy_sem = threading.Semaphore()
         self.policy_strings: dict[str, str] = {}
         self.limits = limits
-        #: the implementation that compiles and runs policies (mom._impl chooses)
-        self.engine = engine if engine is not None else _impl.engine
-        self.code: Any = self.engine.compile_policy("0", limits)
+        #: the policy implementation that compiles and runs policies: a program module,
+        #: mom.dsl.program or mom._fastpath.program (mom._impl chooses by default)
+        self.implementation = implementation if implementation is not None else _impl.program
+        # no program yet: no top-level values (upstream starts with ``code = []``; only a
+        # set_policy compiles the joined texts, '0' when there are none)
+        self.code: Any = self.implementation.compile_policy("", limits)
         #: the exception that made the last set_policy or evaluate return False (its
         #: traceback dropped); None after one that succeeded
         self.last_error: BaseException | None = None
@@ -56,7 +59,7 @@ class PolicyStore:
     def clear_policy(self) -> None:
         with self.policy_sem:
             self.policy_strings = {}
-            self.code = self.engine.compile_policy("0", self.limits)
+            self.code = self.implementation.compile_policy("", self.limits)  # upstream empties it
 
     def set_policy(self, name: str | None, policy_str: str | None) -> bool:
         """Store (or with ``None`` delete) one named policy and recompile them all.
@@ -74,7 +77,7 @@ class PolicyStore:
             else:
                 self.policy_strings[name] = policy_str
             try:
-                program = self.engine.compile_policy(self.get_string(), self.limits)
+                program = self.implementation.compile_policy(self.get_string(), self.limits)
             except PolicyError as error:
                 self.logger.error("Unable to load policy: %s", describe_error(error))
                 self.last_error = error.with_traceback(None)
