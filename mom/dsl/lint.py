@@ -764,7 +764,7 @@ class _Linter:
                 continue  # defined inside a function: when is not known statically
             runs_at = site.time if site.caller is None else earliest.get(site.caller.name)
             if runs_at is not None and runs_at < min(times):
-                first = min(definitions, key=lambda d: d.time)  # type: ignore[arg-type, return-value]
+                first = definitions[times.index(min(times))]
                 self.report(
                     ERROR,
                     "call-before-definition",
@@ -887,8 +887,7 @@ def lint(units: Sequence[tuple[str, ReadResult | None]]) -> list[Diagnostic]:
     linter = _Linter(units)
     linter.top_level()
     linter.resolve()
-    seen: set[Diagnostic] = set()
-    unique = [d for d in linter.diagnostics if not (d in seen or seen.add(d))]  # type: ignore[func-returns-value]
+    unique = dict.fromkeys(linter.diagnostics)  # (in order, each once)
     return sorted(unique, key=lambda d: (d.unit, d.offset))
 
 
