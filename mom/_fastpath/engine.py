@@ -31,19 +31,19 @@ class Program:
         self.source = source
         self.discarded_at = discarded_at
         self.limits = limits
-        self._nodes = syntax.expressions(forms)
+        nodes = syntax.expressions(forms)  # (not kept: garbage once compiled)
         self._reference: reference.Program | None = None
         self._lock = threading.Lock()  # one evaluation at a time per machine
         # per variant (top-level values computed or not): code and machine
         self._compiled: dict[bool, tuple[Code, Machine]] = {}
         # what the policy engine runs; compile errors surface now
-        bytecode = compile_bytecode(self._nodes, source, False)
+        bytecode = compile_bytecode(nodes, source, False)
         #: why the reference runs this program instead of the VM, or None
         self.delegated = bytecode.unsupported
         if self.delegated is None:
             self._load(bytecode)
         else:
-            self._reference = reference.Program(forms, source, discarded_at, limits, self._nodes)
+            self._reference = reference.Program(forms, source, discarded_at, limits, nodes)
 
     def _load(self, bytecode: Bytecode) -> tuple[Code, Machine]:
         code = Code(bytecode)
@@ -53,12 +53,12 @@ class Program:
     def _variant(self, values: bool) -> tuple[Code, Machine]:
         compiled = self._compiled.get(values)
         if compiled is None:
-            compiled = self._load(compile_bytecode(self._nodes, self.source, values))
+            compiled = self._load(compile_bytecode(syntax.expressions(self.forms), self.source, values))
         return compiled
 
     def reference_program(self) -> reference.Program:
         if self._reference is None:
-            self._reference = reference.Program(self.forms, self.source, self.discarded_at, self.limits, self._nodes)
+            self._reference = reference.Program(self.forms, self.source, self.discarded_at, self.limits)
         return self._reference
 
     def execute(self, bindings: Mapping[str, Any] | None = None, results: bool = True) -> list[Any] | None:

@@ -275,11 +275,16 @@ class _Generator:
         namespace = self.namespace
         return self.constant(support.Site(name, line, lambda: [namespace[n] for n in names]))
 
-    def lazy_site(self, name: str, line: int | None, args: Callable[[], Sequence[s.Expr]]) -> str:
+    def lazy_site(self, node: s.Named) -> str:
         """A Site constant whose argument functions are generated on first use (rare:
-        a variable named like a builtin, a dotted name that is no method)."""
-        source, limits = self.source, self.limits
-        return self.constant(support.Site(name, line, lambda: compile_units(args(), source, limits)[0]))
+        a variable named like a builtin, a dotted name that is no method).
+
+        It keeps the reader's forms, not the nodes: those are garbage once compiled.
+        """
+        source, limits, forms = self.source, self.limits, node.origin[1:]
+        return self.constant(
+            support.Site(node.name, node.line, lambda: compile_units(s.expressions(forms), source, limits)[0])
+        )
 
     # ## Expressions
 
@@ -344,7 +349,7 @@ class _Generator:
         else a user function of that name."""
         name, head, attr = node.name, node.head, node.attr
         t = self.temp()
-        site = self.lazy_site(name, node.line, node.arguments)
+        site = self.lazy_site(node)
         lookup = f"_method(ev, cur, {head!r}, {attr!r}, {name!r})"
         if not node.sealed:
             # the usual case inline: the innermost binding declares the method
@@ -374,7 +379,7 @@ class _Generator:
     def shadowable(self, node: s.Builtin, inner: Fragment) -> Fragment:
         """Upstream looks a name up as a variable before it tries the builtin."""
         name = node.name
-        site = self.lazy_site(name, node.line, node.arguments)
+        site = self.lazy_site(node)
         t = self.temp()
         return cat(
             f"(_apply(ev, {t}, {site}) if ev.shadowing and ({t} := cur.get({name!r})) is not None else ",
