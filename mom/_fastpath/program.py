@@ -1,7 +1,7 @@
 """The fast path's programs: the twin of the reference's ``mom.dsl.program``, same interface.
 
 ``compile_policy`` reads the text once, compiles it to bytecode and loads it into the
-Cython VM.  Programs the VM does not take (see :func:`mom.dsl.bytecode.delegation_reason`:
+Cython VM.  Programs the VM does not take (see :attr:`mom.dsl.bytecode.Bytecode.unsupported`:
 a variable named like a builtin, a dotted function name) run on the reference, which is
 the specification, so the result is the same either way; ``Program.delegated`` says why.
 """
@@ -14,9 +14,10 @@ from typing import Any, Iterable, Mapping
 from mom._fastpath.code import Code
 from mom._fastpath.vm import Machine
 from mom.dsl import program as reference
-from mom.dsl.bytecode import compile_bytecode, delegation_reason
+from mom.dsl import syntax
+from mom.dsl.builtins import SHADOWABLE
+from mom.dsl.bytecode import Bytecode, compile_bytecode
 from mom.dsl.compiler import annotate
-from mom.dsl.evaluator import SHADOWABLE
 from mom.dsl.limits import DEFAULT_LIMITS, Limits
 from mom.dsl.reader import Node, Source, read
 
@@ -31,22 +32,29 @@ class Program:
         self.source = source
         self.discarded_at = discarded_at
         self.limits = limits
-        #: why the reference runs this program instead of the VM, or None
-        self.delegated = delegation_reason(forms)
+        nodes = syntax.expressions(forms)  # (not kept: garbage once compiled)
         self._reference: reference.Program | None = None
         self._lock = threading.Lock()  # one evaluation at a time per machine
         # per variant (top-level values computed or not): code and machine
         self._compiled: dict[bool, tuple[Code, Machine]] = {}
+        # what the policy engine runs; compile errors surface now
+        bytecode = compile_bytecode(nodes, source, False)
+        #: why the reference runs this program instead of the VM, or None
+        self.delegated = bytecode.unsupported
         if self.delegated is None:
-            self._variant(False)  # what the policy engine runs; compile errors surface now
+            self._load(bytecode)
         else:
-            self._reference = reference.Program(forms, source, discarded_at, limits)
+            self._reference = reference.Program(forms, source, discarded_at, limits, nodes)
+
+    def _load(self, bytecode: Bytecode) -> tuple[Code, Machine]:
+        code = Code(bytecode)
+        compiled = self._compiled[bytecode.values] = (code, Machine(code, self.limits))
+        return compiled
 
     def _variant(self, values: bool) -> tuple[Code, Machine]:
         compiled = self._compiled.get(values)
         if compiled is None:
-            code = Code(compile_bytecode(self.forms, self.source, values))
-            compiled = self._compiled[values] = (code, Machine(code, self.limits))
+            compiled = self._load(compile_bytecode(syntax.expressions(self.forms), self.source, values))
         return compiled
 
     def reference_program(self) -> reference.Program:

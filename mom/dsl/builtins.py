@@ -20,6 +20,7 @@ from mom.errors import PolicyError
 __all__ = [
     "BuiltinSpec",
     "BUILTINS",
+    "SHADOWABLE",
     "STACK_FUNCTIONS",
     "arity_error",
     "call_error",
@@ -54,10 +55,8 @@ class BuiltinSpec:
     #: positions that must be a bare symbol (required ones only: no builtin repeats
     #: ``symbol``)
     symbol_arguments: tuple[int, ...]
-
-    @property
-    def required(self) -> int:
-        return len(self.kinds)
+    #: the number of required arguments (``len(kinds)``)
+    required: int
 
 
 def _spec(name: str, impl: str, doc: str) -> BuiltinSpec:
@@ -68,7 +67,7 @@ def _spec(name: str, impl: str, doc: str) -> BuiltinSpec:
         # "value ..." repeats value; a lone "..." means "evaluate them all"
         rest = words[-1] if words else "value"
     symbols = tuple(index for index, kind in enumerate(words) if kind == "symbol")
-    return BuiltinSpec(name, impl, tuple(words), rest, symbols)
+    return BuiltinSpec(name, impl, tuple(words), rest, symbols, len(words))
 
 
 _TABLE = [
@@ -104,6 +103,11 @@ _TABLE = [
 #: builtin name -> spec
 BUILTINS: dict[str, BuiltinSpec] = {name: _spec(name, impl, doc) for name, impl, doc in _TABLE}
 
+#: names whose binding as a variable changes what a call means (upstream looks up
+#: variables before builtins, so ``(defvar add 5)`` breaks ``+``); ``eval`` is no
+#: builtin, but upstream's default handler, and a variable takes it over too
+SHADOWABLE = frozenset(BUILTINS) | {"eval"}
+
 
 def arity_error(spec: BuiltinSpec, nargs: int, line: int | None) -> PolicyError | None:
     """Upstream's arity message for a call with ``nargs`` arguments, or None if fine."""
@@ -136,7 +140,10 @@ def call_error(spec: BuiltinSpec, args: Sequence[Any], line: int | None) -> Poli
     The arity first, then the arguments that must be symbols (``malformed expression``).
     Both are plain from the text, so the compilers and the linter decide them once.
     """
-    error = arity_error(spec, len(args), line)
+    nargs = len(args)
+    if (nargs == spec.required or (nargs > spec.required and spec.rest is not None)) and not spec.symbol_arguments:
+        return None  # the usual case, first: the front end asks for every builtin form
+    error = arity_error(spec, nargs, line)
     if error is None and spec.symbol_arguments and non_symbol_argument(spec, args) is not None:
         error = PolicyError("malformed expression on line %d" % line, line=line)  # type: ignore[str-format]
     return error

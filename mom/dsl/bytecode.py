@@ -1,14 +1,17 @@
-"""Bytecode compiler: forms to the stack-machine code the fast path runs.
+"""Bytecode compiler: typed nodes to the stack-machine code the fast path runs.
 
 The reference implementation (:mod:`mom.dsl.compiler`) generates Python; this module
 generates bytecode (opcodes in :mod:`mom.dsl.opcodes`) for the Cython VM in
-``mom/_fastpath/vm.pyx``.  Both start from the same forms and must agree on every
-result, error and side effect; the differential tests hold them to that.
+``mom/_fastpath/vm.pyx``.  Both start from the same nodes (:mod:`mom.dsl.syntax`) and
+must agree on every result, error and side effect; the differential tests hold them
+to that.  The code's node table holds the reader's tokens and forms (the nodes'
+``origin``): the VM reads a failing name's ``value`` and ``line`` from it.
 
 The VM assumes a *static world*: no variable may carry the name of a builtin (upstream
 would then call the variable instead of the builtin) and no function name has a dot.
-Whether a program breaks that is plain from its text, so :func:`delegation_reason`
-says so before compiling, and the engine hands such programs to the reference.
+Whether a program breaks that is plain from its text, so the compiler notes it as it
+meets the binding forms (:attr:`Bytecode.unsupported`), and the engine hands such
+programs to the reference.
 """
 
 from __future__ import annotations
@@ -17,14 +20,13 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from mom.dsl.builtins import BUILTINS, call_error
-from mom.dsl.evaluator import SHADOWABLE
+from mom.dsl import syntax as s
+from mom.dsl.builtins import SHADOWABLE
 from mom.dsl.opcodes import OPERANDS, Op
-from mom.dsl.reader import OPERATOR_NAMES, Node, Source, Token, number_value
+from mom.dsl.reader import Source
 from mom.dsl.scope import undefined_symbol
-from mom.errors import PolicyError
 
-__all__ = ["Bytecode", "Function", "Site", "compile_bytecode", "delegation_reason", "disassemble"]
+__all__ = ["Bytecode", "Function", "Site", "compile_bytecode", "disassemble"]
 
 _OPERATOR_OPS = {
     "add": Op.ADD, "sub": Op.SUB, "mul": Op.MUL, "div": Op.DIV, "lt": Op.LT, "gt": Op.GT,
@@ -32,11 +34,11 @@ _OPERATOR_OPS = {
 }  # fmt: skip
 _NO_NODES = (-1, -1, -1, -1)
 #: an instruction's width (opcode and operands), indexed by opcode
-_WIDTH = [1 + OPERANDS.get(op, 0) for op in range(max(OPERANDS) + 1)]  # type: ignore[call-overload]
-
-#: the _Compiler method that compiles each builtin (c_if -> b_if)
-_BUILDERS = {name: "b_" + spec.impl_name[2:] for name, spec in BUILTINS.items()}
+_WIDTH = [1] * (max(OPERANDS) + 1)
+for _op, _operands in OPERANDS.items():
+    _WIDTH[_op] = 1 + _operands
 _NARY_OPS = {"and": Op.AND, "or": Op.OR, "min": Op.MIN, "max": Op.MAX, "valid": Op.VALID, "null": Op.NULL}
+
 
 @dataclass
 class Site:
@@ -84,52 +86,13 @@ class Bytecode:
     max_stack: int = 0
     #: whether the top-level forms' values are computed and returned
     values: bool = True
+    #: why the VM cannot run this program (the reference then does), or None
+    unsupported: str | None = None
 
 
-_BINDERS = {"defvar", "with", "let", "def", "defun"}
-
-
-def delegation_reason(forms: Sequence[Node]) -> str | None:
-    """Why the VM cannot run this program (the reference then does), or None.
-
-    The VM assumes no variable is named like a builtin and no function name has a
-    dot; both are plain from the binding forms of the text (``defvar``, ``with``,
-    ``let``, parameters of ``def``).
-    """
-    work: list[Any] = [form for form in forms if isinstance(form, list)]
-    while work:
-        item = work.pop()
-        if not item:
-            continue
-        head = item[0]
-        for child in item:
-            if isinstance(child, list):
-                work.append(child)
-        if isinstance(head, list) or head.kind != "symbol" or head.value not in _BINDERS:
-            continue
-        name = head.value
-        names: list[Any] = []
-        if name == "defvar":
-            names = item[1:2]
-        elif name == "with":
-            names = item[2:3]
-        elif name == "let":
-            if len(item) > 1 and isinstance(item[1], list):
-                names = [binding[0] for binding in item[1] if isinstance(binding, list) and binding]
-        elif len(item) > 1:  # def, defun
-            function = item[1]
-            if isinstance(function, Token) and function.kind == "symbol" and "." in function.value:
-                return f"defines the dotted function name {function.value!r}"
-            if len(item) > 2 and isinstance(item[2], list):
-                names = list(item[2])
-        for token in names:
-            if isinstance(token, Token) and token.kind == "symbol" and token.value in SHADOWABLE:
-                return f"binds the builtin name {token.value!r} as a variable"
-    return None
-
-
-def compile_bytecode(forms: Sequence[Node], source: Source | None = None, values: bool = True) -> Bytecode:
-    """Compile top-level forms; call :func:`delegation_reason` first.
+def compile_bytecode(nodes: Sequence[s.Expr], source: Source | None = None, values: bool = True) -> Bytecode:
+    """Compile top-level nodes (:func:`mom.dsl.syntax.expressions`); the VM runs the
+    code only if ``unsupported`` is None.
 
     With ``values=False`` the top-level forms' values are not computed where that
     saves work (a ``with`` collects no results); their blocks return None.  The
@@ -137,7 +100,7 @@ def compile_bytecode(forms: Sequence[Node], source: Source | None = None, values
     """
     compiler = _Compiler(source)
     compiler.bytecode.values = values
-    compiler.bytecode.top = [compiler.new_block([form], want=values) for form in forms]
+    compiler.bytecode.top = [compiler.new_block([node], want=values) for node in nodes]
     compiler.finish()
     return compiler.bytecode
 
@@ -148,7 +111,7 @@ class _Compiler:
         self.bytecode = Bytecode()
         self._symbols: dict[str, int] = {}
         self._attributes: dict[str, int] = {}
-        self._pending: list[tuple[int, Sequence[Node], bool | None]] = []
+        self._pending: list[tuple[int, Sequence[s.Expr], bool]] = []
         self._depth = 0
         # the lists emit() appends to, reached without two attribute lookups each time
         self._code = self.bytecode.code
@@ -177,8 +140,9 @@ class _Compiler:
         self.bytecode.constants.append(value)
         return len(self.bytecode.constants) - 1
 
-    def node(self, node: Any) -> int:
-        self.bytecode.nodes.append(node)
+    def node(self, node: s.Expr) -> int:
+        """The index of ``node``'s token or form in the code's node table."""
+        self.bytecode.nodes.append(node.origin)
         return len(self.bytecode.nodes) - 1
 
     # ## Emitting
@@ -200,10 +164,19 @@ class _Compiler:
     def here(self) -> int:
         return len(self.bytecode.code)
 
-    def fail(self, node: Any, factory: Callable[[], BaseException]) -> None:
-        self.emit(self.node(node), Op.FAIL, self.constant(factory))
+    def binds(self, symbol: s.Symbol) -> None:
+        """A name bound as a variable: the VM cannot take one named like a builtin.
 
-    def new_block(self, nodes: Sequence[Node], want: bool = True) -> int:
+        (Only forms that can run count: nothing inside a malformed form is evaluated.)
+        """
+        if symbol.name in SHADOWABLE and self.bytecode.unsupported is None:
+            self.bytecode.unsupported = f"binds the builtin name {symbol.name!r} as a variable"
+
+    def fail(self, node: s.Expr, error: Callable[[], BaseException]) -> None:
+        """Code that raises a fresh ``error()`` when it is reached."""
+        self.emit(self.node(node), Op.FAIL, self.constant(error))
+
+    def new_block(self, nodes: Sequence[s.Expr], want: bool = True) -> int:
         """Reserve a block compiled later; every block returns one value (None if not ``want``)."""
         block = len(self.bytecode.blocks)
         self.bytecode.blocks.append(-1)
@@ -240,7 +213,7 @@ class _Compiler:
         if self._depth > self.bytecode.max_stack:
             self.bytecode.max_stack = self._depth
 
-    def sequence(self, nodes: Sequence[Node], want: bool) -> None:
+    def sequence(self, nodes: Sequence[s.Expr], want: bool) -> None:
         """Evaluate all, keep the last value (upstream's ``eval``, ``{}``, let bodies)."""
         last = len(nodes) - 1
         for index, node in enumerate(nodes):
@@ -254,241 +227,202 @@ class _Compiler:
 
     # ## Expressions: each pushes one value if ``want``, none otherwise
 
-    def expression(self, node: Node, want: bool = True) -> None:
-        if isinstance(node, list):
-            self.form(node, want)
-            return
-        kind = node.kind
-        if kind == "number":
-            try:
-                value = number_value(node)
-            except ValueError as error:
-                message = str(error)
-                self.fail(node, lambda: ValueError(message))
-                self.push()
-                self.done(want)
-                return
-            if want:  # a constant nobody uses costs nothing
-                self.emit(self.node(node), Op.CONST, self.constant(value))
-                self.push()
-            return
-        if kind == "string":
-            if want:
-                self.emit(self.node(node), Op.CONST, self.constant(node.value))
-                self.push()
-            return
-        if kind == "symbol":
-            if node.value == "nil" and not want:
-                return
-            self.load(node)  # still loaded when unused: an undefined name must fail
-        else:
-            line = node.line
-            self.fail(node, lambda: PolicyError('Unexpected token type "%s" on line %d' % (kind, line), line=line))  # type: ignore[str-format]
+    def expression(self, node: s.Expr, want: bool = True) -> None:
+        compile_node: Callable[[_Compiler, Any, bool], None] = _COMPILERS[type(node)]
+        compile_node(self, node, want)
+
+    def literal(self, node: s.Literal, want: bool) -> None:
+        if want:  # a constant nobody uses costs nothing
+            self.emit(self.node(node), Op.CONST, self.constant(node.value))
+            self.push()
+
+    def symbol_load(self, node: s.Symbol, want: bool) -> None:
+        # still loaded when unused: an undefined name must fail
+        self.emit(self.node(node), Op.LOAD, self.symbol(node.name))
         self.push()
         self.done(want)
 
-    def load(self, token: Token) -> None:
-        name = token.value
-        if name == "nil":
-            self.emit(self.node(token), Op.CONST, self.constant(None))
-            return
-        head, dot, attr = name.partition(".")
-        if not dot:
-            self.emit(self.node(token), Op.LOAD, self.symbol(name))
-            return
-        attr = attr.partition(".")[0]  # one level only, as upstream
-        if not attr or attr[0] == "_":  # never visible: always undefined
-            line = token.line
-            self.fail(token, lambda: undefined_symbol(name, line))
-            return
-        self.emit(self.node(token), Op.LOAD_ATTR, self.symbol(head), self.attribute(attr))
+    def attribute_load(self, node: s.Attribute, want: bool) -> None:
+        if node.sealed:  # never visible: always undefined
+            name, line = node.name, node.line
+            self.fail(node, lambda: undefined_symbol(name, line))
+        else:
+            self.emit(self.node(node), Op.LOAD_ATTR, self.symbol(node.head), self.attribute(node.attr))
+        self.push()
+        self.done(want)
 
-    def failed(self, form: Any, factory: Callable[[], BaseException], want: bool) -> None:
-        self.fail(form, factory)
+    def bad_atom(self, node: s.BadNumber | s.BadToken, want: bool) -> None:
+        self.fail(node, node.error)
+        self.push()
+        self.done(want)
+
+    def malformed(self, node: s.Malformed, want: bool) -> None:
+        assert isinstance(node, s.Expr)
+        self.fail(node, node.error)
         if want:
             self.push()
 
-    def form(self, form: list, want: bool) -> None:  # type: ignore[type-arg]
-        if not form:
-            self.failed(form, lambda: IndexError("list index out of range"), want)
-            return
-        head = form[0]
-        if isinstance(head, list):
-            self.failed(form, lambda: PolicyError("Expected simple token as arg 1"), want)
-            return
-        kind, line = head.kind, head.line
-        if kind == "operator":
-            name = OPERATOR_NAMES.get(head.value, head.value)
-        elif kind == "symbol":
-            name = head.value
-        else:
-            self.failed(
-                form,
-                lambda: PolicyError('Unexpected token type in arg 1 "%s" on line %d' % (kind, line), line=line),  # type: ignore[str-format]
-                want,
-            )
-            return
-        args = form[1:]
-        spec = BUILTINS.get(name)
-        if spec is not None:
-            error = call_error(spec, args, line)
-            if error is not None:
-                message, error_line = str(error), error.line
-                self.failed(form, lambda: PolicyError(message, line=error_line), want)
-                return
-            if name in _OPERATOR_OPS:
-                self.b_binary(form, args, _OPERATOR_OPS[name], want)
-            elif name in _NARY_OPS:
-                self.b_nary(form, args, _NARY_OPS[name], want)
-            else:
-                getattr(self, _BUILDERS[name])(form, args, want)
-        elif name == "eval":
-            if not args:
-                self.failed(form, lambda: IndexError("list index out of range"), want)
-            else:
-                self.sequence(args, want)
-        elif "." in name:
-            self.method_call(form, name, args, want)
-        else:
-            self.call(form, name, args, line, want)
-
-    def shortcut(self, arg: Node) -> int:
+    def shortcut(self, arg: s.Expr) -> int:
         """The variable an argument just loads (the VM reads it without running its
         thunk), or -1."""
-        if isinstance(arg, list) or arg.kind != "symbol" or arg.value == "nil" or "." in arg.value:
-            return -1
-        return self.symbol(arg.value)
+        return self.symbol(arg.name) if isinstance(arg, s.Symbol) else -1
 
-    def call(self, form: list, name: str, args: Sequence[Node], line: int | None, want: bool) -> None:  # type: ignore[type-arg]
+    def call(self, node: s.Call, want: bool) -> None:
+        args = node.args
         thunks = [self.new_block([arg]) for arg in args]
         site = len(self.bytecode.sites)
         shortcuts = [self.shortcut(arg) for arg in args]
-        self.bytecode.sites.append(Site(self.symbol(name), line, thunks, shortcuts))
-        self.emit(self.node(form), Op.CALL if want else Op.CALL_VOID, site)
+        self.bytecode.sites.append(Site(self.symbol(node.name), node.line, thunks, shortcuts))
+        self.emit(self.node(node), Op.CALL if want else Op.CALL_VOID, site)
         if want:
             self.push()
 
-    def method_call(self, form: list, name: str, args: Sequence[Node], want: bool) -> None:  # type: ignore[type-arg]
-        head, _, attr = name.partition(".")
-        attr = attr.partition(".")[0]
-        here = self.node(form)
-        if not attr or attr[0] == "_":  # no such method anywhere, and no dotted functions
-            self.failed(form, lambda: KeyError(name), want)
+    def method_call(self, node: s.MethodCall, want: bool) -> None:
+        if node.sealed:  # no such method anywhere, and no dotted functions
+            name = node.name
+            self.malformed_with(node, lambda: KeyError(name), want)
             return
-        self.emit(here, Op.METHOD, self.symbol(head), self.attribute(attr))
+        here = self.node(node)
+        self.emit(here, Op.METHOD, self.symbol(node.head), self.attribute(node.attr))
         self.push()
-        for arg in args:
+        for arg in node.args:
             self.expression(arg)
-        self.emit(here, Op.CALL_METHOD if want else Op.CALL_METHOD_VOID, len(args))
-        self._depth -= len(args) + (0 if want else 1)
+        self.emit(here, Op.CALL_METHOD if want else Op.CALL_METHOD_VOID, len(node.args))
+        self._depth -= len(node.args) + (0 if want else 1)
+
+    def malformed_with(self, node: s.Expr, error: Callable[[], BaseException], want: bool) -> None:
+        self.fail(node, error)
+        if want:
+            self.push()
 
     # ## Builtins
 
-    def b_binary(self, form: list, args: Sequence[Node], op: Op, want: bool) -> None:  # type: ignore[type-arg]
-        self.expression(args[0])
-        self.expression(args[1])
-        self.emit(self.node(form), op)
+    def b_eval(self, node: s.Eval, want: bool) -> None:
+        self.sequence(node.items, want)
+
+    def b_binary(self, node: s.Binary, want: bool) -> None:
+        self.expression(node.left)
+        self.expression(node.right)
+        self.emit(self.node(node), _OPERATOR_OPS[node.name])
         self._depth -= 1
         self.done(want)
 
-    def b_nary(self, form: list, args: Sequence[Node], op: Op, want: bool) -> None:  # type: ignore[type-arg]
-        for arg in args:
+    def b_nary(self, node: s.Variadic, want: bool) -> None:
+        for arg in node.args:
             self.expression(arg)
-        self.emit(self.node(form), op, len(args))
-        self._depth -= len(args)
+        self.emit(self.node(node), _NARY_OPS[node.name], len(node.args))
+        self._depth -= len(node.args)
         self.push()
         self.done(want)
 
-    def b_not(self, form: list, args: Sequence[Node], want: bool) -> None:  # type: ignore[type-arg]
-        self.expression(args[0])
-        self.emit(self.node(form), Op.NOT)
+    def b_not(self, node: s.Not, want: bool) -> None:
+        self.expression(node.operand)
+        self.emit(self.node(node), Op.NOT)
         self.done(want)
 
-    def b_if(self, form: list, args: Sequence[Node], want: bool) -> None:  # type: ignore[type-arg]
-        here = self.node(form)
-        self.expression(args[0])
+    def b_if(self, node: s.If, want: bool) -> None:
+        here = self.node(node)
+        self.expression(node.condition)
         to_else = self.emit(here, Op.JUMP_IF_FALSE, -1)
         self._depth -= 1
-        self.expression(args[1], want)
+        self.expression(node.then, want)
         to_end = self.emit(here, Op.JUMP, -1)
         if want:
             self._depth -= 1
         self.patch(to_else, 0, self.here())
-        self.expression(args[2], want)
+        self.expression(node.otherwise, want)
         self.patch(to_end, 0, self.here())
 
-    def b_defvar(self, form: list, args: Sequence[Node], want: bool) -> None:  # type: ignore[type-arg]
-        self.expression(args[1])
-        self.emit(self.node(form), Op.DEFVAR if want else Op.DEFVAR_VOID, self.symbol(args[0].value))  # type: ignore[union-attr]
+    def b_defvar(self, node: s.Defvar, want: bool) -> None:
+        self.binds(node.target)
+        self.expression(node.value)
+        self.emit(self.node(node), Op.DEFVAR if want else Op.DEFVAR_VOID, self.symbol(node.target.name))
         if not want:
             self._depth -= 1
 
-    def b_set(self, form: list, args: Sequence[Node], want: bool) -> None:  # type: ignore[type-arg]
-        self.expression(args[1])
-        self.emit(self.node(form), Op.SET if want else Op.SET_VOID, self.symbol(args[0].value))  # type: ignore[union-attr]
+    def b_set(self, node: s.Set, want: bool) -> None:
+        self.expression(node.value)
+        self.emit(self.node(node), Op.SET if want else Op.SET_VOID, self.symbol(node.target.name))
         if not want:
             self._depth -= 1
 
-    def b_def(self, form: list, args: Sequence[Node], want: bool) -> None:  # type: ignore[type-arg]
-        name, params, body = args[0].value, args[1], args[2]  # type: ignore[union-attr]
+    def b_def(self, node: s.Def, want: bool) -> None:
+        name = node.target.name
+        if "." in name and self.bytecode.unsupported is None:
+            self.bytecode.unsupported = f"defines the dotted function name {name!r}"
         binders: list[tuple[bool, int]] = []
         nparams: int | None = None
-        if isinstance(params, list):
-            nparams = len(params)
-            for param in params:
-                if isinstance(param, list):
-                    factory: Callable[[], BaseException] = lambda: AttributeError("'list' object has no attribute 'kind'")  # noqa: E731
-                    binders.append((False, self.constant(factory)))
-                elif param.kind != "symbol":
-                    binders.append((False, self.constant(lambda: PolicyError("Expecting list of (symbol value) in let"))))
+        if node.params is not None:
+            nparams = len(node.params)
+            for param in node.params:
+                if isinstance(param, s.NotAName):
+                    binders.append((False, self.constant(param.error)))
                 else:
-                    binders.append((True, self.symbol(param.value)))
+                    self.binds(param)
+                    binders.append((True, self.symbol(param.name)))
         function = len(self.bytecode.functions)
-        self.bytecode.functions.append(Function(self.symbol(name), nparams, binders, self.new_block([body])))
-        self.emit(self.node(form), Op.DEF, self.symbol(name), function)
+        self.bytecode.functions.append(Function(self.symbol(name), nparams, binders, self.new_block([node.body])))
+        self.emit(self.node(node), Op.DEF, self.symbol(name), function)
         self.push()
         self.done(want)
 
-    def b_let(self, form: list, args: Sequence[Node], want: bool) -> None:  # type: ignore[type-arg]
-        here = self.node(form)
-        bindings = args[0]
-        if not isinstance(bindings, list):
-            self.failed(form, lambda: PolicyError("Expecting list as arg 1 in let"), want)
-            return
+    def b_let(self, node: s.Let, want: bool) -> None:
+        here = self.node(node)
         self.emit(here, Op.ENTER)
-        for item in bindings:
-            if not isinstance(item, list) or len(item) != 2:
-                self.fail(form, lambda: PolicyError("Expecting list of tuples in arg1 of let"))
-                break
-            symbol, value = item
-            if isinstance(symbol, list):
-                self.fail(form, lambda: AttributeError("'list' object has no attribute 'kind'"))
-                break
-            if symbol.kind != "symbol":
-                self.fail(form, lambda: PolicyError("Expecting list of (symbol value) in let"))
-                break
+        for target, value in node.bindings:
+            self.binds(target)
             self.expression(value)
-            self.emit(here, Op.BIND, self.symbol(symbol.value))
+            self.emit(here, Op.BIND, self.symbol(target.name))
             self._depth -= 1
-        self.sequence(args[1:], want)
+        if node.failure is not None:
+            self.fail(node, node.failure.error)
+        self.sequence(node.body, want)
         self.emit(here, Op.LEAVE)
 
-    def b_with(self, form: list, args: Sequence[Node], want: bool) -> None:  # type: ignore[type-arg]
-        here = self.node(form)
-        iterable = args[0].value  # type: ignore[union-attr]
-        head, dot, attr = iterable.partition(".")
+    def b_with(self, node: s.With, want: bool) -> None:
+        here = self.node(node)
+        head, dot, attr = node.iterable.name.partition(".")
         attr_index = self.attribute(attr.partition(".")[0]) if dot else -1
         keep = int(bool(want))
+        self.binds(node.variable)
         self.emit(here, Op.WITH, self.symbol(head), attr_index, keep)
         self.push(2)
-        loop = self.emit(here, Op.WITH_NEXT, self.symbol(args[1].value), -1)  # type: ignore[union-attr]
-        self.expression(args[2], bool(want))
+        loop = self.emit(here, Op.WITH_NEXT, self.symbol(node.variable.name), -1)
+        self.expression(node.body, bool(want))
         self.emit(here, Op.WITH_STEP, loop, keep)
         if want:
             self._depth -= 1
         self.patch(loop, 1, self.here())
         self._depth -= 1  # the iterator is gone, the results (or None) stay
         self.done(want)
+
+
+#: the compiler method of each node type
+_COMPILERS: dict[type, Callable[..., None]] = {
+    s.Literal: _Compiler.literal,
+    s.Symbol: _Compiler.symbol_load,
+    s.Attribute: _Compiler.attribute_load,
+    s.BadNumber: _Compiler.bad_atom,
+    s.BadToken: _Compiler.bad_atom,
+    s.EmptyForm: _Compiler.malformed,
+    s.FormHead: _Compiler.malformed,
+    s.TokenHead: _Compiler.malformed,
+    s.EmptyEval: _Compiler.malformed,
+    s.BadCall: _Compiler.malformed,
+    s.LetWithoutList: _Compiler.malformed,
+    s.Call: _Compiler.call,
+    s.MethodCall: _Compiler.method_call,
+    s.Eval: _Compiler.b_eval,
+    s.Binary: _Compiler.b_binary,
+    s.Variadic: _Compiler.b_nary,
+    s.Not: _Compiler.b_not,
+    s.If: _Compiler.b_if,
+    s.Defvar: _Compiler.b_defvar,
+    s.Set: _Compiler.b_set,
+    s.Def: _Compiler.b_def,
+    s.Let: _Compiler.b_let,
+    s.With: _Compiler.b_with,
+}
 
 
 def disassemble(bytecode: Bytecode) -> str:

@@ -1,12 +1,13 @@
-"""Compiler of the reference implementation: forms to generated Python functions.
+"""Compiler of the reference implementation: typed nodes to generated Python functions.
 
 Each top-level form (and each function body, ``with`` body and ``let`` part) becomes
 one Python function ``f(ev)`` whose body is a single expression: the forms nested in
 it are inline Python (``(< a b)`` is ``(cur['a'] < cur['b'])``), so evaluating a
 policy costs about what the same logic written in Python would.  Everything upstream
 decides on every call (which builtin a name means, how its arguments are taken,
-whether the arity fits) is decided here, once; what upstream decides at run time stays
-at run time (a variable still shadows a builtin, a malformed form fails only if it is
+whether the arity fits) is decided once, by the front end (:mod:`mom.dsl.syntax`),
+before this module sees the nodes; what upstream decides at run time stays at run
+time (a variable still shadows a builtin, a malformed form fails only if it is
 evaluated).
 
 Safety of the generated code: policy text never becomes Python text.  Strings,
@@ -27,13 +28,13 @@ import weakref
 from typing import Any, Callable, NamedTuple, Sequence, Union
 
 from mom.dsl import support
-from mom.dsl.builtins import BUILTINS, BuiltinSpec, call_error
-from mom.dsl.evaluator import SHADOWABLE, Evaluator
+from mom.dsl import syntax as s
+from mom.dsl.builtins import SHADOWABLE
+from mom.dsl.evaluator import Evaluator
 from mom.dsl.limits import DEFAULT_LIMITS, Limits, too_deep_error
-from mom.dsl.reader import OPERATOR_NAMES, Node, Source, Token, number_value
+from mom.dsl.reader import OPERATOR_NAMES, Node, Source
 from mom.dsl.render import render
 from mom.dsl.scope import undefined_symbol
-from mom.errors import PolicyError
 
 __all__ = ["Unit", "compile_units", "compile_expression", "locate", "annotate", "run"]
 
@@ -85,7 +86,7 @@ def cat(*parts: Part) -> Fragment:
             offset += len(part)
         else:
             texts.append(part.text)
-            spans.extend(Span(s.start + offset, s.end + offset, s.node, s.kind) for s in part.spans)
+            spans.extend(Span(span.start + offset, span.end + offset, span.node, span.kind) for span in part.spans)
             offset += len(part.text)
     return Fragment("".join(texts), spans)
 
@@ -186,23 +187,27 @@ def run(function: Function, ev: Evaluator) -> Any:
         raise reported.with_traceback(error.__traceback__) from None
 
 
-def compile_units(forms: Sequence[Node], source: Source | None, limits: Limits = DEFAULT_LIMITS) -> tuple[list[Function], Unit]:
-    """Compile top-level forms: one function each, and the unit that holds them."""
+def compile_units(nodes: Sequence[s.Expr], source: Source | None, limits: Limits = DEFAULT_LIMITS) -> tuple[list[Function], Unit]:
+    """Compile top-level nodes: one function each, and the unit that holds them."""
     generator = _Generator(source, limits)
-    names = [generator.function([form]) for form in forms]
+    names = [generator.function([node]) for node in nodes]
     namespace = generator.finish()
     return [namespace[name] for name in names], generator.unit
 
 
 def compile_expression(code: Node, limits: Limits = DEFAULT_LIMITS, source: Source | None = None) -> Function:
     """Compile one expression (a token, or a list as the parser returns it)."""
-    functions, _unit = compile_units([code], source, limits)
+    functions, _unit = compile_units([s.expression(code)], source, limits)
     return functions[0]
 
 
-def _compile_arguments(args: Sequence[Node], source: Source | None, limits: Limits) -> list[Function]:
-    functions, _unit = compile_units(args, source, limits)
-    return functions
+def _inline(node: s.Expr, depth: int = 0) -> bool:
+    """Whether ``node`` compiles to inline code only (no calls that open scopes)."""
+    if isinstance(node, s.Atom):
+        return True
+    if depth > 3 or not isinstance(node, s.Builtin) or node.name not in _INLINE_HEADS:
+        return False
+    return all(_inline(arg, depth + 1) for arg in node.arguments())
 
 
 class _Generator:
@@ -232,7 +237,7 @@ class _Generator:
         self._temps += 1
         return f"_t{self._temps}"
 
-    def function(self, nodes: Sequence[Node]) -> str:
+    def function(self, nodes: Sequence[s.Expr]) -> str:
         """Generate ``def _fN(ev)`` evaluating ``nodes`` in order, returning the last."""
         saved = self._temps
         self._temps = 0
@@ -246,7 +251,7 @@ class _Generator:
         self.lines.append("    cur = ev.current")
         self.lines.append(prefix + body.text)
         self.unit.spans[len(self.lines)] = [
-            Span(s.start + len(prefix), s.end + len(prefix), s.node, s.kind) for s in body.spans
+            Span(span.start + len(prefix), span.end + len(prefix), span.node, span.kind) for span in body.spans
         ]
         return name
 
@@ -260,107 +265,121 @@ class _Generator:
         _UNITS[self.unit.filename] = self.unit
         return self.namespace
 
-    def failing(self, node: Any, factory: Callable[[], BaseException]) -> Fragment:
-        return mark(Fragment(f"_fail({self.constant(factory)})"), node)
+    def failing(self, node: s.Expr, error: Callable[[], BaseException]) -> Fragment:
+        """Code that raises a fresh ``error()`` when it is reached."""
+        return mark(Fragment(f"_fail({self.constant(error)})"), node.origin)
 
-    def site(self, name: str, line: int | None, args: Sequence[Node], *, eager: bool = False) -> str:
-        """A Site constant whose argument functions are generated now or on first use."""
-        if eager:
-            names = [self.function([arg]) for arg in args]
-            namespace = self.namespace
-            site = support.Site(name, line, lambda: [namespace[n] for n in names])
-        else:
-            source, limits, nodes = self.source, self.limits, list(args)
-            site = support.Site(name, line, lambda: _compile_arguments(nodes, source, limits))
-        return self.constant(site)
+    def eager_site(self, name: str, line: int | None, args: Sequence[s.Expr]) -> str:
+        """A Site constant whose argument functions are generated now."""
+        names = [self.function([arg]) for arg in args]
+        namespace = self.namespace
+        return self.constant(support.Site(name, line, lambda: [namespace[n] for n in names]))
+
+    def lazy_site(self, node: s.Named) -> str:
+        """A Site constant whose argument functions are generated on first use (rare:
+        a variable named like a builtin, a dotted name that is no method).
+
+        It keeps the reader's forms, not the nodes: those are garbage once compiled.
+        """
+        source, limits, forms = self.source, self.limits, node.origin[1:]
+        return self.constant(
+            support.Site(node.name, node.line, lambda: compile_units(s.expressions(forms), source, limits)[0])
+        )
+
+    # ## Expressions
+
+    def expression(self, node: s.Expr, depth: int) -> Fragment:
+        if isinstance(node, s.Compound) and depth >= SPLIT_DEPTH:
+            return mark(Fragment(f"{self.function([node])}(ev)"), node.origin)
+        compile_node: Callable[[_Generator, Any, int], Fragment] = _COMPILERS[type(node)]
+        return compile_node(self, node, depth)
+
+    def values(self, args: Sequence[s.Expr], depth: int) -> list[Fragment]:
+        return [self.expression(arg, depth + 1) for arg in args]
+
+    def malformed(self, node: s.Malformed, depth: int) -> Fragment:
+        assert isinstance(node, s.Expr)
+        return self.failing(node, node.error)
 
     # ## Atoms
 
-    def expression(self, node: Node, depth: int) -> Fragment:
-        if isinstance(node, list):
-            if depth >= SPLIT_DEPTH:
-                return mark(Fragment(f"{self.function([node])}(ev)"), node)
-            return self.form(node, depth)
-        kind = node.kind
-        if kind == "number":
-            return self.number(node)
-        if kind == "string":
-            return Fragment(self.constant(node.value))
-        if kind == "symbol":
-            return self.symbol(node)
-        line = node.line
-        return self.failing(
-            node, lambda: PolicyError('Unexpected token type "%s" on line %d' % (kind, line), line=line)  # type: ignore[str-format]
-        )
+    def literal(self, node: s.Literal, depth: int) -> Fragment:
+        return Fragment("None" if node.value is None else self.constant(node.value))
 
-    def number(self, token: Token) -> Fragment:
-        try:
-            value = number_value(token)
-        except ValueError as error:
-            # upstream converts when evaluating, so "0o9" fails only if it is reached
-            message = str(error)
-            return self.failing(token, lambda: ValueError(message))
-        return Fragment(self.constant(value))
+    def symbol(self, node: s.Symbol, depth: int) -> Fragment:
+        return mark(Fragment(f"cur[{node.name!r}]"), node.origin, "var")
 
-    def symbol(self, token: Token) -> Fragment:
-        name = token.value
-        if name == "nil":
-            return Fragment("None")
-        head, dot, attr = name.partition(".")
-        if not dot:
-            return mark(Fragment(f"cur[{name!r}]"), token, "var")
-        attr = attr.partition(".")[0]  # one level only, as upstream
-        slow = f"_attr(ev, {name!r}, {token.line!r})"
-        if not attr or attr[0] == "_":
-            return mark(Fragment(slow), token)
+    def attribute(self, node: s.Attribute, depth: int) -> Fragment:
+        name = node.name
+        slow = f"_attr(ev, {name!r}, {node.line!r})"
+        if node.sealed:
+            return mark(Fragment(slow), node.origin)
         # entities keep their statistics in _policy_values: one dict lookup
         t = self.temp()
         return mark(
             Fragment(
-                f"({t} if ({t} := getattr(cur.get({head!r}), '_policy_values', _EMPTY)"
-                f".get({attr!r}, MISSING)) is not MISSING else {slow})"
+                f"({t} if ({t} := getattr(cur.get({node.head!r}), '_policy_values', _EMPTY)"
+                f".get({node.attr!r}, MISSING)) is not MISSING else {slow})"
             ),
-            token,
+            node.origin,
         )
 
-    # ## Forms
+    # ## Calls
 
-    def form(self, form: list, depth: int) -> Fragment:  # type: ignore[type-arg]
-        if not form:
-            return self.failing(form, lambda: IndexError("list index out of range"))
-        head = form[0]
-        if isinstance(head, list):
-            return self.failing(form, lambda: PolicyError("Expected simple token as arg 1"))
-        kind = head.kind
-        line = head.line
-        if kind == "operator":
-            name = OPERATOR_NAMES.get(head.value, head.value)
-        elif kind == "symbol":
-            name = head.value
-        else:
-            return self.failing(
-                form,
-                lambda: PolicyError(
-                    'Unexpected token type in arg 1 "%s" on line %d' % (kind, line),  # type: ignore[str-format]
-                    line=line,
-                ),
+    def call(self, node: s.Call, depth: int) -> Fragment:
+        """A call of a variable's value (``abs``) or of a user function."""
+        name, args = node.name, node.args
+        t = self.temp()
+        site = self.eager_site(name, node.line, args)
+        if all(_inline(arg) for arg in args):
+            # arguments inline for a variable's function (abs); as functions for a
+            # user function, which evaluates them inside its new scope
+            fragment = cat(
+                f"({t}(", join(self.values(args, depth)), f") if ({t} := cur.get({name!r})) is not None ",
+                f"else _invoke(ev, {name!r}, {site}))",
             )
-        args = form[1:]
-        spec = BUILTINS.get(name)
-        if spec is not None:
-            fragment = self.builtin(spec, name, args, depth, line)
-        elif name == "eval":
-            fragment = self.shadowable(name, args, line, self.eval_all(form, args, depth))
         else:
-            fragment = self.call(name, args, depth, line)
-        return mark(fragment, form)
+            fragment = Fragment(
+                f"(_apply(ev, {t}, {site}) if ({t} := cur.get({name!r})) is not None else _invoke(ev, {name!r}, {site}))"
+            )
+        return mark(fragment, node.origin)
 
-    def values(self, args: Sequence[Node], depth: int) -> list[Fragment]:
-        return [self.expression(arg, depth + 1) for arg in args]
+    def method_call(self, node: s.MethodCall, depth: int) -> Fragment:
+        """``(obj.method ...)``: the declared method, else what the name is bound to,
+        else a user function of that name."""
+        name, head, attr = node.name, node.head, node.attr
+        t = self.temp()
+        site = self.lazy_site(node)
+        lookup = f"_method(ev, cur, {head!r}, {attr!r}, {name!r})"
+        if not node.sealed:
+            # the usual case inline: the innermost binding declares the method
+            o = self.temp()
+            lookup = (
+                f"(getattr({o}, {attr!r}) if {attr!r} in getattr(({o} := cur.get({head!r})), "
+                f"'_policy_methods', _NO_METHODS) else {lookup})"
+            )
+        fragment = cat(
+            f"({t}(", join(self.values(node.args, depth)), f") if ({t} := {lookup}) is not None ",
+            f"else _invoke(ev, {name!r}, {site}))",
+        )
+        return mark(fragment, node.origin)
 
-    def shadowable(self, name: str, args: Sequence[Node], line: int | None, inner: Fragment) -> Fragment:
+    # ## Builtins: each wrapped in the check for a variable of its name
+
+    def builtin(self, node: s.Builtin, depth: int) -> Fragment:
+        if isinstance(node, s.Malformed):
+            inner = Fragment(f"_fail({self.constant(node.error)})")
+        else:
+            inner = _BUILTIN_COMPILERS[type(node)](self, node, depth)
+        return mark(self.shadowable(node, inner), node.origin)
+
+    def empty_eval(self, node: s.EmptyEval, depth: int) -> Fragment:
+        return mark(self.shadowable(node, self.failing(node, node.error)), node.origin)
+
+    def shadowable(self, node: s.Builtin, inner: Fragment) -> Fragment:
         """Upstream looks a name up as a variable before it tries the builtin."""
-        site = self.site(name, line, args)
+        name = node.name
+        site = self.lazy_site(node)
         t = self.temp()
         return cat(
             f"(_apply(ev, {t}, {site}) if ev.shadowing and ({t} := cur.get({name!r})) is not None else ",
@@ -368,194 +387,96 @@ class _Generator:
             ")",
         )
 
-    def inline(self, node: Node, depth: int = 0) -> bool:
-        """Whether ``node`` compiles to inline code only (no calls that open scopes)."""
-        if not isinstance(node, list):
-            return True
-        if not node or isinstance(node[0], list) or depth > 3:
-            return False
-        head = node[0]
-        name = OPERATOR_NAMES.get(head.value, head.value)
-        return name in _INLINE_HEADS and all(self.inline(arg, depth + 1) for arg in node[1:])
-
-    def call(self, name: str, args: Sequence[Node], depth: int, line: int | None) -> Fragment:
-        """A call of a variable's value (``abs``, ``Host.Stat``) or of a user function."""
-        t = self.temp()
-        head, dot, attr = name.partition(".")
-        if dot:
-            site = self.site(name, line, args)
-            attr = attr.partition(".")[0]
-            lookup = f"_method(ev, cur, {head!r}, {attr!r}, {name!r})"
-            if attr and attr[0] != "_":
-                # the usual case inline: the innermost binding declares the method
-                o = self.temp()
-                lookup = (
-                    f"(getattr({o}, {attr!r}) if {attr!r} in getattr(({o} := cur.get({head!r})), "
-                    f"'_policy_methods', _NO_METHODS) else {lookup})"
-                )
-            return cat(
-                f"({t}(", join(self.values(args, depth)), f") if ({t} := {lookup}) is not None ",
-                f"else _invoke(ev, {name!r}, {site}))",
-            )
-        if all(self.inline(arg) for arg in args):
-            # arguments inline for a variable's function (abs); as functions for a
-            # user function, which evaluates them inside its new scope
-            site = self.site(name, line, args, eager=True)
-            return cat(
-                f"({t}(", join(self.values(args, depth)), f") if ({t} := cur.get({name!r})) is not None ",
-                f"else _invoke(ev, {name!r}, {site}))",
-            )
-        site = self.site(name, line, args, eager=True)
-        return Fragment(
-            f"(_apply(ev, {t}, {site}) if ({t} := cur.get({name!r})) is not None else _invoke(ev, {name!r}, {site}))"
-        )
-
-    def eval_all(self, form: list, args: Sequence[Node], depth: int) -> Fragment:  # type: ignore[type-arg]
+    def b_eval(self, node: s.Eval, depth: int) -> Fragment:
         """Upstream's default handler for ``eval`` (and ``{}``): all, then the last."""
-        if not args:
-            return self.failing(form, lambda: IndexError("list index out of range"))
-        values = self.values(args, depth)
+        values = self.values(node.items, depth)
         if len(values) == 1:
             return values[0]
         return cat("(", join(values), ")[-1]")
 
-    # ## Builtins
-
-    def builtin(self, spec: BuiltinSpec, name: str, args: Sequence[Node], depth: int, line: int | None) -> Fragment:
-        error = call_error(spec, args, line)
-        if error is not None:
-            # a fresh exception each time it is raised
-            message, error_line = str(error), error.line
-            factory: Callable[[], BaseException] = lambda: PolicyError(message, line=error_line)  # noqa: E731
-            return self.shadowable(name, args, line, Fragment(f"_fail({self.constant(factory)})"))
-        inner: Fragment = getattr(self, "b_" + spec.impl_name[2:])(args, depth)
-        return self.shadowable(name, args, line, inner)
-
-    def operator(self, args: Sequence[Node], depth: int, op: str) -> Fragment:
-        a, b = self.values(args, depth)
+    def operator(self, node: s.Binary, depth: int, op: str) -> Fragment:
+        a, b = self.values((node.left, node.right), depth)
         return cat("(", a, f" {op} ", b, ")")
 
-    def b_add(self, args: Sequence[Node], depth: int) -> Fragment:
-        t = self.temp()
-        # repeated + doubles a string or list; an int grows by one bit at most
-        return cat(
-            f"({t} if type({t} := ", self.operator(args, depth, "+"), f") not in _SEQUENCES "
-            f"else _check_length({t}, ev.limits))"
-        )
+    def b_binary(self, node: s.Binary, depth: int) -> Fragment:
+        name = node.name
+        op = _OPERATORS.get(name)
+        if op is not None:
+            return self.operator(node, depth, op)
+        if name == "add":
+            t = self.temp()
+            # repeated + doubles a string or list; an int grows by one bit at most
+            return cat(
+                f"({t} if type({t} := ", self.operator(node, depth, "+"), f") not in _SEQUENCES "
+                f"else _check_length({t}, ev.limits))"
+            )
+        if name == "mul":
+            a, b = self.values((node.left, node.right), depth)
+            ta, tb = self.temp(), self.temp()
+            # floats multiply inline; ints and sequences go through the size check
+            return cat(
+                f"({ta} * {tb} if (({ta} := ", a, f"), ({tb} := ", b, f")) and "
+                f"({ta}.__class__ is float or {tb}.__class__ is float) else _multiply(ev, {ta}, {tb}))"
+            )
+        assert name == "shl", name
+        return cat("_shift_left(ev, ", join(self.values((node.left, node.right), depth)), ")")
 
-    def b_sub(self, args: Sequence[Node], depth: int) -> Fragment:
-        return self.operator(args, depth, "-")
-
-    def b_mul(self, args: Sequence[Node], depth: int) -> Fragment:
-        a, b = self.values(args, depth)
-        ta, tb = self.temp(), self.temp()
-        # floats multiply inline; ints and sequences go through the size check
-        return cat(
-            f"({ta} * {tb} if (({ta} := ", a, f"), ({tb} := ", b, f")) and "
-            f"({ta}.__class__ is float or {tb}.__class__ is float) else _multiply(ev, {ta}, {tb}))"
-        )
-
-    def b_div(self, args: Sequence[Node], depth: int) -> Fragment:
-        return self.operator(args, depth, "/")  # true division, as upstream
-
-    def b_lt(self, args: Sequence[Node], depth: int) -> Fragment:
-        return self.operator(args, depth, "<")
-
-    def b_gt(self, args: Sequence[Node], depth: int) -> Fragment:
-        return self.operator(args, depth, ">")
-
-    def b_lte(self, args: Sequence[Node], depth: int) -> Fragment:
-        return self.operator(args, depth, "<=")
-
-    def b_gte(self, args: Sequence[Node], depth: int) -> Fragment:
-        return self.operator(args, depth, ">=")
-
-    def b_eq(self, args: Sequence[Node], depth: int) -> Fragment:
-        return self.operator(args, depth, "==")
-
-    def b_neq(self, args: Sequence[Node], depth: int) -> Fragment:
-        return self.operator(args, depth, "!=")
-
-    def b_shr(self, args: Sequence[Node], depth: int) -> Fragment:
-        return self.operator(args, depth, ">>")
-
-    def b_shl(self, args: Sequence[Node], depth: int) -> Fragment:
-        return cat("_shift_left(ev, ", join(self.values(args, depth)), ")")
-
-    def helper(self, helper: str, args: Sequence[Node], depth: int) -> Fragment:
+    def helper(self, helper: str, args: Sequence[s.Expr], depth: int) -> Fragment:
         return cat(f"{helper}(", join(self.values(args, depth)), ")")
 
-    def b_and(self, args: Sequence[Node], depth: int) -> Fragment:
-        if len(args) != 2:
-            return self.helper("_and", args, depth)
-        a, b = self.values(args, depth)
-        ta, tb = self.temp(), self.temp()
-        # no short circuit: upstream evaluates every argument before the call
-        return cat(f"(({tb} if {ta} else {ta}) if (({ta} := ", a, f"), ({tb} := ", b, ")) else None)")
-
-    def b_or(self, args: Sequence[Node], depth: int) -> Fragment:
-        if len(args) != 2:
-            return self.helper("_or", args, depth)
-        a, b = self.values(args, depth)
-        ta, tb = self.temp(), self.temp()
-        return cat(f"(({ta} if {ta} else {tb}) if (({ta} := ", a, f"), ({tb} := ", b, ")) else None)")
-
-    def b_not(self, args: Sequence[Node], depth: int) -> Fragment:
-        (a,) = self.values(args, depth)
-        return cat("(not ", a, ")")
-
-    def b_valid(self, args: Sequence[Node], depth: int) -> Fragment:
-        if len(args) == 1:
+    def b_variadic(self, node: s.Variadic, depth: int) -> Fragment:
+        name, args = node.name, node.args
+        if name == "and" and len(args) == 2:
+            a, b = self.values(args, depth)
+            ta, tb = self.temp(), self.temp()
+            # no short circuit: upstream evaluates every argument before the call
+            return cat(f"(({tb} if {ta} else {ta}) if (({ta} := ", a, f"), ({tb} := ", b, ")) else None)")
+        if name == "or" and len(args) == 2:
+            a, b = self.values(args, depth)
+            ta, tb = self.temp(), self.temp()
+            return cat(f"(({ta} if {ta} else {tb}) if (({ta} := ", a, f"), ({tb} := ", b, ")) else None)")
+        if name == "valid" and len(args) == 1:
             (a,) = self.values(args, depth)
             return cat("(", a, " is not None)")
-        if not 1 < len(args) <= 4:
-            return self.helper("_valid", args, depth)
-        # every argument first, then the checks: (t1, t2) and t1 is not None and ...
-        temps = [self.temp() for _ in args]
-        assigned = join([cat(f"({t} := ", value, ")") for t, value in zip(temps, self.values(args, depth))])
-        checks = " and ".join(f"{t} is not None" for t in temps)
-        return cat("((", assigned, f") and {checks})")
+        if name == "valid" and 1 < len(args) <= 4:
+            # every argument first, then the checks: (t1, t2) and t1 is not None and ...
+            temps = [self.temp() for _ in args]
+            assigned = join([cat(f"({t} := ", value, ")") for t, value in zip(temps, self.values(args, depth))])
+            checks = " and ".join(f"{t} is not None" for t in temps)
+            return cat("((", assigned, f") and {checks})")
+        return self.helper("_" + name, args, depth)
 
-    def b_null(self, args: Sequence[Node], depth: int) -> Fragment:
-        return self.helper("_null", args, depth)
+    def b_not(self, node: s.Not, depth: int) -> Fragment:
+        (a,) = self.values((node.operand,), depth)
+        return cat("(not ", a, ")")
 
-    def b_min(self, args: Sequence[Node], depth: int) -> Fragment:
-        return self.helper("_min", args, depth)
-
-    def b_max(self, args: Sequence[Node], depth: int) -> Fragment:
-        return self.helper("_max", args, depth)
-
-    def b_if(self, args: Sequence[Node], depth: int) -> Fragment:
-        condition, yes, no = self.values(args, depth)
+    def b_if(self, node: s.If, depth: int) -> Fragment:
+        condition, yes, no = self.values((node.condition, node.then, node.otherwise), depth)
         return cat("(", yes, " if ", condition, " else ", no, ")")
 
-    def b_defvar(self, args: Sequence[Node], depth: int) -> Fragment:
-        name = args[0].value  # type: ignore[union-attr]
-        (value,) = self.values(args[1:], depth)
+    def b_defvar(self, node: s.Defvar, depth: int) -> Fragment:
+        name = node.target.name
+        (value,) = self.values((node.value,), depth)
         if name in SHADOWABLE:
             return cat(f"_bind_shadowing(ev, {name!r}, ", value, ")")
         return cat(f"ev.bind({name!r}, ", value, ")")
 
-    def b_set(self, args: Sequence[Node], depth: int) -> Fragment:
-        name = args[0].value  # type: ignore[union-attr]
-        (value,) = self.values(args[1:], depth)
-        return cat(f"ev.assign({name!r}, ", value, ")")
+    def b_set(self, node: s.Set, depth: int) -> Fragment:
+        (value,) = self.values((node.value,), depth)
+        return cat(f"ev.assign({node.target.name!r}, ", value, ")")
 
-    def b_def(self, args: Sequence[Node], depth: int) -> Fragment:
-        name, params, body = args[0].value, args[1], args[2]  # type: ignore[union-attr]
+    def b_def(self, node: s.Def, depth: int) -> Fragment:
         binders: list[tuple[str, bool] | Callable[[], BaseException]] = []
         nparams: int | None = None
-        if isinstance(params, list):
-            nparams = len(params)
-            for param in params:
-                if isinstance(param, list):
-                    binders.append(lambda: AttributeError("'list' object has no attribute 'kind'"))
-                elif param.kind != "symbol":
-                    binders.append(lambda: PolicyError("Expecting list of (symbol value) in let"))
+        if node.params is not None:
+            nparams = len(node.params)
+            for param in node.params:
+                if isinstance(param, s.NotAName):
+                    binders.append(param.error)
                 else:
-                    binders.append((param.value, param.value in SHADOWABLE))
-        function = support.UserFunction(name, nparams, binders, None)
-        body_name = self.function([body])
+                    binders.append((param.name, param.name in SHADOWABLE))
+        function = support.UserFunction(node.target.name, nparams, binders, support.unresolved)
+        body_name = self.function([node.body])
 
         def resolve(namespace: dict[str, Any]) -> None:
             function.body = namespace[body_name]
@@ -563,47 +484,65 @@ class _Generator:
         self.fixups.append(resolve)
         return Fragment(f"_define(ev, {self.constant(function)})")
 
-    def b_let(self, args: Sequence[Node], depth: int) -> Fragment:
-        bindings = args[0]
-        if not isinstance(bindings, list):
-            return Fragment(f"_fail({self.constant(lambda: PolicyError('Expecting list as arg 1 in let'))})")
-        steps: list[Any] = []
-        names: list[str | None] = []
-        for item in bindings:
-            if not isinstance(item, list) or len(item) != 2:
-                steps.append(lambda: PolicyError("Expecting list of tuples in arg1 of let"))
-                break
-            symbol, value = item
-            if isinstance(symbol, list):
-                steps.append(lambda: AttributeError("'list' object has no attribute 'kind'"))
-                break
-            if symbol.kind != "symbol":
-                steps.append(lambda: PolicyError("Expecting list of (symbol value) in let"))
-                break
-            steps.append((symbol.value, symbol.value in SHADOWABLE))
-            names.append(self.function([value]))
-        body_name = self.function(args[1:])
-        spec = support.LetSpec([], None)  # type: ignore[arg-type]
+    def b_let(self, node: s.Let, depth: int) -> Fragment:
+        names = [(target.name, target.name in SHADOWABLE, self.function([value])) for target, value in node.bindings]
+        failure = node.failure
+        body_name = self.function(node.body)
+        spec = support.LetSpec([], support.unresolved)
 
         def resolve(namespace: dict[str, Any]) -> None:
-            values = iter(names)
-            for step in steps:
-                if callable(step):
-                    spec.steps.append(step)
-                else:
-                    spec.steps.append((step[0], step[1], namespace[next(values)]))  # type: ignore[index]
+            spec.steps.extend((name, shadows, namespace[value]) for name, shadows, value in names)
+            if failure is not None:
+                spec.steps.append(failure.error)
             spec.body = namespace[body_name]
 
         self.fixups.append(resolve)
         return Fragment(f"_let(ev, {self.constant(spec)})")
 
-    def b_with(self, args: Sequence[Node], depth: int) -> Fragment:
-        iterable, variable = args[0].value, args[1].value  # type: ignore[union-attr]
-        body_name = self.function([args[2]])
-        spec = support.WithSpec(iterable, variable, None)  # type: ignore[arg-type]
+    def b_with(self, node: s.With, depth: int) -> Fragment:
+        body_name = self.function([node.body])
+        spec = support.WithSpec(node.iterable.name, node.variable.name, support.unresolved)
 
         def resolve(namespace: dict[str, Any]) -> None:
             spec.body = namespace[body_name]
 
         self.fixups.append(resolve)
         return Fragment(f"_with(ev, {self.constant(spec)})")
+
+
+#: the Python operator of each builtin that is one, checks needing no helper
+_OPERATORS = {
+    "sub": "-", "div": "/", "lt": "<", "gt": ">", "lte": "<=", "gte": ">=", "eq": "==", "neq": "!=", "shr": ">>",
+}  # fmt: skip
+
+#: the generator method of each node type
+_COMPILERS: dict[type, Callable[..., Fragment]] = {
+    s.Literal: _Generator.literal,
+    s.Symbol: _Generator.symbol,
+    s.Attribute: _Generator.attribute,
+    s.BadNumber: _Generator.malformed,
+    s.BadToken: _Generator.malformed,
+    s.EmptyForm: _Generator.malformed,
+    s.FormHead: _Generator.malformed,
+    s.TokenHead: _Generator.malformed,
+    s.Call: _Generator.call,
+    s.MethodCall: _Generator.method_call,
+    s.EmptyEval: _Generator.empty_eval,
+    **{kind: _Generator.builtin for kind in (
+        s.Eval, s.BadCall, s.If, s.Binary, s.Not, s.Variadic, s.Defvar, s.Set, s.Def, s.Let, s.LetWithoutList, s.With,
+    )},
+}  # fmt: skip
+
+#: the code of each well-formed builtin's node type, inside its shadowing check
+_BUILTIN_COMPILERS: dict[type, Callable[..., Fragment]] = {
+    s.Eval: _Generator.b_eval,
+    s.If: _Generator.b_if,
+    s.Binary: _Generator.b_binary,
+    s.Not: _Generator.b_not,
+    s.Variadic: _Generator.b_variadic,
+    s.Defvar: _Generator.b_defvar,
+    s.Set: _Generator.b_set,
+    s.Def: _Generator.b_def,
+    s.Let: _Generator.b_let,
+    s.With: _Generator.b_with,
+}

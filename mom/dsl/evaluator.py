@@ -2,28 +2,22 @@
 
 An :class:`Evaluator` is the variable stack (dynamic scopes), the global table of user
 functions, and the budgets that stop a runaway policy.  It keeps upstream's interface
-(``Evaluator()``, ``.stack.set(name, value, True)``, ``.funcs``, ``.eval(code)``) so
-upstream's parser tests drive it unchanged.
+(``Evaluator()``, ``.stack.set(name, value, True)``, ``.funcs``) so upstream's parser
+tests drive it unchanged; upstream's ``.eval(code)``, which compiles, is added by the
+shim :mod:`mom.Policy.Parser` (this module sits below the compilers that run on it).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from mom.dsl.builtins import BUILTINS, STACK_FUNCTIONS
+from mom.dsl.builtins import SHADOWABLE, STACK_FUNCTIONS
 from mom.dsl.limits import DEFAULT_LIMITS, Limits, step_limit_error
 from mom.dsl.reader import OPERATOR_NAMES
 from mom.dsl.scope import VariableStack
 from mom.errors import PolicyError
 
-if TYPE_CHECKING:
-    from mom.dsl.compiler import UserFunction
-
-__all__ = ["Evaluator", "SHADOWABLE"]
-
-#: names whose binding as a variable changes what a call means (upstream looks up
-#: variables before builtins, so ``(defvar add 5)`` breaks ``+``)
-SHADOWABLE = frozenset(BUILTINS) | {"eval"}
+__all__ = ["Evaluator"]
 
 
 class Evaluator(VariableStack):
@@ -33,8 +27,9 @@ class Evaluator(VariableStack):
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
         super().__init__()
-        #: user functions by name, global whatever scope ``def`` ran in
-        self.funcs: dict[str, UserFunction] = {}
+        #: user functions (:class:`mom.dsl.support.UserFunction`) by name, global
+        #: whatever scope ``def`` ran in
+        self.funcs: dict[str, Any] = {}
         self.limits = limits
         self.steps_left = limits.max_steps
         #: user-function calls in progress
@@ -66,12 +61,6 @@ class Evaluator(VariableStack):
     def reset_budget(self) -> None:
         self.steps_left = self.limits.max_steps
         self.calls = 0
-
-    def eval(self, code: Any) -> Any:
-        """Evaluate one expression (a token or a list, as the parser returns them)."""
-        from mom.dsl.compiler import compile_expression, run
-
-        return run(compile_expression(code, self.limits), self)
 
     def step_limit_error(self) -> PolicyError:
         return step_limit_error(self.limits)

@@ -12,7 +12,9 @@ callers have bound.  That last rule is why a misspelt parameter can go unnoticed
 
 Severities: ``error`` is something that fails when evaluated (or makes the policy not
 load); ``warning`` is almost certainly a mistake that does not fail; ``note`` is
-probably dead code.  Everything here is a pure function of the forms.
+probably dead code.  Everything here is a pure function of the forms, as the front
+end (:mod:`mom.dsl.syntax`) classifies them: this module adds what a static check can
+say, not another reading of the forms.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ from __future__ import annotations
 import difflib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
-from mom.dsl.builtins import BUILTINS, STACK_FUNCTIONS, BuiltinSpec, arity_error, call_error, non_symbol_argument
-from mom.dsl.evaluator import SHADOWABLE
-from mom.dsl.reader import OPERATOR_NAMES, ReadResult, Source, Token, number_value, read
+from mom.dsl import syntax
+from mom.dsl.builtins import BUILTINS, SHADOWABLE, STACK_FUNCTIONS, arity_error, call_error, non_symbol_argument
+from mom.dsl.reader import ReadResult, Source, Token, read
 from mom.dsl.render import render
 from mom.errors import PolicyError
 
@@ -117,8 +119,8 @@ class _Function:
     name: str
     unit: int
     node: Any
-    #: parameter tokens, or None if the parameter list is malformed
-    params: list[Token] | None
+    #: the parameters, or None if the parameter list is malformed
+    params: list[syntax.Symbol] | None
     body: Any
     #: when the top-level ``def`` runs; None for a def nested in a function body
     time: Time | None
@@ -163,8 +165,16 @@ class _Context:
 
 
 def _offset(node: Any) -> int:
+    """Where a node (or the reader's token or form) starts in its text."""
+    if isinstance(node, syntax.Expr):
+        node = node.origin
     offset = getattr(node, "offset", -1)
     return offset if offset is not None and offset >= 0 else 0
+
+
+def _text(node: Any, limit: int) -> str:
+    """A node's source text, shortened."""
+    return render(node.origin if isinstance(node, syntax.Expr) else node, limit)
 
 
 def _exclusive(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> bool:
@@ -188,22 +198,11 @@ def _symbols(node: Any) -> Iterator[str]:
             yield item.value
 
 
-def _all_defs(forms: Sequence[Any]) -> Iterator[list[Any]]:
-    """Every ``(def name params body)`` form anywhere, in source order."""
-    work = list(reversed(forms))
-    while work:
-        item = work.pop()
-        if not isinstance(item, list) or not item:
-            continue
-        head = item[0]
-        if (
-            _is_symbol(head)
-            and head.value in ("def", "defun")
-            and len(item) == 4
-            and _is_symbol(item[1])
-        ):
-            yield item
-        work.extend(reversed(item))
+def _all_defs(nodes: Sequence[syntax.Expr]) -> Iterator[syntax.Def]:
+    """Every well-formed ``(def name params body)`` anywhere, in source order."""
+    for node in syntax.walk(nodes):
+        if isinstance(node, syntax.Def):
+            yield node
 
 
 def _suggest(name: str, candidates: Sequence[str]) -> str:
@@ -218,6 +217,7 @@ class _Linter:
     def __init__(self, units: Sequence[tuple[str, ReadResult | None]]) -> None:
         self.names = [name for name, _ in units]
         self.results = [result for _, result in units]
+        self.nodes = [None if result is None else syntax.expressions(result.forms) for result in self.results]
         self.diagnostics: list[Diagnostic] = []
         #: some unit did not parse: names it defines are unknown
         self.incomplete = any(result is None for result in self.results)
@@ -232,14 +232,11 @@ class _Linter:
         self.unbound: list[tuple[str, int, int, bool, tuple[str, ...]]] = []
         #: every function name any def defines, and the parameters of its last def
         self.function_names: set[str] = set()
-        self.params_of: dict[str, list[Any] | None] = {}
-        for result in self.results:
-            if result is None:
-                continue
-            for form in _all_defs(result.forms):
-                name = form[1].value
-                self.function_names.add(name)
-                self.params_of[name] = list(form[2]) if isinstance(form[2], list) else None
+        self.params_of: dict[str, list[syntax.Param] | None] = {}
+        for nodes in self.nodes:
+            for node in _all_defs(nodes or ()):
+                self.function_names.add(node.target.name)
+                self.params_of[node.target.name] = node.params
 
     # ## Reporting
 
@@ -265,7 +262,7 @@ class _Linter:
             owner = binding.function.name if binding.function else "?"
             return f"parameter '{binding.name}' of '{owner}' ({place})"
         if kind == "with":
-            return f"the loop variable of {render(binding.node, 40)} ({place})"
+            return f"the loop variable of {_text(binding.node, 40)} ({place})"
         if kind == "let":
             return f"the let binding of '{binding.name}' ({place})"
         if kind == "global":
@@ -322,12 +319,12 @@ class _Linter:
     # ## Walking forms
 
     def top_level(self) -> None:
-        for unit, result in enumerate(self.results):
-            if result is None:
+        for unit, nodes in enumerate(self.nodes):
+            if nodes is None:
                 continue
             ctx = _Context(unit, None, [self.root])
-            for form in result.forms:
-                self.visit(form, ctx)
+            for node in nodes:
+                self.visit(node, ctx)
         analysed = 0
         while analysed < len(self.functions):  # bodies may define more functions
             self.function_body(self.functions[analysed])
@@ -337,34 +334,30 @@ class _Linter:
         scope: dict[str, _Binding] = {}
         ctx = _Context(function.unit, function, [scope])
         for param in function.params or ():
-            if param.value in scope:
+            if param.name in scope:
                 continue  # reported at the def; the first binding wins (let* semantics)
-            binding = _Binding(param.value, "param", function.unit, _offset(param), function.node, function=function)
+            binding = _Binding(param.name, "param", function.unit, _offset(param), function.node, function=function)
             function.param_bindings.append(binding)
             self.bind(ctx, binding, scope)
         self.visit(function.body, ctx)
 
-    def visit(self, node: Any, ctx: _Context) -> None:
-        if isinstance(node, list):
+    def visit(self, node: syntax.Expr, ctx: _Context) -> None:
+        if isinstance(node, syntax.Compound):
             self.form(node, ctx)
-            return
-        kind = node.kind
-        if kind == "symbol":
-            self.read(node.value, node, ctx)
-        elif kind == "number":
-            try:
-                number_value(node)
-            except ValueError:
-                self.report(
-                    ERROR, "bad-literal", f"{node.value} is not a valid number (ValueError when evaluated)",
-                    ctx.unit, _offset(node),
-                )
-        elif kind == "operator":
+        elif isinstance(node, (syntax.Symbol, syntax.Attribute)):
+            self.read(node.name, node, ctx)
+        elif isinstance(node, syntax.BadNumber):
+            self.report(
+                ERROR, "bad-literal", f"{node.origin.value} is not a valid number (ValueError when evaluated)",
+                ctx.unit, _offset(node),
+            )
+        elif isinstance(node, syntax.BadToken):
+            line = self.line_of(ctx.unit, _offset(node))
             self.report(
                 ERROR,
                 "bad-token",
-                f'Unexpected token type "operator" on line {self.line_of(ctx.unit, _offset(node))}: '
-                f"'{node.value}' can only start a form, as in ({node.value} a b)",
+                f"{syntax.bad_token_error(node.kind, line)}: "
+                f"'{node.origin.value}' can only start a form, as in ({node.origin.value} a b)",
                 ctx.unit,
                 _offset(node),
             )
@@ -397,56 +390,49 @@ class _Linter:
         else:
             ctx.function.free.append(_FreeRef(head, unit, offset, write, self.visible_names(ctx)))
 
-    def form(self, node: list[Any], ctx: _Context) -> None:
+    def form(self, node: syntax.Compound, ctx: _Context) -> None:
         unit, offset = ctx.unit, _offset(node)
-        if not node:
-            self.report(ERROR, "empty-form", f"{render(node)} is empty: evaluating it raises IndexError", unit, offset)
+        if isinstance(node, syntax.EmptyForm):
+            self.report(ERROR, "empty-form", f"{_text(node, 80)} is empty: evaluating it raises IndexError", unit, offset)
             return
-        head = node[0]
-        if isinstance(head, list):
+        if isinstance(node, syntax.FormHead):
+            self.report(ERROR, "malformed", f"{syntax.FORM_HEAD}: a form cannot start with a form", unit, offset)
+            return
+        if isinstance(node, syntax.TokenHead):
+            line = self.line_of(unit, _offset(node.origin[0]))
             self.report(
-                ERROR, "malformed", "Expected simple token as arg 1: a form cannot start with a form", unit, offset
+                ERROR,
+                "bad-token",
+                f"{syntax.token_head_error(node.kind, line)}: a form starts with a function or builtin name",
+                unit,
+                offset,
             )
             return
-        args = node[1:]
-        if head.kind == "operator":
-            name = OPERATOR_NAMES.get(head.value, head.value)
-        elif head.kind == "symbol":
-            name = head.value
+        assert isinstance(node, syntax.Named)
+        name = node.name
+        head = node.origin[0]
+        if head.kind == "symbol":
             # a variable is looked up first: a stack function (abs, debug) or a method
             binding = self.lookup(ctx, name)
             if binding is None and ctx.function is not None:
                 binding = self.root.get(name)
             if binding is not None:
                 binding.used = True
-                self.stack_function_arity(binding, name, len(args), unit, offset)
-                self.values(args, ctx)
+                self.stack_function_arity(binding, name, len(node.origin) - 1, unit, offset)
+                self.values(node.arguments(), ctx)
                 return
-            if "." in name:
+            if isinstance(node, syntax.MethodCall):
                 self.read(name, head, ctx)
-                self.values(args, ctx)
+                self.values(node.args, ctx)
                 return
-        else:
-            line = self.line_of(unit, _offset(head))
-            self.report(
-                ERROR,
-                "bad-token",
-                f'Unexpected token type in arg 1 "{head.kind}" on line {line}: a form starts with '
-                "a function or builtin name",
-                unit,
-                offset,
-            )
-            return
-        spec = BUILTINS.get(name)
-        if spec is not None:
-            self.builtin(spec, name, node, args, ctx)
-        elif name == "eval":
-            if not args:
-                self.report(ERROR, "empty-form", "{} is empty: evaluating it raises IndexError", unit, offset)
-            self.values(args, ctx)
-        elif name in self.function_names:
-            self.user_call(name, node, args, ctx)
-        else:
+        if isinstance(node, syntax.BadCall):
+            self.bad_call(node, ctx)
+        elif isinstance(node, syntax.EmptyEval):
+            self.report(ERROR, "empty-form", "{} is empty: evaluating it raises IndexError", unit, offset)
+        elif isinstance(node, syntax.Call):
+            if name in self.function_names:
+                self.user_call(name, node, node.args, ctx)
+                return
             candidates = list(self.function_names) + list(BUILTINS) + list(STACK_FUNCTIONS)
             self.report(
                 ERROR,
@@ -455,9 +441,15 @@ class _Linter:
                 unit,
                 offset,
             )
-            self.values(args, ctx)
+            self.values(node.args, ctx)
+        else:
+            check = _CHECKS.get(type(node))
+            if check is not None:
+                check(self, node, ctx)
+            else:
+                self.values(node.arguments(), ctx)
 
-    def values(self, args: Sequence[Any], ctx: _Context) -> None:
+    def values(self, args: Sequence[syntax.Expr], ctx: _Context) -> None:
         for arg in args:
             self.visit(arg, ctx)
 
@@ -471,67 +463,62 @@ class _Linter:
 
     # ## Builtins
 
-    def builtin(self, spec: BuiltinSpec, name: str, node: list[Any], args: list[Any], ctx: _Context) -> None:
+    def bad_call(self, node: syntax.BadCall, ctx: _Context) -> None:
+        """A builtin called with the wrong arguments: upstream's message with the real line."""
         unit, offset = ctx.unit, _offset(node)
+        spec, args = BUILTINS[node.name], node.origin[1:]
         line = self.line_of(unit, offset)
         error = call_error(spec, args, line)
-        if error is not None:
-            # with the arity right, the error is about an argument that must be a name
-            index = non_symbol_argument(spec, args) if arity_error(spec, len(args), line) is None else None
-            if index is not None:
-                self.report(
-                    ERROR,
-                    "malformed",
-                    f"{error}: argument {index + 1} of {name} must be a name, not {render(args[index], 30)}",
-                    unit,
-                    offset,
-                )
-                return
-            hint = ""
-            if spec.impl_name == "c_def" and len(args) > 3:
-                hint = ": a function has exactly one body expression; group several in { }"
-            elif spec.impl_name == "c_if" and len(args) == 2:
-                hint = ": if needs both branches; write 0 for an empty one"
-            self.report(ERROR, "arity", str(error) + hint, unit, offset)
+        # with the arity right, the error is about an argument that must be a name
+        index = non_symbol_argument(spec, args) if arity_error(spec, len(args), line) is None else None
+        if index is not None:
+            self.report(
+                ERROR,
+                "malformed",
+                f"{error}: argument {index + 1} of {node.name} must be a name, not {render(args[index], 30)}",
+                unit,
+                offset,
+            )
             return
-        handler = getattr(self, "b_" + spec.impl_name[2:], None)
-        if handler is not None:
-            handler(node, args, ctx)
-        else:
-            self.values(args, ctx)
+        hint = ""
+        if spec.impl_name == "c_def" and len(args) > 3:
+            hint = ": a function has exactly one body expression; group several in { }"
+        elif spec.impl_name == "c_if" and len(args) == 2:
+            hint = ": if needs both branches; write 0 for an empty one"
+        self.report(ERROR, "arity", str(error) + hint, unit, offset)
 
-    def b_def(self, node: list[Any], args: list[Any], ctx: _Context) -> None:
-        name_token, params, body = args
-        name = name_token.value
+    def b_def(self, node: syntax.Def, ctx: _Context) -> None:
+        name_token, params, raw_params = node.target, node.params, node.origin[2]
+        name = name_token.name
         unit = ctx.unit
-        tokens: list[Token] | None = None
-        if not isinstance(params, list):
+        tokens: list[syntax.Symbol] | None = None
+        if params is None:
             self.report(
                 ERROR,
                 "malformed",
                 f"the parameters of '{name}' must be a list, as in (def {name} (a b) ...): "
                 "calling it fails with TypeError",
                 unit,
-                _offset(params),
+                _offset(raw_params),
             )
         else:
             tokens = []
             seen: set[str] = set()
             for param in params:
-                if not _is_symbol(param):
+                if isinstance(param, syntax.NotAName):
                     self.report(
-                        ERROR, "malformed", f"parameter {render(param, 30)} of '{name}' is not a name",
-                        unit, _offset(param) if not isinstance(param, list) else _offset(params),
+                        ERROR, "malformed", f"parameter {_text(param, 30)} of '{name}' is not a name",
+                        unit, _offset(param) if not isinstance(param.origin, list) else _offset(raw_params),
                     )
                     tokens = None
                     break
-                if param.value in seen:
+                if param.name in seen:
                     self.report(
                         WARNING, "duplicate-parameter",
-                        f"parameter '{param.value}' of '{name}' appears twice: it gets the first argument",
+                        f"parameter '{param.name}' of '{name}' appears twice: it gets the first argument",
                         unit, _offset(param),
                     )
-                seen.add(param.value)
+                seen.add(param.name)
                 tokens.append(param)
         if name in SHADOWABLE or name in STACK_FUNCTIONS:
             self.report(
@@ -553,14 +540,14 @@ class _Linter:
                     _offset(name_token),
                 )
                 break
-        function = _Function(name, unit, node, tokens, body, time, ctx.branch, ctx.function)
+        function = _Function(name, unit, node, tokens, node.body, time, ctx.branch, ctx.function)
         self.functions.append(function)
         self.by_name[name].append(function)
 
-    def b_defvar(self, node: list[Any], args: list[Any], ctx: _Context) -> None:
-        name_token, value = args
+    def b_defvar(self, node: syntax.Defvar, ctx: _Context) -> None:
+        name_token, value = node.target, node.value
         self.visit(value, ctx)
-        name = name_token.value
+        name = name_token.name
         scope = ctx.scopes[-1]
         existing = scope.get(name)
         unit = ctx.unit
@@ -585,14 +572,14 @@ class _Linter:
         kind = "global" if ctx.function is None and len(ctx.scopes) == 1 else "local"
         binding = _Binding(
             name, kind, unit, _offset(name_token), node, value, ctx.function, ctx.branch,
-            (unit, getattr(node, "end", _offset(node))),
+            (unit, getattr(node.origin, "end", _offset(node))),
         )
         self.bind(ctx, binding, scope)
 
-    def b_set(self, node: list[Any], args: list[Any], ctx: _Context) -> None:
-        name_token, value = args
+    def b_set(self, node: syntax.Set, ctx: _Context) -> None:
+        name_token, value = node.target, node.value
         self.visit(value, ctx)
-        name = name_token.value
+        name = name_token.name
         if "." in name:
             self.report(
                 ERROR,
@@ -604,77 +591,69 @@ class _Linter:
             return
         self.read(name, name_token, ctx, write=True)
 
-    def b_let(self, node: list[Any], args: list[Any], ctx: _Context) -> None:
-        bindings = args[0]
+    def b_let(self, node: syntax.Let, ctx: _Context) -> None:
         unit = ctx.unit
-        if not isinstance(bindings, list):
-            self.report(ERROR, "malformed", "Expecting list as arg 1 in let", unit, _offset(bindings))
-            return
         scope: dict[str, _Binding] = {}
         ctx.scopes.append(scope)
-        for item in bindings:
-            if not isinstance(item, list) or len(item) != 2:
-                self.report(
-                    ERROR, "malformed",
-                    f"Expecting list of tuples in arg1 of let: {render(item, 30)} is not (name value)",
-                    unit, _offset(item),
-                )
-                ctx.scopes.pop()
-                return  # the let fails here: its body never runs
-            symbol, value = item
-            if not _is_symbol(symbol):
-                self.report(
-                    ERROR, "malformed",
-                    f"Expecting list of (symbol value) in let: {render(symbol, 30)} is not a name",
-                    unit, _offset(item),
-                )
-                ctx.scopes.pop()
-                return
+        for target, value in node.bindings:
             self.visit(value, ctx)  # inside the new scope, after the bindings before it
-            if symbol.value in scope:
+            if target.name in scope:
                 self.report(
                     WARNING, "duplicate-binding",
-                    f"'{symbol.value}' is bound twice in this let: the first binding wins",
-                    unit, _offset(symbol),
+                    f"'{target.name}' is bound twice in this let: the first binding wins",
+                    unit, _offset(target),
                 )
                 continue
-            self.bind(ctx, _Binding(symbol.value, "let", unit, _offset(symbol), node, function=ctx.function), scope)
-        self.values(args[1:], ctx)
+            self.bind(ctx, _Binding(target.name, "let", unit, _offset(target), node, function=ctx.function), scope)
+        failure = node.failure
+        if failure is not None:  # the let fails here: its body never runs
+            if isinstance(failure, syntax.NotAPair):
+                message = f"{syntax.NOT_PAIRS}: {_text(failure, 30)} is not (name value)"
+            else:
+                message = f"{syntax.NOT_A_SYMBOL}: {render(failure.name, 30)} is not a name"
+            self.report(ERROR, "malformed", message, unit, _offset(failure))
+            ctx.scopes.pop()
+            return
+        self.values(node.body, ctx)
         ctx.scopes.pop()
 
-    def b_with(self, node: list[Any], args: list[Any], ctx: _Context) -> None:
-        iterable, variable, body = args
-        self.read(iterable.value, iterable, ctx)
+    def let_without_list(self, node: syntax.LetWithoutList, ctx: _Context) -> None:
+        self.report(ERROR, "malformed", syntax.NOT_A_LIST, ctx.unit, _offset(node.origin[1]))
+
+    def b_with(self, node: syntax.With, ctx: _Context) -> None:
+        self.read(node.iterable.name, node.iterable, ctx)
         scope: dict[str, _Binding] = {}
         ctx.scopes.append(scope)
+        variable = node.variable
         self.bind(
-            ctx, _Binding(variable.value, "with", ctx.unit, _offset(variable), node, function=ctx.function), scope
+            ctx, _Binding(variable.name, "with", ctx.unit, _offset(variable), node, function=ctx.function), scope
         )
-        self.visit(body, ctx)
+        self.visit(node.body, ctx)
         ctx.scopes.pop()
 
-    def b_if(self, node: list[Any], args: list[Any], ctx: _Context) -> None:
-        self.visit(args[0], ctx)
+    def b_if(self, node: syntax.If, ctx: _Context) -> None:
+        self.visit(node.condition, ctx)
         saved = ctx.branch
-        for index, branch in enumerate(args[1:]):
+        for index, branch in enumerate((node.then, node.otherwise)):
             ctx.branch = saved + ((id(node), index),)
             self.visit(branch, ctx)
         ctx.branch = saved
 
-    def b_and(self, node: list[Any], args: list[Any], ctx: _Context) -> None:
-        self.no_short_circuit(node, args, ctx, "and", "valid")
-        self.values(args, ctx)
+    def b_variadic(self, node: syntax.Variadic, ctx: _Context) -> None:
+        if node.name == "and":
+            self.no_short_circuit(node, node.args, ctx, "and", "valid")
+        elif node.name == "or":
+            self.no_short_circuit(node, node.args, ctx, "or", "null")
+        self.values(node.args, ctx)
 
-    def b_or(self, node: list[Any], args: list[Any], ctx: _Context) -> None:
-        self.no_short_circuit(node, args, ctx, "or", "null")
-        self.values(args, ctx)
-
-    def no_short_circuit(self, node: list[Any], args: list[Any], ctx: _Context, name: str, guard: str) -> None:
+    def no_short_circuit(
+        self, node: syntax.Variadic, args: list[syntax.Expr], ctx: _Context, name: str, guard: str
+    ) -> None:
         """``(and (valid x) (< x 1))`` does not protect the comparison: all are evaluated."""
         guarded: set[str] = set()
         for arg in args:
             if guarded:
-                for symbol in _symbols(arg):
+                for symbol in _symbols(arg.origin):
                     if any(symbol == g or symbol.startswith(g + ".") for g in guarded):
                         self.report(
                             WARNING,
@@ -686,12 +665,12 @@ class _Linter:
                             _offset(node),
                         )
                         return
-            if isinstance(arg, list) and arg and _is_symbol(arg[0]) and arg[0].value == guard:
-                guarded.update(t.value for t in arg[1:] if _is_symbol(t))
+            if isinstance(arg, syntax.Variadic) and arg.name == guard:
+                guarded.update(t.value for t in arg.origin[1:] if _is_symbol(t))
 
     # ## User functions
 
-    def user_call(self, name: str, node: list[Any], args: list[Any], ctx: _Context) -> None:
+    def user_call(self, name: str, node: syntax.Call, args: list[syntax.Expr], ctx: _Context) -> None:
         unit, offset = ctx.unit, _offset(node)
         self.sites.append(
             _CallSite(ctx.function, name, unit, offset, len(args), self.visible_locals(ctx), (unit, offset))
@@ -704,9 +683,9 @@ class _Linter:
         owner = _Function(name, unit, node, None, None, None, ())
         for index, arg in enumerate(args):
             self.visit(arg, ctx)
-            if index < len(params) and _is_symbol(params[index]) and params[index].value not in scope:
-                param = params[index]
-                scope[param.value] = _Binding(param.value, "callee-param", unit, offset, function=owner, used=True)
+            param = params[index] if index < len(params) else None
+            if isinstance(param, syntax.Symbol) and param.name not in scope:
+                scope[param.name] = _Binding(param.name, "callee-param", unit, offset, function=owner, used=True)
         ctx.scopes.pop()
 
     # ## Whole-program resolution
@@ -785,7 +764,7 @@ class _Linter:
                 continue  # defined inside a function: when is not known statically
             runs_at = site.time if site.caller is None else earliest.get(site.caller.name)
             if runs_at is not None and runs_at < min(times):
-                first = min(definitions, key=lambda d: d.time)  # type: ignore[arg-type, return-value]
+                first = definitions[times.index(min(times))]
                 self.report(
                     ERROR,
                     "call-before-definition",
@@ -871,7 +850,7 @@ class _Linter:
                 continue
             where = (binding.unit, binding.offset)
             if binding.kind == "global":
-                if self.incomplete or isinstance(binding.value, Token):
+                if self.incomplete or isinstance(binding.value, syntax.Atom):
                     # a constant is a tunable: a parameters policy (vdsm's
                     # setNamedPolicy) may set it, and others may read it
                     continue
@@ -908,6 +887,18 @@ def lint(units: Sequence[tuple[str, ReadResult | None]]) -> list[Diagnostic]:
     linter = _Linter(units)
     linter.top_level()
     linter.resolve()
-    seen: set[Diagnostic] = set()
-    unique = [d for d in linter.diagnostics if not (d in seen or seen.add(d))]  # type: ignore[func-returns-value]
+    unique = dict.fromkeys(linter.diagnostics)  # (in order, each once)
     return sorted(unique, key=lambda d: (d.unit, d.offset))
+
+
+#: the check of each well-formed builtin with more to check than its arguments
+_CHECKS: dict[type, Callable[[_Linter, Any, _Context], None]] = {
+    syntax.Def: _Linter.b_def,
+    syntax.Defvar: _Linter.b_defvar,
+    syntax.Set: _Linter.b_set,
+    syntax.Let: _Linter.b_let,
+    syntax.LetWithoutList: _Linter.let_without_list,
+    syntax.With: _Linter.b_with,
+    syntax.If: _Linter.b_if,
+    syntax.Variadic: _Linter.b_variadic,
+}

@@ -6,14 +6,15 @@ the fast path's twin.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
-from mom.dsl.compiler import Function, Unit, compile_units, run
+from mom.dsl import syntax
+from mom.dsl.compiler import Function, Unit, compile_expression, compile_units, run
 from mom.dsl.evaluator import Evaluator
 from mom.dsl.limits import DEFAULT_LIMITS, Limits
 from mom.dsl.reader import Node, Source, read
 
-__all__ = ["Program", "compile_policy", "evaluate_text"]
+__all__ = ["Program", "compile_policy", "evaluate_text", "evaluate_expression"]
 
 
 class Program:
@@ -21,13 +22,23 @@ class Program:
 
     __slots__ = ("forms", "source", "functions", "unit", "discarded_at", "limits")
 
-    def __init__(self, forms: list[Node], source: Source, discarded_at: int | None, limits: Limits) -> None:
+    def __init__(
+        self,
+        forms: list[Node],
+        source: Source,
+        discarded_at: int | None,
+        limits: Limits,
+        nodes: Sequence[syntax.Expr] | None = None,
+    ) -> None:
+        """``nodes`` are the forms' typed nodes, if the caller has them already."""
         self.forms = forms
         self.source = source
         #: offset where the scanner met a character no rule accepts and dropped the rest
         self.discarded_at = discarded_at
         self.limits = limits
-        functions, unit = compile_units(forms, source, limits)
+        if nodes is None:
+            nodes = syntax.expressions(forms)
+        functions, unit = compile_units(nodes, source, limits)
         #: one generated function per top-level form
         self.functions: list[Function] = functions
         #: the generated Python, for error positions and ``mom-policy show``
@@ -61,3 +72,9 @@ def compile_policy(text: str, limits: Limits = DEFAULT_LIMITS) -> Program:
 def evaluate_text(evaluator: Evaluator, text: str) -> list[Any]:
     """Upstream's ``Parser.eval``: parse ``text`` and evaluate it on ``evaluator``."""
     return compile_policy(text, evaluator.limits).run(evaluator)
+
+
+def evaluate_expression(evaluator: Evaluator, code: Node) -> Any:
+    """Upstream's ``Evaluator.eval``: one expression (a token or a list, as the parser
+    returns them) evaluated on ``evaluator``."""
+    return run(compile_expression(code, evaluator.limits), evaluator)

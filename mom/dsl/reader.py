@@ -86,7 +86,7 @@ class NumericToken(Token):
         self.type = type_
 
 
-class Form(list):  # type: ignore[type-arg]
+class Form(list["Node"]):
     """A bracketed expression: a list of nodes, as upstream's parser returns.
 
     ``{a b}`` reads as ``[eval a b]`` with a synthetic ``eval`` head whose line is None,
@@ -220,7 +220,7 @@ def tokenize(text: str) -> tuple[list[Token], int | None]:
         elif kind == "squote" or kind == "dquote":
             append(Token("string", text[start + 1 : m.end() - 1], line, start))
         else:
-            append(NumericToken(_NUMBER_TYPES[kind], text[start : m.end()], line, start))  # type: ignore[index]
+            append(NumericToken(_NUMBER_TYPES[kind], text[start : m.end()], line, start))
     return tokens, None
 
 

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from mom.dsl.builtins import (
     SEQUENCE_TYPES,
+    SHADOWABLE,
     c_and,
     c_max,
     c_min,
@@ -22,14 +23,19 @@ from mom.dsl.builtins import (
     checked_mul,
     checked_shl,
 )
-from mom.dsl.evaluator import SHADOWABLE, Evaluator
+from mom.dsl.evaluator import Evaluator
 from mom.dsl.limits import call_depth_error
 from mom.dsl.sandbox import MISSING
 from mom.errors import PolicyError
 
-__all__ = ["Site", "UserFunction", "LetSpec", "WithSpec", "NAMESPACE", "function_arity_error"]
+__all__ = ["Site", "UserFunction", "LetSpec", "WithSpec", "NAMESPACE", "function_arity_error", "unresolved"]
 
 Function = Callable[[Evaluator], Any]
+
+
+def unresolved(ev: Evaluator) -> Any:
+    """The body of a spec until the compiler binds the function it generated for it."""
+    raise AssertionError("a compiled body was never bound")
 
 
 class Site:
@@ -67,7 +73,7 @@ class UserFunction:
         name: str,
         nparams: int | None,
         binders: list[tuple[str, bool] | Callable[[], BaseException]],
-        body: Function | None,
+        body: Function,
     ) -> None:
         self.name = name
         #: None when the parameter list is not a list (upstream fails when called)
@@ -179,7 +185,7 @@ def invoke(ev: Evaluator, name: str, site: Site) -> Any:
             current[param] = value
             if shadows:
                 ev.shadowing = True
-    result = function.body(ev)  # type: ignore[misc]
+    result = function.body(ev)
     ev.leave_scope()  # (on error upstream leaves the scope on the stack, and so do we)
     ev.calls = calls
     return result

@@ -54,3 +54,19 @@ def test_an_error_mid_function_leaves_the_evaluator_usable():
 
 def test_operators_list():
     assert set(Parser.Evaluator().get_operators()) >= {"+", "<=", ">>", "and", "valid"}
+
+
+@pytest.mark.parametrize("text", ["", "  \n", "00", "0xg", "# a comment without a newline", "@ 1"])
+def test_text_without_tokens_raises_index_error_as_upstream(text):
+    with pytest.raises(IndexError, match="list index out of range"):
+        Parser.eval(Parser.Evaluator(), text)
+    with pytest.raises(IndexError, match="list index out of range"):
+        Parser.get_code(Parser.Evaluator(), text)
+
+
+def test_the_policy_store_still_reads_text_without_tokens_as_empty():
+    from mom.Policy.Policy import Policy
+
+    store = Policy()
+    assert store.set_policy("empty", "00") is True
+    assert store.set_policy("comment", "# nothing here") is True

@@ -170,10 +170,11 @@ def disassembly(text: str) -> str:
     """The code the fast path ran, for a failing example's report."""
     from mom.dsl.bytecode import compile_bytecode, disassemble
     from mom.dsl.reader import read
+    from mom.dsl.syntax import expressions
 
     try:
         result = read(text, LIMITS)
-        return disassemble(compile_bytecode(result.forms, result.source))
+        return disassemble(compile_bytecode(expressions(result.forms), result.source))
     except Exception as error:  # noqa: BLE001  (a report, never a second failure)
         return f"(no code: {error!r})"
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from mom.dsl.bytecode import compile_bytecode, disassemble
 from mom.dsl.opcodes import OPERANDS, STACK_EFFECT, Op
 from mom.dsl.reader import read
+from mom.dsl.syntax import expressions
 
 PXD = Path(__file__).resolve().parents[2] / "mom" / "_fastpath" / "opcodes.pxd"
 
@@ -24,7 +25,7 @@ def test_every_opcode_has_operands_and_stack_effect():
 
 def test_disassembly_lists_every_block_and_instruction_with_names():
     result = read("(defvar x 1.5) (def f (a) (+ a x)) (f x) (with Guests g g.cur)")
-    bytecode = compile_bytecode(result.forms, result.source)
+    bytecode = compile_bytecode(expressions(result.forms), result.source)
     listing = disassemble(bytecode).splitlines()
     assert [line for line in listing if line.startswith("block ")] == [f"block {n}:" for n in range(len(bytecode.blocks))]
     starts, pc = [], 0
