@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from mom.rpc.client import UnixXmlRpcClient
-from mom.testing import wait_for
+from tests.helpers import wait_for
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

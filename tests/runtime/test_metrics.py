@@ -10,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from mom import _impl
-from mom.testing import MomdProcess, free_tcp_port, libvirt_test_host, momd_config, wait_for
+from tests.helpers import MomdProcess, free_tcp_port, libvirt_test_host, momd_config, wait_for
 
 
 def scrape(port: int) -> dict[str, list]:

@@ -8,8 +8,8 @@ import pytest
 
 from mom.plugins.hypervisors.vdsm_client import ClientLibrary
 from mom.plugins.hypervisors.vdsm_jsonrpc_client import VdsmJsonRpcClientInterface
-from mom.testing import Clock
 from mom.vdsm_double import Disk, VdsmDouble, Vm, client, install, memory_stats
+from tests.helpers import Clock
 
 UUID_1 = "5a4b1c7e-0000-4000-8000-000000000001"
 UUID_2 = "5a4b1c7e-0000-4000-8000-000000000002"

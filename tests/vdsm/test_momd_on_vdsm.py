@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from mom.testing import ksm_sysfs_guard, wait_for
 from mom.vdsm_double import Disk, VdsmDouble, Vm, memory_stats
+from tests.helpers import ksm_sysfs_guard, wait_for
 from tests.rpc.test_vdsm_client import vdsm_client
 from tests.vdsm.vdsm_host import POLICIES, MomOnVdsm
 from tests.vdsm.vdsm_side import PAGE_SIZE, VdsmMomClient

@@ -27,9 +27,9 @@ from mom.plugins.hypervisors.vdsm_client import ClientLibrary
 from mom.plugins.hypervisors.vdsm_jsonrpc_client import STATS_TTL, VdsmJsonRpcClientInterface
 from mom.plugins.ksm_sysfs import KsmSysfs
 from mom.runtime.guest_monitor import GuestMonitor
-from mom.testing import Clock
 from mom.vdsm_double import Disk, VdsmDouble, Vm, client, install, memory_stats
 from tests.compat import golden
+from tests.helpers import Clock
 
 GUEST_COLLECTORS = "GuestMemoryOptional, GuestBalloonOptional, GuestCpuTune, GuestIoTuneOptional"
 MEMORY = (

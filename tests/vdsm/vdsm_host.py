@@ -16,8 +16,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from mom.testing import INTERVAL_KEYS, MomdProcess, wait_for
 from mom.vdsm_double import SharedDir, VdsmDouble
+from tests.helpers import INTERVAL_KEYS, MomdProcess, wait_for
 from tests.shared_data import shared_path
 
 SHARED = shared_path("data", "vdsm")
