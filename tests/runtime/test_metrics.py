@@ -93,6 +93,13 @@ def test_scrape_a_running_momd(tmp_path):
         )
         == 0
     )
+    # each phase of each cycle is timed, and so is each hypervisor call
+    phases = families["mom_tick_phase_seconds"]
+    for phase in ("collect", "policy", "controls"):
+        assert value(phases, "mom_tick_phase_seconds_count", phase=phase) >= cycles
+    call_seconds = families["mom_hypervisor_call_seconds"]
+    timed = value(call_seconds, "mom_hypervisor_call_seconds_count", method="setVmBalloonTarget")
+    assert timed >= len(guests) * cycles
 
 
 def test_policy_errors_are_counted(start_mom, tmp_path):
