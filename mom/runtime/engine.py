@@ -158,21 +158,24 @@ class PolicyEngine(RunsPeriodically):
             observers.tick_finished(tick, OUTCOME_SKIPPED, time.perf_counter() - started)
             return False
         manager = self.guest_manager
-        # no collection may change the tables while the policy reads them, and no row
-        # may be freed (or reused by a new guest) between choosing the guests and
-        # evaluating them: one hold of each table's lock covers both
+        # no collection may change the tables while the policy reads them or the
+        # controllers act on what it saw (a guest's entity is a view of its row's latest
+        # sample: a sample appended meanwhile would hand the controllers other fields
+        # than the policy's), and no row may be freed (or reused by a new guest) between
+        # choosing the guests and acting on them: one hold of each table's lock covers
+        # the whole tick.  Collections meanwhile wait only to append their sample.
         with _holding(host), _holding(manager):
             guests: Any = manager.guest_set() if manager is not None else {}.values()
             collected = time.perf_counter()
             observers.phase_finished(tick, PHASE_COLLECT, collected - started)
             ok = self.policy.evaluate(host, guests)
             observers.policy_evaluated(tick, host, guests, ok)
-        evaluated = time.perf_counter()
-        observers.phase_finished(tick, PHASE_POLICY, evaluated - collected)
-        if not ok:
-            observers.tick_finished(tick, OUTCOME_FAILED, evaluated - started)
-            return False
-        self._run_controllers(host, guests)
+            evaluated = time.perf_counter()
+            observers.phase_finished(tick, PHASE_POLICY, evaluated - collected)
+            if not ok:
+                observers.tick_finished(tick, OUTCOME_FAILED, evaluated - started)
+                return False
+            self._run_controllers(host, guests)
         finished = time.perf_counter()
         observers.phase_finished(tick, PHASE_CONTROLS, finished - evaluated)
         observers.tick_finished(tick, OUTCOME_OK, finished - started)

@@ -223,7 +223,7 @@ class Simulation:
         """The daemon's parts, as momd builds them; SimulationError if any cannot start."""
         settings = self.settings
         try:
-            parts = build_parts(self.config, settings)  # no thread runs: the stop event is never set
+            parts = build_parts(self.config, settings)  # no thread is started: run() calls the steps
         except StartupError:
             raise SimulationError("the host collectors cannot start: " + "; ".join(counter.samples)) from None
         self.recording.sample(self.host.time, parts.first_host_sample)

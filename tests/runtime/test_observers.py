@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import configparser
 import logging
+import threading
 
 import pytest
 
 from mom.config import load_config
-from mom.observers import PHASES, Observers, TickObserver
+from mom.observers import PHASE_POLICY, PHASES, Observers, TickObserver
 from mom.offline import entity_from_spec
 from mom.plugins.controllers.balloon import Balloon
 from mom.plugins.controllers.ksm import KSM
@@ -207,3 +208,27 @@ def test_interface_capabilities_have_defaults_and_foreign_interfaces_get_them():
     assert set(CAPABILITIES) == {"prefetch", "stats", "close", "ksm_sysfs"}
     with pytest.raises(AttributeError):
         wrapped.setVmCpuTune  # noqa: B018  (not a capability: no default)
+
+
+def test_a_collection_during_the_tick_waits_until_the_controllers_acted(rig):
+    """The controllers act on the samples the policy saw: a collection round that comes
+    in mid-tick appends its samples after them (the IO limits the policy set live in the
+    sample's IoTune records: a newer sample would hand the controller fresh records)."""
+    rounds = []
+
+    class CollectsMidTick(TickObserver):
+        def phase_finished(self, tick, phase, seconds):
+            if phase != PHASE_POLICY:  # between the policy and the controllers
+                return
+            collector = threading.Thread(target=rig.guest_manager.collect_guests)
+            collector.start()
+            collector.join(0.5)  # long enough for a round of 3 guests, were it not held up
+            rounds.append(collector)
+
+    recorder = Recorder()
+    rig.parts.observers.add(CollectsMidTick())
+    rig.parts.observers.add(recorder)
+    assert rig.tick()
+    rounds[0].join(10)
+    assert not rounds[0].is_alive()
+    assert recorder.hooks("hypervisor_called").count(("hypervisor_called", "setVmIoTune", None)) == 3
