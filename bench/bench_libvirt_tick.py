@@ -1,7 +1,7 @@
 """One daemon tick against libvirt's test driver: collect, evaluate, apply.
 
 The daemon's own objects on test-driver hosts of 100, 500 and 1000 domains (see
-:class:`mom.testing.LibvirtTickRig`: vdsm's collectors, the shipped policies, the Balloon
+:class:`tests.helpers.LibvirtTickRig`: vdsm's collectors, the shipped policies, the Balloon
 and IoTune controllers), both policy implementations.  Each row's ``extra_info`` has the
 libvirt calls one tick cost, by name.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pytest
 
-from mom.testing import LibvirtTickRig, calls_during
+from tests.helpers import LibvirtTickRig, calls_during
 
 SIZES = [100, 500, 1000]
 PARAMETERS = {

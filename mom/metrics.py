@@ -1,31 +1,30 @@
 """Prometheus metrics for momd (prometheus-client), off unless ``[main] metrics-port`` is set.
 
-:func:`start_metrics` is called by :class:`~mom.runtime.app.MOM` once the threads'
-objects exist and before the policy engine's thread starts.  It wraps, from outside:
+:func:`start_metrics` is called by the composition root
+(:func:`~mom.runtime.parts.build_parts`), which adds the :class:`Metrics` to the
+daemon's observers (:mod:`mom.observers`).  Through those hooks they count and time:
 
-- the policy engine's periodic step (``engine.thread.step``, i.e. ``do_controls``): the
-  cycle's duration and outcome;
-- the policy store's ``evaluate``: policy errors, and the controls each cycle set;
-- the hypervisor interface's actions (``setVmBalloonTarget``, ``setVmCpuTune``,
-  ``setVmIoTune``, ``ksmTune``): calls and failures;
+- each tick (``do_controls``): its duration and outcome, and each phase's duration;
+- each policy evaluation: policy errors, and the controls each tick set;
+- each hypervisor call a controller makes (``setVmBalloonTarget``, ``setVmCpuTune``,
+  ``setVmIoTune``, ``ksmTune``): calls, failures and time spent;
 
-and reads the monitors' latest samples only when scraped.  Each MOM instance has its
-own registry, so several can run in one process.  Metric names are in the README
+and they read the monitors' latest samples only when scraped.  Each MOM instance has
+its own registry, so several can run in one process.  Metric names are in the README
 ("Metrics").
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import time
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import start_http_server
 
 from mom import __version__, _impl
+from mom.observers import OUTCOMES, PHASES, TickObserver
 from mom.runtime.table import TAG_ABSENT, GuestSet
 
 __all__ = ["Metrics", "start_metrics", "ACTIONS"]
@@ -37,6 +36,9 @@ ACTIONS = ("setVmBalloonTarget", "setVmCpuTune", "setVmIoTune", "ksmTune")
 
 #: policy cycle duration buckets, seconds (a cycle over 1000 guests takes a few ms)
 CYCLE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+#: hypervisor call duration buckets, seconds (libvirt's test driver answers in tens of
+#: microseconds, vdsm over JSON-RPC in milliseconds)
+CALL_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0)
 
 
 def _number(value: Any) -> float | None:
@@ -92,8 +94,8 @@ class _Statistics:
         yield guests
 
 
-class Metrics:
-    """The metrics of one MOM instance and its HTTP endpoint."""
+class Metrics(TickObserver):
+    """The metrics of one MOM instance (an observer of its ticks) and its HTTP endpoint."""
 
     def __init__(self, hypervisor_interface: str = "") -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -116,6 +118,13 @@ class Metrics:
             buckets=CYCLE_BUCKETS,
             registry=r,
         )
+        self.phase_seconds = Histogram(
+            "mom_tick_phase_seconds",
+            "Duration of each phase of a policy engine cycle (collect, policy, controls)",
+            ["phase"],
+            buckets=CYCLE_BUCKETS,
+            registry=r,
+        )
         self.cycles = Counter(
             "mom_policy_cycles", "Policy engine cycles by outcome (ok, failed, skipped)", ["result"], registry=r
         )
@@ -129,72 +138,69 @@ class Metrics:
         self.action_errors = Counter(
             "mom_hypervisor_action_errors", "Hypervisor calls that raised", ["method"], registry=r
         )
-        for outcome in ("ok", "failed", "skipped"):
+        self.call_seconds = Histogram(
+            "mom_hypervisor_call_seconds",
+            "Time inside the hypervisor calls the controllers make",
+            ["method"],
+            buckets=CALL_BUCKETS,
+            registry=r,
+        )
+        for outcome in OUTCOMES:
             self.cycles.labels(outcome)
+        for phase in PHASES:
+            self.phase_seconds.labels(phase)
+        #: method -> (calls, errors, seconds): the children, looked up once (a call per guest per tick)
+        self._per_method: dict[str, tuple[Any, Any, Any]] = {}
         for method in ACTIONS:
-            self.actions.labels(method)
-            self.action_errors.labels(method)
+            self._method(method)
         self.server: Any = None
         self.thread: Any = None
-        self._failed_now = False
 
-    # ## Instrumentation (wrappers around the daemon's objects)
-
-    def instrument(self, engine: Any, host_monitor: Any, guest_manager: Any, hypervisor_iface: Any) -> None:
-        """Wrap the engine's step, its policy's evaluate and the interface's actions; add the statistics."""
+    def watch(self, host_monitor: Any, guest_manager: Any) -> None:
+        """Serve the monitors' latest samples (read when scraped)."""
         self.registry.register(_Statistics(host_monitor, guest_manager))
-        if engine is not None:
-            engine.policy.evaluate = self._wrap_evaluate(engine.policy.evaluate)
-            thread = getattr(engine, "thread", None)
-            if thread is not None:
-                thread.step = self.wrap_cycle(thread.step)
-        if hypervisor_iface is not None:
-            for method in ACTIONS:
-                original = getattr(hypervisor_iface, method, None)
-                if callable(original):
-                    setattr(hypervisor_iface, method, self._wrap_action(method, original))
 
-    def wrap_cycle(self, step: Callable[[], Any]) -> Callable[[], Any]:
-        """``step`` (``do_controls``) timed and counted by outcome."""
+    def _method(self, method: str) -> tuple[Any, Any, Any]:
+        children = self._per_method.get(method)
+        if children is None:
+            children = self._per_method[method] = (
+                self.actions.labels(method),
+                self.action_errors.labels(method),
+                self.call_seconds.labels(method),
+            )
+        return children
 
-        @functools.wraps(step)
-        def cycle() -> Any:
-            self._failed_now = False
-            started = time.perf_counter()
-            try:
-                result = step()
-            finally:
-                self.cycle_seconds.observe(time.perf_counter() - started)
-            outcome = "failed" if self._failed_now else ("ok" if result else "skipped")
-            self.cycles.labels(outcome).inc()
-            return result
+    # ## Observer hooks (mom.observers)
 
-        return cycle
+    def phase_finished(self, tick: int, phase: str, seconds: float) -> None:
+        self.phase_seconds.labels(phase).observe(seconds)
 
-    def _wrap_evaluate(self, evaluate: Callable[..., bool]) -> Callable[..., bool]:
-        @functools.wraps(evaluate)
-        def wrapped(host: Any, guests: Any) -> bool:
-            if not isinstance(guests, GuestSet):
-                guests = list(guests)  # iterated twice: by the policy, then here
-            ok = evaluate(host, guests)
-            if not ok:
-                self.policy_errors.inc()
-                self._failed_now = True
-                return ok
-            self._count_controls([host])
-            if isinstance(guests, GuestSet):
-                # the daemon's guests: counted from the control columns, without a
-                # view or a dict per guest (this runs every cycle)
-                table = guests.table
-                set_per_column = (table.control_tags[guests.rows] != TAG_ABSENT).sum(0).tolist()
-                for name, count in zip(table.control_names, set_per_column):
-                    if count:
-                        self.controls.labels(str(name)).inc(count)
-            else:
-                self._count_controls(guests)
-            return ok
+    def tick_finished(self, tick: int, outcome: str, seconds: float) -> None:
+        self.cycle_seconds.observe(seconds)
+        self.cycles.labels(outcome).inc()
 
-        return wrapped
+    def policy_evaluated(self, tick: int, host: Any, guests: Any, ok: bool) -> None:
+        if not ok:
+            self.policy_errors.inc()
+            return
+        self._count_controls([host])
+        if isinstance(guests, GuestSet):
+            # the daemon's guests: counted from the control columns, without a view or
+            # a dict per guest (this runs every tick)
+            table = guests.table
+            set_per_column = (table.control_tags[guests.rows] != TAG_ABSENT).sum(0).tolist()
+            for name, count in zip(table.control_names, set_per_column):
+                if count:
+                    self.controls.labels(str(name)).inc(count)
+        else:
+            self._count_controls(guests)
+
+    def hypervisor_called(self, method: str, seconds: float, error: BaseException | None) -> None:
+        calls, errors, timing = self._method(method)
+        calls.inc()
+        timing.observe(seconds)
+        if error is not None:
+            errors.inc()
 
     def _count_controls(self, entities: Iterable[Any]) -> None:
         for entity in entities:
@@ -202,20 +208,6 @@ class Metrics:
             if isinstance(controls, dict):
                 for name in controls:
                     self.controls.labels(str(name)).inc()
-
-    def _wrap_action(self, method: str, call: Callable[..., Any]) -> Callable[..., Any]:
-        calls, errors = self.actions.labels(method), self.action_errors.labels(method)
-
-        @functools.wraps(call)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            calls.inc()
-            try:
-                return call(*args, **kwargs)
-            except Exception:
-                errors.inc()
-                raise
-
-        return wrapped
 
     # ## HTTP endpoint
 
@@ -234,17 +226,18 @@ class Metrics:
             self.thread = None
 
 
-def start_metrics(settings: Any, engine: Any, host_monitor: Any, guest_manager: Any, iface: Any) -> Metrics | None:
-    """Metrics for a MOM instance if ``metrics-port`` is configured (>= 0), else None.
+def start_metrics(settings: Any, host_monitor: Any, guest_manager: Any) -> Metrics | None:
+    """Metrics for a MOM instance if ``metrics-port`` is configured (>= 0), else None;
+    the caller adds them to the daemon's observers.
 
-    A port that cannot be bound is logged; MOM runs on without metrics.
+    A port that cannot be bound is logged; MOM runs on without the endpoint.
     """
-    port = getattr(settings, "metrics_port", -1)
+    port = settings.metrics_port
     if port is None or port < 0:
         return None
-    metrics = Metrics(getattr(settings, "hypervisor_interface", ""))
-    metrics.instrument(engine, host_monitor, guest_manager, iface)
-    address = getattr(settings, "metrics_address", "127.0.0.1") or "127.0.0.1"
+    metrics = Metrics(settings.hypervisor_interface)
+    metrics.watch(host_monitor, guest_manager)
+    address = settings.metrics_address or "127.0.0.1"
     try:
         bound = metrics.serve(port, address)
     except OSError as error:

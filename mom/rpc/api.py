@@ -94,9 +94,10 @@ class MOMFuncs:
         for entity in self.threads["guest_manager"].interrogate().values():
             guests[entity.properties["name"]] = plain(entity.statistics[-1])
         about = {"implementation": _impl.IMPLEMENTATION, "policy_engine": _impl.describe()}
-        counters = getattr(getattr(self.threads["guest_manager"], "hypervisor_iface", None), "stats", None)
-        if callable(counters):
-            about["hypervisor"] = plain(counters())
+        iface = getattr(self.threads["guest_manager"], "hypervisor_iface", None)  # upstream's threads may lack it
+        counters = iface.stats() if iface is not None else None
+        if counters is not None:
+            about["hypervisor"] = plain(counters)
         return {"host": plain(host.statistics[-1]), "guests": guests, "mom": about}
 
     @exported

@@ -33,7 +33,7 @@ import xmlrpc.client
 from typing import Any
 from xmlrpc.server import SimpleXMLRPCDispatcher, SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
-from mom.config import Settings, validate
+from mom.config import Settings
 
 __all__ = [
     "RPCServer",
@@ -224,10 +224,10 @@ class RPCServer(threading.Thread):
     RPC (``thread_ok()`` stays True), as upstream does.
     """
 
-    def __init__(self, config: Any, momfuncs: Any, settings: Settings | None = None) -> None:
+    def __init__(self, config: Any, momfuncs: Any, settings: Settings) -> None:
         super().__init__(name="RPCServer", daemon=True)
         self.config = config
-        self.settings = settings or validate(config)[0]
+        self.settings = settings
         self.server: TcpXmlRpcServer | UnixXmlRpcServer | None = None
         self.logger = _log
         kind, where = self.settings.rpc_endpoint()

@@ -1,8 +1,9 @@
 """The MOM application (upstream ``mom.MOM``): configuration, threads, main loop.
 
-``MOM(conf_file, overrides).run()`` builds the host monitor (and takes the first host
-sample), the hypervisor interface, the guest manager, the policy engine and the RPC
-server, publishes the API methods on the instance, and then waits until
+``MOM(conf_file, overrides).run()`` builds the daemon's parts
+(:func:`~mom.runtime.parts.build_parts`: the host monitor and its first sample, the
+hypervisor interface, the guest manager, the policy engine, the RPC server), starts
+their threads, publishes the API methods on the instance, and then waits until
 :meth:`MOM.shutdown` (or a thread dying) stops it.  All threads share one stop event,
 so shutdown is prompt whatever the intervals.
 """
@@ -16,18 +17,13 @@ import threading
 from typing import Any
 
 from mom import __version__, _impl
-from mom.config import INTERNAL_SECTION, load_config
+from mom.config import load_config
 from mom.errors import HypervisorConnectionError
 from mom.log import configure, remove_handler
-from mom.plugins import registry
 from mom.rpc.api import EXPORTED_ATTRIBUTE, MOMFuncs
-from mom.rpc.server import RPCServer
-from mom.runtime.engine import PolicyEngine
-from mom.runtime.guest_manager import GuestManager
-from mom.runtime.host_monitor import HostMonitor
+from mom.runtime.parts import DaemonParts, StartupError, build_parts
 from mom.runtime.plotter import make_plot_subdir
 from mom.sla.registry import SlaRegistry
-from mom.sla.state import StateFile
 
 __all__ = ["MOM"]
 
@@ -39,11 +35,6 @@ class MOM:
         loaded = load_config(conf_file, conf_overrides)
         self.config = loaded.parser
         plot_subdir, plot_warning = make_plot_subdir(loaded.settings.plot_dir)
-        if self.config.has_section(INTERNAL_SECTION):
-            self.config.remove_section(INTERNAL_SECTION)
-        self.config.add_section(INTERNAL_SECTION)
-        self.config.set(INTERNAL_SECTION, "running", "0")
-        self.config.set(INTERNAL_SECTION, "plot-subdir", plot_subdir)
         self.settings = dataclasses.replace(loaded.settings, plot_subdir=plot_subdir)
         self.logger = logging.getLogger("mom")
         self._handler = configure(
@@ -54,8 +45,11 @@ class MOM:
         if plot_warning:
             self.logger.warning("%s", plot_warning)
         self.stop_event = threading.Event()
+        #: the parts, once :meth:`run` built them
+        self.parts: DaemonParts | None = None
+        #: upstream's name -> part (``host_monitor``, ``guest_manager``, ``policy_engine``)
         self.threads: dict[str, Any] = {}
-        self.rpc_server: RPCServer | None = None
+        self.rpc_server: Any = None
         self.hypervisor_iface: Any = None
         #: the Prometheus metrics (:mod:`mom.metrics`), when ``metrics-port`` is set
         self.metrics: Any = None
@@ -66,7 +60,6 @@ class MOM:
 
     def shutdown(self) -> None:
         """Ask :meth:`run` to stop (safe from a signal handler or another thread)."""
-        self.config.set(INTERNAL_SECTION, "running", "0")
         self.stop_event.set()
 
     def run(self) -> None:
@@ -78,76 +71,41 @@ class MOM:
             return
         self.logger.info("MOM starting")
         self.logger.info("mom %s; %s", __version__, _impl.describe())
-        self.config.set(INTERNAL_SECTION, "running", "1")
         try:
-            if not self._start_threads():
+            if not self._start():
                 return
             self._main_loop()
         finally:
             self._teardown()
 
-    def _start_threads(self) -> bool:
-        settings, config, stop = self.settings, self.config, self.stop_event
+    def _start(self) -> bool:
         try:
-            host_monitor = HostMonitor(config, settings, stop)
-            self.threads["host_monitor"] = host_monitor
-            if host_monitor.collectors is None:
-                self.shutdown()
-                return False
-            # the first host sample exists before the API is published
-            host_monitor.collect()
-            host_monitor.start()
-            self.hypervisor_iface = self._hypervisor_interface()
-            # -- SLA (issue 11): one registry, for the GuestSla collector and the RPC --
-            self.sla = SlaRegistry(settings.sla, StateFile(settings.state_file))
-            guest_manager = GuestManager(
-                config, self.hypervisor_iface, settings, stop, guest_properties={"sla_registry": self.sla}
-            )
-            self.sla.live_guests = guest_manager.monitored_uuids
-            # -- end SLA --
-            self.threads["guest_manager"] = guest_manager
-            guest_manager.start()
-            policy_engine = PolicyEngine(config, self.hypervisor_iface, host_monitor, guest_manager, settings, stop)
-            self.threads["policy_engine"] = policy_engine
-            if settings.metrics_port >= 0:
-                # before the engine's thread starts: the metrics wrap its step
-                from mom.metrics import start_metrics
-
-                self.metrics = start_metrics(
-                    settings, policy_engine, host_monitor, guest_manager, self.hypervisor_iface
-                )
-            policy_engine.start()
-            funcs = MOMFuncs(config, self.threads, self.sla)
-            self.rpc_server = RPCServer(config, funcs, settings)
-            self.rpc_server.start()
-            self._publish(funcs)
+            parts = build_parts(self.config, self.settings, self.stop_event)
+        except StartupError:
+            self.shutdown()  # the host monitor said why
+            return False
         except HypervisorConnectionError as error:
             self.logger.error("Cannot connect to VDSM. This can happen when VDSM is starting. Error: %s", error)
             return False
         except Exception:
             self.logger.exception("Failed to initialize MOM threads")
             return False
-        return True
-
-    def _hypervisor_interface(self) -> Any:
-        """The configured interface, or None (logged; MOM then stops) if it cannot be had."""
-        name = self.settings.hypervisor_interface
-        try:
-            factory = registry.load("hypervisor", name)
-        except ImportError as error:
-            self.logger.error("Unable to import hypervisor interface: %s (%s)", name, error)
+        self.parts = parts
+        self.threads = parts.threads
+        self.rpc_server = parts.rpc_server
+        self.hypervisor_iface = parts.hypervisor_iface
+        self.metrics = parts.metrics
+        self.sla = parts.sla
+        if parts.hypervisor_iface is None:
+            # logged; the API still comes up (and answers) while MOM stops
             self.shutdown()
-            return None
         try:
-            return factory(self.config)
-        except HypervisorConnectionError:
-            raise
-        except ImportError as error:
-            self.logger.error("Unable to import hypervisor interface: %s (%s)", name, error)
-        except Exception as error:
-            self.logger.error("Hypervisor interface %s failed to start: %s: %s", name, type(error).__name__, error)
-        self.shutdown()
-        return None
+            parts.start()
+        except Exception:
+            self.logger.exception("Failed to initialize MOM threads")
+            return False
+        self._publish(parts.funcs)
+        return True
 
     def _publish(self, funcs: MOMFuncs) -> None:
         """Copy the exported API methods onto this instance (upstream's API surface)."""
@@ -170,23 +128,8 @@ class MOM:
 
     def _teardown(self) -> None:
         self.stop_event.set()
-        self.config.set(INTERNAL_SECTION, "running", "0")
-        if self.rpc_server is not None:
-            self.rpc_server.shutdown()
-            if self.rpc_server.ident is not None:
-                self.rpc_server.join(5)
-        if self.metrics is not None:
-            self.metrics.stop()
-        for key, timeout in (("policy_engine", 10), ("guest_manager", 5), ("host_monitor", 5)):
-            thread = self.threads.get(key)
-            if thread is not None:
-                thread.join(timeout)
-        close = getattr(self.hypervisor_iface, "close", None)
-        if callable(close):
-            try:
-                close()
-            except Exception:
-                self.logger.debug("closing the hypervisor interface failed", exc_info=True)
+        if self.parts is not None:
+            self.parts.close()
         self.logger.info("MOM ending")
         remove_handler(self._handler)
         self._handler = None

@@ -1,9 +1,11 @@
 """PolicyEngine: every ``policy-engine-interval`` seconds, evaluate the policy and act.
 
-The whole path of one cycle lives in :meth:`PolicyEngine.do_controls`: samples ->
-entities (``Monitor.interrogate``) -> ``PolicyStore.evaluate(host, guests)`` ->
-controllers.  Each controller runs isolated: one that raises is logged and the next
-one still runs, and so does the next cycle (upstream's engine thread died).
+The whole path of one tick lives in :meth:`PolicyEngine.do_controls`: samples ->
+entities (``Monitor.cycle_entity``, ``GuestManager.guest_set``) ->
+``PolicyStore.evaluate(host, guests)`` -> controllers.  Each controller runs isolated:
+one that raises is logged and the next one still runs, and so does the next tick
+(upstream's engine thread died).  Whatever watches the ticks (the metrics, audits)
+is one of the engine's :class:`~mom.observers.Observers` and hears every phase there.
 """
 
 from __future__ import annotations
@@ -11,10 +13,20 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from typing import Any
 
-from mom.config import Settings, validate
+from mom.config import Settings
 from mom.errors import PluginNotFoundError
+from mom.observers import (
+    OUTCOME_FAILED,
+    OUTCOME_OK,
+    OUTCOME_SKIPPED,
+    PHASE_COLLECT,
+    PHASE_CONTROLS,
+    PHASE_POLICY,
+    Observers,
+)
 from mom.plugins import registry
 from mom.policy_files import policy_dir_files, policy_name, policy_name_from_file, read_text
 from mom.runtime.policy_store import PolicyStore
@@ -30,7 +42,11 @@ def _holding(owner: Any) -> Any:
 
 
 class PolicyEngine(RunsPeriodically):
-    """Loads the controllers and the policy; :meth:`start` runs thread ``PolicyEngine``."""
+    """Loads the controllers and the policy; :meth:`start` runs thread ``PolicyEngine``.
+
+    :param implementation: the policy implementation (``mom._impl.program`` by default)
+    :param observers: what watches the ticks (the daemon's; none by default)
+    """
 
     def __init__(
         self,
@@ -38,17 +54,23 @@ class PolicyEngine(RunsPeriodically):
         hypervisor_iface: Any,
         host_monitor: Any,
         guest_manager: Any,
-        settings: Settings | None = None,
+        settings: Settings,
         stop: threading.Event | None = None,
+        *,
+        implementation: Any = None,
+        observers: Observers | None = None,
     ) -> None:
         self.config = config
-        self.settings = settings or validate(config)[0]
+        self.settings = settings
         self.logger = logging.getLogger("mom.PolicyEngine")
         self.hypervisor_iface = hypervisor_iface
         self.host_monitor = host_monitor
         self.guest_manager = guest_manager
         self.stop = stop or threading.Event()
-        self.policy = PolicyStore()
+        self.observers = observers if observers is not None else Observers()
+        self.policy = PolicyStore(implementation=implementation)
+        #: ticks begun (the observers' tick numbers)
+        self.ticks = 0
         self._failed_once: set[str] = set()
         self.controllers = self.load_controllers()
         self.load_policy()
@@ -64,6 +86,7 @@ class PolicyEngine(RunsPeriodically):
             "hypervisor_iface": self.hypervisor_iface,
             "host_monitor": self.host_monitor,
             "guest_manager": self.guest_manager,
+            "observers": self.observers,
         }
         controllers = []
         for name in self.settings.controllers:
@@ -111,27 +134,50 @@ class PolicyEngine(RunsPeriodically):
             self.policy.set_policy(policy_name(path), text)
         return True
 
-    # ## The cycle
+    # ## The tick
 
     def do_controls(self) -> bool:
-        """One policy cycle: samples -> entities -> policy -> controllers.
+        """One tick: samples -> entities -> policy -> controllers, each phase observed.
 
         Returns True if the controllers ran.  The host entity missing (host monitor
-        not ready) or the policy failing skips the controllers this cycle.
+        not ready) or the policy failing skips the controllers this tick.
         """
+        observers = self.observers
+        self.ticks += 1
+        tick = self.ticks
+        started = time.perf_counter()
+        observers.tick_started(tick)
         cycle_entity = getattr(self.host_monitor, "cycle_entity", None)  # upstream-style monitors lack it
         host = cycle_entity() if cycle_entity is not None else self.host_monitor.interrogate()
         if host is None:
             self.logger.debug("Host statistics not ready; skipping this cycle")
+            observers.tick_finished(tick, OUTCOME_SKIPPED, time.perf_counter() - started)
             return False
         manager = self.guest_manager
-        # no collection may change the tables while the policy reads them, and no row
-        # may be freed (or reused by a new guest) between choosing the guests and
-        # evaluating them: one hold of each table's lock covers both
+        # no collection may change the tables while the policy reads them or the
+        # controllers act on what it saw (a guest's entity is a view of its row's latest
+        # sample: a sample appended meanwhile would hand the controllers other fields
+        # than the policy's), and no row may be freed (or reused by a new guest) between
+        # choosing the guests and acting on them: one hold of each table's lock covers
+        # the whole tick.  Collections meanwhile wait only to append their sample.
         with _holding(host), _holding(manager):
             guests: Any = manager.guest_set() if manager is not None else {}.values()
-            if not self.policy.evaluate(host, guests):
+            collected = time.perf_counter()
+            observers.phase_finished(tick, PHASE_COLLECT, collected - started)
+            ok = self.policy.evaluate(host, guests)
+            observers.policy_evaluated(tick, host, guests, ok)
+            evaluated = time.perf_counter()
+            observers.phase_finished(tick, PHASE_POLICY, evaluated - collected)
+            if not ok:
+                observers.tick_finished(tick, OUTCOME_FAILED, evaluated - started)
                 return False
+            self._run_controllers(host, guests)
+        finished = time.perf_counter()
+        observers.phase_finished(tick, PHASE_CONTROLS, finished - evaluated)
+        observers.tick_finished(tick, OUTCOME_OK, finished - started)
+        return True
+
+    def _run_controllers(self, host: Any, guests: Any) -> None:
         for controller in self.controllers:
             try:
                 controller.process(host, guests)
@@ -146,7 +192,7 @@ class PolicyEngine(RunsPeriodically):
                     exc_info=name not in self._failed_once,
                 )
                 self._failed_once.add(name)
-        return True
+                self.observers.controller_failed(name, None, error)
 
     # ## RPC
 

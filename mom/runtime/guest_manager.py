@@ -6,9 +6,9 @@ every ``guest-monitor-interval``) plus, when ``guest-manager-multi-thread`` is t
 ``guest-collector-threads`` workers that collect the guests of a round in parallel
 (upstream started one thread per guest).  In single-thread mode the manager thread
 collects the guests itself, without holding the lock RPC readers need.  A round
-starts with the hypervisor interface's ``prefetch()``, if it has one: the libvirt
-interface fetches every guest's statistics there in one call, and the collectors
-then read them from that round.
+starts with the hypervisor interface's ``prefetch()`` (a no-op unless the interface
+has more to do): the libvirt interface fetches every guest's statistics there in one
+call, and the collectors then read them from that round.
 
 Isolation: an error listing or describing guests skips that pass; an error in one
 guest's collectors is that guest's monitor's business; a guest whose monitor stopped
@@ -24,7 +24,7 @@ import threading
 import time
 from typing import Any
 
-from mom.config import Settings, validate
+from mom.config import Settings
 from mom.runtime.entity import Entity
 from mom.runtime.guest_monitor import GuestMonitor
 from mom.runtime.table import GuestSet, SampleTable
@@ -44,7 +44,7 @@ class GuestManager(threading.Thread):
         self,
         config: Any,
         hypervisor_iface: Any,
-        settings: Settings | None = None,
+        settings: Settings,
         stop: threading.Event | None = None,
         guest_properties: dict[str, Any] | None = None,
     ) -> None:
@@ -52,7 +52,7 @@ class GuestManager(threading.Thread):
         #: properties every guest monitor gets besides its own (momd: ``sla_registry``)
         self.guest_properties = dict(guest_properties or {})
         self.config = config
-        self.settings = settings or validate(config)[0]
+        self.settings = settings
         self.hypervisor_iface = hypervisor_iface
         self.stop = stop or threading.Event()
         self.logger = logging.getLogger("mom.GuestManager")
@@ -80,9 +80,12 @@ class GuestManager(threading.Thread):
     def run(self) -> None:
         for worker in self.workers:
             worker.start()
+        # two schedules on one thread: discovery and collection rounds, each due every
+        # its interval from when it last started; the wait is until the next one is due
+        next_update = next_collect = time.monotonic()
+        delay = 0.0
         try:
-            next_update = next_collect = time.monotonic()
-            while not self.stop.is_set():
+            while not self.stop.wait(delay):
                 now = time.monotonic()
                 if now >= next_update:
                     self._guard(self.update_guests)
@@ -90,8 +93,7 @@ class GuestManager(threading.Thread):
                 if now >= next_collect:
                     self._guard(self.collect_guests)
                     next_collect = now + self.settings.guest_monitor_interval
-                if self.stop.wait(max(0.0, min(next_update, next_collect) - time.monotonic())):
-                    break
+                delay = max(0.0, min(next_update, next_collect) - time.monotonic())
         finally:
             for _ in self.workers:
                 self.work.put(_STOP)
@@ -193,9 +195,8 @@ class GuestManager(threading.Thread):
             monitors = list(self.guests.values())
         # an interface that can fetch every guest's statistics at once does it now
         # (the libvirt interface: one getAllDomainStats per round, see prefetch())
-        prefetch = getattr(self.hypervisor_iface, "prefetch", None)
-        if monitors and callable(prefetch):
-            self._guard(prefetch)
+        if monitors:
+            self._guard(self.hypervisor_iface.prefetch)
         for monitor in monitors:
             if self.stop.is_set():
                 return

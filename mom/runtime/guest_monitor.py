@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from mom.config import Settings, validate
+from mom.config import Settings
 from mom.plugins.collectors.base import get_collectors
 from mom.runtime.monitor import Monitor
 
@@ -19,10 +19,10 @@ __all__ = ["GuestMonitor"]
 class GuestMonitor(Monitor):
     """The monitor of one guest; ``collectors`` is None if they failed to load."""
 
-    def __init__(self, config: Any, info: dict[str, Any], hypervisor_iface: Any, settings: Settings | None = None):
+    def __init__(self, config: Any, info: dict[str, Any], hypervisor_iface: Any, settings: Settings):
         super().__init__(config, str(info["name"]))
         self.config = config
-        self.settings = settings or validate(config)[0]
+        self.settings = settings
         self.logger = logging.getLogger("mom.GuestMonitor")
         self.history_length = self.settings.sample_history_length
         self.properties.update(info)

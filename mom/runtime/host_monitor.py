@@ -6,7 +6,7 @@ import logging
 import threading
 from typing import Any
 
-from mom.config import Settings, validate
+from mom.config import Settings
 from mom.plugins.collectors.base import get_collectors
 from mom.runtime.monitor import Monitor
 from mom.runtime.table import SampleTable
@@ -22,10 +22,10 @@ class HostMonitor(Monitor, RunsPeriodically):
     (``Host Monitor initialization failed``).
     """
 
-    def __init__(self, config: Any, settings: Settings | None = None, stop: threading.Event | None = None) -> None:
+    def __init__(self, config: Any, settings: Settings, stop: threading.Event | None = None) -> None:
         super().__init__(config, "HostMonitor")
         self.config = config
-        self.settings = settings or validate(config)[0]
+        self.settings = settings
         self.logger = logging.getLogger("mom.HostMonitor")
         self.history_length = self.settings.sample_history_length
         self.properties["interval"] = self.settings.host_monitor_interval

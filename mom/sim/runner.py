@@ -1,10 +1,12 @@
 """Run the real daemon code against a simulated host, on a simulated clock.
 
-The daemon's own pieces do the work, loaded through the plugin registry as momd loads
-them: :class:`~mom.runtime.host_monitor.HostMonitor` with the ``SimHost*`` collectors,
-the ``sim`` hypervisor interface, :class:`~mom.runtime.guest_manager.GuestManager`
-with the real guest collectors, :class:`~mom.runtime.engine.PolicyEngine` with the
-scenario's policies and the real controllers.  Their threads are not started: each
+The daemon's own pieces do the work, built by momd's composition root
+(:func:`~mom.runtime.parts.build_parts`) and loaded through the plugin registry as
+momd loads them: :class:`~mom.runtime.host_monitor.HostMonitor` with the ``SimHost*``
+collectors, the ``sim`` hypervisor interface,
+:class:`~mom.runtime.guest_manager.GuestManager` with the real guest collectors,
+:class:`~mom.runtime.engine.PolicyEngine` with the scenario's policies and the real
+controllers, the RPC server if asked for.  Their threads are not started: each
 simulated tick, the model advances and then every step whose interval has come runs
 synchronously, through the same public methods the threads call (``collect()``,
 ``update_guests()``, ``collect_guests()``, ``do_controls()``).  So a run is as fast as
@@ -14,17 +16,13 @@ the code allows and deterministic.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from mom.config import INTERNAL_SECTION, new_parser, validate
+from mom.config import new_parser, validate
 from mom.errors import MomError
-from mom.plugins import registry
-from mom.runtime.engine import PolicyEngine
-from mom.runtime.guest_manager import GuestManager
-from mom.runtime.host_monitor import HostMonitor
+from mom.runtime.parts import DaemonParts, StartupError, build_parts
 from mom.sim.interface import attached
 from mom.sim.model import SimHost
 from mom.sim.record import Recording
@@ -103,9 +101,6 @@ def build_config(scenario: Scenario) -> Any:
         config.set("main", key, str(value))
     config.set("host", "collectors", ", ".join(daemon.host_collectors))
     config.set("guest", "collectors", ", ".join(daemon.guest_collectors))
-    config.add_section(INTERNAL_SECTION)
-    config.set(INTERNAL_SECTION, "running", "1")
-    config.set(INTERNAL_SECTION, "plot-subdir", "")
     return config
 
 
@@ -134,11 +129,13 @@ class Simulation:
         self.rpc_port = rpc_port
         if rpc_port is not None:
             self.config.set("main", "rpc-port", str(rpc_port))
+        # the loader's validation, on a configuration built here rather than read
         self.settings, _ = validate(self.config)
         self.log_path = log_path
         #: spread the run over this many wall-clock seconds (None: as fast as it goes)
         self.pace = pace
-        self.rpc_server: Any = None
+        #: the daemon's parts while the run lasts
+        self.parts: DaemonParts | None = None
 
     def _attach_logging(self) -> tuple[_Counter, list[logging.Handler], int, bool]:
         logger = logging.getLogger("mom")
@@ -167,7 +164,9 @@ class Simulation:
         started = time.perf_counter()
         try:
             with attached(host):
-                engine, host_monitor, guest_manager, iface = self._start(counter)
+                self.parts = parts = self._start(counter)
+                engine, host_monitor, guest_manager = parts.policy_engine, parts.host_monitor, parts.guest_manager
+                iface = parts.hypervisor_iface
                 tick = scenario.tick
                 every_host = _every(scenario.daemon.host_monitor_interval, tick)
                 every_guest = _every(scenario.daemon.guest_monitor_interval, tick)
@@ -203,9 +202,8 @@ class Simulation:
                     if progress is not None and (k % report_every == 0 or k == ticks):
                         progress(k, ticks)
         finally:
-            if self.rpc_server is not None:
-                self.rpc_server.shutdown()
-                self.rpc_server.join(5)
+            if self.parts is not None:
+                self.parts.close()
             for handler in handlers:
                 logger.removeHandler(handler)
                 handler.close()
@@ -221,32 +219,31 @@ class Simulation:
             policy_failures=failures,
         )
 
-    def _start(self, counter: _Counter) -> tuple[PolicyEngine, HostMonitor, GuestManager, Any]:
-        """The daemon's pieces, in momd's order; SimulationError if any cannot start."""
-        config, settings = self.config, self.settings
-        stop = threading.Event()  # never set: no thread runs
-        host_monitor = HostMonitor(config, settings, stop)
-        if host_monitor.collectors is None:
-            raise SimulationError("the host collectors cannot start: " + "; ".join(counter.samples))
-        self.recording.sample(self.host.time, host_monitor.collect())
-        iface = registry.load("hypervisor", settings.hypervisor_interface)(config)
-        guest_manager = GuestManager(config, iface, settings, stop)
-        engine = PolicyEngine(config, iface, host_monitor, guest_manager, settings, stop)
-        if self.scenario.daemon.parameters:
-            engine.rpc_set_named_policy("01-parameters", self.scenario.daemon.parameters)
-        if len(engine.controllers) != len(settings.controllers):
-            raise SimulationError("a controller cannot start: " + "; ".join(counter.samples))
-        if counter.counts:
-            raise SimulationError("the daemon cannot start: " + "; ".join(counter.samples))
-        if not engine.policy.get_strings():
-            raise SimulationError(f"no policy in {settings.policy_dir}")
+    def _start(self, counter: _Counter) -> DaemonParts:
+        """The daemon's parts, as momd builds them; SimulationError if any cannot start."""
+        settings = self.settings
+        try:
+            parts = build_parts(self.config, settings)  # no thread is started: run() calls the steps
+        except StartupError:
+            raise SimulationError("the host collectors cannot start: " + "; ".join(counter.samples)) from None
+        self.recording.sample(self.host.time, parts.first_host_sample)
+        engine, guest_manager = parts.policy_engine, parts.guest_manager
+        try:
+            if parts.hypervisor_iface is None:
+                raise SimulationError("the hypervisor interface cannot start: " + "; ".join(counter.samples))
+            if self.scenario.daemon.parameters:
+                engine.rpc_set_named_policy("01-parameters", self.scenario.daemon.parameters)
+            if len(engine.controllers) != len(settings.controllers):
+                raise SimulationError("a controller cannot start: " + "; ".join(counter.samples))
+            if counter.counts:
+                raise SimulationError("the daemon cannot start: " + "; ".join(counter.samples))
+            if not engine.policy.get_strings():
+                raise SimulationError(f"no policy in {settings.policy_dir}")
+        except SimulationError:
+            parts.close()
+            raise
         guest_manager.update_guests()
         guest_manager.collect_guests()
         if self.rpc_port is not None:  # momctl and vdsm's client can talk to the simulated daemon
-            from mom.rpc.api import MOMFuncs
-            from mom.rpc.server import RPCServer
-
-            threads = {"host_monitor": host_monitor, "guest_manager": guest_manager, "policy_engine": engine}
-            self.rpc_server = RPCServer(config, MOMFuncs(config, threads), settings)
-            self.rpc_server.start()
-        return engine, host_monitor, guest_manager, iface
+            parts.rpc_server.start()
+        return parts

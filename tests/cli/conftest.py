@@ -15,7 +15,7 @@ import pytest
 from mom.cli.policy import main
 from mom.policy_sets import DEFAULT_SET, shipped_set_dir
 from mom.rpc.client import UnixXmlRpcClient
-from mom.testing import MomdProcess, libvirt_test_host, momd_config
+from tests.helpers import MomdProcess, libvirt_test_host, momd_config
 from tests.shared_data import shared_files
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 
-from mom.testing import free_tcp_port, wait_for
+from tests.helpers import free_tcp_port, wait_for
 
 
 def test_guestd_process():

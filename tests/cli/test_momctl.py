@@ -9,7 +9,7 @@ import pytest
 
 from mom.cli.momctl import format_stats
 from mom.rpc.client import tcp_client
-from mom.testing import MomdProcess, free_tcp_port, wait_for
+from tests.helpers import MomdProcess, free_tcp_port, wait_for
 
 
 def momctl(*args, stdin=None, env=None):

@@ -13,7 +13,7 @@ import pytest
 from mom.policy_files import policy_dir_files, policy_name, read_text
 from mom.policy_sets import DEFAULT_SET, shipped_set_dir
 from mom.rpc.client import UnixXmlRpcClient
-from mom.testing import wait_for
+from tests.helpers import wait_for
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

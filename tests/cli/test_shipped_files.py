@@ -8,7 +8,7 @@ import shutil
 
 from mom.config import OPTIONS, load_config
 from mom.rpc.client import UnixXmlRpcClient
-from mom.testing import MomdProcess, wait_for
+from tests.helpers import MomdProcess, wait_for
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 

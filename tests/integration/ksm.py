@@ -1,7 +1,7 @@
 """KSM for tests on real guests: its knobs, and setting them for a while.
 
 Every test that writes /sys/kernel/mm/ksm holds the project's KSM lock while it runs and
-restores every tunable it changed: :func:`mom.testing.ksm_sysfs_guard` does both, and
+restores every tunable it changed: :func:`tests.helpers.ksm_sysfs_guard` does both, and
 ``ksm_tuning`` is that guard plus the writes.
 """
 
@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mom.plugins import ksm_sysfs
-from mom.testing import ksm_settings, ksm_sysfs_guard
+from tests.helpers import ksm_settings, ksm_sysfs_guard
 
 __all__ = ["KSM_DIR", "ksm_settings", "ksm_tuning", "read_ksm"]
 

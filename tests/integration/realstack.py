@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from mom.testing import exclusive_lock
+from tests.helpers import exclusive_lock
 
 __all__ = [
     "DEFAULT_PREFIX",

@@ -25,7 +25,7 @@ import pytest
 from mom.plugins.hypervisors.libvirt_domain import TUNE_NAMESPACE
 from mom.policy_sets import DEFAULT_SET, shipped_set_dir
 from mom.rpc.client import UnixXmlRpcClient
-from mom.testing import MomdProcess, calls_delta, momd_config, wait_for
+from tests.helpers import MomdProcess, calls_delta, momd_config, wait_for
 from tests.integration import ksm
 from tests.integration import realstack as rs
 

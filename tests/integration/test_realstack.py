@@ -18,7 +18,7 @@ from typing import Any
 import libvirt
 import pytest
 
-from mom.testing import ksm_lock, wait_for
+from tests.helpers import ksm_lock, wait_for
 from tests.integration import ksm
 from tests.integration import realstack as rs
 

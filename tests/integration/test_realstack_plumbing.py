@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mom.testing import ksm_lock
+from tests.helpers import ksm_lock
 from tests.integration import ksm
 from tests.integration import realstack as rs
 

@@ -6,7 +6,7 @@ import pytest
 
 from mom.config import new_parser
 from mom.plugins.hypervisors.libvirt import LibvirtInterface
-from mom.testing import libvirt_test_host
+from tests.helpers import libvirt_test_host
 
 
 @pytest.fixture

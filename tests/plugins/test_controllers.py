@@ -15,7 +15,7 @@ from mom.plugins.controllers.cpu_tune import CpuTune
 from mom.plugins.controllers.io_tune import IoTune, changed_disks
 from mom.plugins.controllers.ksm import KSM
 from mom.plugins.hypervisors.base import HypervisorInterface
-from mom.testing import ksm_sysfs_guard
+from tests.helpers import ksm_sysfs_guard
 
 
 def guest(name, uuid, stats, **extra):

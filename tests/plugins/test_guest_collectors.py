@@ -21,7 +21,7 @@ from mom.plugins.collectors.guest_qemu_agent import GuestQemuAgent
 from mom.plugins.collectors.guest_qemu_proc import GuestQemuProc
 from mom.plugins.collectors.io_tune import IoTune
 from mom.plugins.hypervisors.base import HypervisorInterface
-from mom.testing import wait_for
+from tests.helpers import wait_for
 
 
 def props(iface, guest):

@@ -16,7 +16,7 @@ from mom.plugins.collectors.host_cpu import HostCpu
 from mom.plugins.collectors.host_ksm import KSM_KEYS, HostKSM
 from mom.plugins.collectors.host_memory import HostMemory
 from mom.plugins.collectors.host_time import HostTime
-from mom.testing import ksm_sysfs_guard, wait_for
+from tests.helpers import ksm_sysfs_guard, wait_for
 
 
 def meminfo() -> dict[str, int]:

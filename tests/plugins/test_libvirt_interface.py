@@ -7,7 +7,7 @@ import pytest
 
 from mom.errors import HypervisorInterfaceError
 from mom.plugins.hypervisors.libvirt import TUNE_NAMESPACE
-from mom.testing import libvirt_test_host
+from tests.helpers import libvirt_test_host
 
 QOS = (
     "<qos><vcpuLimit>40</vcpuLimit><ioTune>"

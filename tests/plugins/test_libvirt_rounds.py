@@ -10,7 +10,7 @@ import pytest
 from mom.errors import HypervisorInterfaceError
 from mom.plugins.hypervisors.libvirt import TUNE_NAMESPACE
 from mom.plugins.hypervisors.libvirt_connection import LibvirtConnection
-from mom.testing import OVIRT_QOS_METADATA, Clock, calls_during, libvirt_test_host, wait_for
+from tests.helpers import OVIRT_QOS_METADATA, Clock, calls_during, libvirt_test_host, wait_for
 
 #: what momd's vdsm-style guest collectors ask for each guest in a round
 GUEST_QUERIES = ("getVmMemoryStats", "getVmBalloonInfo", "getVmCpuTuneInfo", "getVmIoTunePolicy", "getVmIoTune")

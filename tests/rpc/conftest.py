@@ -7,7 +7,7 @@ import os
 import pytest
 
 from mom.rpc.client import UnixXmlRpcClient, tcp_client
-from mom.testing import MomdProcess, free_tcp_port, libvirt_test_host, momd_config
+from tests.helpers import MomdProcess, free_tcp_port, libvirt_test_host, momd_config
 
 TOKEN = "correct horse battery staple"
 

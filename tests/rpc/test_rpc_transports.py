@@ -14,7 +14,7 @@ import pytest
 from mom.rpc.client import UnixXmlRpcClient, tcp_client
 from mom.rpc.marshalling import dump_int_i8, enable_i8
 from mom.rpc.server import UnixXmlRpcServer
-from mom.testing import wait_for
+from tests.helpers import wait_for
 
 CALL = xmlrpc.client.dumps((), "ping").encode()
 

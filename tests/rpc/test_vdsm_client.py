@@ -62,7 +62,7 @@ def test_mom_client_calls(unix_momd):
 
 def test_guest_statistics_reach_vdsm(unix_momd):
     _, sock = unix_momd
-    from mom.testing import wait_for
+    from tests.helpers import wait_for
 
     client = vdsm_client(sock)
     guests = wait_for(lambda: client.getStatistics()["guests"])

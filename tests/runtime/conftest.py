@@ -8,7 +8,7 @@ import threading
 import pytest
 
 import mom
-from mom.testing import libvirt_test_host, momd_config, wait_for
+from tests.helpers import libvirt_test_host, momd_config, wait_for
 
 
 class Running:

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from mom.testing import LibvirtTickRig, wait_for
+from tests.helpers import LibvirtTickRig, wait_for
 
 
 @pytest.fixture

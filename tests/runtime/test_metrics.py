@@ -10,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from mom import _impl
-from mom.testing import MomdProcess, free_tcp_port, libvirt_test_host, momd_config, wait_for
+from tests.helpers import MomdProcess, free_tcp_port, libvirt_test_host, momd_config, wait_for
 
 
 def scrape(port: int) -> dict[str, list]:
@@ -93,6 +93,13 @@ def test_scrape_a_running_momd(tmp_path):
         )
         == 0
     )
+    # each phase of each cycle is timed, and so is each hypervisor call
+    phases = families["mom_tick_phase_seconds"]
+    for phase in ("collect", "policy", "controls"):
+        assert value(phases, "mom_tick_phase_seconds_count", phase=phase) >= cycles
+    call_seconds = families["mom_hypervisor_call_seconds"]
+    timed = value(call_seconds, "mom_hypervisor_call_seconds_count", method="setVmBalloonTarget")
+    assert timed >= len(guests) * cycles
 
 
 def test_policy_errors_are_counted(start_mom, tmp_path):
@@ -139,14 +146,15 @@ COUNTED_POLICY = """
 
 
 def counted_controls(host, guests) -> dict[str, float]:
-    """The controls counter after one evaluation through the metrics' wrapper."""
+    """The controls counter after one evaluation, told to the metrics as the engine tells its observers."""
     from mom.metrics import Metrics
     from mom.runtime.policy_store import PolicyStore
 
     metrics = Metrics()
     store = PolicyStore()
     assert store.set_policy(None, COUNTED_POLICY)
-    assert metrics._wrap_evaluate(store.evaluate)(host, guests)
+    assert store.evaluate(host, guests)
+    metrics.policy_evaluated(1, host, guests, True)
     names = ("ksm_run", "balloon_target", "cpu_quota")
     return {name: metrics.registry.get_sample_value("mom_controls_total", {"control": name}) for name in names}
 

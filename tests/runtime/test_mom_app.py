@@ -10,7 +10,7 @@ import threading
 import pytest
 
 import mom
-from mom.testing import INTERVAL_KEYS, wait_for
+from tests.helpers import INTERVAL_KEYS, wait_for
 
 API = {
     "ping",

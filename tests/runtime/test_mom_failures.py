@@ -8,7 +8,7 @@ import re
 from mom.offline import entity_from_spec
 from mom.plugins.collectors.io_tune import IoTune
 from mom.rpc.marshalling import plain
-from mom.testing import wait_for
+from tests.helpers import wait_for
 
 
 def test_host_monitor_failure_stops_mom(start_mom, caplog):

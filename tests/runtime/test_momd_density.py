@@ -9,7 +9,7 @@ import os
 import pytest
 
 from mom.rpc.client import UnixXmlRpcClient
-from mom.testing import MomdProcess, calls_delta, libvirt_test_host, momd_config, wait_for
+from tests.helpers import MomdProcess, calls_delta, libvirt_test_host, momd_config, wait_for
 
 
 @contextlib.contextmanager

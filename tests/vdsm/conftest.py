@@ -8,7 +8,7 @@ import pytest
 
 from mom.plugins.hypervisors.vdsm_client import ClientLibrary
 from mom.plugins.hypervisors.vdsm_jsonrpc_client import VdsmJsonRpcClientInterface
-from mom.testing import Clock
+from tests.helpers import Clock
 from tests.vdsm_double import Disk, VdsmDouble, Vm, client, install, memory_stats
 
 UUID_1 = "5a4b1c7e-0000-4000-8000-000000000001"

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from mom.testing import ksm_sysfs_guard, wait_for
+from tests.helpers import ksm_sysfs_guard, wait_for
 from tests.rpc.test_vdsm_client import vdsm_client
 from tests.vdsm.vdsm_host import POLICIES, MomOnVdsm
 from tests.vdsm.vdsm_side import PAGE_SIZE, VdsmMomClient

@@ -27,8 +27,8 @@ from mom.plugins.hypervisors.vdsm_client import ClientLibrary
 from mom.plugins.hypervisors.vdsm_jsonrpc_client import STATS_TTL, VdsmJsonRpcClientInterface
 from mom.plugins.ksm_sysfs import KsmSysfs
 from mom.runtime.guest_monitor import GuestMonitor
-from mom.testing import Clock
 from tests.compat import golden
+from tests.helpers import Clock
 from tests.vdsm_double import Disk, VdsmDouble, Vm, client, install, memory_stats
 
 GUEST_COLLECTORS = "GuestMemoryOptional, GuestBalloonOptional, GuestCpuTune, GuestIoTuneOptional"

@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from mom.testing import INTERVAL_KEYS, MomdProcess, wait_for
+from tests.helpers import INTERVAL_KEYS, MomdProcess, wait_for
 from tests.shared_data import shared_path
 from tests.vdsm_double import SharedDir, VdsmDouble
 

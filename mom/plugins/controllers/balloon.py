@@ -25,4 +25,4 @@ class Balloon(Controller):
         target = int(target)
         name = guest.properties.get("name")
         self.logger.info("Ballooning guest:%s from %s to %s", name, getattr(guest, "balloon_cur", None), target)
-        self.hypervisor_iface.setVmBalloonTarget(guest.Prop("uuid"), target)
+        self.apply(name, {"balloon_target": target}, "setVmBalloonTarget", guest.Prop("uuid"), target)

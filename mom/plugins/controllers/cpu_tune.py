@@ -27,7 +27,8 @@ class CpuTune(Controller):
             return
         quota = current_quota if quota is None else quota
         period = current_period if period is None else period
-        self.logger.info(
-            "Setting vCPU tune of guest %s: quota %s, period %s", guest.properties.get("name"), quota, period
-        )
-        self.hypervisor_iface.setVmCpuTune(guest.Prop("uuid"), int(quota), int(period))
+        name = guest.properties.get("name")
+        self.logger.info("Setting vCPU tune of guest %s: quota %s, period %s", name, quota, period)
+        quota, period = int(quota), int(period)
+        controls = {"vcpu_quota": quota, "vcpu_period": period}
+        self.apply(name, controls, "setVmCpuTune", guest.Prop("uuid"), quota, period)

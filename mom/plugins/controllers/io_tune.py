@@ -49,5 +49,6 @@ class IoTune(Controller):
     def process_guest(self, guest: Any) -> None:
         changed = changed_disks(guest)
         if changed:
-            self.logger.info("Setting IO tune of guest %s: %r", guest.properties.get("name"), changed)
-            self.hypervisor_iface.setVmIoTune(guest.Prop("uuid"), changed)
+            name = guest.properties.get("name")
+            self.logger.info("Setting IO tune of guest %s: %r", name, changed)
+            self.apply(name, {"io_tune": changed}, "setVmIoTune", guest.Prop("uuid"), changed)

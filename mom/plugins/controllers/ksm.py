@@ -39,7 +39,8 @@ class KSM(Controller):
             raise RuntimeError("KSM controller in use but HostKSM collector is not enabled")
         # the advisor is read where the interface writes the knobs (libvirt: the real
         # sysfs; the simulator: its own); for an interface without one (vdsm), this host's
-        self.sysfs = sysfs or getattr(self.hypervisor_iface, "ksm_sysfs", None) or KsmSysfs()
+        iface_sysfs = self.hypervisor_iface.ksm_sysfs if self.hypervisor_iface is not None else None
+        self.sysfs = sysfs or iface_sysfs or KsmSysfs()
         self._advisor_said: bool = False
 
     def process(self, host: Any, guests: Iterable[Any]) -> None:
@@ -64,4 +65,5 @@ class KSM(Controller):
             self._advisor_said = False
         if changes:
             self.logger.info("Updating KSM configuration: %r", changes)
-            self.hypervisor_iface.ksmTune(changes)
+            controls = {"ksm_" + knob: value for knob, value in changes.items()}
+            self.apply(None, controls, "ksmTune", changes)

@@ -1,4 +1,4 @@
-"""The test helpers of mom.testing behave as the tests rely on: polling, momd's lifetime, the KSM guard."""
+"""The test helpers (tests/helpers.py) behave as the tests rely on: polling, momd's lifetime, the KSM guard."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import configparser
 import pytest
 
 from mom.rpc.client import UnixXmlRpcClient
-from mom.testing import INTERVAL_KEYS, MomdProcess, ksm_sysfs_guard, libvirt_test_host, momd_config, wait_for
+from tests.helpers import INTERVAL_KEYS, MomdProcess, ksm_sysfs_guard, libvirt_test_host, momd_config, wait_for
 
 
 def test_wait_for_names_what_it_waited_for():

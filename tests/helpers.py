@@ -1,4 +1,4 @@
-"""Helpers for tests of mom and of plugins written for it.
+"""Helpers for the tests (and benchmarks) of mom; not part of the installed package.
 
 - :func:`wait_for`: poll a condition with a deadline (for tests of threads and daemons);
 - :func:`libvirt_test_host`: an XML host file for libvirt's in-process test driver
@@ -217,6 +217,9 @@ class LibvirtTickRig:
     :param directory: where the host XML is written
     :param parameters: a ``01-parameters`` policy, as vdsm would set it
     :param implementation: a policy implementation (``mom._impl.program`` by default)
+
+    The parts come from momd's composition root (:func:`~mom.runtime.parts.build_parts`):
+    ``rig.parts.observers`` takes observers of the ticks.
     """
 
     GUEST_COLLECTORS = "GuestMemoryOptional, GuestBalloonOptional, GuestCpuTune, GuestIoTuneOptional"
@@ -225,12 +228,8 @@ class LibvirtTickRig:
     POLICY_DIR = shipped_set_dir(DEFAULT_SET)
 
     def __init__(self, directory: str, guests: int, *, parameters: str = "", implementation: Any = None) -> None:
-        from mom.config import INTERNAL_SECTION, load_config
-        from mom.plugins.hypervisors.libvirt import LibvirtInterface
-        from mom.runtime.engine import PolicyEngine
-        from mom.runtime.guest_manager import GuestManager
-        from mom.runtime.host_monitor import HostMonitor
-        from mom.runtime.policy_store import PolicyStore
+        from mom.config import load_config
+        from mom.runtime.parts import build_parts
 
         path = os.path.join(directory, f"host-{guests}.xml")
         self.domains = libvirt_test_host(path, guests, metadata=OVIRT_QOS_METADATA, iotune=_TEST_DRIVER_IOTUNE)
@@ -248,19 +247,17 @@ class LibvirtTickRig:
             },
         )
         loaded = load_config("", overrides)
-        config, settings = loaded.parser, loaded.settings
-        config.add_section(INTERNAL_SECTION)
-        config.set(INTERNAL_SECTION, "plot-subdir", "")
-        self.iface = LibvirtInterface(config)
-        self.host_monitor = HostMonitor(config, settings)
-        self.guest_manager = GuestManager(config, self.iface, settings)
-        self.engine = PolicyEngine(config, self.iface, self.host_monitor, self.guest_manager, settings)
-        if implementation is not None:
-            self.engine.policy = PolicyStore(implementation=implementation)
-            self.engine.load_policy()
+        # momd's own wiring; no thread is started (the host's first sample is taken)
+        self.parts = build_parts(loaded.parser, loaded.settings, implementation=implementation)
+        if self.parts.hypervisor_iface is None:
+            self.parts.close()
+            raise RuntimeError(f"the libvirt interface on {self.uri} cannot start (see the log)")
+        self.iface = self.parts.hypervisor_iface
+        self.host_monitor = self.parts.host_monitor
+        self.guest_manager = self.parts.guest_manager
+        self.engine = self.parts.policy_engine
         if parameters:
             self.set_parameters(parameters)
-        self.host_monitor.collect()
         self.guest_manager.update_guests()
 
     def set_parameters(self, text: str) -> None:
@@ -274,7 +271,7 @@ class LibvirtTickRig:
         return self.engine.do_controls()
 
     def close(self) -> None:
-        self.iface.close()
+        self.parts.close()
 
 
 def calls_delta(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, int]:
