@@ -8,6 +8,7 @@ over RPC); method names are upstream's.  ``threads`` holds ``host_monitor``,
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any, Callable, TypeVar
 
 from mom import _impl
@@ -28,12 +29,16 @@ def exported(function: F) -> F:
 
 
 class MOMFuncs:
-    """The nine API methods; ``config``, ``threads`` and ``logger`` are its only data."""
+    """The nine API methods over ``config``, ``threads`` and ``logger``."""
 
     def __init__(self, config: Any, threads: dict[str, Any]) -> None:
         self.config = config
         self.threads = threads
         self.logger = logging.getLogger("mom.RPCServer")
+        # RPC workers answer clients concurrently: a call that changes the policies runs
+        # alone, as every call did on upstream's one-thread server (setPolicy is a
+        # clear and a set, resetPolicies a clear and a load)
+        self._changing = threading.Lock()
 
     @exported
     def ping(self) -> bool:
@@ -44,14 +49,16 @@ class MOMFuncs:
         """Replace all policies with ``policy`` (named ``50_main_``); False if it does not parse."""
         self.logger.info("setPolicy()")
         self.logger.debug("New policy:\n%s", policy)
-        return self.threads["policy_engine"].rpc_set_policy(policy)
+        with self._changing:
+            return self.threads["policy_engine"].rpc_set_policy(policy)
 
     @exported
     def setNamedPolicy(self, name: str, policy: str | None) -> bool:
         """Store, replace or (``policy`` None) delete one named policy."""
         self.logger.info("setNamedPolicy(%s)", name)
         self.logger.debug("New policy:\n%s", policy)
-        return self.threads["policy_engine"].rpc_set_named_policy(name, policy)
+        with self._changing:
+            return self.threads["policy_engine"].rpc_set_named_policy(name, policy)
 
     @exported
     def getPolicy(self) -> str:
@@ -66,7 +73,8 @@ class MOMFuncs:
     def resetPolicies(self) -> bool | None:
         """Reload the configured policy or policy directory."""
         self.logger.info("resetPolicies()")
-        return self.threads["policy_engine"].rpc_reset_policy()
+        with self._changing:
+            return self.threads["policy_engine"].rpc_reset_policy()
 
     @exported
     def setVerbosity(self, verbosity: Any) -> bool:
