@@ -187,7 +187,9 @@ def test_momd_runs_an_upstream_style_io_tune_collector(tmp_path):
                 return False
             limits = [g.get("io_tune_current") for g in guests.values()]
             return len(limits) == 2 and all(
-                entry and entry[0]["ioTune"]["total_bytes_sec"] == 5000000 and entry[0]["ioTune"]["total_iops_sec"] == 400
+                entry
+                and entry[0]["ioTune"]["total_bytes_sec"] == 5000000
+                and entry[0]["ioTune"]["total_iops_sec"] == 400
                 for entry in limits
             )
 

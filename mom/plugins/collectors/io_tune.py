@@ -95,7 +95,12 @@ class DiskIoTune:
     )
 
     def __init__(
-        self, name: str | None, path: str | None, guaranteed: dict[str, Any], maximum: dict[str, Any], current: dict[str, Any]
+        self,
+        name: str | None,
+        path: str | None,
+        guaranteed: dict[str, Any],
+        maximum: dict[str, Any],
+        current: dict[str, Any],
     ) -> None:
         self.name = name
         self.path = path
