@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMPS := .stamps
 PYTEST := $(PY) -m pytest
 
-.PHONY: setup build test run bench clean realstack test-realstack realstack-clean daemon
+.PHONY: setup build test run bench clean realstack test-realstack realstack-clean daemon fuzz
 
 setup: $(STAMPS)/venv
 
@@ -60,6 +60,13 @@ realstack-clean:
 # to out/dense-host/ (README: "Simulator")
 run: build
 	$(VENV)/bin/mom-sim scenarios/dense-host.toml --out out/dense-host --pace 60 --rpc out/dense-host/momd.sock
+
+# make fuzz FUZZ_SECONDS=300: the fuzz targets in tests/fuzz (policy text on both
+# implementations, requests on the RPC servers) share that time, random and with
+# Hypothesis' example database; `make test` runs them once, short and deterministic
+FUZZ_SECONDS ?= 300
+fuzz: build
+	MOM_FUZZ_SECONDS=$(FUZZ_SECONDS) MOM_REQUIRE_FASTPATH=1 $(PYTEST) -q -rx tests/fuzz
 
 bench: build
 	$(PYTEST) bench --benchmark-only --benchmark-columns=min,median,mean,rounds -q

@@ -20,6 +20,7 @@ request ends.
 
 from __future__ import annotations
 
+import collections
 import http.client
 import io
 import logging
@@ -142,7 +143,7 @@ class BufferedConnection:
 class _Pending:
     """A connection whose request is being read (or a refused one being drained)."""
 
-    __slots__ = ("sock", "address", "buffer", "deadline", "scanned", "needed")
+    __slots__ = ("sock", "address", "buffer", "deadline", "scanned", "needed", "unread")
 
     def __init__(self, sock: socket.socket, address: Any, deadline: float) -> None:
         self.sock = sock
@@ -151,6 +152,7 @@ class _Pending:
         self.deadline = deadline
         self.scanned = 0  #: where header_end stopped looking
         self.needed = -1  #: the request's whole size once the headers are in
+        self.unread = False  #: the headers announce a body the handler will not read
 
 
 class ConcurrentIntake:
@@ -186,6 +188,8 @@ class ConcurrentIntake:
         self._reading: dict[int, _Pending] = {}  # fd -> connection, in deadline order
         self._lingering: dict[int, _Pending] = {}
         self._handed: set[socket.socket] = set()  # with a worker, or queued for one
+        # answered by a worker with a body left unread: the loop drains them
+        self._to_linger: collections.deque[socket.socket] = collections.deque()
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._stopped.set()
@@ -219,6 +223,7 @@ class ConcurrentIntake:
                         self._accept(selector)
                     elif key.data == "wake":
                         self._drain_wakeups()
+                        self._take_lingering(selector)
                     else:
                         self._on_readable(selector, key.data)
                 now = time.monotonic()
@@ -232,11 +237,14 @@ class ConcurrentIntake:
     def shutdown(self) -> None:
         """Stop :meth:`serve_forever` and wait for it to return."""
         self._stopping.set()
+        self._wake()
+        self._stopped.wait()
+
+    def _wake(self) -> None:
         try:
             self._wake_write.send(b"x")
         except OSError:
-            pass
-        self._stopped.wait()
+            pass  # full (a wakeup is pending anyway) or closed
 
     def server_close(self) -> None:
         super().server_close()  # type: ignore[misc]
@@ -247,7 +255,7 @@ class ConcurrentIntake:
             for pending in waiting.values():
                 pending.sock.close()
             waiting.clear()
-        for sock in list(self._handed):
+        for sock in list(self._handed) + list(self._to_linger):
             _close(sock)
         self._wake_read.close()
         self._wake_write.close()
@@ -317,23 +325,28 @@ class ConcurrentIntake:
                 else:
                     pending.scanned = _last_line_start(pending.buffer)
                 return
-            pending.needed = end + self._body_to_read(bytes(pending.buffer[:end]))
+            body, pending.unread = self._body_to_read(bytes(pending.buffer[:end]))
+            pending.needed = end + body
         if len(pending.buffer) >= pending.needed:
             self._stop_reading(selector, pending)
-            self._hand_over(pending.sock, pending.address, bytes(pending.buffer[: pending.needed]))
+            self._hand_over(pending.sock, pending.address, bytes(pending.buffer[: pending.needed]), pending.unread)
 
-    def _body_to_read(self, head: bytes) -> int:
-        """How many body bytes the handler reads after these headers (0: it refuses first)."""
+    def _body_to_read(self, head: bytes) -> tuple[int, bool]:
+        """(body bytes the handler reads after these headers, whether the client may send more).
+
+        0 bytes when the handler refuses the request from its headers; then a body the
+        headers announce stays unread, and the connection is drained before it closes.
+        """
         request_line, _, rest = head.partition(b"\n")
         words = request_line.decode("latin-1").split()
         try:
             headers = http.client.parse_headers(io.BytesIO(rest))
         except (http.client.HTTPException, ValueError):
-            return 0  # the handler answers with its error
+            return 0, True  # the handler answers with its error
+        announced = headers.get("Content-Length")
         body_to_read = getattr(self.RequestHandlerClass, "body_to_read", None)
-        if body_to_read is None or len(words) < 2:
-            return 0
-        return int(body_to_read(words[0], words[1], headers))
+        size = 0 if body_to_read is None or len(words) < 2 else int(body_to_read(words[0], words[1], headers))
+        return size, announced is not None and announced.strip() != str(size)
 
     def _stop_reading(self, selector: selectors.BaseSelector, pending: _Pending) -> None:
         selector.unregister(pending.sock)
@@ -393,18 +406,22 @@ class ConcurrentIntake:
 
     # ## Workers
 
-    def _hand_over(self, sock: socket.socket, address: Any, data: bytes) -> None:
+    def _hand_over(self, sock: socket.socket, address: Any, data: bytes, unread: bool) -> None:
         self._handed.add(sock)
         assert self._pool is not None
         try:
-            self._pool.submit(self._answer, sock, address, data)
+            self._pool.submit(self._answer, sock, address, data, unread)
         except RuntimeError:  # the pool is shut down: the server is stopping
             self._handed.discard(sock)
             _close(sock)
             self._uncount()
 
-    def _answer(self, sock: socket.socket, address: Any, data: bytes) -> None:
-        """In a worker: run the handler on the request read, write its reply, close."""
+    def _answer(self, sock: socket.socket, address: Any, data: bytes, unread: bool) -> None:
+        """In a worker: run the handler on the request read, write its reply, close.
+
+        With a body left unread, the loop drains the connection before closing it:
+        closing it now would reset it, and the client could lose the reply.
+        """
         try:
             sock.setblocking(True)
             # the handler sets its timeout on the socket: the time the reply may take
@@ -413,8 +430,27 @@ class ConcurrentIntake:
             self.handle_error(sock, address)
         finally:
             self._handed.discard(sock)
-            _close(sock)
+            if unread and not self._stopping.is_set():
+                try:
+                    sock.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+                self._to_linger.append(sock)
+                self._wake()
+            else:
+                _close(sock)
             self._uncount()
+
+    def _take_lingering(self, selector: selectors.BaseSelector) -> None:
+        while self._to_linger:
+            sock = self._to_linger.popleft()
+            if len(self._lingering) >= self.max_connections or sock.fileno() < 0:
+                sock.close()
+                continue
+            sock.setblocking(False)
+            pending = _Pending(sock, None, time.monotonic() + LINGER_SECONDS)
+            self._lingering[sock.fileno()] = pending
+            selector.register(sock, selectors.EVENT_READ, pending)
 
     @property
     def open_connections(self) -> int:
