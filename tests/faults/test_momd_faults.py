@@ -60,7 +60,7 @@ def still_managing(tmp_path: Path, process: MomdProcess) -> None:
         20,
         what=lambda: process.log()[-2000:],
     )
-    assert rpc.getStatistics()["host"]["time_microsecond"] != first
+    wait_for(lambda: rpc.getStatistics()["host"]["time_microsecond"] != first, 20)  # the host monitor ticks
     assert process.alive() and "has exited" not in process.log()
 
 
