@@ -24,11 +24,11 @@ import collections
 import http.client
 import io
 import logging
+import queue
 import selectors
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 __all__ = [
@@ -182,7 +182,9 @@ class ConcurrentIntake:
         # the kernel queues connections not yet accepted: room for the cap, so that a
         # burst of connects is not dropped (TCP would retry them only a second later)
         self.request_queue_size = max(max_connections, 16)
-        self._pool: ThreadPoolExecutor | None = None
+        #: requests read and waiting for a worker; None tells a worker to end
+        self._jobs: queue.SimpleQueue[tuple[socket.socket, Any, bytes, bool] | None] = queue.SimpleQueue()
+        self._workers: list[threading.Thread] = []
         self._count_lock = threading.Lock()
         self._open = 0  #: connections counted against the cap (read, queued, answered)
         self._reading: dict[int, _Pending] = {}  # fd -> connection, in deadline order
@@ -205,7 +207,12 @@ class ConcurrentIntake:
         """Accept, read and hand over requests until :meth:`shutdown`."""
         self._stopped.clear()
         self._stopping.clear()
-        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="RPCWorker")
+        # all the workers at once: the daemon's threads do not change with its clients
+        self._workers = [
+            threading.Thread(target=self._work, name=f"RPCWorker-{k}", daemon=True) for k in range(self.workers)
+        ]
+        for worker in self._workers:
+            worker.start()
         selector = selectors.DefaultSelector()
         self.socket.setblocking(False)
         selector.register(self.socket, selectors.EVENT_READ, "accept")
@@ -248,9 +255,9 @@ class ConcurrentIntake:
 
     def server_close(self) -> None:
         super().server_close()  # type: ignore[misc]
-        pool = self._pool
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        for _ in self._workers:
+            self._jobs.put(None)
+        self._workers = []
         for waiting in (self._reading, self._lingering):
             for pending in waiting.values():
                 pending.sock.close()
@@ -408,13 +415,18 @@ class ConcurrentIntake:
 
     def _hand_over(self, sock: socket.socket, address: Any, data: bytes, unread: bool) -> None:
         self._handed.add(sock)
-        assert self._pool is not None
-        try:
-            self._pool.submit(self._answer, sock, address, data, unread)
-        except RuntimeError:  # the pool is shut down: the server is stopping
-            self._handed.discard(sock)
-            _close(sock)
-            self._uncount()
+        self._jobs.put((sock, address, data, unread))
+
+    def _work(self) -> None:
+        """A worker: answer requests until told to end."""
+        while (job := self._jobs.get()) is not None:
+            sock, address, data, unread = job
+            if self._stopping.is_set():  # the server is stopping: no more answers
+                self._handed.discard(sock)
+                _close(sock)
+                self._uncount()
+                continue
+            self._answer(sock, address, data, unread)
 
     def _answer(self, sock: socket.socket, address: Any, data: bytes, unread: bool) -> None:
         """In a worker: run the handler on the request read, write its reply, close.
