@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMPS := .stamps
 PYTEST := $(PY) -m pytest
 
-.PHONY: setup build test run bench clean realstack test-realstack realstack-clean daemon
+.PHONY: setup build test run bench clean realstack test-realstack realstack-clean daemon fuzz soak
 
 setup: $(STAMPS)/venv
 
@@ -61,6 +61,19 @@ realstack-clean:
 # to out/dense-host/ (README: "Simulator")
 run: build
 	$(VENV)/bin/mom-sim scenarios/dense-host.toml --out out/dense-host --pace 60 --rpc out/dense-host/momd.sock
+
+# make fuzz FUZZ_SECONDS=300: the fuzz targets in tests/fuzz (policy text on both
+# implementations, requests on the RPC servers) share that time, random and with
+# Hypothesis' example database; `make test` runs them once, short and deterministic
+FUZZ_SECONDS ?= 300
+fuzz: build
+	MOM_FUZZ_SECONDS=$(FUZZ_SECONDS) MOM_REQUIRE_FASTPATH=1 $(PYTEST) -q -rx tests/fuzz
+
+# make soak: a simulated day at 1,000 guests (scenarios/soak-1000.toml, seeded) through
+# momd's code, invariants checked every tick, the daemon's memory sampled (README:
+# "Soak"); `make test` runs its first hour (tests/soak)
+soak: build
+	$(PY) -m tests.soak.soak scenarios/soak-1000.toml
 
 bench: build
 	$(PYTEST) bench --benchmark-only --benchmark-columns=min,median,mean,rounds -q

@@ -12,12 +12,12 @@ Run with ``pytest bench/bench_guest_sla.py --benchmark-only``.
 from __future__ import annotations
 
 import pytest
-from mom.testing import calls_during, libvirt_test_host, momd_config
 
 from mom.config import INTERNAL_SECTION, load_config
 from mom.plugins.hypervisors.libvirt import LibvirtInterface
 from mom.runtime.guest_manager import GuestManager
 from mom.sla.registry import SlaRegistry
+from tests.helpers import calls_during, libvirt_test_host, momd_config
 
 SIZES = [100, 1000]
 COLLECTORS = {"balloon": "GuestBalloon", "balloon+sla": "GuestBalloon, GuestSla"}

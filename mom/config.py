@@ -190,6 +190,12 @@ OPTIONS: dict[tuple[str, str], Opt] = {
     ("main", "rpc-request-timeout"): _opt(
         "rpc_request_timeout", "5", _SECONDS, "seconds a client may take to send its request", True
     ),
+    ("main", "rpc-workers"): _opt(
+        "rpc_workers", "4", _POSITIVE, "worker threads answering complete RPC requests", True
+    ),
+    ("main", "rpc-max-connections"): _opt(
+        "rpc_max_connections", "256", _POSITIVE, "open RPC connections beyond which a new one gets HTTP 503", True
+    ),
     ("main", "metrics-port"): _opt(
         "metrics_port",
         "-1",
@@ -244,6 +250,8 @@ class Settings:
     rpc_socket_group: str = ""
     rpc_max_request_bytes: int = 1048576
     rpc_request_timeout: int | float = 5
+    rpc_workers: int = 4
+    rpc_max_connections: int = 256
     metrics_port: int = -1
     metrics_address: str = "127.0.0.1"
     state_file: str = "/var/lib/mom/state.json"

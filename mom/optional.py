@@ -45,9 +45,9 @@ class Optional:
     def map(self, function: Callable[[Any], Any]) -> Optional:
         return Optional(function(self._value)) if self.present else self
 
-    def get(self, key: Any, default: Any = None) -> Any:
-        """``value.get(key, default)``, or ``default`` when missing."""
-        return self._value.get(key, default) if self.present else default
+    def get(self, key: Any, default: Any = None) -> Optional:
+        """``Optional(value.get(key, default))``; a missing Optional stays missing (as upstream)."""
+        return Optional(self._value.get(key, default)) if self.present else self
 
     def __getitem__(self, key: Any) -> Optional:
         if not self.present:

@@ -24,12 +24,21 @@ def test_or_raise():
         Optional.missing().orRaise(RuntimeError, "gone")
 
 
-def test_map_get_index_iter():
+def test_map_index_iter():
     assert Optional(2).map(lambda v: v * 3).value == 6
     assert not Optional.missing().map(lambda v: v * 3).present
     data = Optional({"a": {"b": 1}})
     assert data["a"]["b"].value == 1
     assert not data["x"]["b"].present
-    assert data.get("a") == {"b": 1} and data.get("x", 7) == 7
-    assert Optional.missing().get("a", 7) == 7
     assert list(Optional([1, 2])) == [1, 2] and list(Optional.missing()) == []
+
+
+def test_get_returns_an_optional_as_upstream():
+    data = Optional({"key": "val", "a": {"b": 1}})
+    assert data.get("key") == Optional("val") and data.get("key").value == "val"
+    assert data.get("key2", "default").value == "default"
+    assert data.get("key2").present and data.get("key2").value is None  # dict.get's default
+    assert data.get("a")["b"].value == 1 and data.get("a").get("b").value == 1
+    missing = Optional.missing()
+    assert not missing.get("key").present and not missing.get("key", "default").present
+    assert missing.get("key").orElse(7) == 7

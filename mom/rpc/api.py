@@ -9,6 +9,7 @@ over RPC); method names are upstream's, plus this project's ``setGuestSla`` and
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any, Callable, TypeVar
 
 from mom import _impl
@@ -37,6 +38,10 @@ class MOMFuncs:
         #: the SLA registry (None: the SLA methods raise, e.g. under upstream's signature)
         self.sla = sla
         self.logger = logging.getLogger("mom.RPCServer")
+        # RPC workers answer clients concurrently: a call that changes the policies runs
+        # alone, as every call did on upstream's one-thread server (setPolicy is a
+        # clear and a set, resetPolicies a clear and a load)
+        self._changing = threading.Lock()
 
     @exported
     def ping(self) -> bool:
@@ -47,14 +52,16 @@ class MOMFuncs:
         """Replace all policies with ``policy`` (named ``50_main_``); False if it does not parse."""
         self.logger.info("setPolicy()")
         self.logger.debug("New policy:\n%s", policy)
-        return self.threads["policy_engine"].rpc_set_policy(policy)
+        with self._changing:
+            return self.threads["policy_engine"].rpc_set_policy(policy)
 
     @exported
     def setNamedPolicy(self, name: str, policy: str | None) -> bool:
         """Store, replace or (``policy`` None) delete one named policy."""
         self.logger.info("setNamedPolicy(%s)", name)
         self.logger.debug("New policy:\n%s", policy)
-        return self.threads["policy_engine"].rpc_set_named_policy(name, policy)
+        with self._changing:
+            return self.threads["policy_engine"].rpc_set_named_policy(name, policy)
 
     @exported
     def getPolicy(self) -> str:
@@ -69,7 +76,8 @@ class MOMFuncs:
     def resetPolicies(self) -> bool | None:
         """Reload the configured policy or policy directory."""
         self.logger.info("resetPolicies()")
-        return self.threads["policy_engine"].rpc_reset_policy()
+        with self._changing:
+            return self.threads["policy_engine"].rpc_reset_policy()
 
     @exported
     def setVerbosity(self, verbosity: Any) -> bool:

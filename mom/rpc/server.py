@@ -15,7 +15,10 @@ Beyond upstream:
   else HTTP 401;
 - a request body above ``rpc-max-request-bytes`` gets HTTP 413 unread (gzip bodies
   are limited after decompression too); no Content-Length gets 411;
-- a client has ``rpc-request-timeout`` seconds to send its request;
+- clients are served concurrently (:mod:`mom.rpc.intake`): ``rpc-workers`` threads
+  answer complete requests, a client has ``rpc-request-timeout`` seconds to send its
+  whole request (then HTTP 408), and beyond ``rpc-max-connections`` open connections
+  a new one gets HTTP 503;
 - malformed XML gets an XML-RPC Fault (the stock dispatcher's), never a crash.
 """
 
@@ -23,20 +26,25 @@ from __future__ import annotations
 
 import base64
 import grp
+import gzip
 import hmac
+import io
 import logging
 import os
 import socketserver
 import stat
 import threading
-import xmlrpc.client
+import zlib
+from email.message import Message
 from typing import Any
 from xmlrpc.server import SimpleXMLRPCDispatcher, SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
 from mom.config import Settings
+from mom.rpc.intake import DEFAULT_MAX_CONNECTIONS, DEFAULT_WORKERS, ConcurrentIntake
 
 __all__ = [
     "RPCServer",
+    "GuardedHandler",
     "UnixXmlRpcServer",
     "UnixXmlRpcHandler",
     "TcpXmlRpcServer",
@@ -49,14 +57,64 @@ DEFAULT_MAX_REQUEST_BYTES = 1 << 20
 _log = logging.getLogger("mom.RPCServer")
 
 
-class _GuardedHandler(SimpleXMLRPCRequestHandler):
-    """The stock handler plus a size limit, an optional token, a timeout and quiet logs."""
+class GuardedHandler(SimpleXMLRPCRequestHandler):
+    """The stock handler plus a size limit, an optional token, a timeout and quiet logs.
 
-    #: seconds a client may take (socketserver applies it to the connection)
+    :meth:`screen` decides from the headers alone whether a request is refused; the
+    intake uses it too (:meth:`body_to_read`), to know where a request ends.
+    """
+
+    #: seconds the reply may take to send (a socket timeout; the request's own
+    #: deadline is the intake's)
     timeout: float | None = 5
     max_request_bytes = DEFAULT_MAX_REQUEST_BYTES
     #: the shared secret, or None for no authentication
     token: bytes | None = None
+
+    @classmethod
+    def _authorized(cls, headers: Message) -> bool:
+        if cls.token is None:
+            return True
+        header = headers.get("Authorization", "")
+        scheme, _, value = header.strip().partition(" ")
+        offered = b""
+        if scheme.lower() == "bearer":
+            offered = value.strip().encode()
+        elif scheme.lower() == "basic":
+            try:
+                offered = base64.b64decode(value.strip(), validate=True).partition(b":")[2]
+            except ValueError:
+                offered = b""
+        return hmac.compare_digest(offered, cls.token)
+
+    @classmethod
+    def screen(cls, path: str, headers: Message) -> tuple[int, str, dict[str, str]] | None:
+        """``(status, reason, extra headers)`` refusing a POST to ``path``, or None to read its body."""
+        if path.startswith("//"):
+            path = "/" + path.lstrip("/")  # as http.server reads it
+        if cls.rpc_paths and path not in cls.rpc_paths:
+            return (404, "Not Found", {})
+        if not cls._authorized(headers):
+            return (401, "Unauthorized", {"WWW-Authenticate": 'Bearer realm="mom", Basic realm="mom"'})
+        length = headers.get("Content-Length")
+        if length is None:
+            return (411, "Length Required", {})
+        try:
+            size = int(length)
+        except ValueError:
+            size = -1
+        if size < 0:
+            return (400, "Bad Content-Length", {})
+        if size > cls.max_request_bytes:
+            return (413, f"Request Entity Too Large (limit {cls.max_request_bytes} bytes)", {})
+        return None
+
+    @classmethod
+    def body_to_read(cls, method: str, path: str, headers: Message) -> int:
+        """The body bytes a request with these headers is answered after (0: refused unread)."""
+        if method != "POST" or cls.screen(path, headers) is not None:
+            return 0
+        return int(headers["Content-Length"])
 
     def _refuse(self, code: int, reason: str, headers: dict[str, str] | None = None) -> None:
         _log.warning("RPC request refused: %d %s", code, reason)
@@ -72,43 +130,14 @@ class _GuardedHandler(SimpleXMLRPCRequestHandler):
         self.wfile.flush()
         self.close_connection = True
 
-    def _authorized(self) -> bool:
-        if self.token is None:
-            return True
-        header = self.headers.get("Authorization", "")
-        scheme, _, value = header.strip().partition(" ")
-        offered = b""
-        if scheme.lower() == "bearer":
-            offered = value.strip().encode()
-        elif scheme.lower() == "basic":
-            try:
-                offered = base64.b64decode(value.strip(), validate=True).partition(b":")[2]
-            except ValueError:
-                offered = b""
-        return hmac.compare_digest(offered, self.token)
-
     def do_POST(self) -> None:
-        if not self.is_rpc_path_valid():
-            self.report_404()
-            return
-        if not self._authorized():
-            self._refuse(401, "Unauthorized", {"WWW-Authenticate": 'Bearer realm="mom", Basic realm="mom"'})
-            return
-        length = self.headers.get("Content-Length")
-        if length is None:
-            self._refuse(411, "Length Required")
-            return
-        try:
-            size = int(length)
-        except ValueError:
-            size = -1
-        if size < 0:
-            self._refuse(400, "Bad Content-Length")
-            return
-        if size > self.max_request_bytes:
-            self._refuse(413, f"Request Entity Too Large (limit {self.max_request_bytes} bytes)")
-            return
-        super().do_POST()
+        refusal = self.screen(self.path, self.headers)
+        if refusal is None:
+            super().do_POST()
+        elif refusal[0] == 404:
+            self.report_404()  # the stock 404, as upstream's
+        else:
+            self._refuse(*refusal)
 
     def decode_request_content(self, data: bytes) -> bytes | None:
         encoding = self.headers.get("content-encoding", "identity").lower()
@@ -116,10 +145,16 @@ class _GuardedHandler(SimpleXMLRPCRequestHandler):
             return data
         if encoding == "gzip":
             try:
-                return xmlrpc.client.gzip_decode(data, max_decode=self.max_request_bytes)
-            except ValueError:
-                self._refuse(413, "Decoded request too large or not gzip")
+                with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+                    decoded = stream.read(self.max_request_bytes + 1)
+            except (OSError, EOFError, zlib.error) as error:
+                # (xmlrpc.client.gzip_decode let EOFError through: a truncated body was a 500)
+                self._refuse(400, f"Bad gzip body: {type(error).__name__}")
                 return None
+            if len(decoded) > self.max_request_bytes:
+                self._refuse(413, f"Request Entity Too Large after decompression (limit {self.max_request_bytes} bytes)")
+                return None
+            return decoded
         self._refuse(501, f"encoding {encoding!r} not supported")
         return None
 
@@ -127,13 +162,13 @@ class _GuardedHandler(SimpleXMLRPCRequestHandler):
         _log.debug("RPC %s: %s", self.address_string(), format % args)
 
 
-class TcpXmlRpcHandler(_GuardedHandler):
+class TcpXmlRpcHandler(GuardedHandler):
     """TCP: only ``/RPC2`` (anything else is a 404), as upstream."""
 
     rpc_paths = ("/RPC2",)
 
 
-class UnixXmlRpcHandler(_GuardedHandler):
+class UnixXmlRpcHandler(GuardedHandler):
     """UNIX socket: ``/`` and ``/RPC2``; no TCP_NODELAY on AF_UNIX."""
 
     rpc_paths = ("/", "/RPC2")
@@ -143,19 +178,28 @@ class UnixXmlRpcHandler(_GuardedHandler):
         return "unix-socket"  # AF_UNIX peers have no address
 
 
-class TcpXmlRpcServer(SimpleXMLRPCServer):
-    """Upstream's TCP server: ``allow_none`` off, requests one at a time."""
+class TcpXmlRpcServer(ConcurrentIntake, SimpleXMLRPCServer):
+    """Upstream's TCP server (``allow_none`` off), serving clients concurrently."""
 
     allow_reuse_address = True
 
-    def __init__(self, port: int, handler: type[_GuardedHandler] = TcpXmlRpcHandler) -> None:
+    def __init__(
+        self,
+        port: int,
+        handler: type[GuardedHandler] = TcpXmlRpcHandler,
+        *,
+        workers: int = DEFAULT_WORKERS,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    ) -> None:
+        self.setup_intake(workers=workers, max_connections=max_connections, request_deadline=handler.timeout or 5)
         super().__init__(("localhost", port), handler, logRequests=False, allow_none=False)
 
 
-class UnixXmlRpcServer(socketserver.UnixStreamServer, SimpleXMLRPCDispatcher):
+class UnixXmlRpcServer(ConcurrentIntake, socketserver.UnixStreamServer, SimpleXMLRPCDispatcher):
     """An XML-RPC server on a UNIX socket file created with an explicit mode.
 
     An existing socket at the path is replaced; any other kind of file is an error.
+    Clients are served concurrently, as over TCP.
     """
 
     def __init__(
@@ -165,8 +209,13 @@ class UnixXmlRpcServer(socketserver.UnixStreamServer, SimpleXMLRPCDispatcher):
         logRequests: int = 0,
         *,
         group: str | None = None,
+        workers: int = DEFAULT_WORKERS,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         self.logRequests = logRequests
+        self.setup_intake(
+            workers=workers, max_connections=max_connections, request_deadline=request_handler.timeout or 5
+        )
         self.sock_path = sock_path
         SimpleXMLRPCDispatcher.__init__(self, allow_none=True, encoding=None)
         mode = 0o660 if group else 0o600
@@ -205,7 +254,7 @@ class UnixXmlRpcServer(socketserver.UnixStreamServer, SimpleXMLRPCDispatcher):
             pass
 
 
-def _handler(base: type[_GuardedHandler], settings: Settings, token: str | None) -> type[_GuardedHandler]:
+def _handler(base: type[GuardedHandler], settings: Settings, token: str | None) -> type[GuardedHandler]:
     return type(
         base.__name__,
         (base,),
@@ -235,19 +284,27 @@ class RPCServer(threading.Thread):
             self.logger.info("RPC Server is disabled")
             return
         try:
+            pool = {"workers": self.settings.rpc_workers, "max_connections": self.settings.rpc_max_connections}
             if kind == "tcp":
                 token = self.settings.read_rpc_token()
-                self.server = TcpXmlRpcServer(where, _handler(TcpXmlRpcHandler, self.settings, token))
+                self.server = TcpXmlRpcServer(where, _handler(TcpXmlRpcHandler, self.settings, token), **pool)
                 self.logger.info(
                     "RPC Server listening on localhost:%d (%s)",
                     self.server.server_address[1],
                     "token required" if token else "no authentication",
                 )
+                if not token:
+                    self.logger.warning(
+                        "RPC Server on TCP port %d has no token (rpc-token-file): any local user can "
+                        "change MOM's policy; set rpc-token-file, or serve a UNIX socket",
+                        self.server.server_address[1],
+                    )
             else:
                 self.server = UnixXmlRpcServer(
                     where,
                     _handler(UnixXmlRpcHandler, self.settings, None),
                     group=self.settings.rpc_socket_group or None,
+                    **pool,
                 )
                 self.logger.info("RPC Server listening on %s", where)
         except Exception as error:

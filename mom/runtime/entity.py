@@ -127,15 +127,16 @@ class Entity:
         """A statistic's values, oldest first (None where a sample lacks it)."""
         return [row.get(name) for row in self.statistics]
 
-    def SetVar(self, name: str, value: Any) -> None:
-        self.variables[name] = value
+    # the argument is ``val``, as upstream's: a call without it says so
+    def SetVar(self, name: str, val: Any) -> None:
+        self.variables[name] = val
 
     def GetVar(self, name: str) -> Any:
         return self.variables.get(name)
 
-    def Control(self, name: str, value: Any) -> None:
-        """Ask the controllers to apply ``value`` (e.g. ``balloon_target``)."""
-        self.controls[name] = value
+    def Control(self, name: str, val: Any) -> None:
+        """Ask the controllers to apply ``val`` (e.g. ``balloon_target``)."""
+        self.controls[name] = val
 
     def GetControl(self, name: str) -> Any:
         return self.controls.get(name)

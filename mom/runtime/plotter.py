@@ -47,6 +47,8 @@ class Plotter:
         self.path = os.path.join(plot_dir, f"{name}.dat")
         self.fields: list[str] = []
         self._header_for: list[str] | None = None
+        #: the last write failed (a full or read-only filesystem): said once, not every sample
+        self._failing = False
 
     def setFields(self, fields: Iterable[str]) -> None:
         """Declare the columns (sorted by name, as upstream)."""
@@ -68,4 +70,14 @@ class Plotter:
                     self._header_for = list(self.fields)
                 handle.write(line)
         except OSError as error:
-            self.logger.warning("Cannot write plot file %s: %s", self.path, error.strerror)
+            if not self._failing:
+                self.logger.warning(
+                    "Cannot write plot file %s: %s (samples are not plotted until it can be written again)",
+                    self.path,
+                    error.strerror,
+                )
+                self._failing = True
+            return
+        if self._failing:
+            self.logger.warning("Writing plot file %s again", self.path)
+            self._failing = False

@@ -515,14 +515,14 @@ class RowEntity(Entity):
     def _history(self, name: str) -> list[Any]:
         return self.table.history_of(self.row, name)
 
-    def Control(self, name: str, value: Any) -> None:
-        self.table.set_control(self.row, name, value)
+    def Control(self, name: str, val: Any) -> None:  # ``val``, as upstream's Entity
+        self.table.set_control(self.row, name, val)
 
     def GetControl(self, name: str) -> Any:
         return self.table.get_control(self.row, name)
 
-    def SetVar(self, name: str, value: Any) -> None:
-        self.table.variables[self.row][name] = value
+    def SetVar(self, name: str, val: Any) -> None:
+        self.table.variables[self.row][name] = val
 
     def GetVar(self, name: str) -> Any:
         return self.table.variables[self.row].get(name)

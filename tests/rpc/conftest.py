@@ -1,8 +1,13 @@
-"""Real momd processes for the RPC tests: one on a UNIX socket, one on TCP with a token."""
+"""Real momd processes for the RPC tests: one on a UNIX socket, one on TCP with a token.
+
+:func:`running_momd` starts others with their own ``[main]`` keys.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -61,4 +66,13 @@ def tcp_momd(tmp_path_factory):
     with MomdProcess(config, str(directory / "momd.log")) as process:
         process.wait_answering(lambda: tcp_client(port, token=TOKEN, timeout=2).ping())
         yield process, port, TOKEN
+        assert process.stop() == 0, process.log()
+
+
+@contextlib.contextmanager
+def running_momd(directory, rpc_port: str, probe: Callable[[], Any], **main: str) -> Iterator[MomdProcess]:
+    """A momd on ``rpc_port`` (a port or a socket path) with more ``[main]`` keys, answering ``probe``."""
+    with MomdProcess(write_config(directory, rpc_port, **main), str(directory / "momd.log")) as process:
+        process.wait_answering(probe)
+        yield process
         assert process.stop() == 0, process.log()

@@ -115,6 +115,21 @@ def test_oversized_requests_are_refused_unread(tcp_momd):
     assert tcp_client(port, token=TOKEN, timeout=2).ping() is True
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        gzip.compress(b"")[:-3],  # truncated: EOFError inside gzip (fuzz finding: it was a 500)
+        b"\x1f\x8b\x08\x00" + b"\x00" * 6 + b"\xff\xff",  # bad deflate data
+        b"not gzip at all",
+    ],
+)
+def test_a_broken_gzip_body_is_a_400(tcp_momd, body):
+    _, port, TOKEN = tcp_momd
+    status, reply = post(port, body, headers={"Content-Encoding": "gzip"}, token=TOKEN)
+    assert status == 400 and reply.startswith(b"Bad gzip body: "), (status, reply)
+    assert tcp_client(port, token=TOKEN, timeout=2).ping() is True
+
+
 def test_missing_content_length(tcp_momd):
     _, port, TOKEN = tcp_momd
     with socket.create_connection(("localhost", port), timeout=5) as sock:

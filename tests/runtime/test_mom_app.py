@@ -74,6 +74,11 @@ def test_thread_count_does_not_grow_with_guests(start_mom, tmp_path):
             "GuestManager",
             "PolicyEngine",
             "RPCServer",
+            # its workers (rpc-workers = 4), started with it: clients are served concurrently
+            "RPCWorker-0",
+            "RPCWorker-1",
+            "RPCWorker-2",
+            "RPCWorker-3",
             "GuestCollector-0",
             "GuestCollector-1",
             "GuestCollector-2",

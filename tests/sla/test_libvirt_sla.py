@@ -7,7 +7,6 @@ import logging
 
 import libvirt
 import pytest
-from mom.testing import libvirt_test_host, momd_config, wait_for
 
 from mom.config import INTERNAL_SECTION, load_config
 from mom.offline import entity_from_spec
@@ -18,6 +17,7 @@ from mom.sla.classes import DEFAULT_CLASSES
 from mom.sla.registry import SlaRegistry
 from mom.sla.sources import MOM_NAMESPACE, OVIRT_VM_NAMESPACE, SlaSpec, parse_mom_metadata
 from mom.sla.state import StateFile
+from tests.helpers import libvirt_test_host, momd_config, wait_for
 
 MOM_SLA = (
     f'<mom:sla xmlns:mom="{MOM_NAMESPACE}"><mom:class>gold</mom:class>'

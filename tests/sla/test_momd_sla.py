@@ -9,9 +9,9 @@ import sys
 import xmlrpc.client
 
 import pytest
-from mom.testing import MomdProcess, libvirt_test_host, momd_config, wait_for
 
 from mom.rpc.client import UnixXmlRpcClient
+from tests.helpers import MomdProcess, libvirt_test_host, momd_config, wait_for
 
 MEMORY_KIB = 2 * 1024 * 1024
 

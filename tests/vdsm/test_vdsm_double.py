@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from mom.testing import wait_for
 
+from tests.helpers import wait_for
 from tests.vdsm.conftest import UUID_1, UUID_2, UUID_DOWN, two_vms
 from tests.vdsm_double import Disk, SharedDir, VdsmDouble, Vm, client, install, memory_stats
 from tests.vdsm_double.shared_dir import JOURNAL, SharedDirDouble

@@ -1,12 +1,12 @@
-"""GuestIoTune: a guest's disk IO limits matched to its IO policy, as IoTune records."""
+"""GuestIoTune: a guest's disk IO limits matched to its IO policy, as DiskIoTune records."""
 
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from mom.plugins.collectors.base import Collector
-from mom.plugins.collectors.io_tune import IoTune
+from mom.plugins.collectors.io_tune import DiskIoTune
 
 __all__ = ["GuestIoTune", "GuestIoTuneOptional", "match_io_tunes"]
 
@@ -33,8 +33,13 @@ def _deep_copy(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def match_io_tunes(policies: list[Mapping[str, Any]], states: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """``{'io_tune': [IoTune...], 'io_tune_current': [deep copies]}``, or None if either is empty."""
+def match_io_tunes(
+    policies: list[Mapping[str, Any]], states: list[dict[str, Any]], record: Callable[..., Any] = DiskIoTune
+) -> dict[str, Any] | None:
+    """``{'io_tune': [record...], 'io_tune_current': [deep copies]}``, or None if either is empty.
+
+    :param record: the record class (a collector's ``IoTune``)
+    """
     if not policies or not states:
         return None
     tunes = []
@@ -54,11 +59,11 @@ def match_io_tunes(policies: list[Mapping[str, Any]], states: list[dict[str, Any
                 state["ioTune"] = {}
             limits = state["ioTune"]
             tunes.append(
-                IoTune(
+                record(
                     state.get("name"),
                     state_path,
-                    # the policy's own dicts: an IoTune only reads them (no setter, and
-                    # policies reach a ValueBag's values only by name)
+                    # the policy's own dicts: a record only reads them (no setter, and
+                    # policies reach an IoTuneVals' values only by name)
                     policy.get("guaranteed") or {},
                     policy.get("maximum") or {},
                     limits,  # the state's dict itself: setters write into it
@@ -72,23 +77,29 @@ def match_io_tunes(policies: list[Mapping[str, Any]], states: list[dict[str, Any
 class GuestIoTune(Collector):
     """Disk IO limits.
 
-    - ``io_tune``: one IoTune per disk that has a policy (``.name``, ``.path``,
+    - ``io_tune``: one record per disk that has a policy (``.name``, ``.path``,
       ``.guaranteed``, ``.maximum``, ``.current``; setters ``setTotalBytesSec`` ...)
     - ``io_tune_current``: the disks' current settings, as they were collected
+
+    As upstream's, the record class is ``GuestIoTune.IoTune`` (its value bags
+    ``GuestIoTune.IoTune.IoTuneVals``) and the interface ``self.hypervisor_iface``:
+    a subclass written for upstream builds records with ``self.IoTune(name, path,
+    guaranteed, maximum, current)``.
     """
 
     fields = _FIELDS
+    IoTune = DiskIoTune
 
     def __init__(self, properties: Mapping[str, Any]) -> None:
         super().__init__(properties)
-        self.iface = properties["hypervisor_iface"]
+        self.hypervisor_iface = properties["hypervisor_iface"]
         self.uuid = properties["uuid"]
 
     def collect(self) -> dict[str, Any] | None:
-        policies = self.iface.getVmIoTunePolicy(self.uuid)
+        policies = self.hypervisor_iface.getVmIoTunePolicy(self.uuid)
         if not policies:
             return None  # no IO policy (most guests): their disks' limits are not needed
-        return match_io_tunes(policies, self.iface.getVmIoTune(self.uuid) or [])
+        return match_io_tunes(policies, self.hypervisor_iface.getVmIoTune(self.uuid) or [], self.IoTune)
 
 
 class GuestIoTuneOptional(GuestIoTune):

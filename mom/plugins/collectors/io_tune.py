@@ -1,10 +1,19 @@
-"""IoTune records: the block-IO limits of one guest disk, as policies see them.
+"""Disk IO-tune records: the block-IO limits of one guest disk, as policies see them.
 
 The IO-tune collector matches vdsm's IO policies (``guaranteed`` and ``maximum``
-limits) to the disks' current settings and hands policies one :class:`IoTune` per
-disk.  A policy reads ``tune.maximum.total_bytes_sec`` and calls setters such as
+limits) to the disks' current settings and hands policies one :class:`DiskIoTune`
+per disk.  A policy reads ``tune.maximum.total_bytes_sec`` and calls setters such as
 ``(tune.setTotalBytesSec 1000)``; the IoTune controller then sends every disk whose
 settings changed.  Setters write into the ``current`` dict itself, as upstream's do.
+
+Upstream nests these classes in its collector (``GuestIoTune.IoTune``, and
+``GuestIoTune.IoTune.IoTuneVals`` for the value bags); :class:`GuestIoTune` carries
+them under those names, so a site collector written for upstream that builds records
+with ``self.IoTune(...)`` works.  Their ``__name__`` and ``__qualname__`` are
+upstream's too: error texts (``unsupported operand type(s) for +: 'IoTune' and
+'int'``, ``GuestIoTune.IoTune.setTotalBytesSec() missing 1 required positional
+argument: 'val'``) read as upstream's, which operators grep their logs for.  In this
+package the record is ``DiskIoTune``, distinct from the IoTune *controller*.
 """
 
 from __future__ import annotations
@@ -13,17 +22,29 @@ from typing import Any
 
 from mom.dsl.layout import IO_TUNE_KEYS, IO_TUNE_METHODS, KIND_IO_TUNE
 
+__all__ = ["DiskIoTune", "IoTuneVals", "IO_TUNE_KEYS", "IoTune", "ValueBag"]
+
 __all__ = ["IoTune", "ValueBag", "IO_TUNE_KEYS"]
 
+#: where upstream defines the record (its error texts name it so)
+_UPSTREAM_RECORD = "GuestIoTune.IoTune"
 
-class ValueBag:
-    """Attribute access to a dict of limits; an absent limit raises AttributeError."""
+
+class IoTuneVals:
+    """Attribute access to a dict of limits; an absent limit raises AttributeError.
+
+    ``vals`` is the dict itself, as upstream's.
+    """
 
     __slots__ = ("_policy_values",)
 
-    def __init__(self, values: dict[str, Any]) -> None:
+    def __init__(self, vals: dict[str, Any]) -> None:
         # the dict itself: policies read limits straight from it (see mom.dsl.sandbox)
-        self._policy_values = values
+        self._policy_values = vals
+
+    @property
+    def vals(self) -> dict[str, Any]:
+        return self._policy_values
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):  # copy and pickle probe before the slot is set
@@ -34,17 +55,25 @@ class ValueBag:
             raise AttributeError(name) from None
 
     def __repr__(self) -> str:
-        return f"ValueBag({self._policy_values!r})"
+        return f"IoTuneVals({self._policy_values!r})"
 
 
 def _as_int(value: Any) -> Any:
     return None if value is None else int(value)
 
 
-class IoTune:
+def _limits(value: Any) -> Any:
+    # upstream's record takes dicts; a bag (another record's) stands for its dict
+    return value.vals if isinstance(value, IoTuneVals) else value
+
+
+class DiskIoTune:
     """One disk: its name and path, its policy limits and its current limits."""
 
     __slots__ = ("name", "path", "guaranteed", "maximum", "current", "_current", "_policy_values")
+
+    #: upstream's ``GuestIoTune.IoTune.IoTuneVals``
+    IoTuneVals = IoTuneVals
 
     #: what policies may call (see mom.dsl.sandbox): the setters of mom.dsl.layout
     _policy_methods = IO_TUNE_METHODS
@@ -52,17 +81,22 @@ class IoTune:
     _policy_kind = KIND_IO_TUNE
 
     def __init__(
-        self, name: str | None, path: str | None, guaranteed: dict[str, Any], maximum: dict[str, Any], current: dict[str, Any]
+        self,
+        name: str | None,
+        path: str | None,
+        guaranteed: dict[str, Any],
+        maximum: dict[str, Any],
+        current: dict[str, Any],
     ) -> None:
         self.name = name
         self.path = path
         # Policies find limits fastest when the keys are interned strings (their names
         # are): the collectors build them so, once per domain, not here on every tick.
-        self.guaranteed = ValueBag(guaranteed)
-        self.maximum = ValueBag(maximum)
+        self.guaranteed = IoTuneVals(_limits(guaranteed))
+        self.maximum = IoTuneVals(_limits(maximum))
         # the state dict itself: setters write into it, ioTune() returns it
-        self._current = current
-        self.current = ValueBag(current)
+        self._current = _limits(current)
+        self.current = IoTuneVals(self._current)
         #: the data attributes policies read (the setters are reached through the hook)
         self._policy_values = {
             "name": name,
@@ -72,23 +106,25 @@ class IoTune:
             "current": self.current,
         }
 
-    def setTotalBytesSec(self, value: Any) -> None:
-        self._current["total_bytes_sec"] = _as_int(value)
+    # the argument is ``val``, as upstream's: a call without it says so
 
-    def setReadBytesSec(self, value: Any) -> None:
-        self._current["read_bytes_sec"] = _as_int(value)
+    def setTotalBytesSec(self, val: Any) -> None:
+        self._current["total_bytes_sec"] = _as_int(val)
 
-    def setWriteBytesSec(self, value: Any) -> None:
-        self._current["write_bytes_sec"] = _as_int(value)
+    def setReadBytesSec(self, val: Any) -> None:
+        self._current["read_bytes_sec"] = _as_int(val)
 
-    def setTotalIopsSec(self, value: Any) -> None:
-        self._current["total_iops_sec"] = _as_int(value)
+    def setWriteBytesSec(self, val: Any) -> None:
+        self._current["write_bytes_sec"] = _as_int(val)
 
-    def setReadIopsSec(self, value: Any) -> None:
-        self._current["read_iops_sec"] = _as_int(value)
+    def setTotalIopsSec(self, val: Any) -> None:
+        self._current["total_iops_sec"] = _as_int(val)
 
-    def setWriteIopsSec(self, value: Any) -> None:
-        self._current["write_iops_sec"] = _as_int(value)
+    def setReadIopsSec(self, val: Any) -> None:
+        self._current["read_iops_sec"] = _as_int(val)
+
+    def setWriteIopsSec(self, val: Any) -> None:
+        self._current["write_iops_sec"] = _as_int(val)
 
     def ioTune(self) -> dict[str, Any]:
         """What the controller sends for this disk."""
@@ -96,3 +132,19 @@ class IoTune:
 
     def __repr__(self) -> str:
         return f"IoTune({self.name!r}, {self.path!r}, current={self._current!r})"
+
+
+# upstream's names in error texts (see the module's docstring); pickle finds them
+# there too, through the upstream import path
+DiskIoTune.__name__ = "IoTune"
+DiskIoTune.__qualname__ = _UPSTREAM_RECORD
+IoTuneVals.__qualname__ = _UPSTREAM_RECORD + ".IoTuneVals"
+DiskIoTune.__module__ = IoTuneVals.__module__ = "mom.Collectors.GuestIoTune"
+for _name in DiskIoTune._policy_methods:
+    getattr(DiskIoTune, _name).__qualname__ = f"{_UPSTREAM_RECORD}.{_name}"
+del _name
+
+#: earlier names, kept importable: the fast path (mom/_fastpath/vm.pyx) imports
+#: ``IoTune`` and checks ``type(obj) is IoTune``, so this must stay the same class
+IoTune = DiskIoTune
+ValueBag = IoTuneVals
