@@ -16,8 +16,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ("mom/dsl", "mom/_fastpath")
-#: what the bottom layers may import from the package: each other and the error classes
-ALLOWED = ("mom.dsl", "mom._fastpath", "mom.errors")
+#: what the bottom layers may import from the package: each other, the error classes, and
+#: the SLA allocator's reference (pure math over arrays: the twin shares its constants and
+#: error texts, C3), which imports nothing of the package itself (checked below)
+ALLOWED = ("mom.dsl", "mom._fastpath", "mom.errors", "mom.sla.allocator")
 
 # `from X import a, b`, `from X cimport a`, `import X`, `cimport X` (one statement a line;
 # a parenthesised name list continues on the next lines, which name no module)
@@ -99,3 +101,8 @@ def test_the_rule_sees_what_it_forbids(tmp_path):
 def test_the_language_and_the_fast_path_import_nothing_above_them(path):
     upward = [module for module in imported_modules(path) if not is_allowed(module)]
     assert upward == [], f"{path.relative_to(ROOT)} imports {upward}: only {ALLOWED} (and non-mom modules) are allowed"
+
+
+def test_the_allocator_reference_imports_nothing_of_the_package():
+    path = ROOT / "mom" / "sla" / "allocator.py"
+    assert [m for m in imported_modules(path) if m == "mom" or m.startswith("mom.")] == []

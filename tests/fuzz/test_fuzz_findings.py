@@ -15,7 +15,7 @@ from tests.fuzz.policy_check import outcome
 @pytest.mark.fastpath
 @pytest.mark.parametrize(
     "finding",
-    [pytest.param(f, id=f.name, marks=pytest.mark.xfail(strict=True, reason=f.reason)) for f in POLICY_FINDINGS],
+    [pytest.param(f, id=f.name, marks=() if f.fixed else pytest.mark.xfail(strict=True, reason=f.reason)) for f in POLICY_FINDINGS],
 )
 def test_policy_finding(engines, finding):
     reference, fast = engines
