@@ -25,7 +25,7 @@ CASES = [
     ('(Host.Stat "mem_free" 1 2)', "takes from 2 to 3 positional arguments but 4 were given"),
     ('(Host.StatAvg "nope" 1)', "takes 2 positional arguments but 3 were given"),
     ("(Host.Stat)", "missing 1 required positional argument: 'name'"),
-    ('(Host.Control "x")', "missing 1 required positional argument: 'value'"),
+    ('(Host.Control "x")', "missing 1 required positional argument: 'val'"),  # upstream's name
     ('(Host.GetControl "x" 1)', "takes 2 positional arguments but 3 were given"),
 ]
 
