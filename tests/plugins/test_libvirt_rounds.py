@@ -170,6 +170,19 @@ def test_a_guest_that_vanishes_mid_round_leaves_the_others_alone(on_host, caplog
         iface.setVmBalloonTarget(gone, 1024)
 
 
+def test_an_error_names_the_domain_after_a_lifecycle_event_dropped_its_handle(on_host):
+    # libvirt's event thread drops the handle between the call and its error message
+    iface, domains = on_host(2)
+    run_round(iface, domains)
+    name, uuid = domains[0]
+    handle, entry = iface._handle(uuid)
+    iface._on_event(uuid, "lifecycle", ())
+    assert entry.handle is None
+    handle.destroy()
+    with pytest.raises(HypervisorInterfaceError, match=f"setMemory\\({name} {uuid}\\).*not running"):
+        iface.connection.call("setMemory", handle.setMemory, 1024, domain=entry, query=False)
+
+
 def test_errors_name_the_call_and_the_domain_once(on_host, caplog):
     iface, domains = on_host(2)
     name, uuid = domains[0]

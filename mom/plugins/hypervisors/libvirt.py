@@ -110,15 +110,20 @@ class _Domain:
     version: int = 0
     #: the guest's balloon statistics were in a bulk record once (its driver works)
     had_stats: bool = False
+    #: the domain's name, kept when a lifecycle event drops the handle (messages still name it)
+    name: str = ""
+
+    def hold(self, handle: Any) -> None:
+        """Keep ``handle`` (and its name: a local call in the binding, no RPC)."""
+        self.handle = handle
+        try:
+            self.name = handle.name()
+        except libvirt.libvirtError:
+            pass
 
     def __str__(self) -> str:
         """The domain as messages name it: its name and UUID."""
-        if self.handle is not None:
-            try:
-                return f"{self.handle.name()} {self.uuid}"
-            except libvirt.libvirtError:
-                pass
-        return self.uuid
+        return f"{self.name} {self.uuid}" if self.name else self.uuid
 
 
 class LibvirtInterface(HypervisorInterface):
@@ -202,7 +207,7 @@ class LibvirtInterface(HypervisorInterface):
         handle = entry.handle
         if handle is None:
             handle = self.connection.call("lookupByUUIDString", conn.lookupByUUIDString, uuid, domain=uuid)
-            entry.handle = handle
+            entry.hold(handle)
         return handle, entry
 
     def _epoch(self) -> int | None:
@@ -300,7 +305,7 @@ class LibvirtInterface(HypervisorInterface):
                 entry = domains.get(uuid)
                 if entry is None:
                     entry = domains[uuid] = _Domain(uuid)
-                entry.handle = handle
+                entry.hold(handle)
             if len(domains) > len(by_uuid):
                 for uuid in [uuid for uuid in domains if uuid not in by_uuid]:
                     del domains[uuid]  # not running any more
@@ -364,7 +369,7 @@ class LibvirtInterface(HypervisorInterface):
             conn, _ = self._state()
             domain = self.connection.call("lookupByID", conn.lookupByID, int(vm_id), domain=f"id {vm_id}")
             uuid, name = domain.UUIDString(), domain.name()
-            self._entry(uuid).handle = domain
+            self._entry(uuid).hold(domain)
             return {"uuid": uuid, "name": name, "pid": self._find_pid(name, uuid)}
 
         result = self._query("getVmInfo", str(vm_id), info)
