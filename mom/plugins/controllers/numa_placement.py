@@ -42,15 +42,20 @@ class NumaPlacement(Controller):
         #: uuid -> when this controller last placed it (monotonic seconds)
         self.placed_at: dict[str, float] = {}
         self._single_said = False
+        self._ask_libvirt = True
         self._no_fit_said: set[str] = set()
 
     def nodes(self) -> list[NumaNode]:
-        """The nodes with memory; free memory from libvirt's cells where it has them."""
+        """The nodes with memory; free memory from libvirt's cells where it has them, else sysfs's."""
         try:
             nodes = [node for node in read_nodes(self.sysfs) if node.total_kib > 0]
         except OSError:
             return []
-        free = self.hypervisor_iface.getNumaCellsFree(max(node.node_id for node in nodes) + 1) if nodes else None
+        free = None
+        if nodes and self._ask_libvirt:
+            free = self.hypervisor_iface.getNumaCellsFree(max(node.node_id for node in nodes) + 1)
+            # a driver whose cells are not these nodes (a remote or test host) is not asked again
+            self._ask_libvirt = free is not None
         if free is not None:
             nodes = [
                 NumaNode(n.node_id, n.cpus, n.total_kib, free[n.node_id]) if n.node_id < len(free) else n
