@@ -127,6 +127,8 @@ def test_guest_cgroup_cpu_pressure_and_a_host_without_the_file(tmp_path):
     scope = "machine.slice/machine-qemu\\x2d1\\x2dvm.scope"
     (proc / "42" / "cgroup").write_text(f"0::/{scope}/libvirt/emulator\n")
     assert vm_cgroup(42, str(proc)) == f"/{scope}"
+    (proc / "42" / "cgroup").write_text(f"0::/{scope}/emulator\n")
+    assert vm_cgroup(42, str(proc)) == f"/{scope}"
     (cgroup / scope).mkdir(parents=True)
     (cgroup / scope / "cpu.pressure").write_text(PSI)
     iface = CpuStats()

@@ -10,15 +10,16 @@ from typing import Any, Callable, Mapping
 from mom.plugins.collectors.base import Collector
 from mom.plugins.pressure_file import read_pressure
 
-__all__ = ["GuestCpuUsage", "vm_cgroup"]
+__all__ = ["GuestCpuUsage", "vm_cgroup", "cgroup2_mount"]
 
 _NS = 1e9
 
 
 def vm_cgroup(pid: int, proc: str = "/proc") -> str | None:
     """The guest's own cgroup v2 path (``/machine.slice/machine-qemu….scope``) from its QEMU
-    process's ``/proc/PID/cgroup``: libvirt puts the process in ``…/libvirt/emulator``,
-    the vCPU threads in ``…/libvirt/vcpuN``; the scope above holds them all.  None on
+    process's ``/proc/PID/cgroup``: libvirt puts the process in ``<scope>/emulator``
+    (``<scope>/libvirt/emulator`` in some versions), the vCPU threads in ``…/vcpuN``;
+    the scope holds them all.  None on
     cgroup v1 or if the process is gone."""
     try:
         with open(os.path.join(proc, str(pid), "cgroup"), encoding="utf-8") as handle:
@@ -27,10 +28,23 @@ def vm_cgroup(pid: int, proc: str = "/proc") -> str | None:
         return None
     for line in lines:
         if line.startswith("0::"):
-            path = line[3:]
-            cut = path.find("/libvirt/")
-            return path[:cut] if cut >= 0 else (path[:-8] if path.endswith("/libvirt") else path)
+            path = line[3:].removesuffix("/emulator")
+            return path.removesuffix("/libvirt")
     return None
+
+
+def cgroup2_mount(mountinfo: str = "/proc/self/mountinfo") -> str:
+    """Where the cgroup v2 hierarchy is mounted (``/sys/fs/cgroup``, or
+    ``/sys/fs/cgroup/unified`` on a hybrid v1/v2 host); ``/sys/fs/cgroup`` if not found."""
+    try:
+        with open(mountinfo, encoding="utf-8") as handle:
+            for line in handle:
+                before, _, after = line.partition(" - ")
+                if after.split(" ", 1)[0] == "cgroup2":
+                    return before.split()[4]
+    except OSError:
+        pass
+    return "/sys/fs/cgroup"
 
 
 class GuestCpuUsage(Collector):
@@ -48,8 +62,8 @@ class GuestCpuUsage(Collector):
       the guest's cgroup (vCPUs and QEMU's own threads) waited for a CPU
       (``cpu.pressure`` of its scope; cgroup v2 with PSI)
 
-    ``[Collector: GuestCpuUsage] proc`` and ``cgroup`` (default ``/sys/fs/cgroup``) read
-    other trees (tests use trees of their own).
+    ``[Collector: GuestCpuUsage] proc`` and ``cgroup`` (default: where cgroup v2 is mounted,
+    ``/sys/fs/cgroup`` or, on a hybrid host, ``/sys/fs/cgroup/unified``) read other trees (tests use trees of their own).
     """
 
     optional_fields = frozenset(
@@ -64,7 +78,7 @@ class GuestCpuUsage(Collector):
         self.pid = properties.get("pid")
         config = dict(properties.get("config") or {})
         self.proc = config.get("proc") or "/proc"
-        self.cgroup_root = config.get("cgroup") or "/sys/fs/cgroup"
+        self.cgroup_root = config.get("cgroup") or cgroup2_mount()
         self.clock = clock
         self._previous: tuple[float, dict[str, Any]] | None = None
         self._pressure_path: str | None = None
