@@ -124,3 +124,6 @@ def test_guest_cpu_usage_on_a_real_guest(realstack: rs.RealStack, conn: Any, ifa
     data = collector.collect()
     assert 0 < data["cpu_usage"] < 4, data
     assert "cgroup_cpu_some_avg10" in data, data
+    # libvirt 9 reports both waits for TCG vCPUs (wait 0: TCG threads never wait on a vCPU)
+    assert first["vcpu_wait"] is not None and first["vcpu_delay"] is not None, first
+    assert 0 <= data["vcpu_delay"] and 0 <= data["vcpu_wait"], data
