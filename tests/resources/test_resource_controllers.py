@@ -194,3 +194,16 @@ def test_single_node_host_does_nothing_and_says_so_once(tmp_path, caplog):
 def test_libvirt_cells_free_memory(iface_for):
     """libvirt's default test host has two cells (the free memory in KiB)."""
     assert iface_for("test:///default").getNumaCellsFree(2) == [2048, 4096]
+
+
+def test_cpu_shares_on_an_interface_without_scheduler_information():
+    class Vdsm:
+        def getVmSchedulerInfo(self, uuid):
+            return None
+
+        def setVmCpuShares(self, uuid, shares):
+            raise AssertionError("sent without knowing the current value")
+
+    load("controller", "CpuShares")({"hypervisor_iface": Vdsm()}).process(
+        host_entity(), [entity("a", "u", {"cpu_shares": 2048})]
+    )

@@ -12,7 +12,8 @@ __all__ = ["CpuShares"]
 class CpuShares(Controller):
     """Guest control ``cpu_shares``: sent with ``setVmCpuShares`` (libvirt's scheduler
     parameter ``cpu_shares``) when it differs from the guest's current value, read from
-    the interface's cached scheduler parameters.  The quota and period stay CpuTune's.
+    the interface's cached scheduler parameters (an interface that has none, vdsm's, is
+    left alone).  The quota and period stay CpuTune's.
     """
 
     def process(self, host: Any, guests: Iterable[Any]) -> None:
@@ -24,7 +25,10 @@ class CpuShares(Controller):
             return
         wanted = int(wanted)
         uuid = guest.Prop("uuid")
-        current = (self.hypervisor_iface.getVmSchedulerInfo(uuid) or {}).get("cpu_shares")
+        sched = self.hypervisor_iface.getVmSchedulerInfo(uuid)
+        if sched is None:
+            return  # the interface cannot say (vdsm has no CPU shares verb): nothing to compare
+        current = sched.get("cpu_shares")
         if current == wanted:
             return
         self.logger.info("Setting CPU shares of guest %s: %s -> %d", guest.properties.get("name"), current, wanted)

@@ -35,6 +35,10 @@ class NetworkBandwidth(Controller):
         self._refusal_said = False
 
     def process(self, host: Any, guests: Iterable[Any]) -> None:
+        guests = list(guests)
+        if self.refused:  # forget the guests that are gone
+            present = {guest.Prop("uuid") for guest in guests}
+            self.refused = {key: value for key, value in self.refused.items() if key[0] in present}
         self.for_each_guest(guests, self.process_guest)
 
     def process_guest(self, guest: Any) -> None:

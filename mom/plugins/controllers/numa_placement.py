@@ -65,6 +65,9 @@ class NumaPlacement(Controller):
 
     def process(self, host: Any, guests: Iterable[Any]) -> None:
         guests = [guest for guest in guests if (guest.GetControl("numa_place") or 0) > 0]
+        if len(self.placed_at) > len(guests):  # forget the guests no longer marked or gone
+            marked = {guest.Prop("uuid") for guest in guests}
+            self.placed_at = {uuid: when for uuid, when in self.placed_at.items() if uuid in marked}
         if not guests:
             return
         nodes = self.nodes()
