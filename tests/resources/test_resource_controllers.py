@@ -207,3 +207,14 @@ def test_cpu_shares_on_an_interface_without_scheduler_information():
     load("controller", "CpuShares")({"hypervisor_iface": Vdsm()}).process(
         host_entity(), [entity("a", "u", {"cpu_shares": 2048})]
     )
+
+
+def test_cpu_shares_on_a_driver_without_the_parameter_says_so_once(rig, caplog):
+    """libvirt's test driver has only a "weight" scheduler parameter."""
+    iface, guests, _ = rig
+    controller = load("controller", "CpuShares")({"hypervisor_iface": iface})
+    with caplog.at_level(logging.WARNING, "mom.Controllers.CpuShares"):
+        for _ in range(3):
+            controller.process(host_entity(), [entity(name, uuid, {"cpu_shares": 2048}) for name, uuid in guests])
+    assert iface.stats()["calls_by_name"].get("setSchedulerParameters") is None
+    assert sum("no cpu_shares" in r.message for r in caplog.records) == 1
