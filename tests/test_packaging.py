@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from mom.policy_sets import DEFAULT_SET, shipped_set_dir
+from mom.policy_sets import DEFAULT_SET, shipped_set_dir, shipped_sets
 
 pytestmark = pytest.mark.slow
 
@@ -105,7 +105,9 @@ def test_the_wheel_holds_the_package_and_its_policy_sets_only(installed: Install
     names = zipfile.ZipFile(installed.wheel).namelist()
     assert {name.split("/")[0] for name in names} == {"mom", "mom-0.1.0.dist-info"}
     assert [name for name in names if "vdsm_double" in name] == []
-    shipped = sorted(f"mom/policies/{DEFAULT_SET}/{path.name}" for path in Path(shipped_set_dir(DEFAULT_SET)).iterdir())
+    shipped = sorted(
+        f"mom/policies/{name}/{path.name}" for name in shipped_sets() for path in Path(shipped_set_dir(name)).iterdir()
+    )
     assert shipped and sorted(name for name in names if name.startswith("mom/policies/")) == shipped
     extensions = [name for name in names if name.endswith(".so")]
     if os.environ.get("MOM_REQUIRE_FASTPATH") == "1":
@@ -148,7 +150,7 @@ def test_mom_policy_checks_and_evaluates_the_shipped_set_by_name(installed: Inst
     result = json.loads(_check(installed.run("mom-policy", "eval", "--host", host, "--guests", guests, DEFAULT_SET)).stdout)
     assert result["ok"] is True and result["host"]["ksm_run"] in (0, 1) and result["guests"]
     unknown = installed.run("mom-policy", "check", "no-such-set")
-    assert unknown.returncode == 2 and f"(shipped: {DEFAULT_SET}" in unknown.stderr
+    assert unknown.returncode == 2 and f"(shipped: {', '.join(shipped_sets())})" in unknown.stderr
 
 
 def test_momd_starts_its_command_line(installed: Installed) -> None:

@@ -48,6 +48,12 @@ COLLECTORS: dict[str, str] = {
     "GuestQemuAgent": _C + "guest_qemu_agent:GuestQemuAgent",
     "GuestNetworkDaemon": _C + "guest_network_daemon:GuestNetworkDaemon",
     "GuestSla": _C + "guest_sla:GuestSla",
+    # CPU, IO, network and NUMA (README "CPU, IO, network and NUMA by class")
+    "HostCpuPressure": _C + "host_cpu_pressure:HostCpuPressure",
+    "HostIoPressure": _C + "host_io_pressure:HostIoPressure",
+    "HostNuma": _C + "host_numa:HostNuma",
+    "GuestCpuUsage": _C + "guest_cpu_usage:GuestCpuUsage",
+    "GuestSlaResources": _C + "guest_sla_resources:GuestSlaResources",
     # the simulated host's (mom-sim)
     "SimHostMemory": "mom.sim.collectors:SimHostMemory",
     "SimHostKSM": "mom.sim.collectors:SimHostKSM",
@@ -60,6 +66,10 @@ CONTROLLERS: dict[str, str] = {
     "KSM": _K + "ksm:KSM",
     "CpuTune": _K + "cpu_tune:CpuTune",
     "IoTune": _K + "io_tune:IoTune",
+    "CpuShares": _K + "cpu_shares:CpuShares",
+    "BlkioWeight": _K + "blkio_weight:BlkioWeight",
+    "NetworkBandwidth": _K + "network_bandwidth:NetworkBandwidth",
+    "NumaPlacement": _K + "numa_placement:NumaPlacement",
 }
 
 _H = "mom.plugins.hypervisors."

@@ -27,6 +27,8 @@ __all__ = [
     "parse_class_sections",
     "guarantee_kib",
     "margin_kib",
+    "resource_fields",
+    "RESOURCE_FIELDS",
 ]
 
 #: ``[sla-class gold]``
@@ -55,19 +57,74 @@ class SlaClass:
     #: the guest may be powered off under pressure (a later issue acts on it)
     power_off: bool = False
     description: str = ""
+    # ## CPU, block IO, network (issue 13; README "CPU, IO, network and NUMA by class")
+    #: relative CPU weight (libvirt cpu_shares)
+    cpu_shares: int = 1024
+    #: fraction of its vCPUs the class is promised under contention
+    cpu_guarantee: float = 0.0
+    #: under host CPU contention each vCPU is capped at this fraction of a CPU (0: never capped)
+    cpu_cap: float = 0.0
+    #: relative block IO weight (libvirt blkio weight, 100..1000)
+    blkio_weight: int = 500
+    #: under host IO pressure each disk is capped at this many bytes/s and IO/s (0: never)
+    io_cap_bytes: int = 0
+    io_cap_iops: int = 0
+    #: per interface (average KiB/s, peak KiB/s, burst KiB), inbound and outbound; 0: unlimited
+    net_inbound: tuple[int, int, int] = (0, 0, 0)
+    net_outbound: tuple[int, int, int] = (0, 0, 0)
 
 
-#: the shipped classes (issue 11); the margin of 0.20 is vdsm's 20 % free-memory threshold
+_MIB = 1024 * 1024
+#: the shipped classes (issue 11); the margin of 0.20 is vdsm's 20 % free-memory threshold.
+#: CPU/IO/network (issue 13): platinum and compute weigh most and are never capped; a 1 Gbit/s
+#: interface is 125000 KiB/s
 DEFAULT_CLASSES: Mapping[str, SlaClass] = {
     c.name: c
     for c in (
-        SlaClass("platinum", 1.0, 40, 0.20, False, "all of its memory: never ballooned"),
-        SlaClass("gold", 0.75, 30, 0.20, False, "75 % of its memory"),
-        SlaClass("standard", 0.0, 20, 0.20, False, "balloon_min, as upstream MOM"),
-        SlaClass("compute", 0.0, 10, 0.10, False, "balloon_min; reclaimed early, with a smaller margin"),
-        SlaClass("vapor", 0.0, 0, 0.05, True, "no guarantee; reclaimed first, may be powered off"),
+        SlaClass(
+            "platinum", 1.0, 40, 0.20, False, "all of its memory: never ballooned",
+            cpu_shares=2048, cpu_guarantee=1.0, blkio_weight=1000,
+        ),
+        SlaClass(
+            "gold", 0.75, 30, 0.20, False, "75 % of its memory",
+            cpu_shares=1536, cpu_guarantee=0.75, blkio_weight=750,
+        ),
+        SlaClass(
+            "standard", 0.0, 20, 0.20, False, "balloon_min, as upstream MOM",
+            cpu_shares=1024, cpu_cap=0.5, blkio_weight=500, io_cap_bytes=50 * _MIB, io_cap_iops=1000,
+            net_inbound=(125000, 250000, 1024), net_outbound=(125000, 250000, 1024),
+        ),
+        SlaClass(
+            "compute", 0.0, 10, 0.10, False, "balloon_min; reclaimed early, with a smaller margin",
+            cpu_shares=2048, cpu_guarantee=1.0, blkio_weight=500,
+        ),
+        SlaClass(
+            "vapor", 0.0, 0, 0.05, True, "no guarantee; reclaimed first, may be powered off",
+            cpu_shares=256, cpu_cap=0.25, blkio_weight=100, io_cap_bytes=10 * _MIB, io_cap_iops=200,
+            net_inbound=(12500, 25000, 256), net_outbound=(12500, 25000, 256),
+        ),
     )
-}
+}  # fmt: skip
+
+
+def resource_fields(sla_class: SlaClass) -> dict[str, int | float]:
+    """The class's CPU, IO and network values as guest fields (GuestSla gives them)."""
+    fields: dict[str, int | float] = {
+        "sla_cpu_shares": sla_class.cpu_shares,
+        "sla_cpu_guarantee": sla_class.cpu_guarantee,
+        "sla_cpu_cap": sla_class.cpu_cap,
+        "sla_blkio_weight": sla_class.blkio_weight,
+        "sla_io_cap_bytes": sla_class.io_cap_bytes,
+        "sla_io_cap_iops": sla_class.io_cap_iops,
+    }
+    for way, values in (("in", sla_class.net_inbound), ("out", sla_class.net_outbound)):
+        for what, value in zip(("average", "peak", "burst"), values):
+            fields[f"sla_net_{way}_{what}"] = value
+    return fields
+
+
+#: the field names of :func:`resource_fields`
+RESOURCE_FIELDS = frozenset(resource_fields(SlaClass("x", 0.0, 0, 0.0)))
 
 
 # ## Values
@@ -164,7 +221,30 @@ CLASS_KEYS: Mapping[str, tuple[str, Callable[[str], object], str, str]] = {
     ),
     "power-off": ("power_off", lambda text: _boolean(text), "a boolean (true/false)", "may be powered off"),
     "description": ("description", str, "a string", "free text for momctl and the logs"),
+    "cpu-shares": ("cpu_shares", lambda text: _bounded_int(text, 2, 262144), "an integer 2..262144", "CPU weight"),
+    "cpu-guarantee": ("cpu_guarantee", parse_fraction, "a fraction or a percentage", "of its vCPUs, promised"),
+    "cpu-cap": ("cpu_cap", parse_fraction, "a fraction or a percentage (0: never)", "vCPU cap under contention"),
+    "blkio-weight": ("blkio_weight", lambda text: _bounded_int(text, 100, 1000), "an integer 100..1000", "IO weight"),
+    "io-cap-bytes": ("io_cap_bytes", lambda text: _bounded_int(text, 0, 2**53), "bytes/s (0: never)", "disk cap"),
+    "io-cap-iops": ("io_cap_iops", lambda text: _bounded_int(text, 0, 2**53), "IO/s (0: never)", "disk cap"),
+    "net-inbound": ("net_inbound", lambda text: _bandwidth(text), "average,peak,burst (KiB/s, KiB/s, KiB)", "in"),
+    "net-outbound": ("net_outbound", lambda text: _bandwidth(text), "average,peak,burst (KiB/s, KiB/s, KiB)", "out"),
 }
+
+
+def _bounded_int(text: str, low: int, high: int) -> int:
+    value = int(text.strip())
+    if not low <= value <= high:
+        raise ValueError(f"'{text.strip()}' is outside {low}..{high}")
+    return value
+
+
+def _bandwidth(text: str) -> tuple[int, int, int]:
+    parts = [part.strip() for part in text.replace(",", " ").split()]
+    if len(parts) != 3:
+        raise ValueError(f"'{text.strip()}' is not three numbers: average, peak, burst")
+    average, peak, burst = (_bounded_int(part, 0, 2**32 - 1) for part in parts)
+    return average, peak, burst
 
 _BOOLEANS = {"1": True, "yes": True, "true": True, "on": True, "0": False, "no": False, "false": False, "off": False}
 

@@ -92,6 +92,34 @@ class HypervisorInterface:
         collector's input); None: this hypervisor keeps no SLA metadata (vdsm's API)."""
         return None
 
+    def getVmCpuStats(self, uuid: str) -> dict[str, Any] | None:
+        """``{cpu_time, vcpu_count, vcpu_wait, vcpu_delay}`` (ns, cumulative), or None."""
+        return None
+
+    def getVmSchedulerInfo(self, uuid: str) -> dict[str, Any] | None:
+        """The guest's scheduler parameters (``cpu_shares``...), or None."""
+        return None
+
+    def setVmCpuShares(self, uuid: str, shares: int) -> None:
+        """Set the guest's CPU shares."""
+
+    def getVmResourceTune(self, uuid: str) -> dict[str, Any] | None:
+        """``{blkio_weight, bandwidth, numa_nodeset, vcpu_pins}``, or None (not supported)."""
+        return None
+
+    def setVmBlkioWeight(self, uuid: str, weight: int) -> None:
+        """Set the guest's block IO weight."""
+
+    def setVmInterfaceBandwidth(self, uuid: str, device: str, params: dict[str, int]) -> None:
+        """Set one interface's inbound/outbound average, peak and burst."""
+
+    def setVmNumaPlacement(self, uuid: str, node: int, cpus: list[int], host_cpus: int) -> None:
+        """Place the guest's memory on ``node`` and pin its vCPUs to ``cpus``."""
+
+    def getNumaCellsFree(self, cells: int) -> list[int] | None:
+        """Free memory (KiB) of the first ``cells`` NUMA cells, or None."""
+        return None
+
     def ksmTune(self, tuning_params: dict[str, int]) -> None:
         """Set KSM knobs (keys without the ``ksm_`` prefix)."""
 

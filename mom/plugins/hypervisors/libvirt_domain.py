@@ -28,6 +28,7 @@ __all__ = [
     "TUNE_NAMESPACE",
     "MEMORY_STATS_MAP",
     "BULK_MEMORY_MAP",
+    "BANDWIDTH_KEYS",
     "DomainXml",
     "parse_domain_xml",
 ]
@@ -83,6 +84,24 @@ class DomainXml:
     mom_sla: str | None = None
     #: oVirt's custom properties sla_class, sla_priority, sla_tags (ovirt-vm:custom)
     ovirt_custom: dict[str, str] = field(default_factory=dict)
+    #: <blkiotune><weight>, 0 if none
+    blkio_weight: int = 0
+    #: target dev -> {"inbound.average": KiB/s, ... "outbound.burst": KiB} of every
+    #: <interface> with a target (absent values are 0: unlimited)
+    bandwidth: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: <numatune><memory nodeset>, "" if none
+    numa_nodeset: str = ""
+    #: vCPU -> its <cputune><vcpupin cpuset>
+    vcpu_pins: dict[int, str] = field(default_factory=dict)
+
+    def resource_tune(self) -> dict[str, Any]:
+        """What ``getVmResourceTune`` answers (fresh containers)."""
+        return {
+            "blkio_weight": self.blkio_weight,
+            "bandwidth": {dev: dict(values) for dev, values in self.bandwidth.items()},
+            "numa_nodeset": self.numa_nodeset,
+            "vcpu_pins": dict(self.vcpu_pins),
+        }
 
     def sla_metadata(self) -> dict[str, Any]:
         """What ``getVmSlaMetadata`` answers (see :mod:`mom.sla.registry`)."""
@@ -201,5 +220,31 @@ def parse_domain_xml(text: str) -> DomainXml:
                 break
         parsed.io_policy = _io_policy(tune)
     _sla_metadata(root, parsed)
+    _resource_tune(root, parsed)
     return parsed
+
+
+#: the keys of virDomainSetInterfaceParameters, in the XML's <bandwidth> attribute names
+BANDWIDTH_KEYS = tuple(f"{way}.{what}" for way in ("inbound", "outbound") for what in ("average", "peak", "burst"))
+
+
+def _resource_tune(root: ElementTree.Element, parsed: DomainXml) -> None:
+    parsed.blkio_weight = _int(root.findtext("blkiotune/weight"))
+    for interface in root.findall("devices/interface"):
+        target = interface.find("target")
+        dev = None if target is None else target.get("dev")
+        if not dev:
+            continue
+        values = dict.fromkeys(BANDWIDTH_KEYS, 0)
+        for way in ("inbound", "outbound"):
+            node = interface.find(f"bandwidth/{way}")
+            if node is not None:
+                for what in ("average", "peak", "burst"):
+                    values[f"{way}.{what}"] = _int(node.get(what))
+        parsed.bandwidth[dev] = values
+    memory = root.find("numatune/memory")
+    if memory is not None:
+        parsed.numa_nodeset = memory.get("nodeset") or ""
+    for pin in root.findall("cputune/vcpupin"):
+        parsed.vcpu_pins[_int(pin.get("vcpu"))] = pin.get("cpuset") or ""
 
