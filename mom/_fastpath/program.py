@@ -11,11 +11,13 @@ from __future__ import annotations
 import threading
 from typing import Any, Iterable, Mapping
 
+from mom._fastpath import allocator as fast_allocator
 from mom._fastpath.code import Code
 from mom._fastpath.vm import Machine
 from mom.dsl import program as reference
 from mom.dsl import syntax
 from mom.dsl.builtins import SHADOWABLE
+from mom.dsl.builtins_sla import program_functions
 from mom.dsl.bytecode import Bytecode, compile_bytecode
 from mom.dsl.compiler import annotate
 from mom.dsl.limits import DEFAULT_LIMITS, Limits
@@ -33,6 +35,9 @@ class Program:
         self.discarded_at = discarded_at
         self.limits = limits
         nodes = syntax.expressions(forms)  # (not kept: garbage once compiled)
+        #: this program's own functions, over the Cython allocator (also when the
+        #: reference runs the program: the state is the program's, whichever runs it)
+        self.program_functions: dict[str, Any] = program_functions(fast_allocator.allocate)
         self._reference: reference.Program | None = None
         self._lock = threading.Lock()  # one evaluation at a time per machine
         # per variant (top-level values computed or not): code and machine
@@ -68,7 +73,7 @@ class Program:
         With ``results=False`` the values of the top-level forms are not collected
         (the policy engine only logs them, at debug level).
         """
-        bindings = dict(bindings or {})
+        bindings = {**self.program_functions, **(bindings or {})}
         if self.delegated is not None or not SHADOWABLE.isdisjoint(bindings):
             return self.reference_program().execute(bindings)
         with self._lock:

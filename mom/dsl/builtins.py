@@ -32,6 +32,7 @@ __all__ = [
     "c_min",
     "c_max",
     "debug",
+    "has_word",
     "SEQUENCE_TYPES",
     "check_length",
     "checked_add",
@@ -203,8 +204,16 @@ def debug(*args: Any) -> Any:
     return args[-1]
 
 
+def has_word(word: Any, text: Any) -> bool:
+    """``(has_word "db" guest.sla_tags)``: whether ``text`` (space-separated words, such
+    as a guest's SLA tags) has ``word``; None or a non-string text has no words."""
+    if not isinstance(text, str):
+        return False
+    return str(word) in text.split()
+
+
 #: functions every evaluator puts in its root scope, called like variables
-STACK_FUNCTIONS: dict[str, Callable[..., Any]] = {"abs": abs, "debug": debug}
+STACK_FUNCTIONS: dict[str, Callable[..., Any]] = {"abs": abs, "debug": debug, "has_word": has_word}
 
 
 # ## Arithmetic with size limits: the results a correct policy computes are unchanged,

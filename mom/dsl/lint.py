@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
 from mom.dsl import syntax
-from mom.dsl.builtins import BUILTINS, SHADOWABLE, STACK_FUNCTIONS, arity_error, call_error, non_symbol_argument
+from mom.dsl.builtins import BUILTINS, SHADOWABLE, arity_error, call_error, non_symbol_argument
+from mom.dsl.builtins import STACK_FUNCTIONS as _STACK_FUNCTIONS
+from mom.dsl.builtins_sla import PROGRAM_FUNCTION_NAMES
 from mom.dsl.reader import ReadResult, Source, Token, read
 from mom.dsl.render import render
 from mom.errors import PolicyError
@@ -45,7 +47,9 @@ WARNING = "warning"
 NOTE = "note"
 
 #: names every evaluation binds before the policy runs (``nil`` is a literal, not a name)
-PREDEFINED = ("Host", "Guests", *STACK_FUNCTIONS)
+PREDEFINED = ("Host", "Guests", *_STACK_FUNCTIONS, *PROGRAM_FUNCTION_NAMES)
+#: the functions bound as variables (plain and per-program ones alike)
+STACK_FUNCTIONS = (*_STACK_FUNCTIONS, *PROGRAM_FUNCTION_NAMES)
 
 Time = tuple[int, int]  # (unit index, character offset): program order at top level
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Sequence
 
 from mom.dsl import syntax
+from mom.dsl.builtins_sla import program_functions
 from mom.dsl.compiler import Function, Unit, compile_expression, compile_units, run
 from mom.dsl.evaluator import Evaluator
 from mom.dsl.limits import DEFAULT_LIMITS, Limits
@@ -20,7 +21,7 @@ __all__ = ["Program", "compile_policy", "evaluate_text", "evaluate_expression"]
 class Program:
     """Forms read from one policy text and their compiled closures."""
 
-    __slots__ = ("forms", "source", "functions", "unit", "discarded_at", "limits")
+    __slots__ = ("forms", "source", "functions", "unit", "discarded_at", "limits", "program_functions")
 
     def __init__(
         self,
@@ -43,15 +44,19 @@ class Program:
         self.functions: list[Function] = functions
         #: the generated Python, for error positions and ``mom-policy show``
         self.unit: Unit = unit
+        #: this program's own functions (``sla_balloon``: its state lives from one
+        #: evaluation to the next, see mom.dsl.builtins_sla)
+        self.program_functions: dict[str, Any] = program_functions()
 
     def run(self, evaluator: Evaluator) -> list[Any]:
         """Evaluate every top-level form on ``evaluator``; the list of their values."""
         return [run(function, evaluator) for function in self.functions]
 
     def execute(self, bindings: Mapping[str, Any] | None = None) -> list[Any]:
-        """Evaluate with fresh variables, ``bindings`` in the root scope."""
+        """Evaluate with fresh variables, ``bindings`` in the root scope (after the
+        program's own functions, which a binding of the same name replaces)."""
         evaluator = Evaluator(self.limits)
-        for name, value in (bindings or {}).items():
+        for name, value in {**self.program_functions, **(bindings or {})}.items():
             evaluator.set(name, value, True)
         return self.run(evaluator)
 

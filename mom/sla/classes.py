@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
 from mom.errors import ConfigError, MomError
+from mom.sla.allocator import PLATINUM
 
 __all__ = [
     "SlaError",
@@ -27,6 +28,7 @@ __all__ = [
     "parse_class_sections",
     "guarantee_kib",
     "margin_kib",
+    "reclaim_ranks",
     "resource_fields",
     "RESOURCE_FIELDS",
 ]
@@ -200,6 +202,16 @@ def guarantee_kib(balloon_max: int, balloon_min: int, sla_class: SlaClass, expli
 def margin_kib(balloon_max: int, sla_class: SlaClass) -> int:
     """The free memory (KiB) a guest of this class keeps above what it uses."""
     return int(sla_class.margin * balloon_max)
+
+
+def reclaim_ranks(classes: Mapping[str, SlaClass]) -> dict[str, int]:
+    """Each class's rank for the allocator (``mom.sla.allocator``): a class that keeps all
+    of its memory (guarantee 1.0, platinum) is never reclaimed (``PLATINUM``); the others
+    are ranked 0, 1, ... by their reclaim order (equal orders share a rank; at most
+    ``PLATINUM - 1``).  The shipped table gives vapor 0, compute 1, standard 2, gold 3."""
+    orders = sorted({c.reclaim_order for c in classes.values() if c.guarantee < 1.0})
+    rank_of = {order: min(index, PLATINUM - 1) for index, order in enumerate(orders)}
+    return {name: PLATINUM if c.guarantee >= 1.0 else rank_of[c.reclaim_order] for name, c in classes.items()}
 
 
 # ## The [sla-class NAME] sections

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from mom.config import load_config
@@ -118,3 +120,16 @@ def test_unknown_class_key_is_a_warning(tmp_path):
     loaded = load_config(conf(tmp_path, "[sla-class gold]\nguarantees = 80%\n"))
     assert any("unknown option 'guarantees' in section 'sla-class gold'" in w for w in loaded.warnings)
     assert loaded.settings.sla.classes["gold"].guarantee == 0.75
+
+
+def test_reclaim_ranks_follow_the_reclaim_order_and_platinum_is_never_reclaimed():
+    from mom.sla.allocator import PLATINUM, RANKS
+    from mom.sla.classes import reclaim_ranks
+
+    assert reclaim_ranks(DEFAULT_CLASSES) == RANKS
+    table = dict(DEFAULT_CLASSES)
+    table["batch"] = replace(DEFAULT_CLASSES["standard"], name="batch", reclaim_order=5)
+    table["keep"] = replace(DEFAULT_CLASSES["gold"], name="keep", guarantee=1.0, reclaim_order=0)
+    ranks = reclaim_ranks(table)
+    assert (ranks["vapor"], ranks["batch"], ranks["compute"], ranks["standard"], ranks["gold"]) == (0, 1, 2, 3, 4)
+    assert ranks["keep"] == ranks["platinum"] == PLATINUM

@@ -33,19 +33,24 @@ def test_rules_and_rpc_without_metadata():
     collector = plugins.load("collector", "GuestSla")(
         {"hypervisor_iface": NoMetadata(), "uuid": UUID, "name": "db-1", "sla_registry": sla}
     )
-    assert collector.getFields() == {"sla_class", "sla_priority", "sla_tags", "sla_tag_db", "sla_tag_web"}
-    assert collector.getOptionalFields() == {"sla_guarantee"}
+    assert collector.getFields() == {
+        "sla_class", "sla_priority", "sla_tags", "sla_reclaim_rank", "sla_tag_db", "sla_tag_web",
+    }  # fmt: skip
+    assert collector.getOptionalFields() == {"sla_guarantee", "sla_margin"}
     assert collector.collect() == {
         "sla_class": "gold",
         "sla_priority": 50,
         "sla_tags": "db",
         "sla_guarantee": 750,
+        "sla_reclaim_rank": 3,  # gold: reclaimed after vapor, compute and standard
+        "sla_margin": 200,  # gold's 20 % of balloon_max
         "sla_tag_db": 1,
         "sla_tag_web": 0,
     }
     sla.set_rpc("db-1", {"class": "standard", "tags": "web", "priority": 5})
     sample = collector.collect()
     assert (sample["sla_class"], sample["sla_priority"], sample["sla_guarantee"]) == ("standard", 5, 100)
+    assert sample["sla_reclaim_rank"] == 2
     assert (sample["sla_tag_db"], sample["sla_tag_web"]) == (0, 1)
 
 
@@ -53,7 +58,8 @@ def test_no_balloon_size_no_guarantee():
     collector = guest_sla.GuestSla(
         {"hypervisor_iface": HypervisorInterface(), "uuid": UUID, "name": "a", "sla_registry": SlaRegistry(SlaConfig())}
     )
-    assert collector.collect()["sla_guarantee"] is None
+    sample = collector.collect()
+    assert sample["sla_guarantee"] is None and sample["sla_margin"] is None
 
 
 def test_without_a_registry_the_shipped_classes_and_one_warning(caplog, monkeypatch):

@@ -11,6 +11,7 @@ import logging
 from typing import Any, Mapping
 
 from mom.plugins.collectors.base import Collector
+from mom.sla.classes import margin_kib, reclaim_ranks
 from mom.sla.config import SlaConfig, tag_field
 from mom.sla.registry import SlaRegistry
 
@@ -28,11 +29,15 @@ class GuestSla(Collector):
     - ``sla_tags``: its tags, space-separated (a string; "" if none)
     - ``sla_guarantee``: the memory it keeps, KiB (optional: None while the balloon
       size is unknown)
+    - ``sla_reclaim_rank``: its class's rank for the allocator (0 reclaimed first ..
+      63 never; :func:`mom.sla.classes.reclaim_ranks`)
+    - ``sla_margin``: the free memory its class keeps above what it uses, KiB (optional,
+      as ``sla_guarantee``)
     - ``sla_tag_<tag>``: 1 if it has the tag, else 0, for each tag of ``[sla] tag-fields``
     """
 
-    fields = frozenset({"sla_class", "sla_priority", "sla_tags"})
-    optional_fields = frozenset({"sla_guarantee"})
+    fields = frozenset({"sla_class", "sla_priority", "sla_tags", "sla_reclaim_rank"})
+    optional_fields = frozenset({"sla_guarantee", "sla_margin"})
 
     def __init__(self, properties: Mapping[str, Any]) -> None:
         super().__init__(properties)
@@ -50,6 +55,7 @@ class GuestSla(Collector):
             registry = SlaRegistry(SlaConfig())
         self.registry: SlaRegistry = registry
         self.tag_fields = {tag: tag_field(tag) for tag in registry.config.tag_fields}
+        self.ranks = reclaim_ranks(registry.config.classes)
         self.fields = GuestSla.fields | frozenset(self.tag_fields.values())
         registry.guest_found(self.uuid, self.name)
 
@@ -61,7 +67,11 @@ class GuestSla(Collector):
             "sla_priority": sla.priority,
             "sla_tags": " ".join(sla.tags),
             "sla_guarantee": self.registry.guarantee(self.uuid, sla, balloon),
+            "sla_reclaim_rank": self.ranks[sla.sla_class.name],
+            "sla_margin": None,
         }
+        if balloon is not None and balloon.get("balloon_max") is not None:
+            data["sla_margin"] = margin_kib(int(balloon["balloon_max"]), sla.sla_class)
         for tag, name in self.tag_fields.items():
             data[name] = 1 if sla.has_tag(tag) else 0
         return data
