@@ -224,7 +224,7 @@ def test_only_real_discarded_text_is_reported(text: str, discarded_at: int | Non
 
 
 def test_predefined_names() -> None:
-    assert set(PREDEFINED) == {"Host", "Guests", "abs", "debug"}
+    assert set(PREDEFINED) == {"Host", "Guests", "abs", "debug", "has_word", "sla_balloon"}
 
 
 def test_lint_does_not_evaluate() -> None:
