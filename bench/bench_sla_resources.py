@@ -23,7 +23,7 @@ from tests.compat import golden
 
 SIZES = [100, 1000]
 CLASSES = sorted(DEFAULT_CLASSES)
-POLICIES = ("04-cputune", "05-iotune", "06-network", "07-numa")
+POLICIES = ("00-defines", "04-cputune", "05-iotune", "06-network", "07-numa")  # 00: the switches
 #: contended: the host's CPUs busy and waited for, IO stalled, two NUMA nodes; calm: none of it
 HOSTS = {
     "contended": {"cpu_count": 64, "cpu_busy": 0.99, "cpu_some_avg10": 40.0, "io_some_avg10": 80.0,

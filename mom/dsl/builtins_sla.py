@@ -3,7 +3,8 @@ in one call, through the SLA allocator (the tag test ``has_word`` is a plain bui
 :mod:`mom.dsl.builtins`).
 
 ``(sla_balloon Guests available host_free threshold band [tax_rate step_cap dead_band])``
-reads the guests' columns, calls the allocator once (:mod:`mom.sla.allocator`; the fast
+(``available`` may be ``nil``: the guests' current sizes in all plus ``host_free -
+threshold``, what the host can give them while keeping ``threshold`` free) reads the guests' columns, calls the allocator once (:mod:`mom.sla.allocator`; the fast
 path passes its Cython twin, which gives the same result to the bit), sets the control
 ``balloon_target`` of each guest whose target changes, and returns a
 :class:`BalloonResult` (``.mode``, ``.changed``, ``.shortfall``...).  All sizes are KiB.
@@ -221,11 +222,13 @@ class SlaBalloon:
         host = []
         for name, value in (("available", available), ("host_free", host_free), ("threshold", threshold), ("band", band)):
             number = _number(value)
-            if number != number:  # NaN: absent or not a number
+            if number != number and not (name == "available" and value is None):  # NaN: not a number
                 raise PolicyError(f"sla_balloon: {name} must be a number of KiB, not {value!r}")
-            host.append(max(0, int(number)))
+            host.append(max(0, int(number)) if number == number else None)
         columns = read_columns(guests)
         inputs, excluded = allocator_inputs(columns)
+        if host[0] is None:
+            host[0] = max(0, int(inputs["current"].sum()) + host[1] - host[2])
         try:
             result = self.allocate(
                 **inputs,

@@ -12,7 +12,8 @@ from mom.sla.classes import DEFAULT_CLASSES, resource_fields
 
 SLA_SET = Path(shipped_set_dir("sla"))
 VDSM_SET = Path(shipped_set_dir("vdsm"))
-RESOURCE_POLICIES = ("04-cputune", "05-iotune", "06-network", "07-numa")
+# 00-defines holds the switches (slaNumaEnabled)
+RESOURCE_POLICIES = ("00-defines", "04-cputune", "05-iotune", "06-network", "07-numa")
 
 HOST_FIELDS = {
     "cpu_count": 4,
