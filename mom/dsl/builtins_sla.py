@@ -4,7 +4,8 @@ in one call, through the SLA allocator (the tag test ``has_word`` is a plain bui
 
 ``(sla_balloon Guests available host_free threshold band [tax_rate step_cap dead_band])``
 (``available`` may be ``nil``: the guests' current sizes in all plus ``host_free -
-threshold``, what the host can give them while keeping ``threshold`` free) reads the guests' columns, calls the allocator once (:mod:`mom.sla.allocator`; the fast
+threshold - band``, what the host can give them while keeping the top of the band
+free, where reclaim stops) reads the guests' columns, calls the allocator once (:mod:`mom.sla.allocator`; the fast
 path passes its Cython twin, which gives the same result to the bit), sets the control
 ``balloon_target`` of each guest whose target changes, and returns a
 :class:`BalloonResult` (``.mode``, ``.changed``, ``.shortfall``...).  All sizes are KiB.
@@ -228,7 +229,7 @@ class SlaBalloon:
         columns = read_columns(guests)
         inputs, excluded = allocator_inputs(columns)
         if host[0] is None:
-            host[0] = max(0, int(inputs["current"].sum()) + host[1] - host[2])
+            host[0] = max(0, int(inputs["current"].sum()) + host[1] - host[2] - host[3])
         try:
             result = self.allocate(
                 **inputs,

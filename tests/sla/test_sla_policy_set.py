@@ -1,0 +1,231 @@
+"""The shipped SLA set (mom/policies/sla) with its balloon policy on the allocator, on both
+implementations: platinum never ballooned, gold kept at 75 %, vapor and compute reclaimed
+first, no oscillation at steady state, the guarantee floor never broken; the builtin
+sla_balloon over entities and over the column store alike."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mom.dsl.builtins_sla import read_columns
+from mom.errors import PolicyError
+from mom.runtime.table import GuestSet, SampleTable
+from tests.sla.sla_host import GIB, SLA_SET, Guest, SlaHost, reversals, sla_store
+
+CLASSES = ("platinum", "gold", "standard", "compute", "vapor")
+
+
+def mixed(used: int = 1 * GIB) -> list[Guest]:
+    return [Guest(name, name, used) for name in CLASSES]
+
+
+def test_the_set_is_complete_and_passes_strict_checks():
+    assert sorted(path.name for path in SLA_SET.glob("*.policy")) == [
+        "00-defines.policy", "01-parameters.policy", "02-balloon.policy", "03-ksm.policy",
+        "04-cputune.policy", "05-iotune.policy", "06-network.policy", "07-numa.policy",
+    ]  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "mom.cli.policy", "check", "--strict", "sla"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_overcommitted_host_platinum_untouched_gold_kept_floors_never_broken(impl):
+    # 5 x 4 GiB on 16 GiB (1 GiB for the host): no memory free at first
+    host = SlaHost(16 * GIB, mixed())
+    store = sla_store(impl)
+    for _ in range(80):
+        host.cycle(store)
+        for guest in host.guests:
+            assert guest.balloon_cur >= guest.guarantee, guest
+    platinum, gold, standard, compute, vapor = host.guests
+    assert platinum.targets == [] and platinum.balloon_cur == platinum.balloon_max
+    assert gold.balloon_cur >= 0.75 * gold.balloon_max
+    # memory was reclaimed, and the free memory is back above the threshold (20 %)
+    assert sum(g.balloon_max - g.balloon_cur for g in host.guests) > 3 * GIB
+    assert host.free >= 0.20 * host.memory
+    # no guest below what it uses plus its class's margin
+    for guest in host.guests:
+        assert guest.balloon_cur >= guest.used
+
+
+def test_vapor_then_compute_are_reclaimed_first(impl):
+    # 17 GiB for 5 x 4 GiB guests using 2 GiB each: what the host can give (17 - 1 - 25 %
+    # kept free = 11.75 GiB, 7.75 once platinum has its 4) does not hold the floors (used +
+    # margin: 10.4 GiB), so floors are given up in class order: vapor's, then compute's;
+    # standard keeps its margin, gold its 75 %
+    host = SlaHost(17 * GIB, mixed(used=2 * GIB))
+    store = sla_store(impl)
+    shrunk_at: dict[str, int] = {}
+    for cycle in range(200):
+        controls = host.cycle(store)
+        for name in CLASSES:
+            if "balloon_target" in controls[name]:
+                shrunk_at.setdefault(name, cycle)
+    platinum, gold, standard, compute, vapor = host.guests
+    assert "platinum" not in shrunk_at
+    assert shrunk_at["vapor"] <= shrunk_at["compute"] <= shrunk_at["standard"] <= shrunk_at["gold"]
+    assert vapor.balloon_cur < compute.balloon_cur < standard.balloon_cur < gold.balloon_cur
+    assert vapor.balloon_cur < vapor.used and compute.balloon_cur < compute.used  # these swap...
+    assert standard.balloon_cur >= standard.used and gold.balloon_cur >= 0.75 * gold.balloon_max  # ... not these
+    result = store.code.program_functions["sla_balloon"].last["result"]
+    assert result.shortfall.sum() == 0  # the guarantees fit: none given up
+
+
+def test_a_small_reclaim_takes_vapor_first(impl):
+    # free just under the threshold (20 % of 25 GiB), a narrow band, and vapor holding the
+    # most above its share (it idles more: the idle tax): only vapor moves
+    guests = mixed()
+    guests[4].used = GIB // 4
+    host = SlaHost(25 * GIB, guests, overhead=GIB // 10)
+    store = sla_store(impl, "(defvar slaPressureBand 0.002)")
+    controls = host.cycle(store)
+    assert "balloon_target" in controls["vapor"]
+    for name in ("platinum", "gold", "standard", "compute"):
+        assert "balloon_target" not in controls[name], name
+
+
+def test_no_oscillation_at_steady_state(impl):
+    host = SlaHost(16 * GIB, mixed())
+    store = sla_store(impl)
+    host.run(store, 150)
+    for guest in host.guests:
+        assert reversals(guest.targets, guest.balloon_max) == 0, guest
+    # the last 50 cycles set no target at all: the host holds
+    settled = [len(guest.targets) for guest in host.guests]
+    host.run(store, 50)
+    assert [len(guest.targets) for guest in host.guests] == settled
+
+
+def test_memory_comes_back_once_the_load_falls_without_reversing_twice(impl):
+    host = SlaHost(16 * GIB, mixed(used=2 * GIB))
+    store = sla_store(impl)
+    host.run(store, 80)
+    for guest in host.guests:
+        guest.used = GIB // 2  # the load falls: memory is freed inside the guests
+    host.overhead = -8 * GIB  # ... and the host gets room (another tenant left)
+    host.run(store, 120)
+    for guest in host.guests:
+        assert reversals(guest.targets, guest.balloon_max) <= 1, guest
+        assert guest.balloon_cur == guest.balloon_max, guest  # all given back
+
+
+def test_priority_decides_within_a_class(impl):
+    guests = [Guest("low", "standard", GIB, priority=10), Guest("high", "standard", GIB, priority=90)]
+    guests += [Guest(f"s{i}", "standard", GIB) for i in range(3)]
+    host = SlaHost(16 * GIB, guests)
+    host.run(sla_store(impl), 100)
+    low, high = guests[0], guests[1]
+    assert low.balloon_cur < high.balloon_cur
+
+
+def test_a_guest_without_statistics_is_never_ballooned(impl):
+    guests = mixed()
+    guests[2].stats = False  # standard: no balloon or memory statistics
+    host = SlaHost(16 * GIB, guests)
+    host.run(sla_store(impl), 30)
+    assert guests[2].targets == []
+    assert guests[4].targets  # vapor still is
+
+
+def test_ballooning_off_only_gives_memory_back(impl):
+    guests = mixed()
+    for guest in guests:
+        guest.balloon_cur = 3 * GIB
+    host = SlaHost(16 * GIB, guests)
+    store = sla_store(impl, "(set balloonEnabled False)")
+    host.run(store, 40)
+    for guest in guests:
+        assert all(later >= earlier for earlier, later in zip([3 * GIB] + guest.targets, guest.targets)), guest
+
+
+def test_a_class_changed_at_runtime_is_honoured(impl):
+    host = SlaHost(16 * GIB, mixed())
+    store = sla_store(impl)
+    host.run(store, 80)
+    vapor = host.guests[4]
+    assert vapor.balloon_cur < vapor.balloon_max
+    shrunk = len(vapor.targets)
+    vapor.sla_class = "platinum"  # RPC: now platinum; it is never shrunk again ...
+    host.run(store, 40)
+    assert vapor.balloon_cur > vapor.targets[shrunk - 1]  # (what was free above the threshold)
+    others = [g.balloon_cur for g in host.guests[1:4]]
+    host.overhead -= 3 * GIB  # ... and the first to grow back once memory frees up
+    host.run(store, 40)
+    assert vapor.balloon_cur == vapor.balloon_max
+    assert all(later >= earlier for earlier, later in zip(vapor.targets[shrunk:], vapor.targets[shrunk + 1 :]))
+    assert all(g.balloon_cur >= before for g, before in zip(host.guests[1:4], others))
+
+
+def test_infeasible_guarantees_give_up_gold_before_platinum(impl):
+    # three gold guests need 9 GiB, a platinum 4 GiB: 13 GiB on a 12 GiB host
+    guests = [Guest("p", "platinum", GIB)] + [Guest(f"g{i}", "gold", GIB) for i in range(3)]
+    host = SlaHost(12 * GIB, guests, overhead=0)
+    store = sla_store(impl)
+    host.run(store, 80)
+    assert guests[0].targets == []
+    result = store.code.program_functions["sla_balloon"].last["result"]
+    assert result.shortfall.sum() > 0 and result.shortfall[0] == 0
+
+
+# ## The builtin itself
+
+
+def table_of(guests: list[Guest]) -> GuestSet:
+    table = SampleTable()
+    rows = []
+    for guest in guests:
+        row = table.add_row(guest.name, {"uuid": guest.name})
+        table.append(row, guest.sample())
+        rows.append(row)
+    return GuestSet(table, rows)
+
+
+def test_the_column_store_reads_as_the_entities_do():
+    guests = mixed()
+    guests[1].stats = False
+    guests[3].balloon_cur = 3 * GIB + 5
+    host = SlaHost(16 * GIB, guests)
+    from mom.offline import entity_from_spec
+
+    entities = [entity_from_spec({"name": g.name, "stats": [g.sample()]}) for g in guests]
+    by_rows, by_entities = read_columns(table_of(guests)), read_columns(entities)
+    for name, column in by_rows.values.items():
+        np.testing.assert_array_equal(column, by_entities.values[name], err_msg=name)
+    assert [by_rows.name(i) for i in range(5)] == list(CLASSES)
+    assert host.free == 0
+
+
+def test_sla_balloon_over_the_column_store_sets_the_same_targets(impl):
+    text = "(defvar r (sla_balloon Guests nil 0 3355443 838860))\nr.mode"
+    guests = mixed()
+    rows = table_of(guests)
+    from mom.offline import entity_from_spec
+
+    entities = [entity_from_spec({"name": g.name, "stats": [g.sample()]}) for g in guests]
+    host = entity_from_spec({"name": "host", "stats": [{"mem_free": 0}]})
+    assert impl.compile_policy(text).evaluate(host, rows)[-1] == "reclaim"
+    assert impl.compile_policy(text).evaluate(host, entities)[-1] == "reclaim"
+    got = [rows.table.get_control(int(row), "balloon_target") for row in rows.rows]
+    assert got == [e.controls.get("balloon_target") for e in entities]
+    assert got[0] is None and all(target is not None for target in got[1:])
+
+
+def test_the_state_is_the_programs_and_bad_arguments_are_policy_errors(impl):
+    program = impl.compile_policy('(sla_balloon Guests nil 0 100 10)\n(sla_balloon 5 nil 0 100 10)')
+    with pytest.raises(PolicyError, match="first argument must be the guests"):
+        program.evaluate(None, [])
+    other = impl.compile_policy('(sla_balloon Guests nil "lots" 100 10)')
+    with pytest.raises(PolicyError, match="host_free must be a number"):
+        other.evaluate(None, [])
+    assert program.program_functions["sla_balloon"] is not other.program_functions["sla_balloon"]
+
+
+def test_has_word_tests_tags(impl):
+    from mom.offline import entity_from_spec
+
+    guests = [entity_from_spec({"name": n, "stats": [{"sla_tags": t}]}) for n, t in (("a", "db prod"), ("b", "web"), ("c", ""))]
+    text = '(with Guests guest (has_word "db" guest.sla_tags))\n(has_word "db" nil)'
+    assert impl.compile_policy(text).evaluate(None, guests) == [[True, False, False], False]
