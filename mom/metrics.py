@@ -9,7 +9,8 @@ daemon's observers (:mod:`mom.observers`).  Through those hooks they count and t
 - each hypervisor call a controller makes (``setVmBalloonTarget``, ``setVmCpuTune``,
   ``setVmIoTune``, ``ksmTune``): calls, failures and time spent;
 
-and they read the monitors' latest samples only when scraped.  Each MOM instance has
+and they read the monitors' latest samples, and the SLA allocator's last cycle (per
+class: guests, guaranteed, allocated, reclaimed, shortfall), only when scraped.  Each MOM instance has
 its own registry, so several can run in one process.  Metric names are in the README
 ("Metrics").
 """
@@ -17,7 +18,7 @@ its own registry, so several can run in one process.  Metric names are in the RE
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.core import GaugeMetricFamily
@@ -94,6 +95,35 @@ class _Statistics:
         yield guests
 
 
+#: the per-class SLA gauges: name -> (key of mom.sla.status's class totals, help)
+SLA_GAUGES = {
+    "mom_sla_guests": ("guests", "Guests of each SLA class in the allocator's last cycle"),
+    "mom_sla_guaranteed_kib": ("guaranteed", "Memory guaranteed to the guests of each SLA class, KiB"),
+    "mom_sla_allocated_kib": ("allocated", "Memory the SLA allocator gives each class (where balloons head), KiB"),
+    "mom_sla_current_kib": ("current", "Balloon sizes of each SLA class now, KiB"),
+    "mom_sla_reclaimed_kib": ("reclaimed", "Memory reclaimed from each SLA class (balloon_max - current), KiB"),
+    "mom_sla_shortfall_kib": ("shortfall", "Guaranteed memory of each SLA class that cannot be kept, KiB"),
+}
+
+
+class _SlaClasses:
+    """A custom collector: the SLA allocator's last cycle per class, read at scrape time."""
+
+    def __init__(self, status: Callable[[], dict[str, Any]]) -> None:
+        self.status = status
+
+    def describe(self) -> Iterable[Any]:
+        return []
+
+    def collect(self) -> Iterable[Any]:
+        classes = self.status().get("classes", {})
+        for name, (key, text) in SLA_GAUGES.items():
+            family = GaugeMetricFamily(name, text, labels=["sla_class"])
+            for sla_class, totals in sorted(classes.items()):
+                family.add_metric([sla_class], float(totals[key]))
+            yield family
+
+
 class Metrics(TickObserver):
     """The metrics of one MOM instance (an observer of its ticks) and its HTTP endpoint."""
 
@@ -159,6 +189,10 @@ class Metrics(TickObserver):
     def watch(self, host_monitor: Any, guest_manager: Any) -> None:
         """Serve the monitors' latest samples (read when scraped)."""
         self.registry.register(_Statistics(host_monitor, guest_manager))
+
+    def watch_sla(self, status: Callable[[], dict[str, Any]]) -> None:
+        """Serve the per-class SLA gauges from ``status()`` (:func:`mom.sla.status.sla_status`)."""
+        self.registry.register(_SlaClasses(status))
 
     def _method(self, method: str) -> tuple[Any, Any, Any]:
         children = self._per_method.get(method)

@@ -23,7 +23,7 @@ from mom.log import VERBOSITY_LEVELS
 from mom.policy_files import UnreadableFileError, read_text
 from mom.rpc.client import UnixXmlRpcClient, tcp_client
 
-__all__ = ["main", "build_parser", "format_stats", "format_sla"]
+__all__ = ["main", "build_parser", "format_stats", "format_sla", "format_sla_status"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         "verbosity", help="set momd's log level (debug, info, warn, error, critical or 5..1)"
     )
     verbosity.add_argument("level")
+    sla = commands.add_parser("sla", help="the SLA allocator's last cycle: per class, then per guest")
+    sla.add_argument("--json", action="store_true", help="print JSON")
+    sla.add_argument("--classes", action="store_true", help="the per-class table only")
     sla_get = commands.add_parser("sla-get", help="a guest's SLA (by UUID or name) and where each field comes from")
     sla_get.add_argument("guest")
     sla_get.add_argument("--json", action="store_true", help="print JSON")
@@ -87,6 +90,55 @@ def format_sla(sla: dict[str, Any]) -> str:
     kib = f", {sla['guarantee_kib']} KiB now" if "guarantee_kib" in sla else ""
     lines.append(f"guarantee: {sla['guarantee']}{kib}  ({sources.get('guarantee', '?')})")
     return "\n".join(lines)
+
+
+def _mib(kib: Any) -> str:
+    return f"{int(kib) / 1024:.0f}"
+
+
+def format_sla_status(status: dict[str, Any], guests: bool = True) -> str:
+    """``momctl sla``: the cycle, a row per class, a row per guest (sizes in MiB)."""
+    cycle = status.get("cycle") or {}
+    if not cycle:
+        return "no SLA allocation yet (the policy does not call sla_balloon, or no cycle ran)"
+    lines = [
+        f"mode: {cycle['mode']} ({cycle['state']})  available: {_mib(cycle['available'])} MiB"
+        f"  host free: {_mib(cycle['host_free'])} MiB  threshold: {_mib(cycle['threshold'])}"
+        f" + {_mib(cycle['band'])} MiB  guaranteed: {_mib(cycle['guaranteed'])} MiB"
+        f"  shortfall: {_mib(cycle['shortfall'])} MiB",
+    ]
+    if cycle.get("given_up"):
+        lines.append("guarantees not kept: " + ", ".join(cycle["given_up"]))
+    lines.append("")
+    header = ("class", "guests", "guaranteed", "allocated", "current", "target", "reclaimed", "shortfall")
+    rows = [header]
+    for name, total in sorted(status["classes"].items()):
+        rows.append((name, str(total["guests"]), *(_mib(total[key]) for key in header[2:])))
+    lines += _table(rows, "MiB")
+    if guests:
+        lines.append("")
+        header = ("guest", "class", "priority", "guarantee", "current", "target", "allocation", "shortfall", "mode")
+        rows = [header]
+        for guest in status["guests"]:
+            rows.append(
+                (
+                    guest["name"], guest["class"], str(guest["priority"]),
+                    *(_mib(guest[key]) for key in header[3:8]), guest["mode"],
+                )
+            )  # fmt: skip
+        lines += _table(rows, "MiB")
+    return "\n".join(lines)
+
+
+def _table(rows: list[tuple[str, ...]], unit: str) -> list[str]:
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    out = []
+    for index, row in enumerate(rows):
+        cells = [cell.ljust(width) if column == 0 or not cell[:1].isdigit() and index else cell.rjust(width)
+                 for column, (cell, width) in enumerate(zip(row, widths))]  # fmt: skip
+        out.append("  ".join(cells).rstrip())
+    out[0] += f"   ({unit})"
+    return out
 
 
 def _sla_values(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -212,6 +264,10 @@ def run(args: argparse.Namespace) -> int:
             return 1
         proxy.setVerbosity(args.level)
         print("OK")
+        return 0
+    if command == "sla":
+        status = proxy.getSlaStatus()
+        print(json.dumps(status, indent=2, sort_keys=True) if args.json else format_sla_status(status, not args.classes))
         return 0
     if command == "sla-get":
         sla = proxy.getGuestSla(args.guest)

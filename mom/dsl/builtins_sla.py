@@ -36,6 +36,7 @@ last call's columns for the operators' view (``getSlaStatus``).
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable, Iterable, NamedTuple
 
 import numpy as np
@@ -71,6 +72,10 @@ BALLOON_FIELDS = (
 DEFAULT_RANK = RANKS["standard"]
 DEFAULT_PRIORITY = 50
 MODE_NAMES = {Mode.HOLD: "hold", Mode.RECLAIM: "reclaim", Mode.RELEASE: "release"}
+#: guests named in one warning, at most
+_NAMED = 10
+
+log = logging.getLogger("mom.sla")
 
 
 # ## Reading the columns
@@ -94,6 +99,12 @@ class SlaColumns(NamedTuple):
             return str(self.table.names[int(self.rows[index])])
         properties = getattr(self.entities[index], "properties", None) or {}
         return str(properties.get("name", index))
+
+    def names(self) -> list[str]:
+        if self.table is not None:
+            names = self.table.names
+            return [str(names[row]) for row in self.rows.tolist()]
+        return [self.name(index) for index in range(len(self.entities))]
 
 
 def _number(value: Any) -> float:
@@ -204,8 +215,10 @@ class SlaBalloon:
     def __init__(self, allocate: Callable[..., Any]) -> None:
         self.allocate = allocate
         self.state = PressureState.NORMAL
-        #: the last call: (names, inputs, Allocation), for the operators' view
+        #: the last call (columns, inputs, host values, guest names, Allocation), for the
+        #: operators' view (mom.sla.status)
         self.last: dict[str, Any] | None = None
+        self._short = False  # guarantees not kept: warned until they are again
 
     def __call__(
         self,
@@ -252,7 +265,15 @@ class SlaBalloon:
         order = sorted(changed.tolist(), key=lambda i: not bool(result.shrink[i]))
         for index in order:
             columns.entity(index).Control(self.CONTROL, int(target[index]))
-        self.last = {"columns": columns, "inputs": inputs, "result": result}
+        names = columns.names()
+        self.last = {
+            "columns": columns,
+            "inputs": inputs,
+            "result": result,
+            "names": names,
+            "host": dict(zip(("available", "host_free", "threshold", "band"), host)),
+        }
+        self._warn(result, names, host[0])
         return BalloonResult(
             {
                 "mode": MODE_NAMES[Mode(result.mode)],
@@ -264,6 +285,26 @@ class SlaBalloon:
                 "unmet": int(result.unmet),
             }
         )
+
+
+    def _warn(self, result: Any, names: list[str], available: int) -> None:
+        """One WARNING when guarantees stop fitting, one INFO when they fit again."""
+        shortfall = int(result.shortfall.sum())
+        if shortfall and not self._short:
+            given_up = [names[int(i)] for i in result.given_up[:_NAMED]]
+            more = len(result.given_up) - len(given_up)
+            log.warning(
+                "SLA guarantees exceed what the host can give its guests (%d KiB): %d KiB of the"
+                " guarantees of %d guest(s) cannot be kept; given up first: %s%s",
+                available,
+                shortfall,
+                len(result.given_up),
+                ", ".join(given_up),
+                f" and {more} more" if more > 0 else "",
+            )
+        elif self._short and not shortfall:
+            log.info("SLA guarantees fit the host again: every guarantee is kept")
+        self._short = bool(shortfall)
 
 
 #: the functions every program binds afresh in its root scope (state of their own)

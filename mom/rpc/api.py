@@ -1,8 +1,8 @@
 """The exported API (upstream ``MOMFuncs``): what vdsm and ``momctl`` call.
 
 Only methods marked with :func:`exported` are published (on the MOM instance and
-over RPC); method names are upstream's, plus this project's ``setGuestSla`` and
-``getGuestSla``.  ``threads`` holds ``host_monitor``, ``guest_manager`` and
+over RPC); method names are upstream's, plus this project's ``setGuestSla``,
+``getGuestSla`` and ``getSlaStatus``.  ``threads`` holds ``host_monitor``, ``guest_manager`` and
 ``policy_engine``; ``sla`` is the daemon's :class:`~mom.sla.registry.SlaRegistry`.
 """
 
@@ -15,6 +15,7 @@ from typing import Any, Callable, TypeVar
 from mom import _impl
 from mom.log import log_set_verbosity
 from mom.rpc.marshalling import plain
+from mom.sla.status import sla_balloon_of, sla_status
 
 __all__ = ["MOMFuncs", "exported", "EXPORTED_ATTRIBUTE"]
 
@@ -131,3 +132,15 @@ class MOMFuncs:
     def getGuestSla(self, guest: str) -> dict[str, Any]:
         """A guest's effective SLA: class, priority, tags, guarantee, and each field's source."""
         return plain(self._sla_registry().get(guest))
+
+    @exported
+    def getSlaStatus(self) -> dict[str, Any]:
+        """The SLA allocator's last cycle (README "The SLA policy set"): ``cycle`` (mode,
+        pressure state, available, shortfall, guests given up...), ``classes`` (per class:
+        guests, guaranteed, allocated, current, target, reclaimed, shortfall; KiB) and
+        ``guests`` (per guest: class, priority, guarantee, current, target, allocation,
+        shortfall, mode).  Empty ``cycle`` and ``guests`` while the policy does not call
+        sla_balloon."""
+        balloon = sla_balloon_of(self.threads["policy_engine"].policy)
+        classes = self.sla.config.classes if self.sla is not None else None
+        return plain(sla_status(balloon.last if balloon is not None else None, classes))

@@ -167,6 +167,7 @@ def build_parts(
             metrics = start_metrics(settings, host_monitor, guest_manager)
             if metrics is not None:
                 observers.add(metrics)
+                metrics.watch_sla(lambda: funcs.getSlaStatus())
     except BaseException:
         if iface is not None:  # nobody else has it to close
             iface.close()

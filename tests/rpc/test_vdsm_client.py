@@ -126,6 +126,7 @@ def test_introspection_lists_exactly_the_api(unix_momd):
         [
             "getActiveGuests",
             "getGuestSla",  # this project's (README "SLA classes")
+            "getSlaStatus",
             "setGuestSla",
             "getNamedPolicies",
             "getPolicy",

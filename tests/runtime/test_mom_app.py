@@ -24,6 +24,7 @@ API = {
     "getActiveGuests",
     "setGuestSla",  # this project's (README "SLA classes")
     "getGuestSla",
+    "getSlaStatus",
 }
 
 BALLOON_POLICY = '(with Guests guest (guest.Control "balloon_target" (- guest.balloon_cur 1024)))'
