@@ -79,6 +79,7 @@ cdef class Rows:
     cdef int unbox_object(self, object x, Value* out) except -1
     cdef int16_t table_slot(self, PyObject* table) except -1
     cdef int load_view(self, TableInfo* info, object view) except -1
+    cdef int reload_views(self) except -1
     cdef void reset(self) noexcept
     cdef int32_t field_of(self, Value* row, object name) except -2
     cdef int32_t attribute_field(self, Value* row, int32_t attribute) except -2

@@ -241,6 +241,14 @@ cdef class Rows:
         info.view = <PyObject*>view
         return 0
 
+    cdef int reload_views(self) except -1:
+        """Read every loaded table's arrays again: Python code the VM called (sla_balloon,
+        which sets controls through the store) may have widened the control arrays."""
+        cdef int32_t k
+        for k in range(self.ntables):
+            self.load_view(&self.tables[k], (<object>self.tables[k].table).column_view())
+        return 0
+
     cdef int32_t field_of(self, Value* row, object name) except -2:
         """Field index of ``name`` in the row's table, -1 if it has no such field.
 

@@ -297,6 +297,9 @@ cdef class Machine:
         callee = box(function)
         positional = tuple([box(&args[k]) for k in range(n)])
         unbox(self.rows, callee(*positional), out)
+        if getattr(callee, "_policy_sets_controls", False):
+            # it set controls through the column store, which may have widened them
+            self.rows.reload_views()
         return 0
 
     cdef inline int thunk(self, int32_t index, Value* out) except -1:

@@ -42,7 +42,7 @@ from typing import Any, Callable, Iterable, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from mom.dsl.layout import KIND_ROWS, POLICY_KIND, TAG_BOOL, TAG_FLOAT, TAG_INT
+from mom.dsl.layout import KIND_ROWS, POLICY_KIND, TAG_BOOL, TAG_FLOAT, TAG_INT, TAG_OBJECT
 from mom.errors import PolicyError
 from mom.sla.allocator import MAX_KIB, MAX_PRIORITY, PLATINUM, RANKS, Mode, PressureState
 from mom.sla.allocator import allocate as reference_allocate
@@ -82,29 +82,30 @@ log = logging.getLogger("mom.sla")
 
 
 class SlaColumns(NamedTuple):
-    """The guests' fields as float64 arrays (NaN: absent), one entry per guest."""
+    """The guests' fields, one row of ``matrix`` per field of :data:`BALLOON_FIELDS`
+    (float64, NaN: absent), one column per guest."""
 
-    values: dict[str, npt.NDArray[np.float64]]
-    entities: list[Any]  # the guests, to set controls on (GuestSet: built lazily, see ``entity``)
+    matrix: npt.NDArray[np.float64]
+    entities: list[Any]  # the guests, to set controls on (a GuestSet's: none, see ``entity``)
     table: Any  # the column store of a GuestSet, else None
     rows: Any  # its rows, else None
+
+    @property
+    def values(self) -> dict[str, npt.NDArray[np.float64]]:
+        return {name: self.matrix[k] for k, name in enumerate(BALLOON_FIELDS)}
 
     def entity(self, index: int) -> Any:
         if self.table is not None:
             return self.table.view(int(self.rows[index]))
         return self.entities[index]
 
-    def name(self, index: int) -> str:
+    def names(self, table_names: list[Any] | None = None) -> list[str]:
+        """The guests' names, in order (``table_names``: a copy of the store's, taken
+        when the columns were read)."""
         if self.table is not None:
-            return str(self.table.names[int(self.rows[index])])
-        properties = getattr(self.entities[index], "properties", None) or {}
-        return str(properties.get("name", index))
-
-    def names(self) -> list[str]:
-        if self.table is not None:
-            names = self.table.names
+            names = self.table.names if table_names is None else table_names
             return [str(names[row]) for row in self.rows.tolist()]
-        return [self.name(index) for index in range(len(self.entities))]
+        return [str((getattr(e, "properties", None) or {}).get("name", i)) for i, e in enumerate(self.entities)]
 
 
 def _number(value: Any) -> float:
@@ -118,20 +119,20 @@ def _rows_columns(guests: Any) -> SlaColumns:
     table = guests.table
     rows = np.asarray(guests.rows, dtype=np.intp)
     view = table.column_view()
-    has_sample = view.count[rows] > 0
-    values = {}
-    for name in BALLOON_FIELDS:
-        field = view.field_index.get(name)
-        column = np.full(len(rows), np.nan)
-        if field is not None:
-            tags = view.latest_tags[field, rows]
-            payload = view.latest_payload[field, rows]
-            ints = ((tags == TAG_INT) | (tags == TAG_BOOL)) & has_sample
-            floats = (tags == TAG_FLOAT) & has_sample
-            column[ints] = payload[ints]
-            column[floats] = payload[floats].view(np.float64)
-        values[name] = column
-    return SlaColumns(values, [], table, rows)
+    present = [(k, view.field_index.get(name)) for k, name in enumerate(BALLOON_FIELDS)]
+    present = [(k, field) for k, field in present if field is not None]
+    matrix = np.full((len(BALLOON_FIELDS), len(rows)), np.nan)
+    if present:
+        # one gather for every field: [field, guest]
+        fields = [field for _k, field in present]
+        tags = view.latest_tags.take(fields, axis=0).take(rows, axis=1)  # (faster than np.ix_)
+        payload = view.latest_payload.take(fields, axis=0).take(rows, axis=1)
+        has_sample = view.count[rows] > 0
+        ints = ((tags == TAG_INT) | (tags == TAG_BOOL)) & has_sample
+        floats = (tags == TAG_FLOAT) & has_sample
+        gathered = np.where(ints, payload, np.nan)
+        matrix[[k for k, _field in present]] = np.where(floats, payload.view(np.float64), gathered)
+    return SlaColumns(matrix, [], table, rows)
 
 
 def read_columns(guests: Iterable[Any]) -> SlaColumns:
@@ -139,53 +140,81 @@ def read_columns(guests: Iterable[Any]) -> SlaColumns:
     if type(guests).__dict__.get(POLICY_KIND) == KIND_ROWS:
         return _rows_columns(guests)
     entities = list(guests)
-    values = {name: np.full(len(entities), np.nan) for name in BALLOON_FIELDS}
+    matrix = np.full((len(BALLOON_FIELDS), len(entities)), np.nan)
     for index, guest in enumerate(entities):
         fields = getattr(guest, "_policy_values", None)
         if fields is None:
             fields = {name: getattr(guest, name, None) for name in BALLOON_FIELDS}
-        for name in BALLOON_FIELDS:
-            values[name][index] = _number(fields.get(name))
-    return SlaColumns(values, entities, None, None)
+        for k, name in enumerate(BALLOON_FIELDS):
+            matrix[k, index] = _number(fields.get(name))
+    return SlaColumns(matrix, entities, None, None)
 
 
-def _kib(column: npt.NDArray[np.float64], absent: float) -> npt.NDArray[np.int64]:
-    """Whole KiB within 0..MAX_KIB, ``absent`` for NaN."""
-    filled = np.where(np.isnan(column), absent, column)
-    return np.clip(np.floor(filled), 0, MAX_KIB).astype(np.int64)
+#: per field: the value an absent one counts as (before the per-guest rules below)
+_ABSENT = np.array([0, 0, 0, 0, 0, DEFAULT_RANK, DEFAULT_PRIORITY, 0], dtype=np.float64)[:, None]
+#: per field: the largest value (KiB fields: MAX_KIB)
+_HIGHEST = np.array([MAX_KIB] * 5 + [PLATINUM, MAX_PRIORITY, MAX_KIB], dtype=np.float64)[:, None]
 
 
 def allocator_inputs(columns: SlaColumns) -> tuple[dict[str, npt.NDArray[Any]], npt.NDArray[np.bool_]]:
-    """The allocator's per-guest columns from the guests' fields, and which are held."""
-    v = columns.values
-    excluded = np.isnan(v["balloon_max"]) | np.isnan(v["balloon_cur"]) | np.isnan(v["mem_unused"])
-    balloon_max = _kib(v["balloon_max"], 0)
-    # an unknown current size counts as all of balloon_max (nothing is set for it anyway)
-    current = np.minimum(_kib(v["balloon_cur"], MAX_KIB), balloon_max)
-    no_size = np.isnan(v["balloon_max"])
-    current = np.where(no_size, _kib(v["balloon_cur"], 0), current)
-    balloon_max = np.where(no_size, current, balloon_max)
-    balloon_min = np.minimum(_kib(v["balloon_min"], 0), balloon_max)
-    guarantee = np.clip(_kib(v["sla_guarantee"], -1), balloon_min, balloon_max)
-    guarantee = np.where(np.isnan(v["sla_guarantee"]), balloon_min, guarantee)
-    idle = np.minimum(_kib(v["mem_unused"], 0), current)
-    used = current - idle
-    margin = _kib(v["sla_margin"], 0)
-    rank = np.clip(np.where(np.isnan(v["sla_reclaim_rank"]), DEFAULT_RANK, v["sla_reclaim_rank"]), 0, PLATINUM)
-    priority = np.clip(np.where(np.isnan(v["sla_priority"]), DEFAULT_PRIORITY, v["sla_priority"]), 0, MAX_PRIORITY)
+    """The allocator's per-guest columns from the guests' fields, and which are held.
+
+    Whole KiB (rounded down) within the allocator's ranges: ``balloon_cur`` and
+    ``balloon_min`` at most ``balloon_max``, the guarantee between ``balloon_min`` and
+    ``balloon_max``, ``mem_unused`` at most ``balloon_cur``.
+    """
+    absent = np.isnan(columns.matrix)
+    filled = np.where(absent, _ABSENT, columns.matrix)
+    np.floor(filled, out=filled)
+    np.maximum(filled, 0, out=filled)
+    np.minimum(filled, _HIGHEST, out=filled)
+    m = filled.astype(np.int64)
+    balloon_max, balloon_min, current, idle, guarantee, rank, priority, margin = m
+    excluded = absent[0] | absent[2] | absent[3]
+    if absent[0].any():
+        # no balloon_max: the guest counts at its current size (nothing is set for it)
+        balloon_max = np.where(absent[0], current, balloon_max)
+    if absent[2].any():
+        current = np.where(absent[2], balloon_max, current)  # unknown: counts as all of it
+    current = np.minimum(current, balloon_max)
+    balloon_min = np.minimum(balloon_min, balloon_max)
+    guarantee = np.minimum(np.maximum(guarantee, balloon_min), balloon_max)
+    if absent[4].any():
+        guarantee = np.where(absent[4], balloon_min, guarantee)
+    idle = np.minimum(idle, current)
     inputs = {
         "balloon_max": balloon_max,
         "balloon_min": balloon_min,
         "guarantee": guarantee,
-        "used": used,
+        "used": current - idle,
         "margin": margin,
-        "reclaim_rank": rank.astype(np.int64),
-        "priority": priority.astype(np.int64),
+        "reclaim_rank": rank,
+        "priority": priority,
         "idle": idle,
         "current": current,
         "excluded": excluded,
     }
     return inputs, excluded
+
+
+def _set_row_controls(table: Any, rows: npt.NDArray[np.intp], name: str, values: npt.NDArray[np.int64]) -> None:
+    """``Control(name, value)`` on each of ``rows`` (distinct) at once, as the store's
+    ``set_control`` does one by one (mom.dsl.layout's ColumnView: tag, payload, the order
+    first set in)."""
+    if not len(rows):
+        return
+    with table.lock:
+        view = table.column_view()
+        column = view.add_control(name)
+        view = table.column_view()  # (the control arrays may be new ones)
+        held = view.control_tags[rows, column] == TAG_OBJECT
+        for row in rows[held].tolist():
+            view.control_objects.pop((row, column), None)
+        view.control_tags[rows, column] = TAG_INT
+        view.control_payload[rows, column] = values
+        fresh = rows[view.control_order[rows, column] == 0]
+        view.control_count[fresh] += 1
+        view.control_order[fresh, column] = view.control_count[fresh]
 
 
 # ## The builtin
@@ -211,6 +240,9 @@ class SlaBalloon:
 
     #: the control set on each guest whose target changes
     CONTROL = "balloon_target"
+    #: the fast path's VM reads the column store's arrays again after calling it (the
+    #: controls it sets may widen them)
+    _policy_sets_controls = True
 
     def __init__(self, allocate: Callable[..., Any]) -> None:
         self.allocate = allocate
@@ -260,24 +292,28 @@ class SlaBalloon:
         self.state = result.state
         target = result.target
         changed = np.flatnonzero((target != inputs["current"]) & ~excluded)
-        # shrinks first (a cycle of the allocator only shrinks or only grows; the order
-        # still says which the controllers should apply first)
-        order = sorted(changed.tolist(), key=lambda i: not bool(result.shrink[i]))
-        for index in order:
-            columns.entity(index).Control(self.CONTROL, int(target[index]))
-        names = columns.names()
+        if columns.table is not None:
+            _set_row_controls(columns.table, columns.rows[changed], self.CONTROL, target[changed])
+        else:
+            # shrinks first (a cycle of the allocator only shrinks or only grows; the
+            # order still says which the controllers should apply first)
+            for index in sorted(changed.tolist(), key=lambda i: not bool(result.shrink[i])):
+                columns.entity(index).Control(self.CONTROL, int(target[index]))
+        # the names as they are now (a row may be another guest's by the time someone
+        # asks): a copy of the store's list is cheap, a name per guest is not
+        table_names = list(columns.table.names) if columns.table is not None else None
         self.last = {
             "columns": columns,
             "inputs": inputs,
             "result": result,
-            "names": names,
+            "table_names": table_names,
             "host": dict(zip(("available", "host_free", "threshold", "band"), host)),
         }
-        self._warn(result, names, host[0])
+        self._warn(result, columns, table_names, host[0])
         return BalloonResult(
             {
                 "mode": MODE_NAMES[Mode(result.mode)],
-                "changed": len(order),
+                "changed": len(changed),
                 "shrunk": int(np.count_nonzero(result.shrink & ~excluded)),
                 "grown": int(np.count_nonzero(result.grow & ~excluded)),
                 "shortfall": int(result.shortfall.sum()),
@@ -287,10 +323,11 @@ class SlaBalloon:
         )
 
 
-    def _warn(self, result: Any, names: list[str], available: int) -> None:
+    def _warn(self, result: Any, columns: SlaColumns, table_names: Any, available: int) -> None:
         """One WARNING when guarantees stop fitting, one INFO when they fit again."""
         shortfall = int(result.shortfall.sum())
         if shortfall and not self._short:
+            names = columns.names(table_names)
             given_up = [names[int(i)] for i in result.given_up[:_NAMED]]
             more = len(result.given_up) - len(given_up)
             log.warning(

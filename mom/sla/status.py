@@ -55,7 +55,7 @@ def sla_status(last: Mapping[str, Any] | None, classes: Mapping[str, Any] | None
     if last is None:
         return {"cycle": {}, "classes": totals, "guests": []}
     columns, inputs, result = last["columns"], last["inputs"], last["result"]
-    names = last.get("names")
+    names = columns.names(last.get("table_names"))
     guests = []
     n = len(result.target)
     lists = {key: np.asarray(value).tolist() for key, value in inputs.items()}
@@ -64,7 +64,7 @@ def sla_status(last: Mapping[str, Any] | None, classes: Mapping[str, Any] | None
     for i in range(n):
         sla_class = last["classes"][i] if "classes" in last else _class_of(columns, i)
         row = {
-            "name": names[i] if names is not None else columns.name(i),
+            "name": names[i],
             "class": sla_class,
             "priority": lists["priority"][i],
             "guarantee": lists["guarantee"][i],

@@ -194,7 +194,7 @@ def test_the_column_store_reads_as_the_entities_do():
     by_rows, by_entities = read_columns(table_of(guests)), read_columns(entities)
     for name, column in by_rows.values.items():
         np.testing.assert_array_equal(column, by_entities.values[name], err_msg=name)
-    assert [by_rows.name(i) for i in range(5)] == list(CLASSES)
+    assert by_rows.names() == by_entities.names() == list(CLASSES)
     assert host.free == 0
 
 
@@ -229,3 +229,24 @@ def test_has_word_tests_tags(impl):
     guests = [entity_from_spec({"name": n, "stats": [{"sla_tags": t}]}) for n, t in (("a", "db prod"), ("b", "web"), ("c", ""))]
     text = '(with Guests guest (has_word "db" guest.sla_tags))\n(has_word "db" nil)'
     assert impl.compile_policy(text).evaluate(None, guests) == [[True, False, False], False]
+
+
+def test_controls_set_after_the_call_are_kept_when_it_widens_the_store(impl):
+    # four controls fill the store's control columns; sla_balloon's balloon_target widens
+    # them; the fast path must then write into the new arrays, not the old ones
+    guests = mixed()
+    rows = table_of(guests)
+    text = """
+(with Guests guest (if (== guest.sla_priority 50) {
+    (guest.Control "a" 1) (guest.Control "b" 2) (guest.Control "c" 3) (guest.Control "d" 4) } 0))
+(sla_balloon Guests nil 0 3355443 838860)
+(with Guests guest (guest.Control "a" 10))
+"""
+    from mom.offline import entity_from_spec
+
+    host = entity_from_spec({"name": "host", "stats": [{"mem_free": 0}]})
+    impl.compile_policy(text).evaluate(host, rows)
+    table = rows.table
+    assert [table.get_control(int(row), "a") for row in rows.rows] == [10] * 5
+    assert [table.get_control(int(row), "d") for row in rows.rows] == [4] * 5
+    assert table.get_control(int(rows.rows[4]), "balloon_target") is not None
