@@ -61,6 +61,10 @@ realstack-clean:
 # to out/dense-host/ (README: "Simulator")
 run: build
 	$(VENV)/bin/mom-sim scenarios/dense-host.toml --out out/dense-host --pace 60 --rpc out/dense-host/momd.sock
+	@# the SLA host with vdsm's policies and with the SLA set, then both summaries side by side
+	$(VENV)/bin/mom-sim -q -P vdsm scenarios/sla-host.toml --out out/sla-host-vdsm
+	$(VENV)/bin/mom-sim -q -P sla scenarios/sla-host.toml --out out/sla-host-sla
+	$(VENV)/bin/python -m mom.sim.compare out/sla-host-vdsm/summary.json out/sla-host-sla/summary.json vdsm sla
 
 # make fuzz FUZZ_SECONDS=300: the fuzz targets in tests/fuzz (policy text on both
 # implementations, requests on the RPC servers) share that time, random and with

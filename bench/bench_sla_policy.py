@@ -75,7 +75,8 @@ def test_sla_policy_cycle(benchmark, impl, scenario, n):  # type: ignore[no-unty
     current = [table.latest(row, "balloon_cur") for row in rows]
     platinum = [t for index, t in enumerate(targets) if CLASSES[index % len(CLASSES)] == "platinum"]
     moved = [(t, c) for t, c in zip(targets, current) if t is not None]
-    if scenario == "pressure":  # (a third of the golden guests report no mem_unused: held)
-        assert len(moved) > n // 10 and all(t < c for t, c in moved) and all(t is None for t in platinum)
+    if scenario == "pressure":  # (a third of the golden guests report no mem_unused: held;
+        # reclaim stops at what brings free memory to the top of the band)
+        assert len(moved) >= 100 and all(t < c for t, c in moved) and all(t is None for t in platinum)
     else:  # only guests below their floor grow back to it
         assert all(t > c for t, c in moved)

@@ -58,6 +58,7 @@ COLLECTORS: dict[str, str] = {
     "SimHostMemory": "mom.sim.collectors:SimHostMemory",
     "SimHostKSM": "mom.sim.collectors:SimHostKSM",
     "SimHostCpu": "mom.sim.collectors:SimHostCpu",
+    "SimHostSignals": "mom.sim.collectors:SimHostSignals",
 }
 
 _K = "mom.plugins.controllers."

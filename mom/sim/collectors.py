@@ -1,4 +1,5 @@
-"""Host collectors of the simulated host: ``SimHostMemory``, ``SimHostKSM``, ``SimHostCpu``.
+"""Host collectors of the simulated host: ``SimHostMemory``, ``SimHostKSM``, ``SimHostCpu``,
+``SimHostSignals``.
 
 They report exactly the fields of HostMemory, HostKSM and HostCpu (which read the real
 /proc and /sys), computed the same way: ``swap_in``/``swap_out`` are the change of the
@@ -15,10 +16,13 @@ from mom.errors import FatalError, HypervisorInterfaceError
 from mom.plugins.collectors.base import Collector
 from mom.plugins.collectors.host_cpu import HostCpu
 from mom.plugins.collectors.host_ksm import HostKSM
+from mom.plugins.collectors.host_cpu_pressure import HostCpuPressure
+from mom.plugins.collectors.host_io_pressure import HostIoPressure
 from mom.plugins.collectors.host_memory import HostMemory
+from mom.plugins.collectors.host_numa import HostNuma
 from mom.sim.interface import attached_host
 
-__all__ = ["SimHostMemory", "SimHostKSM", "SimHostCpu"]
+__all__ = ["SimHostMemory", "SimHostKSM", "SimHostCpu", "SimHostSignals"]
 
 
 class _SimCollector(Collector):
@@ -69,3 +73,15 @@ class SimHostCpu(_SimCollector):
 
     def collect(self) -> dict[str, Any]:
         return {"cpu_count": self.host.scenario.host.cpus}
+
+
+class SimHostSignals(_SimCollector):
+    """The fields of HostCpuPressure, HostIoPressure and HostNuma (which the SLA set's
+    04-07 read) for a host the model gives neither CPU nor IO pressure: the pressure
+    fields empty (as on a kernel without PSI), one NUMA node."""
+
+    fields = HostNuma.fields
+    optional_fields = HostCpuPressure.optional_fields | HostIoPressure.optional_fields | HostNuma.optional_fields
+
+    def collect(self) -> dict[str, Any]:
+        return {"numa_node_count": 1}

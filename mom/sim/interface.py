@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 from typing import Any, Iterator
+from xml.sax.saxutils import escape
 
 from mom.errors import HypervisorInterfaceError
 from mom.plugins.hypervisors.base import HypervisorInterface
@@ -109,6 +110,21 @@ class SimInterface(HypervisorInterface):
             "balloon_max": lists["balloon_max"][index],
             "balloon_min": lists["balloon_min"][index],
         }
+
+    def getVmSlaMetadata(self, uuid: str) -> dict[str, Any] | None:
+        """The group's SLA as libvirt metadata in mom's namespace (nothing for a group
+        without ``sla``: its guests get the daemon's rules or default class)."""
+        info = self.host.by_uuid.get(uuid)
+        if info is None:
+            raise HypervisorInterfaceError(f"no guest with uuid {uuid}")
+        group = self.host.scenario.groups[int(self.host.group_index[info.index])]
+        if not group.sla:
+            return {"mom_sla": None, "ovirt_custom": None}
+        text = (
+            f'<mom:sla xmlns:mom="urn:mom:sla:1"><mom:class>{group.sla}</mom:class>'
+            f"<mom:priority>{group.priority}</mom:priority><mom:tags>{escape(group.tags)}</mom:tags></mom:sla>"
+        )
+        return {"mom_sla": text, "ovirt_custom": None}
 
     def getVmCpuTuneInfo(self, uuid: str) -> dict[str, Any] | None:
         index = self._index(uuid)

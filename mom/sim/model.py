@@ -23,6 +23,7 @@ from mom.sim.host_memory import HostMemory
 from mom.sim.ksm import Ksm
 from mom.sim.scenario import Scenario, per_guest
 from mom.sim.workloads import Workloads
+from mom.sla.classes import DEFAULT_CLASS, DEFAULT_CLASSES, guarantee_kib
 
 __all__ = ["SimHost", "InvariantError", "GuestInfo"]
 
@@ -72,6 +73,15 @@ class SimHost:
         stuck = setup.random(n) < column("stuck")
         stuck_at = np.where(stuck, setup.random(n) * scenario.duration, np.inf)
         self.balloons = BalloonDrivers(memory, column("min_memory", np.int64), rate, lag, stuck_at)
+        # each guest's SLA guarantee (KiB), as the daemon resolves it: its group's class, or
+        # the default class (standard: balloon_min) for a group without one
+        self.sla_guarantee = np.array(
+            [
+                guarantee_kib(int(m), int(low), DEFAULT_CLASSES[groups[g].sla or DEFAULT_CLASS])
+                for m, low, g in zip(memory.tolist(), self.balloons.minimum.tolist(), self.group_index.tolist())
+            ],
+            dtype=np.int64,
+        )
         self.guests = GuestMemory(memory, column("swap", np.int64), self.activity, demand, self.balloons.actual)
         # a guest that ran a while has touched more than it uses now (the host keeps it)
         history = np.floor(setup.random(n) * 0.25 * memory).astype(np.int64)

@@ -42,7 +42,10 @@ HOST_SERIES = (
 )
 
 #: per-tick series of each guest group (sums over its guests, KiB)
-GROUP_SERIES = ("balloon_max", "balloon_min", "balloon_cur", "balloon_target", "used", "anon", "rss", "guest_swap")
+GROUP_SERIES = (
+    "balloon_max", "balloon_min", "balloon_cur", "balloon_target", "used", "anon", "rss", "guest_swap",
+    "below_guarantee",  # guests with their balloon below their SLA guarantee
+)  # fmt: skip
 
 #: per policy cycle
 ACTION_SERIES = ("policy_ok", "inflate", "deflate", "inflate_kib", "deflate_kib", "ksm_tune", "cpu_tune")
@@ -78,6 +81,12 @@ class Recording:
         self.actions: dict[str, list[Any]] = {"time": [], **{name: [] for name in ACTION_SERIES}}
         self.samples: list[tuple[float, dict[str, Any]]] = []
         self._group_index = host.group_index
+        self._guarantee = host.sla_guarantee
+        #: per guest: its last balloon target and the direction it last moved (-1, 0, 1)
+        self._last_target = host.balloons.maximum.astype(np.int64).copy()
+        self._direction = np.zeros(host.n, dtype=np.int8)
+        #: times a guest's balloon target changed direction (shrinking, then growing, or back)
+        self.reversals = 0
 
     # ## Filling
 
@@ -119,6 +128,7 @@ class Recording:
             "anon": guests.anon,
             "rss": memory.touched,
             "guest_swap": guests.swapped,
+            "below_guarantee": balloons.actual < self._guarantee,
         }
         groups = len(self.groups)
         for name, column in columns.items():
@@ -138,6 +148,13 @@ class Recording:
         previous = host.balloons.actual
         for _, method, index, value in actions:
             if method == "setVmBalloonTarget":
+                step = int(value) - int(self._last_target[index])
+                direction = (step > 0) - (step < 0)
+                if direction:
+                    if self._direction[index] and direction != self._direction[index]:
+                        self.reversals += 1
+                    self._direction[index] = direction
+                    self._last_target[index] = int(value)
                 change = int(value) - int(previous[index])
                 if change < 0:
                     counts["inflate"] += 1

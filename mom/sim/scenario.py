@@ -21,6 +21,7 @@ import numpy as np
 
 from mom.errors import ConfigError
 from mom.policy_sets import DEFAULT_SET, resolve_policy_dir, shipped_set_dir
+from mom.sla.classes import DEFAULT_CLASSES
 
 __all__ = [
     "ScenarioError",
@@ -164,6 +165,11 @@ class GroupSpec:
     vcpus: int
     #: load over time: (seconds, factor) points, linear in between, scaling the working set
     load: tuple[tuple[float, float], ...] = ((0.0, 1.0),)
+    #: the guests' SLA class ("": none given, the daemon's default class), priority and
+    #: tags, as libvirt metadata (urn:mom:sla:1) the GuestSla collector reads
+    sla: str = ""
+    priority: int = 50
+    tags: str = ""
 
 
 def per_guest(
@@ -405,11 +411,38 @@ def _group(reader: _Reader, index: int, default_load: tuple[tuple[float, float],
         cpu_limit=reader.number("cpu-limit", 100.0, 0.0, 100.0),
         vcpus=reader.integer("vcpus", 2, 1),
         load=reader.get("load", default_load, _load_points, _LOAD_EXPECTED),
+        sla=reader.get("sla", "", _sla_class, f"an SLA class: {', '.join(DEFAULT_CLASSES)}"),
+        priority=reader.get("priority", 50, _priority, "an integer from 0 to 100"),
+        tags=reader.get("tags", "", _tags, "a string of space-separated tags, or a list of them"),
     )
     reader.finish()
     if spec.min_memory > spec.memory:
         raise ScenarioError(f"{reader.source}: {reader.where}: min-memory is larger than memory")
     return spec
+
+
+def _sla_class(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    if value and value not in DEFAULT_CLASSES:
+        raise ValueError(value)
+    return value
+
+
+def _priority(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(value)
+    if not 0 <= value <= 100:
+        raise ValueError(value)
+    return value
+
+
+def _tags(value: Any) -> str:
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return " ".join(value)
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return value
 
 
 def _multiple(source: str, key: str, value: float, tick: float) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from mom.sim.runner import RunResult
+from mom.sla.classes import DEFAULT_CLASS
 
 __all__ = ["summarize", "format_table"]
 
@@ -21,6 +22,11 @@ GIB = 1024.0**2
 def _seconds(mask: np.ndarray, tick: float) -> float:
     # the first sample is the start (t = 0); each later one stands for one tick
     return float(mask[1:].sum()) * tick
+
+
+def _seconds_weighted(counts: np.ndarray, tick: float) -> float:
+    """Guest-seconds from a per-tick count of guests (the first sample is the start)."""
+    return float(counts[1:].sum()) * tick
 
 
 def summarize(result: RunResult) -> dict[str, Any]:
@@ -38,11 +44,16 @@ def summarize(result: RunResult) -> dict[str, Any]:
         mask = host.group_index == index
         boot = recording.group_series(name, "balloon_max")
         size = recording.group_series(name, "balloon_cur") / boot
+        spec = scenario.groups[index]
         groups.append(
             {
                 "group": name,
                 "guests": int(mask.sum()),
-                "workload": scenario.groups[index].workload,
+                "workload": spec.workload,
+                "sla": spec.sla or DEFAULT_CLASS,
+                "guarantee_pct": round(100 * float(host.sla_guarantee[mask].sum()) / float(boot[0]), 1),
+                # guest-seconds with the balloon below the guarantee
+                "seconds_below_guarantee": _seconds_weighted(recording.group_series(name, "below_guarantee"), tick),
                 "balloon_min_pct": round(100 * float(size.min()), 1),
                 "balloon_end_pct": round(100 * float(size[-1]), 1),
                 "guest_swap_peak_gib": round(float(recording.group_series(name, "guest_swap").max()) / GIB, 2),
@@ -74,6 +85,8 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "ksmd_cpu_seconds": round(host.ksm.cpu_seconds, 1),
         "policy_cycles": result.policy_cycles,
         "policy_failures": result.policy_failures,
+        "balloon_reversals": int(recording.reversals),
+        "guarantee_violations": round(sum(g["seconds_below_guarantee"] for g in groups), 1),
         "balloon_inflations": int(sum(actions["inflate"])),
         "balloon_deflations": int(sum(actions["deflate"])),
         "balloon_inflated_gib": round(sum(actions["inflate_kib"]) / GIB, 1),
@@ -105,6 +118,8 @@ _ROWS = (
     ("ksmd_cpu_seconds", "ksmd CPU time", "s"),
     ("policy_cycles", "policy cycles", ""),
     ("policy_failures", "policy cycles without action (failed)", ""),
+    ("balloon_reversals", "balloon target reversals (direction changes)", ""),
+    ("guarantee_violations", "guest-seconds below the SLA guarantee", "s"),
     ("balloon_inflations", "balloon inflations (calls)", ""),
     ("balloon_deflations", "balloon deflations (calls)", ""),
     ("ksm_tunings", "KSM retunings", ""),
@@ -116,11 +131,14 @@ _GROUP_COLUMNS = (
     ("group", "group"),
     ("guests", "guests"),
     ("workload", "workload"),
+    ("sla", "sla"),
+    ("guarantee_pct", "guarantee %"),
     ("balloon_min_pct", "smallest balloon %"),
     ("balloon_end_pct", "balloon at end %"),
     ("guest_swap_peak_gib", "guest swap peak GiB"),
     ("stuck_balloons", "stuck"),
     ("oom_kills", "OOM kills"),
+    ("seconds_below_guarantee", "s below guarantee"),
 )
 
 
@@ -150,7 +168,7 @@ def format_table(summary: dict[str, Any]) -> str:
     for index, row in enumerate(cells):
         lines.append(
             "  "
-            + "  ".join(cell.ljust(w) if i in (0, 2) else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+            + "  ".join(cell.ljust(w) if i in (0, 2, 3) else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
         )
         if index == 0:
             lines.append("  " + "  ".join("-" * w for w in widths))
