@@ -2,7 +2,7 @@
 in one call, through the SLA allocator (the tag test ``has_word`` is a plain builtin,
 :mod:`mom.dsl.builtins`).
 
-``(sla_balloon Guests available host_free threshold band [tax_rate step_cap dead_band])``
+``(sla_balloon Guests available host_free threshold band [tax_rate step_cap dead_band rebalance])``
 (``available`` may be ``nil``: the guests' current sizes in all plus ``host_free -
 threshold - band``, what the host can give them while keeping the top of the band
 free, where reclaim stops) reads the guests' columns, calls the allocator once (:mod:`mom.sla.allocator`; the fast
@@ -24,6 +24,13 @@ field                  allocator input                         when absent
 ``sla_priority``       0..100                                  50
 ``sla_margin``         free memory kept above what it uses     0
 =====================  ======================================  ===========================
+
+Inside the band the allocator holds every target; so that memory still moves from guests
+above their allocation to guests below theirs (after a peak: the classes reclaimed first
+get memory back), a cycle that ends in the band with at least ``band / 4`` KiB both
+ways makes the next one reclaim from the first as if the threshold were at the top of
+the band (``.mode`` "rebalance"), and the one after gives back from the memory then free
+above it.  ``rebalance`` 0 turns that off (with ballooning off, so nothing is reclaimed).
 
 A held guest is never inflated blind: its memory counts as given (at its current size,
 or at ``balloon_max`` when that is unknown too) and no target is set for it.
@@ -251,6 +258,8 @@ class SlaBalloon:
         #: operators' view (mom.sla.status)
         self.last: dict[str, Any] | None = None
         self._short = False  # guarantees not kept: warned until they are again
+        #: the next cycle moves memory between guests inside the band (see __call__)
+        self._rebalance = False
 
     def __call__(
         self,
@@ -262,6 +271,7 @@ class SlaBalloon:
         tax_rate: Any = 0.75,
         step_cap: Any = 0.05,
         dead_band: Any = 0.0025,
+        rebalance: Any = 1,
     ) -> BalloonResult:
         if guests is None or isinstance(guests, (str, bytes, int, float)):
             raise PolicyError(f"sla_balloon: the first argument must be the guests (Guests), not {guests!r}")
@@ -275,12 +285,18 @@ class SlaBalloon:
         inputs, excluded = allocator_inputs(columns)
         if host[0] is None:
             host[0] = max(0, int(inputs["current"].sum()) + host[1] - host[2] - host[3])
+        # Inside the band the allocator holds every target.  When, there, guests sit above
+        # their allocation while others lack as much below theirs, nothing would ever move
+        # memory from the first to the second (free memory stays in the band): one cycle
+        # then reclaims from the first as if the threshold were at the top of the band,
+        # and the next gives back to the second, from the memory now free above it.
+        pulse, self._rebalance = self._rebalance, False
         try:
             result = self.allocate(
                 **inputs,
                 available=host[0],
                 host_free=host[1],
-                threshold=host[2],
+                threshold=host[2] + host[3] if pulse else host[2],
                 band=host[3],
                 state=self.state,
                 tax_rate=tax_rate,
@@ -289,7 +305,13 @@ class SlaBalloon:
             )
         except (TypeError, ValueError) as error:
             raise PolicyError(f"sla_balloon: {error}") from None
-        self.state = result.state
+        if not pulse:  # (a rebalancing cycle crosses no edge)
+            self.state = result.state
+        if result.mode == Mode.HOLD and not pulse:
+            gap = result.allocation - inputs["current"]
+            gap[excluded] = 0
+            under, over = int(gap[gap > 0].sum()), int(-gap[gap < 0].sum())
+            self._rebalance = bool(rebalance) and min(under, over) >= max(1, host[3] // 4)
         target = result.target
         changed = np.flatnonzero((target != inputs["current"]) & ~excluded)
         if columns.table is not None:
@@ -308,11 +330,12 @@ class SlaBalloon:
             "result": result,
             "table_names": table_names,
             "host": dict(zip(("available", "host_free", "threshold", "band"), host)),
+            "rebalance": pulse,
         }
         self._warn(result, columns, table_names, host[0])
         return BalloonResult(
             {
-                "mode": MODE_NAMES[Mode(result.mode)],
+                "mode": "rebalance" if pulse else MODE_NAMES[Mode(result.mode)],
                 "changed": len(changed),
                 "shrunk": int(np.count_nonzero(result.shrink & ~excluded)),
                 "grown": int(np.count_nonzero(result.grow & ~excluded)),

@@ -86,7 +86,7 @@ def sla_status(last: Mapping[str, Any] | None, classes: Mapping[str, Any] | None
         total["shortfall"] += row["shortfall"]
     host = last["host"]
     cycle = {
-        "mode": _MODES[Mode(result.mode)],
+        "mode": "rebalance" if last.get("rebalance") else _MODES[Mode(result.mode)],
         "state": _STATES[PressureState(result.state)],
         "available": host["available"],
         "host_free": host["host_free"],

@@ -250,3 +250,36 @@ def test_controls_set_after_the_call_are_kept_when_it_widens_the_store(impl):
     assert [table.get_control(int(row), "a") for row in rows.rows] == [10] * 5
     assert [table.get_control(int(row), "d") for row in rows.rows] == [4] * 5
     assert table.get_control(int(rows.rows[4]), "balloon_target") is not None
+
+
+@pytest.mark.parametrize("rebalance", [1, 0])
+def test_after_a_peak_memory_moves_back_to_the_classes_reclaimed_first(impl, rebalance):
+    # the floors did not fit: vapor and compute gave theirs up; then the load falls, but
+    # free memory stays inside the band (the guests keep what they hold), where targets hold
+    host = SlaHost(17 * GIB, mixed(used=2 * GIB))
+    store = sla_store(impl, f"(defvar slaRebalance {rebalance})")
+    host.run(store, 200)
+    for guest in host.guests:
+        guest.used = GIB
+    host.cycle(store)
+    balloon = store.code.program_functions["sla_balloon"]
+
+    def imbalance() -> int:
+        last = balloon.last
+        return int(np.abs(last["result"].allocation - np.array([g.balloon_cur for g in host.guests])).sum())
+
+    before, vapor_before = imbalance(), host.guests[4].balloon_cur
+    pulses = []
+    for _ in range(60):
+        host.cycle(store)
+        pulses.append(balloon.last["rebalance"])
+    threshold = int(0.20 * host.memory)
+    assert min(host.free_history[-60:]) >= threshold  # never below the threshold meanwhile
+    assert host.guests[0].targets == [] and host.guests[1].balloon_cur >= 0.75 * host.guests[1].balloon_max
+    if rebalance:
+        # memory went from the guests above their allocation (standard, compute) to vapor
+        assert host.guests[4].balloon_cur > vapor_before + GIB // 4
+        assert imbalance() < before // 2
+        assert any(pulses) and not any(pulses[-20:])  # and then it settled
+    else:
+        assert host.guests[4].balloon_cur == vapor_before and imbalance() == before and not any(pulses)
