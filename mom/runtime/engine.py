@@ -65,6 +65,8 @@ class PolicyEngine(RunsPeriodically):
             "hypervisor_iface": self.hypervisor_iface,
             "host_monitor": self.host_monitor,
             "guest_manager": self.guest_manager,
+            # the validated settings (the Balloon controller's floors read theirs here)
+            "settings": self.settings,
         }
         controllers = []
         for name in self.settings.controllers:

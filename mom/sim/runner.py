@@ -22,6 +22,7 @@ from typing import Any, Callable
 from mom.config import INTERNAL_SECTION, new_parser, validate
 from mom.errors import MomError
 from mom.plugins import registry
+from mom.plugins.controllers.balloon import Balloon
 from mom.runtime.engine import PolicyEngine
 from mom.runtime.guest_manager import GuestManager
 from mom.runtime.host_monitor import HostMonitor
@@ -232,6 +233,10 @@ class Simulation:
         iface = registry.load("hypervisor", settings.hypervisor_interface)(config)
         guest_manager = GuestManager(config, iface, settings, stop)
         engine = PolicyEngine(config, iface, host_monitor, guest_manager, settings, stop)
+        host = self.host
+        for controller in engine.controllers:
+            if isinstance(controller, Balloon):  # stuck balloons are timed on the simulated clock
+                controller.clock = lambda: float(host.time)
         if self.scenario.daemon.parameters:
             engine.rpc_set_named_policy("01-parameters", self.scenario.daemon.parameters)
         if len(engine.controllers) != len(settings.controllers):

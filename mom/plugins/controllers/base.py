@@ -24,6 +24,10 @@ class Controller:
         """Apply the controls of this policy run."""
         raise NotImplementedError
 
+    def statistics(self) -> dict[str, Any]:
+        """Counters for ``getStatistics`` (and the metrics); none by default."""
+        return {}
+
     def for_each_guest(self, guests: Iterable[Any], action: Callable[[Any], None]) -> None:
         """``action(guest)`` for every guest; an error is logged with the guest and skipped."""
         for guest in guests:
