@@ -54,6 +54,10 @@ class RunResult:
     error_samples: list[str] = field(default_factory=list)
     policy_cycles: int = 0
     policy_failures: int = 0
+    #: the Balloon controller's counters at the end (floors, stuck balloons), if it ran
+    balloon: dict[str, Any] = field(default_factory=dict)
+    #: indexes of the guests the daemon holds stuck at the end
+    daemon_stuck: list[int] = field(default_factory=list)
 
 
 class _Counter(logging.Handler):
@@ -140,6 +144,8 @@ class Simulation:
         #: spread the run over this many wall-clock seconds (None: as fast as it goes)
         self.pace = pace
         self.rpc_server: Any = None
+        #: the policy engine of the run (set by :meth:`run`)
+        self.engine: PolicyEngine | None = None
 
     def _attach_logging(self) -> tuple[_Counter, list[logging.Handler], int, bool]:
         logger = logging.getLogger("mom")
@@ -169,6 +175,7 @@ class Simulation:
         try:
             with attached(host):
                 engine, host_monitor, guest_manager, iface = self._start(counter)
+                self.engine = engine
                 tick = scenario.tick
                 every_host = _every(scenario.daemon.host_monitor_interval, tick)
                 every_guest = _every(scenario.daemon.guest_monitor_interval, tick)
@@ -212,7 +219,15 @@ class Simulation:
                 handler.close()
             logger.setLevel(old_level)
             logger.propagate = old_propagate
+        balloon: dict[str, Any] = {}
+        daemon_stuck: list[int] = []
+        for controller in self.engine.controllers if self.engine is not None else ():
+            if isinstance(controller, Balloon):
+                balloon = controller.statistics()
+                daemon_stuck = sorted(host.by_uuid[uuid].index for uuid in controller.stuck_guests())
         return RunResult(
+            balloon=balloon,
+            daemon_stuck=daemon_stuck,
             recording=recording,
             host=host,
             elapsed=time.perf_counter() - started,
