@@ -37,6 +37,7 @@ COLLECTORS: dict[str, str] = {
     "HostKSM": _C + "host_ksm:HostKSM",
     "HostCpu": _C + "host_cpu:HostCpu",
     "HostTime": _C + "host_time:HostTime",
+    "HostPressure": _C + "host_pressure:HostPressure",
     "GuestMemory": _C + "guest_memory:GuestMemory",
     "GuestMemoryOptional": _C + "guest_memory:GuestMemoryOptional",
     "GuestBalloon": _C + "guest_balloon:GuestBalloon",
@@ -47,6 +48,7 @@ COLLECTORS: dict[str, str] = {
     "GuestIoTuneOptional": _C + "guest_io_tune:GuestIoTuneOptional",
     "GuestQemuAgent": _C + "guest_qemu_agent:GuestQemuAgent",
     "GuestNetworkDaemon": _C + "guest_network_daemon:GuestNetworkDaemon",
+    "GuestPressure": _C + "guest_pressure:GuestPressure",
     # the simulated host's (mom-sim)
     "SimHostMemory": "mom.sim.collectors:SimHostMemory",
     "SimHostKSM": "mom.sim.collectors:SimHostKSM",

@@ -26,6 +26,7 @@ from mom.runtime.engine import PolicyEngine
 from mom.runtime.guest_manager import GuestManager
 from mom.runtime.host_monitor import HostMonitor
 from mom.runtime.plotter import make_plot_subdir
+from mom.runtime.pressure import PressureWatcher
 
 __all__ = ["MOM"]
 
@@ -57,6 +58,8 @@ class MOM:
         self.hypervisor_iface: Any = None
         #: the Prometheus metrics (:mod:`mom.metrics`), when ``metrics-port`` is set
         self.metrics: Any = None
+        #: the PSI trigger's thread, when ``pressure-trigger`` is on and the kernel has PSI
+        self.pressure_watcher: PressureWatcher | None = None
 
     # ## Life cycle
 
@@ -97,7 +100,18 @@ class MOM:
             guest_manager = GuestManager(config, self.hypervisor_iface, settings, stop)
             self.threads["guest_manager"] = guest_manager
             guest_manager.start()
-            policy_engine = PolicyEngine(config, self.hypervisor_iface, host_monitor, guest_manager, settings, stop)
+            # -- pressure trigger (mom.runtime.pressure): wakes the engine between ticks --
+            wake = None
+            if settings.pressure_trigger:
+                watcher = PressureWatcher(
+                    threading.Event(), stop, settings.pressure_stall_us, settings.pressure_window_us
+                )
+                if watcher.arm():
+                    self.pressure_watcher, wake = watcher, watcher.wake
+            # -- end pressure trigger --
+            policy_engine = PolicyEngine(
+                config, self.hypervisor_iface, host_monitor, guest_manager, settings, stop, wake=wake
+            )
             self.threads["policy_engine"] = policy_engine
             if settings.metrics_port >= 0:
                 # before the engine's thread starts: the metrics wrap its step
@@ -107,6 +121,8 @@ class MOM:
                     settings, policy_engine, host_monitor, guest_manager, self.hypervisor_iface
                 )
             policy_engine.start()
+            if self.pressure_watcher is not None:
+                self.pressure_watcher.start()
             funcs = MOMFuncs(config, self.threads)
             self.rpc_server = RPCServer(config, funcs, settings)
             self.rpc_server.start()
@@ -167,6 +183,8 @@ class MOM:
                 self.rpc_server.join(5)
         if self.metrics is not None:
             self.metrics.stop()
+        if self.pressure_watcher is not None and self.pressure_watcher.ident is not None:
+            self.pressure_watcher.join(2)
         for key, timeout in (("policy_engine", 10), ("guest_manager", 5), ("host_monitor", 5)):
             thread = self.threads.get(key)
             if thread is not None:

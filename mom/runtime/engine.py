@@ -41,7 +41,9 @@ class PolicyEngine(RunsPeriodically):
         guest_manager: Any,
         settings: Settings | None = None,
         stop: threading.Event | None = None,
+        wake: threading.Event | None = None,
     ) -> None:
+        """``wake``: an event that runs one extra cycle at once (the PSI watcher's)."""
         self.config = config
         self.settings = settings or validate(config)[0]
         self.logger = logging.getLogger("mom.PolicyEngine")
@@ -54,7 +56,12 @@ class PolicyEngine(RunsPeriodically):
         self.controllers = self.load_controllers()
         self.load_policy()
         self.thread = PeriodicThread(
-            "PolicyEngine", self.settings.policy_engine_interval, self.stop, self.do_controls, logger=self.logger
+            "PolicyEngine",
+            self.settings.policy_engine_interval,
+            self.stop,
+            self.do_controls,
+            logger=self.logger,
+            wake=wake,
         )
 
     # ## Set-up
