@@ -16,12 +16,12 @@ import sys
 import time
 from typing import Iterator
 
-__all__ = ["memory_cgroup_root", "memory_stall", "psi_trigger_problem"]
+__all__ = ["memory_cgroup_root", "memory_stall", "psi_trigger_problem", "stall_file", "READER", "LIMIT"]
 
 LIMIT = 32 << 20  # bytes the cgroup may hold
 FILE_SIZE = 256 << 20  # bytes read over and over
 
-_READER = """
+READER = """
 import mmap, os, sys, time
 open(sys.argv[1] + '/cgroup.procs', 'w').write(str(os.getpid()))
 end = time.monotonic() + float(sys.argv[3])
@@ -72,13 +72,8 @@ def psi_trigger_problem(window_us: int = 2000000) -> str | None:
     return None
 
 
-@contextlib.contextmanager
-def memory_stall(directory: str, seconds: float = 20.0) -> Iterator[subprocess.Popen[bytes]]:
-    """Run the stalling child for the ``with`` block (at most ``seconds``); it is reading when this yields."""
-    root = memory_cgroup_root()
-    if root is None:
-        raise RuntimeError("no writable memory cgroup")
-    base, limit_file = root
+def stall_file(directory: str) -> str:
+    """The file the child reads, written once and synced (dirty pages could not be dropped)."""
     path = os.path.join(directory, "stall.dat")
     if not os.path.exists(path) or os.path.getsize(path) != FILE_SIZE:
         with open(path, "wb") as handle:
@@ -86,13 +81,24 @@ def memory_stall(directory: str, seconds: float = 20.0) -> Iterator[subprocess.P
             for _ in range(FILE_SIZE >> 20):
                 handle.write(chunk)
             os.fsync(handle.fileno())
+    return path
+
+
+@contextlib.contextmanager
+def memory_stall(directory: str, seconds: float = 20.0) -> Iterator[subprocess.Popen[bytes]]:
+    """Run the stalling child for the ``with`` block (at most ``seconds``); it is reading when this yields."""
+    root = memory_cgroup_root()
+    if root is None:
+        raise RuntimeError("no writable memory cgroup")
+    base, limit_file = root
+    path = stall_file(directory)
     cgroup = os.path.join(base, f"mom-stall-{os.getpid()}")
     os.makedirs(cgroup, exist_ok=True)
     child = None
     try:
         with open(os.path.join(cgroup, limit_file), "w", encoding="ascii") as handle:
             handle.write(str(LIMIT))
-        child = subprocess.Popen([sys.executable, "-c", _READER, cgroup, path, str(seconds)], stdout=subprocess.PIPE)
+        child = subprocess.Popen([sys.executable, "-c", READER, cgroup, path, str(seconds)], stdout=subprocess.PIPE)
         assert child.stdout is not None
         child.stdout.readline()  # "reading"
         yield child
