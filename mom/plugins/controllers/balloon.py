@@ -88,16 +88,19 @@ class Balloon(Controller):
 
     def process_guest(self, guest: Any, uuid: str, now: float) -> None:
         """One guest: follow its balloon, then clamp and apply its target if the policy set one."""
-        fields = _Fields(guest)
-        name = self._names[uuid]
-        current = fields.get("balloon_cur")
-        current = _int(current)
-        if current is not None:
-            self._report(self.stuck_tracker.observe(uuid, current, now))
         value = guest.GetControl("balloon_target")
         if value is None:
             self._episodes.discard(uuid)
+            if self.stuck_tracker.watching(uuid):
+                current = _int(getattr(guest, "balloon_cur", None))
+                if current is not None:
+                    self._report(self.stuck_tracker.observe(uuid, current, now))
             return
+        fields = _Fields(guest)
+        name = self._names[uuid]
+        current = _int(fields.get("balloon_cur"))
+        if current is not None:
+            self._report(self.stuck_tracker.observe(uuid, current, now))
         try:
             requested = check_target(value)
         except InvalidTarget as error:

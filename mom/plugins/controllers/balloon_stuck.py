@@ -82,6 +82,10 @@ class StuckTracker:
             return StuckEvent(guest, "stuck", balloon.target, size, now - balloon.progress_at)
         return None
 
+    def watching(self, guest: str) -> bool:
+        """Whether the guest has an outstanding target (its balloon is being followed)."""
+        return guest in self._balloons
+
     def may_push(self, guest: str, now: float) -> bool:
         """Whether a new target may be sent to the guest now (False while stuck, until a retry)."""
         balloon = self._balloons.get(guest)
