@@ -22,7 +22,7 @@ import time
 from typing import Any, Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import start_http_server
 
 from mom import __version__, _impl
@@ -92,6 +92,45 @@ class _Statistics:
         yield guests
 
 
+# -- the controllers' own counters (the Balloon controller's floors and stuck balloons) --
+
+
+class _ControllerStatistics:
+    """A custom collector: ``Controller.statistics()`` of the engine's controllers, read at scrape time."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    def describe(self) -> Iterable[Any]:
+        return []
+
+    def collect(self) -> Iterable[Any]:
+        from mom.plugins.controllers.balloon import Balloon
+
+        for controller in getattr(self.engine, "controllers", ()):
+            if not isinstance(controller, Balloon):
+                continue
+            stats = controller.statistics()
+            clamped = CounterMetricFamily(
+                "mom_balloon_clamped_targets", "Balloon targets the safety floors changed, by bound", labels=["bound"]
+            )
+            for bound, count in stats["clamped_targets"].items():
+                clamped.add_metric([bound], count)
+            yield clamped
+            yield CounterMetricFamily(
+                "mom_balloon_invalid_targets", "Balloon targets refused (not a size)", value=stats["invalid_targets"]
+            )
+            yield GaugeMetricFamily(
+                "mom_balloon_stuck_guests", "Guests whose balloon is stuck now", value=len(stats["stuck_guests"])
+            )
+            yield CounterMetricFamily(
+                "mom_balloon_stuck_marked", "Times a balloon was marked stuck", value=stats["stuck_marked_total"]
+            )
+
+
+# -- end of the controllers' counters --
+
+
 class Metrics:
     """The metrics of one MOM instance and its HTTP endpoint."""
 
@@ -143,6 +182,7 @@ class Metrics:
     def instrument(self, engine: Any, host_monitor: Any, guest_manager: Any, hypervisor_iface: Any) -> None:
         """Wrap the engine's step, its policy's evaluate and the interface's actions; add the statistics."""
         self.registry.register(_Statistics(host_monitor, guest_manager))
+        self.registry.register(_ControllerStatistics(engine))
         if engine is not None:
             engine.policy.evaluate = self._wrap_evaluate(engine.policy.evaluate)
             thread = getattr(engine, "thread", None)
