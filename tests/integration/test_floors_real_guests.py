@@ -5,7 +5,9 @@ One momd with only the Balloon controller and only the hostile ``zero`` policy
 ``min-guest-memory`` 160 MiB.  Upstream would set 0 and the guests would die ("System is
 deadlocked on memory" below 64 MiB); here each balloon comes down by at most the cap per
 cycle and stops at the floor, which libvirt reports and the guest's own MemTotal (its
-serial console) confirms, and the guests keep running.
+serial console) confirms, and the guests keep running.  Then every guest is asked to
+grow back while one is paused (a hung guest: its balloon driver cannot answer): that one
+is marked stuck and left alone, the others grow; resumed, it moves again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import libvirt
 import pytest
 
 from mom.rpc.client import UnixXmlRpcClient
@@ -52,6 +55,8 @@ def hostile_momd(realstack: rs.RealStack, tmp_path_factory: pytest.TempPathFacto
             "controllers": "Balloon",
             "min-guest-memory": str(FLOOR),
             "min-guest-free": "16384",
+            "balloon-stuck-after": "4",
+            "balloon-stuck-retry": "8",
         },
     )
     conn = realstack.connection()
@@ -64,6 +69,8 @@ def hostile_momd(realstack: rs.RealStack, tmp_path_factory: pytest.TempPathFacto
             status = process.stop()
             for name in realstack.guests:
                 dom = conn.lookupByName(name)
+                if dom.info()[0] == libvirt.VIR_DOMAIN_PAUSED:
+                    dom.resume()
                 dom.setMemory(full_kib(realstack, name))
                 dom.setMemoryStatsPeriod(realstack.specs[name].stats_period, 1)  # VIR_DOMAIN_AFFECT_LIVE
     assert status == 0, process.log()
@@ -103,3 +110,44 @@ def test_a_zero_policy_leaves_every_guest_at_its_floor(hostile_momd: Any, realst
             current, target = (int(word) for word in line.rsplit(" from ", 1)[1].split(" to "))
             assert current - target <= full_kib(realstack, name) // 10, line
     assert process.alive()
+
+
+GROW = '(with Guests guest (guest.Control "balloon_target" guest.balloon_max))'
+
+
+def test_a_paused_guests_balloon_is_held_stuck_until_it_moves(
+    hostile_momd: Any, realstack: rs.RealStack, conn: Any
+) -> None:
+    process, client = hostile_momd
+    hung, others = realstack.guests[0], realstack.guests[1:]
+    dom = conn.lookupByName(hung)
+    start = dom.memoryStats()["actual"]
+    assert start < full_kib(realstack, hung)  # the previous test left it at its floor
+    dom.suspend()
+    try:
+        assert client.setPolicy(GROW)
+        wait_for(
+            lambda: client.getStatistics()["mom"]["controllers"]["Balloon"]["stuck_guests"] == [hung],
+            60,
+            0.5,
+            what=lambda: "the paused guest stuck; momd's log ends:\n" + "\n".join(process.log().splitlines()[-15:]),
+        )
+        for name in others:  # the others grew back meanwhile
+            other = conn.lookupByName(name)
+            wait_for(lambda o=other, n=name: o.memoryStats()["actual"] == full_kib(realstack, n), 60, 0.5)
+        assert dom.memoryStats()["actual"] == start
+        warnings = [line for line in process.log().splitlines() if f"Balloon of guest {hung} is stuck" in line]
+        assert len(warnings) == 1 and " WARNING " in warnings[0]
+        skipped = client.getStatistics()["mom"]["controllers"]["Balloon"]["stuck_skipped_targets"]
+        wait_for(lambda: client.getStatistics()["mom"]["controllers"]["Balloon"]["stuck_skipped_targets"] > skipped, 10)
+    finally:
+        dom.resume()
+    wait_for(
+        lambda: client.getStatistics()["mom"]["controllers"]["Balloon"]["stuck_guests"] == [],
+        60,
+        0.5,
+        what="the resumed guest's balloon moving again",
+    )
+    assert f"Balloon of guest {hung} moves again" in process.log()
+    wait_for(lambda: dom.memoryStats()["actual"] == full_kib(realstack, hung), 60, 0.5)
+    assert not any(sign in realstack.serial_log(hung).read_bytes() for sign in DEAD)
