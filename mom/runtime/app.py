@@ -183,8 +183,10 @@ class MOM:
                 self.rpc_server.join(5)
         if self.metrics is not None:
             self.metrics.stop()
-        if self.pressure_watcher is not None and self.pressure_watcher.ident is not None:
-            self.pressure_watcher.join(2)
+        if self.pressure_watcher is not None:  # it ends with the stop event
+            if self.pressure_watcher.ident is not None:
+                self.pressure_watcher.join(2)
+            self.pressure_watcher.close()
         for key, timeout in (("policy_engine", 10), ("guest_manager", 5), ("host_monitor", 5)):
             thread = self.threads.get(key)
             if thread is not None:

@@ -75,6 +75,12 @@ class PressureWatcher(threading.Thread):
         )
         return True
 
+    def close(self) -> None:
+        """Drop the trigger of a watcher that was armed but never started."""
+        if self.fd is not None and self.ident is None:
+            os.close(self.fd)
+            self.fd = None
+
     def run(self) -> None:
         fd = self.fd
         if fd is None:

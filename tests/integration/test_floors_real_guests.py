@@ -60,6 +60,7 @@ def hostile_momd(realstack: rs.RealStack, tmp_path_factory: pytest.TempPathFacto
         },
     )
     conn = realstack.connection()
+    boot_mem_total = {name: realstack.wait_mem(name, lambda s: True).mem_total for name in realstack.guests}
     with MomdProcess(str(conf), str(directory / "momd.log")) as process:
         client = UnixXmlRpcClient(str(sock), 10)
         try:
@@ -73,6 +74,18 @@ def hostile_momd(realstack: rs.RealStack, tmp_path_factory: pytest.TempPathFacto
                     dom.resume()
                 dom.setMemory(full_kib(realstack, name))
                 dom.setMemoryStatsPeriod(realstack.specs[name].stats_period, 1)  # VIR_DOMAIN_AFFECT_LIVE
+            for name in realstack.guests:
+                # the guests are the session's: back to full size, and their balloon statistics
+                # (the guest's MemTotal) back to the boot value, for the next module
+                dom = conn.lookupByName(name)
+                wait_for(
+                    lambda d=dom, n=name: (
+                        d.memoryStats()["actual"] == full_kib(realstack, n)
+                        and d.memoryStats().get("available") == boot_mem_total[n]
+                    ),
+                    60,
+                    0.5,
+                )
     assert status == 0, process.log()
     assert "Traceback" not in process.log()
 
