@@ -14,6 +14,7 @@ from typing import Any, Callable, TypeVar
 
 from mom import _impl
 from mom.log import log_set_verbosity
+from mom.plugins.controllers.base import Controller
 from mom.rpc.marshalling import plain
 
 __all__ = ["MOMFuncs", "exported", "EXPORTED_ATTRIBUTE"]
@@ -92,7 +93,8 @@ class MOMFuncs:
 
         ``'mom'`` (this package's addition) names the policy implementation in use and,
         under ``'hypervisor'``, the interface's counters (libvirt: calls in all, by name,
-        and since the previous collection round).  Raises AttributeError before the host
+        and since the previous collection round), and under ``'controllers'`` theirs
+        (``Balloon``: clamped targets by bound, refused targets, stuck guests).  Raises AttributeError before the host
         monitor is ready, as upstream does.
         """
         host = self.threads["host_monitor"].interrogate()
@@ -106,6 +108,14 @@ class MOMFuncs:
         counters = iface.stats() if iface is not None else None
         if counters is not None:
             about["hypervisor"] = plain(counters)
+        # the controllers' counters (the Balloon controller's floors and stuck balloons)
+        controllers = {}
+        for controller in getattr(self.threads.get("policy_engine"), "controllers", ()):
+            counters = controller.statistics() if isinstance(controller, Controller) else None
+            if counters:
+                controllers[type(controller).__name__] = plain(counters)
+        if controllers:
+            about["controllers"] = controllers
         return {"host": plain(host.statistics[-1]), "guests": guests, "mom": about}
 
     @exported
