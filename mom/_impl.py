@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from mom.errors import FastPathUnavailable
 
-__all__ = ["IMPLEMENTATION", "REASON", "engine", "describe", "reference"]
+__all__ = ["IMPLEMENTATION", "REASON", "allocator", "engine", "describe", "reference"]
 
 _log = logging.getLogger("mom")
 
@@ -53,6 +53,12 @@ else:
     engine, IMPLEMENTATION, REASON = _select()
 
 from mom.dsl import program as reference  # noqa: E402  (the oracle, always available)
+
+# the SLA allocator follows the engine's choice (one extension build holds both)
+if TYPE_CHECKING or IMPLEMENTATION == "python":
+    from mom.sla import allocator
+else:
+    from mom._fastpath import allocator  # type: ignore[attr-defined]
 
 
 def describe() -> str:
