@@ -22,7 +22,7 @@ import time
 from typing import Any, Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import start_http_server
 
 from mom import __version__, _impl
@@ -92,6 +92,43 @@ class _Statistics:
         yield guests
 
 
+# -- lifecycle actions (issue 12) --
+class _LifecycleCounters:
+    """``mom_lifecycle_actions_total{action, result}``, the guests momd stopped, and the
+    migrations recommended (interfaces without migration: vdsm)."""
+
+    def __init__(self, controller: Any) -> None:
+        self.controller = controller
+
+    def describe(self) -> Iterable[Any]:
+        return []
+
+    def collect(self) -> Iterable[Any]:
+        from mom.lifecycle.audit import ACTIONS as LIFECYCLE_ACTIONS
+        from mom.lifecycle.audit import RESULTS
+
+        counts = self.controller.audit.counters()
+        family = CounterMetricFamily(
+            "mom_lifecycle_actions", "Lifecycle actions audited, by action and result", labels=["action", "result"]
+        )
+        for action in LIFECYCLE_ACTIONS:
+            for result in RESULTS:
+                family.add_metric([action, result], counts.get((action, result), 0))
+        yield family
+        stopped = GaugeMetricFamily("mom_lifecycle_stopped_guests", "Guests momd stopped and will start again")
+        stopped.add_metric([], len(self.controller.stopped))
+        yield stopped
+        recommended = GaugeMetricFamily(
+            "mom_lifecycle_recommendation", "1 per migration recommended to the manager", labels=["guest", "peer"]
+        )
+        for item in list(self.controller.recommendations.values()):
+            recommended.add_metric([str(item["guest"]), str(item.get("peer") or "")], 1)
+        yield recommended
+
+
+# -- end lifecycle --
+
+
 class Metrics:
     """The metrics of one MOM instance and its HTTP endpoint."""
 
@@ -143,6 +180,11 @@ class Metrics:
     def instrument(self, engine: Any, host_monitor: Any, guest_manager: Any, hypervisor_iface: Any) -> None:
         """Wrap the engine's step, its policy's evaluate and the interface's actions; add the statistics."""
         self.registry.register(_Statistics(host_monitor, guest_manager))
+        # -- lifecycle actions (issue 12): read from the Lifecycle controller's audit at scrape time --
+        for controller in getattr(engine, "controllers", ()):
+            if hasattr(controller, "audit") and hasattr(controller, "recommendations"):
+                self.registry.register(_LifecycleCounters(controller))
+        # -- end lifecycle --
         if engine is not None:
             engine.policy.evaluate = self._wrap_evaluate(engine.policy.evaluate)
             thread = getattr(engine, "thread", None)

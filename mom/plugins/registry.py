@@ -60,6 +60,8 @@ CONTROLLERS: dict[str, str] = {
     "KSM": _K + "ksm:KSM",
     "CpuTune": _K + "cpu_tune:CpuTune",
     "IoTune": _K + "io_tune:IoTune",
+    # power-off, restore and migration (issue 12; README "Lifecycle actions")
+    "Lifecycle": _K + "lifecycle:Lifecycle",
 }
 
 _H = "mom.plugins.hypervisors."

@@ -64,6 +64,8 @@ class PolicyEngine(RunsPeriodically):
             "hypervisor_iface": self.hypervisor_iface,
             "host_monitor": self.host_monitor,
             "guest_manager": self.guest_manager,
+            # this project's: the validated configuration (the Lifecycle controller's keys)
+            "settings": self.settings,
         }
         controllers = []
         for name in self.settings.controllers:

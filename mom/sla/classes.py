@@ -20,6 +20,7 @@ __all__ = [
     "Guarantee",
     "DEFAULT_CLASSES",
     "DEFAULT_CLASS",
+    "PROTECTED_CLASSES",
     "CLASS_SECTION_PREFIX",
     "CLASS_KEYS",
     "parse_fraction",
@@ -52,10 +53,15 @@ class SlaClass:
     reclaim_order: int
     #: free memory a guest keeps above what it uses, fraction of its balloon_max
     margin: float
-    #: the guest may be powered off under pressure (a later issue acts on it)
+    #: the guest may be powered off when a policy asks (mom.lifecycle acts on it)
     power_off: bool = False
     description: str = ""
+    #: the guest may be migrated to a peer when a policy asks (mom.lifecycle)
+    migrate: bool = False
 
+
+#: classes no policy and no configuration may power off, destroy or migrate (issue 12)
+PROTECTED_CLASSES = frozenset({"platinum", "gold"})
 
 #: the shipped classes (issue 11); the margin of 0.20 is vdsm's 20 % free-memory threshold
 DEFAULT_CLASSES: Mapping[str, SlaClass] = {
@@ -63,9 +69,9 @@ DEFAULT_CLASSES: Mapping[str, SlaClass] = {
     for c in (
         SlaClass("platinum", 1.0, 40, 0.20, False, "all of its memory: never ballooned"),
         SlaClass("gold", 0.75, 30, 0.20, False, "75 % of its memory"),
-        SlaClass("standard", 0.0, 20, 0.20, False, "balloon_min, as upstream MOM"),
-        SlaClass("compute", 0.0, 10, 0.10, False, "balloon_min; reclaimed early, with a smaller margin"),
-        SlaClass("vapor", 0.0, 0, 0.05, True, "no guarantee; reclaimed first, may be powered off"),
+        SlaClass("standard", 0.0, 20, 0.20, False, "balloon_min, as upstream MOM", migrate=True),
+        SlaClass("compute", 0.0, 10, 0.10, False, "balloon_min; reclaimed early, with a smaller margin", migrate=True),
+        SlaClass("vapor", 0.0, 0, 0.05, True, "no guarantee; reclaimed first, may be powered off", migrate=True),
     )
 }
 
@@ -163,6 +169,7 @@ CLASS_KEYS: Mapping[str, tuple[str, Callable[[str], object], str, str]] = {
         "free-memory margin, of balloon_max",
     ),
     "power-off": ("power_off", lambda text: _boolean(text), "a boolean (true/false)", "may be powered off"),
+    "migrate": ("migrate", lambda text: _boolean(text), "a boolean (true/false)", "may be migrated to a peer"),
     "description": ("description", str, "a string", "free text for momctl and the logs"),
 }
 
@@ -208,5 +215,11 @@ def parse_class_sections(
                 raise ConfigError(
                     f"{where(section, key)}: [{section}] {key} = {text!r}: expected {expected}{reason}"
                 ) from None
+        if name in PROTECTED_CLASSES and (changes.get("power_off") or changes.get("migrate")):
+            key = "power-off" if changes.get("power_off") else "migrate"
+            raise ConfigError(
+                f"{where(section, key)}: [{section}] {key} = {keys[key]!r}: class {name} is never powered off"
+                " or migrated (README 'Lifecycle actions')"
+            )
         table[name] = replace(sla_class, **changes)  # type: ignore[arg-type]
     return table, warnings

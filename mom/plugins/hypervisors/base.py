@@ -34,6 +34,10 @@ class HypervisorProtocol(Protocol):
 class HypervisorInterface:
     """No-op defaults for every call (upstream's base class)."""
 
+    #: lifecycle actions this interface offers (issue 12): a subset of shutdown, destroy,
+    #: managedsave, start, migrate; the lifecycle controller asks nothing else of it
+    lifecycle_actions: frozenset[str] = frozenset()
+
     def getVmList(self) -> list[Any] | None:
         """Ids of the running guests; None if they cannot be listed now."""
         return None
