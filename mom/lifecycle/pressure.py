@@ -5,7 +5,7 @@ host's memory its ``mem_available`` (MemTotal).  Pressure is free memory below
 ``pressure-threshold`` of it; memory is plentiful above threshold plus
 ``pressure-band``.  The guarantees at risk are those the SLA allocator
 (:mod:`mom.sla.allocator`, through ``mom._impl``) gives up with the memory the guests
-have now plus what is free above the threshold.
+have now plus (or less) the host's free memory above (below) the threshold.
 """
 
 from __future__ import annotations
@@ -106,7 +106,8 @@ def guarantees_at_risk(guests: Iterable[Any], memory: HostMemory, classes: Mappi
         return []
     columns = list(zip(*rows))
     current = np.array(columns[9], dtype=np.int64)
-    available = int(current.sum()) + max(0, memory.free - memory.threshold)
+    # what the guests hold now, less what the host lacks below its threshold (or plus what it has above)
+    available = max(0, int(current.sum()) + memory.free - memory.threshold)
     result = _impl.allocator.allocate(
         balloon_max=np.array(columns[1], dtype=np.int64),
         balloon_min=np.array(columns[2], dtype=np.int64),

@@ -360,8 +360,15 @@ class Lifecycle(Controller):
         if not len(self.stopped):
             return
         running = self._running_uuids(guests)
+        # the guest manager drops a stopped guest's monitor only at its next look
+        settings = self.settings
+        grace = 3 * max(
+            settings.guest_manager_interval, settings.guest_monitor_interval, settings.policy_engine_interval
+        )
+        wall = self.audit.clock()
         for record in self.stopped.in_restart_order():
-            if record.uuid in running:  # started by someone else: no longer ours to start
+            if record.uuid in running and wall - record.stopped_at > grace:
+                # started by someone else: no longer ours to start
                 self.stopped.remove(record.uuid)
                 self.logger.info("lifecycle: guest %s runs again (not started by momd); forgotten", record.name)
                 self._persist()
