@@ -462,7 +462,8 @@ def validate(
     for (section, key), opt in OPTIONS.items():
         where = origins.get((section, key), "built-in default")
         try:
-            text = parser.get(section, key)
+            # [lifecycle] and [migration] are read raw: '20%' needs no escaping there
+            text = parser.get(section, key, raw=(section, key) in LIFECYCLE_OPTIONS)
         except configparser.Error as error:
             raise ConfigError(
                 f"{where}: [{section}] {key}: cannot read the value: {error}".replace("\n", " ")

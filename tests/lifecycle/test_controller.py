@@ -121,8 +121,11 @@ def test_log_only_records_what_would_be_done_with_the_same_limits():
 def test_reason_names_free_memory_and_guarantees_at_risk():
     iface = FakeLibvirt()
     controller = make(iface)
-    guests = [guest("plat", "u-p", "platinum", balloon_max=8 * GIB), guest("g", "u-g", "gold", balloon_max=8 * GIB),
-              guest("v", "u-v", "vapor", balloon_max=1 * GIB)]
+    guests = [
+        guest("plat", "u-p", "platinum", balloon_max=8 * GIB),
+        guest("g", "u-g", "gold", balloon_max=8 * GIB),
+        guest("v", "u-v", "vapor", balloon_max=1 * GIB),
+    ]
     guests[1].statistics[-1]["sla_guarantee"] = 6 * GIB
     guests[2].Control("power", "off")
     # 17 GiB of guests, 100 MiB free on 16 GiB (threshold 3.2 GiB): gold's guarantee cannot be kept
