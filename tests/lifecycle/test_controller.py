@@ -334,3 +334,47 @@ def test_rpc_answer_and_unwritable_state_file(tmp_path, caplog):
     assert "xml" not in answer["stopped"][0]
     if caplog.records:  # root ignores the mode bits; anyone else cannot write there
         assert "kept in memory only" in caplog.records[-1].getMessage()
+
+
+def test_the_policy_may_move_the_threshold_not_the_gates():
+    iface = FakeLibvirt()
+    clock = Clock()
+    controller = make(iface, clock=clock, restore_after=10)
+    victim = guest("v", "u-v", "vapor")
+    victim.Control("power", "off")
+    controller.process(host(12 * GIB), [victim])
+    controller.power_worker.wait_idle(5)
+    pressed = host(12 * GIB)
+    pressed.Control("pressure_threshold", 0.99)  # 12 of 16 GiB free is pressure now
+    for _ in range(3):
+        clock.now += 100
+        controller.process(pressed, [])
+    assert iface.names("startVm") == []
+    bad = host(12 * GIB)
+    bad.Control("pressure_threshold", "lots")  # not a fraction: the configured 20 %
+    for _ in range(2):
+        clock.now += 100
+        controller.process(bad, [])
+    controller.power_worker.wait_idle(5)
+    assert len(iface.names("startVm")) == 1
+
+
+def test_a_guest_started_by_someone_else_is_forgotten():
+    iface = FakeLibvirt()
+    wall = Clock(1_000_000.0)
+    settings = dataclasses.replace(Settings(), lifecycle_actions="on")
+    controller = Lifecycle(
+        {"hypervisor_iface": iface, "settings": settings, "sla_registry": SimpleNamespace(state=StateFile(""))},
+        clock=Clock(),
+        wall_clock=wall,
+    )
+    victim = guest("v", "u-v", "vapor")
+    victim.Control("power", "off")
+    controller.process(host(1 * GIB), [victim])
+    controller.power_worker.wait_idle(5)
+    controller.process(host(1 * GIB), [guest("v", "u-v", "vapor")])  # its monitor is not gone yet
+    assert len(controller.stopped) == 1
+    wall.now += 600
+    controller.process(host(1 * GIB), [guest("v", "u-v", "vapor")])  # someone started it
+    assert len(controller.stopped) == 0
+    assert iface.names("startVm") == []

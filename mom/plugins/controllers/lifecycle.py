@@ -4,7 +4,10 @@ and the gates allow (README "Lifecycle actions").
 Guest controls a policy sets:
 
 - ``power`` = ``"off"``: power the guest off (``[lifecycle] vapor-action``);
-- ``migrate`` = ``1`` (any ``[migration] peers`` entry that fits) or a peer's URI.
+- ``migrate`` = ``1`` (any ``[migration] peers`` entry that fits) or a peer's URI;
+
+and the host control ``pressure_threshold`` (a fraction) replaces ``[lifecycle]
+pressure-threshold`` for the cycle.
 
 The controller decides (:mod:`mom.lifecycle.gates`), audits (:mod:`mom.lifecycle.audit`),
 runs actions on its own workers (:mod:`mom.lifecycle.worker`), and starts again, once
@@ -30,10 +33,12 @@ from mom.plugins.controllers.base import Controller
 from mom.sla.classes import SlaClass
 from mom.sla.state import StateFile
 
-__all__ = ["Lifecycle", "POWER_CONTROL", "MIGRATE_CONTROL", "STATE_SECTION"]
+__all__ = ["Lifecycle", "POWER_CONTROL", "MIGRATE_CONTROL", "THRESHOLD_CONTROL", "STATE_SECTION"]
 
 POWER_CONTROL = "power"
 MIGRATE_CONTROL = "migrate"
+#: host control: where pressure starts this cycle, a fraction of the host's memory
+THRESHOLD_CONTROL = "pressure_threshold"
 #: the state file's key
 STATE_SECTION = "lifecycle"
 #: a refusal repeated every cycle is audited again only after this many seconds
@@ -114,12 +119,32 @@ class Lifecycle(Controller):
     def process(self, host: Any, guests: Iterable[Any]) -> None:
         guests = list(guests)
         now = self.clock()
-        memory = host_memory(host, self.settings.pressure_threshold, self.settings.pressure_band)
+        memory = host_memory(host, self._threshold(host), self.settings.pressure_band)
         requests = self._requests(guests)
         if requests:
             self.calm_since = None
             self._handle(requests, guests, memory, now)
         self._restore(guests, memory, now, asked=bool(requests))
+
+    def _threshold(self, host: Any) -> float:
+        """``[lifecycle] pressure-threshold``, or the policy's host control ``pressure_threshold``
+        (a fraction 0..1) this cycle: the policy may say where pressure starts, not what is done."""
+        wanted = host.GetControl(THRESHOLD_CONTROL)
+        if wanted is None:
+            return float(self.settings.pressure_threshold)
+        try:
+            value = float(wanted)
+        except (TypeError, ValueError):
+            value = -1.0
+        if not 0.0 <= value <= 1.0:
+            self.logger.warning(
+                "host control %s = %r is not a fraction 0..1; using %s",
+                THRESHOLD_CONTROL,
+                wanted,
+                self.settings.pressure_threshold,
+            )
+            return float(self.settings.pressure_threshold)
+        return value
 
     def _requests(self, guests: list[Any]) -> list[tuple[Any, Request]]:
         found = []
