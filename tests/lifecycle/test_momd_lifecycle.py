@@ -29,7 +29,7 @@ def results(client):
 
 def test_hostile_policy_then_restore_on_a_real_momd(tmp_path):
     host_xml = tmp_path / "host.xml"
-    libvirt_test_host(str(host_xml), 2)  # vm0000 platinum, vm0001 vapor
+    libvirt_test_host(str(host_xml), 3)  # vm0000 platinum, vm0001 vapor, vm0002 standard
     sock = str(tmp_path / "m.sock")
     policy = tmp_path / "hostile.policy"
     policy.write_text(HOSTILE)
@@ -42,7 +42,7 @@ def test_hostile_policy_then_restore_on_a_real_momd(tmp_path):
         guest="GuestMemory, GuestBalloon, GuestSla",
         main={"state-file": str(state), "controllers": "Lifecycle", "policy": str(policy)},
         sections={
-            "sla": {"rules": "\nvm0000 class=platinum\nvm0001 class=vapor"},
+            "sla": {"rules": "\nvm0000 class=platinum\nvm0001 class=vapor\nvm0002 class=standard"},
             "lifecycle": {
                 "lifecycle-actions": "on",
                 "power-off-interval": "1",
@@ -60,7 +60,8 @@ def test_hostile_policy_then_restore_on_a_real_momd(tmp_path):
         found = results(client)
         assert ("vm0000", "power-off", "refused") in found and ("vm0000", "migrate", "refused") in found
         assert not any(g == "vm0000" and r not in ("refused",) for g, _, r in found)
-        # migration: no peers configured, refused with the reason
+        # migration of the standard guest: no peers configured, refused with the reason
+        wait_for(lambda: ("vm0002", "migrate", "refused") in results(client), timeout=30)
         assert any(a["detail"] == "no [migration] peers configured" for a in client.getActions(100)["actions"])
         assert [g["name"] for g in client.getActions(5)["stopped"]] == ["vm0001"]
         saved = json.loads(state.read_text())

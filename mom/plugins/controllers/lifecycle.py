@@ -82,6 +82,8 @@ class Lifecycle(Controller):
         self.calm_since: float | None = None
         self._refused: dict[tuple[str, str, str], float] = {}
         self._restart_failures: dict[str, int] = {}
+        #: uuids whose action runs now
+        self._in_flight: set[str] = set()
         #: uuid -> the migration recommended for it (interfaces without migration: vdsm)
         self.recommendations: dict[str, dict[str, Any]] = {}
         self._load()
@@ -185,6 +187,8 @@ class Lifecycle(Controller):
         at_risk = guarantees_at_risk(guests, memory, self.classes) if memory is not None else None
         reason = self._reason(memory, at_risk)
         for guest, request in requests:
+            if request.uuid in self._in_flight:  # asked again while its action runs: nothing new
+                continue
             sla_class = self.classes.get(str(latest(guest, "sla_class")))
             limits = Limits(
                 now,
@@ -312,10 +316,14 @@ class Lifecycle(Controller):
             return "done", str(detail)
 
         def report(result: str, detail: str) -> None:
+            self._in_flight.discard(request.uuid)
             self.audit.record(request.guest, request.uuid, POWER_OFF, result, reason, detail, how)
 
         timeout = float(settings.shutdown_timeout if how == "shutdown" else 0) + float(settings.action_timeout)
-        if self.power_worker.submit(f"power-off {request.guest}", action, timeout, report):
+        self._in_flight.add(request.uuid)
+        if not self.power_worker.submit(f"power-off {request.guest}", action, timeout, report):
+            self._in_flight.discard(request.uuid)
+        else:
             self.last_power_off = now
             self.logger.info("lifecycle: powering off guest %s (%s) by %s", request.guest, request.uuid, how)
 
@@ -360,6 +368,7 @@ class Lifecycle(Controller):
             return "done", f"{detail} ({'; '.join(answers)})"
 
         def report(result: str, detail: str) -> None:
+            self._in_flight.discard(request.uuid)
             if result == "failed" and "aborted after" in detail:
                 result = "timed-out"
             if result != "done":
@@ -369,7 +378,10 @@ class Lifecycle(Controller):
             )
 
         timeout = float(settings.migration_timeout) + _MIGRATION_GRACE + 30.0 * len(peers)
-        if self.migration_worker.submit(f"migrate {request.guest}", action, timeout, report):
+        self._in_flight.add(request.uuid)
+        if not self.migration_worker.submit(f"migrate {request.guest}", action, timeout, report):
+            self._in_flight.discard(request.uuid)
+        else:
             self.logger.info("lifecycle: migrating guest %s (%s), peers %s", request.guest, request.uuid, peers)
 
     # ## Restore
