@@ -178,12 +178,18 @@ LIFECYCLE_OPTIONS: dict[tuple[str, str], Opt] = {
         "restore_after", "300", _SECONDS, "seconds memory must stay plentiful before a stopped guest is restarted", True
     ),
     ("lifecycle", "pressure-threshold"): _opt(
-        "pressure_threshold", "0.20", (_fraction, "a fraction (0.2) or a percentage (20%)"),
-        "host free memory below this share of its memory is pressure", True
+        "pressure_threshold",
+        "0.20",
+        (_fraction, "a fraction (0.2) or a percentage (20%)"),
+        "host free memory below this share of its memory is pressure",
+        True,
     ),
     ("lifecycle", "pressure-band"): _opt(
-        "pressure_band", "0.05", (_fraction, "a fraction (0.05) or a percentage (5%)"),
-        "memory is plentiful above threshold + band", True
+        "pressure_band",
+        "0.05",
+        (_fraction, "a fraction (0.05) or a percentage (5%)"),
+        "memory is plentiful above threshold + band",
+        True,
     ),
     ("lifecycle", "audit-size"): _opt("audit_size", "100", _POSITIVE, "actions kept for getActions", True),
     ("lifecycle", "vdsm-shutdown-delay"): _opt(
@@ -203,6 +209,9 @@ LIFECYCLE_OPTIONS: dict[tuple[str, str], Opt] = {
     ("migration", "bandwidth"): _opt("migration_bandwidth", "0", _COUNT, "MiB/s limit of a migration; 0: none", True),
     ("migration", "auto-converge"): _opt(
         "migration_auto_converge", "false", _BOOL, "throttle the guest's vCPUs if it dirties memory too fast", True
+    ),
+    ("migration", "data-uri"): _opt(
+        "migration_data_uri", "", _STR, "where the memory goes (e.g. tcp://10.0.0.2); empty: the peer chooses", True
     ),
     ("migration", "timeout"): _opt(
         "migration_timeout", "300", _SECONDS, "seconds after which a migration is aborted (the guest stays)", True
@@ -358,6 +367,7 @@ class Settings:
     migration_bandwidth: int = 0
     migration_auto_converge: bool = False
     migration_timeout: int | float = 300
+    migration_data_uri: str = ""
     # -- end lifecycle --
 
     def rpc_endpoint(self) -> tuple[str, Any]:

@@ -109,7 +109,7 @@ def test_vapor_guest_powered_off_under_pressure_and_restored(realstack: rs.RealS
         realstack.wait_ready([g1], 120)
         # a console line from the new boot: its uptime is below the time since the restore
         sample = realstack.wait_mem(g1, lambda s: s.uptime <= time.monotonic() - restored + 1, 120)
-        assert sample.total > 0
+        assert sample.mem_total > 0
         assert client.getActions(5)["stopped"] == []
         final = actions(client)
         assert not any(a["guest"] in (g2, g3) and a["result"] not in ("refused",) for a in final)

@@ -68,7 +68,7 @@ class FakeLibvirt(HypervisorInterface):
             raise HypervisorInterfaceError(f"peer {uri}: cannot connect: {free}")
         return free
 
-    def migrateVm(self, uuid, uri, bandwidth_mib=0, auto_converge=False, timeout=300):
+    def migrateVm(self, uuid, uri, bandwidth_mib=0, auto_converge=False, timeout=300, data_uri=""):
         self._call("migrateVm", uuid, uri, bandwidth_mib, auto_converge)
         return f"migrated live to {uri}"
 

@@ -364,6 +364,7 @@ class Lifecycle(Controller):
                 settings.migration_bandwidth,
                 settings.migration_auto_converge,
                 settings.migration_timeout,
+                settings.migration_data_uri,
             )
             return "done", f"{detail} ({'; '.join(answers)})"
 

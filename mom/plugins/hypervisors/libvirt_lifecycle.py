@@ -144,7 +144,13 @@ class LibvirtLifecycle:
                 pass
 
     def migrateVm(
-        self, uuid: str, uri: str, bandwidth_mib: int = 0, auto_converge: bool = False, timeout: float = 300
+        self,
+        uuid: str,
+        uri: str,
+        bandwidth_mib: int = 0,
+        auto_converge: bool = False,
+        timeout: float = 300,
+        data_uri: str = "",
     ) -> str:
         """Live, peer-to-peer migration to ``uri``; the job is aborted after ``timeout`` s
         (the guest then keeps running here)."""
@@ -153,6 +159,8 @@ class LibvirtLifecycle:
         params: dict[str, Any] = {}
         if bandwidth_mib > 0:
             params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = int(bandwidth_mib)
+        if data_uri:
+            params[libvirt.VIR_MIGRATE_PARAM_URI] = data_uri
         aborted = threading.Event()
 
         def abort() -> None:
