@@ -105,14 +105,15 @@ def test_momd_migrates_a_running_guest_live_to_the_peer(realstack: rs.RealStack,
             client = UnixXmlRpcClient(str(sock), 10)
             momd.wait_answering(lambda: spec.name in client.getActiveGuests(), 60, 0.2)
             before = realstack.latest_mem(spec.name).uptime
-            wait_for(
-                lambda: any(
-                    a["action"] == "migrate" and a["result"] != "refused" for a in client.getActions(50)["actions"]
-                ),
-                240,
-                0.5,
-                what=lambda: f"a migration; actions {client.getActions(50)}; log:\n{momd.log()[-3000:]}",
-            )
+            with rs.timed("momd: live migration to the peer (policy ask to audit done)"):
+                wait_for(
+                    lambda: any(
+                        a["action"] == "migrate" and a["result"] != "refused" for a in client.getActions(50)["actions"]
+                    ),
+                    240,
+                    0.5,
+                    what=lambda: f"a migration; actions {client.getActions(50)}; log:\n{momd.log()[-3000:]}",
+                )
             [done] = [a for a in client.getActions(50)["actions"] if a["action"] == "migrate"]
             assert done["result"] == "done", done
             assert done["how"] == uri and "migrated live to" in done["detail"]

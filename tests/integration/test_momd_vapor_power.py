@@ -77,12 +77,13 @@ def test_vapor_guest_powered_off_under_pressure_and_restored(realstack: rs.RealS
         momd.wait_answering(lambda: sorted(client.getActiveGuests()) == sorted(realstack.guests), 60, 0.2)
         wait_for(lambda: all(s.get("sla_class") for s in client.getStatistics()["guests"].values()), 30, 0.5)
         assert client.setNamedPolicy("01-parameters", PRESSURE)
-        wait_for(
-            lambda: any(a["guest"] == g1 and a["result"] == "done" for a in actions(client)),
-            60,
-            0.5,
-            what=lambda: f"{g1} powered off; actions: {actions(client)}; log: {momd.log()[-3000:]}",
-        )
+        with rs.timed("momd: vapor guest powered off (ACPI ignored, destroyed after 5 s)"):
+            wait_for(
+                lambda: any(a["guest"] == g1 and a["result"] == "done" for a in actions(client)),
+                60,
+                0.5,
+                what=lambda: f"{g1} powered off; actions: {actions(client)}; log: {momd.log()[-3000:]}",
+            )
         done = next(a for a in actions(client) if a["guest"] == g1 and a["result"] == "done")
         assert done["action"] == "power-off"
         # the busybox guest ignores the ACPI power button: the timeout -> destroy path
