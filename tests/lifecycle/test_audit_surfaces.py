@@ -28,10 +28,10 @@ def controller_with_actions(iface=None):
         },
         clock=Clock(),
     )
-    guests = [guest("p", "u-p", "platinum"), guest("v", "u-v", "vapor")]
-    for entity in guests:
-        entity.Control("power", "off")
-    guests[1].Control("migrate", 1)
+    guests = [guest("p", "u-p", "platinum"), guest("v", "u-v", "vapor"), guest("s", "u-s", "standard")]
+    guests[0].Control("power", "off")
+    guests[1].Control("power", "off")
+    guests[2].Control("migrate", 1)
     controller.process(host(1 * GIB), guests)
     controller.power_worker.wait_idle(5)
     controller.migration_worker.wait_idle(5)
@@ -68,7 +68,7 @@ def test_prometheus_counters_by_action_and_result():
     assert 'mom_lifecycle_actions_total{action="power-off",result="done"} 1.0' in text
     assert 'mom_lifecycle_actions_total{action="migrate",result="recommended"} 1.0' in text
     assert 'mom_lifecycle_actions_total{action="restore",result="done"} 0.0' in text
-    assert 'mom_lifecycle_recommendation{guest="v",peer=""} 1.0' in text
+    assert 'mom_lifecycle_recommendation{guest="s",peer=""} 1.0' in text
     assert "mom_lifecycle_stopped_guests 0.0" in text  # vdsm: the engine restarts it, not momd
 
 
