@@ -2,7 +2,7 @@
 in one call, through the SLA allocator (the tag test ``has_word`` is a plain builtin,
 :mod:`mom.dsl.builtins`).
 
-``(sla_balloon Guests available host_free threshold band [tax_rate step_cap dead_band rebalance])``
+``(sla_balloon Guests available host_free threshold band [tax_rate step_cap dead_band rebalance keep_free])``
 (``available`` may be ``nil``: the guests' current sizes in all plus ``host_free -
 threshold - band``, what the host can give them while keeping the top of the band
 free, where reclaim stops) reads the guests' columns, calls the allocator once (:mod:`mom.sla.allocator`; the fast
@@ -31,6 +31,10 @@ get memory back), a cycle that ends in the band with at least ``band / 4`` KiB b
 ways makes the next one reclaim from the first as if the threshold were at the top of
 the band (``.mode`` "rebalance"), and the one after gives back from the memory then free
 above it.  ``rebalance`` 0 turns that off (with ballooning off, so nothing is reclaimed).
+``keep_free`` (KiB, or ``nil``: off) never gives floors up below what a guest uses plus
+that much (``balloon_min`` raised to it), as the Balloon controller's safety floors
+enforce (``min-guest-free``): targets it would raise again are not planned; the
+shortfall is still that of the SLA guarantees.
 
 A held guest is never inflated blind: its memory counts as given (at its current size,
 or at ``balloon_max`` when that is unknown too) and no target is set for it.
@@ -272,6 +276,7 @@ class SlaBalloon:
         step_cap: Any = 0.05,
         dead_band: Any = 0.0025,
         rebalance: Any = 1,
+        keep_free: Any = None,
     ) -> BalloonResult:
         if guests is None or isinstance(guests, (str, bytes, int, float)):
             raise PolicyError(f"sla_balloon: the first argument must be the guests (Guests), not {guests!r}")
@@ -283,6 +288,16 @@ class SlaBalloon:
             host.append(max(0, int(number)) if number == number else None)
         columns = read_columns(guests)
         inputs, excluded = allocator_inputs(columns)
+        guarantee = inputs["guarantee"]  # the SLA's, for the shortfall
+        if keep_free is not None:
+            # floors never given up below what a guest uses plus keep_free (the Balloon
+            # controller's safety floors would raise such a target again)
+            keep = _number(keep_free)
+            if not keep >= 0:
+                raise PolicyError(f"sla_balloon: keep_free must be a number of KiB, not {keep_free!r}")
+            used = np.minimum(inputs["used"] + int(keep), MAX_KIB)
+            minimum = np.minimum(np.maximum(inputs["balloon_min"], used), inputs["balloon_max"])
+            inputs = {**inputs, "balloon_min": minimum, "guarantee": np.maximum(guarantee, minimum)}
         if host[0] is None:
             host[0] = max(0, int(inputs["current"].sum()) + host[1] - host[2] - host[3])
         # Inside the band the allocator holds every target.  When, there, guests sit above
@@ -305,6 +320,10 @@ class SlaBalloon:
             )
         except (TypeError, ValueError) as error:
             raise PolicyError(f"sla_balloon: {error}") from None
+        # the guarantees not kept: the SLA's (what keep_used raised is no guarantee)
+        shortfall = np.maximum(0, guarantee - result.allocation)
+        shortfall[excluded | (inputs["reclaim_rank"] == PLATINUM)] = 0
+        given_up = np.array([i for i in result.given_up.tolist() if shortfall[i] > 0], dtype=np.intp)
         if not pulse:  # (a rebalancing cycle crosses no edge)
             self.state = result.state
         if result.mode == Mode.HOLD and not pulse:
@@ -331,34 +350,37 @@ class SlaBalloon:
             "table_names": table_names,
             "host": dict(zip(("available", "host_free", "threshold", "band"), host)),
             "rebalance": pulse,
+            "guarantee": guarantee,
+            "shortfall": shortfall,
+            "given_up": given_up,
         }
-        self._warn(result, columns, table_names, host[0])
+        self._warn(shortfall, given_up, columns, table_names, host[0])
         return BalloonResult(
             {
                 "mode": "rebalance" if pulse else MODE_NAMES[Mode(result.mode)],
                 "changed": len(changed),
                 "shrunk": int(np.count_nonzero(result.shrink & ~excluded)),
                 "grown": int(np.count_nonzero(result.grow & ~excluded)),
-                "shortfall": int(result.shortfall.sum()),
-                "given_up": len(result.given_up),
+                "shortfall": int(shortfall.sum()),
+                "given_up": len(given_up),
                 "unmet": int(result.unmet),
             }
         )
 
 
-    def _warn(self, result: Any, columns: SlaColumns, table_names: Any, available: int) -> None:
+    def _warn(self, missing: Any, given_up_guests: Any, columns: SlaColumns, table_names: Any, available: int) -> None:
         """One WARNING when guarantees stop fitting, one INFO when they fit again."""
-        shortfall = int(result.shortfall.sum())
+        shortfall = int(missing.sum())
         if shortfall and not self._short:
             names = columns.names(table_names)
-            given_up = [names[int(i)] for i in result.given_up[:_NAMED]]
-            more = len(result.given_up) - len(given_up)
+            given_up = [names[int(i)] for i in given_up_guests[:_NAMED]]
+            more = len(given_up_guests) - len(given_up)
             log.warning(
                 "SLA guarantees exceed what the host can give its guests (%d KiB): %d KiB of the"
                 " guarantees of %d guest(s) cannot be kept; given up first: %s%s",
                 available,
                 shortfall,
-                len(result.given_up),
+                len(given_up_guests),
                 ", ".join(given_up),
                 f" and {more} more" if more > 0 else "",
             )

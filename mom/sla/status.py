@@ -59,7 +59,11 @@ def sla_status(last: Mapping[str, Any] | None, classes: Mapping[str, Any] | None
     guests = []
     n = len(result.target)
     lists = {key: np.asarray(value).tolist() for key, value in inputs.items()}
-    target, allocation, shortfall = result.target.tolist(), result.allocation.tolist(), result.shortfall.tolist()
+    target, allocation = result.target.tolist(), result.allocation.tolist()
+    shortfall = np.asarray(last.get("shortfall", result.shortfall)).tolist()
+    given_up = last.get("given_up", result.given_up)
+    if "guarantee" in last:
+        lists["guarantee"] = np.asarray(last["guarantee"]).tolist()
     shrink, grow = result.shrink.tolist(), result.grow.tolist()
     for i in range(n):
         sla_class = last["classes"][i] if "classes" in last else _class_of(columns, i)
@@ -95,7 +99,7 @@ def sla_status(last: Mapping[str, Any] | None, classes: Mapping[str, Any] | None
         "guaranteed": int(sum(row["guarantee"] for row in guests)),
         "shortfall": int(sum(shortfall)),
         "unmet": int(result.unmet),
-        "given_up": [guests[int(i)]["name"] for i in result.given_up],
+        "given_up": [guests[int(i)]["name"] for i in given_up],
         "level": float(result.level) if np.isfinite(result.level) else None,
     }
     return {"cycle": cycle, "classes": totals, "guests": guests}

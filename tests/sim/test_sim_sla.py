@@ -73,12 +73,13 @@ def test_the_sla_set_keeps_platinum_and_gold_and_does_not_oscillate(sla_runs):
     assert sla["guarantee_violations"] == 0
     # memory was reclaimed, from the classes that allow it
     assert groups["scratch"]["balloon_min_pct"] < 50 and groups["batch"]["balloon_min_pct"] < 50
-    # vdsm's policies shrink every class alike: platinum and gold below their guarantee
+    # vdsm's policies keep the guarantees only through the Balloon controller's safety
+    # floors, fighting them: balloon targets change direction about every other cycle
     vdsm_groups = {group["group"]: group for group in vdsm["groups"]}
-    assert vdsm_groups["db"]["seconds_below_guarantee"] > 0 and vdsm["guarantee_violations"] > 0
-    # fewer direction changes of the balloon targets (fewer than one per guest through the
-    # peak: no guest oscillates), and no more host swap
-    assert sla["balloon_reversals"] < sla["guests"] and sla["balloon_reversals"] * 2 < vdsm["balloon_reversals"]
+    assert vdsm_groups["db"]["balloon_min_pct"] == 100.0
+    # far fewer direction changes (fewer than one per guest through the peak: no guest
+    # oscillates), less host swap
+    assert sla["balloon_reversals"] < sla["guests"] and sla["balloon_reversals"] * 10 < vdsm["balloon_reversals"]
     assert sla["host_swap_peak_gib"] <= vdsm["host_swap_peak_gib"]
     table = format_table(sla)
     assert "balloon target reversals" in table and "platinum" in table

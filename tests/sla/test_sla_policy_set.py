@@ -55,9 +55,10 @@ def test_vapor_then_compute_are_reclaimed_first(impl):
     # 17 GiB for 5 x 4 GiB guests using 2 GiB each: what the host can give (17 - 1 - 25 %
     # kept free = 11.75 GiB, 7.75 once platinum has its 4) does not hold the floors (used +
     # margin: 10.4 GiB), so floors are given up in class order: vapor's, then compute's;
-    # standard keeps its margin, gold its 75 %
+    # standard keeps its margin, gold its 75 %.  (Without the floor at what a guest uses,
+    # slaMinGuestFree nil: as with a Balloon controller whose min-guest-free lets them.)
     host = SlaHost(17 * GIB, mixed(used=2 * GIB))
-    store = sla_store(impl)
+    store = sla_store(impl, "(defvar slaMinGuestFree nil)")
     shrunk_at: dict[str, int] = {}
     for cycle in range(200):
         controls = host.cycle(store)
@@ -72,6 +73,22 @@ def test_vapor_then_compute_are_reclaimed_first(impl):
     assert standard.balloon_cur >= standard.used and gold.balloon_cur >= 0.75 * gold.balloon_max  # ... not these
     result = store.code.program_functions["sla_balloon"].last["result"]
     assert result.shortfall.sum() == 0  # the guarantees fit: none given up
+
+
+def test_by_default_no_guest_is_planned_below_what_it_uses_plus_the_safety_margin(impl):
+    # guests using 1.5 GiB: the floors (used + margin) do not fit, used + 64 MiB does; the
+    # floors given up stop there (the Balloon controller's min-guest-free), so the plan
+    # never asks for what the controller would raise again
+    host = SlaHost(17 * GIB, mixed(used=3 * GIB // 2))
+    store = sla_store(impl)
+    host.run(store, 200)
+    platinum, gold, standard, compute, vapor = host.guests
+    for guest in host.guests:
+        assert guest.balloon_cur >= guest.used + 65536, guest
+    assert vapor.balloon_cur <= compute.balloon_cur <= standard.balloon_cur <= gold.balloon_cur
+    assert platinum.targets == [] and gold.balloon_cur >= 0.75 * gold.balloon_max
+    status = store.code.program_functions["sla_balloon"].last
+    assert int(status["shortfall"].sum()) == 0  # the used floors are no guarantees
 
 
 def test_a_small_reclaim_takes_vapor_first(impl):
@@ -257,7 +274,7 @@ def test_after_a_peak_memory_moves_back_to_the_classes_reclaimed_first(impl, reb
     # the floors did not fit: vapor and compute gave theirs up; then the load falls, but
     # free memory stays inside the band (the guests keep what they hold), where targets hold
     host = SlaHost(17 * GIB, mixed(used=2 * GIB))
-    store = sla_store(impl, f"(defvar slaRebalance {rebalance})")
+    store = sla_store(impl, f"(defvar slaRebalance {rebalance}) (defvar slaMinGuestFree nil)")
     host.run(store, 200)
     for guest in host.guests:
         guest.used = GIB
