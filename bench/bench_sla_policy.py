@@ -63,6 +63,9 @@ def test_sla_policy_cycle(benchmark, impl, scenario, n):  # type: ignore[no-unty
     store = PolicyStore(implementation=impl)
     for path in sorted(Path(shipped_set_dir("sla")).glob("*.policy")):
         assert store.set_policy(path.stem, path.read_text())
+    # the same samples every round: with rebalancing the rounds would alternate between
+    # a rebalancing reclaim and a hold (one allocator call either way)
+    assert store.set_policy("01-parameters", "(defvar slaRebalance 0)")
     benchmark.group = f"sla-policy[{scenario}-{n}]"
     benchmark.extra_info["guests"] = n
     fast = impl.__name__.startswith("mom._fastpath")
