@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.bench_sla_resources import HOSTS, inputs as resource_inputs
+from bench.bench_sla_resources import HOSTS
+from bench.bench_sla_resources import inputs as resource_inputs
 from bench.conftest import policy_cycle
 from mom.policy_sets import shipped_set_dir
 from mom.runtime.policy_store import PolicyStore

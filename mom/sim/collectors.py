@@ -15,9 +15,9 @@ from typing import Any, Mapping
 from mom.errors import FatalError, HypervisorInterfaceError
 from mom.plugins.collectors.base import Collector
 from mom.plugins.collectors.host_cpu import HostCpu
-from mom.plugins.collectors.host_ksm import HostKSM
 from mom.plugins.collectors.host_cpu_pressure import HostCpuPressure
 from mom.plugins.collectors.host_io_pressure import HostIoPressure
+from mom.plugins.collectors.host_ksm import HostKSM
 from mom.plugins.collectors.host_memory import HostMemory
 from mom.plugins.collectors.host_numa import HostNuma
 from mom.sim.interface import attached_host

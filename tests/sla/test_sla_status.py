@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import re
 
-import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
