@@ -763,3 +763,43 @@ cdef class Machine:
             raise
         finally:
             self.reset()
+
+
+# ## Results upstream cannot format (see mom.dsl.results)
+
+def holds_big_int(object results, Py_ssize_t bits):
+    """Whether ``results`` (lists, tuples and dicts walked, each once) holds an int of
+    more than ``bits`` bits: the reference's mom.dsl.results.unprintable then decides.
+    In C, because a policy's top-level lists hold an item per guest."""
+    cdef list pending = [results]
+    cdef set seen = set()
+    cdef Py_ssize_t k, n
+    cdef object value, kind
+    while pending:
+        value = pending.pop()
+        kind = type(value)
+        if kind is int:
+            if value.bit_length() > bits:
+                return True
+        elif kind is list:
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            n = PyList_GET_SIZE(value)
+            for k in range(n):
+                item = <object>PyList_GET_ITEM(value, k)
+                if type(item) is int:
+                    if item.bit_length() > bits:
+                        return True
+                elif item is not None and type(item) is not float and type(item) is not bool:
+                    pending.append(item)
+        elif kind is tuple or kind is dict:
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            if kind is dict:
+                pending.extend(value.keys())
+                pending.extend(value.values())
+            else:
+                pending.extend(value)
+    return False
