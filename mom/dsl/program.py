@@ -11,7 +11,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from mom.dsl import syntax
 from mom.dsl.compiler import Function, Unit, compile_expression, compile_units, run
 from mom.dsl.evaluator import Evaluator
-from mom.dsl.limits import DEFAULT_LIMITS, Limits
+from mom.dsl.limits import DEFAULT_LIMITS, Limits, ensure_recursion_limit
 from mom.dsl.reader import Node, Source, read
 from mom.dsl.results import unprintable
 
@@ -47,6 +47,7 @@ class Program:
 
     def run(self, evaluator: Evaluator) -> list[Any]:
         """Evaluate every top-level form on ``evaluator``; the list of their values."""
+        ensure_recursion_limit(self.limits)
         return [run(function, evaluator) for function in self.functions]
 
     def execute(self, bindings: Mapping[str, Any] | None = None) -> list[Any]:
