@@ -30,7 +30,8 @@ from mom.dsl.limits import (
     call_depth_error as _call_depth_error, step_limit_error as _step_limit_error, too_deep_error as _too_deep_error
 )
 from mom.dsl.scope import unbound_assignment as _unbound_assignment, undefined_symbol as _undefined_symbol
-from mom.dsl.support import function_arity_error as _function_arity_error
+from mom.dsl.builtins import STACK_FUNCTIONS as _STACK_FUNCTIONS
+from mom.dsl.support import function_arity_error as _function_arity_error, params_not_a_list_error as _params_not_a_list_error
 
 cnp.import_array()
 
@@ -146,7 +147,7 @@ cdef class Machine:
         self.pc = -1
         self.nloops = 0
         self.error_pc = -1
-        self.abs_function = abs
+        self.abs_function = _STACK_FUNCTIONS["abs"]  # computed in C when it can be
 
     def __dealloc__(self):
         self.reset()
@@ -351,7 +352,7 @@ cdef class Machine:
         function = &self.c.functions[self.functions[symbol]]
         if function.nparams != n:
             if function.nparams < 0:
-                raise TypeError("object of type 'Token' has no len()")
+                raise _params_not_a_list_error(self.c.params_types[self.functions[symbol]])
             raise _function_arity_error(self.c.symbols[symbol], self.c.site_lines[index])
         self.steps_left -= 1
         if self.steps_left < 0:

@@ -476,7 +476,7 @@ class _Generator:
                     binders.append(param.error)
                 else:
                     binders.append((param.name, param.name in SHADOWABLE))
-        function = support.UserFunction(node.target.name, nparams, binders, support.unresolved)
+        function = support.UserFunction(node.target.name, nparams, binders, support.unresolved, node.params_type)
         body_name = self.function([node.body])
 
         def resolve(namespace: dict[str, Any]) -> None:
