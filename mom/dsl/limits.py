@@ -88,3 +88,7 @@ def call_depth_error(limits: Limits, name: str) -> PolicyError:
 def too_deep_error() -> PolicyError:
     """The safety net's error: the limits above should always come first."""
     return PolicyError("policy evaluation too deep: endless recursion?")
+
+
+# at import, before a caller (a test runner, say) saves the limit to restore it later
+ensure_recursion_limit(DEFAULT_LIMITS)
