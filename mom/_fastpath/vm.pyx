@@ -31,6 +31,7 @@ from mom.dsl.limits import (
 )
 from mom.dsl.scope import unbound_assignment as _unbound_assignment, undefined_symbol as _undefined_symbol
 from mom.dsl.builtins import STACK_FUNCTIONS as _STACK_FUNCTIONS
+from mom.dsl.reader import Token as _Token
 from mom.dsl.support import function_arity_error as _function_arity_error, params_not_a_list_error as _params_not_a_list_error
 
 cnp.import_array()
@@ -272,6 +273,11 @@ cdef class Machine:
         if self.find_attribute(symbol, attribute, out) and out.tag != T_NONE:
             return 0
         vclear(out)
+        # the whole dotted name, as the reference's (x.y.z: upstream looks up only x.y,
+        # then fails on the function named x.y.z); the head token of the call's form has it
+        form = self.c.node_of(self.pc)
+        if isinstance(form, list) and form and isinstance(form[0], _Token):
+            raise KeyError(form[0].value)
         raise KeyError(self.c.symbols[symbol] + "." + self.c.attributes[attribute])
 
     # ## Calls

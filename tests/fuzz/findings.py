@@ -54,6 +54,7 @@ POLICY_FINDINGS = (
         "the reference and upstream raise KeyError('x.y.z') (mom/_fastpath/vm.pyx method(): the key "
         "names symbol.attribute only); fuzz finding, for the DSL/VM owners",
         _dotted_head_truncated,
+        fixed=True,
     ),
     Finding(
         "stat-field-before-arity",
