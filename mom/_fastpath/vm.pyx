@@ -781,7 +781,8 @@ def holds_big_int(object results, Py_ssize_t bits):
     cdef list pending = [results]
     cdef set seen = set()
     cdef Py_ssize_t k, n
-    cdef object value, kind
+    cdef int overflow = 0
+    cdef object value, kind, item
     while pending:
         value = pending.pop()
         kind = type(value)
@@ -795,10 +796,12 @@ def holds_big_int(object results, Py_ssize_t bits):
             n = PyList_GET_SIZE(value)
             for k in range(n):
                 item = <object>PyList_GET_ITEM(value, k)
-                if type(item) is int:
-                    if item.bit_length() > bits:
+                kind = type(item)
+                if kind is int:
+                    PyLong_AsLongLongAndOverflow(item, &overflow)  # fits 64 bits: no digits problem
+                    if overflow and item.bit_length() > bits:
                         return True
-                elif item is not None and type(item) is not float and type(item) is not bool:
+                elif kind is list or kind is tuple or kind is dict:
                     pending.append(item)
         elif kind is tuple or kind is dict:
             if id(value) in seen:
