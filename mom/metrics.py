@@ -20,7 +20,7 @@ import logging
 from typing import Any, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import start_http_server
 
 from mom import __version__, _impl
@@ -94,6 +94,78 @@ class _Statistics:
         yield guests
 
 
+# -- the controllers' own counters (the Balloon controller's floors and stuck balloons) --
+
+
+class _ControllerStatistics:
+    """A custom collector: ``Controller.statistics()`` of the engine's controllers, read at scrape time."""
+
+    def __init__(self, controllers: Iterable[Any]) -> None:
+        self.controllers = list(controllers)
+
+    def describe(self) -> Iterable[Any]:
+        return []
+
+    def collect(self) -> Iterable[Any]:
+        from mom.plugins.controllers.balloon import Balloon
+
+        for controller in self.controllers:
+            if not isinstance(controller, Balloon):
+                continue
+            stats = controller.statistics()
+            clamped = CounterMetricFamily(
+                "mom_balloon_clamped_targets", "Balloon targets the safety floors changed, by bound", labels=["bound"]
+            )
+            for bound, count in stats["clamped_targets"].items():
+                clamped.add_metric([bound], count)
+            yield clamped
+            yield CounterMetricFamily(
+                "mom_balloon_invalid_targets", "Balloon targets refused (not a size)", value=stats["invalid_targets"]
+            )
+            yield GaugeMetricFamily(
+                "mom_balloon_stuck_guests", "Guests whose balloon is stuck now", value=len(stats["stuck_guests"])
+            )
+            yield CounterMetricFamily(
+                "mom_balloon_stuck_marked", "Times a balloon was marked stuck", value=stats["stuck_marked_total"]
+            )
+
+
+class _LifecycleCounters:
+    """``mom_lifecycle_actions_total{action, result}``, the guests momd stopped, and the
+    migrations recommended (interfaces without migration: vdsm)."""
+
+    def __init__(self, controller: Any) -> None:
+        self.controller = controller
+
+    def describe(self) -> Iterable[Any]:
+        return []
+
+    def collect(self) -> Iterable[Any]:
+        from mom.lifecycle.audit import ACTIONS as LIFECYCLE_ACTIONS
+        from mom.lifecycle.audit import RESULTS
+
+        counts = self.controller.audit.counters()
+        family = CounterMetricFamily(
+            "mom_lifecycle_actions", "Lifecycle actions audited, by action and result", labels=["action", "result"]
+        )
+        for action in LIFECYCLE_ACTIONS:
+            for result in RESULTS:
+                family.add_metric([action, result], counts.get((action, result), 0))
+        yield family
+        stopped = GaugeMetricFamily("mom_lifecycle_stopped_guests", "Guests momd stopped and will start again")
+        stopped.add_metric([], len(self.controller.stopped))
+        yield stopped
+        recommended = GaugeMetricFamily(
+            "mom_lifecycle_recommendation", "1 per migration recommended to the manager", labels=["guest", "peer"]
+        )
+        for item in list(self.controller.recommendations.values()):
+            recommended.add_metric([str(item["guest"]), str(item.get("peer") or "")], 1)
+        yield recommended
+
+
+# -- end of the controllers' counters --
+
+
 class Metrics(TickObserver):
     """The metrics of one MOM instance (an observer of its ticks) and its HTTP endpoint."""
 
@@ -156,9 +228,14 @@ class Metrics(TickObserver):
         self.server: Any = None
         self.thread: Any = None
 
-    def watch(self, host_monitor: Any, guest_manager: Any) -> None:
-        """Serve the monitors' latest samples (read when scraped)."""
+    def watch(self, host_monitor: Any, guest_manager: Any, controllers: Iterable[Any] = ()) -> None:
+        """Serve the monitors' latest samples and the controllers' counters (read when scraped)."""
         self.registry.register(_Statistics(host_monitor, guest_manager))
+        self.registry.register(_ControllerStatistics(controllers))
+        # the Lifecycle controller's audit (issue 12)
+        for controller in controllers:
+            if hasattr(controller, "audit") and hasattr(controller, "recommendations"):
+                self.registry.register(_LifecycleCounters(controller))
 
     def _method(self, method: str) -> tuple[Any, Any, Any]:
         children = self._per_method.get(method)
@@ -226,7 +303,9 @@ class Metrics(TickObserver):
             self.thread = None
 
 
-def start_metrics(settings: Any, host_monitor: Any, guest_manager: Any) -> Metrics | None:
+def start_metrics(
+    settings: Any, host_monitor: Any, guest_manager: Any, controllers: Iterable[Any] = ()
+) -> Metrics | None:
     """Metrics for a MOM instance if ``metrics-port`` is configured (>= 0), else None;
     the caller adds them to the daemon's observers.
 
@@ -236,7 +315,7 @@ def start_metrics(settings: Any, host_monitor: Any, guest_manager: Any) -> Metri
     if port is None or port < 0:
         return None
     metrics = Metrics(settings.hypervisor_interface)
-    metrics.watch(host_monitor, guest_manager)
+    metrics.watch(host_monitor, guest_manager, controllers)
     address = settings.metrics_address or "127.0.0.1"
     try:
         bound = metrics.serve(port, address)

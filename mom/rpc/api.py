@@ -1,8 +1,8 @@
 """The exported API (upstream ``MOMFuncs``): what vdsm and ``momctl`` call.
 
 Only methods marked with :func:`exported` are published (on the MOM instance and
-over RPC); method names are upstream's, plus this project's ``setGuestSla`` and
-``getGuestSla``.  ``threads`` holds ``host_monitor``, ``guest_manager`` and
+over RPC); method names are upstream's, plus this project's ``setGuestSla``,
+``getGuestSla`` and ``getActions``.  ``threads`` holds ``host_monitor``, ``guest_manager`` and
 ``policy_engine``; ``sla`` is the daemon's :class:`~mom.sla.registry.SlaRegistry`.
 """
 
@@ -14,6 +14,7 @@ from typing import Any, Callable, TypeVar
 
 from mom import _impl
 from mom.log import log_set_verbosity
+from mom.plugins.controllers.base import Controller
 from mom.rpc.marshalling import plain
 
 __all__ = ["MOMFuncs", "exported", "EXPORTED_ATTRIBUTE"]
@@ -92,7 +93,8 @@ class MOMFuncs:
 
         ``'mom'`` (this package's addition) names the policy implementation in use and,
         under ``'hypervisor'``, the interface's counters (libvirt: calls in all, by name,
-        and since the previous collection round).  Raises AttributeError before the host
+        and since the previous collection round), and under ``'controllers'`` theirs
+        (``Balloon``: clamped targets by bound, refused targets, stuck guests).  Raises AttributeError before the host
         monitor is ready, as upstream does.
         """
         host = self.threads["host_monitor"].interrogate()
@@ -106,6 +108,14 @@ class MOMFuncs:
         counters = iface.stats() if iface is not None else None
         if counters is not None:
             about["hypervisor"] = plain(counters)
+        # the controllers' counters (the Balloon controller's floors and stuck balloons)
+        controllers = {}
+        for controller in getattr(self.threads.get("policy_engine"), "controllers", ()):
+            counters = controller.statistics() if isinstance(controller, Controller) else None
+            if counters:
+                controllers[type(controller).__name__] = plain(counters)
+        if controllers:
+            about["controllers"] = controllers
         return {"host": plain(host.statistics[-1]), "guests": guests, "mom": about}
 
     @exported
@@ -131,3 +141,17 @@ class MOMFuncs:
     def getGuestSla(self, guest: str) -> dict[str, Any]:
         """A guest's effective SLA: class, priority, tags, guarantee, and each field's source."""
         return plain(self._sla_registry().get(guest))
+
+    # ## Lifecycle actions (this project's; README "Lifecycle actions")
+
+    @exported
+    def getActions(self, count: int = 50) -> dict[str, Any]:
+        """The last ``count`` lifecycle actions (done, refused, dry runs...), the guests
+        momd stopped and will start again, what runs now, the recommendations; ``mode``
+        is ``not loaded`` when the Lifecycle controller is not configured."""
+        engine = self.threads.get("policy_engine")
+        for controller in getattr(engine, "controllers", ()):
+            answer = getattr(controller, "rpc_get_actions", None)
+            if callable(answer):
+                return plain(answer(int(count)))
+        return {"mode": "not loaded", "actions": [], "stopped": [], "running": [], "recommendations": []}

@@ -55,6 +55,9 @@ class Controller:
         for control, value in controls.items():
             observers.control_applied(self.name, guest, control, value)
         return result
+    def statistics(self) -> dict[str, Any]:
+        """Counters for ``getStatistics`` (and the metrics); none by default."""
+        return {}
 
     def for_each_guest(self, guests: Iterable[Any], action: Callable[[Any], None]) -> None:
         """``action(guest)`` for every guest; an error is logged with the guest and skipped."""
