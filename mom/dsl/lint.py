@@ -26,8 +26,14 @@ from typing import Any, Callable, Iterator, Sequence
 
 from mom.dsl import syntax
 from mom.dsl.builtins import (
-    BUILTINS, SHADOWABLE, STACK_FUNCTIONS, arity_error, call_error, call_message, non_symbol_argument,
-)  # fmt: skip
+    BUILTINS,
+    SHADOWABLE,
+    STACK_FUNCTIONS,
+    arity_error,
+    call_error,
+    call_message,
+    non_symbol_argument,
+)
 from mom.dsl.reader import ReadResult, Source, Token, read
 from mom.dsl.render import render
 from mom.errors import PolicyError
