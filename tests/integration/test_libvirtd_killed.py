@@ -70,6 +70,8 @@ def momd(realstack: rs.RealStack, tmp_path: Path) -> Any:
             "policy-dir": str(POLICIES),
             "controllers": "Balloon",  # (KSM is test_momd_real_guests.py's, under its lock)
             "state-file": str(tmp_path / "state.json"),
+            # the safety floor's default (256 MiB) is these guests' whole memory: no ballooning
+            "min-guest-memory": "131072",
         },
     )
     with MomdProcess(str(conf), str(tmp_path / "momd.log")) as process:
