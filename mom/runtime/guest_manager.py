@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 from mom.config import Settings
+from mom.runtime.batch import collect_batched
 from mom.runtime.entity import Entity
 from mom.runtime.guest_monitor import GuestMonitor
 from mom.runtime.table import GuestSet, SampleTable
@@ -64,6 +65,8 @@ class GuestManager(threading.Thread):
         #: guest id -> (monotonic time before which no new monitor, next back-off)
         self.respawn_after: dict[Any, tuple[float, float]] = {}
         self.multi_thread = self.settings.guest_manager_multi_thread
+        #: collection rounds batched when the guests' collectors allow it (mom.runtime.batch)
+        self.batched = True
         self.work: queue.Queue[Any] = queue.Queue()
         #: monitors queued or being collected (a slow guest is not queued twice)
         self.pending: set[int] = set()
@@ -197,6 +200,10 @@ class GuestManager(threading.Thread):
         # (the libvirt interface: one getAllDomainStats per round, see prefetch())
         if monitors:
             self._guard(self.hypervisor_iface.prefetch)
+        # every guest with the same shipped collectors: one batched round into the
+        # columns (mom.runtime.batch); otherwise guest by guest
+        if self._collect_batched([monitor for monitor in monitors if not monitor._terminate]):
+            return
         for monitor in monitors:
             if self.stop.is_set():
                 return
@@ -211,6 +218,15 @@ class GuestManager(threading.Thread):
                     continue
                 self.pending.add(id(monitor))
             self.work.put(monitor)
+
+    def _collect_batched(self, monitors: list[GuestMonitor]) -> bool:
+        if not self.batched or self.stop.is_set():
+            return False
+        try:
+            return collect_batched(monitors)
+        except Exception:
+            self.logger.exception("GuestManager: batched collection failed; collecting guest by guest")
+            return False
 
     def _worker(self) -> None:
         while True:

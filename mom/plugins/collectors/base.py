@@ -33,6 +33,11 @@ class Collector:
     fields: frozenset[str] = frozenset()
     #: fields a sample may lack (set to None by the monitor)
     optional_fields: frozenset[str] = frozenset()
+    #: whether a batched collection round (mom.runtime.batch) may ask every guest's
+    #: collector in turn, field values gathered by column; upstream-style collectors
+    #: are collected guest by guest.  A batchable class may also give the columns
+    #: itself: ``collect_columns(collectors, alive) -> {field: [value or MISSING]}``.
+    batchable: bool = False
 
     def __init__(self, properties: Mapping[str, Any]) -> None:
         self.properties = properties

@@ -20,6 +20,8 @@ class GuestBalloon(Collector):
     - ``balloon_min``: the guaranteed minimum (0 if none)
     """
 
+    batchable = True  # a batched round asks every guest's collect() in turn
+
     fields = _FIELDS
 
     def __init__(self, properties: Mapping[str, Any]) -> None:

@@ -18,6 +18,8 @@ class GuestCpuTune(Collector):
     - ``vcpu_count``: vCPUs in use
     """
 
+    batchable = True  # a batched round asks every guest's collect() in turn
+
     fields = frozenset({"vcpu_quota", "vcpu_period", "vcpu_user_limit", "vcpu_count"})
 
     def __init__(self, properties: Mapping[str, Any]) -> None:

@@ -24,6 +24,8 @@ class GuestMemory(Collector):
     - optional ``swap_total``, ``swap_usage``
     """
 
+    batchable = True  # a batched round asks every guest's collect() in turn
+
     fields = _FIELDS
     optional_fields = _OPTIONAL
 

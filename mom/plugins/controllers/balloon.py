@@ -16,7 +16,7 @@ class Balloon(Controller):
     """
 
     def process(self, host: Any, guests: Iterable[Any]) -> None:
-        self.for_each_guest(guests, self.process_guest)
+        self.for_each_guest(self.guests_with(guests, "balloon_target"), self.process_guest)
 
     def process_guest(self, guest: Any) -> None:
         target = guest.GetControl("balloon_target")

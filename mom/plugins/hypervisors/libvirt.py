@@ -652,6 +652,14 @@ class LibvirtInterface(HypervisorInterface):
 
     # ## IO
 
+    def config_token(self, uuid: str) -> Any:
+        """The cached domain XML itself: a new object once it is read again (an event,
+        our own change, a new connection; every round without events)."""
+        try:
+            return self._xml(uuid)
+        except HypervisorInterfaceError:
+            return None
+
     def getVmIoTunePolicy(self, uuid: str) -> list[dict[str, Any]] | None:
         """oVirt's IO policies of the domain's disks (from its metadata), or None."""
         try:
