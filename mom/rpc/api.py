@@ -15,6 +15,7 @@ from typing import Any, Callable, TypeVar
 from mom import _impl
 from mom.log import log_set_verbosity
 from mom.rpc.marshalling import plain
+from mom.timings import TickTimings
 
 __all__ = ["MOMFuncs", "exported", "EXPORTED_ATTRIBUTE"]
 
@@ -92,7 +93,8 @@ class MOMFuncs:
 
         ``'mom'`` (this package's addition) names the policy implementation in use and,
         under ``'hypervisor'``, the interface's counters (libvirt: calls in all, by name,
-        and since the previous collection round).  Raises AttributeError before the host
+        and since the previous collection round); under ``'timings'``, where the ticks'
+        time goes (:mod:`mom.timings`).  Raises AttributeError before the host
         monitor is ready, as upstream does.
         """
         host = self.threads["host_monitor"].interrogate()
@@ -106,7 +108,16 @@ class MOMFuncs:
         counters = iface.stats() if iface is not None else None
         if counters is not None:
             about["hypervisor"] = plain(counters)
+        timings = self._timings()
+        if timings is not None:
+            about["timings"] = plain(timings.summary())
         return {"host": plain(host.statistics[-1]), "guests": guests, "mom": about}
+
+    def _timings(self) -> Any:
+        """The daemon's TickTimings (mom.timings), if its engine has one among its observers."""
+        observers = getattr(self.threads["policy_engine"], "observers", None)
+        find = getattr(observers, "find", None)
+        return find(TickTimings) if find is not None else None
 
     @exported
     def getActiveGuests(self) -> list[str]:

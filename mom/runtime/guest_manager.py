@@ -48,10 +48,13 @@ class GuestManager(threading.Thread):
         settings: Settings,
         stop: threading.Event | None = None,
         guest_properties: dict[str, Any] | None = None,
+        observers: Any = None,
     ) -> None:
         super().__init__(name="GuestManager", daemon=True)
         #: properties every guest monitor gets besides its own (momd: ``sla_registry``)
         self.guest_properties = dict(guest_properties or {})
+        #: who hears of each collection round (mom.observers; nobody by default)
+        self.observers = observers
         self.config = config
         self.settings = settings
         self.hypervisor_iface = hypervisor_iface
@@ -193,7 +196,14 @@ class GuestManager(threading.Thread):
     # ## Collection
 
     def collect_guests(self) -> None:
-        """One collection round: every monitor, on the workers or right here."""
+        """One collection round: every monitor, batched, on the workers or right here."""
+        started = time.perf_counter()
+        batched = self._collect_round()
+        if self.observers:
+            # a round on the workers is timed until its guests are queued
+            self.observers.collection_finished(time.perf_counter() - started, len(self.guests), batched)
+
+    def _collect_round(self) -> bool:
         with self.guests_lock:
             monitors = list(self.guests.values())
         # an interface that can fetch every guest's statistics at once does it now
@@ -203,10 +213,10 @@ class GuestManager(threading.Thread):
         # every guest with the same shipped collectors: one batched round into the
         # columns (mom.runtime.batch); otherwise guest by guest
         if self._collect_batched([monitor for monitor in monitors if not monitor._terminate]):
-            return
+            return True
         for monitor in monitors:
             if self.stop.is_set():
-                return
+                return False
             if monitor._terminate:
                 continue
             if not self.multi_thread:
@@ -218,6 +228,7 @@ class GuestManager(threading.Thread):
                     continue
                 self.pending.add(id(monitor))
             self.work.put(monitor)
+        return False
 
     def _collect_batched(self, monitors: list[GuestMonitor]) -> bool:
         if not self.batched or self.stop.is_set():

@@ -20,6 +20,7 @@ from typing import Any
 from mom.config import INTERNAL_SECTION, Settings
 from mom.errors import HypervisorConnectionError, MomError
 from mom.observers import Observers
+from mom.timings import TickTimings
 from mom.plugins import registry
 from mom.plugins.hypervisors.base import as_interface
 from mom.rpc.api import MOMFuncs
@@ -136,6 +137,7 @@ def build_parts(
     config.add_section(INTERNAL_SECTION)
     config.set(INTERNAL_SECTION, "plot-subdir", settings.plot_subdir)
     observers = Observers()
+    observers.add(TickTimings())  # getStatistics()['mom']['timings']
     host_monitor = HostMonitor(config, settings, stop)
     if host_monitor.collectors is None:
         raise StartupError("the host collectors cannot be loaded")
@@ -145,7 +147,7 @@ def build_parts(
     try:
         # one SLA registry, for the GuestSla collector and the RPC
         sla = SlaRegistry(settings.sla, StateFile(settings.state_file))
-        guest_manager = GuestManager(config, iface, settings, stop, guest_properties={"sla_registry": sla})
+        guest_manager = GuestManager(config, iface, settings, stop, guest_properties={"sla_registry": sla}, observers=observers)
         sla.live_guests = guest_manager.monitored_uuids
         engine = PolicyEngine(
             config,
