@@ -18,6 +18,7 @@ back to the guest-by-guest path (the function returns False).
 from __future__ import annotations
 
 import logging
+from operator import itemgetter
 from typing import Any, Sequence
 
 from mom.dsl.sandbox import MISSING
@@ -33,46 +34,65 @@ def batchable(monitors: Sequence[Any]) -> bool:
     if not monitors:
         return False
     first = monitors[0]
-    if first.collectors is None:
+    classes = _classes(first)
+    if classes is None or first.table is None or not all(getattr(cls, "batchable", False) for cls in classes):
         return False
-    classes = [type(collector) for collector in first.collectors]
-    if not all(getattr(cls, "batchable", False) for cls in classes):
-        return False
+    table = first.table
     for monitor in monitors:
-        collectors = monitor.collectors
-        if collectors is None or monitor.plotter is not None or monitor.table is not first.table:
+        if monitor.plotter is not None or monitor.table is not table or _classes(monitor) != classes:
             return False
-        if len(collectors) != len(classes) or any(type(c) is not cls for c, cls in zip(collectors, classes)):
-            return False
-    return first.table is not None
+    return True
+
+
+def _classes(monitor: Any) -> tuple[type, ...] | None:
+    """The classes of a monitor's collectors (remembered: they are made once, with it)."""
+    collectors = monitor.collectors
+    if collectors is None:
+        return None
+    known = monitor.__dict__.get("_collector_classes")
+    if known is None or known[0] is not collectors:
+        known = monitor._collector_classes = (collectors, tuple(type(collector) for collector in collectors))
+    return known[1]
 
 
 def _columns_by_collect(monitors: Sequence[Any], position: int, alive: list[bool]) -> dict[str, list[Any]]:
     """Each monitor's collector ``position`` asked with ``collect()``, errors as Monitor.collect."""
     count = len(monitors)
-    columns: dict[str, list[Any]] = {}
+    results: list[Any] = [None] * count
     for index, monitor in enumerate(monitors):
         if not alive[index]:
             continue
         collector = monitor.collectors[position]
         try:
-            values = collector.collect()
+            results[index] = collector.collect()
         except (CollectionError, HypervisorInterfaceError) as error:
             message = getattr(error, "msg", None) or str(error)
             level = logging.WARNING if monitor.ready is not False else logging.DEBUG
             monitor.logger.log(level, "%s: Collection error: %s", monitor.name, message)
-            continue
         except FatalError as error:
             monitor._set_not_ready(f"Fatal Collector error: {error.msg}", logging.ERROR)
             monitor.terminate()
             alive[index] = False
-            continue
         except Exception:
             monitor.logger.exception("%s: Unexpected collection error in %s", monitor.name, type(collector).__name__)
+    return transpose(results)
+
+
+def transpose(samples: Sequence[Any]) -> dict[str, list[Any]]:
+    """Per-guest dicts (None: nothing) as columns, MISSING where a guest lacks a field."""
+    keys = None
+    for sample in samples:
+        if sample is None or (keys is not None and sample.keys() != keys):
+            break
+        keys = sample.keys()
+    else:  # every guest the same fields (the common case): a column is one C-level map
+        return {} if keys is None else {name: list(map(itemgetter(name), samples)) for name in keys}
+    count = len(samples)
+    columns: dict[str, list[Any]] = {}
+    for index, sample in enumerate(samples):
+        if not sample:
             continue
-        if values is None:
-            continue
-        for name, value in values.items():
+        for name, value in sample.items():
             column = columns.get(name)
             if column is None:
                 column = columns[name] = [MISSING] * count

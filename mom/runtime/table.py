@@ -46,6 +46,10 @@ _DOUBLE = struct.Struct("=d")
 _INT64 = struct.Struct("=q")
 
 
+_NONE_TYPE = type(None)
+_MISSING_TYPE = type(MISSING)
+
+
 def _encode(value: Any) -> tuple[int, int]:
     """A value's storage (tag, payload); the caller keeps an object's value aside."""
     kind = type(value)
@@ -351,6 +355,13 @@ class SampleTable:
         """Encode one field's values into ``tags`` and ``payload`` (in place); the
         positions of object values (their payload is the caller's to set)."""
         kinds = set(map(type, values))
+        if len(kinds) == 1:
+            kind = next(iter(kinds))
+            if kind is _NONE_TYPE:
+                tags[:] = TAG_NONE
+                return []
+            if kind is _MISSING_TYPE:
+                return []
         try:
             if kinds == {int}:
                 payload[:] = np.array(values, dtype=np.int64)  # OverflowError past int64
