@@ -18,11 +18,11 @@ back to the guest-by-guest path (the function returns False).
 from __future__ import annotations
 
 import logging
-from operator import itemgetter
 from typing import Any, Sequence
 
 from mom.dsl.sandbox import MISSING
 from mom.errors import CollectionError, FatalError, HypervisorInterfaceError
+from mom.plugins.collectors.base import transpose
 
 __all__ = ["collect_batched", "batchable"]
 
@@ -78,28 +78,6 @@ def _columns_by_collect(monitors: Sequence[Any], position: int, alive: list[bool
     return transpose(results)
 
 
-def transpose(samples: Sequence[Any]) -> dict[str, list[Any]]:
-    """Per-guest dicts (None: nothing) as columns, MISSING where a guest lacks a field."""
-    keys = None
-    for sample in samples:
-        if sample is None or (keys is not None and sample.keys() != keys):
-            break
-        keys = sample.keys()
-    else:  # every guest the same fields (the common case): a column is one C-level map
-        return {} if keys is None else {name: list(map(itemgetter(name), samples)) for name in keys}
-    count = len(samples)
-    columns: dict[str, list[Any]] = {}
-    for index, sample in enumerate(samples):
-        if not sample:
-            continue
-        for name, value in sample.items():
-            column = columns.get(name)
-            if column is None:
-                column = columns[name] = [MISSING] * count
-            column[index] = value
-    return columns
-
-
 def _merge(merged: dict[str, list[Any]], columns: dict[str, list[Any]]) -> None:
     """Add one collector's columns; where a field is set twice the earlier non-None value wins."""
     for name, values in columns.items():
@@ -127,9 +105,10 @@ def collect_batched(monitors: Sequence[Any]) -> bool:
     merged: dict[str, list[Any]] = {}
     for position, collector in enumerate(first.collectors):
         producer = getattr(type(collector), "collect_columns", None)
+        columns = None
         if producer is not None:
             columns = producer([monitor.collectors[position] for monitor in monitors], alive)
-        else:
+        if columns is None:
             columns = _columns_by_collect(monitors, position, alive)
         _merge(merged, columns)
     ready = alive

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from mom.plugins.collectors.base import Collector
+from mom.plugins.collectors.base import Collector, samples_columns
 
 __all__ = ["GuestCpuTune"]
 
@@ -29,3 +29,8 @@ class GuestCpuTune(Collector):
 
     def collect(self) -> dict[str, Any] | None:
         return self.iface.getVmCpuTuneInfo(self.uuid)
+
+    @classmethod
+    def collect_columns(cls, collectors: list[Any], alive: list[bool]) -> dict[str, list[Any]] | None:
+        """A batched round: libvirt's ``cpu_tune_samples`` for every guest; None: ask each ``collect()``."""
+        return samples_columns(cls, GuestCpuTune, collectors, alive, "cpu_tune_samples")
