@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import math
+import operator
 import os
 import threading
 import time
@@ -69,6 +70,10 @@ BULK_GROUPS = (
 #: running domains only; NOWAIT: a domain busy with another job (a stuck QEMU monitor,
 #: a migration) is reported without its guest statistics instead of delaying every guest
 _BULK_FLAGS = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE | libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT
+
+#: MEMORY_STATS_MAP's fields, and a getter of its keys' values (in the same order)
+_MEMORY_FIELDS = tuple(MEMORY_STATS_MAP.values())
+_memory_values = operator.itemgetter(*MEMORY_STATS_MAP)
 
 #: write order for ksmTune: merge_across_nodes only changes while KSM is stopped
 _KSM_ORDER = {"merge_across_nodes": 0, "pages_to_scan": 1, "sleep_millisecs": 2, "run": 3}
@@ -476,7 +481,10 @@ class LibvirtInterface(HypervisorInterface):
                         results.append(error)
                         continue
             if raw is not None and (record is None or "balloon.current" not in record):
-                stats = {field: raw[key] for key, field in MEMORY_STATS_MAP.items() if key in raw}
+                try:  # every statistic reported (the usual case): one C-level pass
+                    stats = dict(zip(_MEMORY_FIELDS, _memory_values(raw)))
+                except KeyError:
+                    stats = {field: raw[key] for key, field in MEMORY_STATS_MAP.items() if key in raw}
                 if stats:
                     results.append(stats)
                     continue
