@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from bench.conftest import guest_specs, policy_cycle
-from mom.runtime.policy_store import PolicyStore
 from mom.plugins.collectors.io_tune import IoTune
 from mom.policy_sets import shipped_set_dir
+from mom.runtime.policy_store import PolicyStore
 from mom.runtime.table import GuestSet, SampleTable
 from mom.sla.classes import DEFAULT_CLASSES, RESOURCE_FIELDS, resource_fields
 from tests.compat import golden

@@ -97,6 +97,13 @@ def _rpc_port(text: str) -> str:
     return text
 
 
+def _percent(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 100:
+        raise ValueError(text)
+    return value
+
+
 def _metrics_port(text: str) -> int:
     port = int(text.strip())
     if port > 65535:
@@ -124,6 +131,7 @@ _COUNT = (_count, "a non-negative integer")
 _POSITIVE = (_positive, "a positive integer")
 #: a directory, or the bare name of a shipped policy set (see mom.policy_sets)
 _POLICY_DIR = (resolve_policy_dir, "a directory or a shipped policy set")
+_PERCENT = (_percent, "a percentage above 0, at most 100")
 
 
 def _opt(attr: str, default: str, kind: tuple[Callable[[str], Any], str], help: str, extension: bool = False) -> Opt:
@@ -209,6 +217,39 @@ OPTIONS: dict[tuple[str, str], Opt] = {
     ("main", "state-file"): _opt(
         "state_file", "/var/lib/mom/state.json", _STR, "what momd keeps across restarts (SLAs set over RPC)", True
     ),
+    # -- safety floors, stuck balloons and pressure (README "Safety floors") --
+    ("main", "min-guest-memory"): _opt(
+        "min_guest_memory", "262144", _COUNT, "KiB no balloon target goes below (at most the guest's maximum)", True
+    ),
+    ("main", "min-guest-free"): _opt(
+        "min_guest_free", "65536", _COUNT, "KiB a balloon target leaves above what the guest uses now", True
+    ),
+    ("main", "balloon-max-change-percent"): _opt(
+        "balloon_max_change_percent", "10", _PERCENT, "largest balloon change per cycle, % of the guest's maximum", True
+    ),
+    ("main", "balloon-stuck-after"): _opt(
+        "balloon_stuck_after",
+        "60",
+        _SECONDS,
+        "seconds without progress towards its target that make a balloon stuck",
+        True,
+    ),
+    ("main", "balloon-stuck-retry"): _opt(
+        "balloon_stuck_retry", "300", _SECONDS, "seconds before a stuck balloon is tried again (doubling)", True
+    ),
+    ("main", "pressure-trigger"): _opt(
+        "pressure_trigger", "true", _BOOL, "wake the policy engine on a PSI memory-stall trigger", True
+    ),
+    ("main", "pressure-stall-us"): _opt(
+        "pressure_stall_us", "150000", _POSITIVE, "microseconds of memory stall per window that fire the trigger", True
+    ),
+    ("main", "pressure-window-us"): _opt(
+        "pressure_window_us",
+        "2000000",
+        _POSITIVE,
+        "the trigger's window, microseconds (0.5-10 s; 2 s steps unprivileged)",
+        True,
+    ),
     ("logging", "log"): _opt("log", "stdio", _STR, "'stdio' or a file name (rotated)"),
     ("logging", "verbosity"): _opt("verbosity", "info", _STR, "5/debug 4/info 3/warn 2/error 1/critical"),
     ("logging", "max-bytes"): _opt("log_max_bytes", "2097152", _COUNT, "rotate the log file at this size"),
@@ -255,6 +296,14 @@ class Settings:
     metrics_port: int = -1
     metrics_address: str = "127.0.0.1"
     state_file: str = "/var/lib/mom/state.json"
+    min_guest_memory: int = 262144
+    min_guest_free: int = 65536
+    balloon_max_change_percent: float = 10.0
+    balloon_stuck_after: int | float = 60
+    balloon_stuck_retry: int | float = 300
+    pressure_trigger: bool = True
+    pressure_stall_us: int = 150000
+    pressure_window_us: int = 2000000
     log: str = "stdio"
     verbosity: str = "info"
     log_max_bytes: int = 2097152

@@ -116,6 +116,45 @@ class _HypervisorCalls:
         yield family
 
 
+# -- the controllers' own counters (the Balloon controller's floors and stuck balloons) --
+
+
+class _ControllerStatistics:
+    """A custom collector: ``Controller.statistics()`` of the engine's controllers, read at scrape time."""
+
+    def __init__(self, controllers: Iterable[Any]) -> None:
+        self.controllers = list(controllers)
+
+    def describe(self) -> Iterable[Any]:
+        return []
+
+    def collect(self) -> Iterable[Any]:
+        from mom.plugins.controllers.balloon import Balloon
+
+        for controller in self.controllers:
+            if not isinstance(controller, Balloon):
+                continue
+            stats = controller.statistics()
+            clamped = CounterMetricFamily(
+                "mom_balloon_clamped_targets", "Balloon targets the safety floors changed, by bound", labels=["bound"]
+            )
+            for bound, count in stats["clamped_targets"].items():
+                clamped.add_metric([bound], count)
+            yield clamped
+            yield CounterMetricFamily(
+                "mom_balloon_invalid_targets", "Balloon targets refused (not a size)", value=stats["invalid_targets"]
+            )
+            yield GaugeMetricFamily(
+                "mom_balloon_stuck_guests", "Guests whose balloon is stuck now", value=len(stats["stuck_guests"])
+            )
+            yield CounterMetricFamily(
+                "mom_balloon_stuck_marked", "Times a balloon was marked stuck", value=stats["stuck_marked_total"]
+            )
+
+
+# -- end of the controllers' counters --
+
+
 class Metrics(TickObserver):
     """The metrics of one MOM instance (an observer of its ticks) and its HTTP endpoint."""
 
@@ -187,10 +226,11 @@ class Metrics(TickObserver):
         self.server: Any = None
         self.thread: Any = None
 
-    def watch(self, host_monitor: Any, guest_manager: Any) -> None:
-        """Serve the monitors' latest samples (read when scraped)."""
+    def watch(self, host_monitor: Any, guest_manager: Any, controllers: Iterable[Any] = ()) -> None:
+        """Serve the monitors' latest samples and the controllers' counters (read when scraped)."""
         self.registry.register(_Statistics(host_monitor, guest_manager))
         self.registry.register(_HypervisorCalls(getattr(guest_manager, "hypervisor_iface", None)))
+        self.registry.register(_ControllerStatistics(controllers))
 
     def _method(self, method: str) -> tuple[Any, Any, Any]:
         children = self._per_method.get(method)
@@ -262,7 +302,9 @@ class Metrics(TickObserver):
             self.thread = None
 
 
-def start_metrics(settings: Any, host_monitor: Any, guest_manager: Any) -> Metrics | None:
+def start_metrics(
+    settings: Any, host_monitor: Any, guest_manager: Any, controllers: Iterable[Any] = ()
+) -> Metrics | None:
     """Metrics for a MOM instance if ``metrics-port`` is configured (>= 0), else None;
     the caller adds them to the daemon's observers.
 
@@ -272,7 +314,7 @@ def start_metrics(settings: Any, host_monitor: Any, guest_manager: Any) -> Metri
     if port is None or port < 0:
         return None
     metrics = Metrics(settings.hypervisor_interface)
-    metrics.watch(host_monitor, guest_manager)
+    metrics.watch(host_monitor, guest_manager, controllers)
     address = settings.metrics_address or "127.0.0.1"
     try:
         bound = metrics.serve(port, address)

@@ -37,6 +37,7 @@ COLLECTORS: dict[str, str] = {
     "HostKSM": _C + "host_ksm:HostKSM",
     "HostCpu": _C + "host_cpu:HostCpu",
     "HostTime": _C + "host_time:HostTime",
+    "HostPressure": _C + "host_pressure:HostPressure",
     "GuestMemory": _C + "guest_memory:GuestMemory",
     "GuestMemoryOptional": _C + "guest_memory:GuestMemoryOptional",
     "GuestBalloon": _C + "guest_balloon:GuestBalloon",
@@ -54,6 +55,7 @@ COLLECTORS: dict[str, str] = {
     "HostNuma": _C + "host_numa:HostNuma",
     "GuestCpuUsage": _C + "guest_cpu_usage:GuestCpuUsage",
     "GuestSlaResources": _C + "guest_sla_resources:GuestSlaResources",
+    "GuestPressure": _C + "guest_pressure:GuestPressure",
     # the simulated host's (mom-sim)
     "SimHostMemory": "mom.sim.collectors:SimHostMemory",
     "SimHostKSM": "mom.sim.collectors:SimHostKSM",

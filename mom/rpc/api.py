@@ -14,6 +14,7 @@ from typing import Any, Callable, TypeVar
 
 from mom import _impl
 from mom.log import log_set_verbosity
+from mom.plugins.controllers.base import Controller
 from mom.rpc.marshalling import plain
 from mom.timings import TickTimings
 
@@ -93,8 +94,9 @@ class MOMFuncs:
 
         ``'mom'`` (this package's addition) names the policy implementation in use and,
         under ``'hypervisor'``, the interface's counters (libvirt: calls in all, by name,
-        and since the previous collection round); under ``'timings'``, where the ticks'
-        time goes (:mod:`mom.timings`).  Raises AttributeError before the host
+        and since the previous collection round), under ``'controllers'`` theirs
+        (``Balloon``: clamped targets by bound, refused targets, stuck guests), and under
+        ``'timings'`` where the ticks' time goes (:mod:`mom.timings`).  Raises AttributeError before the host
         monitor is ready, as upstream does.
         """
         host = self.threads["host_monitor"].interrogate()
@@ -108,6 +110,14 @@ class MOMFuncs:
         counters = iface.stats() if iface is not None else None
         if counters is not None:
             about["hypervisor"] = plain(counters)
+        # the controllers' counters (the Balloon controller's floors and stuck balloons)
+        controllers = {}
+        for controller in getattr(self.threads.get("policy_engine"), "controllers", ()):
+            counters = controller.statistics() if isinstance(controller, Controller) else None
+            if counters:
+                controllers[type(controller).__name__] = plain(counters)
+        if controllers:
+            about["controllers"] = controllers
         timings = self._timings()
         if timings is not None:
             about["timings"] = plain(timings.summary())

@@ -23,6 +23,7 @@ from mom.log import configure, remove_handler
 from mom.rpc.api import EXPORTED_ATTRIBUTE, MOMFuncs
 from mom.runtime.parts import DaemonParts, StartupError, build_parts
 from mom.runtime.plotter import make_plot_subdir
+from mom.runtime.pressure import PressureWatcher
 from mom.sla.registry import SlaRegistry
 
 __all__ = ["MOM"]
@@ -55,6 +56,8 @@ class MOM:
         self.metrics: Any = None
         #: the SLA registry (:mod:`mom.sla.registry`), once the threads start
         self.sla: SlaRegistry | None = None
+        #: the PSI trigger's thread, when ``pressure-trigger`` is on and the kernel has PSI
+        self.pressure_watcher: PressureWatcher | None = None
 
     # ## Life cycle
 
@@ -96,6 +99,7 @@ class MOM:
         self.hypervisor_iface = parts.hypervisor_iface
         self.metrics = parts.metrics
         self.sla = parts.sla
+        self.pressure_watcher = parts.pressure_watcher
         if parts.hypervisor_iface is None:
             # logged; the API still comes up (and answers) while MOM stops
             self.shutdown()

@@ -46,6 +46,7 @@ class PolicyEngine(RunsPeriodically):
 
     :param implementation: the policy implementation (``mom._impl.program`` by default)
     :param observers: what watches the ticks (the daemon's; none by default)
+    :param wake: an event that runs one extra cycle at once (the PSI watcher's)
     """
 
     def __init__(
@@ -59,6 +60,7 @@ class PolicyEngine(RunsPeriodically):
         *,
         implementation: Any = None,
         observers: Observers | None = None,
+        wake: threading.Event | None = None,
     ) -> None:
         self.config = config
         self.settings = settings
@@ -75,7 +77,12 @@ class PolicyEngine(RunsPeriodically):
         self.controllers = self.load_controllers()
         self.load_policy()
         self.thread = PeriodicThread(
-            "PolicyEngine", self.settings.policy_engine_interval, self.stop, self.do_controls, logger=self.logger
+            "PolicyEngine",
+            self.settings.policy_engine_interval,
+            self.stop,
+            self.do_controls,
+            logger=self.logger,
+            wake=wake,
         )
 
     # ## Set-up
@@ -87,6 +94,8 @@ class PolicyEngine(RunsPeriodically):
             "host_monitor": self.host_monitor,
             "guest_manager": self.guest_manager,
             "observers": self.observers,
+            # the validated settings (the Balloon controller's floors read theirs here)
+            "settings": self.settings,
         }
         controllers = []
         for name in self.settings.controllers:

@@ -4,7 +4,8 @@
 (:mod:`mom.runtime.app`, which starts the parts' threads), mom-sim
 (:mod:`mom.sim.runner`, which calls their steps on a simulated clock) and the tests.
 In order: the host monitor and its first sample, the hypervisor interface, the guest
-manager, the policy engine with its controllers, the RPC API and its server, the
+manager, the PSI pressure watcher (armed, if ``pressure-trigger`` is on and the kernel
+accepts it), the policy engine with its controllers, the RPC API and its server, the
 metrics (if ``metrics-port`` is set).  Whatever watches the ticks is added to
 ``parts.observers``, which the engine and the controllers call.  A new part is built
 here, once, and is a field of :class:`DaemonParts`.
@@ -28,6 +29,7 @@ from mom.rpc.server import RPCServer
 from mom.runtime.engine import PolicyEngine
 from mom.runtime.guest_manager import GuestManager
 from mom.runtime.host_monitor import HostMonitor
+from mom.runtime.pressure import PressureWatcher
 from mom.sla.registry import SlaRegistry
 from mom.sla.state import StateFile
 
@@ -65,12 +67,17 @@ class DaemonParts:
     metrics: Any = None
     #: every guest's SLA (:mod:`mom.sla.registry`)
     sla: Any = None
+    #: the PSI trigger's thread (:mod:`mom.runtime.pressure`) that wakes the policy
+    #: engine, when ``pressure-trigger`` is on and the kernel accepted the trigger
+    pressure_watcher: PressureWatcher | None = None
 
     def start(self) -> None:
-        """Start the threads: host monitor, guest manager, policy engine, RPC server."""
+        """Start the threads: host monitor, guest manager, policy engine, pressure watcher, RPC server."""
         self.host_monitor.start()
         self.guest_manager.start()
         self.policy_engine.start()
+        if self.pressure_watcher is not None:
+            self.pressure_watcher.start()
         self.rpc_server.start()
 
     def close(self) -> None:
@@ -81,6 +88,10 @@ class DaemonParts:
             self.rpc_server.join(5)
         if self.metrics is not None:
             self.metrics.stop()
+        if self.pressure_watcher is not None:  # it ends with the stop event
+            if self.pressure_watcher.ident is not None:
+                self.pressure_watcher.join(2)
+            self.pressure_watcher.close()
         self.policy_engine.join(10)
         self.guest_manager.join(5)
         self.host_monitor.join(5)
@@ -144,11 +155,13 @@ def build_parts(
     # the first host sample exists before the API is published
     first_host_sample = host_monitor.collect()
     iface = load_hypervisor_interface(config, settings)
+    watcher = None
     try:
         # one SLA registry, for the GuestSla collector and the RPC
         sla = SlaRegistry(settings.sla, StateFile(settings.state_file))
         guest_manager = GuestManager(config, iface, settings, stop, guest_properties={"sla_registry": sla}, observers=observers)
         sla.live_guests = guest_manager.monitored_uuids
+        watcher = _pressure_watcher(settings, stop)
         engine = PolicyEngine(
             config,
             iface,
@@ -158,6 +171,7 @@ def build_parts(
             stop,
             implementation=implementation,
             observers=observers,
+            wake=watcher.wake if watcher is not None else None,
         )
         threads = {"host_monitor": host_monitor, "guest_manager": guest_manager, "policy_engine": engine}
         funcs = MOMFuncs(config, threads, sla)
@@ -166,12 +180,14 @@ def build_parts(
         if settings.metrics_port >= 0:
             from mom.metrics import start_metrics  # prometheus-client only when asked for
 
-            metrics = start_metrics(settings, host_monitor, guest_manager)
+            metrics = start_metrics(settings, host_monitor, guest_manager, engine.controllers)
             if metrics is not None:
                 observers.add(metrics)
     except BaseException:
         if iface is not None:  # nobody else has it to close
             iface.close()
+        if watcher is not None:
+            watcher.close()
         raise
     return DaemonParts(
         config=config,
@@ -188,4 +204,14 @@ def build_parts(
         rpc_server=rpc_server,
         metrics=metrics,
         sla=sla,
+        pressure_watcher=watcher,
     )
+
+
+def _pressure_watcher(settings: Settings, stop: threading.Event) -> PressureWatcher | None:
+    """An armed PSI watcher (its trigger set, the thread not started), or None:
+    ``pressure-trigger`` off, or this kernel cannot (said once)."""
+    if not settings.pressure_trigger:
+        return None
+    watcher = PressureWatcher(threading.Event(), stop, settings.pressure_stall_us, settings.pressure_window_us)
+    return watcher if watcher.arm() else None

@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from mom.config import new_parser, validate
 from mom.errors import MomError
+from mom.plugins.controllers.balloon import Balloon
 from mom.runtime.parts import DaemonParts, StartupError, build_parts
 from mom.sim.interface import attached
 from mom.sim.model import SimHost
@@ -51,6 +52,10 @@ class RunResult:
     error_samples: list[str] = field(default_factory=list)
     policy_cycles: int = 0
     policy_failures: int = 0
+    #: the Balloon controller's counters at the end (floors, stuck balloons), if it ran
+    balloon: dict[str, Any] = field(default_factory=dict)
+    #: indexes of the guests the daemon holds stuck at the end
+    daemon_stuck: list[int] = field(default_factory=list)
 
 
 class _Counter(logging.Handler):
@@ -96,6 +101,8 @@ def build_config(scenario: Scenario) -> Any:
         "guest-manager-multi-thread": "false",
         "rpc-port": "-1",
         "plot-dir": "",
+        # the real host's memory pressure says nothing of the simulated one
+        "pressure-trigger": "false",
     }
     for key, value in main.items():
         config.set("main", key, str(value))
@@ -209,7 +216,15 @@ class Simulation:
                 handler.close()
             logger.setLevel(old_level)
             logger.propagate = old_propagate
+        balloon: dict[str, Any] = {}
+        daemon_stuck: list[int] = []
+        for controller in self.parts.policy_engine.controllers if self.parts is not None else ():
+            if isinstance(controller, Balloon):
+                balloon = controller.statistics()
+                daemon_stuck = sorted(host.by_uuid[uuid].index for uuid in controller.stuck_guests())
         return RunResult(
+            balloon=balloon,
+            daemon_stuck=daemon_stuck,
             recording=recording,
             host=host,
             elapsed=time.perf_counter() - started,
@@ -228,6 +243,10 @@ class Simulation:
             raise SimulationError("the host collectors cannot start: " + "; ".join(counter.samples)) from None
         self.recording.sample(self.host.time, parts.first_host_sample)
         engine, guest_manager = parts.policy_engine, parts.guest_manager
+        host = self.host
+        for controller in engine.controllers:
+            if isinstance(controller, Balloon):  # stuck balloons are timed on the simulated clock
+                controller.clock = lambda: float(host.time)
         try:
             if parts.hypervisor_iface is None:
                 raise SimulationError("the hypervisor interface cannot start: " + "; ".join(counter.samples))

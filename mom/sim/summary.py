@@ -81,6 +81,9 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "ksm_tunings": int(sum(actions["ksm_tune"])),
         "cpu_tunings": int(sum(actions["cpu_tune"])),
         "stuck_balloons": int(host.balloons.stuck(host.time).sum()),
+        "stuck_balloons_detected": len(result.daemon_stuck),
+        "balloon_targets_clamped": int(sum(result.balloon.get("clamped_targets", {}).values())),
+        "balloon_targets_refused": int(result.balloon.get("invalid_targets", 0)),
         "errors_logged": dict(sorted(result.errors.items())),
         "groups": groups,
         "wall_seconds": round(result.elapsed, 2),
@@ -110,6 +113,9 @@ _ROWS = (
     ("ksm_tunings", "KSM retunings", ""),
     ("cpu_tunings", "vCPU tunings", ""),
     ("stuck_balloons", "stuck balloon drivers", ""),
+    ("stuck_balloons_detected", "stuck balloons the daemon holds off", ""),
+    ("balloon_targets_clamped", "balloon targets clamped by the floors", ""),
+    ("balloon_targets_refused", "balloon targets refused (not a size)", ""),
 )
 
 _GROUP_COLUMNS = (

@@ -98,6 +98,8 @@ def momd(realstack: rs.RealStack, tmp_path_factory: pytest.TempPathFactory) -> A
             "sample-history-length": "5",
             "policy-dir": str(POLICIES),
             "controllers": "Balloon, KSM, CpuTune, IoTune",
+            # the safety floor's default (256 MiB) is these guests' whole memory: no ballooning
+            "min-guest-memory": "131072",
         },
     )
     # momd's KSM controller writes /sys/kernel/mm/ksm: hold the lock, the advisor off (the

@@ -8,6 +8,7 @@ import time
 import libvirt
 import pytest
 
+from mom.config import Settings
 from mom.offline import entity_from_spec
 from mom.plugins.collectors.host_ksm import HostKSM
 from mom.plugins.controllers.balloon import Balloon
@@ -40,16 +41,20 @@ class Recorder(HypervisorInterface):
 
 def test_balloon_sets_targets_and_isolates_failures(iface, test_host, caplog):
     (name0, uuid0), (name1, uuid1), (name2, uuid2) = test_host[1]
+    # what the floors read (tests/plugins/test_balloon_floors.py covers them); here they
+    # leave these targets alone
+    sizes = {"balloon_cur": 2097152, "balloon_max": 4194304, "mem_available": 2097152, "mem_unused": 1048576}
     guests = [
-        guest(name0, uuid0, {"balloon_cur": 2097152}),
-        guest("ghost", "00000000-0000-0000-0000-000000000000", {"balloon_cur": 1}),  # vanished
-        guest(name1, uuid1, {"balloon_cur": 2097152}),
-        guest(name2, uuid2, {"balloon_cur": 2097152}),
+        guest(name0, uuid0, sizes),
+        guest("ghost", "00000000-0000-0000-0000-000000000000", dict(sizes, balloon_cur=1)),  # vanished
+        guest(name1, uuid1, sizes),
+        guest(name2, uuid2, sizes),
     ]
     guests[0].Control("balloon_target", 1500000.7)
     guests[1].Control("balloon_target", 1000)
     guests[2].Control("balloon_target", 3000000)
-    controller = Balloon({"hypervisor_iface": iface})
+    settings = Settings(balloon_max_change_percent=100)
+    controller = Balloon({"hypervisor_iface": iface, "settings": settings})
     with caplog.at_level(logging.INFO, logger="mom"):
         controller.process(None, guests)
     assert iface.getVmBalloonInfo(uuid0)["balloon_cur"] == 1500000  # int()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mom.runtime.policy_store import PolicyStore
 from mom.offline import entity_from_spec
 from mom.policy_sets import shipped_set_dir
+from mom.runtime.policy_store import PolicyStore
 from mom.sla.classes import DEFAULT_CLASSES, resource_fields
 
 SLA_SET = Path(shipped_set_dir("sla"))

@@ -11,7 +11,7 @@ from mom.plugins import registry as plugins
 from mom.plugins.collectors.guest_cpu_usage import vm_cgroup
 from mom.plugins.collectors.host_cpu_pressure import parse_proc_stat
 from mom.plugins.numa_sysfs import parse_cpulist, parse_numa_maps
-from mom.plugins.pressure_file import parse_pressure
+from mom.plugins.psi import parse_psi
 
 PSI = "some avg10=12.50 avg60=3.00 avg300=1.00 total=123456\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=7\n"
 
@@ -24,15 +24,15 @@ def stat(user, idle, running=3):
 
 
 def test_parsers():
-    assert parse_pressure(PSI) == {
+    assert parse_psi(PSI) == {
         "some_avg10": 12.5, "some_avg60": 3.0, "some_avg300": 1.0, "some_total": 123456,
         "full_avg10": 0.0, "full_avg60": 0.0, "full_avg300": 0.0, "full_total": 7,
     }  # fmt: skip
-    assert parse_pressure("some avg10=1.00 avg60=2.00 avg300=3.00 total=4\n") == {
+    assert parse_psi("some avg10=1.00 avg60=2.00 avg300=3.00 total=4\n") == {
         "some_avg10": 1.0, "some_avg60": 2.0, "some_avg300": 3.0, "some_total": 4,
     }  # fmt: skip
     with pytest.raises(ValueError):
-        parse_pressure("some avg10=x\n")
+        parse_psi("some avg10=x\n")
     assert parse_proc_stat(stat(300, 700)) == (300, 1000, 3, 2)
     with pytest.raises(ValueError):
         parse_proc_stat("intr 1\n")

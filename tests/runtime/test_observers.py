@@ -149,7 +149,8 @@ def test_a_failed_hypervisor_call_is_reported_and_applies_nothing():
             raise OSError("no balloon")
 
     recorder = Recorder()
-    entity = entity_from_spec({"name": "vm1", "properties": {"uuid": "u1"}, "stats": [{"balloon_cur": 4096}]})
+    sizes = {"balloon_cur": 4096, "balloon_max": 4096}  # without its sizes a guest gets no target (the floors)
+    entity = entity_from_spec({"name": "vm1", "properties": {"uuid": "u1"}, "stats": [sizes]})
     entity.Control("balloon_target", 2048)
     Balloon({"hypervisor_iface": Refuses(), "observers": Observers(recorder)}).process(None, [entity])
     assert recorder.events == [

@@ -20,6 +20,7 @@ import pytest
 
 from mom.config import new_parser, validate
 from mom.plugins.controllers.balloon import Balloon
+from mom.plugins.controllers.balloon_floors import FloorSettings, GuestSizes, check_target, clamp_target, used_memory
 from mom.plugins.controllers.cpu_tune import CpuTune
 from mom.plugins.controllers.io_tune import IoTune
 from mom.plugins.controllers.ksm import KSM
@@ -92,15 +93,30 @@ def vm_of(guest: dict[str, Any]) -> Vm:
     return vm
 
 
-def expected_calls(expected: dict[str, Any], guests: list[dict[str, Any]], host_stats: dict[str, Any]) -> list[Any]:
-    """The vdsm calls upstream's decisions imply, in controller order (Balloon, CpuTune, IoTune, KSM)."""
+def floored(target: Any, sample: dict[str, Any]) -> int:
+    """Upstream's balloon target after this project's safety floors (README "Safety floors";
+    mom/plugins/controllers/balloon_floors.py, tested in tests/plugins/test_balloon_floors.py),
+    for the guest's newest sample as the Balloon controller sees it."""
+    sizes = GuestSizes(sample["balloon_cur"], sample["balloon_max"], sample["balloon_min"], used=used_memory(sample))
+    return clamp_target(check_target(target), sizes, FloorSettings()).target
+
+
+def expected_calls(
+    expected: dict[str, Any],
+    guests: list[dict[str, Any]],
+    host_stats: dict[str, Any],
+    samples: dict[str, dict[str, Any]],
+) -> list[Any]:
+    """The vdsm calls upstream's decisions imply, in controller order (Balloon, CpuTune, IoTune, KSM);
+    balloon targets through the safety floors (``samples``: each guest's newest stored sample)."""
     rows = {row["name"]: row for row in expected["guests"]}
     balloon, cpu, io = [], [], []
     for guest in guests:
         row, last, uuid = rows[guest["name"]], guest["stats"][-1], uuid_of(guest["name"])
         controls = row["controls"]
         if controls.get("balloon_target") is not None:
-            balloon.append(("VM.setBalloonTarget", {"vmID": uuid, "target": int(controls["balloon_target"])}))
+            target = floored(controls["balloon_target"], samples[guest["name"]])
+            balloon.append(("VM.setBalloonTarget", {"vmID": uuid, "target": target}))
         quota, period = controls.get("vcpu_quota"), controls.get("vcpu_period")
         if (quota is not None and quota != last["vcpu_quota"]) or (
             period is not None and period != last["vcpu_period"]
@@ -172,7 +188,8 @@ def test_upstreams_decisions_reach_vdsm_with_upstreams_arguments(impl, scenario,
         iface.close()
 
     sent = [(call.verb, call.params) for call in double.calls[first_call:]]
-    want = expected_calls(expected, guests, expected["host"]["stats"][-1])
+    samples = {guest["name"]: monitor.statistics[-1] for guest, monitor in zip(guests, monitors)}
+    want = expected_calls(expected, guests, expected["host"]["stats"][-1], samples)
     assert [call.outcome for call in double.calls[first_call:]] == ["ok"] * len(sent)
     assert len(sent) == len(want), (len(sent), len(want))
     mismatches = [(got, wanted) for got, wanted in zip(sent, want) if got != wanted]

@@ -8,7 +8,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from mom.plugins.collectors.base import Collector
-from mom.plugins.pressure_file import read_pressure
+from mom.plugins.psi import read_psi
 
 __all__ = ["GuestCpuUsage", "vm_cgroup", "cgroup2_mount"]
 
@@ -106,7 +106,7 @@ class GuestCpuUsage(Collector):
                 return {}
             self._pressure_path = os.path.join(self.cgroup_root, group.lstrip("/"), "cpu.pressure")
         try:
-            values = read_pressure(self._pressure_path)
+            values = read_psi(self._pressure_path)
         except (OSError, ValueError) as error:
             # the host has no per-cgroup PSI (or cgroup v1): said once per guest, at DEBUG
             self.logger.debug("GuestCpuUsage %s: no cgroup cpu.pressure (%s)", self.uuid, error)

@@ -7,11 +7,11 @@ import os
 from typing import Any, Mapping
 
 from mom.plugins.collectors.base import Collector
-from mom.plugins.pressure_file import read_pressure
+from mom.plugins.psi import read_psi
 
 __all__ = ["HostCpuPressure", "parse_proc_stat"]
 
-#: collector field -> key of :func:`mom.plugins.pressure_file.parse_pressure`
+#: collector field -> key of :func:`mom.plugins.psi.parse_psi`
 _PSI_FIELDS = {
     "cpu_some_avg10": "some_avg10",
     "cpu_some_avg60": "some_avg60",
@@ -87,7 +87,7 @@ class HostCpuPressure(Collector):
             if running is not None and cpus:
                 data["cpu_runnable"] = running / cpus
         try:
-            values = read_pressure(os.path.join(self.proc, "pressure", "cpu"))
+            values = read_psi(os.path.join(self.proc, "pressure", "cpu"))
         except (OSError, ValueError) as error:
             self._once("CPU pressure information", error)
         else:

@@ -7,7 +7,7 @@ import os
 from typing import Any, Mapping
 
 from mom.plugins.collectors.base import Collector
-from mom.plugins.pressure_file import read_pressure
+from mom.plugins.psi import read_psi
 
 __all__ = ["HostIoPressure"]
 
@@ -41,7 +41,7 @@ class HostIoPressure(Collector):
 
     def collect(self) -> dict[str, Any]:
         try:
-            values = read_pressure(self.path)
+            values = read_psi(self.path)
         except (OSError, ValueError) as error:
             if not self._said:
                 self._said = True

@@ -1,28 +1,187 @@
-"""Balloon controller: sets each guest's balloon to the policy's ``balloon_target``."""
+"""Balloon controller: sets each guest's balloon to the policy's ``balloon_target``, safely.
+
+Whatever the policy (vdsm's, ours, a hostile one), a target passes the safety floors of
+:mod:`~mom.plugins.controllers.balloon_floors` first, and a guest whose balloon is stuck
+(:mod:`~mom.plugins.controllers.balloon_stuck`) is not pushed until its retry.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+import time
+from collections import Counter
+from typing import Any, Callable, Iterable
 
+from mom.config import Settings
+from mom.plugins.controllers.balloon_floors import (
+    FloorSettings,
+    GuestSizes,
+    InvalidTarget,
+    check_target,
+    clamp_target,
+    used_memory,
+)
+from mom.plugins.controllers.balloon_stuck import StuckEvent, StuckTracker
 from mom.plugins.controllers.base import Controller
 
 __all__ = ["Balloon"]
+
+class _Fields:
+    """``stats.get(name)`` over an entity's declared fields (upstream entities and table rows alike)."""
+
+    __slots__ = ("guest",)
+
+    def __init__(self, guest: Any) -> None:
+        self.guest = guest
+
+    def get(self, name: str) -> Any:
+        return getattr(self.guest, name, None)
 
 
 class Balloon(Controller):
     """Reads the guest control ``balloon_target`` (KiB) and calls ``setVmBalloonTarget``.
 
     The call is made even when the value is unchanged: thresholds belong in the policy.
+    Settings come from ``properties["settings"]`` (the engine's), else the defaults.
     """
 
-    def process(self, host: Any, guests: Iterable[Any]) -> None:
-        self.for_each_guest(self.guests_with(guests, "balloon_target"), self.process_guest)
+    def __init__(self, properties: Any) -> None:
+        super().__init__(properties)
+        settings = properties.get("settings") or Settings()
+        self.floors = FloorSettings(
+            min_guest_memory=settings.min_guest_memory,
+            min_guest_free=settings.min_guest_free,
+            max_change_percent=settings.balloon_max_change_percent,
+        )
+        self.stuck_tracker = StuckTracker(settings.balloon_stuck_after, settings.balloon_stuck_retry)
+        #: seconds, monotonic; the simulator sets its simulated clock here
+        self.clock: Callable[[], float] = time.monotonic
+        #: guest uuid -> name, for the reports
+        self._names: dict[str, str] = {}
+        #: guest uuid -> the kind of episode it is in (its log level: "info" a clamp,
+        #: "error" a refused target, "warning" no balloon size): logged at its start
+        #: only; a new kind is a new episode (a refusal after clamps is still said)
+        self._episodes: dict[str, str] = {}
+        self.clamped_total: Counter[str] = Counter()  #: targets changed, by bound
+        self.invalid_total = 0  #: targets refused (not a size)
+        self.blind_total = 0  #: targets not set: no balloon statistics
+        self.stuck_skipped_total = 0  #: targets not sent to a stuck balloon
 
-    def process_guest(self, guest: Any) -> None:
-        target = guest.GetControl("balloon_target")
-        if target is None:
+    # ## The cycle
+
+    def process(self, host: Any, guests: Iterable[Any]) -> None:
+        now = self.clock()
+        seen: set[str] = set()
+
+        def one(guest: Any) -> None:
+            uuid = str(guest.Prop("uuid"))
+            seen.add(uuid)
+            self._names[uuid] = str(guest.properties.get("name", uuid))
+            self.process_guest(guest, uuid, now)
+
+        self.for_each_guest(guests, one)
+        self.stuck_tracker.forget(seen)
+        self._episodes = {uuid: kind for uuid, kind in self._episodes.items() if uuid in seen}
+        for uuid in [u for u in self._names if u not in seen]:
+            del self._names[uuid]
+
+    def process_guest(self, guest: Any, uuid: str, now: float) -> None:
+        """One guest: follow its balloon, then clamp and apply its target if the policy set one."""
+        value = guest.GetControl("balloon_target")
+        if value is None:
+            self._episodes.pop(uuid, None)
+            if self.stuck_tracker.watching(uuid):
+                current = _int(getattr(guest, "balloon_cur", None))
+                if current is not None:
+                    self._report(self.stuck_tracker.observe(uuid, current, now))
             return
-        target = int(target)
-        name = guest.properties.get("name")
-        self.logger.info("Ballooning guest:%s from %s to %s", name, getattr(guest, "balloon_cur", None), target)
-        self.apply(name, {"balloon_target": target}, "setVmBalloonTarget", guest.Prop("uuid"), target)
+        fields = _Fields(guest)
+        name = self._names[uuid]
+        current = _int(fields.get("balloon_cur"))
+        if current is not None:
+            self._report(self.stuck_tracker.observe(uuid, current, now))
+        try:
+            requested = check_target(value)
+        except InvalidTarget as error:
+            self.invalid_total += 1
+            self._once(uuid, "error", "Balloon target of guest %s refused, nothing applied: %s", name, error)
+            return
+        sizes = GuestSizes(
+            balloon_cur=current,
+            balloon_max=_int(fields.get("balloon_max")),
+            balloon_min=_int(fields.get("balloon_min")),
+            sla_guarantee=_int(fields.get("sla_guarantee")),
+            used=used_memory(fields),
+        )
+        if sizes.balloon_cur is None or sizes.balloon_max is None:
+            self.blind_total += 1
+            self._once(uuid, "warning", "Guest %s reports no balloon size: balloon target %s not applied", name, value)
+            return
+        clamp = clamp_target(requested, sizes, self.floors)
+        if clamp.clamped:
+            self.clamped_total.update(clamp.reasons)
+            self._once(
+                uuid,
+                "info",
+                "Balloon target of guest %s clamped from %s to %s KiB (floor %s KiB, cap %s KiB/cycle: %s)",
+                name,
+                requested,
+                clamp.target,
+                clamp.floor,
+                clamp.cap,
+                ", ".join(clamp.reasons),
+            )
+        else:
+            self._episodes.pop(uuid, None)
+        if not self.stuck_tracker.may_push(uuid, now):
+            self.stuck_skipped_total += 1
+            self.logger.debug("Guest %s: balloon stuck, target %s not sent before the retry", name, clamp.target)
+            return
+        self.logger.info("Ballooning guest:%s from %s to %s", name, sizes.balloon_cur, clamp.target)
+        self.apply(name, {"balloon_target": clamp.target}, "setVmBalloonTarget", guest.Prop("uuid"), clamp.target)
+        self.stuck_tracker.pushed(uuid, clamp.target, sizes.balloon_cur, now)
+
+    def _once(self, uuid: str, level: str, message: str, *args: Any) -> None:
+        if self._episodes.get(uuid) != level:
+            self._episodes[uuid] = level
+            getattr(self.logger, level)(message, *args)
+
+    def _report(self, event: StuckEvent | None) -> None:
+        if event is None:
+            return
+        name = self._names.get(event.guest, event.guest)
+        if event.kind == "stuck":
+            self.logger.warning(
+                "Balloon of guest %s is stuck at %s KiB: no progress towards %s KiB for %.0f s; "
+                "not pushed, its memory counts as not reclaimable, retry in %.0f s",
+                name,
+                event.size,
+                event.target,
+                event.seconds,
+                self.stuck_tracker.retry_after,
+            )
+        else:
+            self.logger.info("Balloon of guest %s moves again (stuck for %.0f s)", name, event.seconds)
+
+    # ## What others read
+
+    def stuck_guests(self) -> frozenset[str]:
+        """UUIDs of the guests whose balloon is stuck (their memory is not reclaimable)."""
+        return self.stuck_tracker.stuck()
+
+    def statistics(self) -> dict[str, Any]:
+        return {
+            "clamped_targets": dict(sorted(self.clamped_total.items())),
+            "invalid_targets": self.invalid_total,
+            "targets_without_balloon_info": self.blind_total,
+            "stuck_guests": sorted(self._names.get(u, u) for u in self.stuck_tracker.stuck()),
+            "stuck_marked_total": self.stuck_tracker.marked_total,
+            "stuck_retries_total": self.stuck_tracker.retries_total,
+            "stuck_skipped_targets": self.stuck_skipped_total,
+        }
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None

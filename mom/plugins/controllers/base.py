@@ -55,6 +55,9 @@ class Controller:
         for control, value in controls.items():
             observers.control_applied(self.name, guest, control, value)
         return result
+    def statistics(self) -> dict[str, Any]:
+        """Counters for ``getStatistics`` (and the metrics); none by default."""
+        return {}
 
     def guests_with(self, guests: Iterable[Any], control: str) -> Iterable[Any]:
         """The guests whose ``control`` the policy set.  For the daemon's guests (rows of

@@ -1,0 +1,107 @@
+"""The PSI watcher wakes the policy engine between ticks: coalescing, the wake hook, and a real stall."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+
+import pytest
+
+from mom.runtime.pressure import PressureWatcher
+from mom.runtime.threads import PeriodicThread
+from tests.helpers import wait_for
+from tests.runtime.memory_stall import memory_stall, psi_trigger_problem
+
+
+class FrozenClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def urgent_pair():
+    """A TCP pair: urgent (out-of-band) data makes the receiving end signal POLLPRI, as a PSI trigger does."""
+    server = socket.create_server(("127.0.0.1", 0))
+    sender = socket.create_connection(server.getsockname())
+    receiver, _ = server.accept()
+    server.close()
+    yield sender, receiver
+    sender.close()
+    receiver.close()
+
+
+def test_a_burst_of_triggers_wakes_once_per_gap(urgent_pair):
+    sender, receiver = urgent_pair
+    clock = FrozenClock()
+    wake, stop = threading.Event(), threading.Event()
+    watcher = PressureWatcher(wake, stop, 150000, 2000000, clock=clock)
+    watcher.fd = receiver.detach()  # the watcher owns (and closes) the descriptor
+    watcher.start()
+    try:
+        sender.send(b"!", socket.MSG_OOB)  # never read: POLLPRI stays up, a trigger firing on and on
+        wait_for(lambda: watcher.triggers >= 20, 10, what="triggers")
+        assert watcher.wakeups == 1  # the clock stands still: all of them within one gap
+        clock.now += 1.0
+        wait_for(lambda: watcher.wakeups == 2, 10, what="a second wake after the gap")
+        seen = watcher.triggers
+        wait_for(lambda: watcher.triggers >= seen + 5, 10, what="more triggers")
+        assert watcher.wakeups == 2
+    finally:
+        stop.set()
+        watcher.join(5)
+    assert not watcher.is_alive() and wake.is_set()  # stopping wakes the engine too
+
+
+def test_a_kernel_without_psi_is_reported_once_and_nothing_runs(tmp_path, caplog):
+    watcher = PressureWatcher(threading.Event(), threading.Event(), 150000, 2000000, path=str(tmp_path / "none"))
+    with caplog.at_level(logging.INFO, logger="mom"):
+        assert watcher.arm() is False
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 1 and "keeps its intervals" in messages[0]
+    watcher.run()  # returns at once: no descriptor
+
+
+def test_wake_runs_one_extra_step_and_stop_ends_the_thread():
+    stop, wake = threading.Event(), threading.Event()
+    steps = []
+    thread = PeriodicThread("T", 3600, stop, lambda: steps.append(1), wake=wake)
+    thread.start()
+    try:
+        wake.set()
+        wait_for(lambda: len(steps) == 1, 10, what="an early step")
+        assert thread.early_steps == 1 and not wake.is_set()
+        wake.set()
+        wait_for(lambda: len(steps) == 2, 10, what="another early step")
+    finally:
+        stop.set()
+        wake.set()  # as the watcher does when it sees stop
+        thread.join(5)
+    assert not thread.is_alive() and len(steps) == 2
+
+
+_PROBLEM = psi_trigger_problem()
+
+
+@pytest.mark.skipif(_PROBLEM is not None, reason=_PROBLEM or "")
+def test_a_real_memory_stall_wakes_the_engine_before_its_interval(tmp_path):
+    interval = 120.0  # far longer than the test may take: a step means the trigger woke it
+    stop, wake = threading.Event(), threading.Event()
+    steps = []
+    engine = PeriodicThread("PolicyEngine", interval, stop, lambda: steps.append(1), wake=wake)
+    watcher = PressureWatcher(wake, stop, 150000, 2000000)
+    assert watcher.arm()
+    engine.start()
+    watcher.start()
+    try:
+        with memory_stall(str(tmp_path), seconds=30):
+            wait_for(lambda: steps, 30, what="the engine woken by the PSI trigger")
+    finally:
+        stop.set()
+        watcher.join(5)
+        engine.join(5)
+    assert watcher.triggers >= 1 and engine.early_steps >= 1
+    assert not watcher.is_alive() and not engine.is_alive()
