@@ -186,3 +186,49 @@ def test_an_upstream_style_collector_is_collected_guest_by_guest(tmp_path, batch
         assert all(samples[-1]["site_value"] == 7 for samples in samples_by_name(rig.guest_manager).values())
     finally:
         rig.close()
+
+
+class RecordingIface:
+    def __init__(self):
+        self.calls = []
+
+    def setVmBalloonTarget(self, uuid, target):
+        self.calls.append((uuid, target))
+
+
+def balloon_rows(names):
+    table = SampleTable(["balloon_cur", "balloon_max", "balloon_min", "mem_unused"])
+    rows = []
+    for name in names:
+        row = table.add_row(name, {"name": name, "uuid": f"uuid-{name}"})
+        table.append(row, {"balloon_cur": 2 << 20, "balloon_max": 4 << 20, "balloon_min": 0, "mem_unused": 1 << 20})
+        rows.append(row)
+    return table, rows
+
+
+def test_the_balloon_controller_visits_rows_with_a_target_or_a_watched_balloon():
+    """On the daemon's rows the controller picks its guests from the control column; a
+    guest whose balloon it still watches (a push not yet reached) is followed without a
+    target, and the others are only noted (they stay known: a watch is not forgotten)."""
+    from mom.plugins.controllers.balloon import Balloon
+    from mom.runtime.table import GuestSet
+
+    iface = RecordingIface()
+    controller = Balloon({"hypervisor_iface": iface})
+    table, rows = balloon_rows(["a", "b", "c"])
+    table.set_control(rows[0], "balloon_target", 3 << 20)
+    controller.process(None, GuestSet(table, rows))
+    assert [uuid for uuid, _target in iface.calls] == ["uuid-a"]  # (the step capped by the floors)
+    assert controller.stuck_tracker.watching("uuid-a")
+    assert controller._names == {"uuid-a": "a", "uuid-b": "b", "uuid-c": "c"}
+    visited = []
+    real = controller.process_guest
+    controller.process_guest = lambda guest, uuid, now: (visited.append(uuid), real(guest, uuid, now))
+    table.clear_controls()
+    table.set_control(rows[2], "balloon_target", 3 << 20)
+    controller.process(None, GuestSet(table, rows))
+    assert sorted(visited) == ["uuid-a", "uuid-c"]  # a: watched, c: a target; b: noted only
+    assert controller.stuck_tracker.watching("uuid-a")  # still watched: b's round did not forget it
+    assert controller._names == {"uuid-a": "a", "uuid-b": "b", "uuid-c": "c"}
+    controller.process(None, GuestSet(table, rows[1:]))  # a is gone
+    assert not controller.stuck_tracker.watching("uuid-a") and "uuid-a" not in controller._names
