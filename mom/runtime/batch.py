@@ -18,6 +18,8 @@ back to the guest-by-guest path (the function returns False).
 from __future__ import annotations
 
 import logging
+import operator
+from itertools import repeat
 from typing import Any, Sequence
 
 from mom.dsl.sandbox import MISSING
@@ -78,6 +80,11 @@ def _columns_by_collect(monitors: Sequence[Any], position: int, alive: list[bool
     return transpose(results)
 
 
+def _has_missing(values: list[Any]) -> bool:
+    """Whether a column has an absent value (by identity, at C speed: no ``==`` called)."""
+    return any(map(operator.is_, values, repeat(MISSING)))
+
+
 def _merge(merged: dict[str, list[Any]], columns: dict[str, list[Any]]) -> None:
     """Add one collector's columns; where a field is set twice the earlier non-None value wins."""
     for name, values in columns.items():
@@ -100,8 +107,13 @@ def collect_batched(monitors: Sequence[Any]) -> bool:
     optional = first.known_fields(first.collectors)
     required = first.fields
     for monitor in monitors[1:]:
-        if monitor.known_fields(monitor.collectors) != optional or monitor.fields != required:
-            return False  # collectors whose fields differ by guest: one by one
+        if monitor.fields is None or monitor.optional_fields is not optional:
+            monitor.known_fields(monitor.collectors)  # a new monitor: asked once
+            if monitor.optional_fields != optional or monitor.fields != required:
+                return False  # collectors whose fields differ by guest: one by one
+            monitor.optional_fields = optional  # one set shared: the check above is `is` from now on
+        elif monitor.fields != required:
+            return False
     merged: dict[str, list[Any]] = {}
     for position, collector in enumerate(first.collectors):
         producer = getattr(type(collector), "collect_columns", None)
@@ -117,12 +129,13 @@ def collect_batched(monitors: Sequence[Any]) -> bool:
         if values is None:
             ready = [False] * count
             break
-        ready = [ok and value is not MISSING for ok, value in zip(ready, values)]
+        if _has_missing(values):
+            ready = [ok and value is not MISSING for ok, value in zip(ready, values)]
     for name in optional:
         values = merged.get(name)
         if values is None:
             merged[name] = [None] * count
-        elif any(value is MISSING for value in values):
+        elif _has_missing(values):
             merged[name] = [None if value is MISSING else value for value in values]
     table = first.table
     with table.lock:
@@ -137,7 +150,8 @@ def collect_batched(monitors: Sequence[Any]) -> bool:
             )
     for index, monitor in enumerate(monitors):
         if ready[index] and not monitor._terminate:
-            monitor.became_ready()
+            if monitor.ready is not True:
+                monitor.became_ready()
         elif alive[index] and not monitor._terminate:
             missing = {name for name in required if merged.get(name, [MISSING] * count)[index] is MISSING}
             monitor._set_not_ready("Incomplete data: missing %s" % missing, logging.INFO)

@@ -280,9 +280,12 @@ class GuestManager(threading.Thread):
             # use for old ones either (upstream builds fresh entities each cycle)
             self.table.clear_controls()
             rows = []
+            variables = self.table.variables
             for _vm_id, monitor in self._ready():
-                self.table.variables[monitor.row] = dict(monitor.variables)
-                rows.append(monitor.row)
+                row = monitor.row
+                if monitor.variables or variables[row]:  # most guests have none: no dict each
+                    variables[row] = dict(monitor.variables)
+                rows.append(row)
             return GuestSet(self.table, rows)
 
     def monitored_uuids(self) -> list[str]:
