@@ -21,7 +21,6 @@ from typing import Any
 from mom.config import INTERNAL_SECTION, Settings
 from mom.errors import HypervisorConnectionError, MomError
 from mom.observers import Observers
-from mom.timings import TickTimings
 from mom.plugins import registry
 from mom.plugins.hypervisors.base import as_interface
 from mom.rpc.api import MOMFuncs
@@ -32,6 +31,7 @@ from mom.runtime.host_monitor import HostMonitor
 from mom.runtime.pressure import PressureWatcher
 from mom.sla.registry import SlaRegistry
 from mom.sla.state import StateFile
+from mom.timings import TickTimings
 
 __all__ = ["DaemonParts", "StartupError", "build_parts", "load_hypervisor_interface"]
 

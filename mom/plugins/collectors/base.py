@@ -14,7 +14,6 @@ from operator import itemgetter
 from typing import IO, Any, Mapping, Sequence
 
 from mom.dsl.sandbox import MISSING
-
 from mom.errors import CollectionError, FatalError, PluginNotFoundError
 
 __all__ = [
