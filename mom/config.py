@@ -134,9 +134,97 @@ _POLICY_DIR = (resolve_policy_dir, "a directory or a shipped policy set")
 _PERCENT = (_percent, "a percentage above 0, at most 100")
 
 
+def _choice(*allowed: str) -> tuple[Callable[[str], str], str]:
+    def convert(text: str) -> str:
+        value = text.strip().lower()
+        if value not in allowed:
+            raise ValueError(text)
+        return value
+
+    return convert, "one of " + ", ".join(allowed)
+
+
+def _fraction(text: str) -> float:
+    """``0.2`` or ``20%``."""
+    raw = text.strip()
+    value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    if not 0 <= value <= 1:
+        raise ValueError(text)
+    return value
+
+
 def _opt(attr: str, default: str, kind: tuple[Callable[[str], Any], str], help: str, extension: bool = False) -> Opt:
     return Opt(attr, default, kind[0], kind[1], help, extension)
 
+
+#: [lifecycle] and [migration] (issue 12): this project's, all extensions
+LIFECYCLE_OPTIONS: dict[tuple[str, str], Opt] = {
+    ("lifecycle", "lifecycle-actions"): _opt(
+        "lifecycle_actions",
+        "off",
+        _choice("off", "log-only", "on"),
+        "off: no action, requests refused; log-only: audit what would be done; on: act",
+        True,
+    ),
+    ("lifecycle", "vapor-action"): _opt(
+        "vapor_action",
+        "shutdown",
+        _choice("shutdown", "managedsave", "destroy"),
+        "how a guest is powered off (libvirt; vdsm: shutdown or destroy)",
+        True,
+    ),
+    ("lifecycle", "shutdown-timeout"): _opt(
+        "shutdown_timeout", "120", _SECONDS, "seconds an ACPI shutdown may take before the guest is destroyed", True
+    ),
+    ("lifecycle", "action-timeout"): _opt(
+        "action_timeout", "300", _SECONDS, "seconds any other action (managed save, start) may take", True
+    ),
+    ("lifecycle", "power-off-interval"): _opt(
+        "power_off_interval", "60", _SECONDS, "at most one power-off, and one restore, per this many seconds", True
+    ),
+    ("lifecycle", "restore-after"): _opt(
+        "restore_after", "300", _SECONDS, "seconds memory must stay plentiful before a stopped guest is restarted", True
+    ),
+    ("lifecycle", "pressure-threshold"): _opt(
+        "pressure_threshold",
+        "0.20",
+        (_fraction, "a fraction (0.2) or a percentage (20%)"),
+        "host free memory below this share of its memory is pressure",
+        True,
+    ),
+    ("lifecycle", "pressure-band"): _opt(
+        "pressure_band",
+        "0.05",
+        (_fraction, "a fraction (0.05) or a percentage (5%)"),
+        "memory is plentiful above threshold + band",
+        True,
+    ),
+    ("lifecycle", "audit-size"): _opt("audit_size", "100", _POSITIVE, "actions kept for getActions", True),
+    ("lifecycle", "vdsm-shutdown-delay"): _opt(
+        "vdsm_shutdown_delay", "30", _COUNT, "vdsm VM.shutdown delay (seconds the guest's users are warned)", True
+    ),
+    ("lifecycle", "vdsm-shutdown-message"): _opt(
+        "vdsm_shutdown_message",
+        "The host is short of memory: this VM is shut down by MOM",
+        _STR,
+        "vdsm VM.shutdown message",
+        True,
+    ),
+    ("lifecycle", "vdsm-shutdown-force"): _opt(
+        "vdsm_shutdown_force", "true", _BOOL, "vdsm VM.shutdown force (destroy after the timeout)", True
+    ),
+    ("migration", "peers"): _opt("migration_peers", "", _LIST, "libvirt URIs of the hosts guests may go to", True),
+    ("migration", "bandwidth"): _opt("migration_bandwidth", "0", _COUNT, "MiB/s limit of a migration; 0: none", True),
+    ("migration", "auto-converge"): _opt(
+        "migration_auto_converge", "false", _BOOL, "throttle the guest's vCPUs if it dirties memory too fast", True
+    ),
+    ("migration", "data-uri"): _opt(
+        "migration_data_uri", "", _STR, "where the memory goes (e.g. tcp://10.0.0.2); empty: the peer chooses", True
+    ),
+    ("migration", "timeout"): _opt(
+        "migration_timeout", "300", _SECONDS, "seconds after which a migration is aborted (the guest stays)", True
+    ),
+}
 
 #: every option: (section, key) -> Opt.  Upstream's defaults exactly (spec 3.2).
 OPTIONS: dict[tuple[str, str], Opt] = {
@@ -250,6 +338,9 @@ OPTIONS: dict[tuple[str, str], Opt] = {
         "the trigger's window, microseconds (0.5-10 s; 2 s steps unprivileged)",
         True,
     ),
+    # -- lifecycle actions (issue 12; README "Lifecycle actions") --
+    **LIFECYCLE_OPTIONS,
+    # -- end lifecycle --
     ("logging", "log"): _opt("log", "stdio", _STR, "'stdio' or a file name (rotated)"),
     ("logging", "verbosity"): _opt("verbosity", "info", _STR, "5/debug 4/info 3/warn 2/error 1/critical"),
     ("logging", "max-bytes"): _opt("log_max_bytes", "2097152", _COUNT, "rotate the log file at this size"),
@@ -316,6 +407,25 @@ class Settings:
     plot_subdir: str = ""
     #: ``[sla]`` and ``[sla-class NAME]``, validated (see mom.sla.config)
     sla: SlaConfig = field(default_factory=SlaConfig)
+    # -- lifecycle actions (issue 12): [lifecycle] and [migration], see LIFECYCLE_OPTIONS --
+    lifecycle_actions: str = "off"
+    vapor_action: str = "shutdown"
+    shutdown_timeout: int | float = 120
+    action_timeout: int | float = 300
+    power_off_interval: int | float = 60
+    restore_after: int | float = 300
+    pressure_threshold: float = 0.20
+    pressure_band: float = 0.05
+    audit_size: int = 100
+    vdsm_shutdown_delay: int = 30
+    vdsm_shutdown_message: str = "The host is short of memory: this VM is shut down by MOM"
+    vdsm_shutdown_force: bool = True
+    migration_peers: tuple[str, ...] = ()
+    migration_bandwidth: int = 0
+    migration_auto_converge: bool = False
+    migration_timeout: int | float = 300
+    migration_data_uri: str = ""
+    # -- end lifecycle --
 
     def rpc_endpoint(self) -> tuple[str, Any]:
         """``("tcp", port)``, ``("unix", path)`` or ``("off", None)`` from ``rpc-port``."""
@@ -419,7 +529,8 @@ def validate(
     for (section, key), opt in OPTIONS.items():
         where = origins.get((section, key), "built-in default")
         try:
-            text = parser.get(section, key)
+            # [lifecycle] and [migration] are read raw: '20%' needs no escaping there
+            text = parser.get(section, key, raw=(section, key) in LIFECYCLE_OPTIONS)
         except configparser.Error as error:
             raise ConfigError(
                 f"{where}: [{section}] {key}: cannot read the value: {error}".replace("\n", " ")

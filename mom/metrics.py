@@ -152,6 +152,39 @@ class _ControllerStatistics:
             )
 
 
+class _LifecycleCounters:
+    """``mom_lifecycle_actions_total{action, result}``, the guests momd stopped, and the
+    migrations recommended (interfaces without migration: vdsm)."""
+
+    def __init__(self, controller: Any) -> None:
+        self.controller = controller
+
+    def describe(self) -> Iterable[Any]:
+        return []
+
+    def collect(self) -> Iterable[Any]:
+        from mom.lifecycle.audit import ACTIONS as LIFECYCLE_ACTIONS
+        from mom.lifecycle.audit import RESULTS
+
+        counts = self.controller.audit.counters()
+        family = CounterMetricFamily(
+            "mom_lifecycle_actions", "Lifecycle actions audited, by action and result", labels=["action", "result"]
+        )
+        for action in LIFECYCLE_ACTIONS:
+            for result in RESULTS:
+                family.add_metric([action, result], counts.get((action, result), 0))
+        yield family
+        stopped = GaugeMetricFamily("mom_lifecycle_stopped_guests", "Guests momd stopped and will start again")
+        stopped.add_metric([], len(self.controller.stopped))
+        yield stopped
+        recommended = GaugeMetricFamily(
+            "mom_lifecycle_recommendation", "1 per migration recommended to the manager", labels=["guest", "peer"]
+        )
+        for item in list(self.controller.recommendations.values()):
+            recommended.add_metric([str(item["guest"]), str(item.get("peer") or "")], 1)
+        yield recommended
+
+
 # -- end of the controllers' counters --
 
 
@@ -231,6 +264,10 @@ class Metrics(TickObserver):
         self.registry.register(_Statistics(host_monitor, guest_manager))
         self.registry.register(_HypervisorCalls(getattr(guest_manager, "hypervisor_iface", None)))
         self.registry.register(_ControllerStatistics(controllers))
+        # the Lifecycle controller's audit (issue 12)
+        for controller in controllers:
+            if hasattr(controller, "audit") and hasattr(controller, "recommendations"):
+                self.registry.register(_LifecycleCounters(controller))
 
     def _method(self, method: str) -> tuple[Any, Any, Any]:
         children = self._per_method.get(method)

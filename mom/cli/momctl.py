@@ -23,7 +23,7 @@ from mom.log import VERBOSITY_LEVELS
 from mom.policy_files import UnreadableFileError, read_text
 from mom.rpc.client import UnixXmlRpcClient, tcp_client
 
-__all__ = ["main", "build_parser", "format_stats", "format_sla"]
+__all__ = ["main", "build_parser", "format_stats", "format_sla", "format_actions"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +74,35 @@ def build_parser() -> argparse.ArgumentParser:
     sla_set.add_argument("--tags", help="space- or comma-separated tags ('' for none)")
     sla_set.add_argument("--guarantee", help="a fraction or percentage of its memory (75%%), or a size (2GiB)")
     sla_set.add_argument("--clear", action="store_true", help="forget what the RPC set")
+    actions = commands.add_parser("actions", help="the last lifecycle actions (power-off, restore, migrate)")
+    actions.add_argument("-n", "--count", type=int, default=20, help="how many (default: %(default)s)")
+    actions.add_argument("--json", action="store_true", help="print JSON")
     return parser
+
+
+def format_actions(answer: dict[str, Any]) -> str:
+    """``getActions``' answer: one action a line, then the stopped guests and what runs."""
+    import time
+
+    lines = [f"lifecycle-actions: {answer.get('mode', '?')}"]
+    for action in answer.get("actions", []):
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(action.get("time", 0))))
+        how = f" ({action['how']})" if action.get("how") else ""
+        detail = f": {action['detail']}" if action.get("detail") else ""
+        lines.append(
+            f"{when}  {action.get('guest')}  {action.get('action')}{how}  {action.get('result')}{detail}"
+            f"  [{action.get('reason', '')}]"
+        )
+    if not answer.get("actions"):
+        lines.append("no actions")
+    for guest in answer.get("stopped", []):
+        lines.append(f"stopped by momd: {guest.get('name')} {guest.get('uuid')} ({guest.get('sla_class')},"
+                     f" {guest.get('how')}); started again when memory is plentiful")
+    for what in answer.get("running", []):
+        lines.append(f"running now: {what}")
+    for item in answer.get("recommendations", []):
+        lines.append(f"recommended: migrate {item.get('guest')} {item.get('peer') or ''}".rstrip())
+    return "\n".join(lines)
 
 
 def format_sla(sla: dict[str, Any]) -> str:
@@ -249,6 +277,10 @@ def run(args: argparse.Namespace) -> int:
         if values is None:
             return 2
         print(format_sla(proxy.setGuestSla(args.guest, values)))
+        return 0
+    if command == "actions":
+        answer = proxy.getActions(args.count)
+        print(json.dumps(answer, indent=2, sort_keys=True) if args.json else format_actions(answer))
         return 0
     raise AssertionError(command)
 

@@ -72,6 +72,8 @@ CONTROLLERS: dict[str, str] = {
     "BlkioWeight": _K + "blkio_weight:BlkioWeight",
     "NetworkBandwidth": _K + "network_bandwidth:NetworkBandwidth",
     "NumaPlacement": _K + "numa_placement:NumaPlacement",
+    # power-off, restore and migration (issue 12; README "Lifecycle actions")
+    "Lifecycle": _K + "lifecycle:Lifecycle",
 }
 
 _H = "mom.plugins.hypervisors."

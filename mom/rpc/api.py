@@ -1,8 +1,8 @@
 """The exported API (upstream ``MOMFuncs``): what vdsm and ``momctl`` call.
 
 Only methods marked with :func:`exported` are published (on the MOM instance and
-over RPC); method names are upstream's, plus this project's ``setGuestSla`` and
-``getGuestSla``.  ``threads`` holds ``host_monitor``, ``guest_manager`` and
+over RPC); method names are upstream's, plus this project's ``setGuestSla``,
+``getGuestSla`` and ``getActions``.  ``threads`` holds ``host_monitor``, ``guest_manager`` and
 ``policy_engine``; ``sla`` is the daemon's :class:`~mom.sla.registry.SlaRegistry`.
 """
 
@@ -152,3 +152,17 @@ class MOMFuncs:
     def getGuestSla(self, guest: str) -> dict[str, Any]:
         """A guest's effective SLA: class, priority, tags, guarantee, and each field's source."""
         return plain(self._sla_registry().get(guest))
+
+    # ## Lifecycle actions (this project's; README "Lifecycle actions")
+
+    @exported
+    def getActions(self, count: int = 50) -> dict[str, Any]:
+        """The last ``count`` lifecycle actions (done, refused, dry runs...), the guests
+        momd stopped and will start again, what runs now, the recommendations; ``mode``
+        is ``not loaded`` when the Lifecycle controller is not configured."""
+        engine = self.threads.get("policy_engine")
+        for controller in getattr(engine, "controllers", ()):
+            answer = getattr(controller, "rpc_get_actions", None)
+            if callable(answer):
+                return plain(answer(int(count)))
+        return {"mode": "not loaded", "actions": [], "stopped": [], "running": [], "recommendations": []}

@@ -94,7 +94,8 @@ class PolicyEngine(RunsPeriodically):
             "host_monitor": self.host_monitor,
             "guest_manager": self.guest_manager,
             "observers": self.observers,
-            # the validated settings (the Balloon controller's floors read theirs here)
+            # the validated settings (the Balloon controller's floors and the Lifecycle
+            # controller's keys read theirs here)
             "settings": self.settings,
         }
         controllers = []

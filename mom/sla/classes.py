@@ -20,6 +20,7 @@ __all__ = [
     "Guarantee",
     "DEFAULT_CLASSES",
     "DEFAULT_CLASS",
+    "PROTECTED_CLASSES",
     "CLASS_SECTION_PREFIX",
     "CLASS_KEYS",
     "parse_fraction",
@@ -54,7 +55,7 @@ class SlaClass:
     reclaim_order: int
     #: free memory a guest keeps above what it uses, fraction of its balloon_max
     margin: float
-    #: the guest may be powered off under pressure (a later issue acts on it)
+    #: the guest may be powered off when a policy asks (mom.lifecycle acts on it)
     power_off: bool = False
     description: str = ""
     # ## CPU, block IO, network (issue 13; README "CPU, IO, network and NUMA by class")
@@ -72,7 +73,12 @@ class SlaClass:
     #: per interface (average KiB/s, peak KiB/s, burst KiB), inbound and outbound; 0: unlimited
     net_inbound: tuple[int, int, int] = (0, 0, 0)
     net_outbound: tuple[int, int, int] = (0, 0, 0)
+    #: the guest may be migrated to a peer when a policy asks (mom.lifecycle)
+    migrate: bool = False
 
+
+#: classes no policy and no configuration may power off, destroy or migrate (issue 12)
+PROTECTED_CLASSES = frozenset({"platinum", "gold"})
 
 _MIB = 1024 * 1024
 #: the shipped classes (issue 11); the margin of 0.20 is vdsm's 20 % free-memory threshold.
@@ -93,15 +99,17 @@ DEFAULT_CLASSES: Mapping[str, SlaClass] = {
             "standard", 0.0, 20, 0.20, False, "balloon_min, as upstream MOM",
             cpu_shares=1024, cpu_cap=0.5, blkio_weight=500, io_cap_bytes=50 * _MIB, io_cap_iops=1000,
             net_inbound=(125000, 250000, 1024), net_outbound=(125000, 250000, 1024),
+            migrate=True,
         ),
         SlaClass(
             "compute", 0.0, 10, 0.10, False, "balloon_min; reclaimed early, with a smaller margin",
-            cpu_shares=2048, cpu_guarantee=1.0, blkio_weight=500,
+            cpu_shares=2048, cpu_guarantee=1.0, blkio_weight=500, migrate=True,
         ),
         SlaClass(
             "vapor", 0.0, 0, 0.05, True, "no guarantee; reclaimed first, may be powered off",
             cpu_shares=256, cpu_cap=0.25, blkio_weight=100, io_cap_bytes=10 * _MIB, io_cap_iops=200,
             net_inbound=(12500, 25000, 256), net_outbound=(12500, 25000, 256),
+            migrate=True,
         ),
     )
 }  # fmt: skip
@@ -220,6 +228,7 @@ CLASS_KEYS: Mapping[str, tuple[str, Callable[[str], object], str, str]] = {
         "free-memory margin, of balloon_max",
     ),
     "power-off": ("power_off", lambda text: _boolean(text), "a boolean (true/false)", "may be powered off"),
+    "migrate": ("migrate", lambda text: _boolean(text), "a boolean (true/false)", "may be migrated to a peer"),
     "description": ("description", str, "a string", "free text for momctl and the logs"),
     "cpu-shares": ("cpu_shares", lambda text: _bounded_int(text, 2, 262144), "an integer 2..262144", "CPU weight"),
     "cpu-guarantee": ("cpu_guarantee", parse_fraction, "a fraction or a percentage", "of its vCPUs, promised"),
@@ -288,5 +297,11 @@ def parse_class_sections(
                 raise ConfigError(
                     f"{where(section, key)}: [{section}] {key} = {text!r}: expected {expected}{reason}"
                 ) from None
+        if name in PROTECTED_CLASSES and (changes.get("power_off") or changes.get("migrate")):
+            key = "power-off" if changes.get("power_off") else "migrate"
+            raise ConfigError(
+                f"{where(section, key)}: [{section}] {key} = {keys[key]!r}: class {name} is never powered off"
+                " or migrated (README 'Lifecycle actions')"
+            )
         table[name] = replace(sla_class, **changes)  # type: ignore[arg-type]
     return table, warnings

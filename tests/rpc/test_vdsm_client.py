@@ -124,6 +124,7 @@ def test_introspection_lists_exactly_the_api(unix_momd):
     client = vdsm_client(sock)
     assert sorted(client.system.listMethods()) == sorted(
         [
+            "getActions",  # this project's (README "Lifecycle actions")
             "getActiveGuests",
             "getGuestSla",  # this project's (README "SLA classes")
             "setGuestSla",

@@ -24,6 +24,7 @@ API = {
     "getActiveGuests",
     "setGuestSla",  # this project's (README "SLA classes")
     "getGuestSla",
+    "getActions",  # this project's (README "Lifecycle actions")
 }
 
 BALLOON_POLICY = '(with Guests guest (guest.Control "balloon_target" (- guest.balloon_cur 1024)))'

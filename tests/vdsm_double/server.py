@@ -20,6 +20,9 @@ verb                                    answer
                                         no total together with read/write (code 64)
 ``Host.setKsmTune(tuningParams)``       ``True``; supervdsm's limits: run and
                                         merge_across_nodes < 3, the others < 2**32 (71)
+``VM.shutdown(vmID, delay, message,     ``True``; the VM goes Down (delay and timeout
+reboot, timeout, force)``               strings of digits, as vdsm's schema has them)
+``VM.destroy(vmID, gracefulAttempts)``  ``True``; the VM goes Down
 ======================================  ==============================================
 
 Errors (raised as :class:`Fault`; the client turns them into ``ServerError``): code 1
@@ -139,6 +142,8 @@ class VdsmDouble:
             "VM.setCpuTuneQuota": self._set_cpu_tune_quota,
             "VM.setCpuTunePeriod": self._set_cpu_tune_period,
             "VM.setIoTune": self._set_io_tune,
+            "VM.shutdown": self._shutdown,
+            "VM.destroy": self._destroy,
         }
 
     # ## Control (the test's side)
@@ -274,6 +279,21 @@ class VdsmDouble:
         vm.balloon_target = target
         if vm.balloon_follows_target:
             vm.balloon_cur = target
+        return True
+
+    def _shutdown(
+        self, vmID: str, delay: Any = None, message: Any = None, reboot: bool = False, timeout: Any = None,
+        force: bool = False,
+    ) -> bool:
+        vm = self._running(vmID, NO_SUCH_VM)
+        for name, value in (("delay", delay), ("timeout", timeout)):
+            if value is not None and not (isinstance(value, str) and value.isdigit()):
+                raise Fault(INVALID_PARAMS, {name: value, "reason": "not a string of digits"})
+        vm.status = "Down"
+        return True
+
+    def _destroy(self, vmID: str, gracefulAttempts: int = 1) -> bool:
+        self._running(vmID, NO_SUCH_VM).status = "Down"
         return True
 
     def _set_cpu_tune_quota(self, vmID: str, quota: Any) -> bool:

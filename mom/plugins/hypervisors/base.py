@@ -65,6 +65,10 @@ class HypervisorInterface:
     #: None: this host's ``/sys/kernel/mm/ksm`` (vdsm writes them there)
     ksm_sysfs: Any = None
 
+    #: lifecycle actions this interface offers (issue 12): a subset of shutdown, destroy,
+    #: managedsave, start, migrate; the lifecycle controller asks nothing else of it
+    lifecycle_actions: frozenset[str] = frozenset()
+
     def getVmList(self) -> list[Any] | None:
         """Ids of the running guests; None if they cannot be listed now."""
         return None

@@ -52,6 +52,7 @@ from mom.plugins.hypervisors.libvirt_domain import (
     DomainXml,
     parse_domain_xml,
 )
+from mom.plugins.hypervisors.libvirt_lifecycle import LibvirtLifecycle
 from mom.plugins.ksm_sysfs import KsmSysfs
 
 __all__ = ["LibvirtInterface", "instance", "TUNE_NAMESPACE", "MEMORY_STATS_MAP", "BULK_GROUPS"]
@@ -140,7 +141,7 @@ class _Domain:
         return f"{self.name} {self.uuid}" if self.name else self.uuid
 
 
-class LibvirtInterface(HypervisorInterface):
+class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
     """Talks to libvirt at ``[main] libvirt-hypervisor-uri`` (empty: libvirt's default).
 
     ``events=False`` does without libvirt's event loop (cached configuration is then

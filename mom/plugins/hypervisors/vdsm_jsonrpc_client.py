@@ -15,7 +15,13 @@ setVmCpuTune           ``VM.setCpuTuneQuota(vmID=, quota=)`` then
                        ``VM.setCpuTunePeriod(vmID=, period=)`` (microseconds)
 setVmIoTune            ``VM.setIoTune(vmID=, tunables=[{name, path, ioTune}])``
 ksmTune                ``Host.setKsmTune(tuningParams={run, pages_to_scan, ...})``
+shutdownVm             ``VM.shutdown(vmID=, delay=, message=, timeout=, force=)``
+destroyVm              ``VM.destroy(vmID=)``
 =====================  ==========================================================
+
+No managed save (vdsm's domains are not persistent), no start (the engine owns a
+VM's definition) and no migration (the engine owns placement): the lifecycle
+controller publishes a recommendation instead.
 
 Connection: ``[vdsm] host``/``port`` (localhost:54321), TLS as vdsm's own ``[vars] ssl``
 says, ``[vdsm] request-timeout`` seconds per request.  Failures never escape (upstream
@@ -30,6 +36,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Mapping
 
+from mom.errors import HypervisorInterfaceError
 from mom.optional import Optional
 from mom.plugins.hypervisors.memo import Fetched, TimedMemo
 from mom.plugins.hypervisors.vdsm_client import ClientLibrary, VdsmSettings, load_client_library, vdsm_uses_tls
@@ -156,6 +163,29 @@ class VdsmJsonRpcClientInterface(VdsmRpcBase):
 
     def ksmTune(self, tuning_params: dict[str, int]) -> None:
         self._act("Host.setKsmTune", tuningParams=dict(tuning_params))
+
+    # ## Lifecycle (issue 12): vdsm's own verbs, failures raised for the audit
+
+    lifecycle_actions = frozenset({"shutdown", "destroy"})
+
+    def _lifecycle(self, verb: str, **params: Any) -> None:
+        try:
+            self.connection.call(verb, **params)
+        except CallFailed as failure:
+            self._log_failure(failure, params)
+            raise HypervisorInterfaceError(f"{verb}({_arguments(params)}) failed: {failure.reason}") from None
+
+    def shutdownVm(self, uuid: str, timeout: float, delay: int = 30, message: str = "", force: bool = True) -> str:
+        """vdsm's graceful shutdown: the guest's users get ``message`` and ``delay``
+        seconds; with ``force`` vdsm destroys it after ``timeout`` seconds."""
+        self._lifecycle(
+            "VM.shutdown", vmID=uuid, delay=str(int(delay)), message=message, timeout=str(int(timeout)), force=force
+        )
+        return "VM.shutdown accepted by vdsm"
+
+    def destroyVm(self, uuid: str) -> str:
+        self._lifecycle("VM.destroy", vmID=uuid)
+        return "VM.destroy done by vdsm"
 
     def close(self) -> None:
         self.connection.close()
