@@ -25,8 +25,15 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
 from mom.dsl import syntax
-from mom.dsl.builtins import BUILTINS, SHADOWABLE, arity_error, call_error, non_symbol_argument
-from mom.dsl.builtins import STACK_FUNCTIONS as _STACK_FUNCTIONS
+from mom.dsl.builtins import (
+    BUILTINS,
+    SHADOWABLE,
+    STACK_FUNCTIONS,
+    arity_error,
+    call_error,
+    call_message,
+    non_symbol_argument,
+)
 from mom.dsl.builtins_sla import PROGRAM_FUNCTION_NAMES
 from mom.dsl.reader import ReadResult, Source, Token, read
 from mom.dsl.render import render
@@ -47,9 +54,9 @@ WARNING = "warning"
 NOTE = "note"
 
 #: names every evaluation binds before the policy runs (``nil`` is a literal, not a name)
-PREDEFINED = ("Host", "Guests", *_STACK_FUNCTIONS, *PROGRAM_FUNCTION_NAMES)
+PREDEFINED = ("Host", "Guests", *STACK_FUNCTIONS, *PROGRAM_FUNCTION_NAMES)
 #: the functions bound as variables (plain and per-program ones alike)
-STACK_FUNCTIONS = (*_STACK_FUNCTIONS, *PROGRAM_FUNCTION_NAMES)
+BOUND_FUNCTIONS = (*STACK_FUNCTIONS, *PROGRAM_FUNCTION_NAMES)
 
 Time = tuple[int, int]  # (unit index, character offset): program order at top level
 
@@ -305,7 +312,7 @@ class _Linter:
                 f"({name} ...) calls its value instead (MOM looks variables up before builtins)",
                 *where,
             )
-        elif name in STACK_FUNCTIONS:
+        elif name in BOUND_FUNCTIONS:
             self.report(
                 WARNING, "shadowing", f"binding '{name}' hides the function '{name}' while it is bound", *where
             )
@@ -437,7 +444,7 @@ class _Linter:
             if name in self.function_names:
                 self.user_call(name, node, node.args, ctx)
                 return
-            candidates = list(self.function_names) + list(BUILTINS) + list(STACK_FUNCTIONS)
+            candidates = list(self.function_names) + list(BUILTINS) + list(BOUND_FUNCTIONS)
             self.report(
                 ERROR,
                 "undefined-function",
@@ -461,7 +468,7 @@ class _Linter:
         if binding.kind != "predefined":
             return
         if name == "abs" and nargs != 1:
-            self.report(ERROR, "arity", f"abs() takes exactly one argument ({nargs} given)", unit, offset)
+            self.report(ERROR, "arity", call_message(STACK_FUNCTIONS["abs"], nargs), unit, offset)
         elif name == "debug" and nargs == 0:
             self.report(ERROR, "arity", "debug needs at least one argument (IndexError when evaluated)", unit, offset)
 
@@ -524,7 +531,7 @@ class _Linter:
                     )
                 seen.add(param.name)
                 tokens.append(param)
-        if name in SHADOWABLE or name in STACK_FUNCTIONS:
+        if name in SHADOWABLE or name in BOUND_FUNCTIONS:
             self.report(
                 WARNING,
                 "shadowing",
