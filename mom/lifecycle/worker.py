@@ -101,7 +101,28 @@ class Worker:
 class InlineWorker(Worker):
     """A worker that runs each action at once on the caller's thread and reports before
     :meth:`submit` returns (no timeout: for hypervisors whose calls return at once, the
-    simulator's, where a run must not depend on thread timing)."""
+    simulator's, where a run must not depend on thread timing).  It stays :attr:`busy`
+    for ``hold`` seconds of ``clock`` after an action, as long as the action would
+    really take (a migration), so that "one at a time" still means something."""
+
+    def __init__(
+        self,
+        name: str,
+        logger: logging.Logger | None = None,
+        clock: Callable[[], float] | None = None,
+        hold: float = 0.0,
+    ) -> None:
+        super().__init__(name, logger)
+        self.clock = clock
+        self.hold = hold
+        self._until = -float("inf")
+
+    @property
+    def busy(self) -> bool:
+        with self.lock:
+            if self._busy:
+                return True
+        return self.clock is not None and self.clock() < self._until
 
     def submit(
         self,
@@ -111,6 +132,8 @@ class InlineWorker(Worker):
         report: Callable[[str, str], None],
         on_timeout: Callable[[], None] | None = None,
     ) -> bool:
+        if self.busy:
+            return False
         with self.lock:
             if self._busy:
                 return False
@@ -127,4 +150,6 @@ class InlineWorker(Worker):
             with self.lock:
                 self._busy = False
                 self._what = ""
+            if self.clock is not None:
+                self._until = self.clock() + self.hold
         return True

@@ -58,6 +58,8 @@ class RunResult:
     balloon: dict[str, Any] = field(default_factory=dict)
     #: indexes of the guests the daemon holds stuck at the end
     daemon_stuck: list[int] = field(default_factory=list)
+    #: the Lifecycle controller's audit counts ("power-off done", "migrate refused"...), if it ran
+    lifecycle: dict[str, int] = field(default_factory=dict)
 
 
 class _Counter(logging.Handler):
@@ -242,11 +244,15 @@ class Simulation:
             logger.propagate = old_propagate
         balloon: dict[str, Any] = {}
         daemon_stuck: list[int] = []
+        lifecycle: dict[str, int] = {}
         for controller in self.parts.policy_engine.controllers if self.parts is not None else ():
             if isinstance(controller, Balloon):
                 balloon = controller.statistics()
                 daemon_stuck = sorted(host.by_uuid[uuid].index for uuid in controller.stuck_guests())
+            if isinstance(controller, Lifecycle):
+                lifecycle = {f"{action} {result}": n for (action, result), n in sorted(controller.audit.counters().items())}
         return RunResult(
+            lifecycle=lifecycle,
             balloon=balloon,
             daemon_stuck=daemon_stuck,
             recording=recording,
@@ -269,16 +275,23 @@ class Simulation:
         engine, guest_manager = parts.policy_engine, parts.guest_manager
         host = self.host
         epoch = time.time()  # the audit's times: the run's start, plus simulated seconds
+
+        def clock() -> float:
+            return float(host.time)
+
         for controller in engine.controllers:
             if isinstance(controller, Balloon):  # stuck balloons are timed on the simulated clock
                 controller.clock = lambda: float(host.time)
             if isinstance(controller, Lifecycle):
                 # its intervals on the simulated clock, its actions run inline (the sim's
                 # calls return at once): a run does not depend on thread timing
-                controller.clock = lambda: float(host.time)
+                controller.clock = clock
                 controller.audit.clock = lambda: epoch + float(host.time)
                 controller.power_worker = InlineWorker("LifecyclePower", controller.logger)
-                controller.migration_worker = InlineWorker("LifecycleMigration", controller.logger)
+                # a live migration takes a while: the next one waits for the next policy cycle
+                controller.migration_worker = InlineWorker(
+                    "LifecycleMigration", controller.logger, clock, self.scenario.daemon.policy_engine_interval - 1e-6
+                )
         try:
             if parts.hypervisor_iface is None:
                 raise SimulationError("the hypervisor interface cannot start: " + "; ".join(counter.samples))
