@@ -87,9 +87,7 @@ class CpuModel:
         """Whether any guest has a CPU demand (else the model keeps everything at zero)."""
         return bool(self.level.any() or self.noisy)
 
-    def step(
-        self, dt: float, load: np.ndarray, running: np.ndarray, quota: np.ndarray, period: np.ndarray
-    ) -> None:
+    def step(self, dt: float, load: np.ndarray, running: np.ndarray, quota: np.ndarray, period: np.ndarray) -> None:
         """Advance by ``dt`` s: ``load`` per guest, ``running`` mask, vCPU ``quota``/``period`` (us)."""
         if self.noisy:
             decay = math.exp(-dt / WALK_TAU)

@@ -94,7 +94,7 @@ def _balloons(ax: Any, recording: Recording, threshold: float) -> None:
     t = _minutes(recording)
     colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
     for index, group in enumerate(recording.groups):
-        color = _COLORS[index % len(_COLORS)]
+        color = colors[index % len(colors)]
         boot = recording.group_series(group, "balloon_max")
         for series, width, style, what in _GROUP_LINES:
             ax.plot(
@@ -169,7 +169,16 @@ def _ksm(ax: Any, recording: Recording, threshold: float) -> None:
     ax.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", fontsize=7)
 
 
-_COLORS = ("#3d85c6", "#cc0000", "#38761d", "#e69138", "#674ea7", "#999999", "#a61c00", "#0b5394")
+_COLORS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+)  # as the balloons panel
 
 #: the Lifecycle's actions in the actions panel: (series, marker, color, label)
 _LIFECYCLE_MARKS = (
@@ -214,7 +223,14 @@ def _actions(ax: Any, recording: Recording, threshold: float) -> None:
         done = np.array(actions.get(name, []))
         at = np.flatnonzero(done > 0)
         if len(at):
-            ax.plot(t[at], np.full(len(at), top * 1.12), marker, color=color, markersize=5, label=f"{label} ({int(done.sum())})")
+            ax.plot(
+                t[at],
+                np.full(len(at), top * 1.12),
+                marker,
+                color=color,
+                markersize=5,
+                label=f"{label} ({int(done.sum())})",
+            )
     failed = np.flatnonzero(np.array(actions["policy_ok"]) == 0)
     if len(failed):
         ax.plot(t[failed], np.zeros(len(failed)), "x", color="black", label="policy failed")

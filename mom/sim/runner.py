@@ -250,7 +250,9 @@ class Simulation:
                 balloon = controller.statistics()
                 daemon_stuck = sorted(host.by_uuid[uuid].index for uuid in controller.stuck_guests())
             if isinstance(controller, Lifecycle):
-                lifecycle = {f"{action} {result}": n for (action, result), n in sorted(controller.audit.counters().items())}
+                lifecycle = {
+                    f"{action} {result}": n for (action, result), n in sorted(controller.audit.counters().items())
+                }
         return RunResult(
             lifecycle=lifecycle,
             balloon=balloon,
@@ -299,7 +301,9 @@ class Simulation:
                 engine.rpc_set_named_policy("01-parameters", self.scenario.daemon.parameters)
             for name, text in self.scenario.daemon.policies:
                 if not engine.rpc_set_named_policy(name, text):
-                    raise SimulationError(f"policy {name!r} of [daemon.policies] does not load: " + "; ".join(counter.samples))
+                    raise SimulationError(
+                        f"policy {name!r} of [daemon.policies] does not load: " + "; ".join(counter.samples)
+                    )
             if len(engine.controllers) != len(settings.controllers):
                 raise SimulationError("a controller cannot start: " + "; ".join(counter.samples))
             if counter.counts:

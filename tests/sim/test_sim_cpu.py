@@ -7,13 +7,13 @@ import os
 import numpy as np
 import pytest
 
+from mom.errors import HypervisorInterfaceError
 from mom.sim.cpu import CpuModel, fair_share
 from mom.sim.interface import SimInterface
 from mom.sim.model import SimHost
 from mom.sim.runner import Simulation
 from mom.sim.scenario import DaemonSpec, ScenarioError, load_scenario, parse_scenario
 from mom.sim.summary import summarize
-from mom.errors import HypervisorInterfaceError
 from tests.sim.conftest import scenario_data
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")

@@ -182,7 +182,9 @@ def test_the_recording_follows_the_guests_off(shipped_run):
     simulation, result = shipped_run
     recording = result.recording
     times, off = recording.times(), recording.series("guests_off")
-    changes = sorted([(t, 1) for t, _ in calls(simulation, "shutdownVm")] + [(t, -1) for t, _ in calls(simulation, "startVm")])
+    changes = sorted(
+        [(t, 1) for t, _ in calls(simulation, "shutdownVm")] + [(t, -1) for t, _ in calls(simulation, "startVm")]
+    )
     for t, step in changes:
         at = int(np.searchsorted(times, t))  # the tick the policy ran in: recorded after it
         assert off[at] - off[at - 1] == step
