@@ -70,7 +70,7 @@ def _child(directory: str) -> subprocess.Popen[bytes]:
 @pytest.mark.skipif(_PROBLEM is not None, reason=_PROBLEM or "")
 @pytest.mark.parametrize("stall_us", [50000, 150000])
 def test_pressure_reaction(benchmark, impl, tmp_path, stall_us):  # type: ignore[no-untyped-def]
-    rig = LibvirtTickRig(str(tmp_path), 10, engine=impl)
+    rig = LibvirtTickRig(str(tmp_path), 10, implementation=impl)
     stop, wake = threading.Event(), threading.Event()
     settings = dataclasses.replace(rig.engine.settings, policy_engine_interval=INTERVAL)
     recorder = Recorder(rig.iface, None)

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from mom.runtime.pressure import PressureWatcher
+from mom.runtime.pressure import PressureWatcher, StallSampler
 from mom.runtime.threads import PeriodicThread
 from tests.helpers import wait_for
 from tests.runtime.memory_stall import memory_stall, psi_trigger_problem
@@ -38,7 +38,7 @@ def test_a_burst_of_triggers_wakes_once_per_gap(urgent_pair):
     sender, receiver = urgent_pair
     clock = FrozenClock()
     wake, stop = threading.Event(), threading.Event()
-    watcher = PressureWatcher(wake, stop, 150000, 2000000, clock=clock)
+    watcher = PressureWatcher(wake, stop, 150000, 2000000, clock=clock, sample_period=None)
     watcher.fd = receiver.detach()  # the watcher owns (and closes) the descriptor
     watcher.start()
     try:
@@ -83,6 +83,45 @@ def test_wake_runs_one_extra_step_and_stop_ends_the_thread():
     assert not thread.is_alive() and len(steps) == 2
 
 
+def test_the_sampler_sees_a_stall_of_the_threshold_within_the_window():
+    sampler = StallSampler(150000, 2000000)
+    assert not sampler.observe(0.0, 1000)
+    assert not sampler.observe(1.0, 1000 + 149999)  # just under
+    assert sampler.observe(1.1, 1000 + 150000)
+    # it counts again from there: the same stall is not seen twice
+    assert not sampler.observe(1.2, 1000 + 150001)
+    # growth spread over more than the window is not a stall of the threshold
+    assert not sampler.observe(2.2, 1000 + 250000)
+    assert not sampler.observe(4.3, 1000 + 349000)
+    assert sampler.observe(4.4, 1000 + 499000)  # 150000 since the 4.3 reading
+
+
+def test_a_stall_in_the_total_wakes_the_engine_without_the_kernels_trigger(urgent_pair, tmp_path):
+    # the kernel's trigger fires late on some kernels: the watcher reads the total too
+    _sender, receiver = urgent_pair  # nothing is sent: the "trigger" never fires
+    pressure = tmp_path / "memory"
+    line = "some avg10=0.00 avg60=0.00 avg300=0.00 total={}\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+
+    def write(total):  # as the kernel's file reads: whole (a rename, not a truncate and a write)
+        (tmp_path / "next").write_text(line.format(total))
+        (tmp_path / "next").rename(pressure)
+
+    write(5000)
+    wake, stop = threading.Event(), threading.Event()
+    watcher = PressureWatcher(wake, stop, 150000, 2000000, path=str(pressure))
+    watcher.fd = receiver.detach()
+    watcher.start()
+    try:
+        wait_for(lambda: watcher.readings >= 2, 5, what="the watcher reading the total")
+        assert not wake.is_set()
+        write(5000 + 200000)
+        wait_for(wake.is_set, 10, what="the engine woken by the stall total")
+        assert (watcher.triggers, watcher.sampled, watcher.wakeups) == (0, 1, 1)
+    finally:
+        stop.set()
+        watcher.join(5)
+
+
 _PROBLEM = psi_trigger_problem()
 
 
@@ -103,5 +142,5 @@ def test_a_real_memory_stall_wakes_the_engine_before_its_interval(tmp_path):
         stop.set()
         watcher.join(5)
         engine.join(5)
-    assert watcher.triggers >= 1 and engine.early_steps >= 1
+    assert watcher.triggers + watcher.sampled >= 1 and engine.early_steps >= 1
     assert not watcher.is_alive() and not engine.is_alive()
