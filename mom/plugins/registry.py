@@ -61,6 +61,7 @@ COLLECTORS: dict[str, str] = {
     "SimHostKSM": "mom.sim.collectors:SimHostKSM",
     "SimHostCpu": "mom.sim.collectors:SimHostCpu",
     "SimHostSignals": "mom.sim.collectors:SimHostSignals",
+    "SimHostCpuPressure": "mom.sim.cpu_collector:SimHostCpuPressure",
 }
 
 _K = "mom.plugins.controllers."

@@ -15,7 +15,6 @@ from typing import Any, Mapping
 from mom.errors import FatalError, HypervisorInterfaceError
 from mom.plugins.collectors.base import Collector
 from mom.plugins.collectors.host_cpu import HostCpu
-from mom.plugins.collectors.host_cpu_pressure import HostCpuPressure
 from mom.plugins.collectors.host_io_pressure import HostIoPressure
 from mom.plugins.collectors.host_ksm import HostKSM
 from mom.plugins.collectors.host_memory import HostMemory
@@ -76,12 +75,12 @@ class SimHostCpu(_SimCollector):
 
 
 class SimHostSignals(_SimCollector):
-    """The fields of HostCpuPressure, HostIoPressure and HostNuma (which the SLA set's
-    04-07 read) for a host the model gives neither CPU nor IO pressure: the pressure
-    fields empty (as on a kernel without PSI), one NUMA node."""
+    """The fields of HostIoPressure and HostNuma (which the SLA set's 05 and 07 read; CPU
+    pressure is SimHostCpuPressure's) for a host the model gives no IO pressure: the
+    pressure fields empty (as on a kernel without PSI), one NUMA node."""
 
     fields = HostNuma.fields
-    optional_fields = HostCpuPressure.optional_fields | HostIoPressure.optional_fields | HostNuma.optional_fields
+    optional_fields = HostIoPressure.optional_fields | HostNuma.optional_fields
 
     def collect(self) -> dict[str, Any]:
         return {"numa_node_count": 1}

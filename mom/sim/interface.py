@@ -19,6 +19,8 @@ from xml.sax.saxutils import escape
 
 from mom.errors import HypervisorInterfaceError
 from mom.plugins.hypervisors.base import HypervisorInterface
+from mom.sim.interface_cpu import SimCpu
+from mom.sim.interface_lifecycle import SimLifecycle
 from mom.sim.ksm import KsmBusy
 from mom.sim.model import SimHost
 
@@ -56,8 +58,8 @@ class SimKsmSysfs:
         return False
 
 
-class SimInterface(HypervisorInterface):
-    """The hypervisor interface over a simulated host."""
+class SimInterface(SimLifecycle, SimCpu, HypervisorInterface):
+    """The hypervisor interface over a simulated host (lifecycle actions: :mod:`mom.sim.interface_lifecycle`; CPU: :mod:`mom.sim.interface_cpu`)."""
 
     def __init__(self, host: SimHost) -> None:
         self.host = host
@@ -71,14 +73,22 @@ class SimInterface(HypervisorInterface):
             raise HypervisorInterfaceError(f"no guest with uuid {uuid}")
         return info.index
 
+    def _live(self, uuid: str) -> int:
+        """The index of a running guest (libvirt has no statistics of a stopped domain)."""
+        index = self._index(uuid)
+        if not self.host.power.is_running(index):
+            raise HypervisorInterfaceError(f"guest {uuid} is not running")
+        return index
+
     # ## Queries
 
     def getVmList(self) -> list[int]:
-        return [info.id for info in self.host.info]
+        running = self.host.power.running
+        return [info.id for info in self.host.info if running[info.index]]
 
     def getVmInfo(self, vm_id: Any) -> dict[str, Any] | None:
         info = self.host.by_id.get(vm_id)
-        if info is None:
+        if info is None or not self.host.power.is_running(info.index):
             return None
         return {"uuid": info.uuid, "name": info.name, "pid": None}
 
@@ -86,7 +96,7 @@ class SimInterface(HypervisorInterface):
         self._index(uuid)
 
     def getVmMemoryStats(self, uuid: str) -> dict[str, Any]:
-        index = self._index(uuid)
+        index = self._live(uuid)
         lists = self.host.guest_lists()
         return {
             key: lists[key][index]
@@ -103,7 +113,7 @@ class SimInterface(HypervisorInterface):
         }
 
     def getVmBalloonInfo(self, uuid: str) -> dict[str, Any] | None:
-        index = self._index(uuid)
+        index = self._live(uuid)
         lists = self.host.guest_lists()
         return {
             "balloon_cur": lists["balloon_cur"][index],
@@ -112,22 +122,23 @@ class SimInterface(HypervisorInterface):
         }
 
     def getVmSlaMetadata(self, uuid: str) -> dict[str, Any] | None:
-        """The group's SLA as libvirt metadata in mom's namespace (nothing for a group
-        without ``sla``: its guests get the daemon's rules or default class)."""
+        """The group's priority and tags as libvirt metadata in mom's namespace (its class
+        comes from the daemon's ``[sla] rules``, see the runner); nothing for a group that
+        sets neither."""
         info = self.host.by_uuid.get(uuid)
         if info is None:
             raise HypervisorInterfaceError(f"no guest with uuid {uuid}")
         group = self.host.scenario.groups[int(self.host.group_index[info.index])]
-        if not group.sla:
+        if group.priority == 50 and not group.tags:
             return {"mom_sla": None, "ovirt_custom": None}
         text = (
-            f'<mom:sla xmlns:mom="urn:mom:sla:1"><mom:class>{group.sla}</mom:class>'
-            f"<mom:priority>{group.priority}</mom:priority><mom:tags>{escape(group.tags)}</mom:tags></mom:sla>"
+            f'<mom:sla xmlns:mom="urn:mom:sla:1"><mom:priority>{group.priority}</mom:priority>'
+            f"<mom:tags>{escape(group.tags)}</mom:tags></mom:sla>"
         )
         return {"mom_sla": text, "ovirt_custom": None}
 
     def getVmCpuTuneInfo(self, uuid: str) -> dict[str, Any] | None:
-        index = self._index(uuid)
+        index = self._live(uuid)
         host = self.host
         return {
             "vcpu_quota": int(host.vcpu_quota[index]),
@@ -148,7 +159,7 @@ class SimInterface(HypervisorInterface):
     # ## Actions
 
     def setVmBalloonTarget(self, uuid: str, target: int) -> None:
-        index = self._index(uuid)
+        index = self._live(uuid)
         maximum = int(self.host.balloons.maximum[index])
         if not 0 < target <= maximum:
             # libvirt refuses the same: "cannot set memory higher than max memory"
@@ -157,7 +168,7 @@ class SimInterface(HypervisorInterface):
         self.actions.append((self.host.time, "setVmBalloonTarget", index, int(target)))
 
     def setVmCpuTune(self, uuid: str, quota: int, period: int) -> None:
-        index = self._index(uuid)
+        index = self._live(uuid)
         self.host.vcpu_quota[index] = int(quota)
         self.host.vcpu_period[index] = int(period)
         self.actions.append((self.host.time, "setVmCpuTune", index, (int(quota), int(period))))
