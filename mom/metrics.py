@@ -6,6 +6,8 @@ daemon's observers (:mod:`mom.observers`).  Through those hooks they count and t
 
 - each tick (``do_controls``): its duration and outcome, and each phase's duration;
 - each policy evaluation: policy errors, and the controls each tick set;
+- each collection round of the guest manager: its duration;
+- every hypervisor call the interface counts (read when scraped);
 - each hypervisor call a controller makes (``setVmBalloonTarget``, ``setVmCpuTune``,
   ``setVmIoTune``, ``ksmTune``): calls, failures and time spent;
 
@@ -92,6 +94,26 @@ class _Statistics:
         guests.add_metric(["monitored"], monitored)
         guests.add_metric(["ready"], ready)
         yield guests
+
+
+class _HypervisorCalls:
+    """``mom_hypervisor_calls_total{method}``: every call the interface counts (libvirt's:
+    collection included), read from its counters when scraped, nothing per call."""
+
+    def __init__(self, iface: Any) -> None:
+        self.iface = iface
+
+    def describe(self) -> Iterable[Any]:
+        return []
+
+    def collect(self) -> Iterable[Any]:
+        family = CounterMetricFamily(
+            "mom_hypervisor_calls", "Calls to the hypervisor (libvirt API calls), by method", labels=["method"]
+        )
+        stats = self.iface.stats() if self.iface is not None else None
+        for method, count in sorted(((stats or {}).get("calls_by_name") or {}).items()):
+            family.add_metric([str(method)], float(count))
+        yield family
 
 
 # -- the controllers' own counters (the Balloon controller's floors and stuck balloons) --
@@ -217,6 +239,15 @@ class Metrics(TickObserver):
             buckets=CALL_BUCKETS,
             registry=r,
         )
+        self.tick_seconds = Histogram(
+            "mom_tick_seconds", "Duration of one whole tick of the policy engine", buckets=CYCLE_BUCKETS, registry=r
+        )
+        self.collection_seconds = Histogram(
+            "mom_collection_seconds",
+            "Duration of one collection round of the guest manager (every guest sampled)",
+            buckets=CYCLE_BUCKETS,
+            registry=r,
+        )
         for outcome in OUTCOMES:
             self.cycles.labels(outcome)
         for phase in PHASES:
@@ -231,6 +262,7 @@ class Metrics(TickObserver):
     def watch(self, host_monitor: Any, guest_manager: Any, controllers: Iterable[Any] = ()) -> None:
         """Serve the monitors' latest samples and the controllers' counters (read when scraped)."""
         self.registry.register(_Statistics(host_monitor, guest_manager))
+        self.registry.register(_HypervisorCalls(getattr(guest_manager, "hypervisor_iface", None)))
         self.registry.register(_ControllerStatistics(controllers))
         # the Lifecycle controller's audit (issue 12)
         for controller in controllers:
@@ -253,6 +285,7 @@ class Metrics(TickObserver):
         self.phase_seconds.labels(phase).observe(seconds)
 
     def tick_finished(self, tick: int, outcome: str, seconds: float) -> None:
+        self.tick_seconds.observe(seconds)
         self.cycle_seconds.observe(seconds)
         self.cycles.labels(outcome).inc()
 
@@ -271,6 +304,9 @@ class Metrics(TickObserver):
                     self.controls.labels(str(name)).inc(count)
         else:
             self._count_controls(guests)
+
+    def collection_finished(self, seconds: float, guests: int, batched: bool) -> None:
+        self.collection_seconds.observe(seconds)
 
     def hypervisor_called(self, method: str, seconds: float, error: BaseException | None) -> None:
         calls, errors, timing = self._method(method)

@@ -15,6 +15,9 @@ engine and every controller call.  One tick, as the engine runs it
     phase_finished(tick, "controls", s)
     tick_finished(tick, outcome, s)         outcome: "ok", "failed" or "skipped"
 
+and, on the guest manager's thread, once per collection round:
+``collection_finished(s, guests, batched)``.
+
 A tick that is skipped (host not ready) or whose policy failed ends after its last
 phase with that outcome.  Hooks run on the engine's thread, in the tick: keep them
 short.  An observer that raises is logged and the tick goes on.  This module imports
@@ -77,6 +80,10 @@ class TickObserver:
     def tick_finished(self, tick: int, outcome: str, seconds: float) -> None:
         """The tick ended with one of :data:`OUTCOMES` after ``seconds`` in all."""
 
+    def collection_finished(self, seconds: float, guests: int, batched: bool) -> None:
+        """The guest manager collected ``guests`` guests in ``seconds`` (its own thread,
+        between ticks); ``batched``: in one batched round (mom.runtime.batch)."""
+
     def hypervisor_called(self, method: str, seconds: float, error: BaseException | None) -> None:
         """A controller called the hypervisor interface's ``method`` (``setVmBalloonTarget``...);
         ``error`` is what it raised, or None."""
@@ -134,6 +141,13 @@ class Observers(TickObserver):
 
     def tick_finished(self, tick: int, outcome: str, seconds: float) -> None:
         self._call("tick_finished", tick, outcome, seconds)
+
+    def collection_finished(self, seconds: float, guests: int, batched: bool) -> None:
+        self._call("collection_finished", seconds, guests, batched)
+
+    def find(self, kind: type) -> Any:
+        """The first added observer of class ``kind``, or None."""
+        return next((observer for observer in self._observers if isinstance(observer, kind)), None)
 
     def hypervisor_called(self, method: str, seconds: float, error: BaseException | None) -> None:
         self._call("hypervisor_called", method, seconds, error)

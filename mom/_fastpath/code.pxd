@@ -38,6 +38,7 @@ cdef class Code:
     cdef int32_t* thunk_pcs
     cdef int32_t* thunk_loads        # per thunk: the symbol it only loads, or -1
     cdef FunctionInfo* functions
+    cdef list params_types           # per function: Function.params_type
     cdef Binder* binders
     cdef readonly list top
     cdef int32_t* node_at

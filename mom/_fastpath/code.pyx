@@ -92,6 +92,7 @@ cdef class Code:
                 self.binders[j].is_symbol = 1 if is_symbol else 0
                 self.binders[j].index = index
                 j += 1
+        self.params_types = [function.params_type for function in bytecode.functions]
         self.top = [bytecode.blocks[block] for block in bytecode.top]
         self.nodes = list(bytecode.nodes)
         self.max_stack = bytecode.max_stack + 8

@@ -12,7 +12,7 @@ import threading
 from typing import Any, Iterable, Mapping
 
 from mom._fastpath.code import Code
-from mom._fastpath.vm import Machine
+from mom._fastpath.vm import Machine, holds_big_int
 from mom.dsl import program as reference
 from mom.dsl import syntax
 from mom.dsl.builtins import SHADOWABLE
@@ -20,6 +20,7 @@ from mom.dsl.bytecode import Bytecode, compile_bytecode
 from mom.dsl.compiler import annotate
 from mom.dsl.limits import DEFAULT_LIMITS, Limits
 from mom.dsl.reader import Node, Source, read
+from mom.dsl.results import big_int_bits, unprintable
 
 __all__ = ["Program", "compile_policy"]
 
@@ -82,8 +83,18 @@ class Program:
                 raise
 
     def evaluate(self, host: Any, guests: Iterable[Any], results: bool = True) -> list[Any] | None:
-        """One policy run with ``Host`` and ``Guests`` bound."""
-        return self.execute({"Host": host, "Guests": guests}, results)
+        """One policy run with ``Host`` and ``Guests`` bound, as upstream's Policy does:
+        a top-level value its results line cannot show fails (mom.dsl.results).
+
+        (So the values are always computed; ``results=False`` only drops them after.)
+        """
+        values = self.execute({"Host": host, "Guests": guests})
+        bits = big_int_bits()
+        if bits and holds_big_int(values, bits):
+            error = unprintable(values)
+            if error is not None:
+                raise error
+        return values if results else None
 
 
 def compile_policy(text: str, limits: Limits = DEFAULT_LIMITS) -> Program:

@@ -285,9 +285,12 @@ cdef class Rows:
                 out.aux = method
                 return 1
             return 0
-        if holder.tag != T_OBJ:
-            return 0  # plain values declare no attributes
-        obj = <object>holder.o
+        if holder.tag == T_OBJ:
+            obj = <object>holder.o
+        elif holder.tag <= T_FLOAT:
+            obj = box(holder)  # a number's public attributes (x.real), as upstream's
+        else:
+            return 0  # a recognised method or a loop: nothing public upstream either
         name = self.c.attributes[attribute]
         values = self.policy_values(obj)  # the common case, in C
         if type(values) is dict:

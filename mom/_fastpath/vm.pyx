@@ -30,7 +30,9 @@ from mom.dsl.limits import (
     call_depth_error as _call_depth_error, step_limit_error as _step_limit_error, too_deep_error as _too_deep_error
 )
 from mom.dsl.scope import unbound_assignment as _unbound_assignment, undefined_symbol as _undefined_symbol
-from mom.dsl.support import function_arity_error as _function_arity_error
+from mom.dsl.builtins import STACK_FUNCTIONS as _STACK_FUNCTIONS
+from mom.dsl.reader import Token as _Token
+from mom.dsl.support import function_arity_error as _function_arity_error, params_not_a_list_error as _params_not_a_list_error
 
 cnp.import_array()
 
@@ -146,7 +148,7 @@ cdef class Machine:
         self.pc = -1
         self.nloops = 0
         self.error_pc = -1
-        self.abs_function = abs
+        self.abs_function = _STACK_FUNCTIONS["abs"]  # computed in C when it can be
 
     def __dealloc__(self):
         self.reset()
@@ -271,6 +273,11 @@ cdef class Machine:
         if self.find_attribute(symbol, attribute, out) and out.tag != T_NONE:
             return 0
         vclear(out)
+        # the whole dotted name, as the reference's (x.y.z: upstream looks up only x.y,
+        # then fails on the function named x.y.z); the head token of the call's form has it
+        form = self.c.node_of(self.pc)
+        if isinstance(form, list) and form and isinstance(form[0], _Token):
+            raise KeyError(form[0].value)
         raise KeyError(self.c.symbols[symbol] + "." + self.c.attributes[attribute])
 
     # ## Calls
@@ -351,7 +358,7 @@ cdef class Machine:
         function = &self.c.functions[self.functions[symbol]]
         if function.nparams != n:
             if function.nparams < 0:
-                raise TypeError("object of type 'Token' has no len()")
+                raise _params_not_a_list_error(self.c.params_types[self.functions[symbol]])
             raise _function_arity_error(self.c.symbols[symbol], self.c.site_lines[index])
         self.steps_left -= 1
         if self.steps_left < 0:
@@ -763,3 +770,46 @@ cdef class Machine:
             raise
         finally:
             self.reset()
+
+
+# ## Results upstream cannot format (see mom.dsl.results)
+
+def holds_big_int(object results, Py_ssize_t bits):
+    """Whether ``results`` (lists, tuples and dicts walked, each once) holds an int of
+    more than ``bits`` bits: the reference's mom.dsl.results.unprintable then decides.
+    In C, because a policy's top-level lists hold an item per guest."""
+    cdef list pending = [results]
+    cdef set seen = set()
+    cdef Py_ssize_t k, n
+    cdef int overflow = 0
+    cdef object value, kind, item
+    while pending:
+        value = pending.pop()
+        kind = type(value)
+        if kind is int:
+            if value.bit_length() > bits:
+                return True
+        elif kind is list:
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            n = PyList_GET_SIZE(value)
+            for k in range(n):
+                item = <object>PyList_GET_ITEM(value, k)
+                kind = type(item)
+                if kind is int:
+                    PyLong_AsLongLongAndOverflow(item, &overflow)  # fits 64 bits: no digits problem
+                    if overflow and item.bit_length() > bits:
+                        return True
+                elif kind is list or kind is tuple or kind is dict:
+                    pending.append(item)
+        elif kind is tuple or kind is dict:
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            if kind is dict:
+                pending.extend(value.keys())
+                pending.extend(value.values())
+            else:
+                pending.extend(value)
+    return False

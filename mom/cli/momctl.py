@@ -189,7 +189,34 @@ def format_stats(stats: dict[str, Any]) -> str:
     for name in sorted(stats.get("guests", {})):
         lines.append("")
         lines.extend(_lines(f"Guest {name}", stats["guests"][name]))
+    timings = stats.get("mom", {}).get("timings")
+    if timings:
+        lines.append("")
+        lines.extend(_timing_lines(timings))
     return "\n".join(lines)
+
+
+def _timing_lines(timings: dict[str, Any]) -> list[str]:
+    """momd's own timings (``getStatistics()['mom']['timings']``), in milliseconds."""
+
+    def figures(durations: dict[str, Any]) -> str:
+        return "{count} times, last {last:.3f} ms, mean {mean:.3f} ms, max {max:.3f} ms".format(
+            count=durations.get("count", 0),
+            **{key: 1000 * float(durations.get(key, 0.0)) for key in ("last", "mean", "max")},
+        )
+
+    rows = {"tick": figures(timings.get("tick", {}))}
+    for phase, durations in timings.get("phases", {}).items():
+        rows[f"phase {phase}"] = figures(durations)
+    round_ = timings.get("collection_round", {})
+    if round_:
+        kind = "batched" if round_.get("batched") else "guest by guest"
+        rows["collection round"] = f"{figures(round_)} ({round_.get('guests', 0)} guests, {kind})"
+    for method, call in timings.get("hypervisor_calls", {}).items():
+        rows[f"calls {method}"] = f"{call.get('calls', 0)} calls, {1000 * float(call.get('seconds', 0.0)):.3f} ms in all"
+    title = "Timings (momd)"
+    width = max(len(key) for key in rows) + 1
+    return [f"{title}:", "=" * (len(title) + 1)] + [f"{key + ':':<{width}} {rows[key]}" for key in rows]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ __all__ = [
     "STACK_FUNCTIONS",
     "arity_error",
     "call_error",
+    "call_message",
     "non_symbol_argument",
     "c_and",
     "c_or",
@@ -203,8 +204,30 @@ def debug(*args: Any) -> Any:
     return args[-1]
 
 
+def abs_(x: Any) -> Any:
+    """Python's abs, as a function of upstream's name: an error names it as upstream's
+    (``ExternalFunctions.abs() missing 1 required positional argument: 'x'``, a
+    comparison with it ``'function'``)."""
+    return abs(x)
+
+
+# upstream's stack functions are static methods of its ExternalFunctions class
+abs_.__name__ = "abs"
+abs_.__qualname__ = "ExternalFunctions.abs"
+debug.__qualname__ = "ExternalFunctions.debug"
+
+def call_message(function: Callable[..., Any], nargs: int) -> str:
+    """The TypeError text of calling ``function`` with ``nargs`` arguments, as Python
+    words it (for the linter; empty if the call is fine)."""
+    try:
+        function(*[0] * nargs)
+    except TypeError as error:
+        return str(error)
+    return ""
+
+
 #: functions every evaluator puts in its root scope, called like variables
-STACK_FUNCTIONS: dict[str, Callable[..., Any]] = {"abs": abs, "debug": debug}
+STACK_FUNCTIONS: dict[str, Callable[..., Any]] = {"abs": abs_, "debug": debug}
 
 
 # ## Arithmetic with size limits: the results a correct policy computes are unchanged,

@@ -63,6 +63,8 @@ class Function:
     #: per parameter: a symbol id to bind, or the constant index of an error factory
     binders: list[tuple[bool, int]]
     body: int
+    #: what upstream's len() of a parameter "list" that is a token names
+    params_type: str = "Token"
 
 
 @dataclass
@@ -361,7 +363,9 @@ class _Compiler:
                     self.binds(param)
                     binders.append((True, self.symbol(param.name)))
         function = len(self.bytecode.functions)
-        self.bytecode.functions.append(Function(self.symbol(name), nparams, binders, self.new_block([node.body])))
+        self.bytecode.functions.append(
+            Function(self.symbol(name), nparams, binders, self.new_block([node.body]), node.params_type)
+        )
         self.emit(self.node(node), Op.DEF, self.symbol(name), function)
         self.push()
         self.done(want)

@@ -31,7 +31,7 @@ from mom.dsl import support
 from mom.dsl import syntax as s
 from mom.dsl.builtins import SHADOWABLE
 from mom.dsl.evaluator import Evaluator
-from mom.dsl.limits import DEFAULT_LIMITS, Limits, too_deep_error
+from mom.dsl.limits import DEFAULT_LIMITS, Limits, ensure_recursion_limit, too_deep_error
 from mom.dsl.reader import OPERATOR_NAMES, Node, Source
 from mom.dsl.render import render
 from mom.dsl.scope import undefined_symbol
@@ -197,6 +197,7 @@ def compile_units(nodes: Sequence[s.Expr], source: Source | None, limits: Limits
 
 def compile_expression(code: Node, limits: Limits = DEFAULT_LIMITS, source: Source | None = None) -> Function:
     """Compile one expression (a token, or a list as the parser returns it)."""
+    ensure_recursion_limit(limits)  # hand-built forms were never read
     functions, _unit = compile_units([s.expression(code)], source, limits)
     return functions[0]
 
@@ -475,7 +476,7 @@ class _Generator:
                     binders.append(param.error)
                 else:
                     binders.append((param.name, param.name in SHADOWABLE))
-        function = support.UserFunction(node.target.name, nparams, binders, support.unresolved)
+        function = support.UserFunction(node.target.name, nparams, binders, support.unresolved, node.params_type)
         body_name = self.function([node.body])
 
         def resolve(namespace: dict[str, Any]) -> None:

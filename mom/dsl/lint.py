@@ -25,7 +25,15 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
 from mom.dsl import syntax
-from mom.dsl.builtins import BUILTINS, SHADOWABLE, STACK_FUNCTIONS, arity_error, call_error, non_symbol_argument
+from mom.dsl.builtins import (
+    BUILTINS,
+    SHADOWABLE,
+    STACK_FUNCTIONS,
+    arity_error,
+    call_error,
+    call_message,
+    non_symbol_argument,
+)
 from mom.dsl.reader import ReadResult, Source, Token, read
 from mom.dsl.render import render
 from mom.errors import PolicyError
@@ -457,7 +465,7 @@ class _Linter:
         if binding.kind != "predefined":
             return
         if name == "abs" and nargs != 1:
-            self.report(ERROR, "arity", f"abs() takes exactly one argument ({nargs} given)", unit, offset)
+            self.report(ERROR, "arity", call_message(STACK_FUNCTIONS["abs"], nargs), unit, offset)
         elif name == "debug" and nargs == 0:
             self.report(ERROR, "arity", "debug needs at least one argument (IndexError when evaluated)", unit, offset)
 

@@ -11,8 +11,9 @@ from typing import Any, Iterable, Mapping, Sequence
 from mom.dsl import syntax
 from mom.dsl.compiler import Function, Unit, compile_expression, compile_units, run
 from mom.dsl.evaluator import Evaluator
-from mom.dsl.limits import DEFAULT_LIMITS, Limits
+from mom.dsl.limits import DEFAULT_LIMITS, Limits, ensure_recursion_limit
 from mom.dsl.reader import Node, Source, read
+from mom.dsl.results import unprintable
 
 __all__ = ["Program", "compile_policy", "evaluate_text", "evaluate_expression"]
 
@@ -46,6 +47,7 @@ class Program:
 
     def run(self, evaluator: Evaluator) -> list[Any]:
         """Evaluate every top-level form on ``evaluator``; the list of their values."""
+        ensure_recursion_limit(self.limits)
         return [run(function, evaluator) for function in self.functions]
 
     def execute(self, bindings: Mapping[str, Any] | None = None) -> list[Any]:
@@ -58,9 +60,15 @@ class Program:
     def evaluate(self, host: Any, guests: Iterable[Any], results: bool = True) -> list[Any]:
         """One policy run with ``Host`` and ``Guests`` bound, as upstream's Policy does.
 
-        (``results`` exists for the fast path's sake; the reference always has them.)
+        A top-level value upstream's results line cannot show fails, as upstream's
+        (mom.dsl.results).  (``results`` exists for the fast path's sake; the
+        reference always has them.)
         """
-        return self.execute({"Host": host, "Guests": guests})
+        values = self.execute({"Host": host, "Guests": guests})
+        error = unprintable(values)
+        if error is not None:
+            raise error
+        return values
 
 
 def compile_policy(text: str, limits: Limits = DEFAULT_LIMITS) -> Program:

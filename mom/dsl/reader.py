@@ -13,7 +13,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Union
 
-from mom.dsl.limits import DEFAULT_LIMITS, Limits
+from mom.dsl.limits import DEFAULT_LIMITS, Limits, ensure_recursion_limit
 from mom.errors import PolicyError
 
 __all__ = [
@@ -235,6 +235,7 @@ def read(text: str, limits: Limits = DEFAULT_LIMITS) -> ReadResult:
         raise PolicyError(
             f"policy too large: {len(text)} characters (limit {limits.max_source_chars})"
         )
+    ensure_recursion_limit(limits)  # for everything that walks the forms (compilers, lint)
     source = Source(text)
     tokens, discarded_at = tokenize(text)
     top: list[Node] = []

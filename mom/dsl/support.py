@@ -28,7 +28,10 @@ from mom.dsl.limits import call_depth_error
 from mom.dsl.sandbox import MISSING
 from mom.errors import PolicyError
 
-__all__ = ["Site", "UserFunction", "LetSpec", "WithSpec", "NAMESPACE", "function_arity_error", "unresolved"]
+__all__ = [
+    "Site", "UserFunction", "LetSpec", "WithSpec", "NAMESPACE", "function_arity_error", "params_not_a_list_error",
+    "unresolved",
+]  # fmt: skip
 
 Function = Callable[[Evaluator], Any]
 
@@ -66,7 +69,7 @@ class Site:
 class UserFunction:
     """A function defined by ``def``: its parameters and its compiled body."""
 
-    __slots__ = ("name", "nparams", "binders", "body")
+    __slots__ = ("name", "nparams", "binders", "body", "params_type")
 
     def __init__(
         self,
@@ -74,8 +77,11 @@ class UserFunction:
         nparams: int | None,
         binders: list[tuple[str, bool] | Callable[[], BaseException]],
         body: Function,
+        params_type: str = "Token",
     ) -> None:
         self.name = name
+        #: what upstream's len() of a parameter "list" that is a token names
+        self.params_type = params_type
         #: None when the parameter list is not a list (upstream fails when called)
         self.nparams = nparams
         #: per parameter: (name, whether it shadows a builtin), or an error factory
@@ -111,6 +117,11 @@ class WithSpec:
 def fail(factory: Callable[[], BaseException]) -> Any:
     """Raise a fresh exception from ``factory`` (static errors surface at run time)."""
     raise factory()
+
+
+def params_not_a_list_error(params_type: str) -> TypeError:
+    """A call of a function whose parameter list is a token: upstream's len() of it."""
+    return TypeError(f"object of type {params_type!r} has no len()")
 
 
 def function_arity_error(name: str, line: int | None) -> PolicyError:
@@ -162,7 +173,7 @@ def invoke(ev: Evaluator, name: str, site: Site) -> Any:
     nparams = function.nparams
     if nparams != len(arguments):
         if nparams is None:
-            raise TypeError("object of type 'Token' has no len()")
+            raise params_not_a_list_error(function.params_type)
         raise function_arity_error(name, site.line)
     ev.steps_left -= 1
     calls = ev.calls

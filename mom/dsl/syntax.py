@@ -373,6 +373,9 @@ class Def(Builtin):
     target: Symbol
     params: list[Param] | None
     body: Expr
+    #: the type upstream's ``len(params)`` names when ``params`` is None (a number's
+    #: token is upstream's NumericToken)
+    params_type: str = "Token"
 
 
 @dataclass(slots=True, eq=False)
@@ -482,7 +485,8 @@ def _def(form: list[Any], name: str, line: int | None, args: list[Any]) -> Expr:
             _symbol(param) if isinstance(param, Token) and param.kind == "symbol" else NotAName(param, param)
             for param in raw_params
         ]
-    return Def(form, name, line, _symbol(args[0]), params, expression(args[2]))
+    params_type = type(raw_params).__name__ if isinstance(raw_params, Token) else "Token"
+    return Def(form, name, line, _symbol(args[0]), params, expression(args[2]), params_type)
 
 
 def _let(form: list[Any], name: str, line: int | None, args: list[Any]) -> Expr:

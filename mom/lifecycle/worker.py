@@ -13,7 +13,7 @@ import logging
 import threading
 from typing import Callable
 
-__all__ = ["Worker", "Outcome"]
+__all__ = ["Worker", "InlineWorker", "Outcome"]
 
 #: what an action's function returns: (result, detail), result "done" or "failed"
 Outcome = tuple[str, str]
@@ -96,3 +96,60 @@ class Worker:
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until no action runs (tests, shutdown)."""
         return self._idle.wait(timeout)
+
+
+class InlineWorker(Worker):
+    """A worker that runs each action at once on the caller's thread and reports before
+    :meth:`submit` returns (no timeout: for hypervisors whose calls return at once, the
+    simulator's, where a run must not depend on thread timing).  It stays :attr:`busy`
+    for ``hold`` seconds of ``clock`` after an action, as long as the action would
+    really take (a migration), so that "one at a time" still means something."""
+
+    def __init__(
+        self,
+        name: str,
+        logger: logging.Logger | None = None,
+        clock: Callable[[], float] | None = None,
+        hold: float = 0.0,
+    ) -> None:
+        super().__init__(name, logger)
+        self.clock = clock
+        self.hold = hold
+        self._until = -float("inf")
+
+    @property
+    def busy(self) -> bool:
+        with self.lock:
+            if self._busy:
+                return True
+        return self.clock is not None and self.clock() < self._until
+
+    def submit(
+        self,
+        what: str,
+        action: Callable[[], Outcome],
+        timeout: float,
+        report: Callable[[str, str], None],
+        on_timeout: Callable[[], None] | None = None,
+    ) -> bool:
+        if self.busy:
+            return False
+        with self.lock:
+            if self._busy:
+                return False
+            self._busy = True
+            self._what = what
+        try:
+            try:
+                result, detail = action()
+            except Exception as error:  # audited as failed, as the threaded worker does
+                self.logger.debug("%s failed", what, exc_info=True)
+                result, detail = "failed", f"{type(error).__name__}: {error}"
+            report(result, detail)
+        finally:
+            with self.lock:
+                self._busy = False
+                self._what = ""
+            if self.clock is not None:
+                self._until = self.clock() + self.hold
+        return True

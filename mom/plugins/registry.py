@@ -60,6 +60,7 @@ COLLECTORS: dict[str, str] = {
     "SimHostMemory": "mom.sim.collectors:SimHostMemory",
     "SimHostKSM": "mom.sim.collectors:SimHostKSM",
     "SimHostCpu": "mom.sim.collectors:SimHostCpu",
+    "SimHostCpuPressure": "mom.sim.cpu_collector:SimHostCpuPressure",
 }
 
 _K = "mom.plugins.controllers."

@@ -16,6 +16,7 @@ from mom import _impl
 from mom.log import log_set_verbosity
 from mom.plugins.controllers.base import Controller
 from mom.rpc.marshalling import plain
+from mom.timings import TickTimings
 
 __all__ = ["MOMFuncs", "exported", "EXPORTED_ATTRIBUTE"]
 
@@ -93,8 +94,9 @@ class MOMFuncs:
 
         ``'mom'`` (this package's addition) names the policy implementation in use and,
         under ``'hypervisor'``, the interface's counters (libvirt: calls in all, by name,
-        and since the previous collection round), and under ``'controllers'`` theirs
-        (``Balloon``: clamped targets by bound, refused targets, stuck guests).  Raises AttributeError before the host
+        and since the previous collection round), under ``'controllers'`` theirs
+        (``Balloon``: clamped targets by bound, refused targets, stuck guests), and under
+        ``'timings'`` where the ticks' time goes (:mod:`mom.timings`).  Raises AttributeError before the host
         monitor is ready, as upstream does.
         """
         host = self.threads["host_monitor"].interrogate()
@@ -116,7 +118,16 @@ class MOMFuncs:
                 controllers[type(controller).__name__] = plain(counters)
         if controllers:
             about["controllers"] = controllers
+        timings = self._timings()
+        if timings is not None:
+            about["timings"] = plain(timings.summary())
         return {"host": plain(host.statistics[-1]), "guests": guests, "mom": about}
+
+    def _timings(self) -> Any:
+        """The daemon's TickTimings (mom.timings), if its engine has one among its observers."""
+        observers = getattr(self.threads["policy_engine"], "observers", None)
+        find = getattr(observers, "find", None)
+        return find(TickTimings) if find is not None else None
 
     @exported
     def getActiveGuests(self) -> list[str]:

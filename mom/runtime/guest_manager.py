@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 from mom.config import Settings
+from mom.runtime.batch import collect_batched
 from mom.runtime.entity import Entity
 from mom.runtime.guest_monitor import GuestMonitor
 from mom.runtime.table import GuestSet, SampleTable
@@ -47,10 +48,13 @@ class GuestManager(threading.Thread):
         settings: Settings,
         stop: threading.Event | None = None,
         guest_properties: dict[str, Any] | None = None,
+        observers: Any = None,
     ) -> None:
         super().__init__(name="GuestManager", daemon=True)
         #: properties every guest monitor gets besides its own (momd: ``sla_registry``)
         self.guest_properties = dict(guest_properties or {})
+        #: who hears of each collection round (mom.observers; nobody by default)
+        self.observers = observers
         self.config = config
         self.settings = settings
         self.hypervisor_iface = hypervisor_iface
@@ -64,6 +68,8 @@ class GuestManager(threading.Thread):
         #: guest id -> (monotonic time before which no new monitor, next back-off)
         self.respawn_after: dict[Any, tuple[float, float]] = {}
         self.multi_thread = self.settings.guest_manager_multi_thread
+        #: collection rounds batched when the guests' collectors allow it (mom.runtime.batch)
+        self.batched = True
         self.work: queue.Queue[Any] = queue.Queue()
         #: monitors queued or being collected (a slow guest is not queued twice)
         self.pending: set[int] = set()
@@ -190,16 +196,27 @@ class GuestManager(threading.Thread):
     # ## Collection
 
     def collect_guests(self) -> None:
-        """One collection round: every monitor, on the workers or right here."""
+        """One collection round: every monitor, batched, on the workers or right here."""
+        started = time.perf_counter()
+        batched = self._collect_round()
+        if self.observers:
+            # a round on the workers is timed until its guests are queued
+            self.observers.collection_finished(time.perf_counter() - started, len(self.guests), batched)
+
+    def _collect_round(self) -> bool:
         with self.guests_lock:
             monitors = list(self.guests.values())
         # an interface that can fetch every guest's statistics at once does it now
         # (the libvirt interface: one getAllDomainStats per round, see prefetch())
         if monitors:
             self._guard(self.hypervisor_iface.prefetch)
+        # every guest with the same shipped collectors: one batched round into the
+        # columns (mom.runtime.batch); otherwise guest by guest
+        if self._collect_batched([monitor for monitor in monitors if not monitor._terminate]):
+            return True
         for monitor in monitors:
             if self.stop.is_set():
-                return
+                return False
             if monitor._terminate:
                 continue
             if not self.multi_thread:
@@ -211,6 +228,16 @@ class GuestManager(threading.Thread):
                     continue
                 self.pending.add(id(monitor))
             self.work.put(monitor)
+        return False
+
+    def _collect_batched(self, monitors: list[GuestMonitor]) -> bool:
+        if not self.batched or self.stop.is_set():
+            return False
+        try:
+            return collect_batched(monitors)
+        except Exception:
+            self.logger.exception("GuestManager: batched collection failed; collecting guest by guest")
+            return False
 
     def _worker(self) -> None:
         while True:
@@ -253,9 +280,12 @@ class GuestManager(threading.Thread):
             # use for old ones either (upstream builds fresh entities each cycle)
             self.table.clear_controls()
             rows = []
+            variables = self.table.variables
             for _vm_id, monitor in self._ready():
-                self.table.variables[monitor.row] = dict(monitor.variables)
-                rows.append(monitor.row)
+                row = monitor.row
+                if monitor.variables or variables[row]:  # most guests have none: no dict each
+                    variables[row] = dict(monitor.variables)
+                rows.append(row)
             return GuestSet(self.table, rows)
 
     def monitored_uuids(self) -> list[str]:

@@ -88,21 +88,7 @@ class Monitor:
             self._set_not_ready("no collectors (initialization failed)", logging.ERROR)
             self.terminate()
             return None
-        if self.fields is None:
-            fields: set[str] = set()
-            optional: set[str] = set()
-            for collector in collectors:
-                fields |= set(collector.getFields())
-                optional |= set(collector.getOptionalFields())
-            self.fields = fields
-            self.optional_fields = optional
-            if self.table is not None:  # policies see these fields only
-                self.table.declare(fields | optional)
-            if self.plotter is not None:
-                self.plotter.setFields(fields | optional)
-        optional = self.optional_fields
-        if type(optional) is not set or not optional.isdisjoint(self.fields):
-            optional = self.optional_fields = set(optional or ()) - self.fields
+        optional = self.known_fields(collectors)
         data: dict[str, Any] = {}
         for collector in collectors:
             try:
@@ -146,12 +132,36 @@ class Monitor:
                 self._statistics.append(data)
                 while len(self._statistics) > self.history_length:
                     self._statistics.popleft()
-        if self.ready is not True:
-            self.logger.info("%s is ready", self.name)
-        self.ready = True
+        self.became_ready()
         if self.plotter is not None:
             self.plotter.plot(data)
         return data
+
+    def known_fields(self, collectors: list[Any]) -> set[str]:
+        """The optional fields (a set without the mandatory ones), ``fields`` and
+        ``optional_fields`` asked of the collectors the first time (and declared)."""
+        if self.fields is None:
+            fields: set[str] = set()
+            optional: set[str] = set()
+            for collector in collectors:
+                fields |= set(collector.getFields())
+                optional |= set(collector.getOptionalFields())
+            self.fields = fields
+            self.optional_fields = optional
+            if self.table is not None:  # policies see these fields only
+                self.table.declare(fields | optional)
+            if self.plotter is not None:
+                self.plotter.setFields(fields | optional)
+        optional = self.optional_fields
+        if type(optional) is not set or not optional.isdisjoint(self.fields):
+            optional = self.optional_fields = set(optional or ()) - self.fields
+        return optional
+
+    def became_ready(self) -> None:
+        """A sample of this monitor was stored."""
+        if self.ready is not True:
+            self.logger.info("%s is ready", self.name)
+        self.ready = True
 
     def _set_not_ready(self, message: str, level: int) -> None:
         # loud on the transition, quiet while it stays not ready

@@ -31,6 +31,7 @@ from mom.runtime.host_monitor import HostMonitor
 from mom.runtime.pressure import PressureWatcher
 from mom.sla.registry import SlaRegistry
 from mom.sla.state import StateFile
+from mom.timings import TickTimings
 
 __all__ = ["DaemonParts", "StartupError", "build_parts", "load_hypervisor_interface"]
 
@@ -147,6 +148,7 @@ def build_parts(
     config.add_section(INTERNAL_SECTION)
     config.set(INTERNAL_SECTION, "plot-subdir", settings.plot_subdir)
     observers = Observers()
+    observers.add(TickTimings())  # getStatistics()['mom']['timings']
     host_monitor = HostMonitor(config, settings, stop)
     if host_monitor.collectors is None:
         raise StartupError("the host collectors cannot be loaded")
@@ -157,7 +159,7 @@ def build_parts(
     try:
         # one SLA registry, for the GuestSla collector and the RPC
         sla = SlaRegistry(settings.sla, StateFile(settings.state_file))
-        guest_manager = GuestManager(config, iface, settings, stop, guest_properties={"sla_registry": sla})
+        guest_manager = GuestManager(config, iface, settings, stop, guest_properties={"sla_registry": sla}, observers=observers)
         sla.live_guests = guest_manager.monitored_uuids
         watcher = _pressure_watcher(settings, stop)
         engine = PolicyEngine(

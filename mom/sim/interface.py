@@ -18,6 +18,8 @@ from typing import Any, Iterator
 
 from mom.errors import HypervisorInterfaceError
 from mom.plugins.hypervisors.base import HypervisorInterface
+from mom.sim.interface_cpu import SimCpu
+from mom.sim.interface_lifecycle import SimLifecycle
 from mom.sim.ksm import KsmBusy
 from mom.sim.model import SimHost
 
@@ -55,8 +57,8 @@ class SimKsmSysfs:
         return False
 
 
-class SimInterface(HypervisorInterface):
-    """The hypervisor interface over a simulated host."""
+class SimInterface(SimLifecycle, SimCpu, HypervisorInterface):
+    """The hypervisor interface over a simulated host (lifecycle actions: :mod:`mom.sim.interface_lifecycle`; CPU: :mod:`mom.sim.interface_cpu`)."""
 
     def __init__(self, host: SimHost) -> None:
         self.host = host
@@ -70,14 +72,22 @@ class SimInterface(HypervisorInterface):
             raise HypervisorInterfaceError(f"no guest with uuid {uuid}")
         return info.index
 
+    def _live(self, uuid: str) -> int:
+        """The index of a running guest (libvirt has no statistics of a stopped domain)."""
+        index = self._index(uuid)
+        if not self.host.power.is_running(index):
+            raise HypervisorInterfaceError(f"guest {uuid} is not running")
+        return index
+
     # ## Queries
 
     def getVmList(self) -> list[int]:
-        return [info.id for info in self.host.info]
+        running = self.host.power.running
+        return [info.id for info in self.host.info if running[info.index]]
 
     def getVmInfo(self, vm_id: Any) -> dict[str, Any] | None:
         info = self.host.by_id.get(vm_id)
-        if info is None:
+        if info is None or not self.host.power.is_running(info.index):
             return None
         return {"uuid": info.uuid, "name": info.name, "pid": None}
 
@@ -85,7 +95,7 @@ class SimInterface(HypervisorInterface):
         self._index(uuid)
 
     def getVmMemoryStats(self, uuid: str) -> dict[str, Any]:
-        index = self._index(uuid)
+        index = self._live(uuid)
         lists = self.host.guest_lists()
         return {
             key: lists[key][index]
@@ -102,7 +112,7 @@ class SimInterface(HypervisorInterface):
         }
 
     def getVmBalloonInfo(self, uuid: str) -> dict[str, Any] | None:
-        index = self._index(uuid)
+        index = self._live(uuid)
         lists = self.host.guest_lists()
         return {
             "balloon_cur": lists["balloon_cur"][index],
@@ -111,7 +121,7 @@ class SimInterface(HypervisorInterface):
         }
 
     def getVmCpuTuneInfo(self, uuid: str) -> dict[str, Any] | None:
-        index = self._index(uuid)
+        index = self._live(uuid)
         host = self.host
         return {
             "vcpu_quota": int(host.vcpu_quota[index]),
@@ -132,7 +142,7 @@ class SimInterface(HypervisorInterface):
     # ## Actions
 
     def setVmBalloonTarget(self, uuid: str, target: int) -> None:
-        index = self._index(uuid)
+        index = self._live(uuid)
         maximum = int(self.host.balloons.maximum[index])
         if not 0 < target <= maximum:
             # libvirt refuses the same: "cannot set memory higher than max memory"
@@ -141,7 +151,7 @@ class SimInterface(HypervisorInterface):
         self.actions.append((self.host.time, "setVmBalloonTarget", index, int(target)))
 
     def setVmCpuTune(self, uuid: str, quota: int, period: int) -> None:
-        index = self._index(uuid)
+        index = self._live(uuid)
         self.host.vcpu_quota[index] = int(quota)
         self.host.vcpu_period[index] = int(period)
         self.actions.append((self.host.time, "setVmCpuTune", index, (int(quota), int(period))))

@@ -18,9 +18,11 @@ from typing import Any, Mapping
 import numpy as np
 
 from mom.sim.balloon import BalloonDrivers
+from mom.sim.cpu import CpuModel
 from mom.sim.guest_memory import GuestMemory
 from mom.sim.host_memory import HostMemory
 from mom.sim.ksm import Ksm
+from mom.sim.lifecycle import GuestPower
 from mom.sim.scenario import Scenario, per_guest
 from mom.sim.workloads import Workloads
 
@@ -106,6 +108,12 @@ class SimHost:
         self.vcpu_period = np.full(n, 100000, np.int64)
         #: guest_lists() of this tick, built on first use
         self._guest_lists: dict[str, list[int]] | None = None
+        #: which guests run, are off or left for a peer (mom.sim.lifecycle)
+        self.power = GuestPower(n, scenario.peers)
+        #: CPU demand and contention (mom.sim.cpu), on a generator of its own: a
+        #: scenario without CPU demand draws exactly what it drew before
+        cpu_rng = np.random.default_rng(np.random.SeedSequence(scenario.seed).spawn(3)[2])
+        self.cpu = CpuModel(groups, self.group_index, scenario.host.cpus, cpu_rng)
 
     # ## The step
 
@@ -122,7 +130,12 @@ class SimHost:
         now = self.time
         host, guests = self.host, self.guests
         host.begin_tick()
-        self.demand = self.workloads.demand(now, dt)
+        # a guest that is off wants nothing (the draws go on: the same seed, the same run)
+        running = self.power.running
+        self.demand = np.where(running, self.workloads.demand(now, dt), 0)
+        if self.cpu.active:
+            load = self.workloads.load(now)[self.group_index]
+            self.cpu.step(dt, load, running, self.vcpu_quota, self.vcpu_period)
         actual = self.balloons.step(now, dt, guests.lowest_actual(self.demand))
         guests.update(actual, self.demand, dt)
         if guests.out_of_memory.any():
@@ -135,7 +148,7 @@ class SimHost:
             found = host.take(self.ksm.saved - potential)
             self._settle_ksm(self.ksm.saved - found)
         # guests touch new memory: free, cache, then swap
-        host.grow(np.maximum(0, np.minimum(actual, guests.used()) - host.touched))
+        host.grow(np.where(running, np.maximum(0, np.minimum(actual, guests.used()) - host.touched), 0))
         host.swap_in(self.activity, dt)
         potential = self.potential()
         wanted = self.ksm.step(dt, int(host.touched.sum()), potential, float(self.activity.mean()))
@@ -148,6 +161,10 @@ class SimHost:
         host.grow_cache(dt)
         self._guest_lists = None
 
+    def forget_lists(self) -> None:
+        """The guests' statistics changed outside a step (a guest stopped or started)."""
+        self._guest_lists = None
+
     def _settle_ksm(self, saved: int) -> None:
         self.ksm.settle(saved)
         self.host.ksm_changed(saved)
@@ -155,7 +172,7 @@ class SimHost:
     def check(self) -> None:
         """Raise :class:`InvariantError` listing every broken invariant."""
         problems = self.host.check() + self.guests.check() + self.balloons.check(self.time)
-        problems += self.ksm.check(self.potential())
+        problems += self.ksm.check(self.potential()) + self.power.check() + self.cpu.check()
         if np.any(self.host.touched > self.balloons.actual):
             problems.append("host: a guest holds more memory than its balloon size")
         if problems:
@@ -223,5 +240,5 @@ class SimHost:
 
     def committed(self) -> int:
         """KiB the host would need to hold every guest's used memory in RAM (no swap)."""
-        used = np.minimum(self.balloons.actual, self.guests.used())
+        used = np.where(self.power.running, np.minimum(self.balloons.actual, self.guests.used()), 0)
         return self.host.overhead + int(np.maximum(used, self.host.touched).sum()) - self.ksm.saved

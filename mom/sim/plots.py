@@ -1,12 +1,13 @@
 """PNG plots of a simulation run (matplotlib, Agg backend: no screen needed).
 
-``overview.png`` stacks six panels over simulated time, and each panel is also saved
+``overview.png`` stacks seven panels over simulated time, and each panel is also saved
 alone: ``host-memory.png`` (where the host's RAM goes, and the policy's pressure
 threshold), ``guests.png`` (all guests' balloon sizes and targets against their RSS on
 the host and the memory in use inside them), ``balloons.png`` (balloon sizes, targets and memory in use per guest group,
 in percent of the group's boot memory), ``swap.png`` (host and guest swap),
 ``ksm.png`` (KSM savings and ksmd's CPU), ``actions.png`` (balloon and KSM calls per
-policy cycle).  Periods under memory pressure are shaded in every panel.
+policy cycle, and the guests powered off, started again and migrated), ``cpu.png`` (CPUs
+each group asked for and got).  Periods under memory pressure are shaded in every panel.
 """
 
 from __future__ import annotations
@@ -168,6 +169,43 @@ def _ksm(ax: Any, recording: Recording, threshold: float) -> None:
     ax.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", fontsize=7)
 
 
+_COLORS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+)  # as the balloons panel
+
+#: the Lifecycle's actions in the actions panel: (series, marker, color, label)
+_LIFECYCLE_MARKS = (
+    ("power_off", "o", "#990000", "guest powered off"),
+    ("restore", "^", "#38761d", "guest started again"),
+    ("migrate", ">", "#674ea7", "guest migrated"),
+)
+
+
+def _cpu(ax: Any, recording: Recording, threshold: float) -> None:
+    t = _minutes(recording)
+    if not any(column.any() for column in recording.cpu.values()):
+        ax.set_title("CPU (no CPU demand in this scenario)")
+        return
+    for index, group in enumerate(recording.groups):
+        demand, got = recording.cpu_series(group, "cpu_demand"), recording.cpu_series(group, "cpu_got")
+        if not demand.any():
+            continue
+        color = _COLORS[index % len(_COLORS)]
+        ax.plot(t, got, color=color, linewidth=1.0, label=f"{group}: got")
+        ax.plot(t, demand, color=color, linewidth=0.8, linestyle="--", label=f"{group}: asked")
+    ax.set_ylabel("CPUs")
+    ax.set_ylim(bottom=0)
+    ax.set_title("CPU per group: asked (dashed) and got (shares and quotas applied)")
+    ax.legend(loc="upper right", fontsize=7, ncol=2)
+
+
 def _actions(ax: Any, recording: Recording, threshold: float) -> None:
     actions = recording.actions
     t = np.array(actions["time"]) / 60.0
@@ -180,6 +218,19 @@ def _actions(ax: Any, recording: Recording, threshold: float) -> None:
     if len(ksm):
         top = max(1, max(max(actions["inflate"]), max(actions["deflate"])))
         ax.plot(t[ksm], np.full(len(ksm), top * 1.05), "v", color="#38761d", markersize=4, label="KSM retuned")
+    top = max(1, max(max(actions["inflate"]), max(actions["deflate"])))
+    for name, marker, color, label in _LIFECYCLE_MARKS:
+        done = np.array(actions.get(name, []))
+        at = np.flatnonzero(done > 0)
+        if len(at):
+            ax.plot(
+                t[at],
+                np.full(len(at), top * 1.12),
+                marker,
+                color=color,
+                markersize=5,
+                label=f"{label} ({int(done.sum())})",
+            )
     failed = np.flatnonzero(np.array(actions["policy_ok"]) == 0)
     if len(failed):
         ax.plot(t[failed], np.zeros(len(failed)), "x", color="black", label="policy failed")
@@ -197,6 +248,7 @@ PANELS: dict[str, Callable[[Any, Recording, float], None]] = {
     "swap.png": _swap,
     "ksm.png": _ksm,
     "actions.png": _actions,
+    "cpu.png": _cpu,
 }
 
 
@@ -205,7 +257,7 @@ def render(recording: Recording, directory: str, *, title: str, threshold: float
     plt = _pyplot()
     os.makedirs(directory, exist_ok=True)
     paths = []
-    figure, axes = plt.subplots(len(PANELS), 1, figsize=(11, 17), sharex=True)
+    figure, axes = plt.subplots(len(PANELS), 1, figsize=(11, 19), sharex=True)
     for ax, draw in zip(axes, PANELS.values()):
         _shade_pressure(ax, recording, threshold)
         draw(ax, recording, threshold)

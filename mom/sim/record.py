@@ -14,6 +14,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from mom.sim.lifecycle import MIGRATED, OFF
 from mom.sim.model import SimHost
 
 __all__ = ["Recording", "HOST_SERIES", "GROUP_SERIES", "ACTION_SERIES", "write_dat"]
@@ -39,10 +40,26 @@ HOST_SERIES = (
     "below_floor",  # guests below balloon_min
     "stuck_balloons",
     "oom_kills",  # cumulative, all guests
+    "guests_off",  # guests powered off now (the Lifecycle controller's)
+    "guests_migrated",  # guests gone to a peer so far
 )
 
 #: per-tick series of each guest group (sums over its guests, KiB)
 GROUP_SERIES = ("balloon_max", "balloon_min", "balloon_cur", "balloon_target", "used", "anon", "rss", "guest_swap")
+
+#: per-tick CPU series of each guest group (sums over its guests, CPUs; mom.sim.cpu)
+CPU_SERIES = ("cpu_demand", "cpu_got")
+
+#: the sim interface's lifecycle calls -> the per-cycle count they go to
+LIFECYCLE_CALLS = {
+    "shutdownVm": "power_off",
+    "destroyVm": "power_off",
+    "managedSaveVm": "power_off",
+    "startVm": "restore",
+    "migrateVm": "migrate",
+}
+#: per policy cycle, the lifecycle actions done
+LIFECYCLE_SERIES = ("power_off", "restore", "migrate")
 
 #: per policy cycle
 ACTION_SERIES = ("policy_ok", "inflate", "deflate", "inflate_kib", "deflate_kib", "ksm_tune", "cpu_tune")
@@ -76,6 +93,9 @@ class Recording:
         self.group = {(group, name): np.zeros(ticks) for group in self.groups for name in GROUP_SERIES}
         self.count = 0
         self.actions: dict[str, list[Any]] = {"time": [], **{name: [] for name in ACTION_SERIES}}
+        for name in LIFECYCLE_SERIES:
+            self.actions[name] = []
+        self.cpu = {(group, name): np.zeros(ticks) for group in self.groups for name in CPU_SERIES}
         self.samples: list[tuple[float, dict[str, Any]]] = []
         self._group_index = host.group_index
 
@@ -107,6 +127,8 @@ class Recording:
             "below_floor": int((balloons.actual < balloons.minimum).sum()),
             "stuck_balloons": int(balloons.stuck(host.time).sum()),
             "oom_kills": int(guests.oom_kills.sum()),
+            "guests_off": int((host.power.state == OFF).sum()),
+            "guests_migrated": int((host.power.state == MIGRATED).sum()),
         }
         for name, value in values.items():
             self.host[name][i] = value
@@ -125,6 +147,11 @@ class Recording:
             sums = np.bincount(self._group_index, weights=column, minlength=groups)
             for g, group in enumerate(self.groups):
                 self.group[(group, name)][i] = sums[g]
+        if host.cpu.active:
+            for name, column in (("cpu_demand", host.cpu.demand), ("cpu_got", host.cpu.got)):
+                sums = np.bincount(self._group_index, weights=column, minlength=groups)
+                for g, group in enumerate(self.groups):
+                    self.cpu[(group, name)][i] = sums[g]
 
     def sample(self, now: float, data: dict[str, Any] | None) -> None:
         """A host sample the daemon collected (None: the collection failed)."""
@@ -133,7 +160,7 @@ class Recording:
 
     def policy_cycle(self, now: float, ok: bool, actions: Sequence[tuple[float, str, int, Any]], host: SimHost) -> None:
         """One PolicyEngine cycle and the hypervisor calls it made (``actions`` since the last)."""
-        counts = dict.fromkeys(ACTION_SERIES, 0)
+        counts = dict.fromkeys(ACTION_SERIES + LIFECYCLE_SERIES, 0)
         counts["policy_ok"] = int(ok)
         previous = host.balloons.actual
         for _, method, index, value in actions:
@@ -149,8 +176,10 @@ class Recording:
                 counts["ksm_tune"] += 1
             elif method == "setVmCpuTune":
                 counts["cpu_tune"] += 1
+            elif method in LIFECYCLE_CALLS:
+                counts[LIFECYCLE_CALLS[method]] += 1
         self.actions["time"].append(now)
-        for name in ACTION_SERIES:
+        for name in ACTION_SERIES + LIFECYCLE_SERIES:
             self.actions[name].append(counts[name])
 
     # ## Views
@@ -160,6 +189,10 @@ class Recording:
 
     def group_series(self, group: str, name: str) -> np.ndarray:
         return self.group[(group, name)][: self.count]
+
+    def cpu_series(self, group: str, name: str) -> np.ndarray:
+        """A group's CPU series (CPU_SERIES; zeros if no guest has a CPU demand)."""
+        return self.cpu[(group, name)][: self.count]
 
     def times(self) -> np.ndarray:
         return self.time[: self.count]
@@ -180,8 +213,15 @@ class Recording:
         write_dat(path, names, zip(self.times(), *columns))
         paths.append(path)
         path = os.path.join(directory, "actions.dat")
-        write_dat(path, ACTION_SERIES, zip(self.actions["time"], *(self.actions[name] for name in ACTION_SERIES)))
+        series = ACTION_SERIES + LIFECYCLE_SERIES
+        write_dat(path, series, zip(self.actions["time"], *(self.actions[name] for name in series)))
         paths.append(path)
+        if any(column.any() for column in self.cpu.values()):
+            path = os.path.join(directory, "model-cpu.dat")
+            names = [f"{group}.{name}" for group in self.groups for name in CPU_SERIES]
+            columns = [self.cpu_series(group, name) for group in self.groups for name in CPU_SERIES]
+            write_dat(path, names, zip(self.times(), *columns))
+            paths.append(path)
         if self.samples:
             path = os.path.join(directory, "HostMonitor.dat")
             fields = sorted(self.samples[0][1])

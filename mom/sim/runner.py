@@ -22,14 +22,16 @@ from typing import Any, Callable
 
 from mom.config import new_parser, validate
 from mom.errors import MomError
+from mom.lifecycle.worker import InlineWorker
 from mom.plugins.controllers.balloon import Balloon
+from mom.plugins.controllers.lifecycle import Lifecycle
 from mom.runtime.parts import DaemonParts, StartupError, build_parts
 from mom.sim.interface import attached
 from mom.sim.model import SimHost
 from mom.sim.record import Recording
 from mom.sim.scenario import Scenario
 
-__all__ = ["Simulation", "SimulationError", "RunResult", "build_config"]
+__all__ = ["Simulation", "SimulationError", "RunResult", "build_config", "sla_rules"]
 
 log = logging.getLogger("mom.sim")
 
@@ -56,6 +58,8 @@ class RunResult:
     balloon: dict[str, Any] = field(default_factory=dict)
     #: indexes of the guests the daemon holds stuck at the end
     daemon_stuck: list[int] = field(default_factory=list)
+    #: the Lifecycle controller's audit counts ("power-off done", "migrate refused"...), if it ran
+    lifecycle: dict[str, int] = field(default_factory=dict)
 
 
 class _Counter(logging.Handler):
@@ -103,12 +107,34 @@ def build_config(scenario: Scenario) -> Any:
         "plot-dir": "",
         # the real host's memory pressure says nothing of the simulated one
         "pressure-trigger": "false",
+        # nothing of a run outlives it (SLAs set over RPC, guests the Lifecycle stopped)
+        "state-file": "",
     }
     for key, value in main.items():
         config.set("main", key, str(value))
+    rules = sla_rules(scenario)
+    if rules:
+        _section(config, "sla").update({"rules": rules})
+    if daemon.lifecycle:
+        _section(config, "lifecycle").update(dict(daemon.lifecycle))
+    if scenario.peers:
+        _section(config, "migration").update({"peers": ", ".join(uri for uri, _ in scenario.peers)})
     config.set("host", "collectors", ", ".join(daemon.host_collectors))
     config.set("guest", "collectors", ", ".join(daemon.guest_collectors))
     return config
+
+
+def _section(config: Any, name: str) -> Any:
+    if not config.has_section(name):
+        config.add_section(name)
+    return config[name]
+
+
+def sla_rules(scenario: Scenario) -> str:
+    """``[sla] rules`` giving each group's guests (named ``GROUP-NNNN``) its ``sla-class``;
+    the longest group names first, so that group ``web`` never takes ``web-2``'s guests."""
+    groups = sorted((g for g in scenario.groups if g.sla_class), key=lambda g: -len(g.name))
+    return "\n".join(f"{g.name}-[0-9]* class={g.sla_class}" for g in groups)
 
 
 def _every(interval: float, tick: float) -> int:
@@ -218,11 +244,17 @@ class Simulation:
             logger.propagate = old_propagate
         balloon: dict[str, Any] = {}
         daemon_stuck: list[int] = []
+        lifecycle: dict[str, int] = {}
         for controller in self.parts.policy_engine.controllers if self.parts is not None else ():
             if isinstance(controller, Balloon):
                 balloon = controller.statistics()
                 daemon_stuck = sorted(host.by_uuid[uuid].index for uuid in controller.stuck_guests())
+            if isinstance(controller, Lifecycle):
+                lifecycle = {
+                    f"{action} {result}": n for (action, result), n in sorted(controller.audit.counters().items())
+                }
         return RunResult(
+            lifecycle=lifecycle,
             balloon=balloon,
             daemon_stuck=daemon_stuck,
             recording=recording,
@@ -244,14 +276,34 @@ class Simulation:
         self.recording.sample(self.host.time, parts.first_host_sample)
         engine, guest_manager = parts.policy_engine, parts.guest_manager
         host = self.host
+        epoch = time.time()  # the audit's times: the run's start, plus simulated seconds
+
+        def clock() -> float:
+            return float(host.time)
+
         for controller in engine.controllers:
             if isinstance(controller, Balloon):  # stuck balloons are timed on the simulated clock
                 controller.clock = lambda: float(host.time)
+            if isinstance(controller, Lifecycle):
+                # its intervals on the simulated clock, its actions run inline (the sim's
+                # calls return at once): a run does not depend on thread timing
+                controller.clock = clock
+                controller.audit.clock = lambda: epoch + float(host.time)
+                controller.power_worker = InlineWorker("LifecyclePower", controller.logger)
+                # a live migration takes a while: the next one waits for the next policy cycle
+                controller.migration_worker = InlineWorker(
+                    "LifecycleMigration", controller.logger, clock, self.scenario.daemon.policy_engine_interval - 1e-6
+                )
         try:
             if parts.hypervisor_iface is None:
                 raise SimulationError("the hypervisor interface cannot start: " + "; ".join(counter.samples))
             if self.scenario.daemon.parameters:
                 engine.rpc_set_named_policy("01-parameters", self.scenario.daemon.parameters)
+            for name, text in self.scenario.daemon.policies:
+                if not engine.rpc_set_named_policy(name, text):
+                    raise SimulationError(
+                        f"policy {name!r} of [daemon.policies] does not load: " + "; ".join(counter.samples)
+                    )
             if len(engine.controllers) != len(settings.controllers):
                 raise SimulationError("a controller cannot start: " + "; ".join(counter.samples))
             if counter.counts:

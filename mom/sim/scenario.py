@@ -136,6 +136,11 @@ class DaemonSpec:
     parameters: str = ""
     #: the policy's pressure threshold (free fraction), for the summary's "time under pressure"
     pressure_threshold: float = 0.20
+    #: named policies set after start (``[daemon.policies]``: name -> policy text), as
+    #: vdsm's setNamedPolicy sets them, beside the policy directory's
+    policies: tuple[tuple[str, str], ...] = ()
+    #: mom.conf's ``[lifecycle]`` keys (``[daemon.lifecycle]``), as text
+    lifecycle: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,6 +169,12 @@ class GroupSpec:
     vcpus: int
     #: load over time: (seconds, factor) points, linear in between, scaling the working set
     load: tuple[tuple[float, float], ...] = ((0.0, 1.0),)
+    #: the guests' SLA class for the daemon's ``[sla] rules`` ("": the daemon's default)
+    sla_class: str = ""
+    #: CPU demand (:mod:`mom.sim.cpu`): busy fraction of its vCPUs, scaled by the load
+    cpu_demand: float = 0.0
+    #: random variation of the CPU demand around it, fraction of its vCPUs
+    cpu_noise: float = 0.0
 
 
 def per_guest(
@@ -187,6 +198,8 @@ class Scenario:
     ksm: KsmSpec = field(default_factory=KsmSpec)
     daemon: DaemonSpec = field(default_factory=DaemonSpec)
     path: str = ""
+    #: other hosts guests may migrate to (``[peers]``): (URI, free KiB), in file order
+    peers: tuple[tuple[str, int], ...] = ()
 
     @property
     def guest_count(self) -> int:
@@ -367,9 +380,33 @@ def _daemon(reader: _Reader) -> DaemonSpec:
         policy_dir=reader.text("policy-dir", d.policy_dir),
         parameters=reader.text("parameters", d.parameters),
         pressure_threshold=reader.number("pressure-threshold", d.pressure_threshold, 0.0, 1.0),
+        policies=_text_table(reader.table("policies")),
+        lifecycle=_text_table(reader.table("lifecycle"), scalars=True),
     )
     reader.finish()
     return spec
+
+
+def _text_table(reader: _Reader, scalars: bool = False) -> tuple[tuple[str, str], ...]:
+    """A table of texts (``scalars``: numbers and booleans too, as mom.conf text)."""
+    items = []
+    for key in list(reader.data):
+        value = reader.data[key]
+        if scalars and isinstance(value, bool):
+            value = "true" if value else "false"
+        elif scalars and isinstance(value, (int, float)):
+            value = str(value)
+        reader.data[key] = value
+        items.append((key, reader.text(key, "")))
+    reader.finish()
+    return tuple(items)
+
+
+def _peers(reader: _Reader) -> tuple[tuple[str, int], ...]:
+    """``[peers]``: URI = free memory (a size)."""
+    peers = tuple((uri, reader.size(uri, 0)) for uri in list(reader.data))
+    reader.finish()
+    return peers
 
 
 def _group(reader: _Reader, index: int, default_load: tuple[tuple[float, float], ...]) -> GroupSpec:
@@ -405,11 +442,22 @@ def _group(reader: _Reader, index: int, default_load: tuple[tuple[float, float],
         cpu_limit=reader.number("cpu-limit", 100.0, 0.0, 100.0),
         vcpus=reader.integer("vcpus", 2, 1),
         load=reader.get("load", default_load, _load_points, _LOAD_EXPECTED),
+        sla_class=reader.get("sla-class", "", _class_name, "an SLA class name (letters, digits, - and _)"),
+        cpu_demand=reader.number("cpu-demand", 0.0, 0.0, 1.0),
+        cpu_noise=reader.number("cpu-noise", 0.0, 0.0, 1.0),
     )
     reader.finish()
     if spec.min_memory > spec.memory:
         raise ScenarioError(f"{reader.source}: {reader.where}: min-memory is larger than memory")
     return spec
+
+
+def _class_name(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    if value and not re.match(r"^[A-Za-z][A-Za-z0-9_-]*$", value):
+        raise ValueError(value)
+    return value
 
 
 def _multiple(source: str, key: str, value: float, tick: float) -> None:
@@ -430,6 +478,7 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>", path: st
     host = _host(top.table("host"))
     ksm = _ksm(top.table("ksm"))
     daemon = _daemon(top.table("daemon"))
+    peers = _peers(top.table("peers"))
     top.used.add("group")
     raw_groups = data.get("group")
     if not isinstance(raw_groups, list) or not raw_groups:
@@ -456,6 +505,7 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>", path: st
         daemon=daemon,
         groups=groups,
         path=path,
+        peers=peers,
     )
 
 

@@ -50,8 +50,10 @@ def summarize(result: RunResult) -> dict[str, Any]:
                 "oom_kills": int(host.guests.oom_kills[mask].sum()),
             }
         )
+        groups[-1].update(_lifecycle_group(host, mask))
+        groups[-1].update(_cpu_group(recording, name, tick))
     below = recording.series("below_floor")
-    return {
+    summary = {
         "scenario": scenario.name,
         "seed": scenario.seed,
         "guests": host.n,
@@ -89,6 +91,40 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "wall_seconds": round(result.elapsed, 2),
         "speedup": round(float(host.time) / result.elapsed, 1) if result.elapsed > 0 else None,
     }
+    power = host.power
+    summary.update(
+        {
+            # power-offs: vapor guests, unless a class table lets other classes be powered off
+            "vapor_power_offs": int(power.powered_off.sum()),
+            "restores": int(power.restored.sum()),
+            "migrations": int(power.migrated.sum()),
+            "peers_free_gib": {uri: round(free / GIB, 1) for uri, free in power.peer_free.items()},
+            # what the Lifecycle controller audited: "action result" -> count
+            "lifecycle_audit": dict(result.lifecycle),
+        }
+    )
+    return summary
+
+
+def _lifecycle_group(host: Any, mask: np.ndarray) -> dict[str, int]:
+    power = host.power
+    return {
+        "powered_off": int(power.powered_off[mask].sum()),
+        "restored": int(power.restored[mask].sum()),
+        "migrated": int(power.migrated[mask].sum()),
+    }
+
+
+def _cpu_group(recording: Any, name: str, tick: float) -> dict[str, float]:
+    """CPUs the group's guests asked for and got, on average over the run (and the share)."""
+    demand, got = recording.cpu_series(name, "cpu_demand")[1:], recording.cpu_series(name, "cpu_got")[1:]
+    wanted = float(demand.mean()) if len(demand) else 0.0
+    given = float(got.mean()) if len(got) else 0.0
+    return {
+        "cpu_demand": round(wanted, 2),
+        "cpu_got": round(given, 2),
+        "cpu_got_pct": round(100.0 * given / wanted, 1) if wanted > 0 else 100.0,
+    }
 
 
 #: (key, label, unit) of the overall table, in order
@@ -116,6 +152,9 @@ _ROWS = (
     ("stuck_balloons_detected", "stuck balloons the daemon holds off", ""),
     ("balloon_targets_clamped", "balloon targets clamped by the floors", ""),
     ("balloon_targets_refused", "balloon targets refused (not a size)", ""),
+    ("vapor_power_offs", "guests powered off (Lifecycle)", ""),
+    ("restores", "guests started again (Lifecycle)", ""),
+    ("migrations", "guests migrated to a peer (Lifecycle)", ""),
 )
 
 _GROUP_COLUMNS = (
@@ -127,6 +166,11 @@ _GROUP_COLUMNS = (
     ("guest_swap_peak_gib", "guest swap peak GiB"),
     ("stuck_balloons", "stuck"),
     ("oom_kills", "OOM kills"),
+    ("powered_off", "off"),
+    ("restored", "restored"),
+    ("migrated", "migrated"),
+    ("cpu_demand", "CPUs asked"),
+    ("cpu_got", "CPUs got"),
 )
 
 

@@ -126,11 +126,11 @@ def test_final_comment_without_newline_is_fine(cli, tmp_path: Path) -> None:
 
 
 def test_compile_limits_are_errors(cli, tmp_path: Path) -> None:
-    path = write(tmp_path, "deep.policy", "(debug " * 150 + "1" + ")" * 150 + "\n")
+    path = write(tmp_path, "deep.policy", "(debug " * 350 + "1" + ")" * 350 + "\n")
     run = cli("check", path)
     assert run.status == 1
     row = parse(run.out)[0]
-    assert row["code"] == "parse-error" and "nesting deeper than 100 levels" in row["message"]
+    assert row["code"] == "parse-error" and "nesting deeper than 333 levels" in row["message"]
 
 
 def test_missing_file_is_a_usage_error(cli, tmp_path: Path) -> None:

@@ -123,3 +123,26 @@ def test_last_error_keeps_the_failure_of_the_last_call(store, host):  # type: ig
     assert type(store.last_error) is ZeroDivisionError
     assert store.set_policy("p", "1") and store.evaluate(host, []) is True
     assert store.last_error is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(<< 1 14300)",  # 4,305 digits
+        "(defvar x 5) (with Guests g (* (<< 1 14300) 3))",
+        "(let ((x (<< 1 14300))) (+ x 1))",
+    ],
+)
+def test_a_result_over_the_digit_limit_fails_the_evaluation(store, host, caplog, text):  # type: ignore[no-untyped-def]
+    """Upstream formats its results line even with debug off (issue 16, finding 4)."""
+    assert store.set_policy("p", f'(Host.Control "before" 1) {text}')
+    with caplog.at_level(logging.ERROR, logger="mom.Policy"):
+        assert store.evaluate(host, [host]) is False
+    assert "Unexpected error when evaluating policy: ValueError: Exceeds the limit (4300 digits)" in caplog.text
+    assert host.controls == {"before": 1}  # controls set before the failure stay (spec 5.6)
+
+
+@pytest.mark.parametrize("text", ["(> (<< 1 14300) 0)", "(<< 1 14200)", "(defvar l (with Guests g 1)) (l.append l)"])
+def test_big_values_that_do_not_reach_the_results_line_are_fine(store, host, text):  # type: ignore[no-untyped-def]
+    assert store.set_policy("p", text)
+    assert store.evaluate(host, [host]) is True

@@ -23,14 +23,54 @@ def run(impl, text, limits=None):  # type: ignore[no-untyped-def]
 def test_endless_recursion(impl):  # type: ignore[no-untyped-def]
     with pytest.raises(PolicyError) as caught:
         run(impl, "(def f (x) (f x)) (f 1)")
-    assert str(caught.value) == "calls nested deeper than 100 in function 'f': endless recursion?"
+    assert str(caught.value) == "calls nested deeper than 200 in function 'f': endless recursion?"
 
 
 def test_recursion_up_to_the_limit_works(impl):  # type: ignore[no-untyped-def]
-    text = "(def f (n) (if (> n 0) (+ 1 (f (- n 1))) 0)) (f 99)"
-    assert run(impl, text) == ["f", 99]
-    with pytest.raises(PolicyError, match="calls nested deeper than 100"):
-        run(impl, text.replace("99", "100"))
+    text = "(def f (n) (if (> n 0) (+ 1 (f (- n 1))) 0)) (f 199)"
+    assert run(impl, text) == ["f", 199]
+    with pytest.raises(PolicyError, match="calls nested deeper than 200"):
+        run(impl, text.replace("199", "200"))
+
+
+def test_a_chain_of_calls_as_deep_as_upstream_can_go(impl):  # type: ignore[no-untyped-def]
+    """Upstream needs five frames per call in progress: 200 is its ceiling at Python's
+    default recursion limit (mom/dsl/limits.py); we evaluate that deep at that limit."""
+    chain = " ".join(f"(def f{k} (x) (f{k + 1} x))" for k in range(199)) + " (def f199 (x) x) (f0 5)"
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)  # the evaluation raises it to what the limits need
+    try:
+        assert run(impl, chain)[-1] == 5
+        with pytest.raises(PolicyError, match="calls nested deeper than 200 in function 'f200'"):
+            run(impl, chain.replace("(def f199 (x) x)", "(def f199 (x) (f200 x)) (def f200 (x) x)"))
+    finally:
+        sys.setrecursionlimit(old)
+
+
+NESTS = {
+    "operators": lambda d: "(+ 1 " * d + "1" + ")" * d,
+    "ifs": lambda d: "(if 1 " * d + "7" + " 0)" * d,
+    "withs": lambda d: "(with items g " * d + "g" + ")" * d,
+    "blocks": lambda d: "{1 " * d + "1" + "}" * d,
+    "lets": lambda d: "(let ((x 1)) " * (d - 2) + "x" + ")" * (d - 2),  # a binding: two levels more
+    "first items": lambda d: "(- " * d + "1 2" + ") 3" * d,
+}
+
+
+@pytest.mark.parametrize("kind", NESTS)
+def test_nesting_as_deep_as_upstream_can_parse(impl, kind):  # type: ignore[no-untyped-def]
+    """101 nested forms (upstream evaluates them) up to 333, upstream's parser's ceiling
+    (three frames per level: mom/dsl/limits.py); one more is refused, as it would crash
+    upstream's parser."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        assert run(impl, "(+ 1 " * 101 + "1" + ")" * 101) == [102]
+        impl.compile_policy(NESTS[kind](333)).execute({"items": [1]})
+        with pytest.raises(PolicyError, match="nesting deeper than 333 levels"):
+            impl.compile_policy(NESTS[kind](334))
+    finally:
+        sys.setrecursionlimit(old)
 
 
 def test_mutual_recursion_through_deep_forms_stays_off_the_python_stack(impl):  # type: ignore[no-untyped-def]
@@ -102,7 +142,7 @@ def test_large_but_reasonable_values_are_fine(impl):  # type: ignore[no-untyped-
 
 
 def test_deep_source_nesting_is_a_parse_error(impl):  # type: ignore[no-untyped-def]
-    with pytest.raises(PolicyError, match="nesting deeper than 100 levels"):
+    with pytest.raises(PolicyError, match="nesting deeper than 333 levels"):
         impl.compile_policy("(+ 1 " * 10_000 + ")" * 10_000)
 
 
@@ -129,4 +169,4 @@ def test_evaluation_in_a_thread_with_a_small_stack(impl):  # type: ignore[no-unt
         thread.join()
     finally:
         threading.stack_size(old)
-    assert outcome["error"].startswith("calls nested deeper than 100")
+    assert outcome["error"].startswith("calls nested deeper than 200")

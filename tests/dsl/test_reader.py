@@ -135,9 +135,9 @@ def test_nesting_limit_is_a_policy_error_not_a_crash():
     deep = "(" * 10_000 + ")" * 10_000
     with pytest.raises(PolicyError) as caught:
         read(deep)
-    assert str(caught.value) == "nesting deeper than 100 levels on line 1"
-    assert caught.value.position == (1, 101)
-    read("(" * 100 + ")" * 100)  # the limit itself is fine
+    assert str(caught.value) == "nesting deeper than 333 levels on line 1"
+    assert caught.value.position == (1, 334)
+    read("(" * 333 + ")" * 333)  # the limit itself is fine
 
 
 def test_source_size_limit():

@@ -12,6 +12,12 @@ from tests.implementations import load_implementation
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "fuzz_target: a fuzz target; `make fuzz` shares its time among them")
+    # Hypothesis runs a test with Python's recursion limit set to its depth + 2000; our
+    # compilers raise it back to what the policy limits need (mom/dsl/limits.py), which
+    # Hypothesis reports on leaving the test
+    config.addinivalue_line(
+        "filterwarnings", "ignore:The recursion limit will not be reset:hypothesis.errors.HypothesisWarning"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

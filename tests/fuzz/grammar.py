@@ -32,13 +32,18 @@ SYMBOLS = st.sampled_from(
     + [f"Host.{f}" for f in FIELDS]
     + ["guest.mem_free", "guest.io_tune", "t.maximum", "t.current", "t.name", "x.real", "a-b", "x.y.z", "e3"]
     + ["Host._policy_values", "guest.__class__", "t.setTotalBytesSec", "Guests.count", "and", "or", "not"]
+    # foreign objects (a string, an int): public attributes as upstream's, the sandbox's denials
+    + ["s", "s.upper", "s.format", "x.imag", "x.bit_length", "x.to_bytes", "s.__class__"]
 )
 OPERATORS = st.sampled_from("+ - * / < > <= >= == != << >>".split())
 HEADS = st.sampled_from(
     "+ - * / < > <= >= == != << >> and or not min max null valid abs debug eval if let defvar set setq def defun "
     "with add sub mul div lt gt lte gte eq neq shl shr f g nosuch".split()
 )
-METHODS = st.sampled_from(["Stat", "StatAvg", "Prop", "Control", "GetControl", "SetVar", "GetVar", "Nope"])
+METHODS = st.sampled_from(
+    ["Stat", "StatAvg", "Prop", "Control", "GetControl", "SetVar", "GetVar", "Nope"]
+    + ["upper", "split", "count", "format", "center", "bit_length", "real"]  # foreign objects' (s, x, a list)
+)
 JUNK = st.sampled_from(["@", "=", "!", "$", ";", "...", ".", "`", "\\", "\x00", "é", "\t", "\r"])
 
 
@@ -58,7 +63,7 @@ def forms(draw: Any, depth: int = 0) -> str:
         args = draw(st.lists(sub, max_size=4))
         return "(" + " ".join([head, *args]) + ")"
     if kind == 4:  # a rule method of an entity, any argument count
-        who = draw(st.sampled_from(["Host", "guest", "t", "x"]))
+        who = draw(st.sampled_from(["Host", "guest", "t", "x", "s", "Guests"]))
         args = draw(st.lists(st.one_of(st.builds(lambda f: f'"{f}"', st.sampled_from(FIELDS)), sub), max_size=4))
         return f"({who}.{draw(METHODS)} {' '.join(args)})"
     if kind == 5:  # an IO-tune setter

@@ -42,7 +42,8 @@ _ADDRESS = re.compile(r" at 0x[0-9a-f]+")
 
 
 def entities() -> tuple[Entity, list[Entity], dict[str, Any]]:
-    """A host, two guests (one with an IO-tune record) and the extra names policies use."""
+    """A host, two guests (one with an IO-tune record) and the extra names policies use
+    (x an int, s a string: foreign objects, as Guests, a plain list)."""
     host = entity_from_spec(
         {"name": "host", "properties": {"interval": 5}, "stats": [{"mem_free": 10, "mem_available": 100}]}
     )
@@ -57,7 +58,7 @@ def entities() -> tuple[Entity, list[Entity], dict[str, Any]]:
         ),  # fmt: skip
         entity_from_spec({"name": "g2", "stats": [{"mem_free": -(2**63), "balloon_cur": 2**70}]}),
     ]
-    return host, guests, {"guest": guests[0], "x": 5, "t": guests[0].io_tune[0]}
+    return host, guests, {"guest": guests[0], "x": 5, "t": guests[0].io_tune[0], "s": "a,b"}
 
 
 def canonical(value: Any) -> Any:

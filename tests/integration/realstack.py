@@ -291,9 +291,10 @@ class RealStack:
                     time.sleep(0.2)
         return self._conn
 
-    def restart_libvirtd(self, timeout: float = 20.0) -> None:
-        """Stop the libvirtd this project started and start it again; the guests keep running
-        (libvirtd reattaches to their QEMU processes). Clients see their connection drop.
+    def restart_libvirtd(self, timeout: float = 20.0, sig: int = signal.SIGTERM) -> None:
+        """Stop the libvirtd this project started (by ``sig``: SIGKILL kills it outright) and
+        start it again; the guests keep running (libvirtd reattaches to their QEMU
+        processes). Clients see their connection drop.
 
         :raises StackUnavailable: libvirtd was not started by this project (it is left alone)
         """
@@ -303,7 +304,7 @@ class RealStack:
         except (OSError, ValueError):
             raise StackUnavailable("libvirtd was not started by the project: not restarting it") from None
         with timed("libvirtd restart"):
-            os.kill(pid, signal.SIGTERM)
+            os.kill(pid, sig)
             deadline = time.monotonic() + timeout
             while Path(f"/proc/{pid}").exists():
                 if time.monotonic() > deadline:

@@ -68,7 +68,7 @@ def test_cpu_and_io_by_class_on_real_guests(realstack: rs.RealStack, conn: Any, 
         g.properties["uuid"] = uuid
         entities.append(g)
     # the host's CPUs contended: vapor is capped, platinum is not
-    controls = evaluate(_impl.engine, host(cpu_count=2, cpu_busy=0.99), entities)
+    controls = evaluate(_impl.program, host(cpu_count=2, cpu_busy=0.99), entities)
     assert controls[names[1]]["vcpu_quota"] > 0 and controls[names[0]]["vcpu_quota"] == -1
     props = {"hypervisor_iface": iface}
     try:

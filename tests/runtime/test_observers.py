@@ -206,7 +206,8 @@ def test_interface_capabilities_have_defaults_and_foreign_interfaces_get_them():
     wrapped = as_interface(Foreign())
     assert wrapped.getVmList() == [1] and wrapped.stats() == {"calls": 3}
     assert wrapped.prefetch() is None and wrapped.ksm_sysfs is None and wrapped.close() is None
-    assert set(CAPABILITIES) == {"prefetch", "stats", "close", "ksm_sysfs"}
+    assert wrapped.config_token("uuid") is None  # unknown: a collector derives its sample anew
+    assert set(CAPABILITIES) == {"prefetch", "stats", "close", "ksm_sysfs", "config_token"}
     with pytest.raises(AttributeError):
         wrapped.setVmCpuTune  # noqa: B018  (not a capability: no default)
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import IO, Any, Mapping
+from operator import itemgetter
+from typing import IO, Any, Mapping, Sequence
 
+from mom.dsl.sandbox import MISSING
 from mom.errors import CollectionError, FatalError, PluginNotFoundError
 
 __all__ = [
@@ -23,6 +25,8 @@ __all__ = [
     "count_occurrences",
     "get_collectors",
     "read_file",
+    "transpose",
+    "samples_columns",
 ]
 
 
@@ -33,6 +37,11 @@ class Collector:
     fields: frozenset[str] = frozenset()
     #: fields a sample may lack (set to None by the monitor)
     optional_fields: frozenset[str] = frozenset()
+    #: whether a batched collection round (mom.runtime.batch) may ask every guest's
+    #: collector in turn, field values gathered by column; upstream-style collectors
+    #: are collected guest by guest.  A batchable class may also give the columns
+    #: itself: ``collect_columns(collectors, alive) -> {field: [value or MISSING]}``.
+    batchable: bool = False
 
     def __init__(self, properties: Mapping[str, Any]) -> None:
         self.properties = properties
@@ -110,3 +119,46 @@ def get_collectors(config_str: str, properties: dict[str, Any], global_config: A
             _log.exception("Collector %s failed to initialize", name)
             return None
     return collectors
+
+
+def transpose(samples: Sequence[Any]) -> dict[str, list[Any]]:
+    """Per-guest dicts (None: nothing) as columns, MISSING where a guest lacks a field."""
+    if samples and samples[0] is not None and None not in samples and len(set(map(len, samples))) == 1:
+        # as many fields each, all of the first's: the same fields (the common case),
+        # and a column is one C-level map
+        try:
+            return {name: list(map(itemgetter(name), samples)) for name in samples[0]}
+        except KeyError:
+            pass
+    count = len(samples)
+    columns: dict[str, list[Any]] = {}
+    for index, sample in enumerate(samples):
+        if not sample:
+            continue
+        for name, value in sample.items():
+            column = columns.get(name)
+            if column is None:
+                column = columns[name] = [MISSING] * count
+            column[index] = value
+    return columns
+
+
+def samples_columns(
+    cls: type, base: type, collectors: list[Any], alive: list[bool], method: str, note: Any = None
+) -> dict[str, list[Any]] | None:
+    """A batched round's columns from ``iface.<method>(uuids)`` (an interface that
+    answers many guests at once: a list of dicts or None); None (ask each ``collect()``)
+    if the interface cannot, or ``cls`` overrides ``base``'s ``collect``.  The
+    collectors need ``iface`` and ``uuid`` attributes; ``note(collector, sample)``, if
+    given, returns what the collector's ``collect()`` would (it notes what it tracks)."""
+    iface = collectors[0].iface
+    samples_of = getattr(iface, method, None)
+    if samples_of is None or cls.collect is not base.collect or any(c.iface is not iface for c in collectors):
+        return None
+    samples = samples_of([collector.uuid for collector in collectors])
+    if note is not None:
+        samples = [note(collector, sample) for collector, sample in zip(collectors, samples)]
+    for index, ok in enumerate(alive):
+        if not ok:
+            samples[index] = None
+    return transpose(samples)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
-from mom.plugins.collectors.base import Collector
+from mom.plugins.collectors.base import Collector, samples_columns
 
 __all__ = ["GuestBalloon", "GuestBalloonOptional"]
 
@@ -20,6 +20,8 @@ class GuestBalloon(Collector):
     - ``balloon_min``: the guaranteed minimum (0 if none)
     """
 
+    batchable = True  # a batched round asks every guest's collect() in turn
+
     fields = _FIELDS
 
     def __init__(self, properties: Mapping[str, Any]) -> None:
@@ -30,7 +32,9 @@ class GuestBalloon(Collector):
         self.info_available = True
 
     def collect(self) -> dict[str, Any] | None:
-        info = self.iface.getVmBalloonInfo(self.uuid)
+        return self._noted(self.iface.getVmBalloonInfo(self.uuid))
+
+    def _noted(self, info: dict[str, Any] | None) -> dict[str, Any] | None:
         if info is None:
             if self.info_available:
                 self.logger.debug("Balloon info not available for guest %s", self.uuid)
@@ -38,6 +42,11 @@ class GuestBalloon(Collector):
             return None
         self.info_available = True
         return info
+
+    @classmethod
+    def collect_columns(cls, collectors: list[Any], alive: list[bool]) -> dict[str, list[Any]] | None:
+        """A batched round: libvirt's ``balloon_samples`` for every guest; None: ask each ``collect()``."""
+        return samples_columns(cls, GuestBalloon, collectors, alive, "balloon_samples", note=cls._noted)
 
 
 class GuestBalloonOptional(GuestBalloon):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from mom.plugins.collectors.base import Collector
+from mom.plugins.collectors.base import Collector, samples_columns
 
 __all__ = ["GuestCpuTune"]
 
@@ -18,6 +18,8 @@ class GuestCpuTune(Collector):
     - ``vcpu_count``: vCPUs in use
     """
 
+    batchable = True  # a batched round asks every guest's collect() in turn
+
     fields = frozenset({"vcpu_quota", "vcpu_period", "vcpu_user_limit", "vcpu_count"})
 
     def __init__(self, properties: Mapping[str, Any]) -> None:
@@ -27,3 +29,8 @@ class GuestCpuTune(Collector):
 
     def collect(self) -> dict[str, Any] | None:
         return self.iface.getVmCpuTuneInfo(self.uuid)
+
+    @classmethod
+    def collect_columns(cls, collectors: list[Any], alive: list[bool]) -> dict[str, list[Any]] | None:
+        """A batched round: libvirt's ``cpu_tune_samples`` for every guest; None: ask each ``collect()``."""
+        return samples_columns(cls, GuestCpuTune, collectors, alive, "cpu_tune_samples")

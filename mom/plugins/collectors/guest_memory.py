@@ -6,7 +6,7 @@ import logging
 from typing import Any, Mapping
 
 from mom.errors import HypervisorInterfaceError
-from mom.plugins.collectors.base import Collector
+from mom.plugins.collectors.base import Collector, transpose
 
 __all__ = ["GuestMemory", "GuestMemoryOptional"]
 
@@ -24,6 +24,8 @@ class GuestMemory(Collector):
     - optional ``swap_total``, ``swap_usage``
     """
 
+    batchable = True  # a batched round asks every guest's collect() in turn
+
     fields = _FIELDS
     optional_fields = _OPTIONAL
 
@@ -39,12 +41,35 @@ class GuestMemory(Collector):
         try:
             stats = self.iface.getVmMemoryStats(self.uuid)
         except HypervisorInterfaceError as error:
-            if self.stats_available:
-                self.logger.warning("Memory stats not available for guest %s: %s", self.uuid, error)
-                self.stats_available = False
-            return {}
+            return self._unavailable(error)
         self.stats_available = True
         return stats
+
+    def _unavailable(self, error: HypervisorInterfaceError) -> dict[str, Any]:
+        if self.stats_available:
+            self.logger.warning("Memory stats not available for guest %s: %s", self.uuid, error)
+            self.stats_available = False
+        return {}
+
+    @classmethod
+    def collect_columns(cls, collectors: list[Any], alive: list[bool]) -> dict[str, list[Any]] | None:
+        """A batched round's samples, from an interface that answers many guests at once
+        (libvirt's ``memory_samples``); None: ask each ``collect()``."""
+        iface = collectors[0].iface
+        samples_of = getattr(iface, "memory_samples", None)
+        if samples_of is None or cls.collect is not GuestMemory.collect or any(c.iface is not iface for c in collectors):
+            return None
+        samples: list[Any] = []
+        for collector, sample in zip(collectors, samples_of([collector.uuid for collector in collectors])):
+            if isinstance(sample, HypervisorInterfaceError):
+                sample = collector._unavailable(sample)
+            else:
+                collector.stats_available = True
+            samples.append(sample)
+        for index, ok in enumerate(alive):
+            if not ok:
+                samples[index] = None
+        return transpose(samples)
 
 
 class GuestMemoryOptional(GuestMemory):

@@ -78,11 +78,32 @@ class Balloon(Controller):
             self._names[uuid] = str(guest.properties.get("name", uuid))
             self.process_guest(guest, uuid, now)
 
-        self.for_each_guest(guests, one)
+        self.for_each_guest(self._to_visit(guests, seen), one)
         self.stuck_tracker.forget(seen)
         self._episodes = {uuid: kind for uuid, kind in self._episodes.items() if uuid in seen}
         for uuid in [u for u in self._names if u not in seen]:
             del self._names[uuid]
+
+    def _to_visit(self, guests: Iterable[Any], seen: set[str]) -> Iterable[Any]:
+        """The guests process_guest has work for.  Of the daemon's guests (rows of its
+        column store) those without a target and without a watched balloon are only
+        noted here, from their row's properties and the control column: no view built."""
+        table, rows = getattr(guests, "table", None), getattr(guests, "rows", None)
+        if table is None or rows is None or not hasattr(table, "rows_with_control"):
+            return guests
+        targeted = set(table.rows_with_control(rows, "balloon_target").tolist())
+        watching = self.stuck_tracker.watching
+        visit = []
+        for row in rows.tolist():
+            properties = table.properties[row]
+            uuid = str(properties.get("uuid"))
+            if row in targeted or watching(uuid):
+                visit.append(table.view(row))
+                continue
+            seen.add(uuid)  # what one() and process_guest do for such a guest
+            self._names[uuid] = str(properties.get("name", uuid))
+            self._episodes.pop(uuid, None)
+        return visit
 
     def process_guest(self, guest: Any, uuid: str, now: float) -> None:
         """One guest: follow its balloon, then clamp and apply its target if the policy set one."""

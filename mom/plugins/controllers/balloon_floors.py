@@ -154,6 +154,15 @@ def floor_of(guest: GuestSizes, settings: FloorSettings) -> tuple[int, tuple[str
     return floor, tuple(name for name, value in candidates if value >= floor and value > 0)
 
 
+def _capped_step(distance: int, cap: int) -> int:
+    """The step towards a target ``distance`` away (more than ``cap``): the cap, or half
+    the distance when a full step would leave less than a cap.  So the last two steps are
+    at least half a cap each and the last one lands on the target: a plain cap can leave
+    a remainder too small for the policy to ask for again (vdsm's asks for no change under
+    0.25 % of the guest's size), the guest stuck just short of the size it was asked for."""
+    return cap if distance >= 2 * cap else -(-distance // 2)
+
+
 def clamp_target(requested: int, guest: GuestSizes, settings: FloorSettings) -> Clamp:
     """``requested`` (a :func:`check_target` result) between the guest's floor and maximum,
     and within the change cap of its current size (floors win over the cap)."""
@@ -170,12 +179,12 @@ def clamp_target(requested: int, guest: GuestSizes, settings: FloorSettings) -> 
     if target < floor:
         target = floor
         reasons.extend(floor_names)
-    lowest, highest = current - cap, max(current + cap, floor)
-    if target < lowest:
-        target = lowest
+    if target < current - cap:
+        target = current - _capped_step(current - target, cap)
         reasons.append("change-cap")
-    elif target > highest:
-        target = highest
+    elif target > max(current + cap, floor):
+        # upwards the floors win over the cap
+        target = floor if floor >= current + cap else max(floor, current + _capped_step(target - current, cap))
         reasons.append("change-cap")
     ordered = tuple(name for name in REASONS if name in reasons)
     return Clamp(requested, target, floor, cap, ordered)

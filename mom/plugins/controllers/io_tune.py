@@ -22,8 +22,10 @@ def changed_disks(guest: Any) -> list[dict[str, Any]] | None:
     None when the guest has no IO-tune data (``io_tune`` or ``io_tune_current``
     missing or empty): the controller skips it.  ``mom-policy eval`` reports this too.
     """
-    tunes = getattr(guest, "io_tune", None)
-    current = getattr(guest, "io_tune_current", None)
+    return _changed(getattr(guest, "io_tune", None), getattr(guest, "io_tune_current", None))
+
+
+def _changed(tunes: Any, current: Any) -> list[dict[str, Any]] | None:
     if not tunes or not current:
         return None
     changed = []
@@ -44,7 +46,23 @@ class IoTune(Controller):
     """
 
     def process(self, host: Any, guests: Iterable[Any]) -> None:
-        self.for_each_guest(guests, self.process_guest)
+        self.for_each_guest(self._candidates(guests), self.process_guest)
+
+    def _candidates(self, guests: Iterable[Any]) -> Iterable[Any]:
+        """The daemon's guests whose disks changed, found from the columns (a view only
+        for those); other guests all (each is compared in process_guest)."""
+        table, rows = getattr(guests, "table", None), getattr(guests, "rows", None)
+        if table is None or rows is None or not hasattr(table, "latest_column"):
+            return guests
+        rows = rows.tolist() if hasattr(rows, "tolist") else list(rows)
+        tunes = table.latest_column(rows, "io_tune")
+        current = table.latest_column(rows, "io_tune_current")
+        view = table.view
+        return [
+            view(row)
+            for row, tune, state in zip(rows, tunes, current)
+            if type(tune) is list and type(state) is list and _changed(tune, state)
+        ]
 
     def process_guest(self, guest: Any) -> None:
         changed = changed_disks(guest)

@@ -29,7 +29,7 @@ __all__ = [
 ConnectionError = HypervisorConnectionError  # noqa: A001
 
 #: what the daemon may use beyond upstream's calls; the base has a default for each
-CAPABILITIES = ("prefetch", "stats", "close", "ksm_sysfs")
+CAPABILITIES = ("prefetch", "stats", "close", "ksm_sysfs", "config_token")
 
 
 class HypervisorProtocol(Protocol):
@@ -133,6 +133,13 @@ class HypervisorInterface:
         """Start a collection round (the guest manager calls it before collecting the
         guests): fetch at once what the guests' collectors will read.  Default: nothing
         (libvirt: one ``getAllDomainStats`` for every domain)."""
+
+    def config_token(self, uuid: str) -> Any:
+        """An object that stays the same (``is``) while the guest's configuration (its
+        domain XML: disks, IO policies, tuning) is unchanged, so that what a collector
+        derives from it need not be derived again; None (the default): unknown, derive
+        every time."""
+        return None
 
     def stats(self) -> dict[str, Any] | None:
         """The interface's own counters, for ``getStatistics()['mom']['hypervisor']``;

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import math
+import operator
 import os
 import threading
 import time
@@ -70,6 +71,10 @@ BULK_GROUPS = (
 #: running domains only; NOWAIT: a domain busy with another job (a stuck QEMU monitor,
 #: a migration) is reported without its guest statistics instead of delaying every guest
 _BULK_FLAGS = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE | libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT
+
+#: MEMORY_STATS_MAP's fields, and a getter of its keys' values (in the same order)
+_MEMORY_FIELDS = tuple(MEMORY_STATS_MAP.values())
+_memory_values = operator.itemgetter(*MEMORY_STATS_MAP)
 
 #: write order for ksmTune: merge_across_nodes only changes while KSM is stopped
 _KSM_ORDER = {"merge_across_nodes": 0, "pages_to_scan": 1, "sleep_millisecs": 2, "run": 3}
@@ -119,6 +124,9 @@ class _Domain:
     had_stats: bool = False
     #: the domain's name, kept when a lifecycle event drops the handle (messages still name it)
     name: str = ""
+    #: getVmCpuTuneInfo's last answer: (xml, sched, vcpu.current, answer), reused while
+    #: the three are the same (a batched round; see cpu_tune_samples)
+    cpu_tune: tuple[Any, Any, Any, dict[str, Any]] | None = None
 
     def hold(self, handle: Any) -> None:
         """Keep ``handle`` (and its name: a local call in the binding, no RPC)."""
@@ -451,6 +459,45 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
             raise HypervisorInterfaceError("libvirt memoryStats() is not active")
         return stats
 
+    def memory_samples(self, uuids: list[str]) -> list[Any]:
+        """:meth:`getVmMemoryStats` of many guests at once (a batched round): for each,
+        its dict or the HypervisorInterfaceError it would raise.  The same answers, with
+        the round looked up once and the test driver's ``memoryStats()`` called directly."""
+        current = self._current_round()
+        if current is None:
+            return [self._memory_sample(uuid) for uuid in uuids]
+        records, memory, domains = current.records, current.memory, self._domains
+        call = self.connection.call
+        results: list[Any] = []
+        for uuid in uuids:
+            record = records.get(uuid)
+            entry = domains.get(uuid)
+            raw = memory.get(uuid)
+            if (record is None or "balloon.current" not in record) and raw is None and entry is not None:
+                handle = entry.handle
+                if handle is not None:  # what _memory_stats does, without its lookups
+                    try:
+                        raw = memory[uuid] = call("memoryStats", handle.memoryStats, domain=entry)
+                    except HypervisorInterfaceError as error:
+                        results.append(error)
+                        continue
+            if raw is not None and (record is None or "balloon.current" not in record):
+                try:  # every statistic reported (the usual case): one C-level pass
+                    stats = dict(zip(_MEMORY_FIELDS, _memory_values(raw)))
+                except KeyError:
+                    stats = {field: raw[key] for key, field in MEMORY_STATS_MAP.items() if key in raw}
+                if stats:
+                    results.append(stats)
+                    continue
+            results.append(self._memory_sample(uuid))
+        return results
+
+    def _memory_sample(self, uuid: str) -> Any:
+        try:
+            return self.getVmMemoryStats(uuid)
+        except HypervisorInterfaceError as error:
+            return error
+
     def getVmBalloonInfo(self, uuid: str) -> dict[str, Any] | None:
         """``{balloon_max, balloon_cur, balloon_min}`` in KiB, or None."""
         try:
@@ -470,6 +517,31 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         except HypervisorInterfaceError as error:
             return self._failed("getVmBalloonInfo", uuid, error)
         return {"balloon_max": maximum, "balloon_cur": current, "balloon_min": xml.min_guarantee}
+
+    def balloon_samples(self, uuids: list[str]) -> list[dict[str, Any] | None]:
+        """:meth:`getVmBalloonInfo` of many guests at once (a batched round): from the
+        cached XML and this round's record (or its ``memoryStats()``) without lookups."""
+        current = self._current_round()
+        if current is None:
+            return [self.getVmBalloonInfo(uuid) for uuid in uuids]
+        records, memory, domains = current.records, current.memory, self._domains
+        epoch = self._epoch()
+        results: list[dict[str, Any] | None] = []
+        for uuid in uuids:
+            entry = domains.get(uuid)
+            xml = None if entry is None or entry.xml_epoch != epoch else entry.xml
+            if xml is not None:
+                record = records.get(uuid)
+                if record is not None and "balloon.current" in record:
+                    cur, maximum = record["balloon.current"], record.get("balloon.maximum", xml.max_memory)
+                    results.append({"balloon_max": maximum, "balloon_cur": cur, "balloon_min": xml.min_guarantee})
+                    continue
+                raw = memory.get(uuid)
+                if raw is not None and "actual" in raw:
+                    results.append({"balloon_max": xml.max_memory, "balloon_cur": raw["actual"], "balloon_min": xml.min_guarantee})
+                    continue
+            results.append(self.getVmBalloonInfo(uuid))
+        return results
 
     @_action
     def setVmBalloonTarget(self, uuid: str, target: int) -> None:
@@ -494,6 +566,38 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         record = self._record(uuid)
         data["vcpu_count"] = record["vcpu.current"] if record is not None and "vcpu.current" in record else xml.vcpus
         return data
+
+    def cpu_tune_samples(self, uuids: list[str]) -> list[dict[str, Any] | None]:
+        """:meth:`getVmCpuTuneInfo` of many guests at once (a batched round): a guest whose
+        domain XML, scheduler parameters and vCPU count did not change gets its last
+        answer again (the same dict: read it, do not change it)."""
+        current = self._current_round()
+        records = current.records if current is not None else {}
+        domains = self._domains
+        epoch = self._epoch()
+        results: list[dict[str, Any] | None] = []
+        for uuid in uuids:
+            entry = domains.get(uuid)
+            record = records.get(uuid)
+            count = record.get("vcpu.current") if record is not None else None
+            if entry is not None and epoch is not None:
+                cached = entry.cpu_tune
+                if (
+                    cached is not None
+                    and entry.xml_epoch == epoch
+                    and entry.sched_epoch == epoch
+                    and cached[0] is entry.xml
+                    and cached[1] is entry.sched
+                    and cached[2] == count
+                ):
+                    results.append(cached[3])
+                    continue
+            answer = self.getVmCpuTuneInfo(uuid)
+            entry = domains.get(uuid)
+            if answer is not None and entry is not None and entry.xml is not None and entry.sched is not None:
+                entry.cpu_tune = (entry.xml, entry.sched, count, answer)
+            results.append(answer)
+        return results
 
     @_action
     def setVmCpuTune(self, uuid: str, quota: int, period: int) -> None:
@@ -652,6 +756,14 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
             return self._failed("getVmSlaMetadata", uuid, error)
 
     # ## IO
+
+    def config_token(self, uuid: str) -> Any:
+        """The cached domain XML itself: a new object once it is read again (an event,
+        our own change, a new connection; every round without events)."""
+        try:
+            return self._xml(uuid)
+        except HypervisorInterfaceError:
+            return None
 
     def getVmIoTunePolicy(self, uuid: str) -> list[dict[str, Any]] | None:
         """oVirt's IO policies of the domain's disks (from its metadata), or None."""

@@ -1,0 +1,234 @@
+"""Batched collection rounds (mom.runtime.batch, SampleTable.append_columns): the same
+samples as guest by guest, on libvirt's test driver and on a table of its own."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import mom.runtime.guest_manager as guest_manager_module
+from mom.dsl.sandbox import MISSING
+from mom.plugins.collectors.base import Collector
+from mom.runtime.table import SampleTable
+from tests.helpers import LibvirtTickRig
+
+
+class Opaque:
+    """A value the table keeps aside (an object cell)."""
+
+    def __init__(self, tag):
+        self.tag = tag
+
+    def __eq__(self, other):
+        return isinstance(other, Opaque) and other.tag == self.tag
+
+    __hash__ = None
+
+
+def random_value(rng):
+    return rng.choice(
+        [
+            lambda: rng.randint(-(10**6), 10**6),
+            lambda: rng.random() * 1e9,
+            lambda: None,
+            lambda: rng.random() < 0.5,
+            lambda: 1 << 70,  # past int64: an object cell
+            lambda: f"text-{rng.randint(0, 9)}",
+            lambda: Opaque(rng.randint(0, 9)),
+            lambda: MISSING,
+        ]
+    )()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_append_columns_stores_what_append_stores(seed):
+    rng = random.Random(seed)
+    fields = [f"f{index}" for index in range(6)]
+    by_row, by_column = SampleTable(history=3), SampleTable(history=3)
+    rows = [by_row.add_row(f"g{index}") for index in range(7)]
+    assert rows == [by_column.add_row(f"g{index}") for index in range(7)]
+    for _round in range(5):  # past the ring's length: the oldest objects are freed
+        # some fields all one type (the vectorised encodings), some mixed
+        columns = {
+            "f0": [rng.randint(0, 10**12) for _ in rows],
+            "f1": [rng.random() for _ in rows],
+            **{name: [random_value(rng) for _ in rows] for name in fields[2:]},
+        }
+        for position, row in enumerate(rows):
+            by_row.append(row, {name: values[position] for name, values in columns.items() if values[position] is not MISSING})
+        by_column.append_columns(rows, columns)
+        for row in rows:
+            assert [by_column.sample(row, slot) for slot in by_column.slots(row)] == [
+                by_row.sample(row, slot) for slot in by_row.slots(row)
+            ]
+            for name in fields:
+                assert by_column.history_of(row, name) == by_row.history_of(row, name)
+    live = [value for value in by_column.objects if value is not None]
+    assert len(live) == len([value for value in by_row.objects if value is not None])
+
+
+def test_append_columns_refuses_a_column_of_the_wrong_length():
+    table = SampleTable(["a"])
+    rows = [table.add_row("x"), table.add_row("y")]
+    with pytest.raises(ValueError, match="column 'a' has 1 values for 2 rows"):
+        table.append_columns(rows, {"a": [1]})
+
+
+def comparable(sample):
+    """A sample with its IO-tune records as what the controller would send."""
+    result = dict(sample)
+    if result.get("io_tune"):
+        result["io_tune"] = [tune.ioTune() for tune in result["io_tune"]]
+    return result
+
+
+def samples_by_name(manager):
+    table = manager.table
+    return {
+        monitor.name: [comparable(table.sample(monitor.row, slot)) for slot in table.slots(monitor.row)]
+        for monitor in manager.guests.values()
+    }
+
+
+@pytest.fixture
+def batched_rounds(monkeypatch):
+    """Whether each round was batched."""
+    outcomes = []
+    real = guest_manager_module.collect_batched
+
+    def recording(monitors):
+        outcomes.append(real(monitors))
+        return outcomes[-1]
+
+    monkeypatch.setattr(guest_manager_module, "collect_batched", recording)
+    return outcomes
+
+
+def test_a_batched_round_stores_what_guest_by_guest_rounds_store(tmp_path, batched_rounds):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    batched = LibvirtTickRig(str(tmp_path / "a"), 4)
+    one_by_one = LibvirtTickRig(str(tmp_path / "b"), 4)
+    one_by_one.guest_manager.batched = False
+    try:
+        for _ in range(3):  # collection only: the policy would act on the host's live memory
+            batched.guest_manager.collect_guests()
+            one_by_one.guest_manager.collect_guests()
+        assert batched_rounds == [True, True, True]
+        got, want = samples_by_name(batched.guest_manager), samples_by_name(one_by_one.guest_manager)
+        assert len(got) == 4 and all(len(samples) == 3 for samples in got.values())
+        # the domains' UUIDs differ between the hosts; every sampled value is the same
+        assert got == want
+    finally:
+        batched.close()
+        one_by_one.close()
+
+
+NEW_DOMAIN = """<domain type='test'><name>late</name><memory unit='KiB'>1048576</memory>
+<currentMemory unit='KiB'>524288</currentMemory><vcpu>1</vcpu><os><type>hvm</type></os>
+<devices><memballoon model='virtio'/></devices></domain>"""
+
+
+def test_a_guest_added_removed_and_changed_between_two_batched_rounds(tmp_path, batched_rounds):
+    rig = LibvirtTickRig(str(tmp_path), 3)
+    try:
+        manager = rig.guest_manager
+        manager.collect_guests()  # collection only: the policy would balloon by the host's memory
+        conn = rig.iface.conn
+        conn.lookupByName("vm0001").destroy()  # removed
+        conn.lookupByName("vm0002").setMemory(1024 * 1024)  # changed: ballooned to 1 GiB
+        conn.createXML(NEW_DOMAIN, 0)  # added
+        manager.update_guests()
+        manager.collect_guests()
+        assert batched_rounds == [True, True]
+        samples = samples_by_name(manager)
+        assert sorted(samples) == ["late", "vm0000", "vm0002"]
+        assert len(samples["late"]) == 1 and len(samples["vm0000"]) == 2 and len(samples["vm0002"]) == 2
+        assert [sample["balloon_cur"] for sample in samples["vm0002"]] == [2 * 1024 * 1024, 1024 * 1024]
+        assert samples["vm0000"][0]["balloon_cur"] == samples["vm0000"][1]["balloon_cur"] == 2 * 1024 * 1024
+        assert samples["late"][0]["balloon_cur"] == 512 * 1024
+        assert samples["late"][0]["balloon_max"] == 1024 * 1024
+        # the disk-less newcomer has no IO-tune data; the others keep theirs
+        assert samples["late"][0]["io_tune"] is None and samples["vm0000"][1]["io_tune"]
+        names = {manager.table.names[int(row)] for row in manager.guest_set().rows}
+        assert names == {"late", "vm0000", "vm0002"}
+        assert rig.engine.do_controls()  # and a policy cycle runs on them
+    finally:
+        rig.close()
+
+
+class UpstreamStyle(Collector):
+    """A site collector as upstream's: not batchable."""
+
+    fields = frozenset({"site_value"})
+
+    def collect(self):
+        return {"site_value": 7}
+
+
+def test_an_upstream_style_collector_is_collected_guest_by_guest(tmp_path, batched_rounds, monkeypatch):
+    from mom.plugins import registry
+
+    real_load = registry.load
+
+    def load(kind, name):
+        if kind == "collector" and name == "UpstreamStyle":
+            return UpstreamStyle
+        return real_load(kind, name)
+
+    monkeypatch.setattr(registry, "load", load)
+    monkeypatch.setattr(LibvirtTickRig, "GUEST_COLLECTORS", LibvirtTickRig.GUEST_COLLECTORS + ", UpstreamStyle")
+    rig = LibvirtTickRig(str(tmp_path), 2)
+    try:
+        assert rig.tick()
+        assert batched_rounds == [False]
+        assert all(samples[-1]["site_value"] == 7 for samples in samples_by_name(rig.guest_manager).values())
+    finally:
+        rig.close()
+
+
+class RecordingIface:
+    def __init__(self):
+        self.calls = []
+
+    def setVmBalloonTarget(self, uuid, target):
+        self.calls.append((uuid, target))
+
+
+def balloon_rows(names):
+    table = SampleTable(["balloon_cur", "balloon_max", "balloon_min", "mem_unused"])
+    rows = []
+    for name in names:
+        row = table.add_row(name, {"name": name, "uuid": f"uuid-{name}"})
+        table.append(row, {"balloon_cur": 2 << 20, "balloon_max": 4 << 20, "balloon_min": 0, "mem_unused": 1 << 20})
+        rows.append(row)
+    return table, rows
+
+
+def test_the_balloon_controller_visits_rows_with_a_target_or_a_watched_balloon():
+    """On the daemon's rows the controller picks its guests from the control column; a
+    guest whose balloon it still watches (a push not yet reached) is followed without a
+    target, and the others are only noted (they stay known: a watch is not forgotten)."""
+    from mom.plugins.controllers.balloon import Balloon
+    from mom.runtime.table import GuestSet
+
+    iface = RecordingIface()
+    controller = Balloon({"hypervisor_iface": iface})
+    table, rows = balloon_rows(["a", "b", "c"])
+    table.set_control(rows[0], "balloon_target", 3 << 20)
+    controller.process(None, GuestSet(table, rows))
+    assert [uuid for uuid, _target in iface.calls] == ["uuid-a"]  # (the step capped by the floors)
+    assert controller.stuck_tracker.watching("uuid-a")
+    assert controller._names == {"uuid-a": "a", "uuid-b": "b", "uuid-c": "c"}
+    visited = []
+    real = controller.process_guest
+    controller.process_guest = lambda guest, uuid, now: (visited.append(uuid), real(guest, uuid, now))
+    table.clear_controls()
+    table.set_control(rows[2], "balloon_target", 3 << 20)
+    controller.process(None, GuestSet(table, rows))
+    assert sorted(visited) == ["uuid-a", "uuid-c"]  # a: watched, c: a target; b: noted only
+    assert controller.stuck_tracker.watching("uuid-a")  # still watched: b's round did not forget it
+    assert controller._names == {"uuid-a": "a", "uuid-b": "b", "uuid-c": "c"}
+    controller.process(None, GuestSet(table, rows[1:]))  # a is gone
+    assert not controller.stuck_tracker.watching("uuid-a") and "uuid-a" not in controller._names
