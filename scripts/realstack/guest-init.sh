@@ -4,7 +4,11 @@
 # repeated page (identical in every guest, for KSM tests), prints GUEST-READY, then every
 # mom_mem_period seconds one line the host parses from the serial log:
 #     MEM <uptime s> <MemTotal kB> <MemFree kB> <MemAvailable kB>
-# Kernel parameters: mom_fill_mib=N (default 0), mom_mem_period=S (default 2).
+# Kernel parameters: mom_fill_mib=N (default 0), mom_mem_period=S (default 2),
+# mom_unload_balloon=S (default 0: never): once the uptime reaches S seconds, the balloon
+# driver is unloaded (rmmod virtio_balloon; a guest whose driver stopped answering, for the
+# stuck-balloon tests) and one line says how it went:
+#     BALLOON-UNLOADED <uptime s>        or        BALLOON-UNLOAD-FAILED <reason>
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -26,6 +30,7 @@ done
 
 FILL_MIB=$(param mom_fill_mib 0)
 PERIOD=$(param mom_mem_period 2)
+UNLOAD_AT=$(param mom_unload_balloon 0)
 if [ "$FILL_MIB" -gt 0 ]; then
     # 63 characters + newline = 64 bytes, which divides 4096: every page of the file is the
     # same page. (busybox "head -c 96M" silently writes nothing, hence the arithmetic.)
@@ -35,7 +40,29 @@ if [ "$FILL_MIB" -gt 0 ]; then
 fi
 echo "GUEST-READY $(cut -d' ' -f1 /proc/uptime)"
 
+unload_balloon() {
+    if [ ! -d /sys/module/virtio_balloon ]; then
+        echo "BALLOON-UNLOAD-FAILED virtio_balloon is not loaded"
+    elif [ ! -e /sys/module/virtio_balloon/initstate ]; then
+        # only loadable modules have an initstate; a built-in driver cannot be removed
+        echo "BALLOON-UNLOAD-FAILED virtio_balloon is built into the kernel"
+    elif ! out=$(rmmod virtio_balloon 2>&1); then
+        echo "BALLOON-UNLOAD-FAILED rmmod: $(echo $out)"
+    elif [ -d /sys/module/virtio_balloon ]; then
+        echo "BALLOON-UNLOAD-FAILED rmmod returned but /sys/module/virtio_balloon is still there"
+    else
+        echo "BALLOON-UNLOADED $(cut -d' ' -f1 /proc/uptime)"
+    fi
+}
+
 while :; do
+    if [ "$UNLOAD_AT" -gt 0 ]; then
+        up=$(cut -d' ' -f1 /proc/uptime)
+        if [ "${up%.*}" -ge "$UNLOAD_AT" ]; then
+            unload_balloon
+            UNLOAD_AT=0
+        fi
+    fi
     awk -v up="$(cut -d' ' -f1 /proc/uptime)" '
         /^MemTotal:/ { t = $2 } /^MemFree:/ { f = $2 } /^MemAvailable:/ { a = $2 }
         END { print "MEM", up, t, f, a }' /proc/meminfo

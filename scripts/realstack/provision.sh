@@ -85,12 +85,27 @@ busybox_binary() {
     dpkg-query -L busybox-static | grep -E '/bin/busybox$' | head -n 1
 }
 
+# Applets linked into the initramfs: what guest-init.sh runs.
+INITRAMFS_APPLETS="sh mount insmod rmmod cat sleep echo tr sed tail head cut awk yes"
+
+# A digest of everything the initramfs is built from. Compared by content, not mtime: a
+# checkout or merge that changes guest-init.sh or the applets always rebuilds it, and
+# nothing else does.
+initramfs_inputs() {
+    {
+        echo "$INITRAMFS_APPLETS"
+        echo "$GUEST_MODULES"
+        declare -f step_initramfs
+        cat "$REALSTACK_SCRIPTS/guest-init.sh" "$1" "$GUEST_DIR"/modules/*.ko
+    } | sha256sum | cut -d' ' -f1
+}
+
 step_initramfs() {
-    local initrd=$GUEST_DIR/initrd.cpio.gz busybox work applet
+    local initrd=$GUEST_DIR/initrd.cpio.gz busybox work applet inputs
     busybox=$(busybox_binary)
     [ -x "$busybox" ] || rs_die "busybox-static's binary not found"
-    if [ -s "$initrd" ] && [ -z "$(find "$REALSTACK_SCRIPTS/guest-init.sh" "$REALSTACK_SCRIPTS/provision.sh" \
-        "$GUEST_DIR/modules" "$busybox" -newer "$initrd" 2>/dev/null)" ]; then
+    inputs=$(initramfs_inputs "$busybox")
+    if [ -s "$initrd" ] && [ "$(cat "$initrd.inputs" 2>/dev/null)" = "$inputs" ]; then
         rs_log "initramfs: up to date"
         return
     fi
@@ -99,7 +114,7 @@ step_initramfs() {
     trap "rm -rf '$work'" EXIT
     mkdir -p "$work"/bin "$work"/proc "$work"/sys "$work"/dev "$work"/tmp "$work"/lib/modules
     cp "$busybox" "$work/bin/busybox"
-    for applet in sh mount insmod cat sleep echo tr sed tail head cut awk yes; do
+    for applet in $INITRAMFS_APPLETS; do
         ln -s busybox "$work/bin/$applet"
     done
     cp "$GUEST_DIR"/modules/*.ko "$work/lib/modules/"
@@ -108,6 +123,7 @@ step_initramfs() {
     # cpio(1) is not installed on the base image; busybox has it.
     (cd "$work" && find . | "$busybox" cpio -o -H newc -R 0:0 2>/dev/null | gzip -9) >"$initrd.tmp"
     mv "$initrd.tmp" "$initrd"
+    echo "$inputs" >"$initrd.inputs"
     rm -rf "$work"
     trap - EXIT
     rs_log "initramfs: $(du -k "$initrd" | cut -f1) KiB"

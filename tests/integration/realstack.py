@@ -69,6 +69,8 @@ QEMU_LOG_DIR = Path("/var/log/libvirt/qemu")
 TIMINGS: list[tuple[str, float]] = []
 
 _MEM_LINE = re.compile(rb"^MEM (\d+(?:\.\d+)?) (\d+) (\d+) (\d+)\r?\n", re.MULTILINE)
+#: what the guest's init prints after ``mom_unload_balloon`` seconds (guest-init.sh)
+_UNLOAD_LINE = re.compile(rb"^BALLOON-(UNLOADED|UNLOAD-FAILED) ([^\r\n]*)\r?\n", re.MULTILINE)
 
 
 class StackUnavailable(Exception):
@@ -93,6 +95,9 @@ class GuestSpec:
     mem_period: int = 1
     #: sparse raw image attached as vda, so the block IO tuning APIs have a disk to act on
     disk_mib: int = 16
+    #: guest uptime in seconds at which its init unloads the balloon driver (``rmmod
+    #: virtio_balloon``; it prints BALLOON-UNLOADED or BALLOON-UNLOAD-FAILED); 0: never
+    unload_balloon_at: int = 0
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,7 @@ def domain_xml(spec: GuestSpec, virt_type: str, guest_dir: Path, run_dir: Path) 
     # balloon squeezed below its working set) vanishes instead of spinning on a core.
     cmdline = (
         f"console=ttyS0 quiet no_timer_check panic=-1 mom_fill_mib={spec.fill_mib} mom_mem_period={spec.mem_period}"
+        f" mom_unload_balloon={spec.unload_balloon_at}"
     )
 
     def path(p: Path) -> str:
@@ -417,6 +423,24 @@ class RealStack:
                 return sample
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{name}: no matching MEM line within {timeout:.0f} s; last: {sample}")
+            time.sleep(0.2)
+
+    def wait_balloon_unloaded(self, name: str, timeout: float = 60.0) -> float:
+        """Wait until NAME's init has unloaded its balloon driver; return the guest's uptime then.
+
+        :raises StackError: the guest said BALLOON-UNLOAD-FAILED (with its reason), or said
+            nothing within TIMEOUT seconds (was it started with ``unload_balloon_at``?)
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            found = _UNLOAD_LINE.search(self._read_serial(name))
+            if found is not None:
+                outcome, detail = found.group(1).decode(), found.group(2).decode(errors="replace").strip()
+                if outcome == "UNLOADED":
+                    return float(detail)
+                raise StackError(f"guest {name} could not unload its balloon driver: {detail}")
+            if time.monotonic() > deadline:
+                raise StackError(self._boot_report(name, f"did not unload its balloon driver within {timeout:.0f} s"))
             time.sleep(0.2)
 
     def qemu_pid(self, name: str) -> int:

@@ -65,6 +65,21 @@ def test_latest_mem_is_the_last_complete_line(tmp_path: Path) -> None:
     stack.close()
 
 
+def test_balloon_unload_outcome_is_read_from_the_serial_log(tmp_path: Path) -> None:
+    stack = rs.RealStack(directory=tmp_path)
+    stack.run_dir.mkdir()
+    with pytest.raises(rs.StackError, match="did not unload its balloon driver within 0 s"):
+        stack.wait_balloon_unloaded("mom-rs-x", timeout=0)
+    stack.serial_log("mom-rs-x").write_bytes(b"GUEST-READY 3.1\r\nMEM 44.9 1 1 1\r\nBALLOON-UNLOADED 45.02\r\n")
+    assert stack.wait_balloon_unloaded("mom-rs-x", timeout=0) == 45.02
+    stack.serial_log("mom-rs-y").write_bytes(
+        b"GUEST-READY 3.1\r\nBALLOON-UNLOAD-FAILED rmmod: can't unload module 'virtio_balloon': busy\r\n"
+    )
+    with pytest.raises(rs.StackError, match="mom-rs-y could not unload its balloon driver: rmmod: can't unload"):
+        stack.wait_balloon_unloaded("mom-rs-y", timeout=0)
+    stack.close()
+
+
 def test_guest_names_must_carry_the_prefix(tmp_path: Path) -> None:
     stack = rs.RealStack(directory=tmp_path)
     with pytest.raises(ValueError, match="must start with 'mom-rs-'"):
@@ -73,14 +88,14 @@ def test_guest_names_must_carry_the_prefix(tmp_path: Path) -> None:
 
 
 def test_domain_xml_for_tcg_caps_the_translation_cache(tmp_path: Path) -> None:
-    spec = rs.GuestSpec("mom-rs-a&b", memory_mib=192, stats_period=5, fill_mib=8, mem_period=3)
+    spec = rs.GuestSpec("mom-rs-a&b", memory_mib=192, stats_period=5, fill_mib=8, mem_period=3, unload_balloon_at=40)
     tcg = rs.domain_xml(spec, "qemu", tmp_path / "guest", tmp_path / "run")
     kvm = rs.domain_xml(spec, "kvm", tmp_path / "guest", tmp_path / "run")
     assert '<domain type="qemu">' in tcg and "<tb-cache unit='MiB'>32</tb-cache>" in tcg
     assert '<domain type="kvm">' in kvm and "tb-cache" not in kvm
     assert "<name>mom-rs-a&amp;b</name>" in tcg
     assert "<memory unit='MiB'>192</memory>" in tcg and "<stats period='5'/>" in tcg
-    assert "mom_fill_mib=8 mom_mem_period=3" in tcg and "no_timer_check panic=-1" in tcg
+    assert "mom_fill_mib=8 mom_mem_period=3 mom_unload_balloon=40" in tcg and "no_timer_check panic=-1" in tcg
     assert "<on_reboot>destroy</on_reboot>" in tcg
     assert f'<source file="{tmp_path / "run" / "mom-rs-a&amp;b.img"}"/>' in tcg
 
