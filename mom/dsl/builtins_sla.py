@@ -2,7 +2,7 @@
 in one call, through the SLA allocator (the tag test ``has_word`` is a plain builtin,
 :mod:`mom.dsl.builtins`).
 
-``(sla_balloon Guests available host_free threshold band [tax_rate step_cap dead_band rebalance keep_free])``
+``(sla_balloon Guests available host_free threshold band [tax_rate step_cap dead_band rebalance keep_free fault_limit host stall_limit])``
 (``available`` may be ``nil``: the guests' current sizes in all plus ``host_free -
 threshold - band``, what the host can give them while keeping the top of the band
 free, where reclaim stops) reads the guests' columns, calls the allocator once (:mod:`mom.sla.allocator`; the fast
@@ -24,6 +24,9 @@ field                  allocator input                         when absent
 ``sla_priority``       0..100                                  50
 ``sla_margin``         free memory kept above what it uses     0
 ``balloon_stuck``      1: stuck balloon, held (not reclaimable) 0
+``major_fault_delta``  major faults since the last sample      not faulting
+                       (GuestPressure): over ``fault_limit``
+                       the guest is not squeezed further
 =====================  ======================================  ===========================
 
 Inside the band the allocator holds every target; so that memory still moves from guests
@@ -35,7 +38,12 @@ above it.  ``rebalance`` 0 turns that off (with ballooning off, so nothing is re
 ``keep_free`` (KiB, or ``nil``: off) never gives floors up below what a guest uses plus
 that much (``balloon_min`` raised to it), as the Balloon controller's safety floors
 enforce (``min-guest-free``): targets it would raise again are not planned; the
-shortfall is still that of the SLA guarantees.
+shortfall is still that of the SLA guarantees.  ``fault_limit`` (or ``nil``): a guest
+with more major faults than that since its last sample (GuestPressure's
+``major_fault_delta``) is not squeezed further (its current size a floor).  ``host`` and
+``stall_limit`` (or ``nil``): while the host's memory stall (HostPressure's
+``mem_some_avg10``, percent) is over the limit the host counts as short of memory (free
+memory below the threshold), whatever its free memory says.
 
 A held guest is never inflated blind: its memory counts as given (at its current size,
 or at ``balloon_max`` when that is unknown too) and no target is set for it.
@@ -80,7 +88,10 @@ BALLOON_FIELDS = (
     "sla_priority",
     "sla_margin",
     "balloon_stuck",
+    "major_fault_delta",
 )
+#: the row of BALLOON_FIELDS that says how hard a guest faults (not an allocator input)
+_FAULTS = BALLOON_FIELDS.index("major_fault_delta")
 #: the rank of a guest without ``sla_reclaim_rank`` (the default class, standard)
 DEFAULT_RANK = RANKS["standard"]
 DEFAULT_PRIORITY = 50
@@ -119,6 +130,32 @@ class SlaColumns(NamedTuple):
             names = self.table.names if table_names is None else table_names
             return [str(names[row]) for row in self.rows.tolist()]
         return [str((getattr(e, "properties", None) or {}).get("name", i)) for i, e in enumerate(self.entities)]
+
+
+def _hold_faulting(inputs: dict[str, Any], faults: Any, fault_limit: Any) -> dict[str, Any]:
+    """A guest faulting harder than ``fault_limit`` (major faults since its last sample)
+    is not squeezed further: its current size becomes a floor (it may still grow)."""
+    limit = _number(fault_limit)
+    if not limit >= 0:
+        raise PolicyError(f"sla_balloon: fault_limit must be a number of faults, not {fault_limit!r}")
+    faulting = np.nan_to_num(faults, nan=0.0) > limit
+    if not faulting.any():
+        return inputs
+    minimum = np.where(faulting, np.maximum(inputs["balloon_min"], inputs["current"]), inputs["balloon_min"])
+    return {**inputs, "balloon_min": minimum, "guarantee": np.maximum(inputs["guarantee"], minimum)}
+
+
+def _stalled(host: Any, stall_limit: Any) -> bool:
+    """Whether the host's memory stall (HostPressure's ``mem_some_avg10``, percent of
+    time; absent on a kernel without PSI or without the collector) is over the limit."""
+    limit = _number(stall_limit)
+    if not limit >= 0:
+        raise PolicyError(f"sla_balloon: stall_limit must be a percentage, not {stall_limit!r}")
+    try:
+        stall = _number(getattr(host, "mem_some_avg10", None))
+    except Exception:  # a field the host's collectors do not declare
+        return False
+    return stall == stall and stall > limit
 
 
 def _number(value: Any) -> float:
@@ -164,9 +201,9 @@ def read_columns(guests: Iterable[Any]) -> SlaColumns:
 
 
 #: per field: the value an absent one counts as (before the per-guest rules below)
-_ABSENT = np.array([0, 0, 0, 0, 0, DEFAULT_RANK, DEFAULT_PRIORITY, 0, 0], dtype=np.float64)[:, None]
+_ABSENT = np.array([0, 0, 0, 0, 0, DEFAULT_RANK, DEFAULT_PRIORITY, 0, 0, 0], dtype=np.float64)[:, None]
 #: per field: the largest value (KiB fields: MAX_KIB)
-_HIGHEST = np.array([MAX_KIB] * 5 + [PLATINUM, MAX_PRIORITY, MAX_KIB, 1], dtype=np.float64)[:, None]
+_HIGHEST = np.array([MAX_KIB] * 5 + [PLATINUM, MAX_PRIORITY, MAX_KIB, 1, MAX_KIB], dtype=np.float64)[:, None]
 
 
 def allocator_inputs(columns: SlaColumns) -> tuple[dict[str, npt.NDArray[Any]], npt.NDArray[np.bool_]]:
@@ -182,7 +219,7 @@ def allocator_inputs(columns: SlaColumns) -> tuple[dict[str, npt.NDArray[Any]], 
     np.maximum(filled, 0, out=filled)
     np.minimum(filled, _HIGHEST, out=filled)
     m = filled.astype(np.int64)
-    balloon_max, balloon_min, current, idle, guarantee, rank, priority, margin, stuck = m
+    balloon_max, balloon_min, current, idle, guarantee, rank, priority, margin, stuck, _faults = m
     # no balloon or memory statistics, or a stuck balloon: held where it is
     excluded = absent[0] | absent[2] | absent[3] | (stuck > 0)
     if absent[0].any():
@@ -280,6 +317,9 @@ class SlaBalloon:
         dead_band: Any = 0.0025,
         rebalance: Any = 1,
         keep_free: Any = None,
+        fault_limit: Any = None,
+        host_entity: Any = None,
+        stall_limit: Any = None,
     ) -> BalloonResult:
         if guests is None or isinstance(guests, (str, bytes, int, float)):
             raise PolicyError(f"sla_balloon: the first argument must be the guests (Guests), not {guests!r}")
@@ -301,6 +341,11 @@ class SlaBalloon:
             used = np.minimum(inputs["used"] + int(keep), MAX_KIB)
             minimum = np.minimum(np.maximum(inputs["balloon_min"], used), inputs["balloon_max"])
             inputs = {**inputs, "balloon_min": minimum, "guarantee": np.maximum(guarantee, minimum)}
+        if fault_limit is not None:
+            inputs = _hold_faulting(inputs, columns.matrix[_FAULTS], fault_limit)
+        if stall_limit is not None and _stalled(host_entity, stall_limit):
+            # the host's tasks stall on memory: short of it, whatever free memory says
+            host[1] = min(host[1], max(0, host[2] - 1))
         if host[0] is None:
             host[0] = max(0, int(inputs["current"].sum()) + host[1] - host[2] - host[3])
         # Inside the band the allocator holds every target.  When, there, guests sit above

@@ -34,6 +34,7 @@ class Guest:
     tags: str = ""
     stats: bool = True  # reports balloon and memory statistics
     stuck: bool = False  # the Balloon controller holds its balloon stuck (GuestSla's balloon_stuck)
+    faults: int | None = None  # GuestPressure's major_fault_delta (None: no such collector)
     balloon_cur: int = -1  # -1: balloon_max
     targets: list[int] = field(default_factory=list)  # every target set, in order
 
@@ -63,6 +64,8 @@ class Guest:
             "balloon_stuck": int(self.stuck),
             **resource_fields(sla_class),
         }
+        if self.faults is not None:
+            sample["major_fault_delta"] = self.faults
         if self.stats:
             sample["balloon_cur"] = self.balloon_cur
             sample["mem_unused"] = max(0, self.balloon_cur - self.used)
@@ -98,6 +101,7 @@ class SlaHost:
     guests: list[Guest]
     overhead: int = 1 * GIB
     free_history: list[int] = field(default_factory=list)
+    stall: float | None = None  # HostPressure's mem_some_avg10 (None: no such collector)
 
     @property
     def free(self) -> int:
@@ -106,7 +110,10 @@ class SlaHost:
     def cycle(self, store: PolicyStore) -> dict[str, Any]:
         """One evaluation; targets applied; the controls of each guest and the host's."""
         self.free_history.append(self.free)
-        host = entity_from_spec({"name": "host", "stats": [{**HOST_FIELDS, "mem_available": self.memory, "mem_free": self.free}]})
+        stats = {**HOST_FIELDS, "mem_available": self.memory, "mem_free": self.free}
+        if self.stall is not None:
+            stats["mem_some_avg10"] = self.stall
+        host = entity_from_spec({"name": "host", "stats": [stats]})
         entities = [
             entity_from_spec({"name": g.name, "properties": {"uuid": g.name}, "stats": [g.sample()], "io_tune": None})
             for g in self.guests

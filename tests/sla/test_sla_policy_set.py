@@ -152,6 +152,33 @@ def test_a_stuck_balloon_is_held_and_the_next_class_gives_instead(impl):
     assert controls["gold"].get("balloon_target", guests[1].balloon_max) >= guests[1].guarantee
 
 
+def test_a_guest_faulting_hard_is_not_squeezed_further(impl):
+    # as test_a_small_reclaim_takes_vapor_first, with vapor faulting hard (GuestPressure)
+    guests = mixed()
+    guests[4].used = GIB // 4
+    for guest in guests:
+        guest.faults = 0
+    guests[4].faults = 5000  # over slaFaultLimit (1000)
+    host = SlaHost(25 * GIB, guests, overhead=GIB // 10)
+    controls = host.cycle(sla_store(impl, "(defvar slaPressureBand 0.002)"))
+    assert "balloon_target" not in controls["vapor"]
+    assert controls["compute"]["balloon_target"] < guests[3].balloon_max
+    assert "balloon_target" not in controls["platinum"]
+
+
+@pytest.mark.parametrize("stall", [None, 2.0, 40.0])
+def test_host_memory_stall_counts_as_pressure_when_free_memory_looks_fine(impl, stall):
+    # plenty free (no guest would be reclaimed), but the host's tasks stall on memory
+    guests = mixed()
+    host = SlaHost(64 * GIB, guests, stall=stall)
+    controls = host.cycle(sla_store(impl))
+    shrunk = [name for name, c in controls.items() if name != "Host" and "balloon_target" in c]
+    if stall == 40.0:  # over slaStallLimit (10 %)
+        assert "vapor" in shrunk and "platinum" not in shrunk
+    else:
+        assert shrunk == []
+
+
 def test_a_guest_without_statistics_is_never_ballooned(impl):
     guests = mixed()
     guests[2].stats = False  # standard: no balloon or memory statistics
