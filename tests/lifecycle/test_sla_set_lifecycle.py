@@ -70,7 +70,12 @@ def test_guarantees_not_kept_power_vapor_guests_off_lowest_priority_first(impl):
     assert [call[1] for call in iface.names("shutdownVm")] == ["v10", "v20", "v30", "v40"]
     assert [call[0] for call in iface.calls] == ["getVmLifecycleInfo", "shutdownVm"] * 4
     done = [r for r in controller.audit.last() if r.result == "done"]
-    assert [(r.guest, r.action) for r in done] == [("v10", "power-off"), ("v20", "power-off"), ("v30", "power-off"), ("v40", "power-off")]
+    assert [(r.guest, r.action) for r in done] == [
+        ("v10", "power-off"),
+        ("v20", "power-off"),
+        ("v30", "power-off"),
+        ("v40", "power-off"),
+    ]
     # nothing else asked for: the refusals are the rate limit's, of the next vapor guest
     refused = [r for r in controller.audit.last() if r.result != "done"]
     assert refused and all(r.guest.startswith("v") and "one power-off per 60 s" in r.detail for r in refused)

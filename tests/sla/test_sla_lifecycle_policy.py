@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from tests.sla.sla_host import GIB, Guest, SlaHost, sla_store
 
-
 # The rig's host gives its guests 75 % of its memory less its overhead (25 % is kept
 # free): 36 - 9 - 15 = 12 GiB for guests of 21 GiB; 56 - 14 - 25 = 17 GiB.
 INFEASIBLE = dict(memory=36 * GIB, overhead=15 * GIB)
