@@ -23,6 +23,7 @@ field                  allocator input                         when absent
 ``sla_reclaim_rank``   0 reclaimed first .. 63 never           2 (standard's)
 ``sla_priority``       0..100                                  50
 ``sla_margin``         free memory kept above what it uses     0
+``balloon_stuck``      1: stuck balloon, held (not reclaimable) 0
 =====================  ======================================  ===========================
 
 Inside the band the allocator holds every target; so that memory still moves from guests
@@ -78,6 +79,7 @@ BALLOON_FIELDS = (
     "sla_reclaim_rank",
     "sla_priority",
     "sla_margin",
+    "balloon_stuck",
 )
 #: the rank of a guest without ``sla_reclaim_rank`` (the default class, standard)
 DEFAULT_RANK = RANKS["standard"]
@@ -162,9 +164,9 @@ def read_columns(guests: Iterable[Any]) -> SlaColumns:
 
 
 #: per field: the value an absent one counts as (before the per-guest rules below)
-_ABSENT = np.array([0, 0, 0, 0, 0, DEFAULT_RANK, DEFAULT_PRIORITY, 0], dtype=np.float64)[:, None]
+_ABSENT = np.array([0, 0, 0, 0, 0, DEFAULT_RANK, DEFAULT_PRIORITY, 0, 0], dtype=np.float64)[:, None]
 #: per field: the largest value (KiB fields: MAX_KIB)
-_HIGHEST = np.array([MAX_KIB] * 5 + [PLATINUM, MAX_PRIORITY, MAX_KIB], dtype=np.float64)[:, None]
+_HIGHEST = np.array([MAX_KIB] * 5 + [PLATINUM, MAX_PRIORITY, MAX_KIB, 1], dtype=np.float64)[:, None]
 
 
 def allocator_inputs(columns: SlaColumns) -> tuple[dict[str, npt.NDArray[Any]], npt.NDArray[np.bool_]]:
@@ -180,8 +182,9 @@ def allocator_inputs(columns: SlaColumns) -> tuple[dict[str, npt.NDArray[Any]], 
     np.maximum(filled, 0, out=filled)
     np.minimum(filled, _HIGHEST, out=filled)
     m = filled.astype(np.int64)
-    balloon_max, balloon_min, current, idle, guarantee, rank, priority, margin = m
-    excluded = absent[0] | absent[2] | absent[3]
+    balloon_max, balloon_min, current, idle, guarantee, rank, priority, margin, stuck = m
+    # no balloon or memory statistics, or a stuck balloon: held where it is
+    excluded = absent[0] | absent[2] | absent[3] | (stuck > 0)
     if absent[0].any():
         # no balloon_max: the guest counts at its current size (nothing is set for it)
         balloon_max = np.where(absent[0], current, balloon_max)

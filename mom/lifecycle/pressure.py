@@ -15,10 +15,10 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from mom.sla.allocator import PLATINUM, RANKS, PressureState
-from mom.sla.classes import SlaClass
+from mom.sla.allocator import PressureState
+from mom.sla.classes import SlaClass, reclaim_ranks
 
-__all__ = ["HostMemory", "host_memory", "guarantees_at_risk", "latest", "class_rank"]
+__all__ = ["HostMemory", "host_memory", "guarantees_at_risk", "latest"]
 
 
 def latest(entity: Any, name: str) -> Any:
@@ -60,19 +60,12 @@ def host_memory(host: Any, threshold: float, band: float) -> HostMemory | None:
     return HostMemory(total, free, int(total * threshold), int(total * band))
 
 
-def class_rank(sla_class: SlaClass, classes: Mapping[str, SlaClass]) -> int:
-    """The allocator's reclaim rank of a class (the shipped ranks; others by reclaim order)."""
-    if sla_class.name in RANKS:
-        return RANKS[sla_class.name]
-    orders = sorted({c.reclaim_order for c in classes.values() if c.name != "platinum"})
-    return min(PLATINUM - 1, orders.index(sla_class.reclaim_order)) if sla_class.reclaim_order in orders else 0
-
-
 def guarantees_at_risk(guests: Iterable[Any], memory: HostMemory, classes: Mapping[str, SlaClass]) -> list[str] | None:
     """Names of the guests whose guarantee cannot be kept, most exposed first; None when
     the guests lack the fields (GuestBalloon, GuestMemory, GuestSla) to tell."""
     from mom import _impl  # the engine's choice of twin
 
+    ranks = reclaim_ranks(classes)
     rows = []
     for guest in guests:
         values = [latest(guest, name) for name in ("balloon_max", "balloon_min", "balloon_cur", "sla_class")]
@@ -87,7 +80,7 @@ def guarantees_at_risk(guests: Iterable[Any], memory: HostMemory, classes: Mappi
         balloon_max = int(balloon_max)
         balloon_min = min(int(balloon_min), balloon_max)
         used = int(available) - int(unused) if available is not None and unused is not None else int(current)
-        rank = PLATINUM if sla_class.name == "platinum" else class_rank(sla_class, classes)
+        rank = ranks[sla_class.name]
         rows.append(
             (
                 str(guest.properties.get("name", "?")),

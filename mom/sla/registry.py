@@ -82,6 +82,10 @@ class SlaRegistry:
         #: guests found since the last prune: their monitor may not be listed yet
         self._fresh: set[str] = set()
         self._observed = 0  # observations since the last prune
+        #: UUIDs of the guests whose balloon the Balloon controller holds stuck (it sets
+        #: this each cycle; GuestSla gives it to policies as ``balloon_stuck``, and the
+        #: allocator counts their memory as not reclaimable)
+        self.stuck_balloons: frozenset[str] = frozenset()
         try:
             self._stored = self.state.load()
         except StateError as error:

@@ -36,7 +36,7 @@ def _class_of(columns: Any, index: int) -> str:
 
 def _guest_mode(shrink: bool, grow: bool, excluded: bool, rank: int) -> str:
     if excluded:
-        return "held"  # no balloon or memory statistics: never inflated blind
+        return "held"  # no balloon or memory statistics (never inflated blind), or a stuck balloon
     if rank == PLATINUM:
         return "fixed" if not grow else "grow"
     return "shrink" if shrink else "grow" if grow else "hold"

@@ -253,3 +253,22 @@ def test_a_refused_target_after_clamps_is_still_said(caplog):
             run(controller, {"a": target})
     kinds = [r.levelno for r in caplog.records if "guest a" in r.getMessage() and "Ballooning" not in r.getMessage()]
     assert kinds == [logging.INFO, logging.ERROR, logging.INFO]
+
+
+def test_the_controller_tells_the_sla_registry_which_balloons_are_stuck():
+    # GuestSla gives the set to policies (balloon_stuck), the allocator holds those guests
+    from types import SimpleNamespace
+
+    from mom.sla.config import SlaConfig
+    from mom.sla.registry import SlaRegistry
+
+    registry = SlaRegistry(SlaConfig())
+    manager = SimpleNamespace(guest_properties={"sla_registry": registry})
+    controller = Balloon({"hypervisor_iface": Recorder(), "guest_manager": manager})
+    now = [0.0]
+    controller.clock = lambda: now[0]
+    for second in range(0, 70, 10):  # asked to shrink, never moves
+        now[0] = float(second)
+        run(controller, {"a": 3 * GIB})
+    assert registry.stuck_balloons == {"u-a"}
+    assert controller.stuck_guests() == {"u-a"}

@@ -33,6 +33,7 @@ class Guest:
     priority: int = 50
     tags: str = ""
     stats: bool = True  # reports balloon and memory statistics
+    stuck: bool = False  # the Balloon controller holds its balloon stuck (GuestSla's balloon_stuck)
     balloon_cur: int = -1  # -1: balloon_max
     targets: list[int] = field(default_factory=list)  # every target set, in order
 
@@ -59,6 +60,7 @@ class Guest:
             "sla_guarantee": self.guarantee,
             "sla_reclaim_rank": RANKS[self.sla_class],
             "sla_margin": margin_kib(self.balloon_max, sla_class),
+            "balloon_stuck": int(self.stuck),
             **resource_fields(sla_class),
         }
         if self.stats:

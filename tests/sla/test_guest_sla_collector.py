@@ -34,7 +34,7 @@ def test_rules_and_rpc_without_metadata():
         {"hypervisor_iface": NoMetadata(), "uuid": UUID, "name": "db-1", "sla_registry": sla}
     )
     assert collector.getFields() == {
-        "sla_class", "sla_priority", "sla_tags", "sla_reclaim_rank", "sla_tag_db", "sla_tag_web",
+        "sla_class", "sla_priority", "sla_tags", "sla_reclaim_rank", "balloon_stuck", "sla_tag_db", "sla_tag_web",
     }  # fmt: skip
     assert collector.getOptionalFields() == {"sla_guarantee", "sla_margin"}
     assert collector.collect() == {
@@ -44,6 +44,7 @@ def test_rules_and_rpc_without_metadata():
         "sla_guarantee": 750,
         "sla_reclaim_rank": 3,  # gold: reclaimed after vapor, compute and standard
         "sla_margin": 200,  # gold's 20 % of balloon_max
+        "balloon_stuck": 0,
         "sla_tag_db": 1,
         "sla_tag_web": 0,
     }
@@ -52,6 +53,8 @@ def test_rules_and_rpc_without_metadata():
     assert (sample["sla_class"], sample["sla_priority"], sample["sla_guarantee"]) == ("standard", 5, 100)
     assert sample["sla_reclaim_rank"] == 2
     assert (sample["sla_tag_db"], sample["sla_tag_web"]) == (0, 1)
+    sla.stuck_balloons = frozenset({UUID})  # as the Balloon controller sets it
+    assert collector.collect()["balloon_stuck"] == 1
 
 
 def test_no_balloon_size_no_guarantee():

@@ -138,6 +138,20 @@ def test_priority_decides_within_a_class(impl):
     assert low.balloon_cur < high.balloon_cur
 
 
+def test_a_stuck_balloon_is_held_and_the_next_class_gives_instead(impl):
+    # as test_a_small_reclaim_takes_vapor_first, with vapor's balloon stuck: its memory
+    # is not reclaimable, so compute (the next to give) takes up its share
+    guests = mixed()
+    guests[4].used = GIB // 4
+    guests[4].stuck = True
+    host = SlaHost(25 * GIB, guests, overhead=GIB // 10)
+    controls = host.cycle(sla_store(impl, "(defvar slaPressureBand 0.002)"))
+    assert "balloon_target" not in controls["vapor"]
+    assert controls["compute"]["balloon_target"] < guests[3].balloon_max
+    assert "balloon_target" not in controls["platinum"]
+    assert controls["gold"].get("balloon_target", guests[1].balloon_max) >= guests[1].guarantee
+
+
 def test_a_guest_without_statistics_is_never_ballooned(impl):
     guests = mixed()
     guests[2].stats = False  # standard: no balloon or memory statistics

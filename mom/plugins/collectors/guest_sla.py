@@ -36,7 +36,7 @@ class GuestSla(Collector):
     - ``sla_tag_<tag>``: 1 if it has the tag, else 0, for each tag of ``[sla] tag-fields``
     """
 
-    fields = frozenset({"sla_class", "sla_priority", "sla_tags", "sla_reclaim_rank"})
+    fields = frozenset({"sla_class", "sla_priority", "sla_tags", "sla_reclaim_rank", "balloon_stuck"})
     optional_fields = frozenset({"sla_guarantee", "sla_margin"})
 
     def __init__(self, properties: Mapping[str, Any]) -> None:
@@ -69,6 +69,8 @@ class GuestSla(Collector):
             "sla_guarantee": self.registry.guarantee(self.uuid, sla, balloon),
             "sla_reclaim_rank": self.ranks[sla.sla_class.name],
             "sla_margin": None,
+            # 1 while the Balloon controller holds this guest's balloon stuck
+            "balloon_stuck": 1 if self.uuid in self.registry.stuck_balloons else 0,
         }
         if balloon is not None and balloon.get("balloon_max") is not None:
             data["sla_margin"] = margin_kib(int(balloon["balloon_max"]), sla.sla_class)

@@ -65,6 +65,9 @@ class Balloon(Controller):
         self.invalid_total = 0  #: targets refused (not a size)
         self.blind_total = 0  #: targets not set: no balloon statistics
         self.stuck_skipped_total = 0  #: targets not sent to a stuck balloon
+        #: the SLA registry, told which balloons are stuck (GuestSla gives it to policies)
+        guest_properties = getattr(properties.get("guest_manager"), "guest_properties", None) or {}
+        self.sla_registry = guest_properties.get("sla_registry")
 
     # ## The cycle
 
@@ -80,6 +83,8 @@ class Balloon(Controller):
 
         self.for_each_guest(self._to_visit(guests, seen), one)
         self.stuck_tracker.forget(seen)
+        if self.sla_registry is not None:
+            self.sla_registry.stuck_balloons = self.stuck_tracker.stuck()
         self._episodes = {uuid: kind for uuid, kind in self._episodes.items() if uuid in seen}
         for uuid in [u for u in self._names if u not in seen]:
             del self._names[uuid]

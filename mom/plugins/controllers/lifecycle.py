@@ -26,11 +26,11 @@ from mom.config import Settings
 from mom.errors import MomError
 from mom.lifecycle.audit import Audit
 from mom.lifecycle.gates import MIGRATE, POWER_OFF, RESTORE, Limits, Request, refusal
-from mom.lifecycle.pressure import HostMemory, class_rank, guarantees_at_risk, host_memory, latest
+from mom.lifecycle.pressure import HostMemory, guarantees_at_risk, host_memory, latest
 from mom.lifecycle.stopped import StoppedGuest, StoppedGuests
 from mom.lifecycle.worker import Outcome, Worker
 from mom.plugins.controllers.base import Controller
-from mom.sla.classes import SlaClass
+from mom.sla.classes import SlaClass, reclaim_ranks
 from mom.sla.state import StateFile
 
 __all__ = ["Lifecycle", "POWER_CONTROL", "MIGRATE_CONTROL", "THRESHOLD_CONTROL", "STATE_SECTION"]
@@ -69,6 +69,8 @@ class Lifecycle(Controller):
         self.guest_manager = properties.get("guest_manager")
         self.state: StateFile = registry.state if registry is not None else StateFile("")
         self.classes: Mapping[str, SlaClass] = self.settings.sla.classes
+        #: each class's reclaim rank, as the allocator orders them (mom.sla.classes)
+        self.ranks = reclaim_ranks(self.classes)
         self.mode = self.settings.lifecycle_actions
         self.clock = clock
         self.audit = Audit(self.settings.audit_size, self.logger, wall_clock, on_change=self._persist)
@@ -170,7 +172,7 @@ class Lifecycle(Controller):
 
     def _expendability(self, guest: Any) -> tuple[int, int]:
         sla_class = self.classes.get(str(latest(guest, "sla_class")))
-        rank = class_rank(sla_class, self.classes) if sla_class is not None else 99
+        rank = self.ranks[sla_class.name] if sla_class is not None else 99
         return (rank, int(latest(guest, "sla_priority") or 0))
 
     def _reason(self, memory: HostMemory | None, at_risk: list[str] | None) -> str:
@@ -285,7 +287,7 @@ class Lifecycle(Controller):
             uuid=request.uuid,
             name=request.guest,
             sla_class=sla_class.name,
-            rank=class_rank(sla_class, self.classes),
+            rank=self.ranks[sla_class.name],
             priority=int(latest(guest, "sla_priority") or 0),
             memory_kib=int(latest(guest, "balloon_max") or latest(guest, "balloon_cur") or 0),
             how=how,
