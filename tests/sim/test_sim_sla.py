@@ -1,5 +1,6 @@
 """SLA groups in the simulator: scenario keys, the metadata the daemon reads, the summary's
-SLA figures, and scenarios/sla-host.toml with the SLA set against vdsm's."""
+SLA figures, scenarios/sla-host.toml with the SLA set against vdsm's, and
+scenarios/sla-lifecycle-host.toml (the SLA set with the Lifecycle controller on)."""
 
 from __future__ import annotations
 
@@ -97,3 +98,29 @@ def test_the_compare_command(tmp_path, sla_runs):
     done = subprocess.run([sys.executable, "-m", "mom.sim.compare", *paths], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[2].split() == ["sla", "vdsm"]
+
+
+SLA_LIFECYCLE_HOST = SLA_HOST.with_name("sla-lifecycle-host.toml")
+
+
+def test_the_sla_set_powers_vapor_guests_off_at_the_peak_and_starts_them_again():
+    """scenarios/sla-lifecycle-host.toml: the SLA set's 08-lifecycle with the Lifecycle
+    controller on, on a host that cannot keep the guarantees at the peak."""
+    simulation = Simulation(load_scenario(str(SLA_LIFECYCLE_HOST)))
+    summary = summarize(simulation.run())
+    assert summary["policy_failures"] == 0 and summary["errors_logged"] == {}
+    assert summary["guarantee_violations"] == 0
+    groups = {group["group"]: group for group in summary["groups"]}
+    assert summary["vapor_power_offs"] > 0 and groups["scratch"]["powered_off"] == summary["vapor_power_offs"]
+    for name in ("db", "app", "web", "batch"):  # only vapor guests: never platinum or gold
+        assert groups[name]["powered_off"] == 0 and groups[name]["migrated"] == 0, name
+    # once the load falls, every guest powered off runs again
+    assert summary["restores"] == summary["vapor_power_offs"]
+    assert groups["db"]["balloon_min_pct"] == 100.0 and groups["app"]["balloon_min_pct"] >= 75.0
+    # the same guests on 192 GiB, through the peak: under pressure for a while, but the
+    # guarantees are kept and no guest is asked for
+    scenario = load_scenario(str(SLA_LIFECYCLE_HOST))
+    roomy = dataclasses.replace(scenario.host, memory=scenario.host.memory * 3 // 2)
+    calm = summarize(Simulation(scenario.replace(host=roomy, duration=3000.0)).run())
+    assert calm["time_under_pressure_s"] > 0
+    assert calm["vapor_power_offs"] == 0 and calm["lifecycle_audit"] == {}

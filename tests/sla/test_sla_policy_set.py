@@ -26,7 +26,7 @@ def mixed(used: int = 1 * GIB) -> list[Guest]:
 def test_the_set_is_complete_and_passes_strict_checks():
     assert sorted(path.name for path in SLA_SET.glob("*.policy")) == [
         "00-defines.policy", "01-parameters.policy", "02-balloon.policy", "03-ksm.policy",
-        "04-cputune.policy", "05-iotune.policy", "06-network.policy", "07-numa.policy",
+        "04-cputune.policy", "05-iotune.policy", "06-network.policy", "07-numa.policy", "08-lifecycle.policy",
     ]  # fmt: skip
     done = subprocess.run([sys.executable, "-m", "mom.cli.policy", "check", "--strict", "sla"], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
