@@ -65,6 +65,10 @@ run: build
 	$(VENV)/bin/mom-sim -q -P vdsm scenarios/sla-host.toml --out out/sla-host-vdsm
 	$(VENV)/bin/mom-sim -q -P sla scenarios/sla-host.toml --out out/sla-host-sla
 	$(VENV)/bin/python -m mom.sim.compare out/sla-host-vdsm/summary.json out/sla-host-sla/summary.json vdsm sla
+	@# the SLA host with the Lifecycle controller on: vapor guests powered off and started again
+	$(VENV)/bin/mom-sim -q -P sla scenarios/sla-lifecycle-host.toml --out out/sla-lifecycle-host
+	@echo "momctl actions at the end of the run (out/sla-lifecycle-host/actions.txt):"
+	@grep -v '^#' out/sla-lifecycle-host/actions.txt | grep -v ' refused: one power-off per ' | head -30
 
 # make fuzz FUZZ_SECONDS=300: the fuzz targets in tests/fuzz (policy text on both
 # implementations, requests on the RPC servers) share that time, random and with

@@ -176,6 +176,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     with open(os.path.join(out, "summary.json"), "w", encoding="utf-8") as handle:
         json.dump(summary, handle, indent=2)
         handle.write("\n")
+    if result.actions is not None:
+        from mom.cli.momctl import format_actions
+
+        # what `momctl actions` shows of the simulated daemon at the end of the run
+        with open(os.path.join(out, "actions.txt"), "w", encoding="utf-8") as handle:
+            handle.write("# the lifecycle audit at the end of the run, as momctl actions shows it;\n")
+            handle.write("# times are simulated: the run's start plus the simulated seconds\n")
+            handle.write(format_actions(result.actions) + "\n")
     plots: list[str] = []
     if not args.no_plots:
         from mom.sim.plots import render
@@ -193,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if plots:
             print(f"  plots     {plots[0]} (and {len(plots) - 1} more in {plot_dir}/)")
         print(f"  daemon    {os.path.join(out, 'momd.log')}")
+        if result.actions is not None:
+            print(f"  actions   {os.path.join(out, 'actions.txt')} (the lifecycle audit, as momctl actions shows it)")
     return 0
 
 

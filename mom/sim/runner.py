@@ -60,6 +60,8 @@ class RunResult:
     daemon_stuck: list[int] = field(default_factory=list)
     #: the Lifecycle controller's audit counts ("power-off done", "migrate refused"...), if it ran
     lifecycle: dict[str, int] = field(default_factory=dict)
+    #: the Lifecycle controller's getActions answer at the end (every action kept), if it ran
+    actions: dict[str, Any] | None = None
 
 
 class _Counter(logging.Handler):
@@ -245,6 +247,7 @@ class Simulation:
         balloon: dict[str, Any] = {}
         daemon_stuck: list[int] = []
         lifecycle: dict[str, int] = {}
+        actions: dict[str, Any] | None = None
         for controller in self.parts.policy_engine.controllers if self.parts is not None else ():
             if isinstance(controller, Balloon):
                 balloon = controller.statistics()
@@ -253,8 +256,10 @@ class Simulation:
                 lifecycle = {
                     f"{action} {result}": n for (action, result), n in sorted(controller.audit.counters().items())
                 }
+                actions = controller.rpc_get_actions(controller.settings.audit_size)
         return RunResult(
             lifecycle=lifecycle,
+            actions=actions,
             balloon=balloon,
             daemon_stuck=daemon_stuck,
             recording=recording,

@@ -144,3 +144,25 @@ def test_the_readme_shows_a_plot_of_make_run():
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
     with open(os.path.join(root, "Makefile"), encoding="utf-8") as handle:
         assert "mom-sim scenarios/dense-host.toml --out out/dense-host" in handle.read()
+
+
+def test_a_run_with_the_lifecycle_controller_leaves_its_audit_as_momctl_shows_it(tmp_path):
+    # make run's last step: the SLA host with the Lifecycle controller (vapor powered off)
+    scenario = os.path.join(os.path.dirname(__file__), "..", "..", "scenarios", "sla-lifecycle-host.toml")
+    out = tmp_path / "out"
+    done = mom_sim(scenario, "-P", "sla", "--out", str(out), "--no-plots")
+    assert done.returncode == 0, done.stderr
+    assert f"actions   {out}/actions.txt" in done.stdout
+    lines = (out / "actions.txt").read_text().splitlines()
+    assert lines[2] == "lifecycle-actions: on"
+    done_lines = [line for line in lines if "power-off (shutdown)  done" in line]
+    assert done_lines and all("  scratch-" in line for line in done_lines)  # vapor guests only
+    assert any("restore (shutdown)  done" in line for line in lines)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["vapor_power_offs"] == len(done_lines)
+
+
+def test_a_run_without_the_lifecycle_controller_has_no_audit(tmp_path):
+    out = tmp_path / "out"
+    assert mom_sim(small_scenario(tmp_path), "--out", str(out), "--no-plots").returncode == 0
+    assert not (out / "actions.txt").exists()
