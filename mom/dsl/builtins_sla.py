@@ -57,6 +57,7 @@ last call's columns for the operators' view (``getSlaStatus``).
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any, Callable, Iterable, NamedTuple
 
 import numpy as np
@@ -159,9 +160,15 @@ def _stalled(host: Any, stall_limit: Any) -> bool:
 
 
 def _number(value: Any) -> float:
+    """A finite number as a float; NaN for anything else (infinities included: the
+    callers say which argument is not a number of KiB)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         return float("nan")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int past a float
+        return float("nan")
+    return number if math.isfinite(number) else float("nan")
 
 
 def _rows_columns(guests: Any) -> SlaColumns:

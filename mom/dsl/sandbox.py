@@ -26,6 +26,7 @@ Here no object shows a name that starts with ``_``, and:
 
 from __future__ import annotations
 
+import functools
 import types
 from typing import Any
 
@@ -71,6 +72,10 @@ DENIED = frozenset(
         # a string's, bytes' or int's methods that make a result as long as a number
         # says (("a".center 10**12)): the language's size limits (mom.dsl.limits) hold
         "center", "ljust", "rjust", "zfill", "expandtabs", "to_bytes",
+        # and those that grow a value past the size limits from small arguments
+        # (replacing a character of a long string by that string, twice, is gigabytes;
+        # a list extended by itself in a loop doubles each time)
+        "replace", "join", "translate", "extend", "append", "insert",
     }
 )  # fmt: skip
 
@@ -100,6 +105,10 @@ def _handed_out(value: Any) -> bool:
     # a builtin function of a module (builtins.eval, os.system) carries the module as
     # __self__; a bound method of a string or list carries that object instead
     if isinstance(value, types.BuiltinFunctionType) and isinstance(value.__self__, types.ModuleType):
+        return False
+    # nor a plain function or a partial kept as an attribute (os.popen, subprocess.run,
+    # functools.partial(os.system)): only methods bound to an object reach a policy
+    if isinstance(value, (types.FunctionType, functools.partial)):
         return False
     return True
 

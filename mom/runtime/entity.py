@@ -17,6 +17,9 @@ from mom.errors import EntityError
 
 __all__ = ["Entity", "mean_of"]
 
+#: the property types :meth:`Entity.Prop` gives (anything else stays with the daemon)
+_PLAIN_PROPERTIES = frozenset({str, int, float, bool})
+
 _log = logging.getLogger("mom.Entity")
 
 
@@ -100,8 +103,17 @@ class Entity:
     # ## Rule methods
 
     def Prop(self, name: str) -> Any:
-        """A property of the monitored object (``name``, ``uuid``, ``pid``...)."""
-        return self.properties[name]
+        """A property of the monitored object (``name``, ``uuid``, ``pid``...).
+
+        Only plain values (strings, numbers, booleans, None): the monitors also keep the
+        hypervisor interface and the SLA registry among the properties, for their
+        collectors, and a policy reaching them could call them (power off a platinum
+        guest, hold a lock): KeyError for those, as for a property that is not there.
+        """
+        value = self.properties[name]
+        if value is not None and type(value) not in _PLAIN_PROPERTIES:
+            raise KeyError(f"Property '{name}' is not a plain value (a policy reads strings and numbers only)")
+        return value
 
     def _declared(self, name: str) -> None:
         valid = self._valid if self._valid is not None else self._valid_fields()

@@ -142,7 +142,7 @@ def test_a_result_over_the_digit_limit_fails_the_evaluation(store, host, caplog,
     assert host.controls == {"before": 1}  # controls set before the failure stay (spec 5.6)
 
 
-@pytest.mark.parametrize("text", ["(> (<< 1 14300) 0)", "(<< 1 14200)", "(defvar l (with Guests g 1)) (l.append l)"])
+@pytest.mark.parametrize("text", ["(> (<< 1 14300) 0)", "(<< 1 14200)"])
 def test_big_values_that_do_not_reach_the_results_line_are_fine(store, host, text):  # type: ignore[no-untyped-def]
     assert store.set_policy("p", text)
     assert store.evaluate(host, [host]) is True

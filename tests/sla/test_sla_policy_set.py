@@ -279,6 +279,9 @@ def test_the_state_is_the_programs_and_bad_arguments_are_policy_errors(impl):
     with pytest.raises(PolicyError, match="host_free must be a number"):
         other.evaluate(None, [])
     assert program.program_functions["sla_balloon"] is not other.program_functions["sla_balloon"]
+    infinite = impl.compile_policy("(sla_balloon Guests nil 1e999 100 10)")
+    with pytest.raises(PolicyError, match="host_free must be a number of KiB"):
+        infinite.evaluate(None, [])
 
 
 def test_has_word_tests_tags(impl):

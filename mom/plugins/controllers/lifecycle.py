@@ -29,6 +29,7 @@ from mom.lifecycle.gates import MIGRATE, POWER_OFF, RESTORE, Limits, Request, re
 from mom.lifecycle.pressure import HostMemory, guarantees_at_risk, host_memory, latest
 from mom.lifecycle.stopped import StoppedGuest, StoppedGuests
 from mom.lifecycle.worker import Outcome, Worker
+from mom.plugins.controllers.balloon_floors import FloorSettings, GuestSizes, floor_of, used_memory
 from mom.plugins.controllers.base import Controller
 from mom.sla.classes import SlaClass, reclaim_ranks
 from mom.sla.state import StateFile
@@ -331,11 +332,42 @@ class Lifecycle(Controller):
 
     # ## Migration
 
+    def _migration_floor(self, guest: Any) -> int:
+        """The balloon size a guest is shrunk to before it migrates (less to copy): its
+        safety floor, as the Balloon controller computes it (balloon_min, the SLA
+        guarantee, min-guest-memory, what it uses plus min-guest-free); 0 (no shrink)
+        without its balloon sizes."""
+
+        class Newest:
+            @staticmethod
+            def get(name: str) -> Any:
+                return latest(guest, name)
+
+        def size(name: str) -> int | None:
+            value = latest(guest, name)
+            return None if value is None else int(value)
+
+        sizes = GuestSizes(
+            balloon_cur=size("balloon_cur"),
+            balloon_max=size("balloon_max"),
+            balloon_min=size("balloon_min"),
+            sla_guarantee=size("sla_guarantee"),
+            used=used_memory(Newest),
+        )
+        if sizes.balloon_cur is None or sizes.balloon_max is None:
+            return 0
+        settings = self.settings
+        floor, _bounds = floor_of(
+            sizes,
+            FloorSettings(min_guest_memory=settings.min_guest_memory, min_guest_free=settings.min_guest_free),
+        )
+        return floor if floor < sizes.balloon_cur else 0
+
     def _migrate(self, guest: Any, request: Request, reason: str) -> None:
         settings, iface = self.settings, self.hypervisor_iface
         peers = [request.target] if request.target else list(settings.migration_peers)
         need = int(latest(guest, "balloon_max") or latest(guest, "balloon_cur") or 0)
-        floor = max(int(latest(guest, "balloon_min") or 0), int(latest(guest, "sla_guarantee") or 0))
+        floor = self._migration_floor(guest)
         chosen: list[str] = []
 
         def action() -> Outcome:
