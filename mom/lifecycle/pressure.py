@@ -39,10 +39,6 @@ class HostMemory:
     band: int
 
     @property
-    def under_pressure(self) -> bool:
-        return self.free < self.threshold
-
-    @property
     def plentiful(self) -> bool:
         return self.free > self.threshold + self.band
 

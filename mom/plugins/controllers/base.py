@@ -59,16 +59,6 @@ class Controller:
         """Counters for ``getStatistics`` (and the metrics); none by default."""
         return {}
 
-    def guests_with(self, guests: Iterable[Any], control: str) -> Iterable[Any]:
-        """The guests whose ``control`` the policy set.  For the daemon's guests (rows of
-        its column store) the control's column is read and only those guests' views are
-        built; other guests (upstream entities) are each asked."""
-        table, rows = getattr(guests, "table", None), getattr(guests, "rows", None)
-        if table is not None and rows is not None and hasattr(table, "rows_with_control"):
-            view = table.view
-            return [view(row) for row in table.rows_with_control(rows, control).tolist()]
-        return [guest for guest in guests if guest.GetControl(control) is not None]
-
     def for_each_guest(self, guests: Iterable[Any], action: Callable[[Any], None]) -> None:
         """``action(guest)`` for every guest; an error is logged with the guest and skipped."""
         for guest in guests:
