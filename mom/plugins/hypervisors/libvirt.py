@@ -602,17 +602,7 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
     @_action
     def setVmCpuTune(self, uuid: str, quota: int, period: int) -> None:
         params = {"vcpu_quota": int(quota), "vcpu_period": int(period)}
-        handle, entry = self._handle(uuid)
-        try:
-            self.connection.call(
-                "setSchedulerParameters",
-                handle.setSchedulerParameters,
-                params,
-                domain=f"{entry}, {params}",
-                query=False,
-            )
-        finally:
-            self._invalidate(entry, "sched")
+        self._set(uuid, "setSchedulerParameters", params, what=params, cached="sched")
 
     def getVmCpuStats(self, uuid: str) -> dict[str, Any] | None:
         """``{cpu_time, vcpu_count, vcpu_wait, vcpu_delay}`` (ns, cumulative; the waits are
@@ -654,17 +644,7 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
     def setVmCpuShares(self, uuid: str, shares: int) -> None:
         """The domain's ``cpu_shares`` (QEMU's cgroup ``cpu.weight`` or ``cpu.shares``), live."""
         params = {"cpu_shares": int(shares)}
-        handle, entry = self._handle(uuid)
-        try:
-            self.connection.call(
-                "setSchedulerParameters",
-                handle.setSchedulerParameters,
-                params,
-                domain=f"{entry}, {params}",
-                query=False,
-            )
-        finally:
-            self._invalidate(entry, "sched")
+        self._set(uuid, "setSchedulerParameters", params, what=params, cached="sched")
 
     # ## Resources: block IO weight, network bandwidth, NUMA placement
 
@@ -679,25 +659,16 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
     @_action
     def setVmBlkioWeight(self, uuid: str, weight: int) -> None:
         """The domain's block IO weight (``setBlkioParameters``, the running domain)."""
-        self._set_and_reload(uuid, "setBlkioParameters", {"weight": int(weight)})
+        params = {"weight": int(weight)}
+        self._set(uuid, "setBlkioParameters", params, libvirt.VIR_DOMAIN_AFFECT_CURRENT, what=params)
 
     @_action
     def setVmInterfaceBandwidth(self, uuid: str, device: str, params: dict[str, int]) -> None:
         """One interface's ``inbound.*``/``outbound.*`` (KiB/s, burst KiB; 0: unlimited)."""
         values = {key: int(value) for key, value in params.items()}
-        handle, entry = self._handle(uuid)
-        try:
-            self.connection.call(
-                "setInterfaceParameters",
-                handle.setInterfaceParameters,
-                device,
-                values,
-                libvirt.VIR_DOMAIN_AFFECT_CURRENT,
-                domain=f"{entry}, {device}, {values}",
-                query=False,
-            )
-        finally:
-            self._invalidate(entry, "xml")
+        self._set(
+            uuid, "setInterfaceParameters", device, values, libvirt.VIR_DOMAIN_AFFECT_CURRENT, what=f"{device}, {values}"
+        )
 
     @_action
     def setVmNumaPlacement(self, uuid: str, node: int, cpus: list[int], host_cpus: int) -> None:
@@ -731,19 +702,14 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
             return None
         return [int(value) // 1024 for value in free]
 
-    def _set_and_reload(self, uuid: str, method: str, params: dict[str, Any]) -> None:
+    def _set(self, uuid: str, method: str, *args: Any, what: object, cached: str = "xml") -> None:
+        """``virDomain.<method>(*args)`` on the domain (``what`` names the change in an
+        error), then the ``cached`` reading of it ("xml" or "sched") is read again."""
         handle, entry = self._handle(uuid)
         try:
-            self.connection.call(
-                method,
-                getattr(handle, method),
-                params,
-                libvirt.VIR_DOMAIN_AFFECT_CURRENT,
-                domain=f"{entry}, {params}",
-                query=False,
-            )
+            self.connection.call(method, getattr(handle, method), *args, domain=f"{entry}, {what}", query=False)
         finally:
-            self._invalidate(entry, "xml")
+            self._invalidate(entry, cached)
 
     # ## SLA
 
