@@ -50,6 +50,16 @@ cdef inline object read_attribute(PyObject* descriptor, object obj, str name):
     return getattr(obj, name)
 
 
+cdef inline void remember(FieldName* names, int32_t* n, object name, int32_t value) noexcept:
+    """Remember ``value`` for ``name`` (see cached()) while there is room, holding a
+    reference to the name meanwhile, so that its address cannot be reused."""
+    if n[0] < FIELD_CACHE:
+        Py_INCREF(name)
+        names[n[0]].name = <PyObject*>name
+        names[n[0]].field = value
+        n[0] += 1
+
+
 cdef inline void average_float(Average* a, double x) noexcept:
     if not a.floating:
         a.floating = True
@@ -249,32 +259,17 @@ cdef class Rows:
             self.load_view(&self.tables[k], (<object>self.tables[k].table).column_view())
         return 0
 
-    cdef int32_t field_of(self, Value* row, object name) except -2:
-        """Field index of ``name`` in the row's table, -1 if it has no such field.
-
-        Names repeat (attribute names, Stat arguments), so each table remembers the
-        answer by the name object's address, holding a reference meanwhile.
-        """
-        cdef TableInfo* t = &self.tables[row.slot]
-        cdef PyObject* key = <PyObject*>name
-        cdef int32_t k, field
-        cdef PyObject* found
-        for k in range(t.nnames):
-            if t.names[k].name == key:
-                return t.names[k].field
-        found = PyDict_GetItemWithError(<object>t.field_index, name)
-        field = -1 if found == NULL else <int32_t>(<object>found)
-        if t.nnames < FIELD_CACHE:
-            Py_INCREF(name)
-            t.names[t.nnames].name = key
-            t.names[t.nnames].field = field
-            t.nnames += 1
+    cdef int32_t look_up_field(self, TableInfo* t, object name) except -2:
+        """field_of() past its cache: the view's index, remembered."""
+        cdef PyObject* found = PyDict_GetItemWithError(<object>t.field_index, name)
+        cdef int32_t field = -1 if found == NULL else <int32_t>(<object>found)
+        remember(t.names, &t.nnames, name, field)
         return field
 
     cdef int32_t attribute_field(self, Value* row, int32_t attribute) except -2:
         cdef int32_t* fields = self.tables[row.slot].attribute_field
         if fields[attribute] == -2:
-            fields[attribute] = self.field_of(row, self.c.attributes[attribute])
+            fields[attribute] = field_of(self, row, self.c.attributes[attribute])
         return fields[attribute]
 
     # ## Attributes (the sandbox's rules, see mom.dsl.sandbox)
@@ -350,16 +345,6 @@ cdef class Rows:
 
     # ## Calls of the methods recognised above
 
-    cdef int call_method(self, Value* method, Value* args, int32_t n, Value* out) except -1:
-        """A recognised method called in C; 0 when the Python method must decide."""
-        if method.tag == T_ROWMETHOD or method.tag == T_ENTMETHOD:
-            return self.rule_method(method, args, n, out)
-        if method.tag == T_IOSET and n == 1:
-            self.io_setter(method, &args[0])
-            out.tag = T_NONE
-            return 1
-        return 0
-
     cdef int io_setter(self, Value* setter, Value* value) except -1:
         """An IO-tune setter: current[key] = None if value is None else int(value)."""
         cdef PyObject* previous
@@ -426,7 +411,7 @@ cdef class Rows:
         there are no samples, 2 if there are; 0 when the Python method must decide."""
         cdef TypeInfo* info
         if method.tag == T_ROWMETHOD:
-            field[0] = self.field_of(method, name)
+            field[0] = field_of(self, method, name)
             if field[0] < 0:
                 raise KeyError("Field '%s' is not declared in any collector." % name)
             return 2 if self.tables[method.slot].count[method.i] else 1
@@ -512,15 +497,10 @@ cdef class Rows:
                 return 0
         return average_result(&average, out)
 
-    cdef int32_t control_column(self, TableInfo* info, object name, bint create) except -2:
-        """Column of a control name (remembered by address); -1 if absent and not ``create``."""
-        cdef PyObject* key = <PyObject*>name
-        cdef int32_t k, column
-        cdef PyObject* found
-        for k in range(info.ncontrols):
-            if info.controls[k].name == key:
-                return info.controls[k].field
-        found = PyDict_GetItemWithError(<object>info.control_index, name)
+    cdef int32_t look_up_control(self, TableInfo* info, object name, bint create) except -2:
+        """control_column() past its cache: the view's index (or a new column), remembered."""
+        cdef int32_t column
+        cdef PyObject* found = PyDict_GetItemWithError(<object>info.control_index, name)
         if found != NULL:
             column = <int32_t>(<object>found)
         elif not create:
@@ -528,11 +508,7 @@ cdef class Rows:
         else:
             column = (<object>info.view).add_control(name)
             self.load_view(info, (<object>info.table).column_view())  # the arrays may be new
-        if info.ncontrols < FIELD_CACHE:
-            Py_INCREF(name)
-            info.controls[info.ncontrols].name = key
-            info.controls[info.ncontrols].field = column
-            info.ncontrols += 1
+        remember(info.controls, &info.ncontrols, name, column)
         return column
 
     cdef int set_control(self, Value* method, object name, Value* value) except -1:
@@ -550,7 +526,7 @@ cdef class Rows:
             PyDict_SetItem(controls, name, box(value))
             return 1
         info = &self.tables[method.slot]
-        column = self.control_column(info, name, True)
+        column = control_column(self, info, name, True)
         at = method.i * info.control_width + column
         if info.control_tags[at] == S_OBJECT:
             (<object>info.control_objects).pop((method.i, column), None)
@@ -592,7 +568,7 @@ cdef class Rows:
                 unbox(self, <object>found, out)
             return 1
         info = &self.tables[method.slot]
-        column = self.control_column(info, name, False)
+        column = control_column(self, info, name, False)
         if column < 0:
             return 1
         at = method.i * info.control_width + column
