@@ -90,8 +90,6 @@ cdef class Rows:
     cdef int method_of(self, Value* binding, int32_t attribute, Value* out) except -1
     cdef int rule_method(self, Value* method, Value* args, int32_t n, Value* out) except -1
     cdef int io_setter(self, Value* setter, Value* value) except -1
-    cdef int declared(self, Value* method, object name, int32_t* field) except -1
-    cdef int latest(self, Value* method, int32_t field, object name, Value* out) except -1
     cdef int average(self, Value* method, int32_t field, object name, Value* out) except -1
     cdef int32_t look_up_control(self, TableInfo* info, object name, bint create) except -2
     cdef int set_control(self, Value* method, object name, Value* value) except -1

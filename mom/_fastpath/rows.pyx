@@ -94,6 +94,48 @@ cdef inline bint average_result(Average* a, Value* out) noexcept:
     return True
 
 
+# The storage-specific parts of the rule methods: a row's columns (T_ROWMETHOD) or an
+# entity's attributes (T_ENTMETHOD: _valid, statistics, controls); inline in
+# Rows.rule_method, whose usual case (a row) is a few loads then.
+
+cdef inline int declared(Rows self, Value* method, object name, int32_t* field) except -1:
+    """Raise the reference's KeyError unless ``name`` is a declared field; then 1 if
+    there are no samples, 2 if there are; 0 when the Python method must decide."""
+    cdef TypeInfo* info
+    if method.tag == T_ROWMETHOD:
+        field[0] = field_of(self, method, name)
+        if field[0] < 0:
+            raise KeyError("Field '%s' is not declared in any collector." % name)
+        return 2 if self.tables[method.slot].count[method.i] else 1
+    info = &self.types[method.slot]
+    entity = <object>method.o
+    valid = read_attribute(info.state[0], entity, "_valid")
+    if type(valid) is not frozenset:
+        return 0
+    statistics = read_attribute(info.state[1], entity, "statistics")
+    if type(statistics) is not list:
+        return 0
+    if name not in valid:
+        raise KeyError("Field '%s' is not declared in any collector." % name)
+    return 2 if PyList_GET_SIZE(statistics) else 1
+
+cdef inline int latest(Rows self, Value* method, int32_t field, object name, Value* out) except -1:
+    """The newest sample's value of a field into ``out``: 1, or 0 if it lacks it;
+    -1 when the Python method must decide."""
+    cdef PyObject* found
+    if method.tag == T_ROWMETHOD:
+        return row_latest(&self.tables[method.slot], method.i, field, out)
+    statistics = read_attribute(self.types[method.slot].state[1], <object>method.o, "statistics")
+    sample = <object>PyList_GET_ITEM(statistics, PyList_GET_SIZE(statistics) - 1)  # declared(): not empty
+    if type(sample) is not dict:
+        return -1
+    found = PyDict_GetItemWithError(sample, name)
+    if found == NULL:
+        return 0
+    unbox(self, <object>found, out)
+    return 1
+
+
 @cython.final
 @cython.no_gc_clear  # __dealloc__ releases the tables and types it holds
 cdef class Rows:
@@ -150,10 +192,10 @@ cdef class Rows:
         if self.ntypes == TYPE_CACHE:
             return &self.uncached
         t = <object>kind
-        declared = t.__dict__.get(POLICY_KIND, K_NONE)  # its own body: not inherited
+        own = t.__dict__.get(POLICY_KIND, K_NONE)  # its own body: not inherited
         info = &self.types[self.ntypes]
         memset(info, 0, sizeof(TypeInfo))
-        info.kind = declared if type(declared) is int and K_ROW <= declared <= K_IO_TUNE else K_NONE
+        info.kind = own if type(own) is int and K_ROW <= own <= K_IO_TUNE else K_NONE
         descriptor = data_descriptor(t, "_policy_values")
         if descriptor is not None:
             Py_INCREF(descriptor)
@@ -386,14 +428,14 @@ cdef class Rows:
             return self.set_control(method, name, &args[1])
         if id == M_GETCONTROL:
             return self.get_control(method, name, out)
-        state = self.declared(method, name, &field)  # KeyError if it is not
+        state = declared(self, method, name, &field)  # KeyError if it is not
         if state <= 0:
             return 0
         if id == M_STAT:
             out.tag = T_NONE
             if state == 1:  # no samples yet
                 return 1
-            state = self.latest(method, field, name, out)
+            state = latest(self, method, field, name, out)
             if state < 0:
                 return 0
             if state == 0 and n == 2:
@@ -403,45 +445,7 @@ cdef class Rows:
             raise _EntityError("Statistic '%s' not available" % name)
         return self.average(method, field, name, out)
 
-    # The storage-specific parts of the rule methods: a row's columns (T_ROWMETHOD) or an
-    # entity's attributes (T_ENTMETHOD: _valid, statistics, controls).
-
-    cdef int declared(self, Value* method, object name, int32_t* field) except -1:
-        """Raise the reference's KeyError unless ``name`` is a declared field; then 1 if
-        there are no samples, 2 if there are; 0 when the Python method must decide."""
-        cdef TypeInfo* info
-        if method.tag == T_ROWMETHOD:
-            field[0] = field_of(self, method, name)
-            if field[0] < 0:
-                raise KeyError("Field '%s' is not declared in any collector." % name)
-            return 2 if self.tables[method.slot].count[method.i] else 1
-        info = &self.types[method.slot]
-        entity = <object>method.o
-        valid = read_attribute(info.state[0], entity, "_valid")
-        if type(valid) is not frozenset:
-            return 0
-        statistics = read_attribute(info.state[1], entity, "statistics")
-        if type(statistics) is not list:
-            return 0
-        if name not in valid:
-            raise KeyError("Field '%s' is not declared in any collector." % name)
-        return 2 if PyList_GET_SIZE(statistics) else 1
-
-    cdef int latest(self, Value* method, int32_t field, object name, Value* out) except -1:
-        """The newest sample's value of a field into ``out``: 1, or 0 if it lacks it;
-        -1 when the Python method must decide."""
-        cdef PyObject* found
-        if method.tag == T_ROWMETHOD:
-            return row_latest(&self.tables[method.slot], method.i, field, out)
-        statistics = read_attribute(self.types[method.slot].state[1], <object>method.o, "statistics")
-        sample = <object>PyList_GET_ITEM(statistics, PyList_GET_SIZE(statistics) - 1)  # declared(): not empty
-        if type(sample) is not dict:
-            return -1
-        found = PyDict_GetItemWithError(sample, name)
-        if found == NULL:
-            return 0
-        unbox(self, <object>found, out)
-        return 1
+    # (the storage-specific parts: declared() and latest() above the class, inline)
 
     cdef int average(self, Value* method, int32_t field, object name, Value* out) except -1:
         """StatAvg's mean over the samples, oldest first as the reference sums; 0 when
