@@ -805,19 +805,37 @@ cdef inline bint int_over(object number, Py_ssize_t bits) except -1:
     return overflow and number.bit_length() > bits
 
 
+cdef int scan_items(list items, Py_ssize_t bits) except -1:
+    """The ints of ``items`` looked at: 1 if one has more than ``bits`` bits, else 2 if
+    ``items`` holds containers (lists, tuples, dicts), 0 if not."""
+    cdef Py_ssize_t k
+    cdef int state = 0
+    cdef object item, kind
+    for k in range(PyList_GET_SIZE(items)):
+        item = <object>PyList_GET_ITEM(items, k)
+        kind = type(item)
+        if kind is int:
+            if int_over(item, bits):
+                return 1
+        elif kind is list or kind is tuple or kind is dict:
+            state = 2
+    return state
+
+
 def holds_big_int(object results, Py_ssize_t bits):
     """Whether ``results`` (lists, tuples and dicts walked) holds an int of more than
     ``bits`` bits: the reference's mom.dsl.results.unprintable then decides.
 
     In C, because a policy's top-level lists hold an item per guest.  A container that
     holds no container (most: a ``with``'s list of numbers, a function's short list) is
-    walked without being remembered, since it cannot be part of a cycle; one that
-    holds containers is walked into once.
+    looked at without being remembered or stacked, since it cannot be part of a cycle;
+    one that holds containers is walked into once.
     """
     cdef list pending = [results]
     cdef set seen = set()
     cdef list items
-    cdef Py_ssize_t k, n, nested
+    cdef Py_ssize_t k
+    cdef int state
     cdef object value, kind, item
     while pending:
         value = pending.pop()
@@ -835,22 +853,21 @@ def holds_big_int(object results, Py_ssize_t bits):
             items.extend(value.values())
         else:
             continue
-        nested = 0
-        n = PyList_GET_SIZE(items)
-        for k in range(n):
-            item = <object>PyList_GET_ITEM(items, k)
-            kind = type(item)
-            if kind is int:
-                if int_over(item, bits):
-                    return True
-            elif kind is list or kind is tuple or kind is dict:
-                nested += 1
-        if nested == 0 or id(value) in seen:
+        state = scan_items(items, bits)
+        if state == 1:
+            return True
+        if state == 0 or id(value) in seen:
             continue
         seen.add(id(value))
-        for k in range(n):
+        for k in range(PyList_GET_SIZE(items)):
             item = <object>PyList_GET_ITEM(items, k)
             kind = type(item)
-            if kind is list or kind is tuple or kind is dict:
+            if kind is list:
+                state = scan_items(item, bits)  # a list of plain values ends here
+                if state == 1:
+                    return True
+                if state == 2:
+                    pending.append(item)
+            elif kind is tuple or kind is dict:
                 pending.append(item)
     return False
