@@ -69,3 +69,32 @@ def test_an_error_while_binding_has_no_stale_position(request):  # type: ignore[
     assert not hasattr(second.value, "position")
     assert program.execute({"Host": "y"}, results=False) is None
     assert program.execute({"Host": "y"}) == [1, "yx"]
+
+
+@pytest.mark.fastpath
+def test_the_c_prefilter_of_big_ints_agrees_with_the_reference_check(request):  # type: ignore[no-untyped-def]
+    """holds_big_int (C) must find every int mom.dsl.results.unprintable would fail on,
+    through lists, tuples, dicts, shared and cyclic containers."""
+    load_implementation("cython", request.config)
+    from mom._fastpath.vm import holds_big_int
+    from mom.dsl.results import big_int_bits, unprintable
+
+    big = 1 << 14300
+    cyclic: list = [1, 2.5, None, "x"]
+    cyclic.append(cyclic)
+    shared = [3, [4]]
+    cases = [  # (values, whether upstream's results line fails on them)
+        ([cyclic], False),
+        ([cyclic, [big]], True),
+        ([shared, shared, (shared, {"k": shared})], False),
+        ([[1, 2], [None], [[[big]]]], True),
+        ([{big: 1}], True),
+        ([{"k": (1, big)}], True),
+        ([(cyclic, [[], [()]]), 2**63, -(2**64)], False),
+        ([[1 << 13000]], False),  # more bits than the bound, fewer digits than the limit
+    ]
+    bits = big_int_bits()
+    for values, fails in cases:
+        assert (unprintable(values) is not None) is fails, values
+        if fails:
+            assert holds_big_int(values, bits), values

@@ -45,3 +45,4 @@ cdef class Code:
     cdef readonly list nodes
     cdef readonly int max_stack
     cdef bint values                 # top-level values collected (Bytecode.values)
+    cdef bint checked                # top-level values checked, not collected (Bytecode.checked)

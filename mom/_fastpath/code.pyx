@@ -97,6 +97,7 @@ cdef class Code:
         self.nodes = list(bytecode.nodes)
         self.max_stack = bytecode.max_stack + 8
         self.values = bytecode.values
+        self.checked = bytecode.checked
 
     def __dealloc__(self):
         cdef int32_t k

@@ -45,3 +45,9 @@ cdef enum Opcode:
     OP_WITH = 70
     OP_WITH_NEXT = 71
     OP_WITH_STEP = 72
+
+# the keep operand of OP_WITH and OP_WITH_STEP (mom.dsl.opcodes.Keep)
+cdef enum Keep:
+    KEEP_NOTHING = 0
+    KEEP_LIST = 1
+    KEEP_CHECKED = 2

@@ -18,7 +18,7 @@ from mom.dsl import program as reference
 from mom.dsl import syntax
 from mom.dsl.builtins import SHADOWABLE
 from mom.dsl.builtins_sla import program_functions
-from mom.dsl.bytecode import Bytecode, compile_bytecode
+from mom.dsl.bytecode import CHECKED, Bytecode, compile_bytecode
 from mom.dsl.compiler import annotate
 from mom.dsl.limits import DEFAULT_LIMITS, Limits
 from mom.dsl.reader import Node, Source, read
@@ -41,10 +41,10 @@ class Program:
         self.program_functions: dict[str, Any] = program_functions(fast_allocator.allocate)
         self._reference: reference.Program | None = None
         self._lock = threading.Lock()  # one evaluation at a time per machine
-        # per variant (top-level values computed or not): code and machine
-        self._compiled: dict[bool, tuple[Code, Machine]] = {}
+        # per variant (top-level values collected, not computed, or CHECKED): code and machine
+        self._compiled: dict[Any, tuple[Code, Machine]] = {}
         # what the policy engine runs; compile errors surface now
-        bytecode = compile_bytecode(nodes, source, False)
+        bytecode = compile_bytecode(nodes, source, CHECKED)
         #: why the reference runs this program instead of the VM, or None
         self.delegated = bytecode.unsupported
         if self.delegated is None:
@@ -54,10 +54,11 @@ class Program:
 
     def _load(self, bytecode: Bytecode) -> tuple[Code, Machine]:
         code = Code(bytecode)
-        compiled = self._compiled[bytecode.values] = (code, Machine(code, self.limits))
+        variant = CHECKED if bytecode.checked else bytecode.values
+        compiled = self._compiled[variant] = (code, Machine(code, self.limits))
         return compiled
 
-    def _variant(self, values: bool) -> tuple[Code, Machine]:
+    def _variant(self, values: Any) -> tuple[Code, Machine]:
         compiled = self._compiled.get(values)
         if compiled is None:
             compiled = self._load(compile_bytecode(syntax.expressions(self.forms), self.source, values))
@@ -74,28 +75,37 @@ class Program:
         With ``results=False`` the values of the top-level forms are not collected
         (the policy engine only logs them, at debug level).
         """
+        return self._run(bindings, results)
+
+    def _run(self, bindings: Mapping[str, Any] | None, variant: Any) -> list[Any] | None:
+        """Evaluate on ``variant``'s machine (or on the reference, which always has
+        the values); what the machine returns, or for CHECKED its ``suspects``."""
         bindings = {**self.program_functions, **(bindings or {})}
         if self.delegated is not None or not SHADOWABLE.isdisjoint(bindings):
             return self.reference_program().execute(bindings)
         with self._lock:
-            code, machine = self._variant(results)
+            code, machine = self._variant(variant)
             try:
-                return machine.execute(bindings)  # type: ignore[no-any-return]
+                values = machine.execute(bindings)
             except Exception as error:
                 node = code.node_of(machine.error_pc)
                 if node is not None:
                     annotate(error, node, self.source)
                 raise
+            return machine.suspects if variant is CHECKED else values  # type: ignore[no-any-return]
 
     def evaluate(self, host: Any, guests: Iterable[Any], results: bool = True) -> list[Any] | None:
         """One policy run with ``Host`` and ``Guests`` bound, as upstream's Policy does:
         a top-level value its results line cannot show fails (mom.dsl.results).
 
-        (So the values are always computed; ``results=False`` only drops them after.)
+        Without ``results`` the checked variant runs: the values are computed but not
+        collected, and only those the VM kept aside (a Python int or container, in the
+        order of the values, which is the order the reference's check meets them) are
+        checked.  A delegated program returns all its values: they are checked whole.
         """
-        values = self.execute({"Host": host, "Guests": guests})
+        values = self._run({"Host": host, "Guests": guests}, True if results else CHECKED)
         bits = big_int_bits()
-        if bits and holds_big_int(values, bits):
+        if values and bits and holds_big_int(values, bits):
             error = unprintable(values)
             if error is not None:
                 raise error

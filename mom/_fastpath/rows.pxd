@@ -8,7 +8,9 @@ from libc.stdint cimport int64_t, int32_t, int16_t, int8_t
 
 from mom._fastpath.code cimport Code
 from mom._fastpath.layout cimport S_ABSENT
-from mom._fastpath.values cimport Value, stored_scalar, vcopy, vobject, T_NONE, T_BOOL, T_INT, T_FLOAT, T_ROWMETHOD
+from mom._fastpath.values cimport (
+    Value, stored_scalar, vcopy, vobject, T_NONE, T_BOOL, T_INT, T_FLOAT, T_ROWMETHOD, T_ENTMETHOD, T_IOSET
+)
 from mom._fastpath.values cimport PyLong_AsLongLongAndOverflow
 
 cdef enum:
@@ -81,18 +83,15 @@ cdef class Rows:
     cdef int load_view(self, TableInfo* info, object view) except -1
     cdef int reload_views(self) except -1
     cdef void reset(self) noexcept
-    cdef int32_t field_of(self, Value* row, object name) except -2
+    cdef int32_t look_up_field(self, TableInfo* t, object name) except -2
     cdef int32_t attribute_field(self, Value* row, int32_t attribute) except -2
     cdef int attribute(self, Value* holder, int32_t attribute, Value* out) except -1
     cdef object policy_values(self, object obj)
     cdef int method_of(self, Value* binding, int32_t attribute, Value* out) except -1
-    cdef int call_method(self, Value* method, Value* args, int32_t n, Value* out) except -1
     cdef int rule_method(self, Value* method, Value* args, int32_t n, Value* out) except -1
     cdef int io_setter(self, Value* setter, Value* value) except -1
-    cdef int declared(self, Value* method, object name, int32_t* field) except -1
-    cdef int latest(self, Value* method, int32_t field, object name, Value* out) except -1
     cdef int average(self, Value* method, int32_t field, object name, Value* out) except -1
-    cdef int32_t control_column(self, TableInfo* info, object name, bint create) except -2
+    cdef int32_t look_up_control(self, TableInfo* info, object name, bint create) except -2
     cdef int set_control(self, Value* method, object name, Value* value) except -1
     cdef int get_control(self, Value* method, object name, Value* out) except -1
 
@@ -141,6 +140,46 @@ cdef inline int unbox(Rows rows, object x, Value* out) except -1:
         out.tag = T_NONE
         return 0
     return rows.unbox_object(x, out)
+
+
+cdef inline int32_t cached(FieldName* names, int32_t n, PyObject* name) noexcept:
+    """What a table remembers for a name (a field, a control column) among its ``n``
+    names, by the name object's address: names repeat (attribute names, Stat and
+    Control arguments, mostly interned constants); -2 if it has not seen it."""
+    cdef int32_t k
+    for k in range(n):
+        if names[k].name == name:
+            return names[k].field
+    return -2
+
+
+cdef inline int32_t field_of(Rows rows, Value* row, object name) except -2:
+    """Field index of ``name`` in the row's table, -1 if it has no such field."""
+    cdef TableInfo* t = &rows.tables[row.slot]
+    cdef int32_t field = cached(t.names, t.nnames, <PyObject*>name)
+    if field != -2:
+        return field
+    return rows.look_up_field(t, name)
+
+
+cdef inline int32_t control_column(Rows rows, TableInfo* info, object name, bint create) except -2:
+    """Column of a control name; -1 if absent and not ``create`` (then added)."""
+    cdef int32_t column = cached(info.controls, info.ncontrols, <PyObject*>name)
+    if column != -2:
+        return column
+    return rows.look_up_control(info, name, create)
+
+
+cdef inline int call_method(Rows rows, Value* method, Value* args, int32_t n, Value* out) except -1:
+    """A method recognised by Rows (a rule method, an IO-tune setter) called in C; 0
+    when the Python method must decide."""
+    if method.tag == T_ROWMETHOD or method.tag == T_ENTMETHOD:
+        return rows.rule_method(method, args, n, out)
+    if method.tag == T_IOSET and n == 1:
+        rows.io_setter(method, &args[0])
+        out.tag = T_NONE
+        return 1
+    return 0
 
 
 cdef inline int32_t field_at(Rows rows, Value* row, int32_t attribute) except -2:

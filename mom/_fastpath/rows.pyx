@@ -50,6 +50,16 @@ cdef inline object read_attribute(PyObject* descriptor, object obj, str name):
     return getattr(obj, name)
 
 
+cdef inline void remember(FieldName* names, int32_t* n, object name, int32_t value) noexcept:
+    """Remember ``value`` for ``name`` (see cached()) while there is room, holding a
+    reference to the name meanwhile, so that its address cannot be reused."""
+    if n[0] < FIELD_CACHE:
+        Py_INCREF(name)
+        names[n[0]].name = <PyObject*>name
+        names[n[0]].field = value
+        n[0] += 1
+
+
 cdef inline void average_float(Average* a, double x) noexcept:
     if not a.floating:
         a.floating = True
@@ -82,6 +92,48 @@ cdef inline bint average_result(Average* a, Value* out) noexcept:
         return False
     out.tag = T_FLOAT
     return True
+
+
+# The storage-specific parts of the rule methods: a row's columns (T_ROWMETHOD) or an
+# entity's attributes (T_ENTMETHOD: _valid, statistics, controls); inline in
+# Rows.rule_method, whose usual case (a row) is a few loads then.
+
+cdef inline int declared(Rows self, Value* method, object name, int32_t* field) except -1:
+    """Raise the reference's KeyError unless ``name`` is a declared field; then 1 if
+    there are no samples, 2 if there are; 0 when the Python method must decide."""
+    cdef TypeInfo* info
+    if method.tag == T_ROWMETHOD:
+        field[0] = field_of(self, method, name)
+        if field[0] < 0:
+            raise KeyError("Field '%s' is not declared in any collector." % name)
+        return 2 if self.tables[method.slot].count[method.i] else 1
+    info = &self.types[method.slot]
+    entity = <object>method.o
+    valid = read_attribute(info.state[0], entity, "_valid")
+    if type(valid) is not frozenset:
+        return 0
+    statistics = read_attribute(info.state[1], entity, "statistics")
+    if type(statistics) is not list:
+        return 0
+    if name not in valid:
+        raise KeyError("Field '%s' is not declared in any collector." % name)
+    return 2 if PyList_GET_SIZE(statistics) else 1
+
+cdef inline int latest(Rows self, Value* method, int32_t field, object name, Value* out) except -1:
+    """The newest sample's value of a field into ``out``: 1, or 0 if it lacks it;
+    -1 when the Python method must decide."""
+    cdef PyObject* found
+    if method.tag == T_ROWMETHOD:
+        return row_latest(&self.tables[method.slot], method.i, field, out)
+    statistics = read_attribute(self.types[method.slot].state[1], <object>method.o, "statistics")
+    sample = <object>PyList_GET_ITEM(statistics, PyList_GET_SIZE(statistics) - 1)  # declared(): not empty
+    if type(sample) is not dict:
+        return -1
+    found = PyDict_GetItemWithError(sample, name)
+    if found == NULL:
+        return 0
+    unbox(self, <object>found, out)
+    return 1
 
 
 @cython.final
@@ -140,10 +192,10 @@ cdef class Rows:
         if self.ntypes == TYPE_CACHE:
             return &self.uncached
         t = <object>kind
-        declared = t.__dict__.get(POLICY_KIND, K_NONE)  # its own body: not inherited
+        own = t.__dict__.get(POLICY_KIND, K_NONE)  # its own body: not inherited
         info = &self.types[self.ntypes]
         memset(info, 0, sizeof(TypeInfo))
-        info.kind = declared if type(declared) is int and K_ROW <= declared <= K_IO_TUNE else K_NONE
+        info.kind = own if type(own) is int and K_ROW <= own <= K_IO_TUNE else K_NONE
         descriptor = data_descriptor(t, "_policy_values")
         if descriptor is not None:
             Py_INCREF(descriptor)
@@ -249,32 +301,17 @@ cdef class Rows:
             self.load_view(&self.tables[k], (<object>self.tables[k].table).column_view())
         return 0
 
-    cdef int32_t field_of(self, Value* row, object name) except -2:
-        """Field index of ``name`` in the row's table, -1 if it has no such field.
-
-        Names repeat (attribute names, Stat arguments), so each table remembers the
-        answer by the name object's address, holding a reference meanwhile.
-        """
-        cdef TableInfo* t = &self.tables[row.slot]
-        cdef PyObject* key = <PyObject*>name
-        cdef int32_t k, field
-        cdef PyObject* found
-        for k in range(t.nnames):
-            if t.names[k].name == key:
-                return t.names[k].field
-        found = PyDict_GetItemWithError(<object>t.field_index, name)
-        field = -1 if found == NULL else <int32_t>(<object>found)
-        if t.nnames < FIELD_CACHE:
-            Py_INCREF(name)
-            t.names[t.nnames].name = key
-            t.names[t.nnames].field = field
-            t.nnames += 1
+    cdef int32_t look_up_field(self, TableInfo* t, object name) except -2:
+        """field_of() past its cache: the view's index, remembered."""
+        cdef PyObject* found = PyDict_GetItemWithError(<object>t.field_index, name)
+        cdef int32_t field = -1 if found == NULL else <int32_t>(<object>found)
+        remember(t.names, &t.nnames, name, field)
         return field
 
     cdef int32_t attribute_field(self, Value* row, int32_t attribute) except -2:
         cdef int32_t* fields = self.tables[row.slot].attribute_field
         if fields[attribute] == -2:
-            fields[attribute] = self.field_of(row, self.c.attributes[attribute])
+            fields[attribute] = field_of(self, row, self.c.attributes[attribute])
         return fields[attribute]
 
     # ## Attributes (the sandbox's rules, see mom.dsl.sandbox)
@@ -350,16 +387,6 @@ cdef class Rows:
 
     # ## Calls of the methods recognised above
 
-    cdef int call_method(self, Value* method, Value* args, int32_t n, Value* out) except -1:
-        """A recognised method called in C; 0 when the Python method must decide."""
-        if method.tag == T_ROWMETHOD or method.tag == T_ENTMETHOD:
-            return self.rule_method(method, args, n, out)
-        if method.tag == T_IOSET and n == 1:
-            self.io_setter(method, &args[0])
-            out.tag = T_NONE
-            return 1
-        return 0
-
     cdef int io_setter(self, Value* setter, Value* value) except -1:
         """An IO-tune setter: current[key] = None if value is None else int(value)."""
         cdef PyObject* previous
@@ -401,14 +428,14 @@ cdef class Rows:
             return self.set_control(method, name, &args[1])
         if id == M_GETCONTROL:
             return self.get_control(method, name, out)
-        state = self.declared(method, name, &field)  # KeyError if it is not
+        state = declared(self, method, name, &field)  # KeyError if it is not
         if state <= 0:
             return 0
         if id == M_STAT:
             out.tag = T_NONE
             if state == 1:  # no samples yet
                 return 1
-            state = self.latest(method, field, name, out)
+            state = latest(self, method, field, name, out)
             if state < 0:
                 return 0
             if state == 0 and n == 2:
@@ -418,45 +445,7 @@ cdef class Rows:
             raise _EntityError("Statistic '%s' not available" % name)
         return self.average(method, field, name, out)
 
-    # The storage-specific parts of the rule methods: a row's columns (T_ROWMETHOD) or an
-    # entity's attributes (T_ENTMETHOD: _valid, statistics, controls).
-
-    cdef int declared(self, Value* method, object name, int32_t* field) except -1:
-        """Raise the reference's KeyError unless ``name`` is a declared field; then 1 if
-        there are no samples, 2 if there are; 0 when the Python method must decide."""
-        cdef TypeInfo* info
-        if method.tag == T_ROWMETHOD:
-            field[0] = self.field_of(method, name)
-            if field[0] < 0:
-                raise KeyError("Field '%s' is not declared in any collector." % name)
-            return 2 if self.tables[method.slot].count[method.i] else 1
-        info = &self.types[method.slot]
-        entity = <object>method.o
-        valid = read_attribute(info.state[0], entity, "_valid")
-        if type(valid) is not frozenset:
-            return 0
-        statistics = read_attribute(info.state[1], entity, "statistics")
-        if type(statistics) is not list:
-            return 0
-        if name not in valid:
-            raise KeyError("Field '%s' is not declared in any collector." % name)
-        return 2 if PyList_GET_SIZE(statistics) else 1
-
-    cdef int latest(self, Value* method, int32_t field, object name, Value* out) except -1:
-        """The newest sample's value of a field into ``out``: 1, or 0 if it lacks it;
-        -1 when the Python method must decide."""
-        cdef PyObject* found
-        if method.tag == T_ROWMETHOD:
-            return row_latest(&self.tables[method.slot], method.i, field, out)
-        statistics = read_attribute(self.types[method.slot].state[1], <object>method.o, "statistics")
-        sample = <object>PyList_GET_ITEM(statistics, PyList_GET_SIZE(statistics) - 1)  # declared(): not empty
-        if type(sample) is not dict:
-            return -1
-        found = PyDict_GetItemWithError(sample, name)
-        if found == NULL:
-            return 0
-        unbox(self, <object>found, out)
-        return 1
+    # (the storage-specific parts: declared() and latest() above the class, inline)
 
     cdef int average(self, Value* method, int32_t field, object name, Value* out) except -1:
         """StatAvg's mean over the samples, oldest first as the reference sums; 0 when
@@ -512,15 +501,10 @@ cdef class Rows:
                 return 0
         return average_result(&average, out)
 
-    cdef int32_t control_column(self, TableInfo* info, object name, bint create) except -2:
-        """Column of a control name (remembered by address); -1 if absent and not ``create``."""
-        cdef PyObject* key = <PyObject*>name
-        cdef int32_t k, column
-        cdef PyObject* found
-        for k in range(info.ncontrols):
-            if info.controls[k].name == key:
-                return info.controls[k].field
-        found = PyDict_GetItemWithError(<object>info.control_index, name)
+    cdef int32_t look_up_control(self, TableInfo* info, object name, bint create) except -2:
+        """control_column() past its cache: the view's index (or a new column), remembered."""
+        cdef int32_t column
+        cdef PyObject* found = PyDict_GetItemWithError(<object>info.control_index, name)
         if found != NULL:
             column = <int32_t>(<object>found)
         elif not create:
@@ -528,11 +512,7 @@ cdef class Rows:
         else:
             column = (<object>info.view).add_control(name)
             self.load_view(info, (<object>info.table).column_view())  # the arrays may be new
-        if info.ncontrols < FIELD_CACHE:
-            Py_INCREF(name)
-            info.controls[info.ncontrols].name = key
-            info.controls[info.ncontrols].field = column
-            info.ncontrols += 1
+        remember(info.controls, &info.ncontrols, name, column)
         return column
 
     cdef int set_control(self, Value* method, object name, Value* value) except -1:
@@ -550,7 +530,7 @@ cdef class Rows:
             PyDict_SetItem(controls, name, box(value))
             return 1
         info = &self.tables[method.slot]
-        column = self.control_column(info, name, True)
+        column = control_column(self, info, name, True)
         at = method.i * info.control_width + column
         if info.control_tags[at] == S_OBJECT:
             (<object>info.control_objects).pop((method.i, column), None)
@@ -592,7 +572,7 @@ cdef class Rows:
                 unbox(self, <object>found, out)
             return 1
         info = &self.tables[method.slot]
-        column = self.control_column(info, name, False)
+        column = control_column(self, info, name, False)
         if column < 0:
             return 1
         at = method.i * info.control_width + column

@@ -10,6 +10,8 @@ C_TABLES: dict[str, dict[str, int]]
 
 class Machine:
     error_pc: int
+    #: the checked variant's values that may hold a big int, after execute (else None)
+    suspects: list[Any] | None
     def __init__(self, code: Code, limits: Limits) -> None: ...
     def execute(self, bindings: dict[str, Any]) -> list[Any] | None: ...
 

@@ -23,7 +23,7 @@ from mom._fastpath.code cimport Code, SiteInfo, FunctionInfo, Binder
 from mom._fastpath.layout cimport *
 from mom._fastpath.opcodes cimport *
 from mom._fastpath.operators cimport binary, nary, float_op, compare_float
-from mom._fastpath.rows cimport Rows, field_at, method_of_row, row_latest, type_info, unbox
+from mom._fastpath.rows cimport Rows, call_method, field_at, method_of_row, row_latest, type_info, unbox
 from mom._fastpath.values cimport *
 
 from mom.dsl.limits import (
@@ -72,6 +72,7 @@ C_TABLES = {
         "CALL_METHOD_VOID": OP_CALL_METHOD_VOID, "WITH": OP_WITH, "WITH_NEXT": OP_WITH_NEXT,
         "WITH_STEP": OP_WITH_STEP,
     },
+    "keep": {"NOTHING": KEEP_NOTHING, "LIST": KEEP_LIST, "CHECKED": KEEP_CHECKED},
 }
 
 
@@ -110,6 +111,9 @@ cdef class Machine:
     cdef Py_ssize_t stack_high       # no block has used the stack above this
     cdef readonly int error_pc
     cdef object abs_function
+    # the checked variant's (mom.dsl.bytecode.CHECKED) values that might hold an int
+    # upstream's results line cannot show, in the order of the values, kept after execute
+    cdef readonly list suspects
 
     def __cinit__(self, Code code, limits):
         cdef Py_ssize_t n = max(1, code.nsymbols)
@@ -286,7 +290,7 @@ cdef class Machine:
         """Call a variable's or attribute's value with evaluated arguments."""
         cdef int32_t k
         if function.tag != T_OBJ:
-            if self.rows.call_method(function, args, n, out):
+            if call_method(self.rows, function, args, n, out):
                 return 0
         elif function.tag == T_OBJ and function.o == <PyObject*>self.abs_function and n == 1:
             if args[0].tag == T_INT and args[0].i != (-9223372036854775807 - 1):
@@ -440,7 +444,7 @@ cdef class Machine:
             self.nloops += 1
         finally:
             vclear(&iterable)
-        if keep:
+        if keep == KEEP_LIST:
             vobject(&self.stack[self.sp], [])
         else:
             self.stack[self.sp].tag = T_NONE
@@ -719,11 +723,15 @@ cdef class Machine:
                     sp = self.sp
                     pc = pc + 3 if n else code[pc + 2]
                 elif op == OP_WITH_STEP:
-                    if code[pc + 2]:  # keep: the body's value goes to the results
+                    n = code[pc + 2]
+                    if n != KEEP_NOTHING:  # the body's value: to the results, or looked at
                         sp -= 1
-                        top = &stack[sp - 2]
-                        if top.tag == T_OBJ:
-                            PyList_Append(<object>top.o, box(&stack[sp]))
+                        if n == KEEP_LIST:
+                            top = &stack[sp - 2]
+                            if top.tag == T_OBJ:
+                                PyList_Append(<object>top.o, box(&stack[sp]))
+                        elif stack[sp].tag == T_OBJ:
+                            self.suspect(<object>stack[sp].o)
                         vclear(&stack[sp])
                     self.leave()
                     # the WITH_NEXT at the loop head, done here: the next item or the end
@@ -737,15 +745,26 @@ cdef class Machine:
 
     # ## Entry
 
+    cdef inline int suspect(self, object value) except -1:
+        """A value of the checked variant that would be (in) the results: kept if it may
+        hold an int the results line cannot show (mom.dsl.results.unprintable walks
+        ints, lists, tuples and dicts; an int object here is past int64)."""
+        cdef type kind = type(value)
+        if kind is int or kind is list or kind is tuple or kind is dict:
+            self.suspects.append(value)
+        return 0
+
     def execute(self, bindings):
         """Evaluate every top-level form with fresh variables; their values (None if
-        the code was compiled without them)."""
+        the code was compiled without them; the checked variant keeps ``suspects``)."""
         cdef int32_t symbol
         cdef Value value
         cdef list results = [] if self.c.values else None
         cdef PyObject* found
+        cdef bint checked = self.c.checked
         self.pc = -1  # an error before the first instruction has no position
         self.error_pc = -1
+        self.suspects = [] if checked else None
         try:
             for symbol, python_value in self.c.stack_bindings:
                 value.o = NULL
@@ -766,6 +785,8 @@ cdef class Machine:
                 self.sp -= 1
                 if results is not None:
                     results.append(box(&self.stack[self.sp]))
+                elif checked and self.stack[self.sp].tag == T_OBJ:
+                    self.suspect(<object>self.stack[self.sp].o)
                 vclear(&self.stack[self.sp])
             return results
         except BaseException:
@@ -777,42 +798,76 @@ cdef class Machine:
 
 # ## Results upstream cannot format (see mom.dsl.results)
 
+cdef inline bint int_over(object number, Py_ssize_t bits) except -1:
+    """Whether an int (exactly) has more than ``bits`` bits; those of 64 never have."""
+    cdef int overflow = 0
+    PyLong_AsLongLongAndOverflow(number, &overflow)
+    return overflow and number.bit_length() > bits
+
+
+cdef int scan_items(list items, Py_ssize_t bits) except -1:
+    """The ints of ``items`` looked at: 1 if one has more than ``bits`` bits, else 2 if
+    ``items`` holds containers (lists, tuples, dicts), 0 if not."""
+    cdef Py_ssize_t k
+    cdef int state = 0
+    cdef object item, kind
+    for k in range(PyList_GET_SIZE(items)):
+        item = <object>PyList_GET_ITEM(items, k)
+        kind = type(item)
+        if kind is int:
+            if int_over(item, bits):
+                return 1
+        elif kind is list or kind is tuple or kind is dict:
+            state = 2
+    return state
+
+
 def holds_big_int(object results, Py_ssize_t bits):
-    """Whether ``results`` (lists, tuples and dicts walked, each once) holds an int of
-    more than ``bits`` bits: the reference's mom.dsl.results.unprintable then decides.
-    In C, because a policy's top-level lists hold an item per guest."""
+    """Whether ``results`` (lists, tuples and dicts walked) holds an int of more than
+    ``bits`` bits: the reference's mom.dsl.results.unprintable then decides.
+
+    In C, because a policy's top-level lists hold an item per guest.  A container that
+    holds no container (most: a ``with``'s list of numbers, a function's short list) is
+    looked at without being remembered or stacked, since it cannot be part of a cycle;
+    one that holds containers is walked into once.
+    """
     cdef list pending = [results]
     cdef set seen = set()
-    cdef Py_ssize_t k, n
-    cdef int overflow = 0
+    cdef list items
+    cdef Py_ssize_t k
+    cdef int state
     cdef object value, kind, item
     while pending:
         value = pending.pop()
         kind = type(value)
         if kind is int:
-            if value.bit_length() > bits:
+            if int_over(value, bits):
                 return True
-        elif kind is list:
-            if id(value) in seen:
-                continue
-            seen.add(id(value))
-            n = PyList_GET_SIZE(value)
-            for k in range(n):
-                item = <object>PyList_GET_ITEM(value, k)
-                kind = type(item)
-                if kind is int:
-                    PyLong_AsLongLongAndOverflow(item, &overflow)  # fits 64 bits: no digits problem
-                    if overflow and item.bit_length() > bits:
-                        return True
-                elif kind is list or kind is tuple or kind is dict:
+            continue
+        if kind is list:
+            items = value
+        elif kind is tuple:
+            items = list(value)
+        elif kind is dict:
+            items = list(value)
+            items.extend(value.values())
+        else:
+            continue
+        state = scan_items(items, bits)
+        if state == 1:
+            return True
+        if state == 0 or id(value) in seen:
+            continue
+        seen.add(id(value))
+        for k in range(PyList_GET_SIZE(items)):
+            item = <object>PyList_GET_ITEM(items, k)
+            kind = type(item)
+            if kind is list:
+                state = scan_items(item, bits)  # a list of plain values ends here
+                if state == 1:
+                    return True
+                if state == 2:
                     pending.append(item)
-        elif kind is tuple or kind is dict:
-            if id(value) in seen:
-                continue
-            seen.add(id(value))
-            if kind is dict:
-                pending.extend(value.keys())
-                pending.extend(value.values())
-            else:
-                pending.extend(value)
+            elif kind is tuple or kind is dict:
+                pending.append(item)
     return False

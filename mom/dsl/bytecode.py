@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 
 from mom.dsl import syntax as s
 from mom.dsl.builtins import SHADOWABLE
-from mom.dsl.opcodes import OPERANDS, Op
+from mom.dsl.opcodes import OPERANDS, Keep, Op
 from mom.dsl.reader import Source
 from mom.dsl.scope import undefined_symbol
 
@@ -88,8 +88,17 @@ class Bytecode:
     max_stack: int = 0
     #: whether the top-level forms' values are computed and returned
     values: bool = True
+    #: the checked variant (``values=CHECKED``): the values are computed but not
+    #: collected; the VM keeps aside those that might hold what upstream's results line
+    #: cannot show (mom.dsl.results), for ``evaluate``
+    checked: bool = False
     #: why the VM cannot run this program (the reference then does), or None
     unsupported: str | None = None
+
+
+#: ``values`` of the checked variant, and ``want`` of the code whose value becomes a
+#: top-level value there (truthy: computed as for True)
+CHECKED: Any = 2
 
 
 def compile_bytecode(nodes: Sequence[s.Expr], source: Source | None = None, values: bool = True) -> Bytecode:
@@ -97,11 +106,17 @@ def compile_bytecode(nodes: Sequence[s.Expr], source: Source | None = None, valu
     code only if ``unsupported`` is None.
 
     With ``values=False`` the top-level forms' values are not computed where that
-    saves work (a ``with`` collects no results); their blocks return None.  The
-    policy engine runs that variant, and the valued one only to log results.
+    saves work (a ``with`` collects no results); their blocks return None.  With
+    ``values=CHECKED`` they are computed as with True, but a ``with`` whose list would
+    be a top-level value (or an item of one) collects nothing: the VM looks at each
+    value where it would have been collected, and keeps aside only a Python int or
+    container (see the VM's ``Machine.suspects``).  The policy engine runs that
+    variant (upstream's results line fails on an int over the digit limit, debug on or
+    off) and the valued one only to log results.
     """
     compiler = _Compiler(source)
-    compiler.bytecode.values = values
+    compiler.bytecode.checked = values is CHECKED
+    compiler.bytecode.values = bool(values) and values is not CHECKED
     compiler.bytecode.top = [compiler.new_block([node], want=values) for node in nodes]
     compiler.finish()
     return compiler.bytecode
@@ -227,7 +242,8 @@ class _Compiler:
             self.emit(-1, Op.POP)
             self._depth -= 1
 
-    # ## Expressions: each pushes one value if ``want``, none otherwise
+    # ## Expressions: each pushes one value if ``want``, none otherwise (``want`` is
+    # CHECKED, truthy, for the code whose value is a top-level one in the checked variant)
 
     def expression(self, node: s.Expr, want: bool = True) -> None:
         compile_node: Callable[[_Compiler, Any, bool], None] = _COMPILERS[type(node)]
@@ -387,12 +403,14 @@ class _Compiler:
         here = self.node(node)
         head, dot, attr = node.iterable.name.partition(".")
         attr_index = self.attribute(attr.partition(".")[0]) if dot else -1
-        keep = int(bool(want))
+        # (a with in the checked variant's tail positions checks its items: CHECKED
+        # goes on to its body, whose values would have been the list's items)
+        keep = Keep.CHECKED if want is CHECKED else Keep.LIST if want else Keep.NOTHING
         self.binds(node.variable)
         self.emit(here, Op.WITH, self.symbol(head), attr_index, keep)
         self.push(2)
         loop = self.emit(here, Op.WITH_NEXT, self.symbol(node.variable.name), -1)
-        self.expression(node.body, bool(want))
+        self.expression(node.body, want)
         self.emit(here, Op.WITH_STEP, loop, keep)
         if want:
             self._depth -= 1

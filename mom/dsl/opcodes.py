@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-__all__ = ["Op", "OPERANDS", "STACK_EFFECT"]
+__all__ = ["Keep", "Op", "OPERANDS", "STACK_EFFECT"]
 
 
 class Op(IntEnum):
@@ -67,6 +67,14 @@ class Op(IntEnum):
     WITH = 70  # s a keep: push the results list (or None) and an iterator over s (or s.a)
     WITH_NEXT = 71  # v t: bind the next item to v in a new scope, or end the loop at t
     WITH_STEP = 72  # t keep: pop the body's value into the results if keep, close the scope, jump to t
+
+
+class Keep(IntEnum):
+    """The ``keep`` operand of WITH and WITH_STEP: what becomes of the body's values."""
+
+    NOTHING = 0  # not computed (nobody wants the with's value)
+    LIST = 1  # collected into the results list, the with's value
+    CHECKED = 2  # computed, and looked at by the VM instead of collected (the checked variant)
 
 
 #: number of operands of each opcode

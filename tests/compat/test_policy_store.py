@@ -131,6 +131,12 @@ def test_last_error_keeps_the_failure_of_the_last_call(store, host):  # type: ig
         "(<< 1 14300)",  # 4,305 digits
         "(defvar x 5) (with Guests g (* (<< 1 14300) 3))",
         "(let ((x (<< 1 14300))) (+ x 1))",
+        # the fast path's engine variant collects no lists: it must look where they would be
+        "(with Guests g (with Guests h (if (== h g) (<< 1 14300) 0)))",
+        "(if (== 1 1) (with Guests g (<< 1 14300)) 0)",
+        "(def f (g) (with Guests h (<< 1 14300))) (with Guests g (f g))",
+        "(let ((l (with Guests g (<< 1 14300)))) l)",
+        "(defvar l (with Guests g (<< 1 14300))) 0",
     ],
 )
 def test_a_result_over_the_digit_limit_fails_the_evaluation(store, host, caplog, text):  # type: ignore[no-untyped-def]
@@ -142,7 +148,39 @@ def test_a_result_over_the_digit_limit_fails_the_evaluation(store, host, caplog,
     assert host.controls == {"before": 1}  # controls set before the failure stay (spec 5.6)
 
 
-@pytest.mark.parametrize("text", ["(> (<< 1 14300) 0)", "(<< 1 14200)"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(> (<< 1 14300) 0)",
+        "(<< 1 14200)",
+        "(let ((l (with Guests g (<< 1 14300)))) 0)",
+        "(with Guests g (let ((x (<< 1 14300))) (> x 0)))",
+        "(def f (g) (<< 1 14300)) (with Guests g (> (f g) 1))",
+    ],
+)
 def test_big_values_that_do_not_reach_the_results_line_are_fine(store, host, text):  # type: ignore[no-untyped-def]
     assert store.set_policy("p", text)
     assert store.evaluate(host, [host]) is True
+
+
+class Holder:
+    """A foreign object whose list a policy can take, and which grows it afterwards."""
+
+    def __init__(self) -> None:
+        self.kept = [1, 2]
+
+    def items(self) -> list[int]:
+        return self.kept
+
+    def grow(self) -> int:
+        self.kept.append(1 << 14300)
+        return 0
+
+
+@pytest.mark.parametrize("grows", [True, False])
+def test_the_results_are_checked_as_they_are_at_the_end(store, host, grows):  # type: ignore[no-untyped-def]
+    """Upstream formats its results after the whole run: a list taken early and grown
+    later by foreign code holds the big int by then."""
+    text = "(with Guests g (g.items))" + (" (with Guests g (g.grow))" if grows else "")
+    assert store.set_policy("p", text)
+    assert store.evaluate(host, [Holder()]) is (not grows)

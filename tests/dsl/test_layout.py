@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mom.dsl import layout
-from mom.dsl.opcodes import Op
+from mom.dsl.opcodes import Keep, Op
 from mom.plugins.collectors.io_tune import IoTune
 from mom.runtime.entity import Entity
 from mom.runtime.table import GuestSet, RowEntity, SampleTable
@@ -42,6 +42,7 @@ def test_the_compiled_enums_are_the_python_tables(request):  # type: ignore[no-u
     assert vm.C_TABLES["rule_methods"] == {name: k for k, name in enumerate(layout.RULE_METHOD_NAMES)}
     assert vm.C_TABLES["kinds"] == layout.KINDS
     assert vm.C_TABLES["opcodes"] == {op.name: op.value for op in Op}
+    assert vm.C_TABLES["keep"] == {keep.name: keep.value for keep in Keep}
 
 
 def test_the_column_store_encodes_cells_with_the_layouts_tags():

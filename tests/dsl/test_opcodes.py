@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from mom.dsl.bytecode import compile_bytecode, disassemble
-from mom.dsl.opcodes import OPERANDS, STACK_EFFECT, Op
+from mom.dsl.opcodes import OPERANDS, STACK_EFFECT, Keep, Op
 from mom.dsl.reader import read
 from mom.dsl.syntax import expressions
 
@@ -17,6 +17,8 @@ PXD = Path(__file__).resolve().parents[2] / "mom" / "_fastpath" / "opcodes.pxd"
 def test_pxd_enum_matches_python_opcodes():
     declared = dict(re.findall(r"^\s+OP_(\w+) = (\d+)\s*$", PXD.read_text(), flags=re.M))
     assert {name: int(value) for name, value in declared.items()} == {op.name: op.value for op in Op}
+    keeps = dict(re.findall(r"^\s+KEEP_(\w+) = (\d+)\s*$", PXD.read_text(), flags=re.M))
+    assert {name: int(value) for name, value in keeps.items()} == {keep.name: keep.value for keep in Keep}
 
 
 def test_every_opcode_has_operands_and_stack_effect():
