@@ -232,3 +232,51 @@ def test_the_balloon_controller_visits_rows_with_a_target_or_a_watched_balloon()
     assert controller._names == {"uuid-a": "a", "uuid-b": "b", "uuid-c": "c"}
     controller.process(None, GuestSet(table, rows[1:]))  # a is gone
     assert not controller.stuck_tracker.watching("uuid-a") and "uuid-a" not in controller._names
+
+
+def fast_columns(config):
+    """The compiled column encoder (skipped as the fast path's tests are)."""
+    from tests.implementations import load_implementation
+
+    load_implementation("cython", config)
+    from mom._fastpath import columns
+
+    return columns
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_compiled_column_encoder_encodes_as_the_reference(pytestconfig, seed):
+    import numpy as np
+
+    columns = fast_columns(pytestconfig)
+    rng = random.Random(seed)
+    values = [random_value(rng) for _ in range(50)] + [1 << 63, -(1 << 63), -(1 << 63) - 1, -0.0, float("inf")]
+    encoded = []
+    for encode in (SampleTable._encode_column, columns.encode_column):
+        tags, payload = np.full(len(values), 8, dtype=np.int8), np.zeros(len(values), dtype=np.int64)
+        kept = encode(values, tags, payload, MISSING)
+        encoded.append((tags.tolist(), payload.tolist(), kept))
+    assert encoded[0] == encoded[1]
+    assert encoded[0][2]  # some values were kept aside
+
+
+def test_objects_stay_readable_when_the_table_grows():
+    """The object cells move to a wider layout: every sample still reads its values."""
+    table = SampleTable(history=3, capacity=8)
+    rows = [table.add_row(f"g{index}") for index in range(8)]
+    for round_ in range(4):
+        table.append_columns(rows, {"o": [Opaque(round_ * 100 + row) for row in rows], "s": [f"t{row}" for row in rows]})
+    table.append(rows[3], {"o": 5, "s": "x"})  # an int where an object was: its cell freed
+    more = [table.add_row(f"h{index}") for index in range(9)]  # past the capacity: grown
+    assert table.capacity > 8
+    table.append_columns(more, {"o": [Opaque(-row) for row in more], "s": ["new"] * len(more)})
+    for row in rows:
+        expected = [Opaque(r * 100 + row) for r in (1, 2, 3)] if row != rows[3] else [Opaque(203), Opaque(303), 5]
+        assert table.history_of(row, "o") == expected
+    assert [table.latest(row, "s") for row in more] == ["new"] * len(more)
+    assert [table.latest(row, "o") for row in more] == [Opaque(-row) for row in more]
+    live = [value for value in table.objects if value is not None]
+    # 3 samples of 2 objects per old row (one row's newest has an int) and the new rows' one each
+    assert len(live) == 3 * 2 * 8 - 1 + 2 * 9
+    table.remove_row(more[0])
+    assert len([value for value in table.objects if value is not None]) == len(live) - 2
