@@ -66,3 +66,45 @@ def encode_column(list values, int8_t[::1] tags, int64_t[::1] payload, object mi
             tags[position] = TAG_OBJECT
             objects.append(position)
     return objects
+
+
+cdef bint _disks_unchanged(object tunes, object states) except -1:
+    """The twin of mom.plugins.collectors.io_tune.disks_unchanged."""
+    cdef Py_ssize_t count, index
+    cdef object state, limits
+    if type(tunes) is not list or type(states) is not list:
+        return False
+    count = len(<list>tunes)
+    if len(<list>states) != count:
+        return False
+    for index in range(count):
+        state = (<list>states)[index]
+        if type(state) is not dict:
+            return False
+        limits = (<dict>state).get("ioTune")
+        if limits is None:
+            return False
+        current = getattr((<list>tunes)[index], "_current", None)
+        if current is None or current != limits:
+            return False
+    return True
+
+
+def disks_unchanged(object tunes, object states):
+    """The twin of mom.plugins.collectors.io_tune.disks_unchanged."""
+    return _disks_unchanged(tunes, states)
+
+
+def disks_maybe_changed(list tunes_column, list states_column):
+    """The twin of mom.plugins.collectors.io_tune.disks_maybe_changed."""
+    cdef Py_ssize_t count = len(tunes_column), position
+    cdef list positions = []
+    cdef object tunes, states
+    if len(states_column) != count:
+        raise ValueError("the columns must have one value per row each")
+    for position in range(count):
+        tunes = tunes_column[position]
+        states = states_column[position]
+        if type(tunes) is list and type(states) is list and not _disks_unchanged(tunes, states):
+            positions.append(position)
+    return positions

@@ -414,10 +414,15 @@ class SampleTable:
         if field is None:
             return [MISSING] * len(rows)
         index = np.asarray(rows, dtype=np.intp)
-        tags = self.latest_tags[field, index].tolist()
-        payload = self.latest_payload[field, index].tolist()
-        counts = self.count[index].tolist()
+        tags = self.latest_tags[field, index]
+        counts = self.count[index]
         objects = self.objects
+        if len(index) and (tags == TAG_OBJECT).all() and counts.all():
+            # a column of objects (IO-tune records): their cells, read at C speed
+            return list(map(objects.__getitem__, self.latest_payload[field, index].tolist()))
+        tags = tags.tolist()
+        payload = self.latest_payload[field, index].tolist()
+        counts = counts.tolist()
         return [
             _decode(tag, bits, objects, bits) if counted else MISSING
             for tag, bits, counted in zip(tags, payload, counts)

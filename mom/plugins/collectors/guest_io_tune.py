@@ -6,6 +6,7 @@ import copy
 from typing import Any, Callable, Mapping
 
 from mom.plugins.collectors.base import Collector
+from mom.plugins.collectors import io_tune
 from mom.plugins.collectors.io_tune import DiskIoTune
 
 __all__ = ["GuestIoTune", "GuestIoTuneOptional", "match_io_tunes"]
@@ -78,6 +79,8 @@ def _unchanged(sample: dict[str, Any] | None) -> bool:
     """No policy's setter changed the sample's records since they were collected."""
     if sample is None:
         return True
+    if io_tune.disks_unchanged(sample["io_tune"], sample["io_tune_current"]):
+        return True  # the usual case, one C-level pass on the fast path; else look closer
     for tune, state in zip(sample["io_tune"], sample["io_tune_current"]):
         if getattr(tune, "_current", None) != state.get("ioTune"):
             return False
