@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable, Mapping
 
+from mom.dsl.sandbox import MISSING
 from mom.plugins.collectors.base import Collector
 from mom.plugins.collectors import io_tune
 from mom.plugins.collectors.io_tune import DiskIoTune
@@ -123,6 +124,28 @@ class GuestIoTune(Collector):
         sample = self._collect()
         self._token, self._sample = token, sample
         return sample
+
+    @classmethod
+    def known_samples(cls, collectors: list[Any], alive: list[bool]) -> list[Any] | None:
+        """A batched round: the guests whose sample :meth:`collect` would give again
+        unchanged (same configuration token, records no policy changed) get it; the
+        others MISSING (asked with ``collect()``).  The tokens come from an interface
+        that answers many guests at once (libvirt's ``config_tokens``); None: ask all."""
+        iface = collectors[0].hypervisor_iface
+        tokens_of = getattr(iface, "config_tokens", None)
+        if (
+            tokens_of is None
+            or cls.collect is not GuestIoTune.collect
+            or any(c.hypervisor_iface is not iface or not c._tokens for c in collectors)
+        ):
+            return None
+        known: list[Any] = []
+        for collector, token, ok in zip(collectors, tokens_of([c.uuid for c in collectors]), alive):
+            if ok and token is not None and token is collector._token and _unchanged(collector._sample):
+                known.append(collector._sample)
+            else:
+                known.append(MISSING)
+        return known
 
     def _collect(self) -> dict[str, Any] | None:
         policies = self.hypervisor_iface.getVmIoTunePolicy(self.uuid)
