@@ -140,11 +140,19 @@ class GuestIoTune(Collector):
         ):
             return None
         known: list[Any] = []
+        append, unchanged = known.append, io_tune.disks_unchanged
         for collector, token, ok in zip(collectors, tokens_of([c.uuid for c in collectors]), alive):
-            if ok and token is not None and token is collector._token and _unchanged(collector._sample):
-                known.append(collector._sample)
+            sample = collector._sample
+            if (
+                ok
+                and token is not None
+                and token is collector._token
+                # _unchanged(sample), its usual case inline (this runs for every guest)
+                and (sample is None or unchanged(sample["io_tune"], sample["io_tune_current"]) or _unchanged(sample))
+            ):
+                append(sample)
             else:
-                known.append(MISSING)
+                append(MISSING)
         return known
 
     def _collect(self) -> dict[str, Any] | None:
