@@ -381,6 +381,14 @@ def test_memory_columns_are_memory_samples_by_field(tmp_path):
         columns, failures = iface.memory_columns(uuids)
         assert failures == {} and columns == transpose(samples) and len(columns["mem_unused"]) == 3
         iface.prefetch()
+        # the middle guest's statistics already fetched this round (as getVmBalloonInfo
+        # does): the others asked after it, every value still in its guest's place
+        raw = {"available": 7, "unused": 6, "major_fault": 5, "minor_fault": 4, "swap_in": 3, "swap_out": 2}
+        iface._round.memory[uuids[1]] = raw
+        columns, failures = iface.memory_columns(uuids)
+        assert failures == {} and [values[1] for values in columns.values()] == [7, 6, 5, 4, 3, 2]
+        assert columns["mem_unused"] == [samples[0]["mem_unused"], 6, samples[2]["mem_unused"]]
+        iface.prefetch()
         rig.iface.conn.lookupByUUIDString(uuids[1]).destroy()  # gone after the bulk call
         columns, failures = iface.memory_columns(uuids)
         assert list(failures) == [1] and isinstance(failures[1], HypervisorInterfaceError)

@@ -479,7 +479,9 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         columns: dict[str, list[Any]] = {}
         failures: dict[int, HypervisorInterfaceError] = {}
         if found and len(found) == count:
-            raws = [raw for _position, raw in found]
+            raws: list[Any] = [None] * count
+            for position, raw in found:  # in the guests' order (those asked come last)
+                raws[position] = raw
             try:
                 columns = {field: list(map(operator.itemgetter(key), raws)) for key, field in MEMORY_STATS_MAP.items()}
                 return columns, failures
