@@ -24,6 +24,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from mom._impl import IMPLEMENTATION
 from mom.dsl.layout import (
     KIND_ROW,
     KIND_ROWS,
@@ -36,7 +37,6 @@ from mom.dsl.layout import (
     ColumnView,
 )
 from mom.dsl.sandbox import MISSING
-from mom._impl import IMPLEMENTATION
 from mom.runtime.entity import Entity
 
 __all__ = ["SampleTable", "RowEntity", "RowSamples", "GuestSet", "TAG_NONE", "TAG_BOOL", "TAG_INT", "TAG_FLOAT", "TAG_OBJECT", "TAG_ABSENT"]

@@ -6,8 +6,8 @@ import copy
 from typing import Any, Callable, Mapping
 
 from mom.dsl.sandbox import MISSING
-from mom.plugins.collectors.base import Collector
 from mom.plugins.collectors import io_tune
+from mom.plugins.collectors.base import Collector
 from mom.plugins.collectors.io_tune import DiskIoTune
 
 __all__ = ["GuestIoTune", "GuestIoTuneOptional", "match_io_tunes"]
