@@ -5,7 +5,8 @@ hands its monitors to :func:`collect_batched` when every guest has the same coll
 and each is ``batchable`` (the shipped guest collectors).  Then, collector after
 collector, the values of all the guests are gathered field by field (a collector class
 may give them itself with ``collect_columns(collectors)``; otherwise each one's
-``collect()`` is asked), merged as :meth:`Monitor.collect <mom.runtime.monitor.Monitor.collect>`
+``collect()`` is asked, but for those its class's ``known_samples(collectors, alive)``
+says are the same as last time), merged as :meth:`Monitor.collect <mom.runtime.monitor.Monitor.collect>`
 merges one guest's (an earlier non-None value wins; optional fields missing are None;
 a mandatory one missing leaves the guest not ready) and stored with one
 :meth:`~mom.runtime.table.SampleTable.append_columns`.  No per-guest dict is merged,
@@ -61,8 +62,17 @@ def _columns_by_collect(monitors: Sequence[Any], position: int, alive: list[bool
     """Each monitor's collector ``position`` asked with ``collect()``, errors as Monitor.collect."""
     count = len(monitors)
     results: list[Any] = [None] * count
+    # a class may say which of its guests' samples are the same as last time
+    # (``known_samples(collectors, alive)``: a sample, or MISSING to ask collect())
+    known_samples = getattr(type(monitors[0].collectors[position]), "known_samples", None)
+    known = None
+    if known_samples is not None:
+        known = known_samples([monitor.collectors[position] for monitor in monitors], alive)
     for index, monitor in enumerate(monitors):
         if not alive[index]:
+            continue
+        if known is not None and known[index] is not MISSING:
+            results[index] = known[index]
             continue
         collector = monitor.collectors[position]
         try:

@@ -29,6 +29,7 @@ from mom.observers import (
 )
 from mom.plugins import registry
 from mom.policy_files import policy_dir_files, policy_name, policy_name_from_file, read_text
+from mom.runtime.gc_pause import gc_paused
 from mom.runtime.policy_store import PolicyStore
 from mom.runtime.threads import PeriodicThread, RunsPeriodically
 
@@ -150,8 +151,13 @@ class PolicyEngine(RunsPeriodically):
         """One tick: samples -> entities -> policy -> controllers, each phase observed.
 
         Returns True if the controllers ran.  The host entity missing (host monitor
-        not ready) or the policy failing skips the controllers this tick.
+        not ready) or the policy failing skips the controllers this tick.  The cyclic
+        garbage collector waits until the tick is done (see mom.runtime.gc_pause).
         """
+        with gc_paused():
+            return self._tick()
+
+    def _tick(self) -> bool:
         observers = self.observers
         self.ticks += 1
         tick = self.ticks

@@ -27,6 +27,7 @@ from typing import Any
 from mom.config import Settings
 from mom.runtime.batch import collect_batched
 from mom.runtime.entity import Entity
+from mom.runtime.gc_pause import gc_paused
 from mom.runtime.guest_monitor import GuestMonitor
 from mom.runtime.table import GuestSet, SampleTable
 
@@ -198,7 +199,8 @@ class GuestManager(threading.Thread):
     def collect_guests(self) -> None:
         """One collection round: every monitor, batched, on the workers or right here."""
         started = time.perf_counter()
-        batched = self._collect_round()
+        with gc_paused():  # a burst of short-lived objects (see mom.runtime.gc_pause)
+            batched = self._collect_round()
         if self.observers:
             # a round on the workers is timed until its guests are queued
             self.observers.collection_finished(time.perf_counter() - started, len(self.guests), batched)

@@ -24,6 +24,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from mom._impl import IMPLEMENTATION
 from mom.dsl.layout import (
     KIND_ROW,
     KIND_ROWS,
@@ -123,11 +124,12 @@ class SampleTable:
         self.head = np.zeros(capacity, dtype=np.int32)
         self.count = np.zeros(capacity, dtype=np.int32)
         #: values that are not None/bool/int64/float; an object cell's payload is its
-        #: index here (a list, so the VM reads it without hashing)
+        #: index here (a list, so the VM reads it without hashing).  Each field that ever
+        #: held one has a block of cells, one per (row, ring slot): a value's cell is
+        #: known without a free list, and a sample's objects go when its slot is reused
         self.objects: list[Any] = []
-        self._free_objects: list[int] = []
-        #: (row, ring slot) -> the object cells of that sample (freed with it)
-        self._cell_objects: dict[tuple[int, int], list[int]] = {}
+        #: field -> the first cell of its block (row ``r``, slot ``s``: + r * history + s)
+        self._object_base: dict[int, int] = {}
         self.names: list[str | None] = [None] * capacity
         self.properties: list[dict[str, Any]] = [{} for _ in range(capacity)]
         self.variables: list[dict[str, Any]] = [{} for _ in range(capacity)]
@@ -215,6 +217,23 @@ class SampleTable:
         self.control_count = np.concatenate([self.control_count, np.zeros(new - old, dtype=np.int32)])
         self._views.extend([None] * (new - old))
         self._free.extend(range(new - 1, old - 1, -1))
+        self._grow_object_cells(old, new)
+
+    def _grow_object_cells(self, old: int, new: int) -> None:
+        """Each block of object cells widened to ``new`` rows; the payloads that named
+        a cell of the old layout name the same value's cell in the new one."""
+        history = self.history
+        objects: list[Any] = []
+        for field, base in sorted(self._object_base.items(), key=lambda item: item[1]):
+            block = self.objects[base : base + old * history]
+            shift = len(objects) - base
+            objects.extend(block)
+            objects.extend([None] * ((new - old) * history))
+            self._object_base[field] = base + shift
+            if shift:
+                for tags, payload in ((self.tags[field], self.payload[field]), (self.latest_tags[field], self.latest_payload[field])):
+                    payload[tags == TAG_OBJECT] += shift
+        self.objects = objects
 
     @_locked
     def add_row(self, name: str | None = None, properties: Mapping[str, Any] | None = None) -> int:
@@ -233,23 +252,20 @@ class SampleTable:
         self.generation += 1
         return row
 
-    def _release_objects(self, row: int, slot: int | None = None) -> None:
-        """Free the object cells of a row (of one ring slot, or all)."""
-        slots = range(self.history) if slot is None else (slot,)
-        for each in slots:
-            indices = self._cell_objects.pop((row, each), None)
-            if indices:
-                for index in indices:
-                    self.objects[index] = None
-                self._free_objects.extend(indices)
+    def _object_cells(self, field: int) -> int:
+        """The first cell of a field's block of object cells (added if it has none)."""
+        base = self._object_base.get(field)
+        if base is None:
+            base = self._object_base[field] = len(self.objects)
+            self.objects.extend([None] * (self.capacity * self.history))
+        return base
 
-    def _store_object(self, value: Any) -> int:
-        if self._free_objects:
-            index = self._free_objects.pop()
-            self.objects[index] = value
-            return index
-        self.objects.append(value)
-        return len(self.objects) - 1
+    def _release_objects(self, row: int) -> None:
+        """Free the object cells of a row (every slot of every block)."""
+        history = self.history
+        for base in self._object_base.values():
+            start = base + row * history
+            self.objects[start : start + history] = [None] * history
 
     @_locked
     def remove_row(self, row: int) -> None:
@@ -281,22 +297,21 @@ class SampleTable:
         width = len(self.fields)
         tags = [TAG_ABSENT] * width
         payload = [0] * width
-        objects = []
-        for name, value in sample.items():
-            field = field_index[name]
-            tag, bits = _encode(value)
-            if tag == TAG_OBJECT:
-                bits = self._store_object(value)
-                objects.append(bits)
-            tags[field] = tag
-            payload[field] = bits
         slot = (int(self.head[row]) + 1) % self.history
         self.head[row] = slot
         if self.count[row] < self.history:
             self.count[row] += 1
-        self._release_objects(row, slot)  # the oldest sample's objects, once the ring is full
-        if objects:
-            self._cell_objects[(row, slot)] = objects
+        offset = row * self.history + slot
+        for base in self._object_base.values():
+            self.objects[base + offset] = None  # the oldest sample's, once the ring is full
+        for name, value in sample.items():
+            field = field_index[name]
+            tag, bits = _encode(value)
+            if tag == TAG_OBJECT:
+                bits = self._object_cells(field) + offset
+                self.objects[bits] = value
+            tags[field] = tag
+            payload[field] = bits
         # each list converted once, into the ring; the newest copied from there (an
         # array-to-array copy: quicker than converting the lists again)
         self.tags[:, row, slot] = tags
@@ -323,27 +338,34 @@ class SampleTable:
         slots = (self.head[index] + 1) % self.history
         self.head[index] = slots
         self.count[index] = np.minimum(self.count[index] + 1, self.history)
-        slot_list = slots.tolist()
-        row_list = index.tolist()
-        if self._cell_objects:  # the oldest samples' objects, once the rings are full
-            for row, slot in zip(row_list, slot_list):
-                if (row, slot) in self._cell_objects:
-                    self._release_objects(row, slot)
+        # each row's new slot's place in a block of object cells
+        offsets = index * self.history + slots
+        objects = self.objects
+        if self._object_base:  # the oldest samples' objects, once the rings are full
+            for field, base in self._object_base.items():
+                held = self.tags[field, index, slots] == TAG_OBJECT
+                if held.any():
+                    for offset in offsets[held].tolist():
+                        objects[base + offset] = None
         width = len(self.fields)
         tags = np.full((width, count), TAG_ABSENT, dtype=np.int8)
         payload = np.zeros((width, count), dtype=np.int64)
-        cells: dict[tuple[int, int], list[int]] = {}
+        offset_list: list[int] | None = None
         for name, values in columns.items():
             if len(values) != count:
                 raise ValueError(f"column {name!r} has {len(values)} values for {count} rows")
             field = self.field_index[name]
-            objects = self._encode_column(values, tags[field], payload[field])
-            for position in objects:  # values kept aside, freed with their sample
-                key = (row_list[position], slot_list[position])
-                cell = self._store_object(values[position])
-                payload[field, position] = cell
-                cells.setdefault(key, []).append(cell)
-        self._cell_objects.update(cells)
+            kept = _encode_column(values if type(values) is list else list(values), tags[field], payload[field], MISSING)
+            if kept:  # values kept aside, in their cells
+                base = self._object_cells(field)
+                objects = self.objects  # a new block may have grown the list
+                if offset_list is None:
+                    offset_list = offsets.tolist()
+                cells = payload[field]
+                for position in kept:
+                    cell = base + offset_list[position]
+                    cells[position] = cell
+                    objects[cell] = values[position]
         self.tags[:, index, slots] = tags
         self.payload[:, index, slots] = payload
         self.latest_tags[:, index] = tags
@@ -351,9 +373,10 @@ class SampleTable:
         self.generation += 1
 
     @staticmethod
-    def _encode_column(values: Sequence[Any], tags: np.ndarray, payload: np.ndarray) -> list[int]:
+    def _encode_column(values: Sequence[Any], tags: np.ndarray, payload: np.ndarray, missing: Any = MISSING) -> list[int]:
         """Encode one field's values into ``tags`` and ``payload`` (in place); the
-        positions of object values (their payload is the caller's to set)."""
+        positions of object values (their payload is the caller's to set).  The
+        reference of mom/_fastpath/columns.pyx's ``encode_column``."""
         kinds = set(map(type, values))
         if len(kinds) == 1:
             kind = next(iter(kinds))
@@ -375,7 +398,7 @@ class SampleTable:
             pass
         objects = []
         for position, value in enumerate(values):
-            if value is MISSING:
+            if value is missing:
                 continue  # absent: the column's initial tag
             tag, bits = _encode(value)
             tags[position] = tag
@@ -391,10 +414,15 @@ class SampleTable:
         if field is None:
             return [MISSING] * len(rows)
         index = np.asarray(rows, dtype=np.intp)
-        tags = self.latest_tags[field, index].tolist()
-        payload = self.latest_payload[field, index].tolist()
-        counts = self.count[index].tolist()
+        tags = self.latest_tags[field, index]
+        counts = self.count[index]
         objects = self.objects
+        if len(index) and (tags == TAG_OBJECT).all() and counts.all():
+            # a column of objects (IO-tune records): their cells, read at C speed
+            return list(map(objects.__getitem__, self.latest_payload[field, index].tolist()))
+        tags = tags.tolist()
+        payload = self.latest_payload[field, index].tolist()
+        counts = counts.tolist()
         return [
             _decode(tag, bits, objects, bits) if counted else MISSING
             for tag, bits, counted in zip(tags, payload, counts)
@@ -538,6 +566,12 @@ class SampleTable:
         """Bytes of the sample arrays (the controls not included)."""
         arrays = (self.tags, self.payload, self.latest_tags, self.latest_payload, self.head, self.count)
         return int(sum(array.nbytes for array in arrays))
+
+
+#: the column encoder: the fast path's twin if built (same cells, see tests/runtime)
+_encode_column: Any = SampleTable._encode_column
+if IMPLEMENTATION == "cython":
+    from mom._fastpath.columns import encode_column as _encode_column  # type: ignore[no-redef]  # noqa: E402
 
 
 class RowEntity(Entity):

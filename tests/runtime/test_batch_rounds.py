@@ -232,3 +232,167 @@ def test_the_balloon_controller_visits_rows_with_a_target_or_a_watched_balloon()
     assert controller._names == {"uuid-a": "a", "uuid-b": "b", "uuid-c": "c"}
     controller.process(None, GuestSet(table, rows[1:]))  # a is gone
     assert not controller.stuck_tracker.watching("uuid-a") and "uuid-a" not in controller._names
+
+
+def fast_columns(config):
+    """The compiled column encoder (skipped as the fast path's tests are)."""
+    from tests.implementations import load_implementation
+
+    load_implementation("cython", config)
+    from mom._fastpath import columns
+
+    return columns
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_compiled_column_encoder_encodes_as_the_reference(pytestconfig, seed):
+    import numpy as np
+
+    columns = fast_columns(pytestconfig)
+    rng = random.Random(seed)
+    values = [random_value(rng) for _ in range(50)] + [1 << 63, -(1 << 63), -(1 << 63) - 1, -0.0, float("inf")]
+    encoded = []
+    for encode in (SampleTable._encode_column, columns.encode_column):
+        tags, payload = np.full(len(values), 8, dtype=np.int8), np.zeros(len(values), dtype=np.int64)
+        kept = encode(values, tags, payload, MISSING)
+        encoded.append((tags.tolist(), payload.tolist(), kept))
+    assert encoded[0] == encoded[1]
+    assert encoded[0][2]  # some values were kept aside
+
+
+def test_objects_stay_readable_when_the_table_grows():
+    """The object cells move to a wider layout: every sample still reads its values."""
+    table = SampleTable(history=3, capacity=8)
+    rows = [table.add_row(f"g{index}") for index in range(8)]
+    for round_ in range(4):
+        table.append_columns(rows, {"o": [Opaque(round_ * 100 + row) for row in rows], "s": [f"t{row}" for row in rows]})
+    table.append(rows[3], {"o": 5, "s": "x"})  # an int where an object was: its cell freed
+    more = [table.add_row(f"h{index}") for index in range(9)]  # past the capacity: grown
+    assert table.capacity > 8
+    table.append_columns(more, {"o": [Opaque(-row) for row in more], "s": ["new"] * len(more)})
+    for row in rows:
+        expected = [Opaque(r * 100 + row) for r in (1, 2, 3)] if row != rows[3] else [Opaque(203), Opaque(303), 5]
+        assert table.history_of(row, "o") == expected
+    assert [table.latest(row, "s") for row in more] == ["new"] * len(more)
+    assert [table.latest(row, "o") for row in more] == [Opaque(-row) for row in more]
+    live = [value for value in table.objects if value is not None]
+    # 3 samples of 2 objects per old row (one row's newest has an int) and the new rows' one each
+    assert len(live) == 3 * 2 * 8 - 1 + 2 * 9
+    table.remove_row(more[0])
+    assert len([value for value in table.objects if value is not None]) == len(live) - 2
+
+
+class Bare:
+    """A record without limits of its own (not a DiskIoTune)."""
+
+
+def disk_cases():
+    from mom.plugins.collectors.io_tune import DiskIoTune
+
+    def disk(limits):
+        return DiskIoTune("vda", "/p", {}, {}, dict(limits))
+
+    def state(limits):
+        return {"name": "vda", "path": "/p", "ioTune": dict(limits)}
+
+    same = {"total_bytes_sec": 5}
+    return [
+        ([disk(same)], [state(same)], True),
+        ([], [], True),
+        ([disk(same)], [state({"total_bytes_sec": 6})], False),  # a policy set a limit
+        ([disk(same), disk(same)], [state(same)], False),  # not one state per record
+        ([disk(same)], [dict(same)], False),  # a bare limits dict: looked at closer
+        ([disk(same)], [None], False),
+        ([Bare()], [state(same)], False),
+        ((disk(same),), [state(same)], False),  # not lists
+    ]
+
+
+def test_the_sure_unchanged_disk_test_and_its_compiled_twin_agree(pytestconfig):
+    from mom.plugins.collectors import io_tune
+
+    implementations = [(io_tune.reference_disks_unchanged, io_tune.reference_disks_maybe_changed)]
+    try:
+        columns = fast_columns(pytestconfig)
+    except pytest.skip.Exception:
+        columns = None
+    if columns is not None:
+        implementations.append((columns.disks_unchanged, columns.disks_maybe_changed))
+    cases = disk_cases()
+    for unchanged, maybe_changed in implementations:
+        assert [unchanged(tunes, states) for tunes, states, _expected in cases] == [case[2] for case in cases]
+        tunes_column = [case[0] for case in cases] + [MISSING, None]
+        states_column = [case[1] for case in cases] + [MISSING, [1]]
+        # positions where both are lists and not surely unchanged
+        assert maybe_changed(tunes_column, states_column) == [2, 3, 4, 5, 6]
+        with pytest.raises(ValueError):
+            maybe_changed([[]], [])
+
+
+def io_tune_of(manager, name):
+    monitor = next(monitor for monitor in manager.guests.values() if monitor.name == name)
+    return manager.table.latest(monitor.row, "io_tune")
+
+
+def test_an_io_tune_sample_is_kept_until_a_policy_or_the_domain_changes_it(tmp_path, batched_rounds):
+    """A batched round gives a guest its last IO-tune sample again while its domain XML
+    is the same and no policy changed its records; either change gets a new one."""
+    import libvirt
+
+    rig = LibvirtTickRig(str(tmp_path), 2)
+    try:
+        manager = rig.guest_manager
+        manager.collect_guests()
+        first = io_tune_of(manager, "vm0000")
+        manager.collect_guests()
+        assert io_tune_of(manager, "vm0000") is first  # kept: nothing changed
+        collected = first[0].ioTune()["ioTune"]["total_bytes_sec"]
+        first[0].setTotalBytesSec(collected + 1)  # as a policy's setter (nothing applied)
+        manager.collect_guests()
+        again = io_tune_of(manager, "vm0000")
+        assert again is not first and again[0].ioTune()["ioTune"]["total_bytes_sec"] == collected
+        other = io_tune_of(manager, "vm0001")
+        rig.iface.conn.lookupByName("vm0001").setBlockIoTune(
+            "vda", {"total_bytes_sec": 2000000}, libvirt.VIR_DOMAIN_AFFECT_LIVE
+        )
+        rig.iface._on_event(rig.iface.conn.lookupByName("vm0001").UUIDString(), "tunable", ())  # what libvirt's event does
+        manager.collect_guests()
+        changed = io_tune_of(manager, "vm0001")
+        assert changed is not other and changed[0].ioTune()["ioTune"]["total_bytes_sec"] == 2000000
+        assert io_tune_of(manager, "vm0000") is again
+        assert batched_rounds == [True] * 4
+    finally:
+        rig.close()
+
+
+def test_memory_columns_are_memory_samples_by_field(tmp_path):
+    """libvirt's memory statistics as columns: the same values as per-guest dicts, a
+    guest whose memoryStats() fails without values and with its error."""
+    from mom.errors import HypervisorInterfaceError
+    from mom.plugins.collectors.base import transpose
+
+    rig = LibvirtTickRig(str(tmp_path), 3)
+    try:
+        iface = rig.iface
+        uuids = [monitor.properties["uuid"] for monitor in rig.guest_manager.guests.values()]
+        iface.prefetch()
+        samples = iface.memory_samples(uuids)
+        iface.prefetch()  # a new round: memoryStats() asked again
+        columns, failures = iface.memory_columns(uuids)
+        assert failures == {} and columns == transpose(samples) and len(columns["mem_unused"]) == 3
+        iface.prefetch()
+        # the middle guest's statistics already fetched this round (as getVmBalloonInfo
+        # does): the others asked after it, every value still in its guest's place
+        raw = {"available": 7, "unused": 6, "major_fault": 5, "minor_fault": 4, "swap_in": 3, "swap_out": 2}
+        iface._round.memory[uuids[1]] = raw
+        columns, failures = iface.memory_columns(uuids)
+        assert failures == {} and [values[1] for values in columns.values()] == [7, 6, 5, 4, 3, 2]
+        assert columns["mem_unused"] == [samples[0]["mem_unused"], 6, samples[2]["mem_unused"]]
+        iface.prefetch()
+        rig.iface.conn.lookupByUUIDString(uuids[1]).destroy()  # gone after the bulk call
+        columns, failures = iface.memory_columns(uuids)
+        assert list(failures) == [1] and isinstance(failures[1], HypervisorInterfaceError)
+        assert all(values[1] is MISSING for values in columns.values())
+        assert columns["mem_unused"][0] == samples[0]["mem_unused"] and columns["mem_unused"][2] == samples[2]["mem_unused"]
+    finally:
+        rig.close()

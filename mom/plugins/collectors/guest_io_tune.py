@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable, Mapping
 
+from mom.dsl.sandbox import MISSING
+from mom.plugins.collectors import io_tune
 from mom.plugins.collectors.base import Collector
 from mom.plugins.collectors.io_tune import DiskIoTune
 
@@ -78,6 +80,8 @@ def _unchanged(sample: dict[str, Any] | None) -> bool:
     """No policy's setter changed the sample's records since they were collected."""
     if sample is None:
         return True
+    if io_tune.disks_unchanged(sample["io_tune"], sample["io_tune_current"]):
+        return True  # the usual case, one C-level pass on the fast path; else look closer
     for tune, state in zip(sample["io_tune"], sample["io_tune_current"]):
         if getattr(tune, "_current", None) != state.get("ioTune"):
             return False
@@ -120,6 +124,36 @@ class GuestIoTune(Collector):
         sample = self._collect()
         self._token, self._sample = token, sample
         return sample
+
+    @classmethod
+    def known_samples(cls, collectors: list[Any], alive: list[bool]) -> list[Any] | None:
+        """A batched round: the guests whose sample :meth:`collect` would give again
+        unchanged (same configuration token, records no policy changed) get it; the
+        others MISSING (asked with ``collect()``).  The tokens come from an interface
+        that answers many guests at once (libvirt's ``config_tokens``); None: ask all."""
+        iface = collectors[0].hypervisor_iface
+        tokens_of = getattr(iface, "config_tokens", None)
+        if (
+            tokens_of is None
+            or cls.collect is not GuestIoTune.collect
+            or any(c.hypervisor_iface is not iface or not c._tokens for c in collectors)
+        ):
+            return None
+        known: list[Any] = []
+        append, unchanged = known.append, io_tune.disks_unchanged
+        for collector, token, ok in zip(collectors, tokens_of([c.uuid for c in collectors]), alive):
+            sample = collector._sample
+            if (
+                ok
+                and token is not None
+                and token is collector._token
+                # _unchanged(sample), its usual case inline (this runs for every guest)
+                and (sample is None or unchanged(sample["io_tune"], sample["io_tune_current"]) or _unchanged(sample))
+            ):
+                append(sample)
+            else:
+                append(MISSING)
+        return known
 
     def _collect(self) -> dict[str, Any] | None:
         policies = self.hypervisor_iface.getVmIoTunePolicy(self.uuid)

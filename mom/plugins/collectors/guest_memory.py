@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
+from mom.dsl.sandbox import MISSING
 from mom.errors import HypervisorInterfaceError
 from mom.plugins.collectors.base import Collector, transpose
 
@@ -56,6 +57,9 @@ class GuestMemory(Collector):
         """A batched round's samples, from an interface that answers many guests at once
         (libvirt's ``memory_samples``); None: ask each ``collect()``."""
         iface = collectors[0].iface
+        columns_of = getattr(iface, "memory_columns", None)
+        if columns_of is not None and cls.collect is GuestMemory.collect and all(c.iface is iface for c in collectors):
+            return cls._from_columns(collectors, alive, *columns_of([collector.uuid for collector in collectors]))
         samples_of = getattr(iface, "memory_samples", None)
         if samples_of is None or cls.collect is not GuestMemory.collect or any(c.iface is not iface for c in collectors):
             return None
@@ -70,6 +74,26 @@ class GuestMemory(Collector):
             if not ok:
                 samples[index] = None
         return transpose(samples)
+
+
+    @staticmethod
+    def _from_columns(
+        collectors: list[Any], alive: list[bool], columns: dict[str, list[Any]], failures: dict[int, Any]
+    ) -> dict[str, list[Any]]:
+        """The round's columns, what collect() notes done for each guest (a failure
+        logged once, as ``_unavailable``), the guests not alive left out."""
+        for position, collector in enumerate(collectors):
+            if position in failures:
+                collector._unavailable(failures[position])
+            else:
+                collector.stats_available = True
+        dead = [index for index, ok in enumerate(alive) if not ok]
+        if dead:
+            columns = {name: list(values) for name, values in columns.items()}
+            for values in columns.values():
+                for index in dead:
+                    values[index] = MISSING
+        return columns
 
 
 class GuestMemoryOptional(GuestMemory):

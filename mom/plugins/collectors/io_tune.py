@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mom._impl import IMPLEMENTATION
 from mom.dsl.layout import IO_TUNE_KEYS, IO_TUNE_METHODS, KIND_IO_TUNE
 
 __all__ = ["DiskIoTune", "IoTuneVals", "IO_TUNE_KEYS", "IoTune", "ValueBag"]
@@ -144,7 +145,43 @@ for _name in DiskIoTune._policy_methods:
     getattr(DiskIoTune, _name).__qualname__ = f"{_UPSTREAM_RECORD}.{_name}"
 del _name
 
+def disks_unchanged(tunes: Any, states: Any) -> bool:
+    """Whether, surely, no record's limits differ from the state collected with it: both
+    lists of the same length, each state a dict whose ``ioTune`` equals its record's
+    ``_current``.  False says only "look closer" (the callers' own comparisons decide).
+    The reference of mom/_fastpath/columns.pyx's twin."""
+    if type(tunes) is not list or type(states) is not list or len(tunes) != len(states):
+        return False
+    for tune, state in zip(tunes, states):
+        if type(state) is not dict:
+            return False
+        limits = state.get("ioTune")
+        if limits is None:
+            return False
+        current = getattr(tune, "_current", None)
+        if current is None or current != limits:
+            return False
+    return True
+
+
+def disks_maybe_changed(tunes_column: list[Any], states_column: list[Any]) -> list[int]:
+    """Of a column of guests' ``io_tune`` and one of their ``io_tune_current``, the
+    positions where both are lists and :func:`disks_unchanged` is not sure."""
+    if len(tunes_column) != len(states_column):
+        raise ValueError("the columns must have one value per row each")
+    return [
+        position
+        for position, (tunes, states) in enumerate(zip(tunes_column, states_column))
+        if type(tunes) is list and type(states) is list and not disks_unchanged(tunes, states)
+    ]
+
+
 #: earlier names, kept importable: the fast path (mom/_fastpath/vm.pyx) imports
 #: ``IoTune`` and checks ``type(obj) is IoTune``, so this must stay the same class
 IoTune = DiskIoTune
 ValueBag = IoTuneVals
+
+#: the reference comparisons, and the ones the tick uses (the fast path's twins if built)
+reference_disks_unchanged, reference_disks_maybe_changed = disks_unchanged, disks_maybe_changed
+if IMPLEMENTATION == "cython":
+    from mom._fastpath.columns import disks_maybe_changed, disks_unchanged  # type: ignore[no-redef]  # noqa: E402

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from operator import itemgetter
 from typing import Any, Callable, Iterable
 
 from mom.config import Settings
@@ -24,6 +25,9 @@ from mom.plugins.controllers.balloon_stuck import StuckEvent, StuckTracker
 from mom.plugins.controllers.base import Controller
 
 __all__ = ["Balloon"]
+
+_UUID, _NAME = itemgetter("uuid"), itemgetter("name")
+
 
 class _Fields:
     """``stats.get(name)`` over an entity's declared fields (upstream entities and table rows alike)."""
@@ -85,8 +89,10 @@ class Balloon(Controller):
         self.stuck_tracker.forget(seen)
         if self.sla_registry is not None:
             self.sla_registry.stuck_balloons = self.stuck_tracker.stuck()
-        self._episodes = {uuid: kind for uuid, kind in self._episodes.items() if uuid in seen}
-        for uuid in [u for u in self._names if u not in seen]:
+        # the guests gone: set differences (C-level; every guest is in seen)
+        for uuid in self._episodes.keys() - seen:
+            del self._episodes[uuid]
+        for uuid in self._names.keys() - seen:
             del self._names[uuid]
 
     def _to_visit(self, guests: Iterable[Any], seen: set[str]) -> Iterable[Any]:
@@ -96,19 +102,31 @@ class Balloon(Controller):
         table, rows = getattr(guests, "table", None), getattr(guests, "rows", None)
         if table is None or rows is None or not hasattr(table, "rows_with_control"):
             return guests
-        targeted = set(table.rows_with_control(rows, "balloon_target").tolist())
-        watching = self.stuck_tracker.watching
-        visit = []
-        for row in rows.tolist():
-            properties = table.properties[row]
-            uuid = str(properties.get("uuid"))
-            if row in targeted or watching(uuid):
-                visit.append(table.view(row))
-                continue
-            seen.add(uuid)  # what one() and process_guest do for such a guest
-            self._names[uuid] = str(properties.get("name", uuid))
-            self._episodes.pop(uuid, None)
-        return visit
+        row_list = rows.tolist()
+        properties = list(map(table.properties.__getitem__, row_list))
+        try:  # every guest has its uuid and name (the daemon's do): C-level passes
+            uuids = list(map(str, map(_UUID, properties)))
+            names = list(map(str, map(_NAME, properties)))
+        except KeyError:
+            uuids = [str(p.get("uuid")) for p in properties]
+            names = [str(p.get("name", uuid)) for p, uuid in zip(properties, uuids)]
+        # the guests with work: a target (the control column), or a balloon being
+        # followed (the tracker's few, found by uuid); in the rows' order
+        position_of_row = dict(zip(row_list, range(len(row_list))))
+        positions = {position_of_row[row] for row in table.rows_with_control(rows, "balloon_target").tolist()}
+        watched = self.stuck_tracker.watched()
+        if watched:
+            position_of_uuid = dict(zip(uuids, range(len(uuids))))
+            positions.update(position_of_uuid[uuid] for uuid in watched if uuid in position_of_uuid)
+        # what one() and process_guest do for the others (for those visited, the same)
+        seen.update(uuids)
+        self._names.update(zip(uuids, names))
+        if self._episodes:
+            visited = {uuids[position] for position in positions}
+            for uuid in [uuid for uuid in self._episodes if uuid not in visited and uuid in seen]:
+                del self._episodes[uuid]
+        view = table.view
+        return [view(row_list[position]) for position in sorted(positions)]
 
     def process_guest(self, guest: Any, uuid: str, now: float) -> None:
         """One guest: follow its balloon, then clamp and apply its target if the policy set one."""

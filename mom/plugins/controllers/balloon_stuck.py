@@ -86,6 +86,10 @@ class StuckTracker:
         """Whether the guest has an outstanding target (its balloon is being followed)."""
         return guest in self._balloons
 
+    def watched(self) -> list[str]:
+        """The guests whose balloon is being followed (see :meth:`watching`)."""
+        return list(self._balloons)
+
     def may_push(self, guest: str, now: float) -> bool:
         """Whether a new target may be sent to the guest now (False while stuck, until a retry)."""
         balloon = self._balloons.get(guest)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from mom.plugins.collectors import io_tune
 from mom.plugins.controllers.base import Controller
 
 __all__ = ["IoTune", "changed_disks"]
@@ -58,10 +59,11 @@ class IoTune(Controller):
         tunes = table.latest_column(rows, "io_tune")
         current = table.latest_column(rows, "io_tune_current")
         view = table.view
+        # those surely unchanged (most, each round) left out in one pass; the rest compared
         return [
-            view(row)
-            for row, tune, state in zip(rows, tunes, current)
-            if type(tune) is list and type(state) is list and _changed(tune, state)
+            view(rows[position])
+            for position in io_tune.disks_maybe_changed(tunes, current)
+            if _changed(tunes[position], current[position])
         ]
 
     def process_guest(self, guest: Any) -> None:

@@ -41,6 +41,7 @@ from urllib.parse import urlparse
 
 import libvirt
 
+from mom.dsl.sandbox import MISSING
 from mom.errors import HypervisorInterfaceError
 from mom.plugins import procfs
 from mom.plugins.hypervisors.base import HypervisorInterface
@@ -463,34 +464,88 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         """:meth:`getVmMemoryStats` of many guests at once (a batched round): for each,
         its dict or the HypervisorInterfaceError it would raise.  The same answers, with
         the round looked up once and the test driver's ``memoryStats()`` called directly."""
+        results, found = self._memory_round(uuids)
+        for position, raw in found:
+            results[position] = self._stats_of(uuids[position], raw)
+        return results
+
+    def memory_columns(self, uuids: list[str]) -> tuple[dict[str, list[Any]], dict[int, HypervisorInterfaceError]]:
+        """:meth:`memory_samples` as columns (field -> one value per guest, MISSING
+        where a guest has none) and the errors by position (those guests' values all
+        MISSING): the usual round, every statistic of every ``memoryStats()``
+        reported, is one C-level pass per field, no dict per guest."""
+        results, found = self._memory_round(uuids)
+        count = len(uuids)
+        columns: dict[str, list[Any]] = {}
+        failures: dict[int, HypervisorInterfaceError] = {}
+        if found and len(found) == count:
+            raws: list[Any] = [None] * count
+            for position, raw in found:  # in the guests' order (those asked come last)
+                raws[position] = raw
+            try:
+                columns = {field: list(map(operator.itemgetter(key), raws)) for key, field in MEMORY_STATS_MAP.items()}
+                return columns, failures
+            except KeyError:
+                columns = {}
+        for position, raw in found:
+            results[position] = self._stats_of(uuids[position], raw)
+        for position, result in enumerate(results):
+            if isinstance(result, HypervisorInterfaceError):
+                failures[position] = result
+                continue
+            for name, value in result.items():
+                column = columns.get(name)
+                if column is None:
+                    column = columns[name] = [MISSING] * count
+                column[position] = value
+        return columns, failures
+
+    def _memory_round(self, uuids: list[str]) -> tuple[list[Any], list[tuple[int, dict[str, Any]]]]:
+        """A batched round's memory statistics: the answers of the guests done (a dict
+        or an error), and (position, ``memoryStats()``) of the others, still raw."""
         current = self._current_round()
         if current is None:
-            return [self._memory_sample(uuid) for uuid in uuids]
+            return [self._memory_sample(uuid) for uuid in uuids], []
         records, memory, domains = current.records, current.memory, self._domains
-        call = self.connection.call
-        results: list[Any] = []
-        for uuid in uuids:
+        results: list[Any] = [None] * len(uuids)
+        # the guests whose records lack the balloon group (the test driver's): their
+        # memoryStats() asked in one pass (what _memory_stats does, without its lookups)
+        asked: list[int] = []
+        functions: list[Any] = []
+        labels: list[Any] = []
+        found: list[tuple[int, Any]] = []
+        for position, uuid in enumerate(uuids):
             record = records.get(uuid)
-            entry = domains.get(uuid)
+            if record is not None and "balloon.current" in record:
+                results[position] = self._memory_sample(uuid)
+                continue
             raw = memory.get(uuid)
-            if (record is None or "balloon.current" not in record) and raw is None and entry is not None:
-                handle = entry.handle
-                if handle is not None:  # what _memory_stats does, without its lookups
-                    try:
-                        raw = memory[uuid] = call("memoryStats", handle.memoryStats, domain=entry)
-                    except HypervisorInterfaceError as error:
-                        results.append(error)
-                        continue
-            if raw is not None and (record is None or "balloon.current" not in record):
-                try:  # every statistic reported (the usual case): one C-level pass
-                    stats = dict(zip(_MEMORY_FIELDS, _memory_values(raw)))
-                except KeyError:
-                    stats = {field: raw[key] for key, field in MEMORY_STATS_MAP.items() if key in raw}
-                if stats:
-                    results.append(stats)
-                    continue
-            results.append(self._memory_sample(uuid))
-        return results
+            if raw is not None:
+                found.append((position, raw))
+                continue
+            entry = domains.get(uuid)
+            if entry is None or entry.handle is None:
+                results[position] = self._memory_sample(uuid)
+                continue
+            asked.append(position)
+            functions.append(entry.handle.memoryStats)
+            labels.append(entry)
+        if asked:
+            for position, answer in zip(asked, self.connection.call_each("memoryStats", functions, labels)):
+                if isinstance(answer, HypervisorInterfaceError):
+                    results[position] = answer
+                else:
+                    memory[uuids[position]] = answer
+                    found.append((position, answer))
+        return results, found
+
+    def _stats_of(self, uuid: str, raw: dict[str, Any]) -> Any:
+        """GuestMemory's fields of a ``memoryStats()`` (none: as getVmMemoryStats says)."""
+        try:  # every statistic reported (the usual case): one C-level pass
+            stats = dict(zip(_MEMORY_FIELDS, _memory_values(raw)))
+        except KeyError:
+            stats = {field: raw[key] for key, field in MEMORY_STATS_MAP.items() if key in raw}
+        return stats if stats else self._memory_sample(uuid)
 
     def _memory_sample(self, uuid: str) -> Any:
         try:
@@ -730,6 +785,20 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
             return self._xml(uuid)
         except HypervisorInterfaceError:
             return None
+
+    def config_tokens(self, uuids: list[str]) -> list[Any]:
+        """:meth:`config_token` of many guests at once (a batched round): the cached
+        XML of those whose cache is current, without a lookup each."""
+        epoch = self._epoch()
+        domains = self._domains
+        tokens: list[Any] = []
+        for uuid in uuids:
+            entry = domains.get(uuid)
+            if entry is not None and entry.xml is not None and entry.xml_epoch == epoch:
+                tokens.append(entry.xml)
+            else:
+                tokens.append(self.config_token(uuid))
+        return tokens
 
     def getVmIoTunePolicy(self, uuid: str) -> list[dict[str, Any]] | None:
         """oVirt's IO policies of the domain's disks (from its metadata), or None."""

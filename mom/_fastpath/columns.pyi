@@ -1,0 +1,14 @@
+"""Type stubs of the sample store's column helpers (mom/_fastpath/columns.pyx); the
+references are ``SampleTable._encode_column`` (mom/runtime/table.py) and
+``disks_unchanged`` / ``disks_maybe_changed`` (mom/plugins/collectors/io_tune.py)."""
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+def encode_column(
+    values: list[Any], tags: npt.NDArray[np.int8], payload: npt.NDArray[np.int64], missing: object
+) -> list[int]: ...
+def disks_unchanged(tunes: Any, states: Any) -> bool: ...
+def disks_maybe_changed(tunes_column: list[Any], states_column: list[Any]) -> list[int]: ...
