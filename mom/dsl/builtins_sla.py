@@ -63,7 +63,9 @@ from typing import Any, Callable, Iterable, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from mom.dsl.layout import KIND_ROWS, POLICY_KIND, TAG_BOOL, TAG_FLOAT, TAG_INT, TAG_OBJECT
+from mom.dsl.builtins_sla_resources import REFERENCE_KERNELS, RESOURCE_FUNCTION_NAMES, Kernels, resource_functions
+from mom.dsl.guest_columns import set_row_controls
+from mom.dsl.layout import KIND_ROWS, POLICY_KIND, TAG_BOOL, TAG_FLOAT, TAG_INT
 from mom.errors import PolicyError
 from mom.sla.allocator import MAX_KIB, MAX_PRIORITY, PLATINUM, RANKS, Mode, PressureState
 from mom.sla.allocator import allocate as reference_allocate
@@ -256,23 +258,8 @@ def allocator_inputs(columns: SlaColumns) -> tuple[dict[str, npt.NDArray[Any]], 
 
 
 def _set_row_controls(table: Any, rows: npt.NDArray[np.intp], name: str, values: npt.NDArray[np.int64]) -> None:
-    """``Control(name, value)`` on each of ``rows`` (distinct) at once, as the store's
-    ``set_control`` does one by one (mom.dsl.layout's ColumnView: tag, payload, the order
-    first set in)."""
-    if not len(rows):
-        return
-    with table.lock:
-        view = table.column_view()
-        column = view.add_control(name)
-        view = table.column_view()  # (the control arrays may be new ones)
-        held = view.control_tags[rows, column] == TAG_OBJECT
-        for row in rows[held].tolist():
-            view.control_objects.pop((row, column), None)
-        view.control_tags[rows, column] = TAG_INT
-        view.control_payload[rows, column] = values
-        fresh = rows[view.control_order[rows, column] == 0]
-        view.control_count[fresh] += 1
-        view.control_order[fresh, column] = view.control_count[fresh]
+    """``Control(name, value)`` with an int value on each of ``rows`` (distinct) at once."""
+    set_row_controls(table, rows, name, TAG_INT, values)
 
 
 # ## The builtin
@@ -444,11 +431,13 @@ class SlaBalloon:
         self._short = bool(shortfall)
 
 
-#: the functions every program binds afresh in its root scope (state of their own)
-PROGRAM_FUNCTION_NAMES = ("sla_balloon",)
+#: the functions every program binds in its root scope (sla_balloon afresh: state of its
+#: own; the resource builtins of mom.dsl.builtins_sla_resources are stateless)
+PROGRAM_FUNCTION_NAMES = ("sla_balloon", *RESOURCE_FUNCTION_NAMES)
 
 
-def program_functions(allocate: Callable[..., Any] | None = None) -> dict[str, Any]:
-    """A program's own functions; ``allocate`` is the allocator twin (the reference's
-    by default; the fast path passes its Cython twin)."""
-    return {"sla_balloon": SlaBalloon(allocate or reference_allocate)}
+def program_functions(allocate: Callable[..., Any] | None = None, kernels: Kernels | None = None) -> dict[str, Any]:
+    """A program's own functions; ``allocate`` is the allocator twin and ``kernels``
+    the resource builtins' loops (the reference's by default; the fast path passes
+    its Cython twins)."""
+    return {"sla_balloon": SlaBalloon(allocate or reference_allocate), **resource_functions(kernels or REFERENCE_KERNELS)}
