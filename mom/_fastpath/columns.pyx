@@ -62,15 +62,14 @@ def gather(
         row = rows[i]
         if row < 0 or row >= capacity or row >= count.shape[0]:
             raise IndexError(f"gather: no row {row}")
-        if count[row] == 0:
-            continue
         for k in range(m):
             field = fields[k]
             if field < 0:
                 continue
             if field >= nfields:
                 raise IndexError(f"gather: no field {field}")
-            tags[k, i] = latest_tags[field, row]
+            if count[row] != 0:  # (else absent; the payload as it is, as the specification's)
+                tags[k, i] = latest_tags[field, row]
             payload[k, i] = latest_payload[field, row]
     return tags_array, payload_array
 
@@ -342,8 +341,9 @@ cdef inline int _set(dict current, object key, object value) except -1:
     cdef PyObject* previous
     if type(value) is int:
         previous = PyDict_GetItem(current, key)
-        if previous == NULL or (previous != <PyObject*>value
-                                and (type(<object>previous) is not int or <object>previous != value)):
+        if previous != <PyObject*>value:
+            # (an equal int is replaced by the same object too: the next cycle then finds
+            # it at once, and the dict holds the same value)
             PyDict_SetItem(current, key, value)
     else:
         PyDict_SetItem(current, key, None if value is None else int(value))
@@ -437,3 +437,142 @@ def apply_disks(list tunes, list bytes_caps, list iops_caps, bint enabled, objec
 
 #: the kernels the fast path's programs give the resource builtins
 KERNELS = Kernels(gather, copy_controls, write_controls, cpu_plan, apply_disks)
+
+
+# ## sla_balloon's loops (twins of mom.dsl.builtins_sla's)
+
+from libc.math cimport floor, isnan
+
+from mom.dsl.builtins_sla import _ABSENT, _HIGHEST, BalloonKernels, prepare_inputs as _reference_prepare
+from mom.sla.allocator import MAX_KIB as _MAX_KIB
+
+cdef double[::1] ABSENT_VALUES = np.ascontiguousarray(_ABSENT[:, 0], dtype=np.float64)
+cdef double[::1] HIGHEST_VALUES = np.ascontiguousarray(_HIGHEST[:, 0], dtype=np.float64)
+cdef int64_t BALLOON_MAX_KIB = _MAX_KIB
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def gather_numbers(
+    const int8_t[:, ::1] latest_tags,
+    const int64_t[:, ::1] latest_payload,
+    const int32_t[::1] count,
+    const Py_ssize_t[::1] rows,
+    const Py_ssize_t[::1] fields,
+):
+    """Twin of mom.dsl.builtins_sla.gather_numbers."""
+    cdef Py_ssize_t n = rows.shape[0], m = fields.shape[0], k, i, row, field
+    cdef double value
+    cdef bint floating
+    matrix_array = np.full((m, n), np.nan)
+    cdef double[:, ::1] matrix = matrix_array
+    for k in range(m):
+        if fields[k] >= latest_tags.shape[0]:
+            raise IndexError(f"gather_numbers: no field {fields[k]}")
+    for i in range(n):
+        row = rows[i]
+        if row < 0 or row >= latest_tags.shape[1] or row >= count.shape[0]:
+            raise IndexError(f"gather_numbers: no row {row}")
+        if count[row] == 0:
+            continue
+        for k in range(m):
+            field = fields[k]
+            if field >= 0 and _number(latest_tags[field, row], latest_payload[field, row], &value, &floating):
+                matrix[k, i] = value
+    return matrix_array
+
+
+cdef inline int64_t _whole(double x, Py_ssize_t k) noexcept:
+    """A field as allocator_inputs makes it: absent -> its default; floored, within 0
+    and the field's highest value (the same double operations, then int64)."""
+    if isnan(x):
+        x = ABSENT_VALUES[k]
+    x = floor(x)
+    if not x > 0:
+        x = 0
+    if not x < HIGHEST_VALUES[k]:
+        x = HIGHEST_VALUES[k]
+    return <int64_t>x
+
+
+cdef inline int64_t _min64(int64_t a, int64_t b) noexcept:
+    return a if a < b else b
+
+
+cdef inline int64_t _max64(int64_t a, int64_t b) noexcept:
+    return a if a > b else b
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def prepare_inputs(const double[:, ::1] matrix, object keep_free, object fault_limit):
+    """Twin of mom.dsl.builtins_sla.prepare_inputs."""
+    cdef Py_ssize_t n = matrix.shape[1], i, k
+    cdef int64_t bmax, bmin, current, idle, guarantee, used, minimum, keep = 0
+    cdef bint keeping = keep_free is not None, holding = fault_limit is not None
+    cdef double limit = 0.0, faults
+    if matrix.shape[0] != 10 or ABSENT_VALUES.shape[0] != 10:
+        raise ValueError("prepare_inputs: one row per field of BALLOON_FIELDS")
+    if keeping:
+        if not keep_free <= BALLOON_MAX_KIB:
+            return _reference_prepare(np.asarray(matrix), keep_free, fault_limit)  # (it says why)
+        keep = <int64_t>(int(keep_free))
+    if holding:
+        limit = fault_limit
+    names = ("balloon_max", "balloon_min", "guarantee", "used", "margin", "reclaim_rank", "priority", "idle", "current")
+    arrays = [np.empty(n, dtype=np.int64) for _name in names]
+    cdef int64_t[::1] out_max = arrays[0], out_min = arrays[1], out_guarantee = arrays[2], out_used = arrays[3]
+    cdef int64_t[::1] out_margin = arrays[4], out_rank = arrays[5], out_priority = arrays[6], out_idle = arrays[7]
+    cdef int64_t[::1] out_current = arrays[8]
+    sla_array = np.empty(n, dtype=np.int64)
+    excluded_array = np.empty(n, dtype=np.bool_)
+    cdef int64_t[::1] sla = sla_array
+    cdef cnp.npy_bool[::1] excluded = excluded_array
+    for i in range(n):
+        bmax = _whole(matrix[0, i], 0)
+        bmin = _whole(matrix[1, i], 1)
+        current = _whole(matrix[2, i], 2)
+        idle = _whole(matrix[3, i], 3)
+        guarantee = _whole(matrix[4, i], 4)
+        # no balloon or memory statistics, or a stuck balloon: held where it is
+        excluded[i] = isnan(matrix[0, i]) or isnan(matrix[2, i]) or isnan(matrix[3, i]) or _whole(matrix[8, i], 8) > 0
+        if isnan(matrix[0, i]):
+            bmax = current  # (no balloon_max: the guest counts at its current size)
+        if isnan(matrix[2, i]):
+            current = bmax  # (unknown: counts as all of it)
+        current = _min64(current, bmax)
+        bmin = _min64(bmin, bmax)
+        guarantee = _min64(_max64(guarantee, bmin), bmax)
+        if isnan(matrix[4, i]):
+            guarantee = bmin
+        idle = _min64(idle, current)
+        used = current - idle
+        sla[i] = guarantee
+        if keeping:
+            minimum = _min64(_max64(bmin, _min64(used + keep, BALLOON_MAX_KIB)), bmax)
+            bmin = minimum
+            guarantee = _max64(guarantee, minimum)
+        if holding:
+            faults = matrix[9, i]
+            if isnan(faults):
+                faults = 0.0
+            if faults > limit:
+                minimum = _max64(bmin, current)
+                bmin = minimum
+                guarantee = _max64(guarantee, minimum)
+        out_max[i] = bmax
+        out_min[i] = bmin
+        out_guarantee[i] = guarantee
+        out_used[i] = used
+        out_margin[i] = _whole(matrix[7, i], 7)
+        out_rank[i] = _whole(matrix[5, i], 5)
+        out_priority[i] = _whole(matrix[6, i], 6)
+        out_idle[i] = idle
+        out_current[i] = current
+    inputs = dict(zip(names, arrays))
+    inputs["excluded"] = excluded_array
+    return inputs, excluded_array, sla_array
+
+
+#: the kernels the fast path's programs give sla_balloon
+BALLOON_KERNELS = BalloonKernels(gather_numbers, prepare_inputs)

@@ -40,7 +40,9 @@ class Program:
         #: this program's own functions, over the Cython allocator and resource kernels
         #: (also when the reference runs the program: the state is the program's,
         #: whichever runs it)
-        self.program_functions: dict[str, Any] = program_functions(fast_allocator.allocate, fast_columns.KERNELS)
+        self.program_functions: dict[str, Any] = program_functions(
+            fast_allocator.allocate, fast_columns.KERNELS, fast_columns.BALLOON_KERNELS
+        )
         self._reference: reference.Program | None = None
         self._lock = threading.Lock()  # one evaluation at a time per machine
         # per variant (top-level values computed or not): code and machine
