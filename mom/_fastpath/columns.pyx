@@ -394,7 +394,6 @@ cdef int _set_capped(dict current, PyObject** values, object bytes_cap, object i
 def apply_disks(list tunes, list bytes_caps, list iops_caps, bint enabled, object unlimited):
     """Twin of mom.dsl.builtins_sla_resources.apply_disks."""
     cdef Py_ssize_t g, k, disks = 0
-    cdef PyObject* found
     cdef PyObject* values[6]
     cdef bint capped, complete
     cdef dict current
@@ -507,7 +506,7 @@ cdef inline int64_t _max64(int64_t a, int64_t b) noexcept:
 @cython.wraparound(False)
 def prepare_inputs(const double[:, ::1] matrix, object keep_free, object fault_limit):
     """Twin of mom.dsl.builtins_sla.prepare_inputs."""
-    cdef Py_ssize_t n = matrix.shape[1], i, k
+    cdef Py_ssize_t n = matrix.shape[1], i
     cdef int64_t bmax, bmin, current, idle, guarantee, used, minimum, keep = 0
     cdef bint keeping = keep_free is not None, holding = fault_limit is not None
     cdef double limit = 0.0, faults
@@ -575,4 +574,4 @@ def prepare_inputs(const double[:, ::1] matrix, object keep_free, object fault_l
 
 
 #: the kernels the fast path's programs give sla_balloon
-BALLOON_KERNELS = BalloonKernels(gather_numbers, prepare_inputs)
+BALLOON_KERNELS = BalloonKernels(gather_numbers, prepare_inputs, write_controls)

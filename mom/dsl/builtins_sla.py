@@ -64,7 +64,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mom.dsl.builtins_sla_resources import REFERENCE_KERNELS, RESOURCE_FUNCTION_NAMES, Kernels, resource_functions
-from mom.dsl.guest_columns import set_row_controls
+from mom.dsl.guest_columns import set_row_controls, write_controls
 from mom.dsl.layout import KIND_ROWS, POLICY_KIND, TAG_BOOL, TAG_FLOAT, TAG_INT
 from mom.errors import PolicyError
 from mom.sla.allocator import MAX_KIB, MAX_PRIORITY, PLATINUM, RANKS, Mode, PressureState
@@ -292,14 +292,10 @@ class BalloonKernels(NamedTuple):
 
     gather_numbers: Callable[..., npt.NDArray[np.float64]]
     prepare_inputs: Callable[..., Any]
+    write_controls: Callable[..., None]  # see mom.dsl.guest_columns.write_controls
 
 
-REFERENCE_BALLOON_KERNELS = BalloonKernels(gather_numbers, prepare_inputs)
-
-
-def _set_row_controls(table: Any, rows: npt.NDArray[np.intp], name: str, values: npt.NDArray[np.int64]) -> None:
-    """``Control(name, value)`` with an int value on each of ``rows`` (distinct) at once."""
-    set_row_controls(table, rows, name, TAG_INT, values)
+REFERENCE_BALLOON_KERNELS = BalloonKernels(gather_numbers, prepare_inputs, write_controls)
 
 
 # ## The builtin
@@ -403,7 +399,8 @@ class SlaBalloon:
         # the guarantees not kept: the SLA's (what keep_used raised is no guarantee)
         shortfall = np.maximum(0, guarantee - result.allocation)
         shortfall[excluded | (inputs["reclaim_rank"] == PLATINUM)] = 0
-        given_up = np.array([i for i in result.given_up.tolist() if shortfall[i] > 0], dtype=np.intp)
+        given_up = np.asarray(result.given_up, dtype=np.intp)
+        given_up = given_up[shortfall[given_up] > 0]  # (in the order given up)
         if not pulse:  # (a rebalancing cycle crosses no edge)
             self.state = result.state
         if result.mode == Mode.HOLD and not pulse:
@@ -414,7 +411,10 @@ class SlaBalloon:
         target = result.target
         changed = np.flatnonzero((target != inputs["current"]) & ~excluded)
         if columns.table is not None:
-            _set_row_controls(columns.table, columns.rows[changed], self.CONTROL, target[changed])
+            set_row_controls(
+                columns.table, columns.rows[changed], self.CONTROL, TAG_INT, target[changed], None,
+                self.kernels.write_controls,
+            )
         else:
             # shrinks first (a cycle of the allocator only shrinks or only grows; the
             # order still says which the controllers should apply first)

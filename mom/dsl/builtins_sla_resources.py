@@ -27,10 +27,31 @@ import numpy as np
 import numpy.typing as npt
 
 from mom.dsl.guest_columns import (
-    Numbers, copy_controls, decode_cells, encode, entity_cells, gather_cells, guest_list, is_row_set, numbers_of, raw_rows,
-    row_values, set_row_controls, write_controls,
+    Numbers,
+    copy_controls,
+    decode_cells,
+    encode,
+    entity_cells,
+    gather_cells,
+    guest_list,
+    is_row_set,
+    numbers_of,
+    raw_rows,
+    row_values,
+    set_row_controls,
+    write_controls,
 )  # fmt: skip
-from mom.dsl.layout import IO_TUNE_KEYS, IO_TUNE_SETTERS, KIND_IO_TUNE, POLICY_KIND, TAG_ABSENT, TAG_FLOAT, TAG_INT, TAG_NONE, TAG_OBJECT
+from mom.dsl.layout import (
+    IO_TUNE_KEYS,
+    IO_TUNE_SETTERS,
+    KIND_IO_TUNE,
+    POLICY_KIND,
+    TAG_ABSENT,
+    TAG_FLOAT,
+    TAG_INT,
+    TAG_NONE,
+    TAG_OBJECT,
+)
 from mom.dsl.sandbox import MISSING, policy_getattr
 from mom.errors import PolicyError
 
