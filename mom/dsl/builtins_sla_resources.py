@@ -1,5 +1,5 @@
-"""The SLA set's CPU, IO and network builtins: each rule of ``04-cputune``,
-``05-iotune`` and ``06-network`` over every guest in one call (README "CPU, IO,
+"""The SLA set's CPU, IO, network and NUMA builtins: each rule of ``04-cputune``,
+``05-iotune``, ``06-network`` and ``07-numa`` over every guest in one call (README "CPU, IO,
 network and NUMA by class").
 
 A loop ``(with Guests guest ...)`` costs the policy VM some instructions per guest and
@@ -17,6 +17,9 @@ both), and they fail where those would (a guest without a field the rule reads).
 
 ``(sla_io_limits Guests enabled pressed unlimited)``
     every disk's IO-tune limits, through its setters (see :func:`sla_io_limits`).
+
+``(sla_numa_place Guests min_size skip_class)``
+    ``numa_place`` on every large guest not of ``skip_class`` (see :func:`sla_numa_place`).
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ from mom.errors import PolicyError
 
 __all__ = [
     "CPU_FIELDS", "CpuPlan", "Kernels", "REFERENCE_KERNELS", "RESOURCE_FUNCTION_NAMES", "apply_disks", "capped_limits",
-    "cpu_plan", "resource_functions", "set_disk",
+    "cpu_plan", "resource_functions", "set_disk", "sla_numa_place",
     "sla_controls", "sla_cpu_quota", "sla_io_limits",
 ]  # fmt: skip
 
@@ -432,6 +435,49 @@ def sla_io_limits(kernels: Kernels, guests: Any, enabled: Any, pressed: Any, unl
     return kernels.apply_disks(tunes, bytes_caps, iops_caps, bool(enabled), unlimited)
 
 
+# ## sla_numa_place
+
+_NUMA_FIELDS = ("balloon_max", "sla_class")
+
+
+def sla_numa_place(kernels: Kernels, guests: Any, min_size: Any, skip_class: Any) -> int:
+    """``numa_place`` (its ``balloon_max``, as it is) on every guest whose ``balloon_max``
+    is at least ``min_size`` and whose ``sla_class`` is not ``skip_class``; a guest whose
+    ``balloon_max`` is None is left alone.  The number of guests placed."""
+    if is_row_set(guests):
+        view, rows, tags, payload = raw_rows(guests, _NUMA_FIELDS, kernels.gather)
+        target: Any = (guests.table, rows)
+        sizes = numbers_of(tags[0], payload[0])
+        values = None
+    else:
+        target = guest_list(guests, "sla_numa_place")
+        values, tags, payload = entity_cells(target, _NUMA_FIELDS)
+        sizes = numbers_of(tags[0], payload[0])
+    present = tags[0] != TAG_NONE
+    bad = present & (sizes.absent | sizes.other)
+    if bad.any():
+        index = int(np.flatnonzero(bad)[0])
+        if sizes.absent[index]:
+            raise _undefined("sla_numa_place", target, index, "balloon_max")
+        raise PolicyError(f"sla_numa_place: guest {_guest_name(target, index)!r}: balloon_max is not a number")
+    large = np.flatnonzero(present & (sizes.values >= min_size))
+    if values is None:
+        classes = decode_cells(view, tags[1, large], payload[1, large])
+    else:
+        classes = [values[index][1] for index in large.tolist()]
+    for position, sla_class in enumerate(classes):
+        if sla_class is MISSING:
+            raise _undefined("sla_numa_place", target, int(large[position]), "sla_class")
+    chosen = large[np.array([sla_class != skip_class for sla_class in classes], dtype=np.bool_)] if len(large) else large
+    if isinstance(target, tuple):
+        table, rows = target
+        set_row_controls(table, rows[chosen], "numa_place", tags[0, chosen], payload[0, chosen], None, kernels.write_controls)
+    else:
+        for index in chosen.tolist():
+            target[index].Control("numa_place", values[index][0])
+    return len(chosen)
+
+
 REFERENCE_KERNELS = Kernels(gather_cells, copy_controls, write_controls, cpu_plan, apply_disks)
 
 
@@ -454,7 +500,12 @@ class _Builtin:
         return f"<builtin {self.function.__name__}>"
 
 
-_FUNCTIONS = {"sla_controls": sla_controls, "sla_cpu_quota": sla_cpu_quota, "sla_io_limits": sla_io_limits}
+_FUNCTIONS = {
+    "sla_controls": sla_controls,
+    "sla_cpu_quota": sla_cpu_quota,
+    "sla_io_limits": sla_io_limits,
+    "sla_numa_place": sla_numa_place,
+}
 #: the names a program binds (mom.dsl.builtins_sla.program_functions)
 RESOURCE_FUNCTION_NAMES = tuple(_FUNCTIONS)
 

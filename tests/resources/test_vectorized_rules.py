@@ -1,7 +1,7 @@
-"""The SLA set's 04-06 through their vectorized builtins (sla_controls, sla_cpu_quota,
-sla_io_limits) give what the same rules written as per-guest loops gave.
+"""The SLA set's 04-07 through their vectorized builtins (sla_controls, sla_cpu_quota,
+sla_io_limits, sla_numa_place) give what the same rules written as per-guest loops gave.
 
-``loop_rules/`` holds 04-06 as they were before the builtins (the oracle): on random
+``loop_rules/`` holds 04-07 as they were before the builtins (the oracle): on random
 guests and hosts, both implementations, over entity lists and over the column store,
 every guest's controls (values, int/float types, the order they were set in) and every
 disk's limits (values and types) must be the same.
@@ -24,7 +24,7 @@ from mom.sla.classes import DEFAULT_CLASSES, resource_fields
 from tests.resources.policy_rig import SLA_SET, guest, host
 
 LOOPS = Path(__file__).parent / "loop_rules"
-RULES = ("04-cputune", "05-iotune", "06-network")
+RULES = ("04-cputune", "05-iotune", "06-network", "07-numa")
 KEYS = ("total_bytes_sec", "read_bytes_sec", "write_bytes_sec", "total_iops_sec", "read_iops_sec", "write_iops_sec")
 MIB = 1024 * 1024
 
@@ -47,6 +47,7 @@ def _guest_stats(rng: random.Random) -> dict[str, Any]:
         "vcpu_user_limit": rng.choice([100, 100, 100.0, 75.5, 50, 10, 1, 0.5]),
         "vcpu_quota": rng.choice([-1, 50000, 25000.0, 1000, None]),
         "vcpu_period": rng.choice([100000, 100000.0, 200000, None]),
+        "balloon_max": rng.choice([None, 2 * MIB, 4 * MIB, 4.0 * MIB, 8 * MIB]),
     }
 
 
@@ -56,16 +57,19 @@ def _host_stats(rng: random.Random) -> dict[str, Any]:
         "cpu_busy": rng.choice([0.2, 0.95, None]),
         "cpu_some_avg10": rng.choice([1.0, 60.0]),
         "io_some_avg10": rng.choice([0.0, 80.0, None]),
+        "numa_node_count": rng.choice([1, 2]),
+        "ksm_merge_across_nodes": 1,
     }
 
 
 PARAMETERS = [
     "",
-    "(defvar slaCpuTuneEnabled 0) (defvar slaIoTuneEnabled 0) (defvar slaNetworkEnabled 0)",
+    "(defvar slaCpuTuneEnabled 0) (defvar slaIoTuneEnabled 0) (defvar slaNetworkEnabled 0) (defvar slaNumaEnabled 0)",
     "(defvar slaCpuPeriod 1000) (defvar slaCpuMinCap 0.001)",  # quotas under 1000 us: stretched
     "(defvar slaCpuMinCap 0)",  # a quota of 0 fails
     "(defvar slaCpuMinCap 1) (defvar slaCpuPeriod 50000.0) (defvar slaIoUnlimited 5242880)",
     "(defvar slaCpuQuotaUnlimited \"none\")",  # an object control
+    "(defvar slaNumaMinGuestKiB 4194304.5)",
 ]
 
 
@@ -145,7 +149,7 @@ def test_the_builtins_set_what_the_loops_set(impl, storage, parameters):
 def test_the_shipped_rules_call_the_builtins():
     text = "".join((SLA_SET / f"{name}.policy").read_text() for name in RULES)
     assert "(with Guests guest" not in text.replace("(with Guests guest (sla_unlimit guest))", "")
-    for name in ("sla_controls", "sla_cpu_quota", "sla_io_limits"):
+    for name in ("sla_controls", "sla_cpu_quota", "sla_io_limits", "sla_numa_place"):
         assert f"({name} Guests" in text
 
 
