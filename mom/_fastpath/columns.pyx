@@ -8,7 +8,7 @@ the specification: a CPU plan with a field that is no number or a division by ze
 whose limits are not plain dicts.
 """
 
-from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
+from cpython.dict cimport PyDict_GetItem, PyDict_GetItemWithError, PyDict_SetItem
 from cpython.object cimport PyObject
 from libc.stdint cimport int8_t, int32_t, int64_t
 from libc.string cimport memcpy
@@ -322,9 +322,29 @@ cdef inline object _read(object descriptor, object obj, str name):
 
 
 cdef dict _types = {}  # type -> (a KIND_IO_TUNE record, _current's, _policy_values' descriptor)
+# the two types met last (a record's and its limits') and their entries: cached types
+# only, so the pointers stay valid (_types holds the types)
+cdef PyObject* _type_a = NULL
+cdef PyObject* _type_b = NULL
+cdef tuple _entry_a = None
+cdef tuple _entry_b = None
 
 
 cdef tuple _type_of(object obj):
+    global _type_a, _type_b, _entry_a, _entry_b
+    cdef PyObject* kind = <PyObject*>Py_TYPE(obj)
+    if kind == _type_a:
+        return _entry_a
+    if kind == _type_b:
+        return _entry_b
+    entry = _lookup_type(obj)
+    if type(obj) in _types:
+        _type_a, _entry_a = _type_b, _entry_b
+        _type_b, _entry_b = kind, entry
+    return entry
+
+
+cdef tuple _lookup_type(object obj):
     kind = type(obj)
     found = <PyObject*>PyDict_GetItem(_types, kind)
     if found != NULL:
@@ -340,7 +360,7 @@ cdef inline int _set(dict current, object key, object value) except -1:
     """A setter on a record: None or int(value), left alone where already that int."""
     cdef PyObject* previous
     if type(value) is int:
-        previous = PyDict_GetItem(current, key)
+        previous = PyDict_GetItemWithError(current, key)
         if previous != <PyObject*>value:
             # (an equal int is replaced by the same object too: the next cycle then finds
             # it at once, and the dict holds the same value)
@@ -355,7 +375,7 @@ cdef inline object _maximum_values(object disk, tuple disk_type):
     values = _read(disk_type[2], disk, "_policy_values")
     if type(values) is not dict:
         return None
-    found = <PyObject*>PyDict_GetItem(values, "maximum")
+    found = PyDict_GetItemWithError(values, "maximum")
     if found == NULL:
         return None
     maximum = <object>found
@@ -419,7 +439,7 @@ def apply_disks(list tunes, list bytes_caps, list iops_caps, bint enabled, objec
             complete = maximum is not None
             if complete:
                 for k in range(6):
-                    values[k] = PyDict_GetItem(maximum, KEYS[k])
+                    values[k] = PyDict_GetItemWithError(maximum, KEYS[k])
                     if values[k] == NULL:
                         complete = False
                         break
