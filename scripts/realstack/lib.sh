@@ -66,3 +66,47 @@ rs_detect_virt() {
         *) rs_die "MOM_REALSTACK_VIRT must be auto, kvm or qemu, not '$MOM_REALSTACK_VIRT'" ;;
     esac
 }
+
+# ## a libvirtd of the project's: the same three steps for the local one and the peer
+
+# rs_daemon_alive PIDFILE: the process named in PIDFILE is running.
+rs_daemon_alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# rs_wait_daemon PIDFILE SOCKET WHAT LOG: wait up to 10 s for the daemon's socket, or die.
+rs_wait_daemon() {
+    local pidfile=$1 socket=$2 what=$3 log=$4 _
+    for _ in $(seq 1 100); do
+        rs_daemon_alive "$pidfile" && [ -S "$socket" ] && return 0
+        sleep 0.1
+    done
+    rs_die "$what did not come up within 10 s (no socket $socket); see $log"
+}
+
+# rs_stop_daemon PIDFILE WHAT QEMU_PIDFILE...: stop a libvirtd and what is left of its guests.
+# QEMU outlives libvirtd: the tests destroy their guests themselves, this catches the ones
+# they could not (a crash, kill -9), each by the pid file libvirt keeps for it.  SIGTERM to
+# libvirtd, SIGKILL after 10 s.
+rs_stop_daemon() {
+    local pidfile=$1 what=$2 pid f qpid _
+    shift 2
+    pid=$(cat "$pidfile")
+    for f in "$@"; do
+        [ -s "$f" ] || continue
+        qpid=$(cat "$f")
+        if kill -0 "$qpid" 2>/dev/null; then
+            rs_log "$what: killing leftover guest $(basename "$f" .pid) (qemu pid $qpid)"
+            kill -TERM "$qpid" || true
+        fi
+    done
+    kill -TERM "$pid"
+    for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        rs_log "$what: pid $pid ignored SIGTERM for 10 s, sending SIGKILL"
+        kill -KILL "$pid" || true
+    fi
+    rm -f "$pidfile"
+    rs_log "$what: stopped (pid $pid)"
+}

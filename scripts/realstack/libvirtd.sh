@@ -11,9 +11,7 @@ SOCKET=/run/libvirt/libvirt-sock
 # Guests the tests name $MOM_REALSTACK_PREFIX* (see tests/integration/realstack.py).
 PREFIX=${MOM_REALSTACK_PREFIX:-mom-rs-}
 
-ours_running() {
-    [ -s "$LIBVIRTD_PIDFILE" ] && kill -0 "$(cat "$LIBVIRTD_PIDFILE")" 2>/dev/null
-}
+ours_running() { rs_daemon_alive "$LIBVIRTD_PIDFILE"; }
 
 do_start() {
     if ours_running; then
@@ -33,12 +31,7 @@ do_start() {
     LIBVIRT_LOG_OUTPUTS="3:file:$STACK_DIR/libvirtd.log" \
         libvirtd -d -p "$LIBVIRTD_PIDFILE" </dev/null >>"$STACK_DIR/libvirtd.log" 2>&1 ||
         rs_die "libvirtd failed to start; see $STACK_DIR/libvirtd.log"
-    local _
-    for _ in $(seq 1 100); do
-        ours_running && [ -S "$SOCKET" ] && break
-        sleep 0.1
-    done
-    ours_running && [ -S "$SOCKET" ] || rs_die "libvirtd did not come up within 10 s; see $STACK_DIR/libvirtd.log"
+    rs_wait_daemon "$LIBVIRTD_PIDFILE" "$SOCKET" libvirtd "$STACK_DIR/libvirtd.log"
     rs_log "libvirtd: started (pid $(cat "$LIBVIRTD_PIDFILE")), socket $SOCKET"
 }
 
@@ -48,29 +41,7 @@ do_stop() {
         rs_log "libvirtd: none of ours running"
         return
     fi
-    local pid qpid f _
-    pid=$(cat "$LIBVIRTD_PIDFILE")
-    # QEMU outlives libvirtd. The tests destroy their guests themselves; this catches the
-    # ones they could not (a crash, kill -9), each by the pid file libvirt keeps for it.
-    for f in /run/libvirt/qemu/"$PREFIX"*.pid; do
-        [ -s "$f" ] || continue
-        qpid=$(cat "$f")
-        if kill -0 "$qpid" 2>/dev/null; then
-            rs_log "libvirtd: killing leftover guest $(basename "$f" .pid) (qemu pid $qpid)"
-            kill -TERM "$qpid" || true
-        fi
-    done
-    kill -TERM "$pid"
-    for _ in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        rs_log "libvirtd: pid $pid ignored SIGTERM for 10 s, sending SIGKILL"
-        kill -KILL "$pid" || true
-    fi
-    rm -f "$LIBVIRTD_PIDFILE"
-    rs_log "libvirtd: stopped (pid $pid)"
+    rs_stop_daemon "$LIBVIRTD_PIDFILE" libvirtd /run/libvirt/qemu/"$PREFIX"*.pid
 }
 
 case "${1:-}" in

@@ -19,7 +19,7 @@ PEER_SOCKET=$PEER_DIR/run/libvirt-sock
 PEER_UUID=6d1f0a2c-2222-4a5b-9c3d-0000000000b2
 PEER_PORTS="49172 49191"
 
-alive() { [ -s "$PEER_PIDFILE" ] && kill -0 "$(cat "$PEER_PIDFILE")" 2>/dev/null; }
+alive() { rs_daemon_alive "$PEER_PIDFILE"; }
 
 write_configs() {
     local pmin pmax
@@ -64,12 +64,7 @@ do_start() {
         exec libvirtd -d -f '$PEER_DIR/etc/libvirtd.conf' -p '$PEER_PIDFILE'
     " </dev/null >>"$PEER_DIR/libvirtd.stdout" 2>&1 ||
         rs_die "peer libvirtd failed to start; see $PEER_DIR/libvirtd.log and libvirtd.stdout"
-    local _
-    for _ in $(seq 1 100); do
-        alive && [ -S "$PEER_SOCKET" ] && break
-        sleep 0.1
-    done
-    alive && [ -S "$PEER_SOCKET" ] || rs_die "peer libvirtd: no socket after 10 s; see $PEER_DIR/libvirtd.log"
+    rs_wait_daemon "$PEER_PIDFILE" "$PEER_SOCKET" "peer libvirtd" "$PEER_DIR/libvirtd.log"
     rs_log "peer libvirtd: pid $(cat "$PEER_PIDFILE"), uri qemu+unix:///system?socket=$PEER_SOCKET"
 }
 
@@ -79,23 +74,8 @@ do_stop() {
         rm -f "$PEER_PIDFILE"
         return
     fi
-    local pid f q _
-    pid=$(cat "$PEER_PIDFILE")
-    # QEMU outlives libvirtd: stop what is left of the peer's guests by libvirt's pid files
-    for f in "$PEER_DIR"/run/qemu/*.pid; do
-        [ -s "$f" ] || continue
-        q=$(cat "$f")
-        kill -0 "$q" 2>/dev/null && { rs_log "peer libvirtd: killing leftover qemu $q ($f)"; kill -TERM "$q" || true; }
-    done
-    kill -TERM "$pid"
-    for _ in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && { rs_log "peer libvirtd: SIGKILL $pid"; kill -KILL "$pid" || true; }
-    rm -f "$PEER_PIDFILE"
+    rs_stop_daemon "$PEER_PIDFILE" "peer libvirtd" "$PEER_DIR"/run/qemu/*.pid
     rm -rf "$PEER_DIR/lib/qemu" "$PEER_DIR/etc/qemu"/*.xml
-    rs_log "peer libvirtd: stopped (pid $pid)"
 }
 
 case ${1:-} in

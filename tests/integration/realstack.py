@@ -99,6 +99,11 @@ class GuestSpec:
     #: virtio_balloon``; it prints BALLOON-UNLOADED or BALLOON-UNLOAD-FAILED); 0: never
     unload_balloon_at: int = 0
 
+    @property
+    def memory_kib(self) -> int:
+        """Its whole memory in KiB, as libvirt's ``setMemory`` and balloon ``actual`` count it."""
+        return self.memory_mib * 1024
+
 
 @dataclass(frozen=True)
 class MemSample:
@@ -233,6 +238,10 @@ class RealStack:
     def guests(self) -> tuple[str, ...]:
         """Names of the guests started by this stack, in start order."""
         return tuple(self.specs)
+
+    def full_kib(self, name: str) -> int:
+        """Guest ``name``'s whole memory in KiB (its balloon deflated)."""
+        return self.specs[name].memory_kib
 
     # ---------------------------------------------------------------- provisioning, daemon
 

@@ -15,79 +15,34 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import libvirt
 import pytest
 
-from mom.rpc.client import UnixXmlRpcClient
-from tests.helpers import MomdProcess, momd_config, wait_for
+from tests.helpers import wait_for
 from tests.integration import realstack as rs
+from tests.integration.momd_run import running_momd, write_policies
 
 pytestmark = pytest.mark.realstack
 
-LIVE_KIB_PER_MIB = 1024
 FLOOR = 160 * 1024  # KiB: min-guest-memory for this test
 HOSTILE = Path(__file__).resolve().parents[1] / "policies" / "hostile"
 DEAD = (b"Kernel panic", b"deadlocked on memory", b"Out of memory")
 
 
-def full_kib(stack: rs.RealStack, name: str) -> int:
-    return stack.specs[name].memory_mib * LIVE_KIB_PER_MIB
-
-
 @pytest.fixture(scope="module")
 def hostile_momd(realstack: rs.RealStack, tmp_path_factory: pytest.TempPathFactory) -> Any:
     directory = tmp_path_factory.mktemp("momd-hostile")
-    policies = directory / "policies"
-    policies.mkdir()
-    (policies / "50-zero.policy").write_text((HOSTILE / "zero.policy").read_text())
-    sock = directory / "momd.sock"
-    conf = directory / "momd.conf"
-    momd_config(
-        realstack.uri,
-        conf,
-        interval="1",
-        rpc_port=str(sock),
-        host="HostMemory",
-        guest="GuestMemory, GuestBalloon",
-        verbosity="info",
-        main={
-            "policy-dir": str(policies),
-            "controllers": "Balloon",
-            "min-guest-memory": str(FLOOR),
-            "min-guest-free": "16384",
-            "balloon-stuck-after": "4",
-            "balloon-stuck-retry": "8",
-        },
-    )
-    conn = realstack.connection()
-    boot_mem_total = {name: realstack.wait_mem(name, lambda s: True).mem_total for name in realstack.guests}
-    with MomdProcess(str(conf), str(directory / "momd.log")) as process:
-        client = UnixXmlRpcClient(str(sock), 10)
-        try:
-            process.wait_answering(lambda: sorted(client.getActiveGuests()) == sorted(realstack.guests), 60, 0.2)
-            yield process, client
-        finally:
-            status = process.stop()
-            for name in realstack.guests:
-                dom = conn.lookupByName(name)
-                if dom.info()[0] == libvirt.VIR_DOMAIN_PAUSED:
-                    dom.resume()
-                dom.setMemory(full_kib(realstack, name))
-                dom.setMemoryStatsPeriod(realstack.specs[name].stats_period, 1)  # VIR_DOMAIN_AFFECT_LIVE
-            for name in realstack.guests:
-                # the guests are the session's: back to full size, and their balloon statistics
-                # (the guest's MemTotal) back to the boot value, for the next module
-                dom = conn.lookupByName(name)
-                wait_for(
-                    lambda d=dom, n=name: (
-                        d.memoryStats()["actual"] == full_kib(realstack, n)
-                        and d.memoryStats().get("available") == boot_mem_total[n]
-                    ),
-                    60,
-                    0.5,
-                )
-    assert status == 0, process.log()
-    assert "Traceback" not in process.log()
+    main = {
+        "policy-dir": write_policies(directory, {"50-zero.policy": (HOSTILE / "zero.policy").read_text()}),
+        "controllers": "Balloon",
+        "min-guest-memory": str(FLOOR),
+        "min-guest-free": "16384",
+        "balloon-stuck-after": "4",
+        "balloon-stuck-retry": "8",
+    }
+    with running_momd(
+        realstack, directory, host="HostMemory", guest="GuestMemory, GuestBalloon", main=main, restore_size=True
+    ) as momd:
+        yield momd.process, momd.client
 
 
 def test_a_zero_policy_leaves_every_guest_at_its_floor(hostile_momd: Any, realstack: rs.RealStack, conn: Any) -> None:
@@ -110,7 +65,7 @@ def test_a_zero_policy_leaves_every_guest_at_its_floor(hostile_momd: Any, realst
         actual = conn.lookupByName(name).memoryStats()["actual"]
         assert FLOOR <= actual <= FLOOR + 1024, (name, actual)
         # the guest's own view: MemTotal went down by what the balloon took, and no further
-        assert sample.mem_total >= baseline[name] - (full_kib(realstack, name) - FLOOR), (name, sample)
+        assert sample.mem_total >= baseline[name] - (realstack.full_kib(name) - FLOOR), (name, sample)
         serial = realstack.serial_log(name).read_bytes()
         assert not any(sign in serial for sign in DEAD), name
     statistics = client.getStatistics()["mom"]["controllers"]["Balloon"]
@@ -121,7 +76,7 @@ def test_a_zero_policy_leaves_every_guest_at_its_floor(hostile_momd: Any, realst
         steps = [line for line in log.splitlines() if f"Ballooning guest:{name} from" in line]
         for line in steps:
             current, target = (int(word) for word in line.rsplit(" from ", 1)[1].split(" to "))
-            assert current - target <= full_kib(realstack, name) // 10, line
+            assert current - target <= realstack.full_kib(name) // 10, line
     assert process.alive()
 
 
@@ -135,7 +90,7 @@ def test_a_paused_guests_balloon_is_held_stuck_until_it_moves(
     hung, others = realstack.guests[0], realstack.guests[1:]
     dom = conn.lookupByName(hung)
     start = dom.memoryStats()["actual"]
-    assert start < full_kib(realstack, hung)  # the previous test left it at its floor
+    assert start < realstack.full_kib(hung)  # the previous test left it at its floor
     dom.suspend()
     try:
         assert client.setPolicy(GROW)
@@ -147,7 +102,7 @@ def test_a_paused_guests_balloon_is_held_stuck_until_it_moves(
         )
         for name in others:  # the others grew back meanwhile
             other = conn.lookupByName(name)
-            wait_for(lambda o=other, n=name: o.memoryStats()["actual"] == full_kib(realstack, n), 60, 0.5)
+            wait_for(lambda o=other, n=name: o.memoryStats()["actual"] == realstack.full_kib(n), 60, 0.5)
         assert dom.memoryStats()["actual"] == start
         warnings = [line for line in process.log().splitlines() if f"Balloon of guest {hung} is stuck" in line]
         assert len(warnings) == 1 and " WARNING " in warnings[0]
@@ -162,5 +117,5 @@ def test_a_paused_guests_balloon_is_held_stuck_until_it_moves(
         what="the resumed guest's balloon moving again",
     )
     assert f"Balloon of guest {hung} moves again" in process.log()
-    wait_for(lambda: dom.memoryStats()["actual"] == full_kib(realstack, hung), 60, 0.5)
+    wait_for(lambda: dom.memoryStats()["actual"] == realstack.full_kib(hung), 60, 0.5)
     assert not any(sign in realstack.serial_log(hung).read_bytes() for sign in DEAD)

@@ -16,13 +16,12 @@ import signal
 from pathlib import Path
 from typing import Any
 
-import libvirt
 import pytest
 
 from mom.policy_sets import DEFAULT_SET, shipped_set_dir
-from mom.rpc.client import UnixXmlRpcClient
-from tests.helpers import MomdProcess, calls_delta, momd_config, wait_for
+from tests.helpers import calls_delta
 from tests.integration import realstack as rs
+from tests.integration.momd_run import RunningMomd, running_momd
 
 pytestmark = pytest.mark.realstack
 
@@ -36,66 +35,27 @@ NO_PRESSURE = "(defvar max_balloon_change_percent 0.15)"
 MARKER = ("05-marker", "(defvar kill_marker 1)")
 
 
-class Momd:
-    def __init__(self, process: MomdProcess, client: Any) -> None:
-        self.process = process
-        self.client = client
-
-    def counters(self) -> dict[str, Any]:
-        return self.client.getStatistics()["mom"]["hypervisor"]
-
-    def until(self, what: str, predicate: Any, timeout: float = 60.0) -> Any:
-        tail = lambda: "\n".join(self.process.log().splitlines()[-25:])  # noqa: E731
-        return wait_for(predicate, timeout, 0.5, what=lambda: f"{what} (momd's log ends with:\n{tail()}\n)")
-
-    def rounds(self, n: int) -> None:
-        start = self.counters()["rounds"]
-        self.until(f"{n} rounds", lambda: self.counters()["rounds"] >= start + n)
-
-
 @pytest.fixture
 def momd(realstack: rs.RealStack, tmp_path: Path) -> Any:
-    sock = tmp_path / "momd.sock"
-    conf = tmp_path / "momd.conf"
-    momd_config(
-        realstack.uri,
-        conf,
-        interval="1",
-        rpc_port=str(sock),
+    main = {
+        "sample-history-length": "5",
+        "policy-dir": str(POLICIES),
+        "controllers": "Balloon",  # (KSM is test_momd_real_guests.py's, under its lock)
+        "state-file": str(tmp_path / "state.json"),
+        # the safety floor's default (256 MiB) is these guests' whole memory: no ballooning
+        "min-guest-memory": "131072",
+    }
+    with running_momd(
+        realstack,
+        tmp_path,
         host="HostMemory, HostKSM, HostCpu",  # what the shipped policies read
         guest="GuestQemuProc, GuestMemory, GuestBalloon, GuestCpuTune, GuestIoTuneOptional, GuestSla",
-        verbosity="info",
-        main={
-            "sample-history-length": "5",
-            "policy-dir": str(POLICIES),
-            "controllers": "Balloon",  # (KSM is test_momd_real_guests.py's, under its lock)
-            "state-file": str(tmp_path / "state.json"),
-            # the safety floor's default (256 MiB) is these guests' whole memory: no ballooning
-            "min-guest-memory": "131072",
-        },
-    )
-    with MomdProcess(str(conf), str(tmp_path / "momd.log")) as process:
-        client = UnixXmlRpcClient(str(sock), 10)
-        running = Momd(process, client)
-        try:
-            process.wait_answering(lambda: sorted(client.getActiveGuests()) == sorted(realstack.guests), 60, 0.2)
-            yield running
-        finally:
-            status = process.stop()
-            conn = realstack.connection()
-            for name in realstack.guests:
-                spec = realstack.specs[name]
-                # GuestMemory set it to guest-monitor-interval
-                conn.lookupByName(name).setMemoryStatsPeriod(spec.stats_period, libvirt.VIR_DOMAIN_AFFECT_LIVE)
-        assert status == 0, process.log()
-        assert "Traceback" not in process.log()
+        main=main,
+    ) as running:
+        yield running
 
 
-def full_kib(stack: rs.RealStack, name: str) -> int:
-    return stack.specs[name].memory_mib * 1024
-
-
-def test_momd_survives_libvirtd_killed(momd: Momd, realstack: rs.RealStack) -> None:
+def test_momd_survives_libvirtd_killed(momd: RunningMomd, realstack: rs.RealStack) -> None:
     client, guest = momd.client, realstack.guests[0]
     conn = realstack.connection()
     # state to keep: a named policy and a guest's SLA, both set over RPC
@@ -107,12 +67,12 @@ def test_momd_survives_libvirtd_killed(momd: Momd, realstack: rs.RealStack) -> N
         assert client.setNamedPolicy("01-parameters", PRESSURE) is True
         for name in realstack.guests:
             dom = conn.lookupByName(name)
-            momd.until(f"{name} inflated", lambda d=dom, n=name: d.memoryStats()["actual"] < full_kib(realstack, n))
+            momd.until(f"{name} inflated", lambda d=dom, n=name: d.memoryStats()["actual"] < realstack.full_kib(n))
     finally:
         assert client.setNamedPolicy("01-parameters", NO_PRESSURE) is True
     for name in realstack.guests:
         dom = conn.lookupByName(name)
-        momd.until(f"{name} deflated", lambda d=dom, n=name: d.memoryStats()["actual"] == full_kib(realstack, n))
+        momd.until(f"{name} deflated", lambda d=dom, n=name: d.memoryStats()["actual"] == realstack.full_kib(n))
     momd.rounds(2)  # the controller has seen the full balloons: nothing left to do
     policies = client.getNamedPolicies()
     before = momd.counters()
@@ -149,4 +109,4 @@ def test_momd_survives_libvirtd_killed(momd: Momd, realstack: rs.RealStack) -> N
     assert after["calls_by_name"]["setMemory"] == before["calls_by_name"]["setMemory"]
     assert after["rounds"] > before["rounds"]
     for name in realstack.guests:  # and the guests are where momd left them
-        assert realstack.connection().lookupByName(name).memoryStats()["actual"] == full_kib(realstack, name)
+        assert realstack.connection().lookupByName(name).memoryStats()["actual"] == realstack.full_kib(name)

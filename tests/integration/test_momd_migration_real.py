@@ -18,9 +18,9 @@ from typing import Any
 import libvirt
 import pytest
 
-from mom.rpc.client import UnixXmlRpcClient
-from tests.helpers import MomdProcess, momd_config, wait_for
+from tests.helpers import wait_for
 from tests.integration import realstack as rs
+from tests.integration.momd_run import running_momd, write_policies
 
 pytestmark = pytest.mark.realstack
 
@@ -81,29 +81,26 @@ def test_momd_migrates_a_running_guest_live_to_the_peer(realstack: rs.RealStack,
             0.25,
             what=f"{spec.name} GUEST-READY",
         )
-        policies = tmp_path / "policies"
-        policies.mkdir()
-        (policies / "50-migrate.policy").write_text(POLICY)
-        sock = tmp_path / "momd.sock"
-        conf = tmp_path / "momd.conf"
-        momd_config(
-            realstack.uri,
-            conf,
-            interval="1",
-            rpc_port=str(sock),
+        main = {
+            "policy-dir": write_policies(tmp_path, {"50-migrate.policy": POLICY}),
+            "controllers": "Lifecycle",
+            "state-file": str(tmp_path / "state.json"),
+        }
+        sections = {
+            "sla": {"default-class": "platinum", "rules": f"\n{spec.name} class=standard"},
+            "lifecycle": {"lifecycle-actions": "on"},
+            "migration": {"peers": uri, "data-uri": "tcp://127.0.0.1", "timeout": "180"},
+        }
+        with running_momd(
+            realstack,
+            tmp_path,
             host="HostMemory",
             guest="GuestMemory, GuestBalloon, GuestSla",
-            verbosity="info",
-            main={"policy-dir": str(policies), "controllers": "Lifecycle", "state-file": str(tmp_path / "state.json")},
-            sections={
-                "sla": {"default-class": "platinum", "rules": f"\n{spec.name} class=standard"},
-                "lifecycle": {"lifecycle-actions": "on"},
-                "migration": {"peers": uri, "data-uri": "tcp://127.0.0.1", "timeout": "180"},
-            },
-        )
-        with MomdProcess(str(conf), str(tmp_path / "momd.log")) as momd:
-            client = UnixXmlRpcClient(str(sock), 10)
-            momd.wait_answering(lambda: spec.name in client.getActiveGuests(), 60, 0.2)
+            main=main,
+            sections=sections,
+            expect=(*realstack.guests, spec.name),
+        ) as momd:
+            client = momd.client
             before = realstack.latest_mem(spec.name).uptime
             with rs.timed("momd: live migration to the peer (policy ask to audit done)"):
                 wait_for(

@@ -24,15 +24,14 @@ import pytest
 
 from mom.plugins.hypervisors.libvirt_domain import TUNE_NAMESPACE
 from mom.policy_sets import DEFAULT_SET, shipped_set_dir
-from mom.rpc.client import UnixXmlRpcClient
-from tests.helpers import MomdProcess, calls_delta, momd_config, wait_for
+from tests.helpers import calls_delta
 from tests.integration import ksm
 from tests.integration import realstack as rs
+from tests.integration.momd_run import RunningMomd, running_momd
 
 pytestmark = pytest.mark.realstack
 
 LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
-KIB_PER_MIB = 1024
 POLICIES = Path(shipped_set_dir(DEFAULT_SET))
 
 #: host memory pressure, declared: "free below 100%" always holds; guests keep 30% free
@@ -57,77 +56,35 @@ IO_MAXIMUM = {
 }
 
 
-class Momd:
-    """The running momd: its process, an RPC client, and its log."""
-
-    def __init__(self, process: MomdProcess, client: Any) -> None:
-        self.process = process
-        self.client = client
-
-    def log(self) -> str:
-        return self.process.log()
-
-    def counters(self) -> dict[str, Any]:
-        return self.client.getStatistics()["mom"]["hypervisor"]
-
-    def set_parameters(self, text: str | None) -> None:
-        assert self.client.setNamedPolicy("01-parameters", text) is True
-
-    def until(self, what: str, predicate: Any, timeout: float = 30.0) -> Any:
-        """wait_for, polling twice a second; on timeout the error carries momd's last log lines."""
-        return wait_for(predicate, timeout, 0.5, what=lambda: f"{what} (momd's log ends with:\n{self.log_tail()}\n)")
-
-    def log_tail(self, lines: int = 25) -> str:
-        return "\n".join(self.log().splitlines()[-lines:])
-
-
 @pytest.fixture(scope="module")
 def momd(realstack: rs.RealStack, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    directory = tmp_path_factory.mktemp("momd-real")
-    sock = directory / "momd.sock"
-    conf = directory / "momd.conf"
-    momd_config(
-        realstack.uri,
-        conf,
-        interval="1",
-        rpc_port=str(sock),
-        host="HostMemory, HostKSM, HostCpu",
-        guest="GuestQemuProc, GuestMemory, GuestBalloon, GuestCpuTune, GuestIoTuneOptional",
-        verbosity="info",
-        main={
-            "sample-history-length": "5",
-            "policy-dir": str(POLICIES),
-            "controllers": "Balloon, KSM, CpuTune, IoTune",
-            # the safety floor's default (256 MiB) is these guests' whole memory: no ballooning
-            "min-guest-memory": "131072",
-        },
-    )
+    main = {
+        "sample-history-length": "5",
+        "policy-dir": str(POLICIES),
+        "controllers": "Balloon, KSM, CpuTune, IoTune",
+        # the safety floor's default (256 MiB) is these guests' whole memory: no ballooning
+        "min-guest-memory": "131072",
+    }
     # momd's KSM controller writes /sys/kernel/mm/ksm: hold the lock, the advisor off (the
     # policy sets pages_to_scan), every tunable restored afterwards
-    with ksm.ksm_tuning(), MomdProcess(str(conf), str(directory / "momd.log")) as process:
-        client = UnixXmlRpcClient(str(sock), 10)
-        running = Momd(process, client)
-        try:
-            process.wait_answering(lambda: sorted(client.getActiveGuests()) == sorted(realstack.guests), 60, 0.2)
-            yield running
-        finally:
-            status = process.stop()
-            conn = realstack.connection()
-            for name in realstack.guests:  # GuestMemory set it to guest-monitor-interval
-                conn.lookupByName(name).setMemoryStatsPeriod(realstack.specs[name].stats_period, LIVE)
-        assert status == 0, running.log()
-        assert "Traceback" not in running.log()
+    with (
+        ksm.ksm_tuning(),
+        running_momd(
+            realstack,
+            tmp_path_factory.mktemp("momd-real"),
+            host="HostMemory, HostKSM, HostCpu",
+            guest="GuestQemuProc, GuestMemory, GuestBalloon, GuestCpuTune, GuestIoTuneOptional",
+            main=main,
+        ) as running,
+    ):
+        yield running
 
 
-def full_kib(stack: rs.RealStack, name: str) -> int:
-    return stack.specs[name].memory_mib * KIB_PER_MIB
-
-
-def test_momd_samples_the_guests_in_one_call_per_round(momd: Momd, realstack: rs.RealStack) -> None:
+def test_momd_samples_the_guests_in_one_call_per_round(momd: RunningMomd, realstack: rs.RealStack) -> None:
     stats = momd.client.getStatistics()
     assert set(stats["guests"]) == set(realstack.guests)
     for name, sample in stats["guests"].items():
-        assert sample["balloon_cur"] == sample["balloon_max"] == full_kib(realstack, name)
+        assert sample["balloon_cur"] == sample["balloon_max"] == realstack.full_kib(name)
         assert sample["balloon_min"] == 0
         # GuestMemory's mem_available is the guest's own MemTotal (balloon stats, KiB)
         assert sample["mem_available"] == realstack.wait_mem(name, lambda s: True).mem_total
@@ -150,34 +107,32 @@ def consistent_mem_total(stack: rs.RealStack, conn: Any, name: str, baseline: in
     sample = stack.wait_mem(name, lambda s: s.uptime > printed, timeout=10)
     if dom.memoryStats()["actual"] != actual:
         return False
-    return sample.mem_total == baseline - (full_kib(stack, name) - actual)
+    return sample.mem_total == baseline - (stack.full_kib(name) - actual)
 
 
-def test_balloons_shrink_under_pressure_and_grow_back(momd: Momd, realstack: rs.RealStack, conn: Any) -> None:
+def test_balloons_shrink_under_pressure_and_grow_back(momd: RunningMomd, realstack: rs.RealStack, conn: Any) -> None:
     baseline = {name: realstack.wait_mem(name, lambda s: True).mem_total for name in realstack.guests}
     try:
         momd.set_parameters(PRESSURE)
         for name in realstack.guests:
             dom = conn.lookupByName(name)
             momd.until(
-                f"{name} inflated", lambda d=dom, n=name: d.memoryStats()["actual"] < 0.8 * full_kib(realstack, n), 60
+                f"{name} inflated", lambda d=dom, n=name: d.memoryStats()["actual"] < 0.8 * realstack.full_kib(n), 60
             )
         for name in realstack.guests:
             momd.until(f"{name} MemTotal", lambda n=name: consistent_mem_total(realstack, conn, n, baseline[n]), 60)
             inflated = conn.lookupByName(name).memoryStats()["actual"]
-            assert inflated < 0.8 * full_kib(realstack, name)
+            assert inflated < 0.8 * realstack.full_kib(name)
             assert f"Ballooning guest:{name} from" in momd.log()
         momd.set_parameters(NO_PRESSURE)
         for name in realstack.guests:
             dom = conn.lookupByName(name)
-            momd.until(
-                f"{name} deflated", lambda d=dom, n=name: d.memoryStats()["actual"] == full_kib(realstack, n), 60
-            )
+            momd.until(f"{name} deflated", lambda d=dom, n=name: d.memoryStats()["actual"] == realstack.full_kib(n), 60)
             realstack.wait_mem(name, lambda s, name=name: s.mem_total == baseline[name], timeout=30)
     finally:
         momd.set_parameters(None)
         for name in realstack.guests:
-            conn.lookupByName(name).setMemory(full_kib(realstack, name))
+            conn.lookupByName(name).setMemory(realstack.full_kib(name))
 
 
 def qemu_throttle(dom: Any) -> dict[str, int]:
@@ -197,7 +152,7 @@ def tune_metadata(vcpu_limit: int, maximum: dict[str, int]) -> str:
     )
 
 
-def test_tuning_metadata_becomes_cpu_quota_and_io_limits(momd: Momd, realstack: rs.RealStack, conn: Any) -> None:
+def test_tuning_metadata_becomes_cpu_quota_and_io_limits(momd: RunningMomd, realstack: rs.RealStack, conn: Any) -> None:
     name, other = realstack.guests[1], realstack.guests[0]
     dom, other_dom = conn.lookupByName(name), conn.lookupByName(other)
     pid = realstack.qemu_pid(name)
@@ -237,7 +192,7 @@ def merging_pages(pid: int) -> int:
     return int(Path(f"/proc/{pid}/ksm_merging_pages").read_text())
 
 
-def test_ksm_policy_merges_the_guests_pages(momd: Momd, realstack: rs.RealStack) -> None:
+def test_ksm_policy_merges_the_guests_pages(momd: RunningMomd, realstack: rs.RealStack) -> None:
     pids = {name: realstack.qemu_pid(name) for name in realstack.guests}
     fill_pages = {name: realstack.specs[name].fill_mib * 256 for name in realstack.guests}
     try:
@@ -262,7 +217,7 @@ def test_ksm_policy_merges_the_guests_pages(momd: Momd, realstack: rs.RealStack)
     momd.until("KSM stopped", lambda: ksm.read_ksm("run") == "0")
 
 
-def steady_calls(momd: Momd, rounds: int = 3) -> dict[str, int]:
+def steady_calls(momd: RunningMomd, rounds: int = 3) -> dict[str, int]:
     """libvirt calls by name over a few rounds; asserts one bulk call per round."""
     start = momd.counters()
     momd.until(f"{rounds} rounds", lambda: momd.counters()["rounds"] >= start["rounds"] + rounds)
@@ -272,7 +227,7 @@ def steady_calls(momd: Momd, rounds: int = 3) -> dict[str, int]:
     return made
 
 
-def test_momd_reconnects_when_libvirtd_restarts(momd: Momd, realstack: rs.RealStack) -> None:
+def test_momd_reconnects_when_libvirtd_restarts(momd: RunningMomd, realstack: rs.RealStack) -> None:
     before = momd.counters()
     monitored = momd.log().count("Monitoring guest")
     try:
@@ -298,9 +253,9 @@ def test_momd_reconnects_when_libvirtd_restarts(momd: Momd, realstack: rs.RealSt
         momd.set_parameters(PRESSURE)
         for name in realstack.guests:
             dom = conn.lookupByName(name)
-            momd.until(f"{name} inflated", lambda d=dom, n=name: d.memoryStats()["actual"] < full_kib(realstack, n), 60)
+            momd.until(f"{name} inflated", lambda d=dom, n=name: d.memoryStats()["actual"] < realstack.full_kib(n), 60)
     finally:
         momd.set_parameters(None)
     for name in realstack.guests:
         dom = conn.lookupByName(name)
-        momd.until(f"{name} deflated", lambda d=dom, n=name: d.memoryStats()["actual"] == full_kib(realstack, n), 60)
+        momd.until(f"{name} deflated", lambda d=dom, n=name: d.memoryStats()["actual"] == realstack.full_kib(n), 60)

@@ -20,9 +20,9 @@ from typing import Any
 import libvirt
 import pytest
 
-from mom.rpc.client import UnixXmlRpcClient
-from tests.helpers import MomdProcess, momd_config, wait_for
+from tests.helpers import wait_for
 from tests.integration import realstack as rs
+from tests.integration.momd_run import running_momd, write_policies
 
 pytestmark = pytest.mark.realstack
 
@@ -41,40 +41,35 @@ def actions(client: Any) -> list[dict[str, Any]]:
 
 def test_vapor_guest_powered_off_under_pressure_and_restored(realstack: rs.RealStack, tmp_path) -> None:
     g1, g2, g3 = realstack.guests
-    policies = tmp_path / "policies"
-    policies.mkdir()
-    (policies / "00-defines.policy").write_text(DEFINES)
-    (policies / "01-parameters.policy").write_text("0")
-    (policies / "50-lifecycle.policy").write_text(LIFECYCLE)
-    sock = tmp_path / "momd.sock"
-    conf = tmp_path / "momd.conf"
-    momd_config(
-        realstack.uri,
-        conf,
-        interval="1",
-        rpc_port=str(sock),
-        host="HostMemory",
-        guest="GuestMemory, GuestBalloon, GuestSla",
-        verbosity="info",
-        main={"policy-dir": str(policies), "controllers": "Lifecycle", "state-file": str(tmp_path / "state.json")},
-        sections={
-            "sla": {"rules": f"\n{g1} class=vapor\n{g2} class=platinum\n{g3} class=standard"},
-            "lifecycle": {
-                "lifecycle-actions": "on",
-                "vapor-action": "shutdown",
-                "shutdown-timeout": "5",
-                "power-off-interval": "5",
-                "restore-after": "3",
-            },
+    policies = {"00-defines.policy": DEFINES, "01-parameters.policy": "0", "50-lifecycle.policy": LIFECYCLE}
+    main = {
+        "policy-dir": write_policies(tmp_path, policies),
+        "controllers": "Lifecycle",
+        "state-file": str(tmp_path / "state.json"),
+    }
+    sections = {
+        "sla": {"rules": f"\n{g1} class=vapor\n{g2} class=platinum\n{g3} class=standard"},
+        "lifecycle": {
+            "lifecycle-actions": "on",
+            "vapor-action": "shutdown",
+            "shutdown-timeout": "5",
+            "power-off-interval": "5",
+            "restore-after": "3",
         },
-    )
+    }
     conn = realstack.connection()
     platinum_id = conn.lookupByName(g2).ID()
     vapor_id = conn.lookupByName(g1).ID()
     platinum_uptime = realstack.latest_mem(g2).uptime
-    with MomdProcess(str(conf), str(tmp_path / "momd.log")) as momd:
-        client = UnixXmlRpcClient(str(sock), 10)
-        momd.wait_answering(lambda: sorted(client.getActiveGuests()) == sorted(realstack.guests), 60, 0.2)
+    with running_momd(
+        realstack,
+        tmp_path,
+        host="HostMemory",
+        guest="GuestMemory, GuestBalloon, GuestSla",
+        main=main,
+        sections=sections,
+    ) as momd:
+        client = momd.client
         wait_for(lambda: all(s.get("sla_class") for s in client.getStatistics()["guests"].values()), 30, 0.5)
         assert client.setNamedPolicy("01-parameters", PRESSURE)
         with rs.timed("momd: vapor guest powered off (ACPI ignored, destroyed after 5 s)"):

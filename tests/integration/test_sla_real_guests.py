@@ -24,10 +24,9 @@ from typing import Any
 import libvirt
 import pytest
 
-from mom.rpc.client import UnixXmlRpcClient
 from mom.sla.sources import MOM_NAMESPACE
-from tests.helpers import MomdProcess, momd_config, wait_for
 from tests.integration import realstack as rs
+from tests.integration.momd_run import RunningMomd, running_momd
 
 pytestmark = pytest.mark.realstack
 
@@ -44,24 +43,9 @@ PRESSURE = "(defvar slaPressureThreshold 0.999) (defvar slaStepCap 0.10)"
 NO_PRESSURE = "(defvar slaStepCap 0.10)"
 
 
-def full_kib(stack: rs.RealStack, name: str) -> int:
-    return stack.specs[name].memory_mib * KIB_PER_MIB
-
-
 def sla_metadata(sla_class: str) -> str:
     # libvirt adds the namespace and the prefix: the XML shows <mom:sla xmlns:mom="urn:mom:sla:1">
     return f"<sla><class>{sla_class}</class></sla>"
-
-
-class Momd:
-    def __init__(self, process: MomdProcess, client: Any, sock: str) -> None:
-        self.process, self.client, self.sock = process, client, sock
-
-    def tail(self, lines: int = 25) -> str:
-        return "\n".join(self.process.log().splitlines()[-lines:])
-
-    def until(self, what: str, predicate: Any, timeout: float = 60.0) -> Any:
-        return wait_for(predicate, timeout, 0.5, what=lambda: f"{what} (momd's log ends with:\n{self.tail()}\n)")
 
 
 @pytest.fixture(scope="module")
@@ -88,52 +72,23 @@ def classes(realstack: rs.RealStack) -> Any:
 
 @pytest.fixture(scope="module")
 def momd(realstack: rs.RealStack, classes: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    directory = tmp_path_factory.mktemp("momd-sla-real")
-    sock = str(directory / "momd.sock")
-    conf = directory / "momd.conf"
-    momd_config(
-        realstack.uri,
-        conf,
-        interval="1",
-        rpc_port=sock,
+    main = {
+        "policy-dir": "sla",
+        # memory only: KSM, CPU, IO, network and NUMA would change the shared guests and host
+        "controllers": "Balloon",
+        "min-guest-memory": str(MIN_GUEST_MEMORY),
+        "state-file": "",
+    }
+    with running_momd(
+        realstack,
+        tmp_path_factory.mktemp("momd-sla-real"),
         host="HostMemory, HostKSM, HostCpu, HostCpuPressure, HostIoPressure, HostNuma",
         guest="GuestMemory, GuestBalloon, GuestCpuTune, GuestIoTuneOptional, GuestSla, GuestSlaResources",
-        verbosity="info",
-        main={
-            "policy-dir": "sla",
-            # memory only: KSM, CPU, IO, network and NUMA would change the shared guests and host
-            "controllers": "Balloon",
-            "min-guest-memory": str(MIN_GUEST_MEMORY),
-            "state-file": "",
-        },
-    )
-    conn = realstack.connection()
-    boot_mem_total = {name: realstack.wait_mem(name, lambda s: True).mem_total for name in realstack.guests}
-    with MomdProcess(str(conf), str(directory / "momd.log")) as process:
-        client = UnixXmlRpcClient(sock, 10)
-        try:
-            process.wait_answering(lambda: sorted(client.getActiveGuests()) == sorted(realstack.guests), 60, 0.2)
-            yield Momd(process, client, sock)
-        finally:
-            status = process.stop()
-            for name in realstack.guests:
-                dom = conn.lookupByName(name)
-                dom.setMemory(full_kib(realstack, name))
-                dom.setMemoryStatsPeriod(realstack.specs[name].stats_period, LIVE)  # GuestMemory changed it
-            for name in realstack.guests:
-                dom = conn.lookupByName(name)
-                wait_for(
-                    lambda d=dom, n=name: (
-                        d.memoryStats()["actual"] == full_kib(realstack, n)
-                        and d.memoryStats().get("available") == boot_mem_total[n]
-                    ),
-                    60,
-                    0.5,
-                    what=f"{name} back at full size for the next module",
-                )
-    log = process.log()
-    assert status == 0, log
-    assert "Traceback" not in log and "Policy error" not in log, log[-3000:]
+        main=main,
+        restore_size=True,
+        forbidden=("Traceback", "Policy error"),
+    ) as running:
+        yield running
 
 
 def actual(conn: Any, name: str) -> int:
@@ -149,10 +104,10 @@ def settled_mem_total(stack: rs.RealStack, conn: Any, name: str) -> tuple[int, r
 
 
 def test_sla_classes_from_metadata_decide_who_is_ballooned(
-    momd: Momd, classes: dict[str, str], realstack: rs.RealStack, conn: Any
+    momd: RunningMomd, classes: dict[str, str], realstack: rs.RealStack, conn: Any
 ) -> None:
     platinum, gold, vapor = realstack.guests
-    full = {name: full_kib(realstack, name) for name in realstack.guests}
+    full = {name: realstack.full_kib(name) for name in realstack.guests}
     baseline = {name: realstack.wait_mem(name, lambda s: True).mem_total for name in realstack.guests}
     # the GuestSla collector read the classes from the metadata
     momd.until(

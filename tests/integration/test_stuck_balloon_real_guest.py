@@ -17,12 +17,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-import libvirt
 import pytest
 
-from mom.rpc.client import UnixXmlRpcClient
-from tests.helpers import MomdProcess, momd_config, wait_for
+from tests.helpers import wait_for
 from tests.integration import realstack as rs
+from tests.integration.momd_run import running_momd, write_policies
 
 pytestmark = pytest.mark.realstack
 
@@ -39,10 +38,6 @@ _STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
 
 def everyone_to(kib: int) -> str:
     return f'(with Guests guest (guest.Control "balloon_target" {kib}))'
-
-
-def full_kib(specs: dict[str, rs.GuestSpec], name: str) -> int:
-    return specs[name].memory_mib * MIB
 
 
 def stamp(line: str) -> datetime:
@@ -74,53 +69,24 @@ def shrinking_momd(realstack: rs.RealStack, unloading: Any, tmp_path_factory: py
     stack, name = unloading
     specs = {**realstack.specs, **stack.specs}
     directory = tmp_path_factory.mktemp("momd-rmmod")
-    policies = directory / "policies"
-    policies.mkdir()
-    (policies / "50-shrink.policy").write_text(everyone_to(FIRST))
-    sock = directory / "momd.sock"
-    conf = directory / "momd.conf"
-    momd_config(
-        realstack.uri,
-        conf,
-        interval="1",
-        rpc_port=str(sock),
+    main = {
+        "policy-dir": write_policies(directory, {"50-shrink.policy": everyone_to(FIRST)}),
+        "controllers": "Balloon",
+        "min-guest-memory": str(128 * MIB),
+        "min-guest-free": "16384",
+        "balloon-stuck-after": str(STUCK_AFTER),
+        "balloon-stuck-retry": str(RETRY),
+    }
+    with running_momd(
+        realstack,
+        directory,
         host="HostMemory",
         guest="GuestMemory, GuestBalloon",
-        verbosity="info",
-        main={
-            "policy-dir": str(policies),
-            "controllers": "Balloon",
-            "min-guest-memory": str(128 * MIB),
-            "min-guest-free": "16384",
-            "balloon-stuck-after": str(STUCK_AFTER),
-            "balloon-stuck-retry": str(RETRY),
-        },
-    )
-    conn = realstack.connection()
-    boot_mem_total = {n: realstack.wait_mem(n, lambda s: True).mem_total for n in realstack.guests}
-    with MomdProcess(str(conf), str(directory / "momd.log")) as process:
-        client = UnixXmlRpcClient(str(sock), 10)
-        try:
-            process.wait_answering(lambda: sorted(client.getActiveGuests()) == sorted(specs), 60, 0.2)
-            yield process, client, specs
-        finally:
-            status = process.stop()
-            for guest in realstack.guests:  # the session's guests: back to how they were
-                dom = conn.lookupByName(guest)
-                dom.setMemory(full_kib(specs, guest))
-                dom.setMemoryStatsPeriod(realstack.specs[guest].stats_period, libvirt.VIR_DOMAIN_AFFECT_LIVE)
-            for guest in realstack.guests:
-                dom = conn.lookupByName(guest)
-                wait_for(
-                    lambda d=dom, g=guest: (
-                        d.memoryStats()["actual"] == full_kib(specs, g)
-                        and d.memoryStats().get("available") == boot_mem_total[g]
-                    ),
-                    60,
-                    0.5,
-                )
-    assert status == 0, process.log()
-    assert "Traceback" not in process.log()
+        main=main,
+        expect=specs,
+        restore_size=True,  # the session's guests; this module's own guest goes with its stack
+    ) as momd:
+        yield momd.process, momd.client, specs
 
 
 def test_an_unloaded_balloon_driver_is_marked_stuck_and_left_alone(
@@ -156,7 +122,7 @@ def test_an_unloaded_balloon_driver_is_marked_stuck_and_left_alone(
         unloaded_at = stack.wait_balloon_unloaded(name, timeout=UNLOAD_AT + 60)
     assert unloaded_at >= UNLOAD_AT
     # Removing the driver gave its pages back: the balloon is at full size, and stays there.
-    wait_for(lambda: at(name, full_kib(specs, name)), 30, 0.5, what=f"{name}'s balloon released by rmmod")
+    wait_for(lambda: at(name, specs[name].memory_kib), 30, 0.5, what=f"{name}'s balloon released by rmmod")
     wait_for(lambda: stuck_now() == [name], 60, 0.5, what=lambda: f"{name} marked stuck; {log_tail()}")
 
     # While it is stuck, the others are still ballooned: a new, lower target reaches them.
@@ -180,7 +146,7 @@ def test_an_unloaded_balloon_driver_is_marked_stuck_and_left_alone(
     assert not any(f"Balloon of guest {guest} is stuck" in line for guest in others for line in log)
     assert f"Balloon of guest {name} moves again" not in "\n".join(log)
 
-    assert at(name, full_kib(specs, name))  # never moved since
+    assert at(name, specs[name].memory_kib)  # never moved since
     assert dom.isActive() and all(conn.lookupByName(guest).isActive() for guest in others)
     # the guest itself is fine: still printing, no panic
     printed = stack.latest_mem(name).uptime
