@@ -12,7 +12,7 @@ import threading
 from typing import Any, Iterable, Mapping
 
 from mom._fastpath import allocator as fast_allocator
-from mom._fastpath import columns as fast_columns
+from mom._fastpath import sla_kernels as fast_sla_kernels
 from mom._fastpath.code import Code
 from mom._fastpath.vm import Machine, holds_big_int
 from mom.dsl import program as reference
@@ -41,7 +41,7 @@ class Program:
         #: (also when the reference runs the program: the state is the program's,
         #: whichever runs it)
         self.program_functions: dict[str, Any] = program_functions(
-            fast_allocator.allocate, fast_columns.KERNELS, fast_columns.BALLOON_KERNELS
+            fast_allocator.allocate, fast_sla_kernels.KERNELS, fast_sla_kernels.BALLOON_KERNELS
         )
         self._reference: reference.Program | None = None
         self._lock = threading.Lock()  # one evaluation at a time per machine

@@ -288,7 +288,7 @@ def prepare_inputs(
 
 class BalloonKernels(NamedTuple):
     """The loops of sla_balloon around the allocator: these (the specification) or the
-    fast path's Cython twins (mom/_fastpath/columns.pyx)."""
+    fast path's Cython twins (mom/_fastpath/sla_kernels.pyx)."""
 
     gather_numbers: Callable[..., npt.NDArray[np.float64]]
     prepare_inputs: Callable[..., Any]

@@ -67,7 +67,7 @@ __all__ = [
 
 class Kernels(NamedTuple):
     """The per-row and per-disk loops the builtins call: these Python ones (the
-    specification) or the fast path's Cython twins (mom/_fastpath/columns.pyx)."""
+    specification) or the fast path's Cython twins (mom/_fastpath/sla_kernels.pyx)."""
 
     gather: Callable[..., Any]  # see mom.dsl.guest_columns.gather_cells
     copy_controls: Callable[..., Any]  # see mom.dsl.guest_columns.copy_controls

@@ -1,5 +1,5 @@
 """sla_balloon's loops around the allocator: the fast path's Cython twins
-(mom/_fastpath/columns.pyx) give what the specification (mom.dsl.builtins_sla) gives,
+(mom/_fastpath/sla_kernels.pyx) give what the specification (mom.dsl.builtins_sla) gives,
 to the bit, on random columns (absent fields, negative, fractional, huge values)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from mom.dsl.builtins_sla import BALLOON_FIELDS, gather_numbers, prepare_inputs
 from mom.dsl.layout import TAG_ABSENT, TAG_BOOL, TAG_FLOAT, TAG_INT, TAG_NONE, TAG_OBJECT
 
 pytestmark = pytest.mark.fastpath
-columns = pytest.importorskip("mom._fastpath.columns")
+columns = pytest.importorskip("mom._fastpath.sla_kernels")
 
 GIB = 1024 * 1024
 

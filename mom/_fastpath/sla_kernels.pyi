@@ -1,4 +1,4 @@
-"""Type stubs of the compiled SLA resource kernels (mom/_fastpath/columns.pyx); the
+"""Type stubs of the compiled SLA resource kernels (mom/_fastpath/sla_kernels.pyx); the
 specification is mom.dsl.guest_columns.write_controls and mom.dsl.builtins_sla_resources.apply_disks."""
 
 from typing import Any
