@@ -1,4 +1,4 @@
-"""One policy cycle of the whole shipped SLA set (00-07: the sla_balloon call over every
+"""One policy cycle of the whole shipped SLA set (00-08: the sla_balloon call over every
 guest, KSM, CPU, IO, network, NUMA), both implementations side by side: samples in the
 column store -> controls ready.  The reference runs the pure-Python allocator, the fast
 path the Cython one.

@@ -12,6 +12,7 @@ import threading
 from typing import Any, Iterable, Mapping
 
 from mom._fastpath import allocator as fast_allocator
+from mom._fastpath import sla_kernels as fast_sla_kernels
 from mom._fastpath.code import Code
 from mom._fastpath.vm import Machine, holds_big_int
 from mom.dsl import program as reference
@@ -36,9 +37,12 @@ class Program:
         self.discarded_at = discarded_at
         self.limits = limits
         nodes = syntax.expressions(forms)  # (not kept: garbage once compiled)
-        #: this program's own functions, over the Cython allocator (also when the
-        #: reference runs the program: the state is the program's, whichever runs it)
-        self.program_functions: dict[str, Any] = program_functions(fast_allocator.allocate)
+        #: this program's own functions, over the Cython allocator and resource kernels
+        #: (also when the reference runs the program: the state is the program's,
+        #: whichever runs it)
+        self.program_functions: dict[str, Any] = program_functions(
+            fast_allocator.allocate, fast_sla_kernels.KERNELS, fast_sla_kernels.BALLOON_KERNELS
+        )
         self._reference: reference.Program | None = None
         self._lock = threading.Lock()  # one evaluation at a time per machine
         # per variant (top-level values collected, not computed, or CHECKED): code and machine

@@ -63,7 +63,9 @@ from typing import Any, Callable, Iterable, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from mom.dsl.layout import KIND_ROWS, POLICY_KIND, TAG_BOOL, TAG_FLOAT, TAG_INT, TAG_OBJECT
+from mom.dsl.builtins_sla_resources import REFERENCE_KERNELS, RESOURCE_FUNCTION_NAMES, Kernels, resource_functions
+from mom.dsl.guest_columns import set_row_controls, write_controls
+from mom.dsl.layout import KIND_ROWS, POLICY_KIND, TAG_BOOL, TAG_FLOAT, TAG_INT
 from mom.errors import PolicyError
 from mom.sla.allocator import MAX_KIB, MAX_PRIORITY, PLATINUM, RANKS, Mode, PressureState
 from mom.sla.allocator import allocate as reference_allocate
@@ -171,31 +173,40 @@ def _number(value: Any) -> float:
     return number if math.isfinite(number) else float("nan")
 
 
-def _rows_columns(guests: Any) -> SlaColumns:
+def gather_numbers(
+    latest_tags: Any, latest_payload: Any, count: Any, rows: npt.NDArray[np.intp], fields: npt.NDArray[np.intp]
+) -> npt.NDArray[np.float64]:
+    """Each row's newest value of each of ``fields`` (-1: not declared) as a number,
+    ``[field, row]``: an int, a bool or a float; NaN for anything else, an absent value
+    or a row without samples.  (The fast path has a Cython twin.)"""
+    matrix = np.full((len(fields), len(rows)), np.nan)
+    known = np.flatnonzero(fields >= 0)
+    if len(known):
+        # one gather for every field: [field, guest]
+        tags = latest_tags.take(fields[known], axis=0).take(rows, axis=1)  # (faster than np.ix_)
+        payload = latest_payload.take(fields[known], axis=0).take(rows, axis=1)
+        has_sample = count[rows] > 0
+        ints = ((tags == TAG_INT) | (tags == TAG_BOOL)) & has_sample
+        floats = (tags == TAG_FLOAT) & has_sample
+        gathered = np.where(ints, payload, np.nan)
+        matrix[known] = np.where(floats, payload.view(np.float64), gathered)
+    return matrix
+
+
+def _rows_columns(guests: Any, gather: Callable[..., Any] = gather_numbers) -> SlaColumns:
     """A GuestSet's fields straight from the column store's newest samples (no entity)."""
     table = guests.table
     rows = np.asarray(guests.rows, dtype=np.intp)
     view = table.column_view()
-    present = [(k, view.field_index.get(name)) for k, name in enumerate(BALLOON_FIELDS)]
-    present = [(k, field) for k, field in present if field is not None]
-    matrix = np.full((len(BALLOON_FIELDS), len(rows)), np.nan)
-    if present:
-        # one gather for every field: [field, guest]
-        fields = [field for _k, field in present]
-        tags = view.latest_tags.take(fields, axis=0).take(rows, axis=1)  # (faster than np.ix_)
-        payload = view.latest_payload.take(fields, axis=0).take(rows, axis=1)
-        has_sample = view.count[rows] > 0
-        ints = ((tags == TAG_INT) | (tags == TAG_BOOL)) & has_sample
-        floats = (tags == TAG_FLOAT) & has_sample
-        gathered = np.where(ints, payload, np.nan)
-        matrix[[k for k, _field in present]] = np.where(floats, payload.view(np.float64), gathered)
-    return SlaColumns(matrix, [], table, rows)
+    fields = np.array([view.field_index.get(name, -1) for name in BALLOON_FIELDS], dtype=np.intp)
+    return SlaColumns(gather(view.latest_tags, view.latest_payload, view.count, rows, fields), [], table, rows)
 
 
-def read_columns(guests: Iterable[Any]) -> SlaColumns:
-    """The fields of :data:`BALLOON_FIELDS` of every guest, in the order iterated."""
+def read_columns(guests: Iterable[Any], gather: Callable[..., Any] = gather_numbers) -> SlaColumns:
+    """The fields of :data:`BALLOON_FIELDS` of every guest, in the order iterated
+    (``gather``: :func:`gather_numbers` or its twin)."""
     if type(guests).__dict__.get(POLICY_KIND) == KIND_ROWS:
-        return _rows_columns(guests)
+        return _rows_columns(guests, gather)
     entities = list(guests)
     matrix = np.full((len(BALLOON_FIELDS), len(entities)), np.nan)
     for index, guest in enumerate(entities):
@@ -255,24 +266,36 @@ def allocator_inputs(columns: SlaColumns) -> tuple[dict[str, npt.NDArray[Any]], 
     return inputs, excluded
 
 
-def _set_row_controls(table: Any, rows: npt.NDArray[np.intp], name: str, values: npt.NDArray[np.int64]) -> None:
-    """``Control(name, value)`` on each of ``rows`` (distinct) at once, as the store's
-    ``set_control`` does one by one (mom.dsl.layout's ColumnView: tag, payload, the order
-    first set in)."""
-    if not len(rows):
-        return
-    with table.lock:
-        view = table.column_view()
-        column = view.add_control(name)
-        view = table.column_view()  # (the control arrays may be new ones)
-        held = view.control_tags[rows, column] == TAG_OBJECT
-        for row in rows[held].tolist():
-            view.control_objects.pop((row, column), None)
-        view.control_tags[rows, column] = TAG_INT
-        view.control_payload[rows, column] = values
-        fresh = rows[view.control_order[rows, column] == 0]
-        view.control_count[fresh] += 1
-        view.control_order[fresh, column] = view.control_count[fresh]
+def prepare_inputs(
+    matrix: npt.NDArray[np.float64], keep_free: float | None, fault_limit: float | None
+) -> tuple[dict[str, npt.NDArray[Any]], npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
+    """The allocator's inputs from the guests' fields (:func:`allocator_inputs`), with
+    the floors ``keep_free`` and ``fault_limit`` raise (checked numbers, or None: off;
+    see SlaBalloon); which guests are held; and the SLA guarantees (before those
+    floors).  (The fast path has a Cython twin.)"""
+    inputs, excluded = allocator_inputs(SlaColumns(matrix, [], None, None))
+    guarantee = inputs["guarantee"]  # the SLA's, for the shortfall
+    if keep_free is not None:
+        # floors never given up below what a guest uses plus keep_free (the Balloon
+        # controller's safety floors would raise such a target again)
+        used = np.minimum(inputs["used"] + int(keep_free), MAX_KIB)
+        minimum = np.minimum(np.maximum(inputs["balloon_min"], used), inputs["balloon_max"])
+        inputs = {**inputs, "balloon_min": minimum, "guarantee": np.maximum(guarantee, minimum)}
+    if fault_limit is not None:
+        inputs = _hold_faulting(inputs, matrix[_FAULTS], fault_limit)
+    return inputs, excluded, guarantee
+
+
+class BalloonKernels(NamedTuple):
+    """The loops of sla_balloon around the allocator: these (the specification) or the
+    fast path's Cython twins (mom/_fastpath/sla_kernels.pyx)."""
+
+    gather_numbers: Callable[..., npt.NDArray[np.float64]]
+    prepare_inputs: Callable[..., Any]
+    write_controls: Callable[..., None]  # see mom.dsl.guest_columns.write_controls
+
+
+REFERENCE_BALLOON_KERNELS = BalloonKernels(gather_numbers, prepare_inputs, write_controls)
 
 
 # ## The builtin
@@ -302,8 +325,9 @@ class SlaBalloon:
     #: controls it sets may widen them)
     _policy_sets_controls = True
 
-    def __init__(self, allocate: Callable[..., Any]) -> None:
+    def __init__(self, allocate: Callable[..., Any], kernels: BalloonKernels = REFERENCE_BALLOON_KERNELS) -> None:
         self.allocate = allocate
+        self.kernels = kernels
         self.state = PressureState.NORMAL
         #: the last call (columns, inputs, host values, guest names, Allocation), for the
         #: operators' view (mom.sla.status)
@@ -336,20 +360,17 @@ class SlaBalloon:
             if number != number and not (name == "available" and value is None):  # NaN: not a number
                 raise PolicyError(f"sla_balloon: {name} must be a number of KiB, not {value!r}")
             host.append(max(0, int(number)) if number == number else None)
-        columns = read_columns(guests)
-        inputs, excluded = allocator_inputs(columns)
-        guarantee = inputs["guarantee"]  # the SLA's, for the shortfall
+        keep = limit = None
         if keep_free is not None:
-            # floors never given up below what a guest uses plus keep_free (the Balloon
-            # controller's safety floors would raise such a target again)
             keep = _number(keep_free)
             if not keep >= 0:
                 raise PolicyError(f"sla_balloon: keep_free must be a number of KiB, not {keep_free!r}")
-            used = np.minimum(inputs["used"] + int(keep), MAX_KIB)
-            minimum = np.minimum(np.maximum(inputs["balloon_min"], used), inputs["balloon_max"])
-            inputs = {**inputs, "balloon_min": minimum, "guarantee": np.maximum(guarantee, minimum)}
         if fault_limit is not None:
-            inputs = _hold_faulting(inputs, columns.matrix[_FAULTS], fault_limit)
+            limit = _number(fault_limit)
+            if not limit >= 0:
+                raise PolicyError(f"sla_balloon: fault_limit must be a number of faults, not {fault_limit!r}")
+        columns = read_columns(guests, self.kernels.gather_numbers)
+        inputs, excluded, guarantee = self.kernels.prepare_inputs(columns.matrix, keep, limit)
         if stall_limit is not None and _stalled(host_entity, stall_limit):
             # the host's tasks stall on memory: short of it, whatever free memory says
             host[1] = min(host[1], max(0, host[2] - 1))
@@ -378,7 +399,8 @@ class SlaBalloon:
         # the guarantees not kept: the SLA's (what keep_used raised is no guarantee)
         shortfall = np.maximum(0, guarantee - result.allocation)
         shortfall[excluded | (inputs["reclaim_rank"] == PLATINUM)] = 0
-        given_up = np.array([i for i in result.given_up.tolist() if shortfall[i] > 0], dtype=np.intp)
+        given_up = np.asarray(result.given_up, dtype=np.intp)
+        given_up = given_up[shortfall[given_up] > 0]  # (in the order given up)
         if not pulse:  # (a rebalancing cycle crosses no edge)
             self.state = result.state
         if result.mode == Mode.HOLD and not pulse:
@@ -389,7 +411,10 @@ class SlaBalloon:
         target = result.target
         changed = np.flatnonzero((target != inputs["current"]) & ~excluded)
         if columns.table is not None:
-            _set_row_controls(columns.table, columns.rows[changed], self.CONTROL, target[changed])
+            set_row_controls(
+                columns.table, columns.rows[changed], self.CONTROL, TAG_INT, target[changed], None,
+                self.kernels.write_controls,
+            )
         else:
             # shrinks first (a cycle of the allocator only shrinks or only grows; the
             # order still says which the controllers should apply first)
@@ -444,11 +469,20 @@ class SlaBalloon:
         self._short = bool(shortfall)
 
 
-#: the functions every program binds afresh in its root scope (state of their own)
-PROGRAM_FUNCTION_NAMES = ("sla_balloon",)
+#: the functions every program binds in its root scope (sla_balloon afresh: state of its
+#: own; the resource builtins of mom.dsl.builtins_sla_resources are stateless)
+PROGRAM_FUNCTION_NAMES = ("sla_balloon", *RESOURCE_FUNCTION_NAMES)
 
 
-def program_functions(allocate: Callable[..., Any] | None = None) -> dict[str, Any]:
-    """A program's own functions; ``allocate`` is the allocator twin (the reference's
-    by default; the fast path passes its Cython twin)."""
-    return {"sla_balloon": SlaBalloon(allocate or reference_allocate)}
+def program_functions(
+    allocate: Callable[..., Any] | None = None,
+    kernels: Kernels | None = None,
+    balloon_kernels: BalloonKernels | None = None,
+) -> dict[str, Any]:
+    """A program's own functions; ``allocate`` is the allocator twin, ``kernels`` the
+    resource builtins' loops and ``balloon_kernels`` sla_balloon's (the reference's by
+    default; the fast path passes its Cython twins)."""
+    return {
+        "sla_balloon": SlaBalloon(allocate or reference_allocate, balloon_kernels or REFERENCE_BALLOON_KERNELS),
+        **resource_functions(kernels or REFERENCE_KERNELS),
+    }
