@@ -11,7 +11,10 @@ from __future__ import annotations
 import threading
 from typing import Any, Iterable, Mapping
 
+# every extension of the build, so that mom._impl chooses the fast path only when all load
+# (the daemon's sample store and IO-tune collector take their twins from columns then)
 from mom._fastpath import allocator as fast_allocator
+from mom._fastpath import columns as _columns  # noqa: F401
 from mom._fastpath import sla_kernels as fast_sla_kernels
 from mom._fastpath.code import Code
 from mom._fastpath.vm import Machine, holds_big_int

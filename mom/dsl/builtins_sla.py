@@ -58,7 +58,8 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Callable, Iterable, NamedTuple
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -324,6 +325,9 @@ class SlaBalloon:
     #: the fast path's VM reads the column store's arrays again after calling it (the
     #: controls it sets may widen them)
     _policy_sets_controls = True
+    #: declared, with nothing readable: a policy calls it and sees none of its parts (the
+    #: kernels, the allocator, the last call's columns: the daemon's sample store)
+    _policy_values: Mapping[str, Any] = MappingProxyType({})
 
     def __init__(self, allocate: Callable[..., Any], kernels: BalloonKernels = REFERENCE_BALLOON_KERNELS) -> None:
         self.allocate = allocate
@@ -365,6 +369,7 @@ class SlaBalloon:
             keep = _number(keep_free)
             if not keep >= 0:
                 raise PolicyError(f"sla_balloon: keep_free must be a number of KiB, not {keep_free!r}")
+            keep = min(keep, MAX_KIB)  # used + keep is capped there anyway; beyond, no C long holds it
         if fault_limit is not None:
             limit = _number(fault_limit)
             if not limit >= 0:

@@ -7,7 +7,11 @@ per disk: at 1,000 guests these rules took most of the SLA cycle.  These builtin
 the guests' fields in one gather from the column store (mom.dsl.guest_columns), compute
 every guest at once in NumPy, and write the controls column by column; they give the
 controls, values and types, that the rules written as loops gave (their tests compare
-both), and they fail where those would (a guest without a field the rule reads).
+both), and they fail where those would (a guest without a field the rule reads).  One
+difference, on purpose: a number field the rules compute with (``balloon_max``,
+``vcpu_count``, ``vcpu_user_limit``, ...) beyond the int64 range, which no real guest
+reports, is refused with a PolicyError naming the guest and the field, where a loop
+would have computed with it.
 
 ``(sla_controls Guests control field [control field ...])``
     every guest: ``(guest.Control control guest.field)`` for each pair, in order.
@@ -24,7 +28,8 @@ both), and they fail where those would (a guest without a field the rule reads).
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -444,6 +449,7 @@ def sla_numa_place(kernels: Kernels, guests: Any, min_size: Any, skip_class: Any
     """``numa_place`` (its ``balloon_max``, as it is) on every guest whose ``balloon_max``
     is at least ``min_size`` and whose ``sla_class`` is not ``skip_class``; a guest whose
     ``balloon_max`` is None is left alone.  The number of guests placed."""
+    _scalar("sla_numa_place", "min_size", min_size)  # a reason, not numpy's type error
     if is_row_set(guests):
         view, rows, tags, payload = raw_rows(guests, _NUMA_FIELDS, kernels.gather)
         target: Any = (guests.table, rows)
@@ -488,6 +494,9 @@ class _Builtin:
     #: the fast path's VM reads the store's control arrays again after the call (the
     #: controls set may have widened them)
     _policy_sets_controls = True
+    #: declared, with nothing readable: a policy calls it and sees neither the function
+    #: nor the kernels (the fast path's are raw-buffer C functions)
+    _policy_values: Mapping[str, Any] = MappingProxyType({})
 
     def __init__(self, function: Callable[..., Any], kernels: Kernels) -> None:
         self.function = function

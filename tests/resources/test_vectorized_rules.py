@@ -176,6 +176,17 @@ def test_bad_arguments_are_refused_with_the_reason():
         sla_cpu_quota(guests, None, 0, 100000, -1, 0.05)
     with pytest.raises(PolicyError, match="the guests"):
         sla_io_limits(5, 1, 0, 0)
+    for size in ("big", None):
+        with pytest.raises(PolicyError, match="sla_numa_place: min_size must be a number"):
+            functions["sla_numa_place"](guests, size, "vapor")
     zero = [guest("z", "gold", vcpu_count=0, vcpu_user_limit=50)]
     with pytest.raises(PolicyError, match="division by zero"):
         sla_cpu_quota(zero, 4, 0, 100000, -1, 0.05)
+
+
+def test_a_number_beyond_int64_is_refused_naming_the_guest_and_the_field():
+    # the one place the builtins differ from the loops, on purpose (module doc)
+    functions = resource_functions()
+    huge = [guest("a", "gold"), guest("big", "gold", balloon_max=2**64)]
+    with pytest.raises(PolicyError, match="sla_numa_place: guest 'big': balloon_max is not a number"):
+        functions["sla_numa_place"](huge, 1024, "vapor")

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from mom.runtime import gc_pause
 from mom.runtime.gc_pause import gc_paused
 
 
@@ -72,3 +73,22 @@ def test_a_tick_runs_with_the_collector_paused(tmp_path):
         assert seen == [False, False] and gc.isenabled()
     finally:
         rig.close()
+
+
+def test_overlapping_sections_do_not_keep_the_collector_off_for_good(monkeypatch):
+    # two threads take turns so that one section is always open: the depth never reaches
+    # 0, yet once the pause has lasted LONGEST_PAUSE a section's end collects the cycles
+    now = [0.0]
+    monkeypatch.setattr(gc_pause, "_clock", lambda: now[0])
+    collected = []
+    monkeypatch.setattr(gc, "collect", lambda *args: collected.append(now[0]) or 0)
+    outer = gc_paused()
+    outer.__enter__()
+    for step in range(1, 30):
+        now[0] = float(step)
+        with gc_paused():  # the other thread's section, ending while the outer one runs
+            pass
+        assert not gc.isenabled()
+    outer.__exit__(None, None, None)
+    assert gc.isenabled()
+    assert collected == [10.0, 20.0]  # once per LONGEST_PAUSE, the clock started again

@@ -284,6 +284,21 @@ def test_the_state_is_the_programs_and_bad_arguments_are_policy_errors(impl):
         infinite.evaluate(None, [])
 
 
+
+def test_a_huge_keep_free_is_the_largest_size_not_an_overflow(impl):
+    # used + keep_free is capped at the largest balloon size (MAX_KIB) anyway: 1e30 plans
+    # as that does, with no C long overflowing in the kernels
+    from mom.offline import entity_from_spec
+    from mom.sla.allocator import MAX_KIB
+
+    host = entity_from_spec({"name": "host", "stats": [{"mem_free": 0}]})
+    targets = {}
+    for keep in ("1e30", str(MAX_KIB)):
+        rows = table_of(mixed())
+        impl.compile_policy(f"(sla_balloon Guests nil 0 3355443 838860 0.75 0.05 0.0025 1 {keep})").evaluate(host, rows)
+        targets[keep] = [rows.table.get_control(int(row), "balloon_target") for row in rows.rows]
+    assert targets["1e30"] == targets[str(MAX_KIB)]
+
 def test_has_word_tests_tags(impl):
     from mom.offline import entity_from_spec
 

@@ -75,7 +75,6 @@ class GuestMemory(Collector):
                 samples[index] = None
         return transpose(samples)
 
-
     @staticmethod
     def _from_columns(
         collectors: list[Any], alive: list[bool], columns: dict[str, list[Any]], failures: dict[int, Any]
