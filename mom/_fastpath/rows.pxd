@@ -64,6 +64,10 @@ ctypedef struct Average:
     int64_t n         # values summed (None skipped)
 
 
+# the slot getattr(instance, name) would read for instances of kind, or None (rows.pyx)
+cdef object data_descriptor(object kind, str name)
+
+
 cdef class Rows:
     cdef Code c
     cdef TableInfo* tables

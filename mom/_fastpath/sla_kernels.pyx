@@ -18,6 +18,7 @@ cimport numpy as cnp
 
 import numpy as np
 
+from mom._fastpath.rows cimport data_descriptor
 from mom._fastpath.values cimport Py_TYPE
 from mom.dsl.builtins_sla_resources import CpuPlan, Kernels, set_disk
 from mom.dsl.layout import (
@@ -36,7 +37,6 @@ cdef int8_t TAG_OBJECT = _TAG_OBJECT
 cdef tuple KEYS = IO_TUNE_KEYS
 cdef object IO_KIND = KIND_IO_TUNE
 cdef object KIND_NAME = POLICY_KIND
-cdef object _MISSING = object()
 
 
 # ## Cells and controls
@@ -301,20 +301,6 @@ def cpu_plan(
 # ## The disks
 
 
-cdef object _data_descriptor(object kind, str name):
-    """The data descriptor (a slot) ``getattr(instance, name)`` would use, or None when
-    getattr must decide (an instance dict first, a custom __getattribute__)."""
-    if kind.__getattribute__ is not object.__getattribute__:
-        return None
-    for klass in kind.__mro__:
-        found = klass.__dict__.get(name, _MISSING)
-        if found is not _MISSING:
-            if hasattr(type(found), "__set__") and Py_TYPE(found).tp_descr_get != NULL:
-                return found
-            return None
-    return None
-
-
 cdef inline object _read(object descriptor, object obj, str name):
     if descriptor is not None:
         return Py_TYPE(descriptor).tp_descr_get(<PyObject*>descriptor, <PyObject*>obj, <PyObject*>Py_TYPE(obj))
@@ -350,7 +336,7 @@ cdef tuple _lookup_type(object obj):
     if found != NULL:
         return <tuple>found
     record = kind.__dict__.get(KIND_NAME) == IO_KIND  # its own body: kinds are not inherited
-    entry = (record, _data_descriptor(kind, "_current"), _data_descriptor(kind, "_policy_values"))
+    entry = (record, data_descriptor(kind, "_current"), data_descriptor(kind, "_policy_values"))
     if len(_types) < 64:
         _types[kind] = entry
     return entry
