@@ -224,7 +224,10 @@ def test_only_real_discarded_text_is_reported(text: str, discarded_at: int | Non
 
 
 def test_predefined_names() -> None:
-    assert set(PREDEFINED) == {"Host", "Guests", "abs", "debug", "has_word", "sla_balloon"}
+    assert set(PREDEFINED) == {
+        "Host", "Guests", "abs", "debug", "has_word",
+        "sla_balloon", "sla_controls", "sla_cpu_quota", "sla_io_limits", "sla_numa_place",
+    }  # fmt: skip
 
 
 def test_lint_does_not_evaluate() -> None:
