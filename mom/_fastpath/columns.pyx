@@ -2,9 +2,9 @@
 mom/runtime/table.py, the reference).
 
 A batched collection round hands the store one list of values per field; each is encoded
-here in one pass: None, bools, int64s and floats (exact types, as the reference's
-``_encode``) into their tag and payload, absent values (the ``missing`` marker) left
-alone, anything else reported back by position (the caller keeps it aside).
+here in one pass: None, bools, int64s and floats (exact types, as mom.dsl.layout's
+``encode_cell``) into their tag and payload, absent values (the ``missing`` marker)
+left alone, anything else reported back by position (the caller keeps it aside).
 """
 
 from cpython.long cimport PyLong_AsLongLongAndOverflow

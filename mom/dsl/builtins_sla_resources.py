@@ -38,7 +38,6 @@ from mom.dsl.guest_columns import (
     Numbers,
     copy_controls,
     decode_cells,
-    encode,
     entity_cells,
     gather_cells,
     guest_list,
@@ -59,6 +58,7 @@ from mom.dsl.layout import (
     TAG_INT,
     TAG_NONE,
     TAG_OBJECT,
+    encode_cell,
 )
 from mom.dsl.sandbox import MISSING, policy_getattr
 from mom.errors import PolicyError
@@ -277,7 +277,7 @@ def sla_cpu_quota(kernels: Kernels, guests: Any, cpu_count: Any, contended: Any,
     else:
         target = guest_list(guests, "sla_cpu_quota")
         _values, tags, payload = entity_cells(target, CPU_FIELDS)
-    cells = (encode(unlimited), encode(period))
+    cells = (encode_cell(unlimited), encode_cell(period))
     arguments = (tags, payload, host_cpus, bool(contended), period_value, period_float, min_cap_value, min_cap_float, *cells)
     plan = kernels.cpu_plan(*arguments, lambda index: _guest_name(target, index))
     if plan is None:  # (a case the twin leaves to the specification: it fails)

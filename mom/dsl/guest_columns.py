@@ -17,17 +17,24 @@ from typing import Any, Iterable, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from mom.dsl.layout import KIND_ROWS, POLICY_KIND, TAG_ABSENT, TAG_BOOL, TAG_FLOAT, TAG_INT, TAG_NONE, TAG_OBJECT
+from mom.dsl.layout import (
+    KIND_ROWS,
+    POLICY_KIND,
+    TAG_ABSENT,
+    TAG_BOOL,
+    TAG_FLOAT,
+    TAG_INT,
+    TAG_NONE,
+    TAG_OBJECT,
+    encode_cell,
+)
 from mom.dsl.sandbox import MISSING, policy_getattr
 from mom.errors import PolicyError
 
 __all__ = [
-    "Numbers", "copy_controls", "decode_cells", "encode", "entity_cells", "gather_cells", "guest_list", "is_row_set", "numbers_of",
+    "Numbers", "copy_controls", "decode_cells", "entity_cells", "gather_cells", "guest_list", "is_row_set", "numbers_of",
     "raw_rows", "row_values", "set_row_controls", "write_controls",
 ]  # fmt: skip
-
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-
 
 def is_row_set(guests: Any) -> bool:
     """Whether ``guests`` is the column store's set of rows (read without entities)."""
@@ -98,7 +105,7 @@ def entity_cells(entities: list[Any], names: tuple[str, ...]) -> tuple[list[Any]
                     value = value.item()
                 elif isinstance(value, int) and type(value) not in (int, bool):
                     value = int(value)
-                tags[k, index], payload[k, index] = encode(value)
+                tags[k, index], payload[k, index] = encode_cell(value)
     return values, tags, payload
 
 
@@ -117,21 +124,6 @@ def row_values(guest: Any, names: Iterable[str]) -> list[Any]:
     if type(values) is dict:
         return [values.get(name, MISSING) for name in names]
     return [policy_getattr(guest, name) for name in names]
-
-
-def encode(value: Any) -> tuple[int, int]:
-    """A value's storage (tag, payload) as the column store encodes it; TAG_OBJECT's
-    payload is the caller's to keep (the value itself goes to ``control_objects``)."""
-    kind = type(value)
-    if kind is int and _INT64_MIN <= value <= _INT64_MAX:
-        return TAG_INT, value
-    if kind is float:
-        return TAG_FLOAT, int(np.float64(value).view(np.int64))
-    if value is None:
-        return TAG_NONE, 0
-    if kind is bool:
-        return TAG_BOOL, int(value)
-    return TAG_OBJECT, 0
 
 
 def write_controls(

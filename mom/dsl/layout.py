@@ -11,13 +11,16 @@ checks that both sides agree.
 
 from __future__ import annotations
 
+import struct
 from typing import Any, Callable, NamedTuple
+
+from mom.dsl.sandbox import MISSING
 
 __all__ = [
     "TAG_NONE", "TAG_BOOL", "TAG_INT", "TAG_FLOAT", "TAG_OBJECT", "TAG_ABSENT", "STORAGE_TAGS",
     "RULE_METHOD_NAMES", "RULE_METHODS", "IO_TUNE_SETTERS", "IO_TUNE_KEYS", "IO_TUNE_METHODS",
     "POLICY_KIND", "KIND_ROW", "KIND_ROWS", "KIND_ENTITY", "KIND_IO_TUNE", "KINDS", "KIND_ATTRIBUTES",
-    "ColumnView",
+    "ColumnView", "encode_cell", "decode_cell", "INT64_MIN", "INT64_MAX",
 ]  # fmt: skip
 
 # ## Storage tags: what a cell of the column store holds (an int8 beside an int64 payload)
@@ -37,6 +40,43 @@ STORAGE_TAGS = {
     "OBJECT": TAG_OBJECT,
     "ABSENT": TAG_ABSENT,
 }
+
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+_DOUBLE = struct.Struct("=d")
+_INT64 = struct.Struct("=q")
+
+
+def encode_cell(value: Any) -> tuple[int, int]:
+    """A value's storage (tag, payload); the caller keeps an object's value aside."""
+    kind = type(value)
+    if kind is int and INT64_MIN <= value <= INT64_MAX:
+        return TAG_INT, value
+    if kind is float:  # its bits, as np.float64(value).view(np.int64)
+        return TAG_FLOAT, _INT64.unpack(_DOUBLE.pack(value))[0]
+    if value is None:
+        return TAG_NONE, 0
+    if kind is bool:
+        return TAG_BOOL, int(value)
+    return TAG_OBJECT, 0
+
+
+def decode_cell(tag: int, payload: int, objects: Any, key: Any) -> Any:
+    """The value stored as (tag, payload), ``objects[key]`` for an object; MISSING if absent.
+
+    ``tag`` and ``payload`` are Python ints (they compare faster than numpy scalars).
+    """
+    if tag == TAG_INT:
+        return payload
+    if tag == TAG_FLOAT:
+        return _DOUBLE.unpack(_INT64.pack(payload))[0]
+    if tag == TAG_NONE:
+        return None
+    if tag == TAG_OBJECT:
+        return objects[key]
+    if tag == TAG_BOOL:
+        return bool(payload)
+    return MISSING
+
 
 # ## Rule methods: what a policy may call on an entity (upstream's names); the fast path
 # numbers them in this order

@@ -17,7 +17,6 @@ returns stay in the samples, as upstream keeps them in ``statistics``.
 
 from __future__ import annotations
 
-import struct
 import sys
 import threading
 from typing import Any, Iterable, Iterator, Mapping, Sequence
@@ -35,52 +34,18 @@ from mom.dsl.layout import (
     TAG_NONE,
     TAG_OBJECT,
     ColumnView,
+    decode_cell,
+    encode_cell,
 )
 from mom.dsl.sandbox import MISSING
 from mom.runtime.entity import Entity
 
 __all__ = ["SampleTable", "RowEntity", "RowSamples", "GuestSet", "TAG_NONE", "TAG_BOOL", "TAG_INT", "TAG_FLOAT", "TAG_OBJECT", "TAG_ABSENT"]
 
-_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
-
-_DOUBLE = struct.Struct("=d")
-_INT64 = struct.Struct("=q")
 
 
 _NONE_TYPE = type(None)
 _MISSING_TYPE = type(MISSING)
-
-
-def _encode(value: Any) -> tuple[int, int]:
-    """A value's storage (tag, payload); the caller keeps an object's value aside."""
-    kind = type(value)
-    if kind is int and _INT64_MIN <= value <= _INT64_MAX:
-        return TAG_INT, value
-    if kind is float:  # its bits, as np.float64(value).view(np.int64)
-        return TAG_FLOAT, _INT64.unpack(_DOUBLE.pack(value))[0]
-    if value is None:
-        return TAG_NONE, 0
-    if kind is bool:
-        return TAG_BOOL, int(value)
-    return TAG_OBJECT, 0
-
-
-def _decode(tag: int, payload: int, objects: Any, key: Any) -> Any:
-    """The value stored as (tag, payload), ``objects[key]`` for an object; MISSING if absent.
-
-    ``tag`` and ``payload`` are Python ints (they compare faster than numpy scalars).
-    """
-    if tag == TAG_INT:
-        return payload
-    if tag == TAG_FLOAT:
-        return _DOUBLE.unpack(_INT64.pack(payload))[0]
-    if tag == TAG_NONE:
-        return None
-    if tag == TAG_OBJECT:
-        return objects[key]
-    if tag == TAG_BOOL:
-        return bool(payload)
-    return MISSING
 
 
 def _locked(method: Any) -> Any:
@@ -306,7 +271,7 @@ class SampleTable:
             self.objects[base + offset] = None  # the oldest sample's, once the ring is full
         for name, value in sample.items():
             field = field_index[name]
-            tag, bits = _encode(value)
+            tag, bits = encode_cell(value)
             if tag == TAG_OBJECT:
                 bits = self._object_cells(field) + offset
                 self.objects[bits] = value
@@ -400,7 +365,7 @@ class SampleTable:
         for position, value in enumerate(values):
             if value is missing:
                 continue  # absent: the column's initial tag
-            tag, bits = _encode(value)
+            tag, bits = encode_cell(value)
             tags[position] = tag
             if tag == TAG_OBJECT:
                 objects.append(position)
@@ -424,7 +389,7 @@ class SampleTable:
         payload = self.latest_payload[field, index].tolist()
         counts = counts.tolist()
         return [
-            _decode(tag, bits, objects, bits) if counted else MISSING
+            decode_cell(tag, bits, objects, bits) if counted else MISSING
             for tag, bits, counted in zip(tags, payload, counts)
         ]
 
@@ -440,7 +405,7 @@ class SampleTable:
         if field is None or not self.count[row]:
             return MISSING
         payload = int(self.latest_payload[field, row])
-        return _decode(int(self.latest_tags[field, row]), payload, self.objects, payload)
+        return decode_cell(int(self.latest_tags[field, row]), payload, self.objects, payload)
 
     def sample(self, row: int, slot: int) -> dict[str, Any]:
         """One sample as upstream's dict (absent fields left out)."""
@@ -449,7 +414,7 @@ class SampleTable:
         objects = self.objects
         result = {}
         for field, name in enumerate(self.fields):
-            value = _decode(tags[field], payload[field], objects, payload[field])
+            value = decode_cell(tags[field], payload[field], objects, payload[field])
             if value is not MISSING:
                 result[name] = value
         return result
@@ -462,7 +427,7 @@ class SampleTable:
         objects = self.objects
         values = []
         for slot in self.slots(row):
-            value = _decode(tags[slot], payload[slot], objects, payload[slot])
+            value = decode_cell(tags[slot], payload[slot], objects, payload[slot])
             values.append(None if value is MISSING else value)
         return values
 
@@ -489,7 +454,7 @@ class SampleTable:
         """``Entity.Control``: what the controllers will apply to this row."""
         column = self.control_column(name)
         self.control_objects.pop((row, column), None)
-        tag, payload = _encode(value)
+        tag, payload = encode_cell(value)
         self.control_tags[row, column] = tag
         self.control_payload[row, column] = payload
         if tag == TAG_OBJECT:
@@ -500,7 +465,7 @@ class SampleTable:
 
     def _control_value(self, row: int, column: int) -> Any:
         tag = int(self.control_tags[row, column])
-        return _decode(tag, int(self.control_payload[row, column]), self.control_objects, (row, column))
+        return decode_cell(tag, int(self.control_payload[row, column]), self.control_objects, (row, column))
 
     def get_control(self, row: int, name: str) -> Any:
         """``Entity.GetControl``: the control's value, None if not set."""
@@ -620,7 +585,7 @@ class RowEntity(Entity):
                 payload = table.latest_payload[:, row].tolist()
                 objects = table.objects
                 for name, field in table.policy_field_index.items():
-                    value = _decode(tags[field], payload[field], objects, payload[field])
+                    value = decode_cell(tags[field], payload[field], objects, payload[field])
                     if value is not MISSING:
                         values[name] = value
             self._cached_values = values

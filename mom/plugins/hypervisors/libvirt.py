@@ -41,9 +41,9 @@ from urllib.parse import urlparse
 
 import libvirt
 
-from mom.dsl.sandbox import MISSING
 from mom.errors import HypervisorInterfaceError
 from mom.plugins import procfs
+from mom.plugins.collectors.base import transpose
 from mom.plugins.hypervisors.base import HypervisorInterface
 from mom.plugins.hypervisors.libvirt_connection import DomainGone, LibvirtConnection
 from mom.plugins.hypervisors.libvirt_domain import (
@@ -476,29 +476,18 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         reported, is one C-level pass per field, no dict per guest."""
         results, found = self._memory_round(uuids)
         count = len(uuids)
-        columns: dict[str, list[Any]] = {}
-        failures: dict[int, HypervisorInterfaceError] = {}
         if found and len(found) == count:
             raws: list[Any] = [None] * count
             for position, raw in found:  # in the guests' order (those asked come last)
                 raws[position] = raw
             try:
-                columns = {field: list(map(operator.itemgetter(key), raws)) for key, field in MEMORY_STATS_MAP.items()}
-                return columns, failures
+                return {field: list(map(operator.itemgetter(key), raws)) for key, field in MEMORY_STATS_MAP.items()}, {}
             except KeyError:
-                columns = {}
+                pass  # a guest without one of the statistics: guest by guest below
         for position, raw in found:
             results[position] = self._stats_of(uuids[position], raw)
-        for position, result in enumerate(results):
-            if isinstance(result, HypervisorInterfaceError):
-                failures[position] = result
-                continue
-            for name, value in result.items():
-                column = columns.get(name)
-                if column is None:
-                    column = columns[name] = [MISSING] * count
-                column[position] = value
-        return columns, failures
+        failures = {p: r for p, r in enumerate(results) if isinstance(r, HypervisorInterfaceError)}
+        return transpose([None if p in failures else r for p, r in enumerate(results)]), failures
 
     def _memory_round(self, uuids: list[str]) -> tuple[list[Any], list[tuple[int, dict[str, Any]]]]:
         """A batched round's memory statistics: the answers of the guests done (a dict
