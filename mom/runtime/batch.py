@@ -21,15 +21,25 @@ from __future__ import annotations
 import logging
 import operator
 from itertools import repeat
+from operator import attrgetter, is_, itemgetter
 from typing import Any, Sequence
 
 from mom.dsl.sandbox import MISSING
 from mom.errors import CollectionError, FatalError, HypervisorInterfaceError
 from mom.plugins.collectors.base import transpose
 
-__all__ = ["collect_batched", "batchable"]
+__all__ = ["collect_batched", "batchable", "BatchedRounds"]
 
 log = logging.getLogger("mom.GuestManager")
+
+_COLLECTORS = attrgetter("collectors")
+_FIELDS = attrgetter("fields")
+_OPTIONAL = attrgetter("optional_fields")
+_ROW = attrgetter("row")
+_TABLE = attrgetter("table")
+_PLOTTER = attrgetter("plotter")
+_READY = attrgetter("ready")
+_TERMINATE = attrgetter("_terminate")
 
 
 def batchable(monitors: Sequence[Any]) -> bool:
@@ -58,23 +68,28 @@ def _classes(monitor: Any) -> tuple[type, ...] | None:
     return known[1]
 
 
-def _columns_by_collect(monitors: Sequence[Any], position: int, alive: list[bool]) -> dict[str, list[Any]]:
-    """Each monitor's collector ``position`` asked with ``collect()``, errors as Monitor.collect."""
+def _columns_by_collect(
+    monitors: Sequence[Any], position: int, alive: list[bool], collectors: list[Any]
+) -> dict[str, list[Any]]:
+    """Each monitor's collector ``position`` (``collectors``, in the monitors' order) asked
+    with ``collect()``, errors as Monitor.collect."""
     count = len(monitors)
     results: list[Any] = [None] * count
     # a class may say which of its guests' samples are the same as last time
     # (``known_samples(collectors, alive)``: a sample, or MISSING to ask collect())
-    known_samples = getattr(type(monitors[0].collectors[position]), "known_samples", None)
+    known_samples = getattr(type(collectors[0]), "known_samples", None)
     known = None
     if known_samples is not None:
-        known = known_samples([monitor.collectors[position] for monitor in monitors], alive)
+        known = known_samples(collectors, alive)
+        if known is not None and all(alive) and not _has_missing(known):
+            return transpose(known)  # every guest's sample the same as last time
     for index, monitor in enumerate(monitors):
         if not alive[index]:
             continue
         if known is not None and known[index] is not MISSING:
             results[index] = known[index]
             continue
-        collector = monitor.collectors[position]
+        collector = collectors[index]
         try:
             results[index] = collector.collect()
         except (CollectionError, HypervisorInterfaceError) as error:
@@ -107,12 +122,54 @@ def _merge(merged: dict[str, list[Any]], columns: dict[str, list[Any]]) -> None:
                 earlier[index] = value
 
 
-def collect_batched(monitors: Sequence[Any]) -> bool:
-    """Collect ``monitors`` in one batched round; False (nothing done) if they cannot be."""
+class _Plan:
+    """What a batched round of these monitors needs that stays the same while they do:
+    their collectors by position, their rows, their fields (checked once, with
+    :func:`batchable`); kept between rounds by :class:`BatchedRounds`."""
+
+    __slots__ = ("monitors", "collector_lists", "field_sets", "rows", "table", "by_position", "required", "optional")
+
+    def __init__(self, monitors: Sequence[Any], required: Any, optional: Any) -> None:
+        self.monitors = list(monitors)
+        self.collector_lists = list(map(_COLLECTORS, monitors))
+        self.field_sets = list(map(_FIELDS, monitors))
+        self.rows = list(map(_ROW, monitors))
+        self.table = monitors[0].table
+        self.by_position = [list(map(itemgetter(position), self.collector_lists)) for position in range(len(monitors[0].collectors))]
+        self.required = required
+        self.optional = optional
+
+    def fits(self, monitors: Sequence[Any]) -> bool:
+        """Whether these are the plan's monitors, unchanged (C-level passes)."""
+        return (
+            monitors == self.monitors  # the same objects, in order (monitors compare by identity)
+            and all(map(is_, map(_COLLECTORS, monitors), self.collector_lists))
+            and all(map(is_, map(_FIELDS, monitors), self.field_sets))
+            and all(map(is_, map(_OPTIONAL, monitors), repeat(self.optional)))
+            and all(map(is_, map(_TABLE, monitors), repeat(self.table)))
+            and all(map(is_, map(_PLOTTER, monitors), repeat(None)))
+            and list(map(_ROW, monitors)) == self.rows
+        )
+
+
+class BatchedRounds:
+    """The guest manager's batched rounds: the last round's plan kept for the next."""
+
+    def __init__(self) -> None:
+        self._plan: _Plan | None = None
+
+    def plan(self, monitors: Sequence[Any]) -> _Plan | None:
+        """The plan of a batched round of ``monitors``; None if they cannot be batched."""
+        plan = self._plan
+        if plan is not None and plan.fits(monitors):
+            return plan
+        self._plan = plan = _new_plan(monitors)
+        return plan
+
+
+def _new_plan(monitors: Sequence[Any]) -> _Plan | None:
     if not batchable(monitors):
-        return False
-    count = len(monitors)
-    alive = [not monitor._terminate for monitor in monitors]
+        return None
     first = monitors[0]
     optional = first.known_fields(first.collectors)
     required = first.fields
@@ -120,18 +177,30 @@ def collect_batched(monitors: Sequence[Any]) -> bool:
         if monitor.fields is None or monitor.optional_fields is not optional:
             monitor.known_fields(monitor.collectors)  # a new monitor: asked once
             if monitor.optional_fields != optional or monitor.fields != required:
-                return False  # collectors whose fields differ by guest: one by one
+                return None  # collectors whose fields differ by guest: one by one
             monitor.optional_fields = optional  # one set shared: the check above is `is` from now on
         elif monitor.fields != required:
-            return False
+            return None
+    return _Plan(monitors, required, optional)
+
+
+def collect_batched(monitors: Sequence[Any], rounds: BatchedRounds | None = None) -> bool:
+    """Collect ``monitors`` in one batched round; False (nothing done) if they cannot be.
+    ``rounds`` keeps what the next round of the same monitors can use again."""
+    plan = (rounds or BatchedRounds()).plan(monitors)
+    if plan is None:
+        return False
+    count = len(monitors)
+    alive = [not monitor._terminate for monitor in monitors]
+    required, optional = plan.required, plan.optional
     merged: dict[str, list[Any]] = {}
-    for position, collector in enumerate(first.collectors):
-        producer = getattr(type(collector), "collect_columns", None)
+    for position, collectors in enumerate(plan.by_position):
+        producer = getattr(type(collectors[0]), "collect_columns", None)
         columns = None
         if producer is not None:
-            columns = producer([monitor.collectors[position] for monitor in monitors], alive)
+            columns = producer(collectors, alive)
         if columns is None:
-            columns = _columns_by_collect(monitors, position, alive)
+            columns = _columns_by_collect(monitors, position, alive, collectors)
         _merge(merged, columns)
     ready = alive
     for name in required:
@@ -147,17 +216,22 @@ def collect_batched(monitors: Sequence[Any]) -> bool:
             merged[name] = [None] * count
         elif _has_missing(values):
             merged[name] = [None if value is MISSING else value for value in values]
-    table = first.table
+    table = plan.table
     with table.lock:
         # a monitor dropped meanwhile: its row may already belong to another guest
-        chosen = [index for index in range(count) if ready[index] and not monitors[index]._terminate]
+        if all(ready) and not any(map(_TERMINATE, monitors)):
+            chosen: Sequence[int] = range(count)
+        else:
+            chosen = [index for index in range(count) if ready[index] and not monitors[index]._terminate]
         if len(chosen) == count:
-            table.append_columns([monitor.row for monitor in monitors], merged)
+            table.append_columns(plan.rows, merged)
         elif chosen:
             table.append_columns(
                 [monitors[index].row for index in chosen],
                 {name: [values[index] for index in chosen] for name, values in merged.items()},
             )
+    if len(chosen) == count and all(map(is_, map(_READY, monitors), repeat(True))):
+        return True  # every guest stored, and ready already
     for index, monitor in enumerate(monitors):
         if ready[index] and not monitor._terminate:
             if monitor.ready is not True:

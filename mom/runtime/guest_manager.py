@@ -25,7 +25,7 @@ import time
 from typing import Any
 
 from mom.config import Settings
-from mom.runtime.batch import collect_batched
+from mom.runtime.batch import BatchedRounds, collect_batched
 from mom.runtime.entity import Entity
 from mom.runtime.gc_pause import gc_paused
 from mom.runtime.guest_monitor import GuestMonitor
@@ -71,6 +71,7 @@ class GuestManager(threading.Thread):
         self.multi_thread = self.settings.guest_manager_multi_thread
         #: collection rounds batched when the guests' collectors allow it (mom.runtime.batch)
         self.batched = True
+        self._batched_rounds = BatchedRounds()  # what one round can use again in the next
         self.work: queue.Queue[Any] = queue.Queue()
         #: monitors queued or being collected (a slow guest is not queued twice)
         self.pending: set[int] = set()
@@ -236,7 +237,7 @@ class GuestManager(threading.Thread):
         if not self.batched or self.stop.is_set():
             return False
         try:
-            return collect_batched(monitors)
+            return collect_batched(monitors, self._batched_rounds)
         except Exception:
             self.logger.exception("GuestManager: batched collection failed; collecting guest by guest")
             return False

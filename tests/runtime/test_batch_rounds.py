@@ -97,8 +97,8 @@ def batched_rounds(monkeypatch):
     outcomes = []
     real = guest_manager_module.collect_batched
 
-    def recording(monitors):
-        outcomes.append(real(monitors))
+    def recording(monitors, *rounds):
+        outcomes.append(real(monitors, *rounds))
         return outcomes[-1]
 
     monkeypatch.setattr(guest_manager_module, "collect_batched", recording)
@@ -394,5 +394,58 @@ def test_memory_columns_are_memory_samples_by_field(tmp_path):
         assert list(failures) == [1] and isinstance(failures[1], HypervisorInterfaceError)
         assert all(values[1] is MISSING for values in columns.values())
         assert columns["mem_unused"][0] == samples[0]["mem_unused"] and columns["mem_unused"][2] == samples[2]["mem_unused"]
+    finally:
+        rig.close()
+
+
+def test_balloon_and_cpu_tune_columns_are_their_samples_by_field(tmp_path):
+    """The columns a batched round takes at once are the per-guest answers by field; a
+    guest whose cached XML was dropped (an event) sends the round guest by guest."""
+    from mom.plugins.collectors.base import transpose
+
+    rig = LibvirtTickRig(str(tmp_path), 3)
+    try:
+        iface = rig.iface
+        rig.guest_manager.collect_guests()  # the XML and scheduler parameters cached
+        uuids = [monitor.properties["uuid"] for monitor in rig.guest_manager.guests.values()]
+        iface.prefetch()
+        iface.memory_columns(uuids)
+        balloon, cpu = iface.balloon_columns(uuids), iface.cpu_tune_columns(uuids)
+        assert balloon == transpose(iface.balloon_samples(uuids))
+        assert cpu == transpose(iface.cpu_tune_samples(uuids))
+        assert len(balloon["balloon_cur"]) == 3 and set(cpu) >= {"vcpu_quota", "vcpu_period", "vcpu_count"}
+        iface._on_event(uuids[1], "tunable", ())
+        assert iface.balloon_columns(uuids) is None and iface.cpu_tune_columns(uuids) is None
+        assert transpose(iface.balloon_samples(uuids)) == balloon  # read again, the same
+    finally:
+        rig.close()
+
+
+def test_call_each_answers_every_call_after_a_failed_one(tmp_path):
+    """One C-level pass over the calls; a failing call gives its error in its place and
+    the calls after it are still made, each counted once."""
+    import libvirt
+
+    from mom.errors import HypervisorInterfaceError
+
+    rig = LibvirtTickRig(str(tmp_path), 1)
+    try:
+        connection = rig.iface.connection
+        made = []
+
+        def answer(value):
+            def call():
+                made.append(value)
+                if value == 2:
+                    raise libvirt.libvirtError("refused")
+                return value
+
+            return call
+
+        before = connection.calls_by_name().get("probe", 0)
+        results = connection.call_each("probe", [answer(v) for v in range(5)], [f"dom{v}" for v in range(5)])
+        assert [r for r in results if not isinstance(r, HypervisorInterfaceError)] == [0, 1, 3, 4]
+        assert isinstance(results[2], HypervisorInterfaceError) and "dom2" in str(results[2])
+        assert made == [0, 1, 2, 3, 4] and connection.calls_by_name()["probe"] - before == 5
     finally:
         rig.close()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
-from operator import itemgetter
+from itertools import repeat
+from operator import attrgetter, is_, itemgetter
 from typing import IO, Any, Mapping, Sequence
 
 from mom.dsl.sandbox import MISSING
@@ -121,6 +122,19 @@ def get_collectors(config_str: str, properties: dict[str, Any], global_config: A
     return collectors
 
 
+_UUID = attrgetter("uuid")
+
+
+def uuids_of(collectors: Sequence[Any]) -> list[Any]:
+    """The collectors' ``uuid`` attributes (one C-level pass)."""
+    return list(map(_UUID, collectors))
+
+
+def all_share(collectors: Sequence[Any], name: str, value: Any) -> bool:
+    """Whether every collector's attribute ``name`` is ``value`` itself (one C-level pass)."""
+    return all(map(is_, map(attrgetter(name), collectors), repeat(value)))
+
+
 def transpose(samples: Sequence[Any]) -> dict[str, list[Any]]:
     """Per-guest dicts (None: nothing) as columns, MISSING where a guest lacks a field."""
     if samples and samples[0] is not None and None not in samples and len(set(map(len, samples))) == 1:
@@ -153,12 +167,41 @@ def samples_columns(
     given, returns what the collector's ``collect()`` would (it notes what it tracks)."""
     iface = collectors[0].iface
     samples_of = getattr(iface, method, None)
-    if samples_of is None or cls.collect is not base.collect or any(c.iface is not iface for c in collectors):
+    if samples_of is None or cls.collect is not base.collect or not all_share(collectors, "iface", iface):
         return None
-    samples = samples_of([collector.uuid for collector in collectors])
+    samples = samples_of(uuids_of(collectors))
     if note is not None:
         samples = [note(collector, sample) for collector, sample in zip(collectors, samples)]
     for index, ok in enumerate(alive):
         if not ok:
             samples[index] = None
     return transpose(samples)
+
+
+def interface_columns(
+    cls: type, base: type, collectors: list[Any], alive: list[bool], method: str
+) -> dict[str, list[Any]] | None:
+    """A batched round's columns straight from ``iface.<method>(uuids)`` (an interface
+    that answers many guests at once with columns, or None when it cannot this round);
+    None (see :func:`samples_columns`) if it cannot, or ``cls`` overrides ``base``'s
+    ``collect``.  The guests not alive are MISSING."""
+    iface = collectors[0].iface
+    columns_of = getattr(iface, method, None)
+    if columns_of is None or cls.collect is not base.collect or not all_share(collectors, "iface", iface):
+        return None
+    columns = columns_of(uuids_of(collectors))
+    if columns is None:
+        return None
+    return without_dead(columns, alive)
+
+
+def without_dead(columns: dict[str, list[Any]], alive: list[bool]) -> dict[str, list[Any]]:
+    """``columns`` with the values of the guests not alive MISSING (copies, if any is not)."""
+    if all(alive):
+        return columns
+    dead = [index for index, ok in enumerate(alive) if not ok]
+    columns = {name: list(values) for name, values in columns.items()}
+    for values in columns.values():
+        for index in dead:
+            values[index] = MISSING
+    return columns

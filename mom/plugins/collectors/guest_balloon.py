@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
-from mom.plugins.collectors.base import Collector, samples_columns
+from mom.plugins.collectors.base import Collector, interface_columns, samples_columns
 
 __all__ = ["GuestBalloon", "GuestBalloonOptional"]
 
@@ -45,7 +45,13 @@ class GuestBalloon(Collector):
 
     @classmethod
     def collect_columns(cls, collectors: list[Any], alive: list[bool]) -> dict[str, list[Any]] | None:
-        """A batched round: libvirt's ``balloon_samples`` for every guest; None: ask each ``collect()``."""
+        """A batched round: libvirt's ``balloon_columns`` (every guest answered), else its
+        ``balloon_samples`` for every guest; None: ask each ``collect()``."""
+        columns = interface_columns(cls, GuestBalloon, collectors, alive, "balloon_columns")
+        if columns is not None:
+            for collector in collectors:
+                collector.info_available = True  # as _noted notes an answer
+            return columns
         return samples_columns(cls, GuestBalloon, collectors, alive, "balloon_samples", note=cls._noted)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from mom.plugins.collectors.base import Collector, samples_columns
+from mom.plugins.collectors.base import Collector, interface_columns, samples_columns
 
 __all__ = ["GuestCpuTune"]
 
@@ -32,5 +32,9 @@ class GuestCpuTune(Collector):
 
     @classmethod
     def collect_columns(cls, collectors: list[Any], alive: list[bool]) -> dict[str, list[Any]] | None:
-        """A batched round: libvirt's ``cpu_tune_samples`` for every guest; None: ask each ``collect()``."""
+        """A batched round: libvirt's ``cpu_tune_columns`` (every guest cached), else its
+        ``cpu_tune_samples`` for every guest; None: ask each ``collect()``."""
+        columns = interface_columns(cls, GuestCpuTune, collectors, alive, "cpu_tune_columns")
+        if columns is not None:
+            return columns
         return samples_columns(cls, GuestCpuTune, collectors, alive, "cpu_tune_samples")

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import copy
+import operator
+from itertools import repeat
 from typing import Any, Callable, Mapping
 
 from mom.dsl.sandbox import MISSING
 from mom.plugins.collectors import io_tune
-from mom.plugins.collectors.base import Collector
+from mom.plugins.collectors.base import Collector, all_share, uuids_of
 from mom.plugins.collectors.io_tune import DiskIoTune
 
 __all__ = ["GuestIoTune", "GuestIoTuneOptional", "match_io_tunes"]
 
 _FIELDS = frozenset({"io_tune", "io_tune_current"})
+_TOKEN = operator.attrgetter("_token")
+_TOKENS = operator.attrgetter("_tokens")
+_SAMPLE = operator.attrgetter("_sample")
+_TUNES = operator.itemgetter("io_tune")
+_STATES = operator.itemgetter("io_tune_current")
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -136,12 +143,17 @@ class GuestIoTune(Collector):
         if (
             tokens_of is None
             or cls.collect is not GuestIoTune.collect
-            or any(c.hypervisor_iface is not iface or not c._tokens for c in collectors)
+            or not all_share(collectors, "hypervisor_iface", iface)
+            or not all(map(_TOKENS, collectors))
         ):
             return None
-        known: list[Any] = []
+        tokens = tokens_of(uuids_of(collectors))
+        known = cls._known_at_once(collectors, tokens, alive)
+        if known is not None:
+            return known
+        known = []
         append, unchanged = known.append, io_tune.disks_unchanged
-        for collector, token, ok in zip(collectors, tokens_of([c.uuid for c in collectors]), alive):
+        for collector, token, ok in zip(collectors, tokens, alive):
             sample = collector._sample
             if (
                 ok
@@ -154,6 +166,32 @@ class GuestIoTune(Collector):
             else:
                 append(MISSING)
         return known
+
+    @staticmethod
+    def _known_at_once(collectors: list[Any], tokens: list[Any], alive: list[bool]) -> list[Any] | None:
+        """known_samples' usual round in C-level passes: every guest alive, with a sample,
+        and its configuration token the one of last time (the same object); the samples,
+        MISSING where a policy changed some record.  None: guest by guest."""
+        if (
+            not all(alive)
+            or not all(map(operator.is_, tokens, map(_TOKEN, collectors)))
+            or any(map(operator.is_, tokens, repeat(None)))
+        ):
+            return None
+        samples = list(map(_SAMPLE, collectors))
+        # the guests without an IO policy have None, the same again
+        held = samples if not any(map(operator.is_, samples, repeat(None))) else [s for s in samples if s is not None]
+        try:
+            changed = io_tune.disks_maybe_changed(list(map(_TUNES, held)), list(map(_STATES, held)))
+        except (KeyError, TypeError):
+            return None  # not a sample collect() makes: guest by guest
+        if changed and held is not samples:
+            positions = [position for position, sample in enumerate(samples) if sample is not None]
+            changed = [positions[index] for index in changed]
+        for position in changed:
+            if not _unchanged(samples[position]):
+                samples[position] = MISSING
+        return samples
 
     def _collect(self) -> dict[str, Any] | None:
         policies = self.hypervisor_iface.getVmIoTunePolicy(self.uuid)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
-from mom.dsl.sandbox import MISSING
 from mom.errors import HypervisorInterfaceError
-from mom.plugins.collectors.base import Collector, transpose
+from mom.plugins.collectors.base import Collector, all_share, transpose, uuids_of, without_dead
 
 __all__ = ["GuestMemory", "GuestMemoryOptional"]
 
@@ -58,13 +57,13 @@ class GuestMemory(Collector):
         (libvirt's ``memory_samples``); None: ask each ``collect()``."""
         iface = collectors[0].iface
         columns_of = getattr(iface, "memory_columns", None)
-        if columns_of is not None and cls.collect is GuestMemory.collect and all(c.iface is iface for c in collectors):
-            return cls._from_columns(collectors, alive, *columns_of([collector.uuid for collector in collectors]))
+        if columns_of is not None and cls.collect is GuestMemory.collect and all_share(collectors, "iface", iface):
+            return cls._from_columns(collectors, alive, *columns_of(uuids_of(collectors)))
         samples_of = getattr(iface, "memory_samples", None)
-        if samples_of is None or cls.collect is not GuestMemory.collect or any(c.iface is not iface for c in collectors):
+        if samples_of is None or cls.collect is not GuestMemory.collect or not all_share(collectors, "iface", iface):
             return None
         samples: list[Any] = []
-        for collector, sample in zip(collectors, samples_of([collector.uuid for collector in collectors])):
+        for collector, sample in zip(collectors, samples_of(uuids_of(collectors))):
             if isinstance(sample, HypervisorInterfaceError):
                 sample = collector._unavailable(sample)
             else:
@@ -86,13 +85,7 @@ class GuestMemory(Collector):
                 collector._unavailable(failures[position])
             else:
                 collector.stats_available = True
-        dead = [index for index, ok in enumerate(alive) if not ok]
-        if dead:
-            columns = {name: list(values) for name, values in columns.items()}
-            for values in columns.values():
-                for index in dead:
-                    values[index] = MISSING
-        return columns
+        return without_dead(columns, alive)
 
 
 class GuestMemoryOptional(GuestMemory):

@@ -36,11 +36,13 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Callable
 from urllib.parse import urlparse
 
 import libvirt
 
+from mom.dsl.sandbox import MISSING
 from mom.errors import HypervisorInterfaceError
 from mom.plugins import procfs
 from mom.plugins.collectors.base import transpose
@@ -77,6 +79,28 @@ _BULK_FLAGS = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE | libvirt.VIR_CON
 _MEMORY_FIELDS = tuple(MEMORY_STATS_MAP.values())
 _memory_values = operator.itemgetter(*MEMORY_STATS_MAP)
 
+_SECOND = operator.itemgetter(1)
+_HANDLE = operator.attrgetter("handle")
+_XML = operator.attrgetter("xml")
+_XML_EPOCH = operator.attrgetter("xml_epoch")
+_SCHED = operator.attrgetter("sched")
+_SCHED_EPOCH = operator.attrgetter("sched_epoch")
+_MEMORY_STATS = operator.attrgetter("memoryStats")
+_MAX_MEMORY = operator.attrgetter("max_memory")
+_MIN_GUARANTEE = operator.attrgetter("min_guarantee")
+_VCPUS = operator.attrgetter("vcpus")
+_VCPU_LIMIT = operator.attrgetter("vcpu_limit")
+
+
+def _has_none(values: list[Any]) -> bool:
+    """Whether a list holds None (by identity, at C speed: no ``==`` called)."""
+    return any(map(operator.is_, values, repeat(None)))
+
+
+def _all_equal(values: Any, value: Any) -> bool:
+    return all(map(operator.eq, values, repeat(value)))
+
+
 #: write order for ksmTune: merge_across_nodes only changes while KSM is stopped
 _KSM_ORDER = {"merge_across_nodes": 0, "pages_to_scan": 1, "sleep_millisecs": 2, "run": 3}
 
@@ -106,6 +130,11 @@ class _Round:
     records: dict[str, dict[str, Any]]  # uuid -> getAllDomainStats record
     #: uuid -> memoryStats() fetched in this round (drivers without bulk balloon stats)
     memory: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: how many of the records have the balloon group (all: QEMU's; none: the test driver's)
+    bulk_balloon: int = 0
+    #: the last guest list a batched step asked about, with its records and cache
+    #: entries in that order (see LibvirtInterface._aligned)
+    aligned: tuple[list[str], list[dict[str, Any]], list[_Domain]] | None = None
 
 
 @dataclass
@@ -302,20 +331,27 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
             self._round = None
             self.logger.debug("libvirt: no bulk statistics this round: %s", error)
             return
-        by_uuid: dict[str, dict[str, Any]] = {}
         domains = self._domains
         uuids = self._uuids
-        stale = []
-        for domain, record in records:
-            # the raw UUID is a cheaper read than UUIDString(); its text is remembered
-            raw = domain.UUID()
-            uuid = uuids.get(raw)
-            if uuid is None:
-                uuid = uuids[raw] = domain.UUIDString()
-            by_uuid[uuid] = record
-            entry = domains.get(uuid)
-            if entry is None or entry.handle is None:
-                stale.append((uuid, domain))
+        # the raw UUID is a cheaper read than UUIDString(); its text is remembered
+        raws = [domain.UUID() for domain, _record in records]
+        names = list(map(uuids.get, raws))
+        if _has_none(names):
+            for position, name in enumerate(names):
+                if name is None:
+                    names[position] = uuids[raws[position]] = records[position][0].UUIDString()
+        by_uuid = dict(zip(names, map(_SECOND, records)))
+        # the domains without a cache entry or handle yet (after the first round: none,
+        # found in C-level passes)
+        entries = list(map(domains.get, names))
+        stale: list[tuple[str, Any]] = []
+        if _has_none(entries) or _has_none(list(map(_HANDLE, entries))):
+            stale = [
+                (name, records[position][0])
+                for position, (name, entry) in enumerate(zip(names, entries))
+                if entry is None or entry.handle is None
+            ]
+        bulk_balloon = sum(map(operator.contains, by_uuid.values(), repeat("balloon.current")))
         with self.lock:
             for uuid, handle in stale:
                 entry = domains.get(uuid)
@@ -327,7 +363,7 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
                     del domains[uuid]  # not running any more
             if len(uuids) > 2 * len(by_uuid) + 64:
                 self._uuids = {raw: uuid for raw, uuid in uuids.items() if uuid in by_uuid}
-            self._round = _Round(self._rounds, time.monotonic(), by_uuid)
+            self._round = _Round(self._rounds, time.monotonic(), by_uuid, bulk_balloon=bulk_balloon)
 
     def _bulk_stats(self, conn: libvirt.virConnect) -> list[tuple[Any, dict[str, Any]]]:
         call = self.connection.call
@@ -474,6 +510,9 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         where a guest has none) and the errors by position (those guests' values all
         MISSING): the usual round, every statistic of every ``memoryStats()``
         reported, is one C-level pass per field, no dict per guest."""
+        at_once = self._memory_columns_at_once(uuids)
+        if at_once is not None:
+            return at_once
         results, found = self._memory_round(uuids)
         count = len(uuids)
         if found and len(found) == count:
@@ -488,6 +527,73 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
             results[position] = self._stats_of(uuids[position], raw)
         failures = {p: r for p, r in enumerate(results) if isinstance(r, HypervisorInterfaceError)}
         return transpose([None if p in failures else r for p, r in enumerate(results)]), failures
+
+    def _aligned(self, uuids: list[str]) -> tuple[_Round, list[dict[str, Any]], list[_Domain]] | None:
+        """This round, and its records and the cache entries of ``uuids`` in that order,
+        found in C-level passes (and kept for the round's next step asking about the same
+        guests); None if there is no current round, or a guest is not in it or not cached
+        with a handle (the guest-by-guest path then)."""
+        current = self._current_round()
+        if current is None:
+            return None
+        aligned = current.aligned
+        if aligned is not None and aligned[0] == uuids:
+            return current, aligned[1], aligned[2]
+        records = list(map(current.records.get, uuids))
+        entries = list(map(self._domains.get, uuids))
+        if _has_none(records) or _has_none(entries) or _has_none(list(map(_HANDLE, entries))):
+            return None
+        current.aligned = (list(uuids), records, entries)
+        return current, records, entries
+
+    def _current_xmls(self, entries: list[_Domain]) -> list[DomainXml] | None:
+        """The cached domain XML of each entry, or None if one is not cached for now."""
+        epoch = self._epoch()
+        xmls = list(map(_XML, entries))
+        if epoch is None or _has_none(xmls) or not _all_equal(map(_XML_EPOCH, entries), epoch):
+            return None
+        return xmls
+
+    def _memory_columns_at_once(
+        self, uuids: list[str]
+    ) -> tuple[dict[str, list[Any]], dict[int, HypervisorInterfaceError]] | None:
+        """:meth:`memory_columns` when every guest of the round answers alike, in C-level
+        passes: QEMU's bulk records, each with every balloon statistic, or the test
+        driver's records (no balloon group), each guest's ``memoryStats()`` asked and
+        answered in full.  None: guest by guest (:meth:`_memory_round`)."""
+        aligned = self._aligned(uuids)
+        if aligned is None:
+            return None
+        current, records, entries = aligned
+        count = len(uuids)
+        if current.bulk_balloon == count:
+            try:
+                columns = {field: list(map(operator.itemgetter(key), records)) for key, field in BULK_MEMORY_MAP.items()}
+            except KeyError:
+                return None  # some statistic missing: getVmMemoryStats' rules, guest by guest
+            for entry in entries:
+                entry.had_stats = True
+            return columns, {}
+        if current.bulk_balloon or current.memory:
+            return None
+        answers = self.connection.call_each("memoryStats", list(map(_MEMORY_STATS, map(_HANDLE, entries))), entries)
+        if any(map(isinstance, answers, repeat(HypervisorInterfaceError))):
+            # a guest failed (rare): the others' answers kept for the round, each guest's
+            # sample as memory_samples gives it
+            results: list[Any] = []
+            for uuid, answer in zip(uuids, answers):
+                if not isinstance(answer, HypervisorInterfaceError):
+                    current.memory[uuid] = answer
+                    answer = self._stats_of(uuid, answer)
+                results.append(answer)
+            failures = {p: r for p, r in enumerate(results) if isinstance(r, HypervisorInterfaceError)}
+            return transpose([None if p in failures else r for p, r in enumerate(results)]), failures
+        # kept for the round (getVmBalloonInfo reads "actual" from them)
+        current.memory.update(zip(uuids, answers))
+        try:
+            return {field: list(map(operator.itemgetter(key), answers)) for key, field in MEMORY_STATS_MAP.items()}, {}
+        except KeyError:
+            return None  # a guest without some statistic: guest by guest (answers kept)
 
     def _memory_round(self, uuids: list[str]) -> tuple[list[Any], list[tuple[int, dict[str, Any]]]]:
         """A batched round's memory statistics: the answers of the guests done (a dict
@@ -587,6 +693,31 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
             results.append(self.getVmBalloonInfo(uuid))
         return results
 
+    def balloon_columns(self, uuids: list[str]) -> dict[str, list[Any]] | None:
+        """:meth:`balloon_samples` as columns, in C-level passes, when every guest's
+        answer comes alike (the domain XML cached; QEMU's bulk records each with the
+        balloon's size and maximum, or the test driver's ``memoryStats()`` of this round
+        each with ``actual``); None: ask :meth:`balloon_samples`."""
+        aligned = self._aligned(uuids)
+        if aligned is None:
+            return None
+        current, records, entries = aligned
+        xmls = self._current_xmls(entries)
+        if xmls is None:
+            return None
+        try:
+            if current.bulk_balloon == len(uuids):
+                maximum = list(map(operator.itemgetter("balloon.maximum"), records))
+                balloon = list(map(operator.itemgetter("balloon.current"), records))
+            elif current.bulk_balloon:
+                return None
+            else:
+                maximum = list(map(_MAX_MEMORY, xmls))
+                balloon = list(map(operator.itemgetter("actual"), map(current.memory.__getitem__, uuids)))
+        except (KeyError, TypeError):
+            return None  # a guest without its round's statistics: guest by guest
+        return {"balloon_max": maximum, "balloon_cur": balloon, "balloon_min": list(map(_MIN_GUARANTEE, xmls))}
+
     @_action
     def setVmBalloonTarget(self, uuid: str, target: int) -> None:
         handle, entry = self._handle(uuid)
@@ -642,6 +773,39 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
                 entry.cpu_tune = (entry.xml, entry.sched, count, answer)
             results.append(answer)
         return results
+
+    def cpu_tune_columns(self, uuids: list[str]) -> dict[str, list[Any]] | None:
+        """:meth:`cpu_tune_samples` as columns, in C-level passes, when every guest's
+        domain XML and scheduler parameters are cached (and the vCPU counts come alike:
+        every bulk record has ``vcpu.current``, or none has); None: ask
+        :meth:`cpu_tune_samples`."""
+        aligned = self._aligned(uuids)
+        if aligned is None:
+            return None
+        _current, records, entries = aligned
+        xmls = self._current_xmls(entries)
+        if xmls is None:
+            return None
+        scheds = list(map(_SCHED, entries))
+        if _has_none(scheds) or not _all_equal(map(_SCHED_EPOCH, entries), self._epoch()):
+            return None
+        try:
+            counts = list(map(operator.itemgetter("vcpu.current"), records))
+        except KeyError:
+            if any(map(operator.contains, records, repeat("vcpu.current"))):
+                return None
+            counts = list(map(_VCPUS, xmls))
+        count = len(uuids)
+        columns: dict[str, list[Any]] = {"vcpu_user_limit": list(map(_VCPU_LIMIT, xmls))}
+        columns.update(transpose(scheds))  # every scheduler parameter (MISSING where one has none)
+        for name in ("vcpu_quota", "vcpu_period"):  # 0 where the driver has none
+            values = columns.get(name)
+            if values is None:
+                columns[name] = [0] * count
+            elif _has_none(values) or any(map(operator.is_, values, repeat(MISSING))):
+                columns[name] = [0 if value is None or value is MISSING else value for value in values]
+        columns["vcpu_count"] = counts
+        return columns
 
     @_action
     def setVmCpuTune(self, uuid: str, quota: int, period: int) -> None:
@@ -778,6 +942,11 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
     def config_tokens(self, uuids: list[str]) -> list[Any]:
         """:meth:`config_token` of many guests at once (a batched round): the cached
         XML of those whose cache is current, without a lookup each."""
+        aligned = self._aligned(uuids)
+        if aligned is not None:
+            xmls = self._current_xmls(aligned[2])
+            if xmls is not None:
+                return xmls  # every one cached: found in C-level passes
         epoch = self._epoch()
         domains = self._domains
         tokens: list[Any] = []

@@ -18,9 +18,11 @@ A virDomain's ``name()``, ``UUIDString()`` and ``ID()`` read the handle: they ar
 from __future__ import annotations
 
 import logging
+import operator
 import threading
 import time
 from collections import Counter
+from itertools import islice
 from typing import Any, Callable
 
 import libvirt
@@ -304,12 +306,15 @@ class LibvirtConnection:
             self._counts[name] += len(functions)
             self.total_calls += len(functions)
         results: list[Any] = []
-        append = results.append
-        for function, domain in zip(functions, domains):
+        count = len(functions)
+        while len(results) < count:
             try:
-                append(function())
+                # one C-level pass; a call that fails stops it with the answers so far
+                # kept in ``results`` (list.extend keeps what it appended), and the pass
+                # goes on after the failed one
+                results.extend(map(operator.call, islice(functions, len(results), None)))
             except (libvirt.libvirtError, LookupError, TypeError, ValueError) as error:
-                append(self._failure(name, domain, True, error))
+                results.append(self._failure(name, domains[len(results)], True, error))
         return results
 
     def _failure(self, name: str, domain: object, query: bool, error: BaseException) -> HypervisorInterfaceError:
