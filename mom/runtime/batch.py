@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 from mom.dsl.sandbox import MISSING
 from mom.errors import CollectionError, FatalError, HypervisorInterfaceError
-from mom.plugins.collectors.base import transpose
+from mom.plugins.collectors.base import Peers, transpose
 
 __all__ = ["collect_batched", "batchable", "BatchedRounds"]
 
@@ -135,7 +135,10 @@ class _Plan:
         self.field_sets = list(map(_FIELDS, monitors))
         self.rows = list(map(_ROW, monitors))
         self.table = monitors[0].table
-        self.by_position = [list(map(itemgetter(position), self.collector_lists)) for position in range(len(monitors[0].collectors))]
+        # a tuple of a kind that remembers what its collectors were made with
+        self.by_position = [
+            Peers(map(itemgetter(position), self.collector_lists)) for position in range(len(monitors[0].collectors))
+        ]
         self.required = required
         self.optional = optional
 

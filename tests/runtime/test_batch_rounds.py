@@ -449,3 +449,25 @@ def test_call_each_answers_every_call_after_a_failed_one(tmp_path):
         assert made == [0, 1, 2, 3, 4] and connection.calls_by_name()["probe"] - before == 5
     finally:
         rig.close()
+
+
+def test_peers_read_what_collectors_were_made_with_once():
+    from mom.plugins.collectors.base import Peers, all_share, uuids_of
+
+    class Made:
+        def __init__(self, uuid, iface):
+            self.uuid, self.iface = uuid, iface
+
+    iface, other = object(), object()
+    collectors = [Made(f"u{n}", iface) for n in range(4)]
+    peers = Peers(collectors)
+    assert list(peers) == collectors and uuids_of(peers) == ["u0", "u1", "u2", "u3"]
+    assert all_share(peers, "iface", iface) and not all_share(peers, "iface", other)
+    uuids_of(peers).append("changed by a caller")  # a copy each time: the memo stays
+    assert uuids_of(peers) == ["u0", "u1", "u2", "u3"]
+    mixed = Peers([*collectors[:3], Made("u3", other)])
+    assert not all_share(mixed, "iface", iface) and not all_share(mixed, "iface", other)
+    # a plain list is read every time (nothing says its collectors stay the same)
+    assert all_share(collectors, "iface", iface)
+    collectors[0].iface = other
+    assert not all_share(collectors, "iface", iface)

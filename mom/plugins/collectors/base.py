@@ -123,15 +123,50 @@ def get_collectors(config_str: str, properties: dict[str, Any], global_config: A
 
 
 _UUID = attrgetter("uuid")
+_NOT_SHARED = object()
+
+
+class Peers(tuple):
+    """The collectors at one position of a batched round's guests, in the guests' order
+    (:mod:`mom.runtime.batch` keeps them while the guests stay the same).  What a
+    collector is given when it is made (its interface, its guest's UUID) is read from
+    all of them once here, not every round: a pass over a thousand collectors scattered
+    in memory costs a quarter of a millisecond."""
+
+    def __init__(self, _collectors: Any = ()) -> None:
+        self._fixed: dict[str, Any] = {}
+
+    def fixed(self, name: str) -> list[Any]:
+        """Every collector's attribute ``name``, as it was the first time asked (a copy)."""
+        values = self._fixed.get(name)
+        if values is None:
+            values = self._fixed[name] = list(map(attrgetter(name), self))
+        return list(values)
+
+    def shared(self, name: str) -> Any:
+        """The value every collector's attribute ``name`` is (the same object), as it
+        was the first time asked; :data:`_NOT_SHARED` if they differ."""
+        key = "shared " + name
+        value = self._fixed.get(key)
+        if value is None:
+            first = getattr(self[0], name) if self else _NOT_SHARED
+            same = all(map(is_, map(attrgetter(name), self), repeat(first)))
+            value = self._fixed[key] = first if same and first is not None else _NOT_SHARED
+        return value
 
 
 def uuids_of(collectors: Sequence[Any]) -> list[Any]:
-    """The collectors' ``uuid`` attributes (one C-level pass)."""
+    """The collectors' ``uuid`` attributes (one C-level pass; once, for :class:`Peers`)."""
+    if type(collectors) is Peers:
+        return collectors.fixed("uuid")
     return list(map(_UUID, collectors))
 
 
 def all_share(collectors: Sequence[Any], name: str, value: Any) -> bool:
-    """Whether every collector's attribute ``name`` is ``value`` itself (one C-level pass)."""
+    """Whether every collector's attribute ``name`` is ``value`` itself (one C-level
+    pass; once, for :class:`Peers`)."""
+    if type(collectors) is Peers and value is not None:
+        return collectors.shared(name) is value
     return all(map(is_, map(attrgetter(name), collectors), repeat(value)))
 
 
