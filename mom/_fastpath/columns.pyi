@@ -1,6 +1,7 @@
 """Type stubs of the sample store's column helpers (mom/_fastpath/columns.pyx); the
 references are ``SampleTable._encode_column`` (mom/runtime/table.py) and
-``disks_unchanged`` / ``disks_maybe_changed`` (mom/plugins/collectors/io_tune.py)."""
+``disks_unchanged`` / ``disks_maybe_changed`` (mom/plugins/collectors/io_tune.py) and
+``field_columns`` (mom/plugins/collectors/base.py)."""
 
 from typing import Any
 
@@ -12,3 +13,4 @@ def encode_column(
 ) -> list[int]: ...
 def disks_unchanged(tunes: Any, states: Any) -> bool: ...
 def disks_maybe_changed(tunes_column: list[Any], states_column: list[Any]) -> list[int]: ...
+def field_columns(records: list[Any], keys: Any) -> list[list[Any]] | None: ...

@@ -400,7 +400,8 @@ def test_memory_columns_are_memory_samples_by_field(tmp_path):
 
 def test_balloon_and_cpu_tune_columns_are_their_samples_by_field(tmp_path):
     """The columns a batched round takes at once are the per-guest answers by field; a
-    guest whose cached XML was dropped (an event) sends the round guest by guest."""
+    guest whose cached XML was dropped (an event) sends the next round guest by guest
+    (the round under way keeps the XML it found: the event counts from the next one)."""
     from mom.plugins.collectors.base import transpose
 
     rig = LibvirtTickRig(str(tmp_path), 3)
@@ -415,6 +416,9 @@ def test_balloon_and_cpu_tune_columns_are_their_samples_by_field(tmp_path):
         assert cpu == transpose(iface.cpu_tune_samples(uuids))
         assert len(balloon["balloon_cur"]) == 3 and set(cpu) >= {"vcpu_quota", "vcpu_period", "vcpu_count"}
         iface._on_event(uuids[1], "tunable", ())
+        assert iface.balloon_columns(uuids) == balloon  # this round's XML, found already
+        iface.prefetch()
+        iface.memory_columns(uuids)
         assert iface.balloon_columns(uuids) is None and iface.cpu_tune_columns(uuids) is None
         assert transpose(iface.balloon_samples(uuids)) == balloon  # read again, the same
     finally:
@@ -471,3 +475,67 @@ def test_peers_read_what_collectors_were_made_with_once():
     assert all_share(collectors, "iface", iface)
     collectors[0].iface = other
     assert not all_share(collectors, "iface", iface)
+
+
+class _Mapping:
+    """A record that is not a dict (field_columns' generic path)."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def __getitem__(self, key):
+        return self.values[key]
+
+
+def field_columns_cases():
+    records = [{"a": n, "b": str(n), "c": None} for n in range(5)]
+    return [
+        (records, ["a", "b"], [[0, 1, 2, 3, 4], ["0", "1", "2", "3", "4"]]),
+        (records, ("c",), [[None] * 5]),
+        (records, [], []),
+        ([], ["a"], [[]]),
+        ([*records, {"a": 9}], ["a", "b"], None),  # one record without "b"
+        ([_Mapping({"a": 1}), {"a": 2}], ["a"], [[1, 2]]),
+        ([_Mapping({"b": 1})], ["a"], None),
+    ]
+
+
+def test_field_columns_and_its_compiled_twin_agree(pytestconfig):
+    from mom.plugins.collectors import base
+
+    implementations = [base.reference_field_columns]
+    try:
+        implementations.append(fast_columns(pytestconfig).field_columns)
+    except pytest.skip.Exception:
+        pass  # reference only: the pure-Python run
+    for field_columns in implementations:
+        for records, keys, expected in field_columns_cases():
+            assert field_columns(records, keys) == expected, (records, keys)
+        with pytest.raises(TypeError):
+            field_columns([None], ["a"])  # not a record: an error, as itemgetter gives
+
+
+def test_cpu_tune_columns_follow_new_scheduler_parameters_and_vcpu_counts(tmp_path):
+    """cpu_tune_columns keeps its columns while the XML, scheduler parameters and vCPU
+    counts are the same; a parameter read again (a new dict) shows in the next round."""
+    rig = LibvirtTickRig(str(tmp_path), 3)
+    try:
+        iface = rig.iface
+        rig.guest_manager.collect_guests()
+        uuids = [monitor.properties["uuid"] for monitor in rig.guest_manager.guests.values()]
+
+        def round_columns():
+            iface.prefetch()
+            return iface.cpu_tune_columns(uuids)
+
+        first = round_columns()
+        assert first is not None and round_columns() == first
+        entry = iface._domains[uuids[2]]
+        entry.sched = {**entry.sched, "vcpu_quota": 12345}  # what a read after our change gives
+        changed = round_columns()
+        assert changed["vcpu_quota"] == first["vcpu_quota"][:2] + [12345]
+        assert {name: values for name, values in changed.items() if name != "vcpu_quota"} == {
+            name: values for name, values in first.items() if name != "vcpu_quota"
+        }
+    finally:
+        rig.close()

@@ -14,6 +14,7 @@ from itertools import repeat
 from operator import attrgetter, is_, itemgetter
 from typing import IO, Any, Mapping, Sequence
 
+from mom._impl import IMPLEMENTATION
 from mom.dsl.sandbox import MISSING
 from mom.errors import CollectionError, FatalError, PluginNotFoundError
 
@@ -27,6 +28,7 @@ __all__ = [
     "get_collectors",
     "read_file",
     "transpose",
+    "field_columns",
     "samples_columns",
 ]
 
@@ -170,15 +172,25 @@ def all_share(collectors: Sequence[Any], name: str, value: Any) -> bool:
     return all(map(is_, map(attrgetter(name), collectors), repeat(value)))
 
 
+def field_columns(records: Sequence[Any], keys: Sequence[Any]) -> list[list[Any]] | None:
+    """The values of ``keys`` in each record, one list per key (in ``keys``' order) with a
+    value per record; None if a record lacks a key.  The reference of
+    mom/_fastpath/columns.pyx's twin, which reads each record once for all the keys."""
+    try:
+        return [list(map(itemgetter(key), records)) for key in keys]
+    except KeyError:
+        return None
+
+
 def transpose(samples: Sequence[Any]) -> dict[str, list[Any]]:
     """Per-guest dicts (None: nothing) as columns, MISSING where a guest lacks a field."""
     if samples and samples[0] is not None and None not in samples and len(set(map(len, samples))) == 1:
         # as many fields each, all of the first's: the same fields (the common case),
-        # and a column is one C-level map
-        try:
-            return {name: list(map(itemgetter(name), samples)) for name in samples[0]}
-        except KeyError:
-            pass
+        # and the columns are one walk of the samples
+        names = list(samples[0])
+        columns = field_columns(list(samples), names)
+        if columns is not None:
+            return dict(zip(names, columns))
     count = len(samples)
     columns: dict[str, list[Any]] = {}
     for index, sample in enumerate(samples):
@@ -240,3 +252,10 @@ def without_dead(columns: dict[str, list[Any]], alive: list[bool]) -> dict[str, 
         for index in dead:
             values[index] = MISSING
     return columns
+
+
+#: the reference walk of records, and the one the rounds use (the fast path's twin if
+#: built; tests/runtime compare them)
+reference_field_columns = field_columns
+if IMPLEMENTATION == "cython":
+    from mom._fastpath.columns import field_columns  # type: ignore[assignment]  # noqa: E402

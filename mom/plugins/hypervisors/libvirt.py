@@ -45,7 +45,7 @@ import libvirt
 from mom.dsl.sandbox import MISSING
 from mom.errors import HypervisorInterfaceError
 from mom.plugins import procfs
-from mom.plugins.collectors.base import transpose
+from mom.plugins.collectors.base import field_columns, transpose
 from mom.plugins.hypervisors.base import HypervisorInterface
 from mom.plugins.hypervisors.libvirt_connection import DomainGone, LibvirtConnection
 from mom.plugins.hypervisors.libvirt_domain import (
@@ -97,6 +97,13 @@ def _has_none(values: list[Any]) -> bool:
     return any(map(operator.is_, values, repeat(None)))
 
 
+def _by_field(records: list[dict[str, Any]], fields: dict[str, str]) -> dict[str, list[Any]] | None:
+    """Columns named by ``fields``' values, of the records' values of its keys; None if
+    a record lacks one (one walk of the records, see field_columns)."""
+    columns = field_columns(records, list(fields))
+    return None if columns is None else dict(zip(fields.values(), columns))
+
+
 def _all_equal(values: Any, value: Any) -> bool:
     return all(map(operator.eq, values, repeat(value)))
 
@@ -135,6 +142,9 @@ class _Round:
     #: the last guest list a batched step asked about, with its records and cache
     #: entries in that order (see LibvirtInterface._aligned)
     aligned: tuple[list[str], list[dict[str, Any]], list[_Domain]] | None = None
+    #: the cached domain XML of the aligned entries, once one step found it all current
+    #: (the round's later steps use it; an event meanwhile counts from the next round)
+    xmls: tuple[list[_Domain], list[Any]] | None = None
 
 
 @dataclass
@@ -194,6 +204,8 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         self._round: _Round | None = None
         self._rounds = 0
         self._bulk_flags = _BULK_FLAGS
+        #: cpu_tune_columns' last (xmls, scheds, vCPU counts, columns), kept while they are the same
+        self._cpu_tune_last: tuple[list[Any], list[Any], list[Any], dict[str, list[Any]]] | None = None
         self._calls_at_round = 0
         self.last_round_calls = 0
         self.connection = LibvirtConnection(self.uri, self._on_event if events else None, logger=self.logger)
@@ -547,11 +559,18 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         return current, records, entries
 
     def _current_xmls(self, entries: list[_Domain]) -> list[DomainXml] | None:
-        """The cached domain XML of each entry, or None if one is not cached for now."""
+        """The cached domain XML of each entry, or None if one is not cached for now
+        (found once a round for the round's aligned entries: a read, do not change it)."""
+        current = self._round
+        known = current.xmls if current is not None else None
+        if known is not None and known[0] is entries:
+            return known[1]
         epoch = self._epoch()
         xmls = list(map(_XML, entries))
         if epoch is None or _has_none(xmls) or not _all_equal(map(_XML_EPOCH, entries), epoch):
             return None
+        if current is not None and current.aligned is not None and current.aligned[2] is entries:
+            current.xmls = (entries, xmls)
         return xmls
 
     def _memory_columns_at_once(
@@ -567,9 +586,8 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         current, records, entries = aligned
         count = len(uuids)
         if current.bulk_balloon == count:
-            try:
-                columns = {field: list(map(operator.itemgetter(key), records)) for key, field in BULK_MEMORY_MAP.items()}
-            except KeyError:
+            columns = _by_field(records, BULK_MEMORY_MAP)
+            if columns is None:
                 return None  # some statistic missing: getVmMemoryStats' rules, guest by guest
             for entry in entries:
                 entry.had_stats = True
@@ -590,10 +608,10 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
             return transpose([None if p in failures else r for p, r in enumerate(results)]), failures
         # kept for the round (getVmBalloonInfo reads "actual" from them)
         current.memory.update(zip(uuids, answers))
-        try:
-            return {field: list(map(operator.itemgetter(key), answers)) for key, field in MEMORY_STATS_MAP.items()}, {}
-        except KeyError:
+        columns = _by_field(answers, MEMORY_STATS_MAP)
+        if columns is None:
             return None  # a guest without some statistic: guest by guest (answers kept)
+        return columns, {}
 
     def _memory_round(self, uuids: list[str]) -> tuple[list[Any], list[tuple[int, dict[str, Any]]]]:
         """A batched round's memory statistics: the answers of the guests done (a dict
@@ -795,7 +813,18 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
             if any(map(operator.contains, records, repeat("vcpu.current"))):
                 return None
             counts = list(map(_VCPUS, xmls))
-        count = len(uuids)
+        # the same XML and scheduler parameters (the same objects: list == is an identity
+        # pass for them) and vCPU counts as last round: last round's columns
+        last = self._cpu_tune_last
+        if last is not None and last[0] == xmls and last[1] == scheds and last[2] == counts:
+            return dict(last[3])
+        columns = self._cpu_tune_of(xmls, scheds, counts)
+        self._cpu_tune_last = (xmls, scheds, counts, columns)
+        return dict(columns)
+
+    @staticmethod
+    def _cpu_tune_of(xmls: list[Any], scheds: list[dict[str, Any]], counts: list[Any]) -> dict[str, list[Any]]:
+        count = len(xmls)
         columns: dict[str, list[Any]] = {"vcpu_user_limit": list(map(_VCPU_LIMIT, xmls))}
         columns.update(transpose(scheds))  # every scheduler parameter (MISSING where one has none)
         for name in ("vcpu_quota", "vcpu_period"):  # 0 where the driver has none
