@@ -17,8 +17,10 @@ returns stay in the samples, as upstream keeps them in ``statistics``.
 
 from __future__ import annotations
 
+import collections
 import sys
 import threading
+from itertools import repeat
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -310,12 +312,11 @@ class SampleTable:
             for field, base in self._object_base.items():
                 held = self.tags[field, index, slots] == TAG_OBJECT
                 if held.any():
-                    for offset in offsets[held].tolist():
-                        objects[base + offset] = None
+                    # one C-level pass (no numpy scalar, no Python loop, per cell)
+                    collections.deque(map(objects.__setitem__, (offsets[held] + base).tolist(), repeat(None)), 0)
         width = len(self.fields)
         tags = np.full((width, count), TAG_ABSENT, dtype=np.int8)
         payload = np.zeros((width, count), dtype=np.int64)
-        offset_list: list[int] | None = None
         for name, values in columns.items():
             if len(values) != count:
                 raise ValueError(f"column {name!r} has {len(values)} values for {count} rows")
@@ -324,13 +325,12 @@ class SampleTable:
             if kept:  # values kept aside, in their cells
                 base = self._object_cells(field)
                 objects = self.objects  # a new block may have grown the list
-                if offset_list is None:
-                    offset_list = offsets.tolist()
-                cells = payload[field]
-                for position in kept:
-                    cell = base + offset_list[position]
-                    cells[position] = cell
-                    objects[cell] = values[position]
+                positions = np.asarray(kept, dtype=np.intp)
+                cells = offsets[positions] + base
+                payload[field, positions] = cells
+                # every value an object (the IO-tune records): the column itself
+                held_values = values if len(kept) == count else map(values.__getitem__, kept)
+                collections.deque(map(objects.__setitem__, cells.tolist(), held_values), 0)
         self.tags[:, index, slots] = tags
         self.payload[:, index, slots] = payload
         self.latest_tags[:, index] = tags

@@ -44,7 +44,7 @@ def random_value(rng):
 @pytest.mark.parametrize("seed", range(5))
 def test_append_columns_stores_what_append_stores(seed):
     rng = random.Random(seed)
-    fields = [f"f{index}" for index in range(6)]
+    fields = [f"f{index}" for index in range(7)]
     by_row, by_column = SampleTable(history=3), SampleTable(history=3)
     rows = [by_row.add_row(f"g{index}") for index in range(7)]
     assert rows == [by_column.add_row(f"g{index}") for index in range(7)]
@@ -53,7 +53,8 @@ def test_append_columns_stores_what_append_stores(seed):
         columns = {
             "f0": [rng.randint(0, 10**12) for _ in rows],
             "f1": [rng.random() for _ in rows],
-            **{name: [random_value(rng) for _ in rows] for name in fields[2:]},
+            **{name: [random_value(rng) for _ in rows] for name in fields[2:6]},
+            "f6": [Opaque(rng.randint(0, 9)) for _ in rows],  # every value kept aside
         }
         for position, row in enumerate(rows):
             by_row.append(row, {name: values[position] for name, values in columns.items() if values[position] is not MISSING})

@@ -16,7 +16,6 @@ __all__ = ["GuestIoTune", "GuestIoTuneOptional", "match_io_tunes"]
 
 _FIELDS = frozenset({"io_tune", "io_tune_current"})
 _TOKEN = operator.attrgetter("_token")
-_TOKENS = operator.attrgetter("_tokens")
 _SAMPLE = operator.attrgetter("_sample")
 _TUNES = operator.itemgetter("io_tune")
 _STATES = operator.itemgetter("io_tune_current")
@@ -144,7 +143,7 @@ class GuestIoTune(Collector):
             tokens_of is None
             or cls.collect is not GuestIoTune.collect
             or not all_share(collectors, "hypervisor_iface", iface)
-            or not all(map(_TOKENS, collectors))
+            or not all_share(collectors, "_tokens", True)
         ):
             return None
         tokens = tokens_of(uuids_of(collectors))
