@@ -33,13 +33,11 @@ __all__ = ["collect_batched", "batchable", "BatchedRounds"]
 log = logging.getLogger("mom.GuestManager")
 
 _COLLECTORS = attrgetter("collectors")
-_FIELDS = attrgetter("fields")
-_OPTIONAL = attrgetter("optional_fields")
 _ROW = attrgetter("row")
-_TABLE = attrgetter("table")
-_PLOTTER = attrgetter("plotter")
 _READY = attrgetter("ready")
 _TERMINATE = attrgetter("_terminate")
+#: what a plan needs to stay the same in each monitor (see _Plan.fits)
+_LAYOUT = attrgetter("collectors", "fields", "optional_fields", "table", "row", "plotter")
 
 
 def batchable(monitors: Sequence[Any]) -> bool:
@@ -127,32 +125,26 @@ class _Plan:
     their collectors by position, their rows, their fields (checked once, with
     :func:`batchable`); kept between rounds by :class:`BatchedRounds`."""
 
-    __slots__ = ("monitors", "collector_lists", "field_sets", "rows", "table", "by_position", "required", "optional")
+    __slots__ = ("monitors", "layouts", "rows", "table", "by_position", "required", "optional")
 
     def __init__(self, monitors: Sequence[Any], required: Any, optional: Any) -> None:
         self.monitors = list(monitors)
-        self.collector_lists = list(map(_COLLECTORS, monitors))
-        self.field_sets = list(map(_FIELDS, monitors))
+        #: what the plan depends on, monitor by monitor (see fits)
+        self.layouts = list(map(_LAYOUT, monitors))
         self.rows = list(map(_ROW, monitors))
         self.table = monitors[0].table
         # a tuple of a kind that remembers what its collectors were made with
         self.by_position = [
-            Peers(map(itemgetter(position), self.collector_lists)) for position in range(len(monitors[0].collectors))
+            Peers(map(itemgetter(position), map(_COLLECTORS, monitors))) for position in range(len(monitors[0].collectors))
         ]
         self.required = required
         self.optional = optional
 
     def fits(self, monitors: Sequence[Any]) -> bool:
-        """Whether these are the plan's monitors, unchanged (C-level passes)."""
-        return (
-            monitors == self.monitors  # the same objects, in order (monitors compare by identity)
-            and all(map(is_, map(_COLLECTORS, monitors), self.collector_lists))
-            and all(map(is_, map(_FIELDS, monitors), self.field_sets))
-            and all(map(is_, map(_OPTIONAL, monitors), repeat(self.optional)))
-            and all(map(is_, map(_TABLE, monitors), repeat(self.table)))
-            and all(map(is_, map(_PLOTTER, monitors), repeat(None)))
-            and list(map(_ROW, monitors)) == self.rows
-        )
+        """Whether these are the plan's monitors, unchanged: the same objects in order,
+        each with the collectors, fields, table, row and (no) plotter it had (one pass
+        reading each monitor once; the tuples compare their items by identity first)."""
+        return monitors == self.monitors and list(map(_LAYOUT, monitors)) == self.layouts
 
 
 class BatchedRounds:

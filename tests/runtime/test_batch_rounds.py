@@ -3,6 +3,7 @@ samples as guest by guest, on libvirt's test driver and on a table of its own.""
 
 from __future__ import annotations
 
+import copy
 import random
 
 import pytest
@@ -538,5 +539,30 @@ def test_cpu_tune_columns_follow_new_scheduler_parameters_and_vcpu_counts(tmp_pa
         assert {name: values for name, values in changed.items() if name != "vcpu_quota"} == {
             name: values for name, values in first.items() if name != "vcpu_quota"
         }
+    finally:
+        rig.close()
+
+
+def test_a_batched_rounds_plan_is_made_again_when_a_monitor_changes(tmp_path):
+    from mom.runtime.batch import BatchedRounds
+
+    rig = LibvirtTickRig(str(tmp_path), 3)
+    try:
+        rig.guest_manager.collect_guests()
+        monitors = list(rig.guest_manager.guests.values())
+        rounds = BatchedRounds()
+        plan = rounds.plan(monitors)
+        assert plan is not None and rounds.plan(list(monitors)) is plan  # the same monitors
+        assert rounds.plan(monitors[::-1]) is not plan  # another order: another plan
+        plan = rounds.plan(monitors)
+        monitors[1].collectors = list(monitors[1].collectors)  # a new list, the same collectors
+        assert rounds.plan(monitors) is plan
+        replacement = copy.copy(monitors[1].collectors[0])
+        monitors[1].collectors = [replacement, *monitors[1].collectors[1:]]  # another collector
+        assert rounds.plan(monitors) is not plan
+        assert rounds.plan(monitors).by_position[0][1] is replacement
+        plan = rounds.plan(monitors)
+        monitors[2].fields = set(monitors[2].fields) | {"extra"}  # fields that differ by guest
+        assert rounds.plan(monitors) is None
     finally:
         rig.close()
