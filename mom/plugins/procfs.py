@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 from typing import Iterator
 
-__all__ = ["ProcStat", "read_stat", "pids", "find_pids_by_name", "CLOCK_TICKS"]
+__all__ = ["ProcStat", "read_stat", "pids", "find_pids_by_name", "vsizes_by_name", "CLOCK_TICKS"]
 
 #: jiffies per second (``getconf CLK_TCK``)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
 class ProcStat:
@@ -56,15 +57,50 @@ def pids(proc: str = "/proc") -> Iterator[int]:
             yield int(entry)
 
 
-def find_pids_by_name(name: str, *, exact: bool, proc: str = "/proc") -> Iterator[ProcStat]:
-    """Processes whose name (comm) equals, or contains, ``name`` (as pidof / pgrep do)."""
+def _read_comm(pid: int, proc: str) -> str:
+    """``/proc/<pid>/comm``: the same name as stat's field 2 (both the kernel's task
+    name), in a file a fifth the size of stat and cheaper for the kernel to write."""
+    with open(f"{proc}/{pid}/comm", "rb") as handle:
+        data = handle.read()
+    return data[:-1].decode("utf-8", "replace") if data.endswith(b"\n") else data.decode("utf-8", "replace")
+
+
+def _candidates(name: str, exact: bool, proc: str) -> Iterator[int]:
+    """Pids whose comm equals, or contains, ``name``; the ones gone meanwhile skipped."""
     for pid in pids(proc):
+        try:
+            comm = _read_comm(pid, proc)
+        except OSError:
+            continue  # exited meanwhile, or unreadable
+        if (comm == name) if exact else (name in comm):
+            yield pid
+
+
+def find_pids_by_name(name: str, *, exact: bool, proc: str = "/proc") -> Iterator[ProcStat]:
+    """Processes whose name (comm) equals, or contains, ``name`` (as pidof / pgrep do).
+
+    The name is read from ``comm`` (most processes are not wanted, so their stat is not
+    read at all); a candidate's stat line is checked again, its pid may have been reused.
+    """
+    for pid in _candidates(name, exact, proc):
         try:
             line = _stat_line(pid, proc)
             comm = _comm(line)
             if (comm != name) if exact else (name not in comm):
-                continue  # the name first: most processes are not wanted, so not parsed
+                continue
             stat = ProcStat(pid, line)
         except (OSError, ValueError, IndexError):
             continue  # exited meanwhile, or unreadable
         yield stat
+
+
+def vsizes_by_name(name: str, *, exact: bool, proc: str = "/proc") -> Iterator[tuple[int, int]]:
+    """``(pid, virtual size in bytes)`` of the processes :func:`find_pids_by_name` finds,
+    the size from ``statm`` (its first field, pages: stat's vsize divided by the page size)."""
+    for pid in _candidates(name, exact, proc):
+        try:
+            with open(f"{proc}/{pid}/statm", "rb") as handle:
+                pages = int(handle.read().split(None, 1)[0])
+        except (OSError, ValueError, IndexError):
+            continue  # exited meanwhile, or unreadable
+        yield pid, pages * _PAGE_SIZE

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["PSI_MEMORY", "parse_psi", "read_psi", "open_trigger"]
+__all__ = ["PSI_MEMORY", "parse_psi", "read_psi", "open_trigger", "open_total", "read_some_total", "some_total"]
 
 PSI_MEMORY = "/proc/pressure/memory"
 
@@ -47,6 +47,34 @@ def read_psi(path: str) -> dict[str, float | int]:
     ValueError (not a pressure file) for the caller to report once."""
     with open(path, encoding="ascii") as handle:
         return parse_psi(handle.read())
+
+
+def open_total(path: str = PSI_MEMORY) -> int:
+    """A read-only descriptor for :func:`read_some_total`; OSError as :func:`read_psi`."""
+    return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+
+
+def some_total(data: bytes) -> int:
+    """The ``some`` line's ``total=`` (µs) of a PSI file's bytes; ValueError if not there.
+
+    Only that number is parsed: the watcher reads it ten times a second, and the
+    averages and the ``full`` line are of no use to it."""
+    start = data.find(b"some ")
+    if start < 0:
+        raise ValueError("no 'some' line")
+    end = data.find(b"\n", start)
+    line = data[start:] if end < 0 else data[start:end]
+    at = line.find(b" total=")
+    if at < 0:
+        raise ValueError("no 'some ... total='")
+    return int(line[at + 7 :].split(None, 1)[0])
+
+
+def read_some_total(fd: int) -> int:
+    """:func:`some_total` of the file behind ``fd`` (from :func:`open_total`), read again
+    from its start with one pread: a PSI file is regenerated on each read from offset 0,
+    so the descriptor is kept instead of opening the file every time."""
+    return some_total(os.pread(fd, 512, 0))
 
 
 def open_trigger(stall_us: int, window_us: int, path: str = PSI_MEMORY, kind: str = "some") -> int:

@@ -111,6 +111,11 @@ class BurstLog:
         self.count += 1
         self.last = now
 
+    def deadline(self) -> float | None:
+        """When :meth:`tick` would end the burst going on (None: none is): the intake
+        loop sleeps until then at most, so the summary is logged without periodic wakeups."""
+        return self.last + self.quiet if self.count else None
+
     def tick(self, now: float) -> None:
         if self.count and now - self.last >= self.quiet:
             if self.count > 1:
@@ -204,7 +209,12 @@ class ConcurrentIntake:
     # ## socketserver's interface
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
-        """Accept, read and hand over requests until :meth:`shutdown`."""
+        """Accept, read and hand over requests until :meth:`shutdown`.
+
+        ``poll_interval`` is accepted for socketserver's signature and not used: the loop
+        sleeps until a client, the next deadline (:meth:`_timeout`) or :meth:`shutdown`
+        (through the wake socket), so an idle daemon's RPC thread costs no CPU.
+        """
         self._stopped.clear()
         self._stopping.clear()
         # all the workers at once: the daemon's threads do not change with its clients
@@ -219,13 +229,7 @@ class ConcurrentIntake:
         selector.register(self._wake_read, selectors.EVENT_READ, "wake")
         try:
             while not self._stopping.is_set():
-                now = time.monotonic()
-                timeout = poll_interval
-                for waiting in (self._reading, self._lingering):
-                    if waiting:
-                        first = next(iter(waiting.values()))
-                        timeout = min(timeout, max(0.0, first.deadline - now))
-                for key, _ in selector.select(timeout):
+                for key, _ in selector.select(self._timeout(time.monotonic())):
                     if key.data == "accept":
                         self._accept(selector)
                     elif key.data == "wake":
@@ -240,6 +244,19 @@ class ConcurrentIntake:
         finally:
             selector.close()
             self._stopped.set()
+
+    def _timeout(self, now: float) -> float | None:
+        """Seconds until the loop has something to do without a client's bytes: the first
+        request deadline, lingering connection's end, or end of a burst of refusals or
+        cut-offs; None (sleep until woken) when there is none."""
+        deadlines = [next(iter(waiting.values())).deadline for waiting in (self._reading, self._lingering) if waiting]
+        for burst in (self.refusals, self.cutoffs):
+            end = burst.deadline()
+            if end is not None:
+                deadlines.append(end)
+        if not deadlines:
+            return None
+        return max(0.0, min(deadlines) - now)
 
     def shutdown(self) -> None:
         """Stop :meth:`serve_forever` and wait for it to return."""

@@ -22,6 +22,7 @@ import logging
 import queue
 import threading
 import time
+from operator import attrgetter
 from typing import Any
 
 from mom.config import Settings
@@ -37,6 +38,7 @@ __all__ = ["GuestManager"]
 MAX_RESPAWN_BACKOFF = 300.0
 
 _STOP = object()
+_TERMINATING = attrgetter("_terminate")
 
 
 class GuestManager(threading.Thread):
@@ -68,6 +70,10 @@ class GuestManager(threading.Thread):
         self.guests_lock = threading.Lock()
         #: guest id -> (monotonic time before which no new monitor, next back-off)
         self.respawn_after: dict[Any, tuple[float, float]] = {}
+        #: getVmList()'s answer at the last pass that left every listed guest with a
+        #: monitor and no back-off pending (None: not settled): the same answer again,
+        #: with no monitor terminating, means nothing to do for any guest
+        self._settled_list: list[Any] | None = None
         self.multi_thread = self.settings.guest_manager_multi_thread
         #: collection rounds batched when the guests' collectors allow it (mom.runtime.batch)
         self.batched = True
@@ -135,9 +141,16 @@ class GuestManager(threading.Thread):
             return
         if vm_list is None:
             return
-        current = set(vm_list)
         with self.guests_lock:
+            if (
+                self._settled_list is not None
+                and not self.respawn_after
+                and vm_list == self._settled_list
+                and not any(map(_TERMINATING, self.guests.values()))
+            ):
+                return  # the same guests, all monitored: two C-level passes, no per-guest work
             known = dict(self.guests)
+        current = set(vm_list)
         now = time.monotonic()
         removed = [vm_id for vm_id in known if vm_id not in current]
         stopped = [vm_id for vm_id, monitor in known.items() if vm_id in current and monitor._terminate]
@@ -166,6 +179,9 @@ class GuestManager(threading.Thread):
                 if monitor is not None:
                     dropped.append((vm_id, monitor))
             self.guests.update(added)
+            # the monitors are a subset of current now: as many means every guest has one
+            settled = not self.respawn_after and len(self.guests) == len(current)
+            self._settled_list = list(vm_list) if settled else None
         # the rows go after guests_lock is released: guest_set() takes table.lock, then
         # guests_lock, so taking them the other way round here could deadlock.  Out of
         # self.guests, a dropped monitor is in no new GuestSet; an evaluation that has

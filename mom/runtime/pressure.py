@@ -13,7 +13,7 @@ after 50 ms of stall had accumulated within the window, and 9 s after 150 ms had
 watcher also reads the stall total (``some total=``) every :data:`SAMPLE_PERIOD` seconds
 and wakes the engine itself when it grew by ``stall_us`` within the last window
 (:class:`StallSampler`): the same condition, seen within a tenth of a second, for one
-read of a small /proc file ten times a second.
+read of a small /proc file ten times a second (one descriptor kept, one ``pread`` each).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import time
 from collections import deque
 from typing import Callable
 
-from mom.plugins.psi import PSI_MEMORY, open_trigger, read_psi
+from mom.plugins.psi import PSI_MEMORY, open_total, open_trigger, read_some_total
 
 __all__ = ["PressureWatcher", "StallSampler", "MIN_GAP", "SAMPLE_PERIOD"]
 
@@ -87,6 +87,8 @@ class PressureWatcher(threading.Thread):
         self.clock = clock
         self.logger = logging.getLogger("mom.PressureWatcher")
         self.fd: int | None = None
+        #: read-only descriptor of ``path`` for the stall total, opened at the first reading
+        self.total_fd: int | None = None
         self.sample_period = sample_period
         self.triggers = 0  #: POLLPRI events the kernel sent
         self.readings = 0  #: readings of the stall total
@@ -163,17 +165,22 @@ class PressureWatcher(threading.Thread):
         finally:
             os.close(fd)
             self.fd = None
+            if self.total_fd is not None:
+                os.close(self.total_fd)
+                self.total_fd = None
             self.wake.set()  # an engine waiting on wake notices the stop (or the loss) at once
 
     def _sample(self, sampler: StallSampler, now: float) -> bool | None:
         """One reading of the stall total: did it reach the threshold?  None: the file
         cannot be read (the kernel's trigger only from now on)."""
         try:
-            total = int(read_psi(self.path)["some_total"])
+            if self.total_fd is None:
+                self.total_fd = open_total(self.path)
+            total = read_some_total(self.total_fd)
         except OSError as error:
             self.logger.debug("Memory stall total unreadable (%s): the kernel's trigger only", error)
             return None
-        except (ValueError, KeyError):
+        except ValueError:
             return False  # not a pressure file's text this time: the next reading
         self.readings += 1
         return sampler.observe(now, total)

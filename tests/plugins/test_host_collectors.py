@@ -149,3 +149,75 @@ def test_proc_stat_parsing_survives_odd_names():
     assert (stat.minflt, stat.majflt, stat.utime, stat.stime, stat.vsize, stat.rss) == (11, 12, 13, 14, 4096, 3)
     own = procfs.read_stat(os.getpid())
     assert own.pid == os.getpid() and own.rss > 0 and own.vsize > 0
+
+
+def _fake_process(proc, pid, comm, *, vsize_pages=None, stat=True):
+    """A /proc/<pid> directory with the files given (a process gone meanwhile has none)."""
+    directory = proc / str(pid)
+    directory.mkdir()
+    if comm is not None:
+        (directory / "comm").write_text(comm + "\n")
+    if stat and comm is not None:
+        fields = ["S"] + ["0"] * 19 + [str((vsize_pages or 0) * os.sysconf("SC_PAGE_SIZE")), "7"] + ["0"] * 20
+        (directory / "stat").write_text(f"{pid} ({comm}) " + " ".join(fields) + "\n")
+    if vsize_pages is not None:
+        (directory / "statm").write_text(f"{vsize_pages} 7 0 0 0 0 0\n")
+
+
+def test_lookup_by_name_reads_comm_and_skips_vanished_processes(tmp_path):
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    (proc / "self").mkdir()  # not a pid
+    _fake_process(proc, 10, "qemu-kvm", vsize_pages=100)
+    _fake_process(proc, 11, "bash", vsize_pages=50)
+    _fake_process(proc, 12, None)  # vanished: its directory listed, its files gone
+    _fake_process(proc, 13, "qemu-system-x86", vsize_pages=None, stat=False)  # gone after its comm was read
+    _fake_process(proc, 14, "my qemu (1)", vsize_pages=30)  # spaces and parentheses in the name
+    _fake_process(proc, 15, "ksmd", vsize_pages=0)
+    page = os.sysconf("SC_PAGE_SIZE")
+    assert sorted(procfs.vsizes_by_name("qemu", exact=False, proc=str(proc))) == [(10, 100 * page), (14, 30 * page)]
+    assert sorted((s.pid, s.vsize) for s in procfs.find_pids_by_name("qemu", exact=False, proc=str(proc))) == [
+        (10, 100 * page),
+        (14, 30 * page),
+    ]
+    assert [s.pid for s in procfs.find_pids_by_name("ksmd", exact=True, proc=str(proc))] == [15]
+    assert list(procfs.find_pids_by_name("ksm", exact=True, proc=str(proc))) == []
+
+
+def test_lookup_by_name_reads_no_stat_of_a_process_not_wanted(tmp_path, monkeypatch):
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    _fake_process(proc, 20, "bash", vsize_pages=5)
+    _fake_process(proc, 21, "qemu-kvm", vsize_pages=5)
+    original = procfs._stat_line
+    opened = []
+    monkeypatch.setattr(procfs, "_stat_line", lambda pid, where: opened.append(pid) or original(pid, where))
+    assert [s.pid for s in procfs.find_pids_by_name("qemu", exact=False, proc=str(proc))] == [21]
+    assert opened == [21]  # the name from comm: bash's stat is never read
+
+
+def test_shareable_from_statm_equals_the_vsize_from_stat(tmp_path):
+    root = tmp_path / "ksm"
+    root.mkdir()
+    for key in KSM_KEYS:
+        (root / key).write_text("0\n")
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    _fake_process(proc, 10, "qemu-kvm", vsize_pages=1000)
+    _fake_process(proc, 11, "qemu-kvm", vsize_pages=3)
+    _fake_process(proc, 12, "bash", vsize_pages=50)
+    collector = HostKSM({"interval": 1}, root=str(root), proc=str(proc))
+    expected = sum(s.vsize // 1024 for s in procfs.find_pids_by_name("qemu", exact=False, proc=str(proc)))
+    assert collector.collect()["ksm_shareable"] == expected > 0
+
+
+def test_comm_and_statm_agree_with_stat_on_a_real_process():
+    process = subprocess.Popen(["sleep", "30"])
+    try:
+        wait_for(lambda: procfs.read_stat(process.pid).comm == "sleep", step=0.01, what="sleep running")
+        sizes = dict(procfs.vsizes_by_name("sleep", exact=True))
+        stats = {s.pid: s.vsize for s in procfs.find_pids_by_name("sleep", exact=True)}
+    finally:
+        process.kill()
+        process.wait()
+    assert sizes[process.pid] == stats[process.pid] > 0

@@ -6,6 +6,7 @@ import http.client
 import io
 import logging
 import threading
+import time
 import xmlrpc.client
 
 import pytest
@@ -183,3 +184,62 @@ def test_faults_as_the_stock_server(slow_server):
     with pytest.raises(xmlrpc.client.Fault) as info:
         proxy.nothere()
     assert info.value.faultString == "<class 'Exception'>:method \"nothere\" is not supported"
+
+
+def test_burst_log_deadline_is_the_end_of_the_burst_going_on():
+    burst = BurstLog(logging.getLogger("mom.test"), "%d", quiet=10)
+    assert burst.deadline() is None
+    burst.event(100.0, "x")
+    burst.event(103.0, "x")
+    assert burst.deadline() == 113.0
+    burst.tick(113.0)
+    assert burst.deadline() is None
+
+
+def test_an_idle_intake_sleeps_until_woken(tmp_path):
+    """No client, no deadline: the loop has no timeout (no periodic wakeup), and
+    shutdown still ends it at once through the wake socket."""
+    server = UnixXmlRpcServer(str(tmp_path / "s.sock"), workers=1, max_connections=10)
+    server.register_instance(Slow())
+    assert server._timeout(0.0) is None
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        assert UnixXmlRpcClient(str(tmp_path / "s.sock"), 5).ping() is True
+        wait_for(lambda: server.open_connections == 0, 5)
+        assert server._timeout(0.0) is None
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert not thread.is_alive()
+
+
+def test_the_loop_wakes_for_a_burst_summary_with_nothing_else_to_do(tmp_path, caplog):
+    """A burst's summary is due when nothing else is: the loop sleeps until then."""
+    caplog.set_level(logging.WARNING, "mom")
+    path = str(tmp_path / "s.sock")
+    server = UnixXmlRpcServer(path, workers=1, max_connections=1)
+    server.register_instance(Slow())
+    server.request_deadline = 600.0  # the held connection's deadline is far off
+    server.refusals = BurstLog(logging.getLogger("mom.test"), "%d refused in the last burst", quiet=1.5)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    held = hold(("unix", path), 1, b"POST /RPC2 HTTP/1.0\r\n")
+    try:
+        wait_for(lambda: server.open_connections == 1, 5)
+        for reply in exchange_all(("unix", path), [request_bytes(PING)] * 2):
+            assert reply.status == 503
+        assert server._timeout(time.monotonic()) is not None  # the burst's end, the lingering refusals
+        wait_for(
+            lambda: "2 refused in the last burst" in [r.getMessage() for r in caplog.records],
+            10,
+            what="the burst's summary",
+        )
+        assert server._timeout(time.monotonic()) > 500  # only the held request's deadline is left
+    finally:
+        for sock in held:
+            sock.close()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -94,3 +94,77 @@ def test_a_cycle_evaluates_rows_that_still_belong_to_its_guests(rig):
     # the row is gone only after the cycle
     assert "vm0001" not in [monitor.name for monitor in manager.guests.values()]
     assert "vm0001" not in manager.table.names
+
+
+class CountingInfo:
+    """getVmInfo wrapped: how many times a guest was asked about."""
+
+    def __init__(self, iface):
+        self.real_info = iface.getVmInfo
+        self.infos = 0
+        iface.getVmInfo = self.info
+
+    def info(self, vm_id):
+        self.infos += 1
+        return self.real_info(vm_id)
+
+
+def names(manager):
+    return sorted(monitor.name for monitor in manager.guests.values())
+
+
+def settle(rig):
+    manager = rig.guest_manager
+    manager.update_guests()
+    manager.collect_guests()
+    manager.update_guests()
+    assert manager._settled_list is not None
+
+
+def test_an_unchanged_list_settles_and_a_removed_or_added_guest_is_noticed(rig):
+    manager = rig.guest_manager
+    settle(rig)
+    before = dict(manager.guests)
+    manager.update_guests()
+    assert manager.guests == before and names(manager) == ["vm0000", "vm0001", "vm0002"]
+    domain = rig.iface.conn.lookupByName("vm0001")
+    domain.destroy()
+    manager.update_guests()
+    assert names(manager) == ["vm0000", "vm0002"]
+    domain.create()  # back: a guest added to a settled list
+    manager.update_guests()
+    assert names(manager) == ["vm0000", "vm0001", "vm0002"]
+
+
+def test_a_terminated_monitor_in_a_settled_list_is_noticed_and_respawned_after_its_backoff(rig):
+    manager = rig.guest_manager
+    settle(rig)
+    vm_id = vm_id_of(manager, "vm0002")
+    stopped = manager.guests[vm_id]
+    stopped.terminate()
+    manager.update_guests()  # noticed in a settled list: a new monitor (the old one was healthy)
+    assert vm_id in manager.guests and manager.guests[vm_id] is not stopped
+    manager.guests[vm_id].terminate()  # stopped again before a single sample: a back-off
+    manager.update_guests()
+    assert vm_id not in manager.guests and manager.respawn_after[vm_id][0] > 0
+    manager.update_guests()  # the back-off pending: still none
+    assert vm_id not in manager.guests
+    _, backoff = manager.respawn_after[vm_id]
+    manager.respawn_after[vm_id] = (0.0, backoff)  # the back-off expired
+    manager.update_guests()
+    assert vm_id in manager.guests and manager.guests[vm_id] is not stopped
+    manager.collect_guests()
+    manager.update_guests()  # healthy again: the back-off forgotten, settled once more
+    assert not manager.respawn_after and manager._settled_list is not None
+    assert names(manager) == ["vm0000", "vm0001", "vm0002"]
+
+
+def test_a_settled_pass_asks_nothing_per_guest(rig):
+    manager = rig.guest_manager
+    settle(rig)
+    spy = CountingInfo(rig.iface)
+    monitors = dict(manager.guests)
+    for _ in range(3):
+        manager.update_guests()
+    assert spy.infos == 0 and manager.guests == monitors
+    assert manager._settled_list == rig.iface.getVmList()

@@ -8,6 +8,8 @@ import threading
 
 import pytest
 
+from mom.plugins import psi
+from mom.plugins.psi import some_total
 from mom.runtime.pressure import PressureWatcher, StallSampler
 from mom.runtime.threads import PeriodicThread
 from tests.helpers import wait_for
@@ -102,9 +104,9 @@ def test_a_stall_in_the_total_wakes_the_engine_without_the_kernels_trigger(urgen
     pressure = tmp_path / "memory"
     line = "some avg10=0.00 avg60=0.00 avg300=0.00 total={}\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
 
-    def write(total):  # as the kernel's file reads: whole (a rename, not a truncate and a write)
-        (tmp_path / "next").write_text(line.format(total))
-        (tmp_path / "next").rename(pressure)
+    def write(total):  # in place, one write of the same length: the watcher keeps the file open
+        with open(pressure, "r+b" if pressure.exists() else "wb") as handle:
+            handle.write(line.format(f"{total:010d}").encode())
 
     write(5000)
     wake, stop = threading.Event(), threading.Event()
@@ -144,3 +146,82 @@ def test_a_real_memory_stall_wakes_the_engine_before_its_interval(tmp_path):
         engine.join(5)
     assert watcher.triggers + watcher.sampled >= 1 and engine.early_steps >= 1
     assert not watcher.is_alive() and not engine.is_alive()
+
+
+_PSI_LINES = "some avg10=0.00 avg60=0.00 avg300=0.00 total={}\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=7\n"
+
+
+def test_some_total_parses_the_some_lines_total_only():
+    assert some_total(_PSI_LINES.format(123456).encode()) == 123456
+    assert some_total(b"full avg10=0.00 total=9\nsome avg10=1.50 avg60=0.00 avg300=0.00 total=42\n") == 42
+    for text in (b"", b"full avg10=0.00 total=9\n", b"some avg10=0.00\n", b"some total=x\n"):
+        with pytest.raises(ValueError):
+            some_total(text)
+
+
+def test_the_watcher_opens_the_total_once_and_rereads_it(urgent_pair, tmp_path, monkeypatch):
+    _sender, receiver = urgent_pair
+    pressure = tmp_path / "memory"
+    pressure.write_text(_PSI_LINES.format(f"{5000:010d}"))
+    opened = []
+    real_open = psi.os.open
+    monkeypatch.setattr(psi.os, "open", lambda path, *args: opened.append(path) or real_open(path, *args))
+    wake, stop = threading.Event(), threading.Event()
+    watcher = PressureWatcher(wake, stop, 150000, 2000000, path=str(pressure))
+    watcher.fd = receiver.detach()
+    watcher.start()
+    try:
+        wait_for(lambda: watcher.readings >= 3, 5, what="readings of the total")
+        with open(pressure, "r+b") as handle:  # the same file changing, as the kernel's does
+            handle.write(_PSI_LINES.format(f"{205000:010d}").encode())
+        wait_for(wake.is_set, 10, what="the engine woken by the stall total")
+        assert opened == [str(pressure)] and watcher.sampled == 1
+    finally:
+        stop.set()
+        watcher.join(5)
+    assert watcher.total_fd is None  # closed with the trigger
+
+
+def test_a_total_that_cannot_be_read_leaves_the_trigger_alone(urgent_pair, tmp_path, caplog, monkeypatch):
+    sender, receiver = urgent_pair
+    pressure = tmp_path / "memory"
+    pressure.write_text(_PSI_LINES.format(5000))
+    failures = []
+
+    def failing_pread(fd, size, offset):
+        failures.append(fd)
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(psi.os, "pread", failing_pread)
+    clock = FrozenClock()
+    wake, stop = threading.Event(), threading.Event()
+    watcher = PressureWatcher(wake, stop, 150000, 2000000, path=str(pressure), clock=clock, sample_period=0.01)
+    watcher.fd = receiver.detach()
+    with caplog.at_level(logging.DEBUG, logger="mom"):
+        watcher.start()
+        try:
+            sender.send(b"!", socket.MSG_OOB)
+            wait_for(lambda: watcher.wakeups == 1, 10, what="the kernel's trigger waking the engine")
+            clock.now += 5.0
+            wait_for(lambda: watcher.triggers >= 50, 10, what="more triggers")
+        finally:
+            stop.set()
+            watcher.join(5)
+    assert len(failures) == 1 and watcher.readings == 0  # tried once, then the trigger only
+    assert len([r for r in caplog.records if "unreadable" in r.getMessage()]) == 1
+    assert watcher.wakeups == 2 and not watcher.is_alive()
+
+
+def test_a_vanished_total_file_leaves_the_trigger_alone(urgent_pair, tmp_path):
+    sender, receiver = urgent_pair
+    wake, stop = threading.Event(), threading.Event()
+    watcher = PressureWatcher(wake, stop, 150000, 2000000, path=str(tmp_path / "gone"))
+    watcher.fd = receiver.detach()
+    watcher.start()
+    try:
+        sender.send(b"!", socket.MSG_OOB)
+        wait_for(wake.is_set, 10, what="the kernel's trigger waking the engine")
+    finally:
+        stop.set()
+        watcher.join(5)
+    assert watcher.readings == 0 and watcher.triggers >= 1 and watcher.total_fd is None

@@ -1,7 +1,7 @@
 """HostKSM: the kernel samepage merging state, from /sys/kernel/mm/ksm and /proc.
 
 Nothing is forked: ``ksm_shareable`` and ``ksmd_cpu_usage`` come from
-``/proc/<pid>/stat`` (upstream ran ``pgrep``, ``ps`` and ``pidof`` each tick).
+``/proc/<pid>/comm``, ``statm`` and ``stat`` (upstream ran ``pgrep``, ``ps`` and ``pidof`` each tick).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class HostKSM(Collector):
 
     def _shareable(self) -> int:
         """KiB of virtual memory of every process whose name contains 'qemu'."""
-        return sum(stat.vsize // 1024 for stat in procfs.find_pids_by_name("qemu", exact=False, proc=self.proc))
+        return sum(vsize // 1024 for _, vsize in procfs.vsizes_by_name("qemu", exact=False, proc=self.proc))
 
     def _ksmd_jiffies(self) -> int | None:
         if self.ksmd_pid is not None:
