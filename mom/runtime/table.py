@@ -307,10 +307,11 @@ class SampleTable:
         self.count[index] = np.minimum(self.count[index] + 1, self.history)
         # each row's new slot's place in a block of object cells
         offsets = index * self.history + slots
+        where = _cells_of(index, slots)
         objects = self.objects
         if self._object_base:  # the oldest samples' objects, once the rings are full
             for field, base in self._object_base.items():
-                held = self.tags[field, index, slots] == TAG_OBJECT
+                held = self.tags[(field, *where)] == TAG_OBJECT
                 if held.any():
                     # one C-level pass (no numpy scalar, no Python loop, per cell)
                     collections.deque(map(objects.__setitem__, (offsets[held] + base).tolist(), repeat(None)), 0)
@@ -331,10 +332,11 @@ class SampleTable:
                 # every value an object (the IO-tune records): the column itself
                 held_values = values if len(kept) == count else map(values.__getitem__, kept)
                 collections.deque(map(objects.__setitem__, cells.tolist(), held_values), 0)
-        self.tags[:, index, slots] = tags
-        self.payload[:, index, slots] = payload
-        self.latest_tags[:, index] = tags
-        self.latest_payload[:, index] = payload
+        every, rows_at = (slice(None), *where), (slice(None), where[0])
+        self.tags[every] = tags
+        self.payload[every] = payload
+        self.latest_tags[rows_at] = tags
+        self.latest_payload[rows_at] = payload
         self.generation += 1
 
     @staticmethod
@@ -537,6 +539,19 @@ class SampleTable:
 _encode_column: Any = SampleTable._encode_column
 if IMPLEMENTATION == "cython":
     from mom._fastpath.columns import encode_column as _encode_column  # type: ignore[no-redef]  # noqa: E402
+
+
+def _cells_of(index: np.ndarray, slots: np.ndarray) -> tuple[Any, Any]:
+    """Where a batched round's new samples go in a (field, row, slot) array: ``index``
+    and ``slots`` themselves, or, when the rows are consecutive and at the same slot
+    (every guest sampled every round: the usual case), a slice and that slot: numpy
+    then copies strided memory instead of gathering cell by cell."""
+    first, last = int(index[0]), int(index[-1])
+    if last - first == len(index) - 1 and (len(index) == 1 or bool((index[1:] > index[:-1]).all())):
+        slot = int(slots[0])
+        if bool((slots == slot).all()):
+            return slice(first, last + 1), slot
+    return index, slots
 
 
 class RowEntity(Entity):

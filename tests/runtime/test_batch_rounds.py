@@ -566,3 +566,30 @@ def test_a_batched_rounds_plan_is_made_again_when_a_monitor_changes(tmp_path):
         assert rounds.plan(monitors) is None
     finally:
         rig.close()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_append_columns_of_rows_out_of_order_or_out_of_step(seed):
+    """Rows given in any order, some left out of a round (their slots then differ):
+    stored as row by row (the gathering path; consecutive rows in step are copied)."""
+    rng = random.Random(seed)
+    by_row, by_column = SampleTable(history=3), SampleTable(history=3)
+    rows = [by_row.add_row(f"g{index}") for index in range(6)]
+    assert rows == [by_column.add_row(f"g{index}") for index in range(6)]
+    for _round in range(6):
+        chosen = rng.sample(rows, rng.randint(1, len(rows)))
+        if rng.random() < 0.5:
+            chosen.sort()  # consecutive or not, in step or not
+        columns = {
+            "n": [rng.randint(0, 99) for _ in chosen],
+            "o": [Opaque(rng.randint(0, 9)) for _ in chosen],
+            "m": [random_value(rng) for _ in chosen],
+        }
+        for position, row in enumerate(chosen):
+            by_row.append(row, {name: values[position] for name, values in columns.items() if values[position] is not MISSING})
+        by_column.append_columns(chosen, columns)
+        for row in rows:
+            for name in columns:
+                assert by_column.history_of(row, name) == by_row.history_of(row, name)
+    live = [value for value in by_column.objects if value is not None]
+    assert len(live) == len([value for value in by_row.objects if value is not None])
