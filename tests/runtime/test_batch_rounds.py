@@ -234,6 +234,34 @@ def test_the_balloon_controller_visits_rows_with_a_target_or_a_watched_balloon()
     assert not controller.stuck_tracker.watching("uuid-a") and "uuid-a" not in controller._names
 
 
+def test_the_balloon_controller_sees_a_row_given_to_another_guest():
+    """The guests' uuids and names read from the rows are kept between cycles: a row
+    freed and given to a new guest, or another table with the same rows, is read again
+    in the very next cycle."""
+    from mom.plugins.controllers.balloon import Balloon
+    from mom.runtime.table import GuestSet
+
+    iface = RecordingIface()
+    controller = Balloon({"hypervisor_iface": iface})
+    table, rows = balloon_rows(["a", "b"])
+    controller.process(None, GuestSet(table, rows))
+    assert controller._names == {"uuid-a": "a", "uuid-b": "b"}
+    table.remove_row(rows[1])
+    reused = table.add_row("n", {"name": "n", "uuid": "uuid-n"})
+    assert reused == rows[1]  # the same rows: only the guest in one changed
+    table.append(reused, {"balloon_cur": 2 << 20, "balloon_max": 4 << 20, "balloon_min": 0, "mem_unused": 1 << 20})
+    table.set_control(reused, "balloon_target", 3 << 20)
+    controller.process(None, GuestSet(table, rows))
+    assert controller._names == {"uuid-a": "a", "uuid-n": "n"}
+    assert [uuid for uuid, _target in iface.calls] == ["uuid-n"]
+    other, other_rows = balloon_rows(["x", "y"])
+    assert other_rows == rows
+    other.set_control(other_rows[0], "balloon_target", 3 << 20)
+    controller.process(None, GuestSet(other, other_rows))
+    assert controller._names == {"uuid-x": "x", "uuid-y": "y"}
+    assert [uuid for uuid, _target in iface.calls] == ["uuid-n", "uuid-x"]
+
+
 def fast_columns(config):
     """The compiled column encoder (skipped as the fast path's tests are)."""
     from tests.implementations import load_implementation
