@@ -477,3 +477,16 @@ def test_call_each_answers_every_call_after_a_failed_one(tmp_path):
         assert made == [0, 1, 2, 3, 4] and connection.calls_by_name()["probe"] - before == 5
     finally:
         rig.close()
+
+
+def test_the_io_tune_controller_sends_each_guests_limits_once_from_the_rows(tmp_path):
+    """On the daemon's rows (a GuestSet's array) the IoTune controller finds the guests
+    whose limits the policy changed: each once, then none while nothing changes."""
+    from tests.helpers import calls_during
+
+    rig = LibvirtTickRig(str(tmp_path), 3)
+    try:
+        sent = [calls_during(rig.iface, rig.tick).get("setBlockIoTune", 0) for _ in range(4)]
+    finally:
+        rig.close()
+    assert sent == [3, 0, 0, 0]
