@@ -22,14 +22,18 @@ import logging
 import queue
 import threading
 import time
-from operator import attrgetter
+from itertools import compress
+from operator import attrgetter, is_
 from typing import Any
+
+import numpy as np
 
 from mom.config import Settings
 from mom.runtime.batch import BatchedRounds, collect_batched
 from mom.runtime.entity import Entity
 from mom.runtime.gc_pause import gc_paused
 from mom.runtime.guest_monitor import GuestMonitor
+from mom.runtime.monitor import Monitor
 from mom.runtime.table import GuestSet, SampleTable
 
 __all__ = ["GuestManager"]
@@ -39,6 +43,8 @@ MAX_RESPAWN_BACKOFF = 300.0
 
 _STOP = object()
 _TERMINATING = attrgetter("_terminate")
+
+_READY, _ROW, _VARIABLES = attrgetter("ready"), attrgetter("row"), attrgetter("variables")
 
 
 class GuestManager(threading.Thread):
@@ -78,6 +84,8 @@ class GuestManager(threading.Thread):
         #: collection rounds batched when the guests' collectors allow it (mom.runtime.batch)
         self.batched = True
         self._batched_rounds = BatchedRounds()  # what one round can use again in the next
+        #: guest_set's last ready rows and what they were found from (see _ready_rows)
+        self._ready_cache: tuple[Any, ...] | None = None
         self.work: queue.Queue[Any] = queue.Queue()
         #: monitors queued or being collected (a slow guest is not queued twice)
         self.pending: set[int] = set()
@@ -298,14 +306,48 @@ class GuestManager(threading.Thread):
             # every row's controls at once: a guest that is not ready this cycle has no
             # use for old ones either (upstream builds fresh entities each cycle)
             self.table.clear_controls()
-            rows = []
+            monitors, rows, row_array = self._ready_rows()
+            # each cycle starts from the monitors' variables: the rows whose variables a
+            # policy set, or whose monitor has some, get a copy (most have neither: no
+            # dict each; both found by C-level passes over the dicts' truth values)
             variables = self.table.variables
-            for _vm_id, monitor in self._ready():
-                row = monitor.row
-                if monitor.variables or variables[row]:  # most guests have none: no dict each
-                    variables[row] = dict(monitor.variables)
-                rows.append(row)
-            return GuestSet(self.table, rows)
+            for position in compress(range(len(rows)), map(variables.__getitem__, rows)):
+                variables[rows[position]] = dict(monitors[position].variables)
+            for monitor in compress(monitors, map(_VARIABLES, monitors)):
+                variables[monitor.row] = dict(monitor.variables)
+            return GuestSet(self.table, row_array)
+
+    def _ready_rows(self) -> tuple[list[GuestMonitor], list[int], np.ndarray]:
+        """The ready monitors, their rows (a list and an array), in ``guests`` order.
+
+        Kept from the last call while it would find the same: the same monitor objects
+        in the same order, each as ready as it was (its ``ready`` compared, however it
+        was set), and no table row added or removed since (a monitor's row is the one
+        added for it).  Each is checked every call with C-level passes, so a guest
+        added, removed, becoming ready or not ready is in the very next set.  A monitor
+        class with its own isReady() is asked every call instead.
+        """
+        table = self.table
+        with self.guests_lock:
+            monitors = list(self.guests.values())
+        cache = self._ready_cache
+        if cache is not None:
+            rows_version, known, flags, ready, rows, row_array = cache
+            if (
+                rows_version == table.rows_version
+                and len(known) == len(monitors)
+                and all(map(is_, known, monitors))
+                and flags == list(map(_READY, monitors))
+            ):
+                return ready, rows, row_array
+        rows_version = table.rows_version
+        flags = list(map(_READY, monitors))
+        ready = [monitor for monitor in monitors if monitor.isReady()]
+        rows = list(map(_ROW, ready))
+        row_array = np.array(rows, dtype=np.int32)  # each GuestSet takes its own copy
+        plain = all(type(monitor).isReady is Monitor.isReady for monitor in monitors)
+        self._ready_cache = (rows_version, monitors, flags, ready, rows, row_array) if plain else None
+        return ready, rows, row_array
 
     def monitored_uuids(self) -> list[str]:
         """UUIDs of the guests that have a monitor now."""

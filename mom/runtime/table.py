@@ -113,6 +113,8 @@ class SampleTable:
         self._free = list(range(capacity - 1, -1, -1))
         #: bumped by every change, so views know when to refresh
         self.generation = 0
+        #: bumped when a row is added or removed (readers keep lists of rows by it)
+        self.rows_version = 0
         for name in fields:
             self.add_field(name)
 
@@ -217,6 +219,7 @@ class SampleTable:
         self.tags[:, row] = TAG_ABSENT
         self.latest_tags[:, row] = TAG_ABSENT
         self.generation += 1
+        self.rows_version += 1
         return row
 
     def _object_cells(self, field: int) -> int:
@@ -246,6 +249,7 @@ class SampleTable:
         self.count[row] = 0
         self._free.append(row)
         self.generation += 1
+        self.rows_version += 1
 
     # ## Samples
 

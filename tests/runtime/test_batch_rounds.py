@@ -236,6 +236,34 @@ def test_the_balloon_controller_visits_rows_with_a_target_or_a_watched_balloon()
     assert not controller.stuck_tracker.watching("uuid-a") and "uuid-a" not in controller._names
 
 
+def test_the_balloon_controller_sees_a_row_given_to_another_guest():
+    """The guests' uuids and names read from the rows are kept between cycles: a row
+    freed and given to a new guest, or another table with the same rows, is read again
+    in the very next cycle."""
+    from mom.plugins.controllers.balloon import Balloon
+    from mom.runtime.table import GuestSet
+
+    iface = RecordingIface()
+    controller = Balloon({"hypervisor_iface": iface})
+    table, rows = balloon_rows(["a", "b"])
+    controller.process(None, GuestSet(table, rows))
+    assert controller._names == {"uuid-a": "a", "uuid-b": "b"}
+    table.remove_row(rows[1])
+    reused = table.add_row("n", {"name": "n", "uuid": "uuid-n"})
+    assert reused == rows[1]  # the same rows: only the guest in one changed
+    table.append(reused, {"balloon_cur": 2 << 20, "balloon_max": 4 << 20, "balloon_min": 0, "mem_unused": 1 << 20})
+    table.set_control(reused, "balloon_target", 3 << 20)
+    controller.process(None, GuestSet(table, rows))
+    assert controller._names == {"uuid-a": "a", "uuid-n": "n"}
+    assert [uuid for uuid, _target in iface.calls] == ["uuid-n"]
+    other, other_rows = balloon_rows(["x", "y"])
+    assert other_rows == rows
+    other.set_control(other_rows[0], "balloon_target", 3 << 20)
+    controller.process(None, GuestSet(other, other_rows))
+    assert controller._names == {"uuid-x": "x", "uuid-y": "y"}
+    assert [uuid for uuid, _target in iface.calls] == ["uuid-n", "uuid-x"]
+
+
 def fast_columns(config):
     """The compiled column encoder (skipped as the fast path's tests are)."""
     from tests.implementations import load_implementation
@@ -593,3 +621,16 @@ def test_append_columns_of_rows_out_of_order_or_out_of_step(seed):
                 assert by_column.history_of(row, name) == by_row.history_of(row, name)
     live = [value for value in by_column.objects if value is not None]
     assert len(live) == len([value for value in by_row.objects if value is not None])
+
+
+def test_the_io_tune_controller_sends_each_guests_limits_once_from_the_rows(tmp_path):
+    """On the daemon's rows (a GuestSet's array) the IoTune controller finds the guests
+    whose limits the policy changed: each once, then none while nothing changes."""
+    from tests.helpers import calls_during
+
+    rig = LibvirtTickRig(str(tmp_path), 3)
+    try:
+        sent = [calls_during(rig.iface, rig.tick).get("setBlockIoTune", 0) for _ in range(4)]
+    finally:
+        rig.close()
+    assert sent == [3, 0, 0, 0]

@@ -72,6 +72,8 @@ class Balloon(Controller):
         #: the SLA registry, told which balloons are stuck (GuestSla gives it to policies)
         guest_properties = getattr(properties.get("guest_manager"), "guest_properties", None) or {}
         self.sla_registry = guest_properties.get("sla_registry")
+        #: the last guests _to_visit read from a table's rows, and what they were read for
+        self._known: tuple[Any, Any] | None = None
 
     # ## The cycle
 
@@ -102,6 +104,32 @@ class Balloon(Controller):
         table, rows = getattr(guests, "table", None), getattr(guests, "rows", None)
         if table is None or rows is None or not hasattr(table, "rows_with_control"):
             return guests
+        known = self._guests_of(table, rows)
+        row_list, uuids, names_of, position_of_row, position_of_uuid = known
+        # the guests with work: a target (the control column), or a balloon being
+        # followed (the tracker's few, found by uuid); in the rows' order
+        positions = {position_of_row[row] for row in table.rows_with_control(rows, "balloon_target").tolist()}
+        watched = self.stuck_tracker.watched()
+        if watched:
+            positions.update(position_of_uuid[uuid] for uuid in watched if uuid in position_of_uuid)
+        # what one() and process_guest do for the others (for those visited, the same)
+        seen.update(uuids)
+        self._names.update(names_of)
+        if self._episodes:
+            visited = {uuids[position] for position in positions}
+            for uuid in [uuid for uuid in self._episodes if uuid not in visited and uuid in seen]:
+                del self._episodes[uuid]
+        view = table.view
+        return [view(row_list[position]) for position in sorted(positions)]
+
+    def _guests_of(self, table: Any, rows: Any) -> tuple[list[int], list[str], dict[str, str], dict[int, int], dict[str, int]]:
+        """The rows as a list, their guests' uuids, uuid -> name, and the position of each row
+        and uuid: kept while the same rows of the same table hold the same guests (no row
+        added or removed since: a row's properties are its guest's, set when it is added)."""
+        key = (table, getattr(table, "rows_version", None), rows.tobytes())
+        known = self._known
+        if known is not None and key[1] is not None and known[0] == key:
+            return known[1]
         row_list = rows.tolist()
         properties = list(map(table.properties.__getitem__, row_list))
         try:  # every guest has its uuid and name (the daemon's do): C-level passes
@@ -110,23 +138,15 @@ class Balloon(Controller):
         except KeyError:
             uuids = [str(p.get("uuid")) for p in properties]
             names = [str(p.get("name", uuid)) for p, uuid in zip(properties, uuids)]
-        # the guests with work: a target (the control column), or a balloon being
-        # followed (the tracker's few, found by uuid); in the rows' order
-        position_of_row = dict(zip(row_list, range(len(row_list))))
-        positions = {position_of_row[row] for row in table.rows_with_control(rows, "balloon_target").tolist()}
-        watched = self.stuck_tracker.watched()
-        if watched:
-            position_of_uuid = dict(zip(uuids, range(len(uuids))))
-            positions.update(position_of_uuid[uuid] for uuid in watched if uuid in position_of_uuid)
-        # what one() and process_guest do for the others (for those visited, the same)
-        seen.update(uuids)
-        self._names.update(zip(uuids, names))
-        if self._episodes:
-            visited = {uuids[position] for position in positions}
-            for uuid in [uuid for uuid in self._episodes if uuid not in visited and uuid in seen]:
-                del self._episodes[uuid]
-        view = table.view
-        return [view(row_list[position]) for position in sorted(positions)]
+        found = (
+            row_list,
+            uuids,
+            dict(zip(uuids, names)),
+            dict(zip(row_list, range(len(row_list)))),
+            dict(zip(uuids, range(len(uuids)))),
+        )
+        self._known = (key, found)
+        return found
 
     def process_guest(self, guest: Any, uuid: str, now: float) -> None:
         """One guest: follow its balloon, then clamp and apply its target if the policy set one."""

@@ -55,13 +55,15 @@ class IoTune(Controller):
         table, rows = getattr(guests, "table", None), getattr(guests, "rows", None)
         if table is None or rows is None or not hasattr(table, "latest_column"):
             return guests
-        rows = rows.tolist() if hasattr(rows, "tolist") else list(rows)
+        if not hasattr(rows, "tolist"):
+            rows = list(rows)
+        # the GuestSet's array as it is: the columns index it without a list between
         tunes = table.latest_column(rows, "io_tune")
         current = table.latest_column(rows, "io_tune_current")
         view = table.view
         # those surely unchanged (most, each round) left out in one pass; the rest compared
         return [
-            view(rows[position])
+            view(int(rows[position]))
             for position in io_tune.disks_maybe_changed(tunes, current)
             if _changed(tunes[position], current[position])
         ]

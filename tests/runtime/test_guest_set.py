@@ -1,0 +1,138 @@
+"""guest_set() keeps its ready rows from one cycle to the next: every change to who is
+ready, or where, shows in the very next set (libvirt's in-process test driver).
+
+Each test compares the set with what the guests dict says now, asked the plain way
+(every monitor's isReady(), in the dict's order)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.helpers import LibvirtTickRig
+
+NEW_DOMAIN = """<domain type='test'><name>late</name><memory unit='KiB'>1048576</memory>
+<currentMemory unit='KiB'>524288</currentMemory><vcpu>1</vcpu><os><type>hvm</type></os>
+<devices><memballoon model='virtio'/></devices></domain>"""
+
+
+@pytest.fixture
+def rig(tmp_path):
+    rig = LibvirtTickRig(str(tmp_path), 4)
+    rig.guest_manager.collect_guests()
+    yield rig
+    rig.close()
+
+
+def names_in(manager, guests):
+    return [manager.table.names[row] for row in guests.rows.tolist()]
+
+
+def ready_now(manager):
+    return [monitor.name for monitor in manager.guests.values() if monitor.isReady()]
+
+
+def monitor_named(manager, name):
+    return next(monitor for monitor in manager.guests.values() if monitor.name == name)
+
+
+def test_every_ready_guest_in_the_dicts_order(rig):
+    manager = rig.guest_manager
+    first = names_in(manager, manager.guest_set())
+    assert first == ready_now(manager)
+    assert sorted(first) == ["vm0000", "vm0001", "vm0002", "vm0003"]
+    assert names_in(manager, manager.guest_set()) == first  # unchanged: the same again
+
+
+def test_a_guest_becoming_not_ready_then_ready_again(rig):
+    manager = rig.guest_manager
+    manager.guest_set()
+    monitor = monitor_named(manager, "vm0001")
+    monitor._set_not_ready("test", logging.DEBUG)
+    assert names_in(manager, manager.guest_set()) == ready_now(manager)
+    assert "vm0001" not in ready_now(manager) and len(ready_now(manager)) == 3
+    monitor.became_ready()
+    assert names_in(manager, manager.guest_set()) == ready_now(manager)
+    assert "vm0001" in ready_now(manager) and len(ready_now(manager)) == 4
+
+
+def test_readiness_set_directly_on_the_monitor(rig):
+    manager = rig.guest_manager
+    manager.guest_set()
+    everyone = ready_now(manager)
+    monitor_named(manager, "vm0002").ready = None
+    assert names_in(manager, manager.guest_set()) == [name for name in everyone if name != "vm0002"]
+    monitor_named(manager, "vm0002").ready = True
+    assert names_in(manager, manager.guest_set()) == everyone
+
+
+def test_a_guest_removed_then_one_added_in_its_row(rig):
+    manager, conn = rig.guest_manager, rig.iface.conn
+    manager.guest_set()
+    freed = monitor_named(manager, "vm0001").row
+    conn.lookupByName("vm0001").destroy()
+    manager.update_guests()
+    before = names_in(manager, manager.guest_set())
+    assert before == ready_now(manager) and sorted(before) == ["vm0000", "vm0002", "vm0003"]
+    conn.createXML(NEW_DOMAIN, 0)
+    manager.update_guests()
+    late = monitor_named(manager, "late")
+    assert late.row == freed  # the freed row, given to the newcomer
+    # known but not collected yet: not ready, not in the set
+    assert names_in(manager, manager.guest_set()) == before
+    manager.collect_guests()
+    assert names_in(manager, manager.guest_set()) == ready_now(manager) == [*before, "late"]
+
+
+def test_the_guests_dict_reordered(rig):
+    manager = rig.guest_manager
+    first = names_in(manager, manager.guest_set())
+    with manager.guests_lock:
+        manager.guests = dict(reversed(list(manager.guests.items())))
+    assert names_in(manager, manager.guest_set()) == first[::-1]
+
+
+def test_a_monitor_whose_variables_change(rig):
+    manager = rig.guest_manager
+    monitor = monitor_named(manager, "vm0000")
+    manager.guest_set()
+    monitor.variables["seen"] = 1
+    manager.guest_set()
+    assert manager.table.variables[monitor.row] == {"seen": 1}
+    monitor.variables.clear()
+    manager.guest_set()
+    assert manager.table.variables[monitor.row] == {}
+
+
+def test_a_policys_variables_do_not_outlive_their_cycle(rig):
+    manager = rig.guest_manager
+    monitor = monitor_named(manager, "vm0003")
+    monitor.variables["kept"] = "monitor's"
+    guests = manager.guest_set()
+    row_entity = manager.table.view(monitor.row)
+    row_entity.SetVar("kept", "policy's")
+    row_entity.SetVar("extra", 2)
+    other = manager.table.view(monitor_named(manager, "vm0001").row)
+    other.SetVar("extra", 3)
+    assert len(guests) == 4
+    manager.guest_set()
+    assert manager.table.variables[monitor.row] == {"kept": "monitor's"}
+    assert manager.table.variables[other.row] == {}
+
+
+def test_a_monitor_class_with_its_own_readiness_is_asked_every_cycle(rig):
+    manager = rig.guest_manager
+    monitor = monitor_named(manager, "vm0000")
+    answers = {"ready": True}
+
+    class Asked(type(monitor)):
+        def isReady(self):
+            return answers["ready"]
+
+    monitor.__class__ = Asked
+    assert "vm0000" in names_in(manager, manager.guest_set())
+    answers["ready"] = False  # nothing on the monitor changed: only its answer
+    assert "vm0000" not in names_in(manager, manager.guest_set())
+    answers["ready"] = True
+    assert "vm0000" in names_in(manager, manager.guest_set())
