@@ -8,7 +8,6 @@ left alone, anything else reported back by position (the caller keeps it aside).
 """
 
 from cpython.dict cimport PyDict_GetItemWithError
-from cpython.exc cimport PyErr_Occurred
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 from cpython.object cimport PyObject
 from libc.stdint cimport int8_t, int64_t
@@ -127,10 +126,9 @@ def field_columns(list records, object keys):
         record = records[position]
         if type(record) is dict:
             for index in range(width):
+                # NULL without an error: no such key (an error is raised by Cython)
                 found = PyDict_GetItemWithError(record, names[index])
                 if found == NULL:
-                    if PyErr_Occurred():
-                        raise
                     return None
                 (<list>columns[index])[position] = <object>found
         else:

@@ -67,7 +67,10 @@ def some_total(data: bytes) -> int:
     at = line.find(b" total=")
     if at < 0:
         raise ValueError("no 'some ... total='")
-    return int(line[at + 7 :].split(None, 1)[0])
+    number = line[at + 7 :].split(None, 1)
+    if not number:
+        raise ValueError("nothing after 'total='")
+    return int(number[0])
 
 
 def read_some_total(fd: int) -> int:

@@ -27,15 +27,13 @@ from typing import Any, Sequence
 from mom.dsl.sandbox import MISSING
 from mom.errors import CollectionError, FatalError, HypervisorInterfaceError
 from mom.plugins.collectors.base import Peers, transpose
+from mom.runtime.monitor import READY_OF, ROW_OF, TERMINATING
 
 __all__ = ["collect_batched", "batchable", "BatchedRounds"]
 
 log = logging.getLogger("mom.GuestManager")
 
 _COLLECTORS = attrgetter("collectors")
-_ROW = attrgetter("row")
-_READY = attrgetter("ready")
-_TERMINATE = attrgetter("_terminate")
 #: what a plan needs to stay the same in each monitor (see _Plan.fits)
 _LAYOUT = attrgetter("collectors", "fields", "optional_fields", "table", "row", "plotter")
 
@@ -131,11 +129,12 @@ class _Plan:
         self.monitors = list(monitors)
         #: what the plan depends on, monitor by monitor (see fits)
         self.layouts = list(map(_LAYOUT, monitors))
-        self.rows = list(map(_ROW, monitors))
+        self.rows = list(map(ROW_OF, monitors))
         self.table = monitors[0].table
         # a tuple of a kind that remembers what its collectors were made with
         self.by_position = [
-            Peers(map(itemgetter(position), map(_COLLECTORS, monitors))) for position in range(len(monitors[0].collectors))
+            Peers(map(itemgetter(position), map(_COLLECTORS, monitors)))
+            for position in range(len(monitors[0].collectors))
         ]
         self.required = required
         self.optional = optional
@@ -214,7 +213,7 @@ def collect_batched(monitors: Sequence[Any], rounds: BatchedRounds | None = None
     table = plan.table
     with table.lock:
         # a monitor dropped meanwhile: its row may already belong to another guest
-        if all(ready) and not any(map(_TERMINATE, monitors)):
+        if all(ready) and not any(map(TERMINATING, monitors)):
             chosen: Sequence[int] = range(count)
         else:
             chosen = [index for index in range(count) if ready[index] and not monitors[index]._terminate]
@@ -225,7 +224,7 @@ def collect_batched(monitors: Sequence[Any], rounds: BatchedRounds | None = None
                 [monitors[index].row for index in chosen],
                 {name: [values[index] for index in chosen] for name, values in merged.items()},
             )
-    if len(chosen) == count and all(map(is_, map(_READY, monitors), repeat(True))):
+    if len(chosen) == count and all(map(is_, map(READY_OF, monitors), repeat(True))):
         return True  # every guest stored, and ready already
     for index, monitor in enumerate(monitors):
         if ready[index] and not monitor._terminate:

@@ -33,7 +33,7 @@ from mom.runtime.batch import BatchedRounds, collect_batched
 from mom.runtime.entity import Entity
 from mom.runtime.gc_pause import gc_paused
 from mom.runtime.guest_monitor import GuestMonitor
-from mom.runtime.monitor import Monitor
+from mom.runtime.monitor import READY_OF, ROW_OF, TERMINATING, Monitor
 from mom.runtime.table import GuestSet, SampleTable
 
 __all__ = ["GuestManager"]
@@ -42,9 +42,8 @@ __all__ = ["GuestManager"]
 MAX_RESPAWN_BACKOFF = 300.0
 
 _STOP = object()
-_TERMINATING = attrgetter("_terminate")
 
-_READY, _ROW, _VARIABLES = attrgetter("ready"), attrgetter("row"), attrgetter("variables")
+_VARIABLES = attrgetter("variables")
 
 
 class GuestManager(threading.Thread):
@@ -154,7 +153,7 @@ class GuestManager(threading.Thread):
                 self._settled_list is not None
                 and not self.respawn_after
                 and vm_list == self._settled_list
-                and not any(map(_TERMINATING, self.guests.values()))
+                and not any(map(TERMINATING, self.guests.values()))
             ):
                 return  # the same guests, all monitored: two C-level passes, no per-guest work
             known = dict(self.guests)
@@ -337,15 +336,17 @@ class GuestManager(threading.Thread):
                 rows_version == table.rows_version
                 and len(known) == len(monitors)
                 and all(map(is_, known, monitors))
-                and flags == list(map(_READY, monitors))
+                and flags == list(map(READY_OF, monitors))
             ):
                 return ready, rows, row_array
         rows_version = table.rows_version
-        flags = list(map(_READY, monitors))
-        ready = [monitor for monitor in monitors if monitor.isReady()]
-        rows = list(map(_ROW, ready))
-        row_array = np.array(rows, dtype=np.int32)  # each GuestSet takes its own copy
+        flags = list(map(READY_OF, monitors))
         plain = all(type(monitor).isReady is Monitor.isReady for monitor in monitors)
+        # plain monitors' readiness is bool(ready): taken from the flags the cache keeps
+        # (a second read could see a guest that changed meanwhile, and keep it out)
+        ready = list(compress(monitors, flags)) if plain else [monitor for monitor in monitors if monitor.isReady()]
+        rows = list(map(ROW_OF, ready))
+        row_array = np.array(rows, dtype=np.int32)  # each GuestSet takes its own copy
         self._ready_cache = (rows_version, monitors, flags, ready, rows, row_array) if plain else None
         return ready, rows, row_array
 

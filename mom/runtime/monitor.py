@@ -15,13 +15,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from operator import attrgetter
 from typing import Any
 
 from mom.errors import CollectionError, FatalError, HypervisorInterfaceError
 from mom.runtime.entity import Entity
 from mom.runtime.table import SampleTable
 
-__all__ = ["Monitor"]
+__all__ = ["Monitor", "READY_OF", "ROW_OF", "TERMINATING"]
+
+#: a monitor's readiness, row and stop flag, read in C-level passes over many monitors
+READY_OF, ROW_OF, TERMINATING = attrgetter("ready"), attrgetter("row"), attrgetter("_terminate")
 
 
 class Monitor:

@@ -42,8 +42,18 @@ from mom.dsl.layout import (
 from mom.dsl.sandbox import MISSING
 from mom.runtime.entity import Entity
 
-__all__ = ["SampleTable", "RowEntity", "RowSamples", "GuestSet", "TAG_NONE", "TAG_BOOL", "TAG_INT", "TAG_FLOAT", "TAG_OBJECT", "TAG_ABSENT"]
-
+__all__ = [
+    "SampleTable",
+    "RowEntity",
+    "RowSamples",
+    "GuestSet",
+    "TAG_NONE",
+    "TAG_BOOL",
+    "TAG_INT",
+    "TAG_FLOAT",
+    "TAG_OBJECT",
+    "TAG_ABSENT",
+]
 
 
 _NONE_TYPE = type(None)
@@ -180,7 +190,9 @@ class SampleTable:
         self.properties.extend({} for _ in range(new - old))
         self.variables.extend({} for _ in range(new - old))
         columns = self.control_tags.shape[1]
-        self.control_tags = np.concatenate([self.control_tags, np.full((new - old, columns), TAG_ABSENT, dtype=np.int8)])
+        self.control_tags = np.concatenate(
+            [self.control_tags, np.full((new - old, columns), TAG_ABSENT, dtype=np.int8)]
+        )
         self.control_payload = np.concatenate([self.control_payload, np.zeros((new - old, columns), dtype=np.int64)])
         self.control_order = np.concatenate([self.control_order, np.zeros((new - old, columns), dtype=np.int32)])
         self.control_count = np.concatenate([self.control_count, np.zeros(new - old, dtype=np.int32)])
@@ -200,7 +212,10 @@ class SampleTable:
             objects.extend([None] * ((new - old) * history))
             self._object_base[field] = base + shift
             if shift:
-                for tags, payload in ((self.tags[field], self.payload[field]), (self.latest_tags[field], self.latest_payload[field])):
+                for tags, payload in (
+                    (self.tags[field], self.payload[field]),
+                    (self.latest_tags[field], self.latest_payload[field]),
+                ):
                     payload[tags == TAG_OBJECT] += shift
         self.objects = objects
 
@@ -326,7 +341,9 @@ class SampleTable:
             if len(values) != count:
                 raise ValueError(f"column {name!r} has {len(values)} values for {count} rows")
             field = self.field_index[name]
-            kept = _encode_column(values if type(values) is list else list(values), tags[field], payload[field], MISSING)
+            kept = _encode_column(
+                values if type(values) is list else list(values), tags[field], payload[field], MISSING
+            )
             if kept:  # values kept aside, in their cells
                 base = self._object_cells(field)
                 objects = self.objects  # a new block may have grown the list
@@ -344,7 +361,9 @@ class SampleTable:
         self.generation += 1
 
     @staticmethod
-    def _encode_column(values: Sequence[Any], tags: np.ndarray, payload: np.ndarray, missing: Any = MISSING) -> list[int]:
+    def _encode_column(
+        values: Sequence[Any], tags: np.ndarray, payload: np.ndarray, missing: Any = MISSING
+    ) -> list[int]:
         """Encode one field's values into ``tags`` and ``payload`` (in place); the
         positions of object values (their payload is the caller's to set).  The
         reference of mom/_fastpath/columns.pyx's ``encode_column``."""
@@ -448,8 +467,12 @@ class SampleTable:
         column = len(self.control_names)
         if column == self.control_tags.shape[1]:
             rows = self.capacity
-            self.control_tags = np.concatenate([self.control_tags, np.full((rows, column), TAG_ABSENT, dtype=np.int8)], axis=1)
-            self.control_payload = np.concatenate([self.control_payload, np.zeros((rows, column), dtype=np.int64)], axis=1)
+            self.control_tags = np.concatenate(
+                [self.control_tags, np.full((rows, column), TAG_ABSENT, dtype=np.int8)], axis=1
+            )
+            self.control_payload = np.concatenate(
+                [self.control_payload, np.zeros((rows, column), dtype=np.int64)], axis=1
+            )
             self.control_order = np.concatenate([self.control_order, np.zeros((rows, column), dtype=np.int32)], axis=1)
         self.control_names.append(name)
         self.control_index[name] = column

@@ -172,7 +172,7 @@ def all_share(collectors: Sequence[Any], name: str, value: Any) -> bool:
     return all(map(is_, map(attrgetter(name), collectors), repeat(value)))
 
 
-def field_columns(records: Sequence[Any], keys: Sequence[Any]) -> list[list[Any]] | None:
+def field_columns(records: list[Any], keys: Sequence[Any]) -> list[list[Any]] | None:
     """The values of ``keys`` in each record, one list per key (in ``keys``' order) with a
     value per record; None if a record lacks a key.  The reference of
     mom/_fastpath/columns.pyx's twin, which reads each record once for all the keys."""

@@ -122,7 +122,9 @@ class Balloon(Controller):
         view = table.view
         return [view(row_list[position]) for position in sorted(positions)]
 
-    def _guests_of(self, table: Any, rows: Any) -> tuple[list[int], list[str], dict[str, str], dict[int, int], dict[str, int]]:
+    def _guests_of(
+        self, table: Any, rows: Any
+    ) -> tuple[list[int], list[str], dict[str, str], dict[int, int], dict[str, int]]:
         """The rows as a list, their guests' uuids, uuid -> name, and the position of each row
         and uuid: kept while the same rows of the same table hold the same guests (no row
         added or removed since: a row's properties are its guest's, set when it is added)."""

@@ -706,7 +706,9 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
                     continue
                 raw = memory.get(uuid)
                 if raw is not None and "actual" in raw:
-                    results.append({"balloon_max": xml.max_memory, "balloon_cur": raw["actual"], "balloon_min": xml.min_guarantee})
+                    results.append(
+                        {"balloon_max": xml.max_memory, "balloon_cur": raw["actual"], "balloon_min": xml.min_guarantee}
+                    )
                     continue
             results.append(self.getVmBalloonInfo(uuid))
         return results
@@ -813,14 +815,13 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
             if any(map(operator.contains, records, repeat("vcpu.current"))):
                 return None
             counts = list(map(_VCPUS, xmls))
-        # the same XML and scheduler parameters (the same objects: list == is an identity
-        # pass for them) and vCPU counts as last round: last round's columns
+        # the same XML, scheduler parameters and vCPU counts as last round (equal: with
+        # events they are the same objects, and == finds that without looking inside):
+        # last round's columns, each a fresh list (nothing a caller does reaches the memo)
         last = self._cpu_tune_last
-        if last is not None and last[0] == xmls and last[1] == scheds and last[2] == counts:
-            return dict(last[3])
-        columns = self._cpu_tune_of(xmls, scheds, counts)
-        self._cpu_tune_last = (xmls, scheds, counts, columns)
-        return dict(columns)
+        if last is None or last[0] != xmls or last[1] != scheds or last[2] != counts:
+            last = self._cpu_tune_last = (xmls, scheds, counts, self._cpu_tune_of(xmls, scheds, list(counts)))
+        return {name: list(values) for name, values in last[3].items()}
 
     @staticmethod
     def _cpu_tune_of(xmls: list[Any], scheds: list[dict[str, Any]], counts: list[Any]) -> dict[str, list[Any]]:
@@ -904,7 +905,12 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         """One interface's ``inbound.*``/``outbound.*`` (KiB/s, burst KiB; 0: unlimited)."""
         values = {key: int(value) for key, value in params.items()}
         self._set(
-            uuid, "setInterfaceParameters", device, values, libvirt.VIR_DOMAIN_AFFECT_CURRENT, what=f"{device}, {values}"
+            uuid,
+            "setInterfaceParameters",
+            device,
+            values,
+            libvirt.VIR_DOMAIN_AFFECT_CURRENT,
+            what=f"{device}, {values}",
         )
 
     @_action
@@ -975,7 +981,7 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         if aligned is not None:
             xmls = self._current_xmls(aligned[2])
             if xmls is not None:
-                return xmls  # every one cached: found in C-level passes
+                return list(xmls)  # every one cached: found in C-level passes (a copy: the round keeps it)
         epoch = self._epoch()
         domains = self._domains
         tokens: list[Any] = []
