@@ -119,8 +119,8 @@ def field_columns(list records, object keys):
     a cache miss per dict each time).  Twin of mom.plugins.collectors.base's reference."""
     cdef tuple names = tuple(keys)
     cdef Py_ssize_t count = len(records), width = len(names), position, index
-    cdef list columns = [[None] * count for index in range(width)]
-    cdef object record, key
+    cdef list columns = [[None] * count for _ in range(width)]
+    cdef object record
     cdef PyObject *found
     for position in range(count):
         record = records[position]
