@@ -204,6 +204,12 @@ _TEST_DRIVER_IOTUNE = (
 )
 
 
+#: a disk-less test-driver domain started after the host's (a guest added between rounds)
+LATE_DOMAIN_XML = """<domain type='test'><name>late</name><memory unit='KiB'>1048576</memory>
+<currentMemory unit='KiB'>524288</currentMemory><vcpu>1</vcpu><os><type>hvm</type></os>
+<devices><memballoon model='virtio'/></devices></domain>"""
+
+
 class LibvirtTickRig:
     """momd's tick, in-process, on a test-driver host of ``guests`` domains.
 

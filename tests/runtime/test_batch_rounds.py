@@ -12,6 +12,7 @@ import mom.runtime.guest_manager as guest_manager_module
 from mom.dsl.sandbox import MISSING
 from mom.plugins.collectors.base import Collector
 from mom.runtime.table import SampleTable
+from tests.helpers import LATE_DOMAIN_XML as NEW_DOMAIN
 from tests.helpers import LibvirtTickRig
 
 
@@ -125,11 +126,6 @@ def test_a_batched_round_stores_what_guest_by_guest_rounds_store(tmp_path, batch
     finally:
         batched.close()
         one_by_one.close()
-
-
-NEW_DOMAIN = """<domain type='test'><name>late</name><memory unit='KiB'>1048576</memory>
-<currentMemory unit='KiB'>524288</currentMemory><vcpu>1</vcpu><os><type>hvm</type></os>
-<devices><memballoon model='virtio'/></devices></domain>"""
 
 
 def test_a_guest_added_removed_and_changed_between_two_batched_rounds(tmp_path, batched_rounds):

@@ -10,11 +10,8 @@ import logging
 
 import pytest
 
+from tests.helpers import LATE_DOMAIN_XML as NEW_DOMAIN
 from tests.helpers import LibvirtTickRig
-
-NEW_DOMAIN = """<domain type='test'><name>late</name><memory unit='KiB'>1048576</memory>
-<currentMemory unit='KiB'>524288</currentMemory><vcpu>1</vcpu><os><type>hvm</type></os>
-<devices><memballoon model='virtio'/></devices></domain>"""
 
 
 @pytest.fixture
