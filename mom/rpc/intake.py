@@ -49,6 +49,10 @@ DEFAULT_MAX_CONNECTIONS = 256
 #: seconds a refused connection is drained before it is closed: closing a TCP socket
 #: with unread input resets it, and the client would lose the refusal it was sent
 LINGER_SECONDS = 1.0
+#: refused or cut-off connections drained at once: the cap, but never fewer than this,
+#: so that a small cap still answers a burst with its 503 (a refusal closed at once
+#: can reach the client before its request is sent: a broken pipe, not a reason)
+MIN_LINGERING = 16
 #: seconds without a refusal that end a burst
 BURST_QUIET_SECONDS = 10.0
 _RECV_BYTES = 65536
@@ -407,7 +411,7 @@ class ConcurrentIntake:
         except OSError:
             sock.close()
             return
-        if code == 408 or len(self._lingering) >= self.max_connections:
+        if code == 408 or len(self._lingering) >= self._lingering_cap:
             # a client cut off sent all it had already; lingering is bounded too
             _close(sock)
             return
@@ -473,13 +477,17 @@ class ConcurrentIntake:
     def _take_lingering(self, selector: selectors.BaseSelector) -> None:
         while self._to_linger:
             sock = self._to_linger.popleft()
-            if len(self._lingering) >= self.max_connections or sock.fileno() < 0:
+            if len(self._lingering) >= self._lingering_cap or sock.fileno() < 0:
                 sock.close()
                 continue
             sock.setblocking(False)
             pending = _Pending(sock, None, time.monotonic() + LINGER_SECONDS)
             self._lingering[sock.fileno()] = pending
             selector.register(sock, selectors.EVENT_READ, pending)
+
+    @property
+    def _lingering_cap(self) -> int:
+        return max(self.max_connections, MIN_LINGERING)
 
     @property
     def open_connections(self) -> int:

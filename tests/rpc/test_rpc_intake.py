@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import io
 import logging
+import socket
 import threading
 import time
 import xmlrpc.client
@@ -15,7 +16,7 @@ from mom.rpc.client import UnixXmlRpcClient
 from mom.rpc.intake import BurstLog, header_end, http_refusal
 from mom.rpc.server import TcpXmlRpcHandler, UnixXmlRpcServer
 from tests.helpers import wait_for
-from tests.rpc.raw_http import PING, exchange_all, hold, parse_reply, request_bytes
+from tests.rpc.raw_http import PING, connect, exchange_all, hold, parse_reply, request_bytes
 
 
 @pytest.mark.parametrize(
@@ -213,6 +214,39 @@ def test_an_idle_intake_sleeps_until_woken(tmp_path):
         server.server_close()
         thread.join(5)
     assert not thread.is_alive()
+
+
+def test_a_small_cap_still_lets_refused_clients_send_and_read_their_503(tmp_path):
+    """Refused connections are drained, not closed at once, even beyond a cap of one:
+    a client whose request goes out after its refusal came must not meet a broken
+    pipe (it would lose the reason)."""
+    path = str(tmp_path / "s.sock")
+    server = UnixXmlRpcServer(path, workers=1, max_connections=1)
+    server.register_instance(Slow())
+    server.request_deadline = 600.0
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    held = hold(("unix", path), 1, b"POST /RPC2 HTTP/1.0\r\n")
+    late = []
+    try:
+        wait_for(lambda: server.open_connections == 1, 5)
+        late = [connect(("unix", path)) for _ in range(4)]
+        for sock in late:
+            # the refusal is there before the request is sent
+            assert sock.recv(12, socket.MSG_PEEK) == b"HTTP/1.0 503"
+        for sock in late:
+            sock.sendall(request_bytes(PING))
+            sock.shutdown(socket.SHUT_WR)
+            reply = b""
+            while chunk := sock.recv(65536):
+                reply += chunk
+            assert parse_reply(reply)[0] == 503
+    finally:
+        for sock in held + late:
+            sock.close()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 def test_the_loop_wakes_for_a_burst_summary_with_nothing_else_to_do(tmp_path, caplog):
