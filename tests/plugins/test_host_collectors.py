@@ -211,10 +211,20 @@ def test_shareable_from_statm_equals_the_vsize_from_stat(tmp_path):
     assert collector.collect()["ksm_shareable"] == expected > 0
 
 
+def _settled(pid: int) -> bool:
+    before = procfs.read_stat(pid)
+    with open(f"/proc/{pid}/stat") as file:
+        state = file.read().rsplit(")", 1)[1].split()[0]
+    time.sleep(0.05)
+    after = procfs.read_stat(pid)
+    return before.comm == "sleep" and state == "S" and before.vsize == after.vsize
+
+
 def test_comm_and_statm_agree_with_stat_on_a_real_process():
     process = subprocess.Popen(["sleep", "30"])
     try:
-        wait_for(lambda: procfs.read_stat(process.pid).comm == "sleep", step=0.01, what="sleep running")
+        # asleep in nanosleep: its loader and locale setup, which grow its mappings, are done
+        wait_for(lambda: _settled(process.pid), step=0.05, what="sleep asleep with a settled size")
         sizes = dict(procfs.vsizes_by_name("sleep", exact=True))
         stats = {s.pid: s.vsize for s in procfs.find_pids_by_name("sleep", exact=True)}
     finally:
