@@ -43,9 +43,35 @@ cdef object data_descriptor(object kind, str name):
     return None
 
 
+cdef extern from *:
+    """
+    #include <structmember.h>
+    /* The value of an object slot (a member descriptor of type T_OBJECT_EX, as
+       __slots__ makes) read straight from ``obj``, borrowed; NULL when ``descriptor``
+       is not such a slot or the slot is empty (the descriptor then decides: it raises
+       AttributeError).  ``obj`` must be an instance of the type the descriptor came
+       from, as member_get would check. */
+    static inline PyObject* mom_slot_value(PyObject* descriptor, PyObject* obj) {
+        PyMemberDef* member;
+        if (Py_TYPE(descriptor) != &PyMemberDescr_Type)
+            return NULL;
+        member = ((PyMemberDescrObject*)descriptor)->d_member;
+        if (member->type != T_OBJECT_EX || (member->flags & ~READONLY) != 0)
+            return NULL;
+        return *(PyObject**)((char*)obj + member->offset);
+    }
+    """
+    PyObject* mom_slot_value(PyObject* descriptor, PyObject* obj) noexcept
+
+
 cdef inline object read_attribute(PyObject* descriptor, object obj, str name):
-    """``getattr(obj, name)``, through its data descriptor when the type has one."""
+    """``getattr(obj, name)``, through its data descriptor when the type has one (a
+    slot's read in place: the per-guest records keep their state in slots)."""
+    cdef PyObject* value
     if descriptor != NULL:
+        value = mom_slot_value(descriptor, <PyObject*>obj)
+        if value != NULL:
+            return <object>value
         return Py_TYPE(<object>descriptor).tp_descr_get(descriptor, <PyObject*>obj, <PyObject*>Py_TYPE(obj))
     return getattr(obj, name)
 

@@ -413,7 +413,16 @@ cdef class Machine:
                 if self.loops == NULL:
                     raise MemoryError()
             loop = &self.loops[self.nloops]
-            if iterable.tag == T_OBJ and type_info(self.rows, <PyObject*>Py_TYPE(<object>iterable.o)).kind == K_ROWS:
+            # a list first: a guest's disks, once per guest (asking the type cache about
+            # list would push out the two types the loop's body reads)
+            if iterable.tag == T_OBJ and type(<object>iterable.o) is list:
+                loop.table = NULL
+                loop.is_list = True
+                loop.keep = iterable.o
+                Py_INCREF(<object>iterable.o)
+                loop.rows = NULL
+                loop.n = 0
+            elif iterable.tag == T_OBJ and type_info(self.rows, <PyObject*>Py_TYPE(<object>iterable.o)).kind == K_ROWS:
                 guests = <object>iterable.o
                 rows = guests.rows
                 if cnp.PyArray_TYPE(rows) != cnp.NPY_INT32 or not rows.flags.c_contiguous:
@@ -425,13 +434,6 @@ cdef class Machine:
                 Py_INCREF(rows)
                 loop.rows = <int32_t*>cnp.PyArray_DATA(rows)
                 loop.n = rows.shape[0]
-            elif iterable.tag == T_OBJ and type(<object>iterable.o) is list:
-                loop.table = NULL
-                loop.is_list = True
-                loop.keep = iterable.o
-                Py_INCREF(<object>iterable.o)
-                loop.rows = NULL
-                loop.n = 0
             else:
                 iterator = iter(box(&iterable))
                 loop.table = NULL
