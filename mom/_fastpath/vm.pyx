@@ -277,6 +277,11 @@ cdef class Machine:
         if self.find_attribute(symbol, attribute, out) and out.tag != T_NONE:
             return 0
         vclear(out)
+        return self.no_method(symbol, attribute)
+
+    cdef int no_method(self, int32_t symbol, int32_t attribute) except -1:
+        """method()'s KeyError, out of its line: a function with Python locals pays for
+        them at every return."""
         # the whole dotted name, as the reference's (x.y.z: upstream looks up only x.y,
         # then fails on the function named x.y.z); the head token of the call's form has it
         form = self.c.node_of(self.pc)
@@ -288,7 +293,6 @@ cdef class Machine:
 
     cdef int call_value(self, Value* function, Value* args, int32_t n, Value* out) except -1:
         """Call a variable's or attribute's value with evaluated arguments."""
-        cdef int32_t k
         if function.tag != T_OBJ:
             if call_method(self.rows, function, args, n, out):
                 return 0
@@ -305,6 +309,11 @@ cdef class Machine:
                 out.tag = T_FLOAT
                 out.f = fabs(args[0].f)  # what Python's abs does: clears the sign bit (-0.0, NaN)
                 return 0
+        return self.call_python(function, args, n, out)
+
+    cdef int call_python(self, Value* function, Value* args, int32_t n, Value* out) except -1:
+        """call_value() of a Python callable (out of its line, as no_method)."""
+        cdef int32_t k
         callee = box(function)
         positional = tuple([box(&args[k]) for k in range(n)])
         unbox(self.rows, callee(*positional), out)
@@ -316,15 +325,19 @@ cdef class Machine:
     cdef inline int thunk(self, int32_t index, Value* out) except -1:
         """Evaluate argument thunk ``index`` (in whatever scope is current) into ``out``."""
         cdef int32_t symbol = self.c.thunk_loads[index]
-        cdef object token
-        cdef Value value
-        if symbol >= 0:  # just a variable: no need to run its block
-            if self.depth_of[symbol] < 0:
-                self.pc = self.c.thunk_pcs[index]  # its LOAD, for the error's position
-                token = self.c.node_of(self.pc)
-                raise _undefined_symbol(token.value, token.line)
+        if symbol >= 0 and self.depth_of[symbol] >= 0:  # just a variable: no block to run
             vcopy(out, &self.current[symbol])
             return 0
+        return self.run_thunk(index, out)
+
+    cdef int run_thunk(self, int32_t index, Value* out) except -1:
+        """thunk() past a bound variable: the thunk's block, or an unbound variable's error."""
+        cdef int32_t symbol = self.c.thunk_loads[index]
+        cdef Value value
+        if symbol >= 0:
+            self.pc = self.c.thunk_pcs[index]  # its LOAD, for the error's position
+            token = self.c.node_of(self.pc)
+            raise _undefined_symbol(token.value, token.line)
         self.run(self.c.thunk_pcs[index])
         self.sp -= 1
         value = self.stack[self.sp]  # out may be this very slot: move through a temporary
