@@ -120,6 +120,24 @@ cdef inline bint average_result(Average* a, Value* out) noexcept:
     return True
 
 
+cdef inline bint average_run(TableInfo* t, Py_ssize_t at, int32_t n, Average* a) noexcept:
+    """Add ``n`` samples of a ring, from ``at`` on (no wrap inside); False when Python
+    must decide (an object, or an int sum past int64)."""
+    cdef int32_t k
+    cdef int8_t tag
+    for k in range(n):
+        tag = t.tags[at + k]
+        if tag == S_FLOAT:
+            average_float(a, mom_bits_double(t.payload[at + k]))
+        elif tag == S_INT or tag == S_BOOL:
+            if not average_int(a, t.payload[at + k]):
+                return False
+        elif tag == S_OBJECT:
+            return False
+        # S_NONE and S_ABSENT: skipped, as the reference skips None
+    return True
+
+
 # The storage-specific parts of the rule methods: a row's columns (T_ROWMETHOD) or an
 # entity's attributes (T_ENTMETHOD: _valid, statistics, controls); inline in
 # Rows.rule_method, whose usual case (a row) is a few loads then.
@@ -483,7 +501,6 @@ cdef class Rows:
         cdef PyObject* found
         cdef int64_t number
         cdef int overflow = 0
-        cdef int8_t tag
         memset(&average, 0, sizeof(Average))
         if method.tag == T_ROWMETHOD:
             t = &self.tables[method.slot]
@@ -493,20 +510,10 @@ cdef class Rows:
             slot = t.head[method.i] - count + 1  # the oldest sample's slot, wrapped below
             if slot < 0:
                 slot += history
-            for k in range(count):
-                if k:
-                    slot += 1
-                    if slot == history:
-                        slot = 0
-                tag = t.tags[base + slot]
-                if tag == S_NONE or tag == S_ABSENT:
-                    continue
-                if tag == S_OBJECT:
-                    return 0
-                if tag == S_FLOAT:
-                    average_float(&average, mom_bits_double(t.payload[base + slot]))
-                elif not average_int(&average, t.payload[base + slot]):  # S_INT, S_BOOL
-                    return 0
+            # oldest first: from that slot to the ring's end, then on from its start
+            k = min(count, history - slot)
+            if not average_run(t, base + slot, k, &average) or not average_run(t, base, count - k, &average):
+                return 0
             return average_result(&average, out)
         statistics = read_attribute(self.types[method.slot].state[1], <object>method.o, "statistics")
         for j in range(PyList_GET_SIZE(statistics)):
