@@ -704,7 +704,11 @@ cdef class Machine:
                     top = &stack[sp]
                     top.o = NULL
                     top.tag = T_NONE
-                    self.method(code[pc + 1], code[pc + 2], top)
+                    n = code[pc + 1]
+                    # the usual case inline: a rule method (Stat, Control) of a row
+                    if not (self.depth_of[n] >= 0 and current[n].tag == T_ROW
+                            and method_of_row(rows, &current[n], code[pc + 2], top)):
+                        self.method(n, code[pc + 2], top)
                     sp += 1
                     pc += 3
                 elif op == OP_CALL_METHOD:
