@@ -714,7 +714,10 @@ cdef class Machine:
                 elif op == OP_CALL_METHOD:
                     n = code[pc + 1]
                     top = &stack[sp - n - 1]
-                    self.call_value(top, &top[1], n, &result)
+                    if top.tag == T_OBJ:
+                        self.call_value(top, &top[1], n, &result)
+                    elif not call_method(rows, top, &top[1], n, &result):  # call_value's start, inline
+                        self.call_python(top, &top[1], n, &result)
                     for k in range(n + 1):
                         vclear(&top[k])
                     top[0] = result
@@ -725,7 +728,10 @@ cdef class Machine:
                 elif op == OP_CALL_METHOD_VOID:
                     n = code[pc + 1]
                     top = &stack[sp - n - 1]
-                    self.call_value(top, &top[1], n, &result)
+                    if top.tag == T_OBJ:
+                        self.call_value(top, &top[1], n, &result)
+                    elif not call_method(rows, top, &top[1], n, &result):  # call_value's start, inline
+                        self.call_python(top, &top[1], n, &result)
                     vclear(&result)
                     for k in range(n + 1):
                         vclear(&top[k])
