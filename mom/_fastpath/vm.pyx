@@ -264,16 +264,9 @@ cdef class Machine:
         return 0
 
     cdef int method(self, int32_t symbol, int32_t attribute, Value* out) except -1:
-        """What a call head ``sym.attr`` names: a method of the innermost binding, else
-        any binding's attribute (upstream asks the whole stack), else KeyError."""
-        cdef Value* binding
-        if self.depth_of[symbol] >= 0:
-            binding = &self.current[symbol]
-            if binding.tag == T_ROW:
-                if method_of_row(self.rows, binding, attribute, out):
-                    return 0
-            elif binding.tag == T_OBJ and self.rows.method_of(binding, attribute, out):
-                return 0
+        """What a call head ``sym.attr`` names when the innermost binding has no such
+        method (the loop, METHOD, asks it first): any binding's attribute (upstream
+        asks the whole stack), else KeyError."""
         if self.find_attribute(symbol, attribute, out) and out.tag != T_NONE:
             return 0
         vclear(out)
@@ -705,9 +698,17 @@ cdef class Machine:
                     top.o = NULL
                     top.tag = T_NONE
                     n = code[pc + 1]
-                    # the usual case inline: a rule method (Stat, Control) of a row
-                    if not (self.depth_of[n] >= 0 and current[n].tag == T_ROW
-                            and method_of_row(rows, &current[n], code[pc + 2], top)):
+                    # a method of the innermost binding: a row's rule method (Stat,
+                    # Control), an entity's or an IO-tune record's; else any binding's attribute
+                    if self.depth_of[n] < 0:
+                        k = 0
+                    elif current[n].tag == T_ROW:
+                        k = method_of_row(rows, &current[n], code[pc + 2], top)
+                    elif current[n].tag == T_OBJ:
+                        k = rows.method_of(&current[n], code[pc + 2], top)
+                    else:
+                        k = 0
+                    if not k:
                         self.method(n, code[pc + 2], top)
                     sp += 1
                     pc += 3
