@@ -9,7 +9,7 @@ exactly what the reference raises.
 """
 
 from cpython.ref cimport Py_INCREF, Py_DECREF, Py_XDECREF
-from cpython.dict cimport PyDict_GetItemWithError, PyDict_SetItem
+from cpython.dict cimport PyDict_CheckExact, PyDict_GetItemWithError, PyDict_SetItem
 from cpython.list cimport PyList_GET_SIZE
 from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
 from libc.string cimport memcpy, memset
@@ -43,9 +43,35 @@ cdef object data_descriptor(object kind, str name):
     return None
 
 
+cdef extern from *:
+    """
+    #include <structmember.h>
+    /* The value of an object slot (a member descriptor of type T_OBJECT_EX, as
+       __slots__ makes) read straight from ``obj``, borrowed; NULL when ``descriptor``
+       is not such a slot or the slot is empty (the descriptor then decides: it raises
+       AttributeError).  ``obj`` must be an instance of the type the descriptor came
+       from, as member_get would check. */
+    static inline PyObject* mom_slot_value(PyObject* descriptor, PyObject* obj) {
+        PyMemberDef* member;
+        if (Py_TYPE(descriptor) != &PyMemberDescr_Type)
+            return NULL;
+        member = ((PyMemberDescrObject*)descriptor)->d_member;
+        if (member->type != T_OBJECT_EX || (member->flags & ~READONLY) != 0)
+            return NULL;
+        return *(PyObject**)((char*)obj + member->offset);
+    }
+    """
+    PyObject* mom_slot_value(PyObject* descriptor, PyObject* obj) noexcept
+
+
 cdef inline object read_attribute(PyObject* descriptor, object obj, str name):
-    """``getattr(obj, name)``, through its data descriptor when the type has one."""
+    """``getattr(obj, name)``, through its data descriptor when the type has one (a
+    slot's read in place: the per-guest records keep their state in slots)."""
+    cdef PyObject* value
     if descriptor != NULL:
+        value = mom_slot_value(descriptor, <PyObject*>obj)
+        if value != NULL:
+            return <object>value
         return Py_TYPE(<object>descriptor).tp_descr_get(descriptor, <PyObject*>obj, <PyObject*>Py_TYPE(obj))
     return getattr(obj, name)
 
@@ -92,6 +118,73 @@ cdef inline bint average_result(Average* a, Value* out) noexcept:
         return False
     out.tag = T_FLOAT
     return True
+
+
+cdef inline bint average_run(TableInfo* t, Py_ssize_t at, int32_t n, Average* a) noexcept:
+    """Add ``n`` samples of a ring, from ``at`` on (no wrap inside); False when Python
+    must decide (an object, or an int sum past int64)."""
+    cdef int32_t k
+    cdef int8_t tag
+    for k in range(n):
+        tag = t.tags[at + k]
+        if tag == S_FLOAT:
+            average_float(a, mom_bits_double(t.payload[at + k]))
+        elif tag == S_INT or tag == S_BOOL:
+            if not average_int(a, t.payload[at + k]):
+                return False
+        elif tag == S_OBJECT:
+            return False
+        # S_NONE and S_ABSENT: skipped, as the reference skips None
+    return True
+
+
+# ## Attributes of objects: Rows.attribute past rows (the sandbox's rules, see mom.dsl.sandbox)
+
+cdef inline PyObject* declared_dict(Rows rows, PyObject* obj) except? NULL:
+    """The dict an object's ``_policy_values`` slot holds, borrowed; NULL if it has no
+    such slot or the slot holds anything else (object_attribute then decides)."""
+    cdef TypeInfo* info = type_info(rows, <PyObject*>Py_TYPE(<object>obj))
+    cdef PyObject* values
+    if info.policy_values == NULL:
+        return NULL
+    values = mom_slot_value(info.policy_values, obj)
+    if values == NULL or not PyDict_CheckExact(<object>values):
+        return NULL
+    return values
+
+
+cdef int dict_attribute(Rows rows, PyObject* obj, PyObject* values, int32_t attribute, Value* out) except -1:
+    """object_attribute() of an object whose ``_policy_values`` is the dict ``values``."""
+    cdef PyObject* found
+    held = <object>values  # (its own reference while the lookup runs: a key's __eq__ may run)
+    name = rows.c.attributes[attribute]
+    found = PyDict_GetItemWithError(held, name)
+    if found != NULL:
+        unbox(rows, <object>found, out)
+        return 1
+    return looked_up(rows, <object>obj, name, out)
+
+
+cdef int object_attribute(Rows rows, object obj, int32_t attribute, Value* out) except -1:
+    """``obj.attribute`` as a policy may read it into ``out``; 0 if it has none."""
+    cdef PyObject* found_value
+    name = rows.c.attributes[attribute]
+    values = rows.policy_values(obj)  # the common case, in C
+    if type(values) is dict:
+        found_value = PyDict_GetItemWithError(values, name)
+        if found_value != NULL:
+            unbox(rows, <object>found_value, out)
+            return 1
+    return looked_up(rows, obj, name, out)
+
+
+cdef int looked_up(Rows rows, object obj, object name, Value* out) except -1:
+    """An attribute that is not among ``obj``'s declared values."""
+    found = _policy_getattr(obj, name)  # methods and hooks: the shared rules
+    if found is _MISSING:
+        return 0
+    unbox(rows, found, out)
+    return 1
 
 
 # The storage-specific parts of the rule methods: a row's columns (T_ROWMETHOD) or an
@@ -319,7 +412,7 @@ cdef class Rows:
     cdef int attribute(self, Value* holder, int32_t attribute, Value* out) except -1:
         """``holder.attribute`` as a policy may read it into ``out``; 0 if it has none."""
         cdef int32_t method
-        cdef PyObject* found_value
+        cdef PyObject* values
         if holder.tag == T_ROW:
             if row_latest(&self.tables[holder.slot], holder.i, field_at(self, holder, attribute), out):
                 return 1
@@ -331,23 +424,16 @@ cdef class Rows:
                 return 1
             return 0
         if holder.tag == T_OBJ:
-            obj = <object>holder.o
-        elif holder.tag <= T_FLOAT:
-            obj = box(holder)  # a number's public attributes (x.real), as upstream's
-        else:
-            return 0  # a recognised method or a loop: nothing public upstream either
-        name = self.c.attributes[attribute]
-        values = self.policy_values(obj)  # the common case, in C
-        if type(values) is dict:
-            found_value = PyDict_GetItemWithError(values, name)
-            if found_value != NULL:
-                unbox(self, <object>found_value, out)
-                return 1
-        found = _policy_getattr(obj, name)  # methods and hooks: the shared rules
-        if found is _MISSING:
-            return 0
-        unbox(self, found, out)
-        return 1
+            # the usual object (an IO-tune record, a bag of limits): its declared dict
+            # in a slot, read without a Python local (each costs at every return)
+            values = declared_dict(self, holder.o)
+            if values != NULL:
+                return dict_attribute(self, holder.o, values, attribute, out)
+            return object_attribute(self, <object>holder.o, attribute, out)
+        if holder.tag <= T_FLOAT:
+            # a number's public attributes (x.real), as upstream's
+            return object_attribute(self, box(holder), attribute, out)
+        return 0  # a recognised method or a loop: nothing public upstream either
 
     cdef object policy_values(self, object obj):
         """``obj._policy_values`` (see mom.dsl.sandbox), None if it has none."""
@@ -457,7 +543,6 @@ cdef class Rows:
         cdef PyObject* found
         cdef int64_t number
         cdef int overflow = 0
-        cdef int8_t tag
         memset(&average, 0, sizeof(Average))
         if method.tag == T_ROWMETHOD:
             t = &self.tables[method.slot]
@@ -467,20 +552,10 @@ cdef class Rows:
             slot = t.head[method.i] - count + 1  # the oldest sample's slot, wrapped below
             if slot < 0:
                 slot += history
-            for k in range(count):
-                if k:
-                    slot += 1
-                    if slot == history:
-                        slot = 0
-                tag = t.tags[base + slot]
-                if tag == S_NONE or tag == S_ABSENT:
-                    continue
-                if tag == S_OBJECT:
-                    return 0
-                if tag == S_FLOAT:
-                    average_float(&average, mom_bits_double(t.payload[base + slot]))
-                elif not average_int(&average, t.payload[base + slot]):  # S_INT, S_BOOL
-                    return 0
+            # oldest first: from that slot to the ring's end, then on from its start
+            k = min(count, history - slot)
+            if not average_run(t, base + slot, k, &average) or not average_run(t, base, count - k, &average):
+                return 0
             return average_result(&average, out)
         statistics = read_attribute(self.types[method.slot].state[1], <object>method.o, "statistics")
         for j in range(PyList_GET_SIZE(statistics)):

@@ -264,19 +264,17 @@ cdef class Machine:
         return 0
 
     cdef int method(self, int32_t symbol, int32_t attribute, Value* out) except -1:
-        """What a call head ``sym.attr`` names: a method of the innermost binding, else
-        any binding's attribute (upstream asks the whole stack), else KeyError."""
-        cdef Value* binding
-        if self.depth_of[symbol] >= 0:
-            binding = &self.current[symbol]
-            if binding.tag == T_ROW:
-                if method_of_row(self.rows, binding, attribute, out):
-                    return 0
-            elif binding.tag == T_OBJ and self.rows.method_of(binding, attribute, out):
-                return 0
+        """What a call head ``sym.attr`` names when the innermost binding has no such
+        method (the loop, METHOD, asks it first): any binding's attribute (upstream
+        asks the whole stack), else KeyError."""
         if self.find_attribute(symbol, attribute, out) and out.tag != T_NONE:
             return 0
         vclear(out)
+        return self.no_method(symbol, attribute)
+
+    cdef int no_method(self, int32_t symbol, int32_t attribute) except -1:
+        """method()'s KeyError, out of its line: a function with Python locals pays for
+        them at every return."""
         # the whole dotted name, as the reference's (x.y.z: upstream looks up only x.y,
         # then fails on the function named x.y.z); the head token of the call's form has it
         form = self.c.node_of(self.pc)
@@ -288,7 +286,6 @@ cdef class Machine:
 
     cdef int call_value(self, Value* function, Value* args, int32_t n, Value* out) except -1:
         """Call a variable's or attribute's value with evaluated arguments."""
-        cdef int32_t k
         if function.tag != T_OBJ:
             if call_method(self.rows, function, args, n, out):
                 return 0
@@ -305,6 +302,11 @@ cdef class Machine:
                 out.tag = T_FLOAT
                 out.f = fabs(args[0].f)  # what Python's abs does: clears the sign bit (-0.0, NaN)
                 return 0
+        return self.call_python(function, args, n, out)
+
+    cdef int call_python(self, Value* function, Value* args, int32_t n, Value* out) except -1:
+        """call_value() of a Python callable (out of its line, as no_method)."""
+        cdef int32_t k
         callee = box(function)
         positional = tuple([box(&args[k]) for k in range(n)])
         unbox(self.rows, callee(*positional), out)
@@ -316,15 +318,19 @@ cdef class Machine:
     cdef inline int thunk(self, int32_t index, Value* out) except -1:
         """Evaluate argument thunk ``index`` (in whatever scope is current) into ``out``."""
         cdef int32_t symbol = self.c.thunk_loads[index]
-        cdef object token
-        cdef Value value
-        if symbol >= 0:  # just a variable: no need to run its block
-            if self.depth_of[symbol] < 0:
-                self.pc = self.c.thunk_pcs[index]  # its LOAD, for the error's position
-                token = self.c.node_of(self.pc)
-                raise _undefined_symbol(token.value, token.line)
+        if symbol >= 0 and self.depth_of[symbol] >= 0:  # just a variable: no block to run
             vcopy(out, &self.current[symbol])
             return 0
+        return self.run_thunk(index, out)
+
+    cdef int run_thunk(self, int32_t index, Value* out) except -1:
+        """thunk() past a bound variable: the thunk's block, or an unbound variable's error."""
+        cdef int32_t symbol = self.c.thunk_loads[index]
+        cdef Value value
+        if symbol >= 0:
+            self.pc = self.c.thunk_pcs[index]  # its LOAD, for the error's position
+            token = self.c.node_of(self.pc)
+            raise _undefined_symbol(token.value, token.line)
         self.run(self.c.thunk_pcs[index])
         self.sp -= 1
         value = self.stack[self.sp]  # out may be this very slot: move through a temporary
@@ -413,7 +419,16 @@ cdef class Machine:
                 if self.loops == NULL:
                     raise MemoryError()
             loop = &self.loops[self.nloops]
-            if iterable.tag == T_OBJ and type_info(self.rows, <PyObject*>Py_TYPE(<object>iterable.o)).kind == K_ROWS:
+            # a list first: a guest's disks, once per guest (asking the type cache about
+            # list would push out the two types the loop's body reads)
+            if iterable.tag == T_OBJ and type(<object>iterable.o) is list:
+                loop.table = NULL
+                loop.is_list = True
+                loop.keep = iterable.o
+                Py_INCREF(<object>iterable.o)
+                loop.rows = NULL
+                loop.n = 0
+            elif iterable.tag == T_OBJ and type_info(self.rows, <PyObject*>Py_TYPE(<object>iterable.o)).kind == K_ROWS:
                 guests = <object>iterable.o
                 rows = guests.rows
                 if cnp.PyArray_TYPE(rows) != cnp.NPY_INT32 or not rows.flags.c_contiguous:
@@ -425,13 +440,6 @@ cdef class Machine:
                 Py_INCREF(rows)
                 loop.rows = <int32_t*>cnp.PyArray_DATA(rows)
                 loop.n = rows.shape[0]
-            elif iterable.tag == T_OBJ and type(<object>iterable.o) is list:
-                loop.table = NULL
-                loop.is_list = True
-                loop.keep = iterable.o
-                Py_INCREF(<object>iterable.o)
-                loop.rows = NULL
-                loop.n = 0
             else:
                 iterator = iter(box(&iterable))
                 loop.table = NULL
@@ -689,13 +697,28 @@ cdef class Machine:
                     top = &stack[sp]
                     top.o = NULL
                     top.tag = T_NONE
-                    self.method(code[pc + 1], code[pc + 2], top)
+                    n = code[pc + 1]
+                    # a method of the innermost binding: a row's rule method (Stat,
+                    # Control), an entity's or an IO-tune record's; else any binding's attribute
+                    if self.depth_of[n] < 0:
+                        k = 0
+                    elif current[n].tag == T_ROW:
+                        k = method_of_row(rows, &current[n], code[pc + 2], top)
+                    elif current[n].tag == T_OBJ:
+                        k = rows.method_of(&current[n], code[pc + 2], top)
+                    else:
+                        k = 0
+                    if not k:
+                        self.method(n, code[pc + 2], top)
                     sp += 1
                     pc += 3
                 elif op == OP_CALL_METHOD:
                     n = code[pc + 1]
                     top = &stack[sp - n - 1]
-                    self.call_value(top, &top[1], n, &result)
+                    if top.tag == T_OBJ:
+                        self.call_value(top, &top[1], n, &result)
+                    elif not call_method(rows, top, &top[1], n, &result):  # call_value's start, inline
+                        self.call_python(top, &top[1], n, &result)
                     for k in range(n + 1):
                         vclear(&top[k])
                     top[0] = result
@@ -706,7 +729,10 @@ cdef class Machine:
                 elif op == OP_CALL_METHOD_VOID:
                     n = code[pc + 1]
                     top = &stack[sp - n - 1]
-                    self.call_value(top, &top[1], n, &result)
+                    if top.tag == T_OBJ:
+                        self.call_value(top, &top[1], n, &result)
+                    elif not call_method(rows, top, &top[1], n, &result):  # call_value's start, inline
+                        self.call_python(top, &top[1], n, &result)
                     vclear(&result)
                     for k in range(n + 1):
                         vclear(&top[k])

@@ -188,3 +188,48 @@ def test_an_evaluation_keeps_no_reference_to_the_tables(impl, text):  # type: ig
         except KeyError:
             pass  # the traceback goes with the except block
     assert sys.getrefcount(table) == before
+
+
+def _io_guest():  # type: ignore[no-untyped-def]
+    return entity_from_spec(
+        {
+            "name": "g",
+            "stats": [{"x": 1}],
+            "io_tune": [{"name": "vda", "path": "/p", "guaranteed": {}, "maximum": {"total_bytes_sec": 9}, "current": {}}],
+        }
+    )
+
+
+def test_io_tune_slots_are_read_at_each_evaluation(impl):  # type: ignore[no-untyped-def]
+    """The fast path reads a record's slots (its limits, its current dict) in place:
+    a slot given a new value between two evaluations is seen by the second."""
+    from mom.plugins.collectors.io_tune import IoTuneVals
+
+    guest = _io_guest()
+    tune = guest.io_tune[0]
+    program = impl.compile_policy("(with guest.io_tune t {(defvar m t.maximum) (t.setTotalBytesSec m.total_bytes_sec)})")
+    program.execute({"guest": guest})
+    first = tune._current
+    assert first == {"total_bytes_sec": 9}
+    tune._current = {}
+    tune._policy_values["maximum"] = IoTuneVals({"total_bytes_sec": 11})
+    program.execute({"guest": guest})
+    assert tune._current == {"total_bytes_sec": 11}
+    assert first == {"total_bytes_sec": 9}  # the dict the slot held before is left alone
+    tune.maximum._policy_values = {"total_bytes_sec": 12}  # the bag's own slot, replaced
+    tune._policy_values["maximum"] = tune.maximum
+    program.execute({"guest": guest})
+    assert tune._current == {"total_bytes_sec": 12}
+
+
+def test_an_empty_io_tune_slot_fails_as_the_reference_does(impl):  # type: ignore[no-untyped-def]
+    from mom.dsl import program as reference
+
+    outcomes = []
+    for implementation in (reference, impl):
+        guest = _io_guest()
+        del guest.io_tune[0]._current
+        with pytest.raises(AttributeError) as caught:
+            implementation.compile_policy("(with guest.io_tune t (t.setTotalBytesSec 1))").execute({"guest": guest})
+        outcomes.append(str(caught.value))
+    assert outcomes[0] == outcomes[1]
