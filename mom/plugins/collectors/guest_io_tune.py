@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import copy
 import operator
-from itertools import repeat
 from typing import Any, Callable, Mapping
 
 from mom.dsl.sandbox import MISSING
 from mom.plugins.collectors import io_tune
 from mom.plugins.collectors.base import Collector, all_share, uuids_of
 from mom.plugins.collectors.io_tune import DiskIoTune
+from mom.plugins.collectors.walks import attrs_are, holds
 
 __all__ = ["GuestIoTune", "GuestIoTuneOptional", "match_io_tunes"]
 
 _FIELDS = frozenset({"io_tune", "io_tune_current"})
-_TOKEN = operator.attrgetter("_token")
 _SAMPLE = operator.attrgetter("_sample")
 _TUNES = operator.itemgetter("io_tune")
 _STATES = operator.itemgetter("io_tune_current")
@@ -171,15 +170,11 @@ class GuestIoTune(Collector):
         """known_samples' usual round in C-level passes: every guest alive, with a sample,
         and its configuration token the one of last time (the same object); the samples,
         MISSING where a policy changed some record.  None: guest by guest."""
-        if (
-            not all(alive)
-            or not all(map(operator.is_, tokens, map(_TOKEN, collectors)))
-            or any(map(operator.is_, tokens, repeat(None)))
-        ):
+        if not all(alive) or not attrs_are(collectors, "_token", tokens) or holds(tokens, None):
             return None
         samples = list(map(_SAMPLE, collectors))
         # the guests without an IO policy have None, the same again
-        held = samples if not any(map(operator.is_, samples, repeat(None))) else [s for s in samples if s is not None]
+        held = samples if not holds(samples, None) else [s for s in samples if s is not None]
         try:
             changed = io_tune.disks_maybe_changed(list(map(_TUNES, held)), list(map(_STATES, held)))
         except (KeyError, TypeError):

@@ -46,6 +46,7 @@ from mom.dsl.sandbox import MISSING
 from mom.errors import HypervisorInterfaceError
 from mom.plugins import procfs
 from mom.plugins.collectors.base import field_columns, transpose
+from mom.plugins.collectors.walks import cached_values, holds, holds_instance
 from mom.plugins.hypervisors.base import HypervisorInterface
 from mom.plugins.hypervisors.libvirt_connection import DomainGone, LibvirtConnection
 from mom.plugins.hypervisors.libvirt_domain import (
@@ -81,10 +82,6 @@ _memory_values = operator.itemgetter(*MEMORY_STATS_MAP)
 
 _SECOND = operator.itemgetter(1)
 _HANDLE = operator.attrgetter("handle")
-_XML = operator.attrgetter("xml")
-_XML_EPOCH = operator.attrgetter("xml_epoch")
-_SCHED = operator.attrgetter("sched")
-_SCHED_EPOCH = operator.attrgetter("sched_epoch")
 _MEMORY_STATS = operator.attrgetter("memoryStats")
 _MAX_MEMORY = operator.attrgetter("max_memory")
 _MIN_GUARANTEE = operator.attrgetter("min_guarantee")
@@ -93,8 +90,8 @@ _VCPU_LIMIT = operator.attrgetter("vcpu_limit")
 
 
 def _has_none(values: list[Any]) -> bool:
-    """Whether a list holds None (by identity, at C speed: no ``==`` called)."""
-    return any(map(operator.is_, values, repeat(None)))
+    """Whether a list holds None (by identity: no ``==`` called)."""
+    return holds(values, None)
 
 
 def _by_field(records: list[dict[str, Any]], fields: dict[str, str]) -> dict[str, list[Any]] | None:
@@ -102,10 +99,6 @@ def _by_field(records: list[dict[str, Any]], fields: dict[str, str]) -> dict[str
     a record lacks one (one walk of the records, see field_columns)."""
     columns = field_columns(records, list(fields))
     return None if columns is None else dict(zip(fields.values(), columns))
-
-
-def _all_equal(values: Any, value: Any) -> bool:
-    return all(map(operator.eq, values, repeat(value)))
 
 
 #: write order for ksmTune: merge_across_nodes only changes while KSM is stopped
@@ -566,8 +559,8 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         if known is not None and known[0] is entries:
             return known[1]
         epoch = self._epoch()
-        xmls = list(map(_XML, entries))
-        if epoch is None or _has_none(xmls) or not _all_equal(map(_XML_EPOCH, entries), epoch):
+        xmls = None if epoch is None else cached_values(entries, "xml", "xml_epoch", epoch)
+        if xmls is None:
             return None
         if current is not None and current.aligned is not None and current.aligned[2] is entries:
             current.xmls = (entries, xmls)
@@ -595,7 +588,7 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         if current.bulk_balloon or current.memory:
             return None
         answers = self.connection.call_each("memoryStats", list(map(_MEMORY_STATS, map(_HANDLE, entries))), entries)
-        if any(map(isinstance, answers, repeat(HypervisorInterfaceError))):
+        if holds_instance(answers, HypervisorInterfaceError):
             # a guest failed (rare): the others' answers kept for the round, each guest's
             # sample as memory_samples gives it
             results: list[Any] = []
@@ -806,8 +799,8 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         xmls = self._current_xmls(entries)
         if xmls is None:
             return None
-        scheds = list(map(_SCHED, entries))
-        if _has_none(scheds) or not _all_equal(map(_SCHED_EPOCH, entries), self._epoch()):
+        scheds = cached_values(entries, "sched", "sched_epoch", self._epoch())
+        if scheds is None:
             return None
         try:
             counts = list(map(operator.itemgetter("vcpu.current"), records))
@@ -832,7 +825,7 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
             values = columns.get(name)
             if values is None:
                 columns[name] = [0] * count
-            elif _has_none(values) or any(map(operator.is_, values, repeat(MISSING))):
+            elif holds(values, None) or holds(values, MISSING):
                 columns[name] = [0 if value is None or value is MISSING else value for value in values]
         columns["vcpu_count"] = counts
         return columns
