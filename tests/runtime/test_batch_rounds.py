@@ -4,6 +4,7 @@ samples as guest by guest, on libvirt's test driver and on a table of its own.""
 from __future__ import annotations
 
 import copy
+import operator
 import random
 
 import pytest
@@ -353,6 +354,38 @@ def test_the_sure_unchanged_disk_test_and_its_compiled_twin_agree(pytestconfig):
         assert maybe_changed(tunes_column, states_column) == [2, 3, 4, 5, 6]
         with pytest.raises(ValueError):
             maybe_changed([[]], [])
+
+
+class _Held:
+    """What samples_maybe_changed reads of a collector: its last sample."""
+
+    def __init__(self, sample):
+        self._sample = sample
+
+
+def test_the_samples_walk_and_its_compiled_twin_agree(pytestconfig):
+    from mom.plugins.collectors import io_tune
+
+    implementations = [io_tune.reference_samples_maybe_changed]
+    try:
+        implementations.append(fast_columns(pytestconfig).samples_maybe_changed)
+    except pytest.skip.Exception:
+        pass  # reference only: the pure-Python run
+    cases = disk_cases()
+    samples = [None, *({"io_tune": tunes, "io_tune_current": states} for tunes, states, _expected in cases), None]
+    # as disks_maybe_changed's [2, 3, 4, 5, 6] of the cases, after the leading None
+    expected = [3, 4, 5, 6, 7]
+    for samples_maybe_changed in implementations:
+        found, changed = samples_maybe_changed([_Held(sample) for sample in samples])
+        assert found == samples and all(map(operator.is_, found, samples))
+        assert changed == expected
+        assert samples_maybe_changed(()) == ([], [])
+        with pytest.raises(KeyError):
+            samples_maybe_changed([_Held({"io_tune": []})])
+        with pytest.raises(TypeError):
+            samples_maybe_changed([_Held(3)])
+        with pytest.raises(AttributeError):
+            samples_maybe_changed([object()])
 
 
 def io_tune_of(manager, name):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import operator
 from typing import Any, Callable, Mapping
 
 from mom.dsl.sandbox import MISSING
@@ -15,9 +14,6 @@ from mom.plugins.collectors.walks import attrs_are, holds
 __all__ = ["GuestIoTune", "GuestIoTuneOptional", "match_io_tunes"]
 
 _FIELDS = frozenset({"io_tune", "io_tune_current"})
-_SAMPLE = operator.attrgetter("_sample")
-_TUNES = operator.itemgetter("io_tune")
-_STATES = operator.itemgetter("io_tune_current")
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -172,16 +168,11 @@ class GuestIoTune(Collector):
         MISSING where a policy changed some record.  None: guest by guest."""
         if not all(alive) or not attrs_are(collectors, "_token", tokens) or holds(tokens, None):
             return None
-        samples = list(map(_SAMPLE, collectors))
-        # the guests without an IO policy have None, the same again
-        held = samples if not holds(samples, None) else [s for s in samples if s is not None]
         try:
-            changed = io_tune.disks_maybe_changed(list(map(_TUNES, held)), list(map(_STATES, held)))
+            # the guests without an IO policy have None, the same again
+            samples, changed = io_tune.samples_maybe_changed(collectors)
         except (KeyError, TypeError):
             return None  # not a sample collect() makes: guest by guest
-        if changed and held is not samples:
-            positions = [position for position, sample in enumerate(samples) if sample is not None]
-            changed = [positions[index] for index in changed]
         for position in changed:
             if not _unchanged(samples[position]):
                 samples[position] = MISSING
