@@ -6,7 +6,8 @@ a C call per item); an attribute walk reads each object once, with no call of an
 attribute getter in between.
 """
 
-from cpython.object cimport PyObject_IsInstance
+from cpython.dict cimport PyDict_Contains, PyDict_GetItemWithError
+from cpython.object cimport PyObject, PyObject_IsInstance
 
 
 def holds(object values, object value):
@@ -60,11 +61,40 @@ def all_attr_is(object objects, str name, object value):
     return True
 
 
-def set_each(object objects, str name, object value):
-    """Twin of mom.plugins.collectors.walks.set_each."""
+def attr_holds(object objects, str name, object value):
+    """Twin of mom.plugins.collectors.walks.attr_holds."""
     cdef object item
     for item in objects:
-        setattr(item, name, value)
+        if getattr(item, name) is value:
+            return True
+    return False
+
+
+def values_of(dict mapping, object keys):
+    """Twin of mom.plugins.collectors.walks.values_of."""
+    cdef list values = []
+    cdef object key
+    cdef PyObject *found
+    for key in keys:
+        # NULL without an error: no such key (an error, unhashable key, is raised by Cython)
+        found = PyDict_GetItemWithError(mapping, key)
+        if found == NULL or <object>found is None:
+            return None
+        values.append(<object>found)
+    return values
+
+
+def count_containing(object containers, object item):
+    """Twin of mom.plugins.collectors.walks.count_containing."""
+    cdef Py_ssize_t count = 0
+    cdef object container
+    for container in containers:
+        if type(container) is dict:
+            if PyDict_Contains(container, item):
+                count += 1
+        elif item in container:
+            count += 1
+    return count
 
 
 def cached_values(list objects, str name, str epoch_name, object epoch):

@@ -80,10 +80,6 @@ def test_attribute_walks_agree(pytestconfig):
             impl["all_attr_is"]([Thing()], "a", marker)
         with pytest.raises(AttributeError):
             impl["attrs_are"]([Thing()], "a", [marker])
-        targets = [Thing(), Slotted(0), Thing(x=1)]
-        impl["set_each"](targets, "a", marker)
-        assert all(target.a is marker for target in targets)
-        impl["set_each"]((), "a", marker)
 
 
 def test_cached_values_agree(pytestconfig):
@@ -102,3 +98,25 @@ def test_cached_values_agree(pytestconfig):
             cached([Thing(xml=None), Thing()], "xml", "xml_epoch", 7)  # every value read first
         none_epochs = [Thing(xml="x", xml_epoch=None)]
         assert cached(none_epochs, "xml", "xml_epoch", None) == ["x"]  # == compares, as the reference
+
+
+def test_lookups_and_counts_agree(pytestconfig):
+    marker = object()
+    for impl in implementations(pytestconfig):
+        things = [Thing(handle=marker), Thing(handle=1)]
+        assert impl["attr_holds"](things, "handle", marker) is True
+        assert impl["attr_holds"](things, "handle", None) is False
+        assert impl["attr_holds"]((), "handle", None) is False
+        with pytest.raises(AttributeError):
+            impl["attr_holds"]([Thing()], "handle", None)
+        mapping = {"a": 1, "b": None, "c": marker}
+        assert impl["values_of"](mapping, ["a", "c", "a"]) == [1, marker, 1]
+        assert impl["values_of"](mapping, []) == []
+        assert impl["values_of"](mapping, ["a", "x"]) is None  # not there
+        assert impl["values_of"](mapping, ("a", "b")) is None  # there with None
+        with pytest.raises(TypeError):
+            impl["values_of"](mapping, [["unhashable"]])
+        records = [{"k": 1}, {"j": 2}, {"k": None}, ["k"], "xkx"]
+        assert impl["count_containing"](records, "k") == 4
+        assert impl["count_containing"]({"a": {"k": 1}}.values(), "k") == 1
+        assert impl["count_containing"]([], "k") == 0

@@ -6,7 +6,6 @@ import logging
 from typing import Any, Mapping
 
 from mom.plugins.collectors.base import Collector, interface_columns, samples_columns
-from mom.plugins.collectors.walks import set_each
 
 __all__ = ["GuestBalloon", "GuestBalloonOptional"]
 
@@ -50,7 +49,8 @@ class GuestBalloon(Collector):
         ``balloon_samples`` for every guest; None: ask each ``collect()``."""
         columns = interface_columns(cls, GuestBalloon, collectors, alive, "balloon_columns")
         if columns is not None:
-            set_each(collectors, "info_available", True)  # as _noted notes an answer
+            for collector in collectors:
+                collector.info_available = True  # as _noted notes an answer
             return columns
         return samples_columns(cls, GuestBalloon, collectors, alive, "balloon_samples", note=cls._noted)
 

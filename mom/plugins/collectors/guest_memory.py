@@ -7,7 +7,6 @@ from typing import Any, Mapping
 
 from mom.errors import HypervisorInterfaceError
 from mom.plugins.collectors.base import Collector, all_share, transpose, uuids_of, without_dead
-from mom.plugins.collectors.walks import set_each
 
 __all__ = ["GuestMemory", "GuestMemoryOptional"]
 
@@ -81,8 +80,9 @@ class GuestMemory(Collector):
     ) -> dict[str, list[Any]]:
         """The round's columns, what collect() notes done for each guest (a failure
         logged once, as ``_unavailable``), the guests not alive left out."""
-        if not failures:  # the usual round: one walk
-            set_each(collectors, "stats_available", True)
+        if not failures:  # the usual round (a Python loop: its attribute store is specialized)
+            for collector in collectors:
+                collector.stats_available = True
             return without_dead(columns, alive)
         for position, collector in enumerate(collectors):
             if position in failures:

@@ -10,12 +10,21 @@ read); tests/runtime/test_walks.py holds the two to the same answers.
 from __future__ import annotations
 
 from itertools import repeat
-from operator import attrgetter, eq, is_
+from operator import attrgetter, contains, eq, is_
 from typing import Any, Sequence
 
 from mom._impl import IMPLEMENTATION
 
-__all__ = ["holds", "holds_instance", "attrs_are", "all_attr_is", "set_each", "cached_values"]
+__all__ = [
+    "holds",
+    "holds_instance",
+    "attrs_are",
+    "all_attr_is",
+    "attr_holds",
+    "cached_values",
+    "values_of",
+    "count_containing",
+]
 
 
 def holds(values: list[Any], value: Any) -> bool:
@@ -39,10 +48,21 @@ def all_attr_is(objects: Sequence[Any], name: str, value: Any) -> bool:
     return all(map(is_, map(attrgetter(name), objects), repeat(value)))
 
 
-def set_each(objects: Sequence[Any], name: str, value: Any) -> None:
-    """Set every object's attribute ``name`` to ``value``."""
-    for item in objects:
-        setattr(item, name, value)
+def attr_holds(objects: Sequence[Any], name: str, value: Any) -> bool:
+    """Whether some object's attribute ``name`` is ``value`` itself."""
+    return any(map(is_, map(attrgetter(name), objects), repeat(value)))
+
+
+def values_of(mapping: dict[Any, Any], keys: Sequence[Any]) -> list[Any] | None:
+    """The values of ``keys`` in ``mapping``, in order; None if a key is not there or
+    is there with None."""
+    values = list(map(mapping.get, keys))
+    return None if holds(values, None) else values
+
+
+def count_containing(containers: Any, item: Any) -> int:
+    """How many of ``containers`` have ``item`` (``in``)."""
+    return sum(map(contains, containers, repeat(item)))
 
 
 def cached_values(objects: list[Any], name: str, epoch_name: str, epoch: Any) -> list[Any] | None:
@@ -57,13 +77,16 @@ def cached_values(objects: list[Any], name: str, epoch_name: str, epoch: Any) ->
 #: the references, and the ones the rounds use (the fast path's twins if built)
 reference_holds, reference_holds_instance = holds, holds_instance
 reference_attrs_are, reference_all_attr_is = attrs_are, all_attr_is
-reference_set_each, reference_cached_values = set_each, cached_values
+reference_cached_values = cached_values
+reference_attr_holds, reference_values_of, reference_count_containing = attr_holds, values_of, count_containing
 if IMPLEMENTATION == "cython":
     from mom._fastpath.walks import (  # type: ignore[assignment]  # noqa: E402
         all_attr_is,
+        attr_holds,
         attrs_are,
         cached_values,
+        count_containing,
         holds,
         holds_instance,
-        set_each,
+        values_of,
     )

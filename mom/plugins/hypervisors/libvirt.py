@@ -46,7 +46,7 @@ from mom.dsl.sandbox import MISSING
 from mom.errors import HypervisorInterfaceError
 from mom.plugins import procfs
 from mom.plugins.collectors.base import field_columns, transpose
-from mom.plugins.collectors.walks import cached_values, holds, holds_instance
+from mom.plugins.collectors.walks import attr_holds, cached_values, count_containing, holds, holds_instance, values_of
 from mom.plugins.hypervisors.base import HypervisorInterface
 from mom.plugins.hypervisors.libvirt_connection import DomainGone, LibvirtConnection
 from mom.plugins.hypervisors.libvirt_domain import (
@@ -340,23 +340,24 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         uuids = self._uuids
         # the raw UUID is a cheaper read than UUIDString(); its text is remembered
         raws = [domain.UUID() for domain, _record in records]
-        names = list(map(uuids.get, raws))
-        if _has_none(names):
+        names = values_of(uuids, raws)
+        if names is None:
+            names = list(map(uuids.get, raws))
             for position, name in enumerate(names):
                 if name is None:
                     names[position] = uuids[raws[position]] = records[position][0].UUIDString()
         by_uuid = dict(zip(names, map(_SECOND, records)))
         # the domains without a cache entry or handle yet (after the first round: none,
-        # found in C-level passes)
-        entries = list(map(domains.get, names))
+        # found in one walk each)
+        entries = values_of(domains, names)
         stale: list[tuple[str, Any]] = []
-        if _has_none(entries) or _has_none(list(map(_HANDLE, entries))):
+        if entries is None or attr_holds(entries, "handle", None):
             stale = [
                 (name, records[position][0])
-                for position, (name, entry) in enumerate(zip(names, entries))
+                for position, (name, entry) in enumerate(zip(names, map(domains.get, names)))
                 if entry is None or entry.handle is None
             ]
-        bulk_balloon = sum(map(operator.contains, by_uuid.values(), repeat("balloon.current")))
+        bulk_balloon = count_containing(by_uuid.values(), "balloon.current")
         with self.lock:
             for uuid, handle in stale:
                 entry = domains.get(uuid)
@@ -544,9 +545,9 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         aligned = current.aligned
         if aligned is not None and aligned[0] == uuids:
             return current, aligned[1], aligned[2]
-        records = list(map(current.records.get, uuids))
-        entries = list(map(self._domains.get, uuids))
-        if _has_none(records) or _has_none(entries) or _has_none(list(map(_HANDLE, entries))):
+        records = values_of(current.records, uuids)
+        entries = values_of(self._domains, uuids)
+        if records is None or entries is None or attr_holds(entries, "handle", None):
             return None
         current.aligned = (list(uuids), records, entries)
         return current, records, entries
