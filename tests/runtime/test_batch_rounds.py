@@ -600,6 +600,40 @@ def test_cpu_tune_columns_follow_new_scheduler_parameters_and_vcpu_counts(tmp_pa
         rig.close()
 
 
+def test_balloon_columns_follow_a_new_domain_xml(tmp_path):
+    """balloon_columns keeps the XMLs' maximum memory and guarantee while the XMLs are
+    the same; an XML read again (a new object) shows in the next round; what a caller
+    does to the columns does not reach the memo; the columns are balloon_samples' answers."""
+    import dataclasses
+
+    rig = LibvirtTickRig(str(tmp_path), 3)
+    try:
+        iface = rig.iface
+        rig.guest_manager.collect_guests()
+        uuids = [monitor.properties["uuid"] for monitor in rig.guest_manager.guests.values()]
+
+        def round_columns():
+            iface.prefetch()
+            iface.memory_columns(uuids)  # the round's memoryStats(), asked at once
+            return iface.balloon_columns(uuids)
+
+        first = round_columns()
+        assert first is not None
+        samples = iface.balloon_samples(uuids)
+        assert first == {name: [sample[name] for sample in samples] for name in first}
+        first["balloon_max"][0] = first["balloon_min"][0] = -1  # a caller's change: not the memo's
+        again = round_columns()
+        assert again["balloon_max"][0] != -1 and again["balloon_min"][0] != -1
+        entry = iface._domains[uuids[1]]
+        entry.xml = dataclasses.replace(entry.xml, max_memory=entry.xml.max_memory + 1024, min_guarantee=4096)
+        changed = round_columns()
+        assert changed["balloon_max"] == [again["balloon_max"][0], again["balloon_max"][1] + 1024, again["balloon_max"][2]]
+        assert changed["balloon_min"] == [again["balloon_min"][0], 4096, again["balloon_min"][2]]
+        assert changed["balloon_cur"] == again["balloon_cur"]
+    finally:
+        rig.close()
+
+
 def test_a_batched_rounds_plan_is_made_again_when_a_monitor_changes(tmp_path):
     from mom.runtime.batch import BatchedRounds
 

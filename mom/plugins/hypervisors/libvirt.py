@@ -36,7 +36,6 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import Any, Callable
 from urllib.parse import urlparse
 
@@ -83,9 +82,6 @@ _memory_values = operator.itemgetter(*MEMORY_STATS_MAP)
 _SECOND = operator.itemgetter(1)
 _HANDLE = operator.attrgetter("handle")
 _MEMORY_STATS = operator.attrgetter("memoryStats")
-_MAX_MEMORY = operator.attrgetter("max_memory")
-_MIN_GUARANTEE = operator.attrgetter("min_guarantee")
-_VCPUS = operator.attrgetter("vcpus")
 _VCPU_LIMIT = operator.attrgetter("vcpu_limit")
 
 
@@ -138,6 +134,9 @@ class _Round:
     #: the cached domain XML of the aligned entries, once one step found it all current
     #: (the round's later steps use it; an event meanwhile counts from the next round)
     xmls: tuple[list[_Domain], list[Any]] | None = None
+    #: the aligned entries' ``memoryStats()`` answers, in their order, once a step asked
+    #: them all at once (the balloon step reads ``actual`` from them)
+    answers: tuple[list[_Domain], list[dict[str, Any]]] | None = None
 
 
 @dataclass
@@ -199,6 +198,8 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         self._bulk_flags = _BULK_FLAGS
         #: cpu_tune_columns' last (xmls, scheds, vCPU counts, columns), kept while they are the same
         self._cpu_tune_last: tuple[list[Any], list[Any], list[Any], dict[str, list[Any]]] | None = None
+        #: balloon_columns' last (xmls, their maximum memory and balloon guarantee), kept while they are the same
+        self._balloon_xml_last: tuple[list[Any], list[Any], list[Any]] | None = None
         self._calls_at_round = 0
         self.last_round_calls = 0
         self.connection = LibvirtConnection(self.uri, self._on_event if events else None, logger=self.logger)
@@ -602,6 +603,7 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
             return transpose([None if p in failures else r for p, r in enumerate(results)]), failures
         # kept for the round (getVmBalloonInfo reads "actual" from them)
         current.memory.update(zip(uuids, answers))
+        current.answers = (entries, answers)
         columns = _by_field(answers, MEMORY_STATS_MAP)
         if columns is None:
             return None  # a guest without some statistic: guest by guest (answers kept)
@@ -726,11 +728,31 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
             elif current.bulk_balloon:
                 return None
             else:
-                maximum = list(map(_MAX_MEMORY, xmls))
-                balloon = list(map(operator.itemgetter("actual"), map(current.memory.__getitem__, uuids)))
+                maximum = list(self._balloon_of(xmls)[1])
+                answers = current.answers
+                if answers is not None and answers[0] is entries:  # asked at once this round, in this order
+                    found = field_columns(answers[1], ("actual",))
+                    if found is None:
+                        return None
+                    balloon = found[0]
+                else:
+                    balloon = list(map(operator.itemgetter("actual"), map(current.memory.__getitem__, uuids)))
         except (KeyError, TypeError):
             return None  # a guest without its round's statistics: guest by guest
-        return {"balloon_max": maximum, "balloon_cur": balloon, "balloon_min": list(map(_MIN_GUARANTEE, xmls))}
+        return {"balloon_max": maximum, "balloon_cur": balloon, "balloon_min": list(self._balloon_of(xmls)[2])}
+
+    def _balloon_of(self, xmls: list[Any]) -> tuple[list[Any], list[Any], list[Any]]:
+        """The XMLs' maximum memory and balloon guarantee, last round's while the XMLs
+        are the same (equal: with events the same objects, found without looking
+        inside); a read, copy before handing out."""
+        last = self._balloon_xml_last
+        if last is None or last[0] != xmls:
+            last = self._balloon_xml_last = (
+                xmls,
+                [xml.max_memory for xml in xmls],
+                [xml.min_guarantee for xml in xmls],
+            )
+        return last
 
     @_action
     def setVmBalloonTarget(self, uuid: str, target: int) -> None:
@@ -806,9 +828,9 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         try:
             counts = list(map(operator.itemgetter("vcpu.current"), records))
         except KeyError:
-            if any(map(operator.contains, records, repeat("vcpu.current"))):
+            if count_containing(records, "vcpu.current"):
                 return None
-            counts = list(map(_VCPUS, xmls))
+            counts = [xml.vcpus for xml in xmls]
         # the same XML, scheduler parameters and vCPU counts as last round (equal: with
         # events they are the same objects, and == finds that without looking inside):
         # last round's columns, each a fresh list (nothing a caller does reaches the memo)
