@@ -112,6 +112,25 @@ def disks_maybe_changed(list tunes_column, list states_column):
     return positions
 
 
+def samples_maybe_changed(object collectors):
+    """The twin of mom.plugins.collectors.io_tune.samples_maybe_changed: one walk, each
+    collector's sample read once."""
+    cdef list samples = []
+    cdef list positions = []
+    cdef Py_ssize_t position = 0
+    cdef object collector, sample, tunes, states
+    for collector in collectors:
+        sample = collector._sample
+        samples.append(sample)
+        if sample is not None:
+            tunes = sample["io_tune"]
+            states = sample["io_tune_current"]
+            if type(tunes) is list and type(states) is list and not _disks_unchanged(tunes, states):
+                positions.append(position)
+        position += 1
+    return samples, positions
+
+
 def field_columns(list records, object keys):
     """The values of ``keys`` in each record, one list per key (in ``keys``' order) with a
     value per record; None if a record lacks a key.  One walk of the records, each read

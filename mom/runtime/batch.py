@@ -19,15 +19,14 @@ back to the guest-by-guest path (the function returns False).
 from __future__ import annotations
 
 import logging
-import operator
-from itertools import repeat
-from operator import attrgetter, is_, itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any, Sequence
 
 from mom.dsl.sandbox import MISSING
 from mom.errors import CollectionError, FatalError, HypervisorInterfaceError
 from mom.plugins.collectors.base import Peers, transpose
-from mom.runtime.monitor import READY_OF, ROW_OF, TERMINATING
+from mom.plugins.collectors.walks import all_attr_is, holds
+from mom.runtime.monitor import ROW_OF, TERMINATING
 
 __all__ = ["collect_batched", "batchable", "BatchedRounds"]
 
@@ -102,8 +101,8 @@ def _columns_by_collect(
 
 
 def _has_missing(values: list[Any]) -> bool:
-    """Whether a column has an absent value (by identity, at C speed: no ``==`` called)."""
-    return any(map(operator.is_, values, repeat(MISSING)))
+    """Whether a column has an absent value (by identity: no ``==`` called)."""
+    return holds(values, MISSING)
 
 
 def _merge(merged: dict[str, list[Any]], columns: dict[str, list[Any]]) -> None:
@@ -224,7 +223,7 @@ def collect_batched(monitors: Sequence[Any], rounds: BatchedRounds | None = None
                 [monitors[index].row for index in chosen],
                 {name: [values[index] for index in chosen] for name, values in merged.items()},
             )
-    if len(chosen) == count and all(map(is_, map(READY_OF, monitors), repeat(True))):
+    if len(chosen) == count and all_attr_is(monitors, "ready", True):
         return True  # every guest stored, and ready already
     for index, monitor in enumerate(monitors):
         if ready[index] and not monitor._terminate:

@@ -4,6 +4,7 @@ samples as guest by guest, on libvirt's test driver and on a table of its own.""
 from __future__ import annotations
 
 import copy
+import operator
 import random
 
 import pytest
@@ -355,6 +356,38 @@ def test_the_sure_unchanged_disk_test_and_its_compiled_twin_agree(pytestconfig):
             maybe_changed([[]], [])
 
 
+class _Held:
+    """What samples_maybe_changed reads of a collector: its last sample."""
+
+    def __init__(self, sample):
+        self._sample = sample
+
+
+def test_the_samples_walk_and_its_compiled_twin_agree(pytestconfig):
+    from mom.plugins.collectors import io_tune
+
+    implementations = [io_tune.reference_samples_maybe_changed]
+    try:
+        implementations.append(fast_columns(pytestconfig).samples_maybe_changed)
+    except pytest.skip.Exception:
+        pass  # reference only: the pure-Python run
+    cases = disk_cases()
+    samples = [None, *({"io_tune": tunes, "io_tune_current": states} for tunes, states, _expected in cases), None]
+    # as disks_maybe_changed's [2, 3, 4, 5, 6] of the cases, after the leading None
+    expected = [3, 4, 5, 6, 7]
+    for samples_maybe_changed in implementations:
+        found, changed = samples_maybe_changed([_Held(sample) for sample in samples])
+        assert found == samples and all(map(operator.is_, found, samples))
+        assert changed == expected
+        assert samples_maybe_changed(()) == ([], [])
+        with pytest.raises(KeyError):
+            samples_maybe_changed([_Held({"io_tune": []})])
+        with pytest.raises(TypeError):
+            samples_maybe_changed([_Held(3)])
+        with pytest.raises(AttributeError):
+            samples_maybe_changed([object()])
+
+
 def io_tune_of(manager, name):
     monitor = next(monitor for monitor in manager.guests.values() if monitor.name == name)
     return manager.table.latest(monitor.row, "io_tune")
@@ -563,6 +596,40 @@ def test_cpu_tune_columns_follow_new_scheduler_parameters_and_vcpu_counts(tmp_pa
         assert {name: values for name, values in changed.items() if name != "vcpu_quota"} == {
             name: values for name, values in first.items() if name != "vcpu_quota"
         }
+    finally:
+        rig.close()
+
+
+def test_balloon_columns_follow_a_new_domain_xml(tmp_path):
+    """balloon_columns keeps the XMLs' maximum memory and guarantee while the XMLs are
+    the same; an XML read again (a new object) shows in the next round; what a caller
+    does to the columns does not reach the memo; the columns are balloon_samples' answers."""
+    import dataclasses
+
+    rig = LibvirtTickRig(str(tmp_path), 3)
+    try:
+        iface = rig.iface
+        rig.guest_manager.collect_guests()
+        uuids = [monitor.properties["uuid"] for monitor in rig.guest_manager.guests.values()]
+
+        def round_columns():
+            iface.prefetch()
+            iface.memory_columns(uuids)  # the round's memoryStats(), asked at once
+            return iface.balloon_columns(uuids)
+
+        first = round_columns()
+        assert first is not None
+        samples = iface.balloon_samples(uuids)
+        assert first == {name: [sample[name] for sample in samples] for name in first}
+        first["balloon_max"][0] = first["balloon_min"][0] = -1  # a caller's change: not the memo's
+        again = round_columns()
+        assert again["balloon_max"][0] != -1 and again["balloon_min"][0] != -1
+        entry = iface._domains[uuids[1]]
+        entry.xml = dataclasses.replace(entry.xml, max_memory=entry.xml.max_memory + 1024, min_guarantee=4096)
+        changed = round_columns()
+        assert changed["balloon_max"] == [again["balloon_max"][0], again["balloon_max"][1] + 1024, again["balloon_max"][2]]
+        assert changed["balloon_min"] == [again["balloon_min"][0], 4096, again["balloon_min"][2]]
+        assert changed["balloon_cur"] == again["balloon_cur"]
     finally:
         rig.close()
 

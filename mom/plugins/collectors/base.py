@@ -17,6 +17,7 @@ from typing import IO, Any, Mapping, Sequence
 from mom._impl import IMPLEMENTATION
 from mom.dsl.sandbox import MISSING
 from mom.errors import CollectionError, FatalError, PluginNotFoundError
+from mom.plugins.collectors.walks import holds
 
 __all__ = [
     "Collector",
@@ -184,7 +185,7 @@ def field_columns(records: list[Any], keys: Sequence[Any]) -> list[list[Any]] | 
 
 def transpose(samples: Sequence[Any]) -> dict[str, list[Any]]:
     """Per-guest dicts (None: nothing) as columns, MISSING where a guest lacks a field."""
-    if samples and samples[0] is not None and None not in samples and len(set(map(len, samples))) == 1:
+    if samples and samples[0] is not None and not holds(samples, None) and len(set(map(len, samples))) == 1:
         # as many fields each, all of the first's: the same fields (the common case),
         # and the columns are one walk of the samples
         names = list(samples[0])

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import copy
-import operator
-from itertools import repeat
 from typing import Any, Callable, Mapping
 
 from mom.dsl.sandbox import MISSING
 from mom.plugins.collectors import io_tune
 from mom.plugins.collectors.base import Collector, all_share, uuids_of
 from mom.plugins.collectors.io_tune import DiskIoTune
+from mom.plugins.collectors.walks import attrs_are, holds
 
 __all__ = ["GuestIoTune", "GuestIoTuneOptional", "match_io_tunes"]
 
 _FIELDS = frozenset({"io_tune", "io_tune_current"})
-_TOKEN = operator.attrgetter("_token")
-_SAMPLE = operator.attrgetter("_sample")
-_TUNES = operator.itemgetter("io_tune")
-_STATES = operator.itemgetter("io_tune_current")
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -171,22 +166,13 @@ class GuestIoTune(Collector):
         """known_samples' usual round in C-level passes: every guest alive, with a sample,
         and its configuration token the one of last time (the same object); the samples,
         MISSING where a policy changed some record.  None: guest by guest."""
-        if (
-            not all(alive)
-            or not all(map(operator.is_, tokens, map(_TOKEN, collectors)))
-            or any(map(operator.is_, tokens, repeat(None)))
-        ):
+        if not all(alive) or not attrs_are(collectors, "_token", tokens) or holds(tokens, None):
             return None
-        samples = list(map(_SAMPLE, collectors))
-        # the guests without an IO policy have None, the same again
-        held = samples if not any(map(operator.is_, samples, repeat(None))) else [s for s in samples if s is not None]
         try:
-            changed = io_tune.disks_maybe_changed(list(map(_TUNES, held)), list(map(_STATES, held)))
+            # the guests without an IO policy have None, the same again
+            samples, changed = io_tune.samples_maybe_changed(collectors)
         except (KeyError, TypeError):
             return None  # not a sample collect() makes: guest by guest
-        if changed and held is not samples:
-            positions = [position for position, sample in enumerate(samples) if sample is not None]
-            changed = [positions[index] for index in changed]
         for position in changed:
             if not _unchanged(samples[position]):
                 samples[position] = MISSING

@@ -80,6 +80,10 @@ class GuestMemory(Collector):
     ) -> dict[str, list[Any]]:
         """The round's columns, what collect() notes done for each guest (a failure
         logged once, as ``_unavailable``), the guests not alive left out."""
+        if not failures:  # the usual round (a Python loop: its attribute store is specialized)
+            for collector in collectors:
+                collector.stats_available = True
+            return without_dead(columns, alive)
         for position, collector in enumerate(collectors):
             if position in failures:
                 collector._unavailable(failures[position])

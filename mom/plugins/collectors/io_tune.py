@@ -18,7 +18,8 @@ package the record is ``DiskIoTune``, distinct from the IoTune *controller*.
 
 from __future__ import annotations
 
-from typing import Any
+from operator import attrgetter, itemgetter
+from typing import Any, Sequence
 
 from mom._impl import IMPLEMENTATION
 from mom.dsl.layout import IO_TUNE_KEYS, IO_TUNE_METHODS, KIND_IO_TUNE
@@ -26,6 +27,9 @@ from mom.dsl.layout import IO_TUNE_KEYS, IO_TUNE_METHODS, KIND_IO_TUNE
 __all__ = ["DiskIoTune", "IoTuneVals", "IO_TUNE_KEYS", "IoTune", "ValueBag"]
 
 __all__ = ["IoTune", "ValueBag", "IO_TUNE_KEYS"]
+
+_SAMPLE = attrgetter("_sample")
+_TUNES, _STATES = itemgetter("io_tune"), itemgetter("io_tune_current")
 
 #: where upstream defines the record (its error texts name it so)
 _UPSTREAM_RECORD = "GuestIoTune.IoTune"
@@ -145,6 +149,7 @@ for _name in DiskIoTune._policy_methods:
     getattr(DiskIoTune, _name).__qualname__ = f"{_UPSTREAM_RECORD}.{_name}"
 del _name
 
+
 def disks_unchanged(tunes: Any, states: Any) -> bool:
     """Whether, surely, no record's limits differ from the state collected with it: both
     lists of the same length, each state a dict whose ``ioTune`` equals its record's
@@ -176,6 +181,17 @@ def disks_maybe_changed(tunes_column: list[Any], states_column: list[Any]) -> li
     ]
 
 
+def samples_maybe_changed(collectors: Sequence[Any]) -> tuple[list[Any], list[int]]:
+    """Of IO-tune collectors, each one's ``_sample`` (None: no IO policy) and the
+    positions of the samples :func:`disks_maybe_changed` is not sure of.  A sample that
+    is not None must have ``io_tune`` and ``io_tune_current`` (KeyError, TypeError)."""
+    samples = list(map(_SAMPLE, collectors))
+    positions = [position for position, sample in enumerate(samples) if sample is not None]
+    held = [samples[position] for position in positions]
+    changed = disks_maybe_changed(list(map(_TUNES, held)), list(map(_STATES, held)))
+    return samples, [positions[index] for index in changed]
+
+
 #: earlier names, kept importable: the fast path (mom/_fastpath/vm.pyx) imports
 #: ``IoTune`` and checks ``type(obj) is IoTune``, so this must stay the same class
 IoTune = DiskIoTune
@@ -183,5 +199,10 @@ ValueBag = IoTuneVals
 
 #: the reference comparisons, and the ones the tick uses (the fast path's twins if built)
 reference_disks_unchanged, reference_disks_maybe_changed = disks_unchanged, disks_maybe_changed
+reference_samples_maybe_changed = samples_maybe_changed
 if IMPLEMENTATION == "cython":
-    from mom._fastpath.columns import disks_maybe_changed, disks_unchanged  # type: ignore[no-redef]  # noqa: E402
+    from mom._fastpath.columns import (  # type: ignore[no-redef]  # noqa: E402
+        disks_maybe_changed,
+        disks_unchanged,
+        samples_maybe_changed,
+    )

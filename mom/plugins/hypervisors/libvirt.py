@@ -36,7 +36,6 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import Any, Callable
 from urllib.parse import urlparse
 
@@ -46,6 +45,7 @@ from mom.dsl.sandbox import MISSING
 from mom.errors import HypervisorInterfaceError
 from mom.plugins import procfs
 from mom.plugins.collectors.base import field_columns, transpose
+from mom.plugins.collectors.walks import attr_holds, cached_values, count_containing, holds, holds_instance, values_of
 from mom.plugins.hypervisors.base import HypervisorInterface
 from mom.plugins.hypervisors.libvirt_connection import DomainGone, LibvirtConnection
 from mom.plugins.hypervisors.libvirt_domain import (
@@ -81,20 +81,13 @@ _memory_values = operator.itemgetter(*MEMORY_STATS_MAP)
 
 _SECOND = operator.itemgetter(1)
 _HANDLE = operator.attrgetter("handle")
-_XML = operator.attrgetter("xml")
-_XML_EPOCH = operator.attrgetter("xml_epoch")
-_SCHED = operator.attrgetter("sched")
-_SCHED_EPOCH = operator.attrgetter("sched_epoch")
 _MEMORY_STATS = operator.attrgetter("memoryStats")
-_MAX_MEMORY = operator.attrgetter("max_memory")
-_MIN_GUARANTEE = operator.attrgetter("min_guarantee")
-_VCPUS = operator.attrgetter("vcpus")
 _VCPU_LIMIT = operator.attrgetter("vcpu_limit")
 
 
 def _has_none(values: list[Any]) -> bool:
-    """Whether a list holds None (by identity, at C speed: no ``==`` called)."""
-    return any(map(operator.is_, values, repeat(None)))
+    """Whether a list holds None (by identity: no ``==`` called)."""
+    return holds(values, None)
 
 
 def _by_field(records: list[dict[str, Any]], fields: dict[str, str]) -> dict[str, list[Any]] | None:
@@ -102,10 +95,6 @@ def _by_field(records: list[dict[str, Any]], fields: dict[str, str]) -> dict[str
     a record lacks one (one walk of the records, see field_columns)."""
     columns = field_columns(records, list(fields))
     return None if columns is None else dict(zip(fields.values(), columns))
-
-
-def _all_equal(values: Any, value: Any) -> bool:
-    return all(map(operator.eq, values, repeat(value)))
 
 
 #: write order for ksmTune: merge_across_nodes only changes while KSM is stopped
@@ -145,6 +134,9 @@ class _Round:
     #: the cached domain XML of the aligned entries, once one step found it all current
     #: (the round's later steps use it; an event meanwhile counts from the next round)
     xmls: tuple[list[_Domain], list[Any]] | None = None
+    #: the aligned entries' ``memoryStats()`` answers, in their order, once a step asked
+    #: them all at once (the balloon step reads ``actual`` from them)
+    answers: tuple[list[_Domain], list[dict[str, Any]]] | None = None
 
 
 @dataclass
@@ -206,6 +198,8 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         self._bulk_flags = _BULK_FLAGS
         #: cpu_tune_columns' last (xmls, scheds, vCPU counts, columns), kept while they are the same
         self._cpu_tune_last: tuple[list[Any], list[Any], list[Any], dict[str, list[Any]]] | None = None
+        #: balloon_columns' last (xmls, their maximum memory and balloon guarantee), kept while they are the same
+        self._balloon_xml_last: tuple[list[Any], list[Any], list[Any]] | None = None
         self._calls_at_round = 0
         self.last_round_calls = 0
         self.connection = LibvirtConnection(self.uri, self._on_event if events else None, logger=self.logger)
@@ -347,23 +341,24 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         uuids = self._uuids
         # the raw UUID is a cheaper read than UUIDString(); its text is remembered
         raws = [domain.UUID() for domain, _record in records]
-        names = list(map(uuids.get, raws))
-        if _has_none(names):
+        names = values_of(uuids, raws)
+        if names is None:
+            names = list(map(uuids.get, raws))
             for position, name in enumerate(names):
                 if name is None:
                     names[position] = uuids[raws[position]] = records[position][0].UUIDString()
         by_uuid = dict(zip(names, map(_SECOND, records)))
         # the domains without a cache entry or handle yet (after the first round: none,
-        # found in C-level passes)
-        entries = list(map(domains.get, names))
+        # found in one walk each)
+        entries = values_of(domains, names)
         stale: list[tuple[str, Any]] = []
-        if _has_none(entries) or _has_none(list(map(_HANDLE, entries))):
+        if entries is None or attr_holds(entries, "handle", None):
             stale = [
                 (name, records[position][0])
-                for position, (name, entry) in enumerate(zip(names, entries))
+                for position, (name, entry) in enumerate(zip(names, map(domains.get, names)))
                 if entry is None or entry.handle is None
             ]
-        bulk_balloon = sum(map(operator.contains, by_uuid.values(), repeat("balloon.current")))
+        bulk_balloon = count_containing(by_uuid.values(), "balloon.current")
         with self.lock:
             for uuid, handle in stale:
                 entry = domains.get(uuid)
@@ -551,9 +546,9 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         aligned = current.aligned
         if aligned is not None and aligned[0] == uuids:
             return current, aligned[1], aligned[2]
-        records = list(map(current.records.get, uuids))
-        entries = list(map(self._domains.get, uuids))
-        if _has_none(records) or _has_none(entries) or _has_none(list(map(_HANDLE, entries))):
+        records = values_of(current.records, uuids)
+        entries = values_of(self._domains, uuids)
+        if records is None or entries is None or attr_holds(entries, "handle", None):
             return None
         current.aligned = (list(uuids), records, entries)
         return current, records, entries
@@ -566,8 +561,8 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         if known is not None and known[0] is entries:
             return known[1]
         epoch = self._epoch()
-        xmls = list(map(_XML, entries))
-        if epoch is None or _has_none(xmls) or not _all_equal(map(_XML_EPOCH, entries), epoch):
+        xmls = None if epoch is None else cached_values(entries, "xml", "xml_epoch", epoch)
+        if xmls is None:
             return None
         if current is not None and current.aligned is not None and current.aligned[2] is entries:
             current.xmls = (entries, xmls)
@@ -595,7 +590,7 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         if current.bulk_balloon or current.memory:
             return None
         answers = self.connection.call_each("memoryStats", list(map(_MEMORY_STATS, map(_HANDLE, entries))), entries)
-        if any(map(isinstance, answers, repeat(HypervisorInterfaceError))):
+        if holds_instance(answers, HypervisorInterfaceError):
             # a guest failed (rare): the others' answers kept for the round, each guest's
             # sample as memory_samples gives it
             results: list[Any] = []
@@ -608,6 +603,7 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
             return transpose([None if p in failures else r for p, r in enumerate(results)]), failures
         # kept for the round (getVmBalloonInfo reads "actual" from them)
         current.memory.update(zip(uuids, answers))
+        current.answers = (entries, answers)
         columns = _by_field(answers, MEMORY_STATS_MAP)
         if columns is None:
             return None  # a guest without some statistic: guest by guest (answers kept)
@@ -732,11 +728,31 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
             elif current.bulk_balloon:
                 return None
             else:
-                maximum = list(map(_MAX_MEMORY, xmls))
-                balloon = list(map(operator.itemgetter("actual"), map(current.memory.__getitem__, uuids)))
+                maximum = list(self._balloon_of(xmls)[1])
+                answers = current.answers
+                if answers is not None and answers[0] is entries:  # asked at once this round, in this order
+                    found = field_columns(answers[1], ("actual",))
+                    if found is None:
+                        return None
+                    balloon = found[0]
+                else:
+                    balloon = list(map(operator.itemgetter("actual"), map(current.memory.__getitem__, uuids)))
         except (KeyError, TypeError):
             return None  # a guest without its round's statistics: guest by guest
-        return {"balloon_max": maximum, "balloon_cur": balloon, "balloon_min": list(map(_MIN_GUARANTEE, xmls))}
+        return {"balloon_max": maximum, "balloon_cur": balloon, "balloon_min": list(self._balloon_of(xmls)[2])}
+
+    def _balloon_of(self, xmls: list[Any]) -> tuple[list[Any], list[Any], list[Any]]:
+        """The XMLs' maximum memory and balloon guarantee, last round's while the XMLs
+        are the same (equal: with events the same objects, found without looking
+        inside); a read, copy before handing out."""
+        last = self._balloon_xml_last
+        if last is None or last[0] != xmls:
+            last = self._balloon_xml_last = (
+                xmls,
+                [xml.max_memory for xml in xmls],
+                [xml.min_guarantee for xml in xmls],
+            )
+        return last
 
     @_action
     def setVmBalloonTarget(self, uuid: str, target: int) -> None:
@@ -806,15 +822,15 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         xmls = self._current_xmls(entries)
         if xmls is None:
             return None
-        scheds = list(map(_SCHED, entries))
-        if _has_none(scheds) or not _all_equal(map(_SCHED_EPOCH, entries), self._epoch()):
+        scheds = cached_values(entries, "sched", "sched_epoch", self._epoch())
+        if scheds is None:
             return None
         try:
             counts = list(map(operator.itemgetter("vcpu.current"), records))
         except KeyError:
-            if any(map(operator.contains, records, repeat("vcpu.current"))):
+            if count_containing(records, "vcpu.current"):
                 return None
-            counts = list(map(_VCPUS, xmls))
+            counts = [xml.vcpus for xml in xmls]
         # the same XML, scheduler parameters and vCPU counts as last round (equal: with
         # events they are the same objects, and == finds that without looking inside):
         # last round's columns, each a fresh list (nothing a caller does reaches the memo)
@@ -832,7 +848,7 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
             values = columns.get(name)
             if values is None:
                 columns[name] = [0] * count
-            elif _has_none(values) or any(map(operator.is_, values, repeat(MISSING))):
+            elif holds(values, None) or holds(values, MISSING):
                 columns[name] = [0 if value is None or value is MISSING else value for value in values]
         columns["vcpu_count"] = counts
         return columns

@@ -1,0 +1,116 @@
+"""Walks of a batched round's columns in C: the twins of
+mom/plugins/collectors/walks.py (the references; see there what each answers).
+
+An identity scan is a pointer compare per item (a ``map(operator.is_, ...)`` pass is
+a C call per item); an attribute walk reads each object once, with no call of an
+attribute getter in between.
+"""
+
+from cpython.dict cimport PyDict_Contains, PyDict_GetItemWithError
+from cpython.object cimport PyObject, PyObject_IsInstance
+
+
+def holds(object values, object value):
+    """Twin of mom.plugins.collectors.walks.holds."""
+    cdef Py_ssize_t position
+    cdef object item
+    if type(values) is list:
+        for position in range(len(<list>values)):
+            if (<list>values)[position] is value:
+                return True
+        return False
+    for item in values:
+        if item is value:
+            return True
+    return False
+
+
+def holds_instance(object values, object kind):
+    """Twin of mom.plugins.collectors.walks.holds_instance."""
+    cdef object item
+    for item in values:
+        if PyObject_IsInstance(item, kind):
+            return True
+    return False
+
+
+def attrs_are(object objects, str name, list values):
+    """Twin of mom.plugins.collectors.walks.attrs_are."""
+    cdef Py_ssize_t position = 0
+    cdef object item
+    if len(objects) != len(values):
+        return False
+    for item in objects:
+        if getattr(item, name) is not values[position]:
+            return False
+        position += 1
+    return True
+
+
+def all_attr_is(object objects, str name, object value):
+    """Twin of mom.plugins.collectors.walks.all_attr_is."""
+    cdef object item
+    if type(objects) is list:
+        for item in <list>objects:
+            if getattr(item, name) is not value:
+                return False
+        return True
+    for item in objects:
+        if getattr(item, name) is not value:
+            return False
+    return True
+
+
+def attr_holds(object objects, str name, object value):
+    """Twin of mom.plugins.collectors.walks.attr_holds."""
+    cdef object item
+    for item in objects:
+        if getattr(item, name) is value:
+            return True
+    return False
+
+
+def values_of(dict mapping, object keys):
+    """Twin of mom.plugins.collectors.walks.values_of."""
+    cdef list values = []
+    cdef object key
+    cdef PyObject *found
+    for key in keys:
+        # NULL without an error: no such key (an error, unhashable key, is raised by Cython)
+        found = PyDict_GetItemWithError(mapping, key)
+        if found == NULL or <object>found is None:
+            return None
+        values.append(<object>found)
+    return values
+
+
+def count_containing(object containers, object item):
+    """Twin of mom.plugins.collectors.walks.count_containing."""
+    cdef Py_ssize_t count = 0
+    cdef object container
+    for container in containers:
+        if type(container) is dict:
+            if PyDict_Contains(container, item):
+                count += 1
+        elif item in container:
+            count += 1
+    return count
+
+
+def cached_values(list objects, str name, str epoch_name, object epoch):
+    """Twin of mom.plugins.collectors.walks.cached_values."""
+    cdef Py_ssize_t count = len(objects), position
+    cdef list values = [None] * count
+    cdef object value
+    cdef bint lacking = False
+    for position in range(count):
+        value = getattr(objects[position], name)
+        lacking = lacking or value is None
+        values[position] = value
+    if lacking:
+        return None
+    # epochs after the values, as the reference reads them
+    for position in range(count):
+        if not (getattr(objects[position], epoch_name) == epoch):
+            return None
+    return values

@@ -1,0 +1,92 @@
+"""Walks of a batched round's columns (a value per guest): identity scans, attribute
+reads and writes over every guest's object, each one pass.
+
+These are the references: the rounds use the compiled twins of
+mom/_fastpath/walks.pyx when the fast path is built (a ``map()`` pass over a thousand
+objects costs a C call per item, the twin's loop a pointer compare or one attribute
+read); tests/runtime/test_walks.py holds the two to the same answers.
+"""
+
+from __future__ import annotations
+
+from itertools import repeat
+from operator import attrgetter, contains, eq, is_
+from typing import Any, Sequence
+
+from mom._impl import IMPLEMENTATION
+
+__all__ = [
+    "holds",
+    "holds_instance",
+    "attrs_are",
+    "all_attr_is",
+    "attr_holds",
+    "cached_values",
+    "values_of",
+    "count_containing",
+]
+
+
+def holds(values: list[Any], value: Any) -> bool:
+    """Whether ``value`` itself (by identity: no ``==`` called) is one of ``values``."""
+    return any(map(is_, values, repeat(value)))
+
+
+def holds_instance(values: list[Any], kind: type) -> bool:
+    """Whether one of ``values`` is an instance of ``kind``."""
+    return any(map(isinstance, values, repeat(kind)))
+
+
+def attrs_are(objects: Sequence[Any], name: str, values: list[Any]) -> bool:
+    """Whether each object's attribute ``name`` is (by identity) the value at its
+    position in ``values`` (as many as the objects; False if not)."""
+    return len(objects) == len(values) and all(map(is_, map(attrgetter(name), objects), values))
+
+
+def all_attr_is(objects: Sequence[Any], name: str, value: Any) -> bool:
+    """Whether every object's attribute ``name`` is ``value`` itself."""
+    return all(map(is_, map(attrgetter(name), objects), repeat(value)))
+
+
+def attr_holds(objects: Sequence[Any], name: str, value: Any) -> bool:
+    """Whether some object's attribute ``name`` is ``value`` itself."""
+    return any(map(is_, map(attrgetter(name), objects), repeat(value)))
+
+
+def values_of(mapping: dict[Any, Any], keys: Sequence[Any]) -> list[Any] | None:
+    """The values of ``keys`` in ``mapping``, in order; None if a key is not there or
+    is there with None."""
+    values = list(map(mapping.get, keys))
+    return None if holds(values, None) else values
+
+
+def count_containing(containers: Any, item: Any) -> int:
+    """How many of ``containers`` have ``item`` (``in``)."""
+    return sum(map(contains, containers, repeat(item)))
+
+
+def cached_values(objects: list[Any], name: str, epoch_name: str, epoch: Any) -> list[Any] | None:
+    """Each object's attribute ``name``, if none is None and each one's ``epoch_name``
+    equals ``epoch`` (what it was read for is now: cache entries); else None."""
+    values = list(map(attrgetter(name), objects))
+    if holds(values, None) or not all(map(eq, map(attrgetter(epoch_name), objects), repeat(epoch))):
+        return None
+    return values
+
+
+#: the references, and the ones the rounds use (the fast path's twins if built)
+reference_holds, reference_holds_instance = holds, holds_instance
+reference_attrs_are, reference_all_attr_is = attrs_are, all_attr_is
+reference_cached_values = cached_values
+reference_attr_holds, reference_values_of, reference_count_containing = attr_holds, values_of, count_containing
+if IMPLEMENTATION == "cython":
+    from mom._fastpath.walks import (  # type: ignore[assignment]  # noqa: E402
+        all_attr_is,
+        attr_holds,
+        attrs_are,
+        cached_values,
+        count_containing,
+        holds,
+        holds_instance,
+        values_of,
+    )

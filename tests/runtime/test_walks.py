@@ -1,0 +1,122 @@
+"""The batched rounds' walks (mom.plugins.collectors.walks) and their compiled twins
+(mom/_fastpath/walks.pyx) give the same answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from mom.plugins.collectors import walks
+
+
+class Thing:
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+class Slotted:
+    __slots__ = ("a",)
+
+    def __init__(self, a):
+        self.a = a
+
+
+def implementations(config):
+    """The reference walks, and the compiled ones unless this is the pure-Python run."""
+    reference = {name: getattr(walks, "reference_" + name) for name in walks.__all__}
+    found = [reference]
+    try:
+        from tests.implementations import load_implementation
+
+        load_implementation("cython", config)
+        from mom._fastpath import walks as compiled
+    except pytest.skip.Exception:
+        return found
+    found.append({name: getattr(compiled, name) for name in walks.__all__})
+    return found
+
+
+class Equal:
+    """Equal to everything, identical to nothing else: an identity scan must not ask."""
+
+    def __eq__(self, other):
+        return True
+
+    __hash__ = object.__hash__
+
+
+def test_identity_scans_agree(pytestconfig):
+    marker, equal = object(), Equal()
+    cases = [
+        ([], marker, False),
+        ([1, 2, 3], marker, False),
+        ([1, marker, 3], marker, True),
+        ([equal, equal], marker, False),  # == would say yes: identity says no
+        ([None, 0], None, True),
+        ([0, "", False], None, False),
+        ((0, "", None), None, True),  # not a list
+    ]
+    for impl in implementations(pytestconfig):
+        for values, value, expected in cases:
+            assert impl["holds"](values, value) is expected, (values, value)
+        assert impl["holds"](iter([1, marker]), marker) is True
+        assert impl["holds_instance"]([1, "a", 2.0], str) is True
+        assert impl["holds_instance"]([1, 2.0], (str, bytes)) is False
+        assert impl["holds_instance"]([], str) is False
+
+
+def test_attribute_walks_agree(pytestconfig):
+    marker = object()
+    for impl in implementations(pytestconfig):
+        things = [Thing(a=marker, b=n) for n in range(4)]
+        assert impl["attrs_are"](things, "a", [marker] * 4) is True
+        assert impl["attrs_are"](things, "b", [0, 1, 2, 3]) is True  # small ints: the same objects
+        assert impl["attrs_are"](things, "a", [marker] * 3) is False  # not as many
+        assert impl["attrs_are"]([Thing(a=[1])], "a", [[1]]) is False  # equal, not the same
+        assert impl["all_attr_is"](things, "a", marker) is True
+        assert impl["all_attr_is"](tuple(things), "a", marker) is True
+        assert impl["all_attr_is"](things + [Thing(a=None)], "a", marker) is False
+        assert impl["all_attr_is"]([Slotted(True)], "a", True) is True
+        with pytest.raises(AttributeError):
+            impl["all_attr_is"]([Thing()], "a", marker)
+        with pytest.raises(AttributeError):
+            impl["attrs_are"]([Thing()], "a", [marker])
+
+
+def test_cached_values_agree(pytestconfig):
+    for impl in implementations(pytestconfig):
+        cached = impl["cached_values"]
+        entries = [Thing(xml=f"x{n}", xml_epoch=7) for n in range(3)]
+        assert cached(entries, "xml", "xml_epoch", 7) == ["x0", "x1", "x2"]
+        assert cached(entries, "xml", "xml_epoch", 8) is None  # read for another epoch
+        assert cached(entries, "xml", "xml_epoch", None) is None
+        assert cached([], "xml", "xml_epoch", 7) == []
+        entries[1].xml = None
+        assert cached(entries, "xml", "xml_epoch", 7) is None  # one not cached
+        with pytest.raises(AttributeError):
+            cached([Thing(xml="x")], "xml", "xml_epoch", 7)  # no epoch at all
+        with pytest.raises(AttributeError):
+            cached([Thing(xml=None), Thing()], "xml", "xml_epoch", 7)  # every value read first
+        none_epochs = [Thing(xml="x", xml_epoch=None)]
+        assert cached(none_epochs, "xml", "xml_epoch", None) == ["x"]  # == compares, as the reference
+
+
+def test_lookups_and_counts_agree(pytestconfig):
+    marker = object()
+    for impl in implementations(pytestconfig):
+        things = [Thing(handle=marker), Thing(handle=1)]
+        assert impl["attr_holds"](things, "handle", marker) is True
+        assert impl["attr_holds"](things, "handle", None) is False
+        assert impl["attr_holds"]((), "handle", None) is False
+        with pytest.raises(AttributeError):
+            impl["attr_holds"]([Thing()], "handle", None)
+        mapping = {"a": 1, "b": None, "c": marker}
+        assert impl["values_of"](mapping, ["a", "c", "a"]) == [1, marker, 1]
+        assert impl["values_of"](mapping, []) == []
+        assert impl["values_of"](mapping, ["a", "x"]) is None  # not there
+        assert impl["values_of"](mapping, ("a", "b")) is None  # there with None
+        with pytest.raises(TypeError):
+            impl["values_of"](mapping, [["unhashable"]])
+        records = [{"k": 1}, {"j": 2}, {"k": None}, ["k"], "xkx"]
+        assert impl["count_containing"](records, "k") == 4
+        assert impl["count_containing"]({"a": {"k": 1}}.values(), "k") == 1
+        assert impl["count_containing"]([], "k") == 0
