@@ -58,6 +58,10 @@ cdef extern from *:
         member = ((PyMemberDescrObject*)descriptor)->d_member;
         if (member->type != T_OBJECT_EX || (member->flags & ~READONLY) != 0)
             return NULL;
+        /* member_get's own check (one pointer compare on the usual path): a descriptor
+           copied into an unrelated class must not read past that class's objects */
+        if (!PyObject_TypeCheck(obj, PyDescr_TYPE(descriptor)))
+            return NULL;
         return *(PyObject**)((char*)obj + member->offset);
     }
     """

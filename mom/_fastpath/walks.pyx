@@ -37,14 +37,17 @@ def holds_instance(object values, object kind):
 def attrs_are(object objects, str name, list values):
     """Twin of mom.plugins.collectors.walks.attrs_are."""
     cdef Py_ssize_t position = 0
-    cdef object item
+    cdef object item, value
     if len(objects) != len(values):
         return False
     for item in objects:
-        if getattr(item, name) is not values[position]:
+        value = getattr(item, name)
+        # getattr may run Python code that shortens ``values`` (no bounds check in a
+        # release build): a list changed during the walk is "not the same"
+        if position >= len(values) or value is not values[position]:
             return False
         position += 1
-    return True
+    return position == len(values)
 
 
 def all_attr_is(object objects, str name, object value):
@@ -103,7 +106,11 @@ def cached_values(list objects, str name, str epoch_name, object epoch):
     cdef list values = [None] * count
     cdef object value
     cdef bint lacking = False
+    # getattr and == may run Python code that changes ``objects`` (no bounds check in a
+    # release build): a list that changes length during the walk answers "not cached"
     for position in range(count):
+        if position >= len(objects):
+            return None
         value = getattr(objects[position], name)
         lacking = lacking or value is None
         values[position] = value
@@ -111,6 +118,10 @@ def cached_values(list objects, str name, str epoch_name, object epoch):
         return None
     # epochs after the values, as the reference reads them
     for position in range(count):
+        if position >= len(objects):
+            return None
         if not (getattr(objects[position], epoch_name) == epoch):
             return None
+    if len(objects) != count:
+        return None
     return values

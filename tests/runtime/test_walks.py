@@ -120,3 +120,55 @@ def test_lookups_and_counts_agree(pytestconfig):
         assert impl["count_containing"](records, "k") == 4
         assert impl["count_containing"]({"a": {"k": 1}}.values(), "k") == 1
         assert impl["count_containing"]([], "k") == 0
+
+
+class Shrinking:
+    """An attribute whose read empties a list the walk is reading (Python code run by
+    getattr in the middle of a compiled walk)."""
+
+    def __init__(self, victim, value):
+        self.victim = victim
+        self.value = value
+
+    @property
+    def xml(self):
+        self.victim.clear()
+        return self.value
+
+    xml_epoch = 7
+
+
+class Growing:
+    """An attribute whose read lengthens the list the walk is reading."""
+
+    xml_epoch = 7
+
+    def __init__(self, victim):
+        self.victim = victim
+
+    @property
+    def xml(self):
+        self.victim.append(Thing(xml="y", xml_epoch=7))
+        return "z"
+
+
+@pytest.mark.fastpath
+def test_a_list_changed_during_a_walk_answers_not_the_same(pytestconfig):
+    # the compiled walks read by position without bounds checks: a list shortened or
+    # grown by an attribute read must give "not the same" / "not cached", never a read
+    # past its end (which crashed the process before)
+    from tests.implementations import load_implementation
+
+    load_implementation("cython", pytestconfig)  # skips, with its reason, in the pure-Python run
+    from mom._fastpath import walks as compiled
+
+    impl = {name: getattr(compiled, name) for name in walks.__all__}
+    values = ["a", "b", "c"]
+    objects = [Shrinking(values, "a"), Thing(xml="b"), Thing(xml="c")]
+    assert impl["attrs_are"](objects, "xml", values) is False
+    entries = [Thing(xml="x0", xml_epoch=7), Thing(xml="x1", xml_epoch=7), Thing(xml="x2", xml_epoch=7)]
+    entries[0] = Shrinking(entries, "x0")
+    assert impl["cached_values"](entries, "xml", "xml_epoch", 7) is None
+    grown = [Thing(xml="x", xml_epoch=7)]
+    grown.insert(0, Growing(grown))
+    assert impl["cached_values"](grown, "xml", "xml_epoch", 7) is None
