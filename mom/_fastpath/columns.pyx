@@ -200,12 +200,11 @@ def store_columns(
     field's values encoded straight into its ring slots and newest cells, one pass per
     field, no temporary arrays."""
     cdef Py_ssize_t width = tags.shape[0], capacity = tags.shape[1], history = tags.shape[2]
-    cdef Py_ssize_t total = len(rows), k, field, row, slot, base, cell, block = capacity * history
+    cdef Py_ssize_t total = len(rows), k, field, row, slot, base, block = capacity * history
     cdef Py_ssize_t *row_of
     cdef Py_ssize_t *slot_of
     cdef Py_ssize_t *count_of
     cdef object values, value, item
-    cdef list column
     cdef type kind
     cdef int overflow
     cdef int8_t tag
