@@ -1,5 +1,5 @@
 """Type stubs of the sample store's column helpers (mom/_fastpath/columns.pyx); the
-references are ``SampleTable._encode_column`` (mom/runtime/table.py) and
+references are ``SampleTable._encode_column`` and ``store_columns`` (mom/runtime/table.py) and
 ``disks_unchanged`` / ``disks_maybe_changed`` (mom/plugins/collectors/io_tune.py) and
 ``field_columns`` (mom/plugins/collectors/base.py)."""
 
@@ -15,3 +15,18 @@ def disks_unchanged(tunes: Any, states: Any) -> bool: ...
 def disks_maybe_changed(tunes_column: list[Any], states_column: list[Any]) -> list[int]: ...
 def samples_maybe_changed(collectors: Any) -> tuple[list[Any], list[int]]: ...
 def field_columns(records: list[Any], keys: Any) -> list[list[Any]] | None: ...
+def store_columns(
+    by_field: list[Any],
+    names: list[str],
+    tags: npt.NDArray[np.int8],
+    payload: npt.NDArray[np.int64],
+    latest_tags: npt.NDArray[np.int8],
+    latest_payload: npt.NDArray[np.int64],
+    head: npt.NDArray[np.int32],
+    count: npt.NDArray[np.int32],
+    rows: Any,
+    objects: list[Any],
+    bases: dict[int, int],
+    cells: Any,
+    missing: object,
+) -> None: ...

@@ -157,3 +157,145 @@ def field_columns(list records, object keys):
                 except KeyError:
                     return None
     return columns
+
+
+# ## A batched round's samples, straight into the rings
+
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.stdint cimport int32_t
+
+from mom.dsl.layout import TAG_ABSENT as _TAG_ABSENT
+
+cdef int8_t TAG_ABSENT = _TAG_ABSENT
+
+
+cdef Py_ssize_t _block_of(dict bases, Py_ssize_t field, list objects, Py_ssize_t cells) except -2:
+    """A field's first object cell (-1: it has no block), checked to fit ``objects``."""
+    cdef object base = bases.get(field)
+    cdef Py_ssize_t first
+    if base is None:
+        return -1
+    first = base
+    if first < 0 or first + cells > len(objects):
+        raise ValueError("an object block lies outside the table's cells")
+    return first
+
+
+def store_columns(
+    list by_field,
+    list names,
+    int8_t[:, :, ::1] tags,
+    int64_t[:, :, ::1] payload,
+    int8_t[:, ::1] latest_tags,
+    int64_t[:, ::1] latest_payload,
+    int32_t[::1] head,
+    int32_t[::1] count,
+    object rows,
+    list objects,
+    dict bases,
+    object cells,
+    object missing,
+):
+    """Twin of mom.runtime.table's ``store_columns`` (the reference; see there): each
+    field's values encoded straight into its ring slots and newest cells, one pass per
+    field, no temporary arrays."""
+    cdef Py_ssize_t width = tags.shape[0], capacity = tags.shape[1], history = tags.shape[2]
+    cdef Py_ssize_t total = len(rows), k, field, row, slot, base, block = capacity * history
+    cdef Py_ssize_t *row_of
+    cdef Py_ssize_t *slot_of
+    cdef Py_ssize_t *count_of
+    cdef object values, value, item
+    cdef type kind
+    cdef int overflow
+    cdef int8_t tag
+    cdef int64_t bits
+    cdef double d
+    if (
+        payload.shape[0] != width or payload.shape[1] != capacity or payload.shape[2] != history
+        or latest_tags.shape[0] != width or latest_tags.shape[1] != capacity
+        or latest_payload.shape[0] != width or latest_payload.shape[1] != capacity
+        or head.shape[0] != capacity or count.shape[0] != capacity
+        or len(by_field) != width or len(names) != width
+    ):
+        raise ValueError("the table's arrays do not agree in shape")
+    # every column checked before anything is stored (a wrong one changes nothing)
+    for field in range(width):
+        values = by_field[field]
+        if values is None:
+            continue
+        if type(values) is not list:
+            values = by_field[field] = list(values)
+        if len(<list>values) != total:
+            raise ValueError(f"column {names[field]!r} has {len(<list>values)} values for {total} rows")
+    if not total:
+        return
+    row_of = <Py_ssize_t *>PyMem_Malloc(3 * total * sizeof(Py_ssize_t))
+    if row_of == NULL:
+        raise MemoryError()
+    slot_of, count_of = row_of + total, row_of + 2 * total
+    try:
+        k = 0
+        for item in rows:
+            if k == total:
+                raise ValueError("rows changed length while read")
+            row = item
+            if row < 0:  # numpy's indexing, as the reference's
+                row += capacity
+            if row < 0 or row >= capacity:
+                raise IndexError(f"row {item} is out of the table's {capacity} rows")
+            row_of[k] = row
+            # from the state before this round, as the reference's gathers (a row
+            # given twice moves once)
+            slot_of[k] = (head[row] + 1) % history
+            count_of[k] = count[row] + 1 if count[row] < history else history
+            k += 1
+        if k != total:
+            raise ValueError("rows changed length while read")
+        for k in range(total):
+            head[row_of[k]] = <int32_t>slot_of[k]
+            count[row_of[k]] = <int32_t>count_of[k]
+        for field in range(width):
+            values = by_field[field]
+            base = _block_of(bases, field, objects, block)
+            for k in range(total):
+                row = row_of[k]
+                slot = slot_of[k]
+                if base >= 0 and tags[field, row, slot] == TAG_OBJECT:
+                    objects[base + row * history + slot] = None  # the oldest sample's
+                tag = TAG_ABSENT
+                bits = 0
+                if values is not None:
+                    value = (<list>values)[k]
+                    if value is not missing:
+                        kind = type(value)
+                        if kind is int:
+                            overflow = 0
+                            bits = PyLong_AsLongLongAndOverflow(value, &overflow)
+                            tag = TAG_INT
+                            if overflow:  # a big int: kept aside
+                                tag = TAG_OBJECT
+                        elif kind is float:
+                            d = value
+                            memcpy(&bits, &d, sizeof(double))
+                            tag = TAG_FLOAT
+                        elif value is None:
+                            tag = TAG_NONE
+                        elif kind is bool:
+                            tag = TAG_BOOL
+                            bits = 1 if value is True else 0
+                        else:
+                            tag = TAG_OBJECT
+                        if tag == TAG_OBJECT:
+                            if base < 0:  # the field's first object: its block of cells
+                                cells(field)
+                                base = _block_of(bases, field, objects, block)
+                                if base < 0:
+                                    raise ValueError("no object block was made")
+                            bits = base + row * history + slot
+                            objects[bits] = value
+                tags[field, row, slot] = tag
+                payload[field, row, slot] = bits
+                latest_tags[field, row] = tag
+                latest_payload[field, row] = bits
+    finally:
+        PyMem_Free(row_of)

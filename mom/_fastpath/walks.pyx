@@ -125,3 +125,22 @@ def cached_values(list objects, str name, str epoch_name, object epoch):
     if len(objects) != count:
         return None
     return values
+
+
+def layouts_are(object objects, tuple names, list layouts):
+    """Twin of mom.plugins.collectors.walks.layouts_are."""
+    cdef Py_ssize_t width = len(names) + 1, position = 0, index
+    cdef object item, known, value
+    if len(layouts) != len(objects) * width:
+        return False
+    for item in objects:
+        known = layouts[position]
+        if item is not known and not (known == item):
+            return False
+        for index in range(1, width):
+            value = getattr(item, <str>names[index - 1])
+            known = layouts[position + index]
+            if value is not known and not (known == value):
+                return False
+        position += width
+    return True

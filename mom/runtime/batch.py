@@ -25,7 +25,7 @@ from typing import Any, Sequence
 from mom.dsl.sandbox import MISSING
 from mom.errors import CollectionError, FatalError, HypervisorInterfaceError
 from mom.plugins.collectors.base import Peers, transpose
-from mom.plugins.collectors.walks import all_attr_is, holds
+from mom.plugins.collectors.walks import all_attr_is, holds, layout_of, layouts_are
 from mom.runtime.monitor import ROW_OF, TERMINATING
 
 __all__ = ["collect_batched", "batchable", "BatchedRounds"]
@@ -34,7 +34,7 @@ log = logging.getLogger("mom.GuestManager")
 
 _COLLECTORS = attrgetter("collectors")
 #: what a plan needs to stay the same in each monitor (see _Plan.fits)
-_LAYOUT = attrgetter("collectors", "fields", "optional_fields", "table", "row", "plotter")
+_LAYOUT = ("collectors", "fields", "optional_fields", "table", "row", "plotter")
 
 
 def batchable(monitors: Sequence[Any]) -> bool:
@@ -126,8 +126,8 @@ class _Plan:
 
     def __init__(self, monitors: Sequence[Any], required: Any, optional: Any) -> None:
         self.monitors = list(monitors)
-        #: what the plan depends on, monitor by monitor (see fits)
-        self.layouts = list(map(_LAYOUT, monitors))
+        #: what the plan depends on: each monitor, then its _LAYOUT attributes (see fits)
+        self.layouts = layout_of(monitors, _LAYOUT)
         self.rows = list(map(ROW_OF, monitors))
         self.table = monitors[0].table
         # a tuple of a kind that remembers what its collectors were made with
@@ -140,9 +140,9 @@ class _Plan:
 
     def fits(self, monitors: Sequence[Any]) -> bool:
         """Whether these are the plan's monitors, unchanged: the same objects in order,
-        each with the collectors, fields, table, row and (no) plotter it had (one pass
-        reading each monitor once; the tuples compare their items by identity first)."""
-        return monitors == self.monitors and list(map(_LAYOUT, monitors)) == self.layouts
+        each with the collectors, fields, table, row and (no) plotter it had (one walk
+        reading each monitor once, comparing by identity first, as lists do)."""
+        return layouts_are(monitors, _LAYOUT, self.layouts)
 
 
 class BatchedRounds:

@@ -311,53 +311,22 @@ class SampleTable:
         """One new sample for each of ``rows`` at once, given field by field:
         ``columns[name][k]`` is row ``rows[k]``'s value, :data:`MISSING` where absent.
 
-        The same samples as :meth:`append` called row after row, stored with a few numpy
-        calls per field instead of several per row (a batched collection round).
+        The same samples as :meth:`append` called row after row, stored in one pass per
+        field instead of several calls per row (a batched collection round).
         """
-        count = len(rows)
-        if not count:
+        if not len(rows):
             return
+        field_index = self.field_index
         for name in columns:
-            if name not in self.field_index:
+            if name not in field_index:
                 self.add_field(name)
-        index = np.asarray(rows, dtype=np.intp)
-        slots = (self.head[index] + 1) % self.history
-        self.head[index] = slots
-        self.count[index] = np.minimum(self.count[index] + 1, self.history)
-        # each row's new slot's place in a block of object cells
-        offsets = index * self.history + slots
-        where = _cells_of(index, slots)
-        objects = self.objects
-        if self._object_base:  # the oldest samples' objects, once the rings are full
-            for field, base in self._object_base.items():
-                held = self.tags[(field, *where)] == TAG_OBJECT
-                if held.any():
-                    # one C-level pass (no numpy scalar, no Python loop, per cell)
-                    collections.deque(map(objects.__setitem__, (offsets[held] + base).tolist(), repeat(None)), 0)
-        width = len(self.fields)
-        tags = np.full((width, count), TAG_ABSENT, dtype=np.int8)
-        payload = np.zeros((width, count), dtype=np.int64)
+        by_field: list[Any] = [None] * len(self.fields)  # None: a field this round lacks
         for name, values in columns.items():
-            if len(values) != count:
-                raise ValueError(f"column {name!r} has {len(values)} values for {count} rows")
-            field = self.field_index[name]
-            kept = _encode_column(
-                values if type(values) is list else list(values), tags[field], payload[field], MISSING
-            )
-            if kept:  # values kept aside, in their cells
-                base = self._object_cells(field)
-                objects = self.objects  # a new block may have grown the list
-                positions = np.asarray(kept, dtype=np.intp)
-                cells = offsets[positions] + base
-                payload[field, positions] = cells
-                # every value an object (the IO-tune records): the column itself
-                held_values = values if len(kept) == count else map(values.__getitem__, kept)
-                collections.deque(map(objects.__setitem__, cells.tolist(), held_values), 0)
-        every, rows_at = (slice(None), *where), (slice(None), where[0])
-        self.tags[every] = tags
-        self.payload[every] = payload
-        self.latest_tags[rows_at] = tags
-        self.latest_payload[rows_at] = payload
+            by_field[field_index[name]] = values
+        _store_columns(
+            by_field, self.fields, self.tags, self.payload, self.latest_tags, self.latest_payload,
+            self.head, self.count, rows, self.objects, self._object_base, self._object_cells, MISSING,
+        )  # fmt: skip
         self.generation += 1
 
     @staticmethod
@@ -562,10 +531,83 @@ class SampleTable:
         return int(sum(array.nbytes for array in arrays))
 
 
-#: the column encoder: the fast path's twin if built (same cells, see tests/runtime)
+def store_columns(
+    by_field: list[Any],
+    names: list[str],
+    tags: np.ndarray,
+    payload: np.ndarray,
+    latest_tags: np.ndarray,
+    latest_payload: np.ndarray,
+    head: np.ndarray,
+    count: np.ndarray,
+    rows: Sequence[int],
+    objects: list[Any],
+    bases: dict[int, int],
+    cells: Any,
+    missing: Any = MISSING,
+) -> None:
+    """A batched round's samples stored: ``by_field[field]`` the values of a field (one
+    per row of ``rows``; ``missing`` where absent) or None (absent for every row), each
+    row's ring moved on a slot (``head``, ``count``) and the new slot, and the newest
+    cells, written for every field.  ``objects`` holds the values kept aside, ``bases``
+    the first cell of each field's block there, ``cells(field)`` makes a field's block;
+    an object a sample drops (its slot reused) leaves its cell.  A column of the wrong
+    length is a ValueError before anything is stored.
+
+    The reference of mom/_fastpath/columns.pyx's ``store_columns`` (numpy: the new
+    column built aside, then scattered into the four arrays).
+    """
+    total = len(rows)
+    for field, values in enumerate(by_field):
+        if values is not None:
+            if type(values) is not list:
+                values = by_field[field] = list(values)
+            if len(values) != total:
+                raise ValueError(f"column {names[field]!r} has {len(values)} values for {total} rows")
+    if not total:
+        return
+    history = tags.shape[2]
+    index = np.asarray(rows, dtype=np.intp)
+    slots = (head[index] + 1) % history
+    head[index] = slots
+    count[index] = np.minimum(count[index] + 1, history)
+    # each row's new slot's place in a block of object cells
+    offsets = np.where(index < 0, index + tags.shape[1], index) * history + slots
+    where = _cells_of(index, slots)
+    for field, base in bases.items():  # the oldest samples' objects, once the rings are full
+        held = tags[(field, *where)] == TAG_OBJECT
+        if held.any():
+            # one C-level pass (no numpy scalar, no Python loop, per cell)
+            collections.deque(map(objects.__setitem__, (offsets[held] + base).tolist(), repeat(None)), 0)
+    new_tags = np.full((len(by_field), total), TAG_ABSENT, dtype=np.int8)
+    new_payload = np.zeros((len(by_field), total), dtype=np.int64)
+    for field, values in enumerate(by_field):
+        if values is None:
+            continue
+        kept = _encode_column(values, new_tags[field], new_payload[field], missing)
+        if kept:  # values kept aside, in their cells
+            cells(field)
+            base = bases[field]
+            positions = np.asarray(kept, dtype=np.intp)
+            held_cells = offsets[positions] + base
+            new_payload[field, positions] = held_cells
+            # every value an object (the IO-tune records): the column itself
+            held_values = values if len(kept) == total else map(values.__getitem__, kept)
+            collections.deque(map(objects.__setitem__, held_cells.tolist(), held_values), 0)
+    every, rows_at = (slice(None), *where), (slice(None), where[0])
+    tags[every] = new_tags
+    payload[every] = new_payload
+    latest_tags[rows_at] = new_tags
+    latest_payload[rows_at] = new_payload
+
+
+#: the column encoder and the batched store: the fast path's twins if built (same
+#: cells, see tests/runtime)
 _encode_column: Any = SampleTable._encode_column
+_store_columns: Any = store_columns
 if IMPLEMENTATION == "cython":
     from mom._fastpath.columns import encode_column as _encode_column  # type: ignore[no-redef]  # noqa: E402
+    from mom._fastpath.columns import store_columns as _store_columns  # noqa: E402
 
 
 def _cells_of(index: np.ndarray, slots: np.ndarray) -> tuple[Any, Any]:

@@ -9,7 +9,7 @@ read); tests/runtime/test_walks.py holds the two to the same answers.
 
 from __future__ import annotations
 
-from itertools import repeat
+from itertools import chain, repeat
 from operator import attrgetter, contains, eq, is_
 from typing import Any, Sequence
 
@@ -24,6 +24,7 @@ __all__ = [
     "cached_values",
     "values_of",
     "count_containing",
+    "layouts_are",
 ]
 
 
@@ -74,11 +75,23 @@ def cached_values(objects: list[Any], name: str, epoch_name: str, epoch: Any) ->
     return values
 
 
+def layout_of(objects: Sequence[Any], names: tuple[str, ...]) -> list[Any]:
+    """Each object followed by its attributes ``names``, in one flat list."""
+    return list(chain.from_iterable([item, *[getattr(item, name) for name in names]] for item in objects))
+
+
+def layouts_are(objects: Sequence[Any], names: tuple[str, ...], layouts: list[Any]) -> bool:
+    """Whether ``layouts`` (a :func:`layout_of`) is what ``objects`` and their attributes
+    ``names`` are now, item by item as lists compare (``is``, else ``==``)."""
+    return layouts == layout_of(objects, names)
+
+
 #: the references, and the ones the rounds use (the fast path's twins if built)
 reference_holds, reference_holds_instance = holds, holds_instance
 reference_attrs_are, reference_all_attr_is = attrs_are, all_attr_is
 reference_cached_values = cached_values
 reference_attr_holds, reference_values_of, reference_count_containing = attr_holds, values_of, count_containing
+reference_layouts_are = layouts_are
 if IMPLEMENTATION == "cython":
     from mom._fastpath.walks import (  # type: ignore[assignment]  # noqa: E402
         all_attr_is,
@@ -88,5 +101,6 @@ if IMPLEMENTATION == "cython":
         count_containing,
         holds,
         holds_instance,
+        layouts_are,
         values_of,
     )
