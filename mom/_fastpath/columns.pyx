@@ -181,6 +181,15 @@ cdef Py_ssize_t _block_of(dict bases, Py_ssize_t field, list objects, Py_ssize_t
     return first
 
 
+cdef inline int _put(list objects, Py_ssize_t cell, object value) except -1:
+    """``objects[cell] = value``, checked: a release build's list stores are not, and
+    the value it replaces may run Python (a destructor) that shortens ``objects``."""
+    if cell >= len(objects):
+        raise ValueError("an object cell lies outside the table's cells")
+    objects[cell] = value
+    return 0
+
+
 def store_columns(
     list by_field,
     list names,
@@ -218,6 +227,8 @@ def store_columns(
         or len(by_field) != width or len(names) != width
     ):
         raise ValueError("the table's arrays do not agree in shape")
+    # a list of our own: nothing the caller runs (list(values) may) can change it
+    by_field = list(by_field)
     # every column checked before anything is stored (a wrong one changes nothing)
     for field in range(width):
         values = by_field[field]
@@ -256,12 +267,15 @@ def store_columns(
             count[row_of[k]] = <int32_t>count_of[k]
         for field in range(width):
             values = by_field[field]
+            # checked again: a field's cells() before this one ran Python
+            if values is not None and len(<list>values) != total:
+                raise ValueError("a column changed while stored")
             base = _block_of(bases, field, objects, block)
             for k in range(total):
                 row = row_of[k]
                 slot = slot_of[k]
                 if base >= 0 and tags[field, row, slot] == TAG_OBJECT:
-                    objects[base + row * history + slot] = None  # the oldest sample's
+                    _put(objects, base + row * history + slot, None)  # the oldest sample's
                 tag = TAG_ABSENT
                 bits = 0
                 if values is not None:
@@ -291,8 +305,12 @@ def store_columns(
                                 base = _block_of(bases, field, objects, block)
                                 if base < 0:
                                     raise ValueError("no object block was made")
+                                if len(<list>values) != total:  # cells() is Python
+                                    raise ValueError("a column changed length while stored")
                             bits = base + row * history + slot
-                            objects[bits] = value
+                            _put(objects, bits, value)
+                            if len(<list>values) != total:  # changed by a destructor _put ran
+                                raise ValueError("a column changed length while stored")
                 tags[field, row, slot] = tag
                 payload[field, row, slot] = bits
                 latest_tags[field, row] = tag

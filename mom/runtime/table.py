@@ -558,6 +558,7 @@ def store_columns(
     column built aside, then scattered into the four arrays).
     """
     total = len(rows)
+    by_field = list(by_field)  # the caller's list left as it was
     for field, values in enumerate(by_field):
         if values is not None:
             if type(values) is not list:
