@@ -134,13 +134,19 @@ def layouts_are(object objects, tuple names, list layouts):
     if len(layouts) != len(objects) * width:
         return False
     for item in objects:
+        # getattr and == may run Python code that changes either list (no bounds check
+        # in a release build): a list changed during the walk is "not the same"
+        if position + width > len(layouts):
+            return False
         known = layouts[position]
         if item is not known and not (known == item):
             return False
         for index in range(1, width):
             value = getattr(item, <str>names[index - 1])
+            if position + width > len(layouts):
+                return False
             known = layouts[position + index]
             if value is not known and not (known == value):
                 return False
         position += width
-    return True
+    return position == len(layouts)

@@ -172,3 +172,7 @@ def test_a_list_changed_during_a_walk_answers_not_the_same(pytestconfig):
     grown = [Thing(xml="x", xml_epoch=7)]
     grown.insert(0, Growing(grown))
     assert impl["cached_values"](grown, "xml", "xml_epoch", 7) is None
+    shrunk_layout = []
+    things = [Shrinking(shrunk_layout, "s"), Thing(xml="t", xml_epoch=7)]
+    shrunk_layout += [things[0], "s", 7, things[1], "t", 7]  # as layout_of, without the read
+    assert impl["layouts_are"](things, ("xml", "xml_epoch"), shrunk_layout) is False
