@@ -1,6 +1,6 @@
 """Type stubs of the sample store's column helpers (mom/_fastpath/columns.pyx); the
-references are ``SampleTable._encode_column`` and ``store_columns`` (mom/runtime/table.py) and
-``disks_unchanged`` / ``disks_maybe_changed`` (mom/plugins/collectors/io_tune.py) and
+references are ``SampleTable._encode_column``, ``store_columns`` and ``latest_objects``
+(mom/runtime/table.py) and ``disks_unchanged`` / ``disks_maybe_changed`` (mom/plugins/collectors/io_tune.py) and
 ``field_columns`` (mom/plugins/collectors/base.py)."""
 
 from typing import Any
@@ -30,3 +30,10 @@ def store_columns(
     cells: Any,
     missing: object,
 ) -> None: ...
+def latest_objects(
+    objects: list[Any],
+    tags: npt.NDArray[np.int8],
+    payload: npt.NDArray[np.int64],
+    count: npt.NDArray[np.int32],
+    rows: npt.NDArray[np.intp],
+) -> list[Any] | None: ...

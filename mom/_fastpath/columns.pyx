@@ -317,3 +317,29 @@ def store_columns(
                 latest_payload[field, row] = bits
     finally:
         PyMem_Free(row_of)
+
+
+# ## A field's newest objects (the IO-tune records of a guest set)
+
+
+def latest_objects(list objects, const int8_t[::1] tags, const int64_t[::1] payload,
+                   const int32_t[::1] count, const Py_ssize_t[::1] rows):
+    """Twin of mom.runtime.table's ``latest_objects`` (the reference; see there): the
+    object in each row's newest cell of one field, in one pass, or None if a row is
+    outside the table or has no sample, or its cell is not an object."""
+    cdef Py_ssize_t total = rows.shape[0], capacity = tags.shape[0], k, row
+    cdef int64_t cell
+    cdef list found = [None] * total
+    if payload.shape[0] != capacity or count.shape[0] != capacity:
+        raise ValueError("the table's arrays do not agree in shape")
+    # nothing in the pass runs Python (no object is created or released but the list's
+    # own items), so the lengths read here hold to its end
+    for k in range(total):
+        row = rows[k]
+        if row < 0 or row >= capacity or count[row] <= 0 or tags[row] != TAG_OBJECT:
+            return None
+        cell = payload[row]
+        if cell < 0 or cell >= len(objects):
+            return None
+        found[k] = objects[cell]
+    return found

@@ -372,13 +372,14 @@ class SampleTable:
         field = self.field_index.get(name)
         if field is None:
             return [MISSING] * len(rows)
-        index = np.asarray(rows, dtype=np.intp)
+        index = np.ascontiguousarray(rows, dtype=np.intp)
+        objects = self.objects
+        # a column of objects (IO-tune records): their cells in one pass
+        found = _latest_objects(objects, self.latest_tags[field], self.latest_payload[field], self.count, index)
+        if found is not None:
+            return found
         tags = self.latest_tags[field, index]
         counts = self.count[index]
-        objects = self.objects
-        if len(index) and (tags == TAG_OBJECT).all() and counts.all():
-            # a column of objects (IO-tune records): their cells, read at C speed
-            return list(map(objects.__getitem__, self.latest_payload[field, index].tolist()))
         tags = tags.tolist()
         payload = self.latest_payload[field, index].tolist()
         counts = counts.tolist()
@@ -602,12 +603,35 @@ def store_columns(
     latest_payload[rows_at] = new_payload
 
 
-#: the column encoder and the batched store: the fast path's twins if built (same
-#: cells, see tests/runtime)
+def latest_objects(
+    objects: list[Any], tags: np.ndarray, payload: np.ndarray, count: np.ndarray, rows: np.ndarray
+) -> list[Any] | None:
+    """The object in each of ``rows``' newest cell of one field (``tags`` and ``payload``
+    that field's newest cells, ``count`` the table's sample counts), or None if a row is
+    outside the table or has no sample yet, or its cell is not an object: the caller
+    then decodes cell by cell.  The reference of mom/_fastpath/columns.pyx's twin."""
+    capacity = len(tags)
+    if len(payload) != capacity or len(count) != capacity:
+        raise ValueError("the table's arrays do not agree in shape")
+    found = []
+    for row in rows.tolist():
+        if row < 0 or row >= capacity or count[row] <= 0 or tags[row] != TAG_OBJECT:
+            return None
+        cell = int(payload[row])
+        if cell < 0 or cell >= len(objects):
+            return None
+        found.append(objects[cell])
+    return found
+
+
+#: the column encoder, the batched store and the newest objects' reader: the fast
+#: path's twins if built (same cells, see tests/runtime)
 _encode_column: Any = SampleTable._encode_column
 _store_columns: Any = store_columns
+_latest_objects: Any = latest_objects
 if IMPLEMENTATION == "cython":
     from mom._fastpath.columns import encode_column as _encode_column  # type: ignore[no-redef]  # noqa: E402
+    from mom._fastpath.columns import latest_objects as _latest_objects  # noqa: E402
     from mom._fastpath.columns import store_columns as _store_columns  # noqa: E402
 
 

@@ -823,3 +823,45 @@ def test_the_compiled_store_refuses_a_cells_function_that_breaks_its_block(pytes
         state.bases.clear()
         with pytest.raises(ValueError, match=message):
             state.store(compiled, [[Opaque(row) for row in rows]], ["a"], rows)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_newest_objects_reader_and_its_compiled_twin_agree(pytestconfig, seed):
+    """Rows with an object cell, a plain value, no sample yet, absent, outside the table
+    (negative too) and object cells out of range: both readers give the same objects
+    or the same None (the caller's cell-by-cell reading), and latest_column the same
+    values as reading each row alone."""
+    import numpy as np
+
+    from mom.runtime.table import latest_objects as reference
+
+    compiled = fast_columns(pytestconfig).latest_objects
+    rng = random.Random(seed)
+    table = SampleTable(["o"], history=2, capacity=8)
+    rows = [table.add_row(f"g{index}") for index in range(6)]
+    for _round in range(3):
+        chosen = rng.sample(rows, rng.randint(1, len(rows)))
+        values = [Opaque(rng.randint(0, 9)) if rng.random() < 0.8 else rng.choice([1, None, MISSING]) for _ in chosen]
+        table.append_columns(chosen, {"o": values})
+    field = table.field_index["o"]
+    tags, payload = table.latest_tags[field], table.latest_payload[field]
+    answers = 0
+    for _case in range(40):
+        asked = [rng.choice(rows + [7, -1, 8, 100]) for _ in range(rng.randint(0, 6))]
+        index = np.array(asked, dtype=np.intp)
+        expected = reference(table.objects, tags, payload, table.count, index)
+        assert compiled(table.objects, tags, payload, table.count, index) == expected
+        if all(0 <= row < table.capacity for row in asked):
+            assert table.latest_column(asked, "o") == [table.latest(row, "o") for row in asked]
+        answers += expected is not None
+    assert answers  # some cases were all objects
+    held = [row for row in rows if table.count[row] and tags[row] == TAG_OBJECT]
+    assert held
+    one = np.array(held[:1], dtype=np.intp)
+    short = payload.copy()
+    short[held[0]] = len(table.objects)  # a cell past the objects: not read
+    for reader in (reference, compiled):
+        assert reader(table.objects, tags, payload, table.count, one) == [table.latest(held[0], "o")]
+        assert reader(table.objects, tags, short, table.count, one) is None
+        with pytest.raises(ValueError):
+            reader(table.objects, tags, payload, table.count[:-1], one)
