@@ -7,9 +7,9 @@ here in one pass: None, bools, int64s and floats (exact types, as mom.dsl.layout
 left alone, anything else reported back by position (the caller keeps it aside).
 """
 
-from cpython.dict cimport PyDict_GetItemWithError
+from cpython.dict cimport PyDict_GetItemWithError, PyDict_Next, PyDict_Size
 from cpython.long cimport PyLong_AsLongLongAndOverflow
-from cpython.object cimport PyObject
+from cpython.object cimport Py_EQ, PyObject, PyObject_RichCompareBool
 from libc.stdint cimport int8_t, int64_t
 from libc.string cimport memcpy
 
@@ -70,26 +70,71 @@ def encode_column(list values, int8_t[::1] tags, int64_t[::1] payload, object mi
     return objects
 
 
+cdef inline bint _plain(object value):
+    """Whether ``value``'s == is C's own, running no Python code: its type one of the
+    exact builtins a limit is (an int, float, bool, str or None)."""
+    return type(value) is int or type(value) is float or type(value) is str or type(value) is bool or value is None
+
+
+cdef int _limits_differ(object current, object limits) except -1:
+    """Whether ``current != limits``.  Two dicts are walked in step: the usual pair (a
+    record's limits and their copy from the same collection) has the same keys in the
+    same order and the same value objects, answered here in a few instructions a key
+    instead of dict == looking each key up (about 960 instructions for six).  A value
+    that is not the same object is compared at C level when both are plain scalars
+    (their == runs no Python code, so nothing changes under the walk and the first
+    unequal pair is dict =='s answer too); anything else (another key order, another
+    kind of value, not two dicts) is asked of != itself."""
+    cdef Py_ssize_t at_current = 0, at_limits = 0
+    cdef PyObject *key
+    cdef PyObject *value
+    cdef PyObject *other_key
+    cdef PyObject *other_value
+    if type(current) is not dict or type(limits) is not dict:
+        return 1 if current != limits else 0
+    if current is limits:
+        return 0  # dict == compares each value with itself: the same object is equal
+    if PyDict_Size(current) != PyDict_Size(limits):
+        return 1  # dict == answers so before looking at any item
+    while PyDict_Next(current, &at_current, &key, &value):
+        if not PyDict_Next(limits, &at_limits, &other_key, &other_value) or key != other_key:
+            return 1 if current != limits else 0  # not in step: dict == itself
+        if value == other_value:
+            continue  # the same object (dict == is PyObject_RichCompareBool: equal)
+        if not (_plain(<object>value) and _plain(<object>other_value)):
+            return 1 if current != limits else 0
+        if not PyObject_RichCompareBool(<object>value, <object>other_value, Py_EQ):
+            return 1
+    return 0  # the same keys (as many, each the other's in turn), each value equal
+
+
 cdef bint _disks_unchanged(object tunes, object states) except -1:
     """The twin of mom.plugins.collectors.io_tune.disks_unchanged."""
     cdef Py_ssize_t count, index
-    cdef object state, limits
+    cdef object tune, state, limits, current
     if type(tunes) is not list or type(states) is not list:
         return False
     count = len(<list>tunes)
     if len(<list>states) != count:
         return False
     for index in range(count):
+        # the getattr (a property) or an == can run Python code that changes either
+        # list: an item is read only while it is there (the lists are indexed unchecked)
+        # and a list of another length at any point answers "look closer", as the
+        # reference's zip and its closing length check do
+        if index >= len(<list>tunes) or index >= len(<list>states):
+            return False
+        tune = (<list>tunes)[index]
         state = (<list>states)[index]
         if type(state) is not dict:
             return False
         limits = (<dict>state).get("ioTune")
         if limits is None:
             return False
-        current = getattr((<list>tunes)[index], "_current", None)
-        if current is None or current != limits:
+        current = getattr(tune, "_current", None)
+        if current is None or _limits_differ(current, limits):
             return False
-    return True
+    return len(<list>tunes) == count and len(<list>states) == count
 
 
 def disks_unchanged(object tunes, object states):
@@ -105,6 +150,10 @@ def disks_maybe_changed(list tunes_column, list states_column):
     if len(states_column) != count:
         raise ValueError("the columns must have one value per row each")
     for position in range(count):
+        # _disks_unchanged can run Python code that changes a column (see there): the
+        # walk stops where either ends, as the reference's zip does
+        if position >= len(tunes_column) or position >= len(states_column):
+            break
         tunes = tunes_column[position]
         states = states_column[position]
         if type(tunes) is list and type(states) is list and not _disks_unchanged(tunes, states):
@@ -142,6 +191,11 @@ def field_columns(list records, object keys):
     cdef object record
     cdef PyObject *found
     for position in range(count):
+        # a record's __getitem__ (or a key's __eq__) can run Python code that changes
+        # the list, indexed unchecked here: one of another length answers None (the
+        # caller's slower way), not a read past its end
+        if position >= len(records):
+            return None
         record = records[position]
         if type(record) is dict:
             for index in range(width):

@@ -157,6 +157,7 @@ def disks_unchanged(tunes: Any, states: Any) -> bool:
     The reference of mom/_fastpath/columns.pyx's twin."""
     if type(tunes) is not list or type(states) is not list or len(tunes) != len(states):
         return False
+    count = len(tunes)
     for tune, state in zip(tunes, states):
         if type(state) is not dict:
             return False
@@ -166,7 +167,8 @@ def disks_unchanged(tunes: Any, states: Any) -> bool:
         current = getattr(tune, "_current", None)
         if current is None or current != limits:
             return False
-    return True
+    # a getattr or an == ran Python code that changed a list: not sure
+    return len(tunes) == count and len(states) == count
 
 
 def disks_maybe_changed(tunes_column: list[Any], states_column: list[Any]) -> list[int]:
