@@ -357,6 +357,83 @@ def test_the_sure_unchanged_disk_test_and_its_compiled_twin_agree(pytestconfig):
             maybe_changed([[]], [])
 
 
+class Loud:
+    """A limit whose == runs Python code (here: one that empties a list under the walk)."""
+
+    def __init__(self, value, victim=None):
+        self.value, self.victim = value, victim
+
+    def __eq__(self, other):
+        if self.victim is not None:
+            self.victim.clear()
+        return isinstance(other, Loud) and other.value == self.value
+
+    __hash__ = None
+
+
+def random_limits_pair(rng):
+    """Two limit dicts as a record's and its collected copy can be: the same value
+    objects (the usual round), a changed limit, equal values of other objects or types
+    (1 and 1.0, True and 1, NaN), another key order, a key more or less."""
+    keys = ["total_bytes_sec", "read_bytes_sec", "write_bytes_sec", "total_iops_sec", "read_iops_sec"]
+    nan = float("nan")
+    values = [0, 1, 5000000, 1.0, True, None, "x", nan, 10**30]
+    current = {key: rng.choice(values) for key in rng.sample(keys, rng.randint(0, len(keys)))}
+    copy_of = dict(current)
+    change = rng.randrange(8)
+    if change == 1 and copy_of:
+        copy_of[rng.choice(list(copy_of))] = rng.choice(values)
+    elif change == 2 and copy_of:
+        key = rng.choice(list(copy_of))
+        value = copy_of[key]
+        copy_of[key] = int(str(value)) if type(value) is int else float(value) if type(value) is float else value
+    elif change == 3:
+        copy_of = dict(reversed(list(copy_of.items())))
+    elif change == 4:
+        copy_of["write_iops_sec"] = 0
+    elif change == 5 and copy_of:
+        del copy_of[rng.choice(list(copy_of))]
+    elif change == 6 and copy_of:
+        copy_of[rng.choice(list(copy_of))] = float("nan")  # another NaN: not equal
+    return current, copy_of
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_limits_comparison_answers_as_dict_equality(pytestconfig, seed):
+    """The compiled test walks a record's limits and their copy in step: on random pairs
+    it answers as the reference, which is ``!=`` of the two dicts."""
+    from mom.plugins.collectors import io_tune
+    from mom.plugins.collectors.io_tune import DiskIoTune
+
+    compiled = fast_columns(pytestconfig).disks_unchanged
+    rng = random.Random(seed)
+    answers = set()
+    for _case in range(300):
+        current, copy_of = random_limits_pair(rng)
+        tunes = [DiskIoTune("vda", "/p", {}, {}, current)]
+        states = [{"name": "vda", "ioTune": copy_of}]
+        expected = io_tune.reference_disks_unchanged(tunes, states)
+        assert expected == (current == copy_of)
+        assert compiled(tunes, states) == expected, (current, copy_of)
+        answers.add(expected)
+    assert answers == {True, False}
+
+
+def test_the_limits_comparison_survives_an_eq_that_changes_the_lists(pytestconfig):
+    """A limit whose == empties the records' list mid-walk: not surely unchanged, in both
+    (the compiled walk reads no item past the list's new end)."""
+    from mom.plugins.collectors import io_tune
+    from mom.plugins.collectors.io_tune import DiskIoTune
+
+    compiled = fast_columns(pytestconfig).disks_unchanged
+    for unchanged in (io_tune.reference_disks_unchanged, compiled):
+        tunes = []
+        tunes.extend(DiskIoTune("vda", "/p", {}, {}, {"total_bytes_sec": Loud(5, tunes)}) for _ in range(3))
+        states = [{"ioTune": {"total_bytes_sec": Loud(5)}} for _ in range(3)]
+        assert unchanged(tunes, states) is False
+        assert tunes == []
+
+
 class _Held:
     """What samples_maybe_changed reads of a collector: its last sample."""
 
