@@ -1,7 +1,7 @@
 """Type stubs of the sample store's column helpers (mom/_fastpath/columns.pyx); the
 references are ``SampleTable._encode_column``, ``store_columns`` and ``latest_objects``
 (mom/runtime/table.py) and ``disks_unchanged`` / ``disks_maybe_changed`` (mom/plugins/collectors/io_tune.py) and
-``field_columns`` (mom/plugins/collectors/base.py)."""
+``field_columns`` / ``same_key_columns`` (mom/plugins/collectors/base.py)."""
 
 from typing import Any
 
@@ -15,6 +15,7 @@ def disks_unchanged(tunes: Any, states: Any) -> bool: ...
 def disks_maybe_changed(tunes_column: list[Any], states_column: list[Any]) -> list[int]: ...
 def samples_maybe_changed(collectors: Any) -> tuple[list[Any], list[int]]: ...
 def field_columns(records: list[Any], keys: Any) -> list[list[Any]] | None: ...
+def same_key_columns(samples: list[Any]) -> dict[Any, list[Any]] | None: ...
 def store_columns(
     by_field: list[Any],
     names: list[str],

@@ -213,6 +213,37 @@ def field_columns(list records, object keys):
     return columns
 
 
+def same_key_columns(list samples):
+    """Twin of mom.plugins.collectors.base.same_key_columns: the columns in one walk of
+    the samples, each read once for all its keys; None where the reference says None
+    (and for a sample that is not a dict: the caller's general way then)."""
+    cdef Py_ssize_t count = len(samples), width, position, index
+    cdef list names, columns
+    cdef object sample
+    cdef PyObject *found
+    if count == 0 or type(samples[0]) is not dict:
+        return None
+    names = list(<dict>samples[0])
+    width = len(names)
+    columns = [[None] * count for _ in range(width)]
+    for position in range(count):
+        # a key's __eq__ (a sample keyed by odd objects) can run Python code that
+        # changes the list, indexed unchecked here: one of another length answers None
+        if position >= len(samples):
+            return None
+        sample = samples[position]
+        if type(sample) is not dict or PyDict_Size(sample) != width:
+            return None
+        for index in range(width):
+            found = PyDict_GetItemWithError(sample, names[index])
+            if found == NULL:
+                return None  # a key not there (an error is raised by Cython)
+            (<list>columns[index])[position] = <object>found
+    if len(samples) != count:
+        return None
+    return dict(zip(names, columns))
+
+
 # ## A batched round's samples, straight into the rings
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import operator
 import random
+import types
 
 import pytest
 
@@ -942,3 +943,54 @@ def test_the_newest_objects_reader_and_its_compiled_twin_agree(pytestconfig, see
         assert reader(table.objects, tags, short, table.count, one) is None
         with pytest.raises(ValueError):
             reader(table.objects, tags, payload, table.count[:-1], one)
+
+
+def random_samples(rng):
+    """Per-guest samples as collectors give them: the same keys each (in one order or
+    another), a key more or less, None, empty, a mapping that is not a dict."""
+    keys = ["a", "b", "c"]
+    samples = [{key: rng.randint(0, 3) for key in keys} for _ in range(rng.randint(0, 6))]
+    change = rng.randrange(7)
+    if samples and change == 1:
+        samples[rng.randrange(len(samples))] = None
+    elif samples and change == 2:
+        del samples[rng.randrange(len(samples))]["b"]
+    elif samples and change == 3:
+        victim = samples[rng.randrange(len(samples))]
+        victim["d"] = 9
+        del victim["a"]  # as many keys, not the same ones
+    elif samples and change == 4:
+        samples[rng.randrange(len(samples))] = dict(reversed(list(samples[0].items())))
+    elif samples and change == 5:
+        samples = [{} for _ in samples]
+    elif samples and change == 6:
+        samples[rng.randrange(len(samples))] = types.MappingProxyType(dict(samples[0]))
+    return samples
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_same_keys_walk_and_its_compiled_twin_agree(pytestconfig, seed):
+    """On dict samples the compiled walk answers as the reference (columns in the first
+    sample's key order, or None); transpose gives the same columns either way, and the
+    columns a guest-by-guest transposition gives."""
+    from mom.plugins.collectors import base
+
+    compiled = fast_columns(pytestconfig).same_key_columns
+    rng = random.Random(seed)
+    answers = set()
+    for _case in range(200):
+        samples = random_samples(rng)
+        expected = base.same_key_columns(samples)
+        if all(type(sample) is dict for sample in samples):
+            found = compiled(samples)
+            assert found == expected and (found is None or list(found) == list(expected)), samples
+        else:
+            assert compiled(samples) is None  # not a dict: the caller's general way
+        by_guest = {}
+        for index, sample in enumerate(samples):
+            for name, value in (sample or {}).items():
+                by_guest.setdefault(name, [MISSING] * len(samples))[index] = value
+        columns = base.transpose(samples)
+        assert columns == by_guest and list(columns) == list(by_guest)
+        answers.add(expected is None)
+    assert answers == {True, False}

@@ -28,6 +28,7 @@ __all__ = [
     "count_occurrences",
     "get_collectors",
     "read_file",
+    "same_key_columns",
     "transpose",
     "field_columns",
     "samples_columns",
@@ -183,15 +184,25 @@ def field_columns(records: list[Any], keys: Sequence[Any]) -> list[list[Any]] | 
         return None
 
 
+def same_key_columns(samples: list[Any]) -> dict[str, list[Any]] | None:
+    """The samples as columns when each has the first one's keys and no other (the
+    common case: then no value is MISSING), in the first one's key order; None
+    otherwise (a sample None, or with a field more or less).  The reference of
+    mom/_fastpath/columns.pyx's twin, which does it in one walk of the samples."""
+    if not samples or samples[0] is None or holds(samples, None) or len(set(map(len, samples))) != 1:
+        return None
+    names = list(samples[0])
+    try:
+        return {name: list(map(itemgetter(name), samples)) for name in names}
+    except KeyError:
+        return None  # as many fields, not the same ones
+
+
 def transpose(samples: Sequence[Any]) -> dict[str, list[Any]]:
     """Per-guest dicts (None: nothing) as columns, MISSING where a guest lacks a field."""
-    if samples and samples[0] is not None and not holds(samples, None) and len(set(map(len, samples))) == 1:
-        # as many fields each, all of the first's: the same fields (the common case),
-        # and the columns are one walk of the samples
-        names = list(samples[0])
-        columns = field_columns(list(samples), names)
-        if columns is not None:
-            return dict(zip(names, columns))
+    columns = _same_key_columns(samples if type(samples) is list else list(samples))
+    if columns is not None:
+        return columns
     count = len(samples)
     columns: dict[str, list[Any]] = {}
     for index, sample in enumerate(samples):
@@ -255,8 +266,10 @@ def without_dead(columns: dict[str, list[Any]], alive: list[bool]) -> dict[str, 
     return columns
 
 
-#: the reference walk of records, and the one the rounds use (the fast path's twin if
-#: built; tests/runtime compare them)
+#: the reference walks of records and samples, and the ones the rounds use (the fast
+#: path's twins if built; tests/runtime compare them)
 reference_field_columns = field_columns
+_same_key_columns: Any = same_key_columns
 if IMPLEMENTATION == "cython":
     from mom._fastpath.columns import field_columns  # type: ignore[assignment]  # noqa: E402
+    from mom._fastpath.columns import same_key_columns as _same_key_columns  # noqa: E402
