@@ -19,6 +19,7 @@ cimport numpy as cnp
 
 from mom._fastpath.layout cimport *
 from mom._fastpath.values cimport *
+from mom._fastpath.slots cimport mom_slot_value
 
 from mom.dsl.layout import IO_TUNE_KEYS, KIND_ATTRIBUTES, POLICY_KIND
 from mom.dsl.sandbox import MISSING as _MISSING, policy_getattr as _policy_getattr
@@ -43,29 +44,7 @@ cdef object data_descriptor(object kind, str name):
     return None
 
 
-cdef extern from *:
-    """
-    #include <structmember.h>
-    /* The value of an object slot (a member descriptor of type T_OBJECT_EX, as
-       __slots__ makes) read straight from ``obj``, borrowed; NULL when ``descriptor``
-       is not such a slot or the slot is empty (the descriptor then decides: it raises
-       AttributeError).  ``obj`` must be an instance of the type the descriptor came
-       from, as member_get would check. */
-    static inline PyObject* mom_slot_value(PyObject* descriptor, PyObject* obj) {
-        PyMemberDef* member;
-        if (Py_TYPE(descriptor) != &PyMemberDescr_Type)
-            return NULL;
-        member = ((PyMemberDescrObject*)descriptor)->d_member;
-        if (member->type != T_OBJECT_EX || (member->flags & ~READONLY) != 0)
-            return NULL;
-        /* member_get's own check (one pointer compare on the usual path): a descriptor
-           copied into an unrelated class must not read past that class's objects */
-        if (!PyObject_TypeCheck(obj, PyDescr_TYPE(descriptor)))
-            return NULL;
-        return *(PyObject**)((char*)obj + member->offset);
-    }
-    """
-    PyObject* mom_slot_value(PyObject* descriptor, PyObject* obj) noexcept
+# mom_slot_value: mom/_fastpath/slots.pxd
 
 
 cdef inline object read_attribute(PyObject* descriptor, object obj, str name):

@@ -9,6 +9,17 @@ attribute getter in between.
 from cpython.dict cimport PyDict_Contains, PyDict_GetItemWithError
 from cpython.object cimport PyObject, PyObject_IsInstance
 
+from mom._fastpath.slots cimport mom_slot_attribute
+
+
+cdef inline object attribute_of(object item, str name):
+    """``getattr(item, name)``, a slot (as __slots__ makes) read in place when getattr
+    would read just that (the monitors keep their layout in slots)."""
+    cdef PyObject* value = mom_slot_attribute(<PyObject*>item, <PyObject*>name)
+    if value != NULL:
+        return <object>value
+    return getattr(item, name)
+
 
 def holds(object values, object value):
     """Twin of mom.plugins.collectors.walks.holds."""
@@ -142,7 +153,7 @@ def layouts_are(object objects, tuple names, list layouts):
         if item is not known and not (known == item):
             return False
         for index in range(1, width):
-            value = getattr(item, <str>names[index - 1])
+            value = attribute_of(item, <str>names[index - 1])
             if position + width > len(layouts):
                 return False
             known = layouts[position + index]

@@ -31,6 +31,25 @@ READY_OF, ROW_OF, TERMINATING = attrgetter("ready"), attrgetter("row"), attrgett
 class Monitor:
     """Statistics history plus the collectors that feed it."""
 
+    # What a batched round reads of a thousand monitors, every round, in C-level
+    # walks (mom/_fastpath/walks.pyx reads a slot in place): slots; anything else a
+    # monitor or a site's subclass keeps goes in its __dict__ as before.
+    __slots__ = (
+        "properties",
+        "table",
+        "row",
+        "variables",
+        "name",
+        "fields",
+        "optional_fields",
+        "collectors",
+        "plotter",
+        "ready",
+        "_terminate",
+        "__dict__",
+        "__weakref__",
+    )
+
     def __init__(self, config: Any, name: str) -> None:
         self.properties: dict[str, Any] = {}
         self._statistics: deque[dict[str, Any]] = deque()

@@ -176,3 +176,73 @@ def test_a_list_changed_during_a_walk_answers_not_the_same(pytestconfig):
     things = [Shrinking(shrunk_layout, "s"), Thing(xml="t", xml_epoch=7)]
     shrunk_layout += [things[0], "s", 7, things[1], "t", 7]  # as layout_of, without the read
     assert impl["layouts_are"](things, ("xml", "xml_epoch"), shrunk_layout) is False
+
+
+class Layout:
+    """A monitor's layout kept in slots, as Monitor keeps it (plus a __dict__)."""
+
+    __slots__ = ("row", "table", "__dict__")
+
+    def __init__(self, row, table):
+        self.row, self.table = row, table
+
+
+class RowAsProperty(Layout):
+    """A subclass whose ``row`` is a property: getattr reads it, not the slot."""
+
+    __slots__ = ()
+
+    def __init__(self, row, table):
+        Layout.__dict__["row"].__set__(self, row)  # the slot holds a row all the same
+        self.table = table
+
+    @property
+    def row(self):
+        return "from the property"
+
+
+class Intercepting(Layout):
+    """A subclass with its own attribute lookup: getattr asks it, not the slot."""
+
+    __slots__ = ()
+
+    def __getattribute__(self, name):
+        return "intercepted" if name == "row" else object.__getattribute__(self, name)
+
+
+class Borrowed:
+    """A class holding another class's slot descriptor: not a slot of its objects."""
+
+    __slots__ = ("table",)
+    row = Layout.__dict__["row"]
+
+    def __init__(self, table):
+        self.table = table
+
+
+def test_layouts_of_slotted_objects_agree(pytestconfig):
+    """The compiled walk reads a slot in place only where getattr would read just that
+    slot: a property or a __getattribute__ of a subclass, a descriptor borrowed by
+    another class, an empty slot and an attribute in the __dict__ answer as the
+    reference (the same answer, or the same error)."""
+    names = ("row", "table")
+    table = object()
+    for impl in implementations(pytestconfig):
+        plain = [Layout(index, table) for index in range(4)]
+        layout = walks.layout_of(plain, names)
+        assert impl["layouts_are"](plain, names, layout) is True
+        assert impl["layouts_are"](plain, names, layout[:3] + [7] + layout[4:]) is False  # another row
+        for odd in (RowAsProperty(0, table), Intercepting(0, table)):
+            mixed = [odd] + plain[1:]
+            assert impl["layouts_are"](mixed, names, [odd] + layout[1:]) is False  # not row 0 to getattr
+            assert impl["layouts_are"](mixed, names, walks.layout_of(mixed, names)) is True
+        empty = Layout(0, table)
+        del empty.row
+        with pytest.raises(AttributeError):
+            impl["layouts_are"]([empty], names, [empty, 0, table])
+        borrowed = Borrowed(table)
+        with pytest.raises(TypeError):  # member_get's own check: not an object of Layout
+            impl["layouts_are"]([borrowed], names, [borrowed, 0, table])
+        extra = Layout(0, table)
+        extra.__dict__["plotter"] = None  # not a slot: the __dict__, as getattr reads it
+        assert impl["layouts_are"]([extra], ("row", "plotter"), [extra, 0, None]) is True
