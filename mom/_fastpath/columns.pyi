@@ -38,3 +38,9 @@ def latest_objects(
     count: npt.NDArray[np.int32],
     rows: npt.NDArray[np.intp],
 ) -> list[Any] | None: ...
+
+class LimitsStamp:
+    """That a record's limits were found equal to their collected copy (valid while
+    neither dict changes); kept in DiskIoTune's ``_stamp``."""
+
+    def __init__(self, current: dict[str, Any], limits: dict[str, Any]) -> None: ...

@@ -10,8 +10,12 @@ left alone, anything else reported back by position (the caller keeps it aside).
 from cpython.dict cimport PyDict_GetItemWithError, PyDict_Next, PyDict_Size
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 from cpython.object cimport Py_EQ, PyObject, PyObject_RichCompareBool
-from libc.stdint cimport int8_t, int64_t
+from libc.stdint cimport int8_t, int64_t, uint64_t
 from libc.string cimport memcpy
+
+cimport cython
+
+from mom._fastpath.slots cimport mom_slot_attribute
 
 from mom.dsl.layout import TAG_BOOL as _TAG_BOOL
 from mom.dsl.layout import TAG_FLOAT as _TAG_FLOAT
@@ -108,8 +112,94 @@ cdef int _limits_differ(object current, object limits) except -1:
     return 0  # the same keys (as many, each the other's in turn), each value equal
 
 
+# ## Limits found equal, remembered while neither dict changes
+
+cdef extern from *:
+    """
+    /* PEP 509's dict version: in CPython 3.11 every change of a dict gives it a new
+       version, never given before.  Later CPythons deprecate it: no stamps there (the
+       limits are compared each time, as without a stamp). */
+    #if PY_VERSION_HEX < 0x030C0000
+    #define MOM_DICT_VERSIONS 1
+    static inline uint64_t mom_dict_version(PyObject* d) { return ((PyDictObject*)d)->ma_version_tag; }
+    #else
+    #define MOM_DICT_VERSIONS 0
+    static inline uint64_t mom_dict_version(PyObject* d) { (void)d; return 0; }
+    #endif
+    """
+    bint MOM_DICT_VERSIONS
+    uint64_t mom_dict_version(PyObject* d) noexcept
+
+
+@cython.final
+cdef class LimitsStamp:
+    """That a record's limits (``current``) were found equal to their collected copy
+    (``limits``), and each dict's version then: while both versions are the same,
+    neither dict changed, so they are still equal.  Only made when every key and value
+    of both is a plain scalar (nothing inside them can change without the dict)."""
+
+    cdef object current
+    cdef object limits
+    cdef uint64_t current_version
+    cdef uint64_t limits_version
+
+    def __cinit__(self, dict current, dict limits):
+        self.current = current
+        self.limits = limits
+        self.current_version = mom_dict_version(<PyObject*>current)
+        self.limits_version = mom_dict_version(<PyObject*>limits)
+
+    def __reduce__(self):
+        return (type(None), ())  # a copy or a pickle of a record starts without one
+
+    cdef inline bint holds(self, object current, object limits) noexcept:
+        return (self.current is current and self.limits is limits
+                and self.current_version == mom_dict_version(<PyObject*>current)
+                and self.limits_version == mom_dict_version(<PyObject*>limits))
+
+
+cdef bint _all_plain(dict values) noexcept:
+    """Whether every key is an exact str and every value a plain scalar."""
+    cdef Py_ssize_t at = 0
+    cdef PyObject *key
+    cdef PyObject *value
+    while PyDict_Next(values, &at, &key, &value):
+        if type(<object>key) is not str or not _plain(<object>value):
+            return False
+    return True
+
+
+cdef int _limits_still_equal(object tune, object current, object limits) except -1:
+    """1 if ``tune``'s stamp says ``current`` and ``limits`` are equal (unchanged since
+    found so), 0 if not (no stamp, or it does not hold): compare them then.  The stamp
+    is read only from a slot (DiskIoTune's ``_stamp``)."""
+    cdef PyObject* stamp
+    if not MOM_DICT_VERSIONS or type(current) is not dict or type(limits) is not dict:
+        return 0
+    stamp = mom_slot_attribute(<PyObject*>tune, <PyObject*>"_stamp")
+    if stamp == NULL or type(<object>stamp) is not LimitsStamp:
+        return 0
+    return (<LimitsStamp>stamp).holds(current, limits)
+
+
+cdef int _stamp_equal(object tune, object current, object limits) except -1:
+    """Remember on ``tune`` that ``current`` and ``limits`` are equal now (just compared
+    so), when both are plain and the record keeps a stamp in a slot (set to None when it
+    was made); else nothing."""
+    cdef PyObject* stamp
+    if not MOM_DICT_VERSIONS or type(current) is not dict or type(limits) is not dict:
+        return 0
+    stamp = mom_slot_attribute(<PyObject*>tune, <PyObject*>"_stamp")
+    if stamp == NULL or not (_all_plain(current) and _all_plain(limits)):
+        return 0
+    setattr(tune, "_stamp", LimitsStamp(current, limits))
+    return 0
+
+
 cdef bint _disks_unchanged(object tunes, object states) except -1:
-    """The twin of mom.plugins.collectors.io_tune.disks_unchanged."""
+    """The twin of mom.plugins.collectors.io_tune.disks_unchanged (each record's limits
+    compared with their copy unless a stamp says they are still equal: a usual round,
+    no policy having changed a limit, compares none)."""
     cdef Py_ssize_t count, index
     cdef object tune, state, limits, current
     if type(tunes) is not list or type(states) is not list:
@@ -132,8 +222,13 @@ cdef bint _disks_unchanged(object tunes, object states) except -1:
         if limits is None:
             return False
         current = getattr(tune, "_current", None)
-        if current is None or _limits_differ(current, limits):
+        if current is None:
             return False
+        if _limits_still_equal(tune, current, limits):
+            continue
+        if _limits_differ(current, limits):
+            return False
+        _stamp_equal(tune, current, limits)
     return len(<list>tunes) == count and len(<list>states) == count
 
 

@@ -994,3 +994,93 @@ def test_the_same_keys_walk_and_its_compiled_twin_agree(pytestconfig, seed):
         assert columns == by_guest and list(columns) == list(by_guest)
         answers.add(expected is None)
     assert answers == {True, False}
+
+
+def change_limits(rng, tune, state, notes):
+    """One change a policy, a controller or a site's code may make to a record's limits
+    or to their collected copy (or none): through a setter, straight into either dict
+    (set, delete, clear, update, setdefault, pop), a dict replaced, a value that is not
+    a plain scalar changed in place."""
+    keys = ["total_bytes_sec", "read_bytes_sec", "total_iops_sec"]
+    current, copy_of = tune._current, state["ioTune"]
+    target = rng.choice([current, copy_of])
+    key = rng.choice(keys)
+    choice = rng.randrange(14)
+    if choice == 0:
+        tune.setTotalBytesSec(rng.choice([0, 5, 6]))
+    elif choice == 1:
+        target[key] = rng.choice([0, 5, 6, 5.0, True])
+    elif choice == 2:
+        target.pop(key, None)
+    elif choice == 3:
+        target.clear()
+    elif choice == 4:
+        target.update({key: rng.choice([0, 5])})
+    elif choice == 5:
+        target.setdefault(key, 7)
+    elif choice == 6:
+        tune.current.vals[key] = rng.choice([0, 5])  # the record's bag is the dict itself
+    elif choice == 7:
+        tune._current = dict(copy_of)  # another dict, equal
+    elif choice == 8:
+        state["ioTune"] = dict(current)  # another copy, equal
+    elif choice == 9:
+        notes["nested"] = nested = [1]
+        current[key], copy_of[key] = nested, [1]  # equal, not plain
+    elif choice == 10 and "nested" in notes:
+        notes["nested"].append(2)  # changed in place: neither dict's version moves
+    elif choice == 11:
+        for limits in (current, copy_of):
+            limits.clear()
+            limits.update({name: 5 for name in keys})  # equal again
+    # else: nothing changed
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_stamp_never_hides_a_changed_limit(pytestconfig, seed):
+    """The compiled test remembers limits it found equal to their copy while neither
+    dict changes: through any sequence of changes of either (setters, straight writes,
+    deletes, a dict replaced, a nested value changed in place) it answers as the
+    reference, which compares them each time; and it does skip the comparison."""
+    from mom.plugins.collectors import io_tune
+    from mom.plugins.collectors.io_tune import DiskIoTune
+
+    compiled = fast_columns(pytestconfig).disks_unchanged
+
+    class Subclass(DiskIoTune):  # a site's record class: a __dict__ besides the slots
+        pass
+
+    rng = random.Random(seed)
+    stamped = 0
+    for _record in range(20):
+        limits = {"total_bytes_sec": 5, "read_bytes_sec": 0, "total_iops_sec": 400}
+        tune = rng.choice([DiskIoTune, Subclass])("vda", "/p", {}, {}, dict(limits))
+        state = {"name": "vda", "ioTune": dict(limits)}
+        notes = {}
+        for _step in range(30):
+            change_limits(rng, tune, state, notes)
+            for _ask in range(rng.randint(1, 2)):
+                expected = io_tune.reference_disks_unchanged([tune], [state])
+                assert compiled([tune], [state]) == expected, (tune._current, state["ioTune"])
+            stamped += tune._stamp is not None
+    assert stamped  # the stamps were made, and then trusted or refused above
+
+
+def test_a_copied_or_pickled_record_starts_without_a_stamp(pytestconfig):
+    """A stamp is about two dict objects: a deep copy or a pickle of a record (other
+    dicts) has none; a shallow copy shares the dicts, and a change of them counts."""
+    import pickle
+
+    from mom.plugins.collectors.io_tune import DiskIoTune
+
+    compiled = fast_columns(pytestconfig).disks_unchanged
+    tune = DiskIoTune("vda", "/p", {}, {}, {"total_bytes_sec": 5})
+    state = {"ioTune": {"total_bytes_sec": 5}}
+    assert compiled([tune], [state]) is True
+    assert tune._stamp is not None
+    for again in (copy.deepcopy(tune), pickle.loads(pickle.dumps(tune))):
+        assert again._stamp is None and again._current == tune._current
+        assert compiled([again], [state]) is True
+    shallow = copy.copy(tune)  # the same dicts: the stamp (of those very dicts) holds for it too
+    shallow._current["total_bytes_sec"] = 6
+    assert compiled([shallow], [state]) is False and compiled([tune], [state]) is False

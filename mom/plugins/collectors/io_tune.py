@@ -75,7 +75,7 @@ def _limits(value: Any) -> Any:
 class DiskIoTune:
     """One disk: its name and path, its policy limits and its current limits."""
 
-    __slots__ = ("name", "path", "guaranteed", "maximum", "current", "_current", "_policy_values")
+    __slots__ = ("name", "path", "guaranteed", "maximum", "current", "_current", "_policy_values", "_stamp")
 
     #: upstream's ``GuestIoTune.IoTune.IoTuneVals``
     IoTuneVals = IoTuneVals
@@ -102,6 +102,9 @@ class DiskIoTune:
         # the state dict itself: setters write into it, ioTune() returns it
         self._current = _limits(current)
         self.current = IoTuneVals(self._current)
+        #: the fast path's note that ``_current`` was found equal to its collected copy,
+        #: valid while neither dict changes (mom/_fastpath/columns.pyx's LimitsStamp)
+        self._stamp: Any = None
         #: the data attributes policies read (the setters are reached through the hook)
         self._policy_values = {
             "name": name,
