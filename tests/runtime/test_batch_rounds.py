@@ -536,6 +536,28 @@ def test_memory_columns_are_memory_samples_by_field(tmp_path):
         rig.close()
 
 
+def test_memory_columns_with_a_handle_dropped_after_the_round_aligned_go_guest_by_guest(tmp_path):
+    """A lifecycle event (another thread) drops a handle between the round's aligned
+    entries and the memoryStats() pass: no pass at once, the guests asked one by one
+    (the one without a handle looked up again), every guest's statistics given."""
+    rig = LibvirtTickRig(str(tmp_path), 3)
+    try:
+        iface = rig.iface
+        uuids = [monitor.properties["uuid"] for monitor in rig.guest_manager.guests.values()]
+        iface.prefetch()
+        expected = iface.memory_samples(uuids)
+        iface.prefetch()
+        assert iface._aligned(uuids) is not None
+        iface._domains[uuids[2]].handle = None
+        assert iface._memory_columns_at_once(uuids) is None  # before any call
+        assert not iface._round.memory
+        columns, failures = iface.memory_columns(uuids)
+        assert failures == {}
+        assert [{name: values[position] for name, values in columns.items()} for position in range(3)] == expected
+    finally:
+        rig.close()
+
+
 def test_balloon_and_cpu_tune_columns_are_their_samples_by_field(tmp_path):
     """The columns a batched round takes at once are the per-guest answers by field; a
     guest whose cached XML was dropped (an event) sends the next round guest by guest
@@ -589,6 +611,48 @@ def test_call_each_answers_every_call_after_a_failed_one(tmp_path):
         assert [r for r in results if not isinstance(r, HypervisorInterfaceError)] == [0, 1, 3, 4]
         assert isinstance(results[2], HypervisorInterfaceError) and "dom2" in str(results[2])
         assert made == [0, 1, 2, 3, 4] and connection.calls_by_name()["probe"] - before == 5
+    finally:
+        rig.close()
+
+
+def test_call_method_each_answers_as_call_each(tmp_path):
+    """Each handle's method called once in one compiled pass: the answers, errors (in
+    their places, the calls after a failed one still made), messages and counts of
+    call_each over the bound methods."""
+    import libvirt
+
+    from mom.errors import HypervisorInterfaceError
+
+    class Handle:
+        def __init__(self, value, made):
+            self.value, self.made = value, made
+
+        def probe(self):
+            self.made.append(self.value)
+            if self.value in (0, 3):
+                raise libvirt.libvirtError(f"refused {self.value}")
+            if self.value == 4:
+                raise LookupError("no such statistic")
+            return {"value": self.value}
+
+    rig = LibvirtTickRig(str(tmp_path), 1)
+    try:
+        connection = rig.iface.connection
+        answers = []
+        for each in (
+            lambda handles, domains: connection.call_each("probe", [h.probe for h in handles], domains),
+            lambda handles, domains: connection.call_method_each("probe", handles, domains),
+        ):
+            made = []
+            handles = [Handle(v, made) for v in range(6)]
+            before = connection.calls_by_name().get("probe", 0)
+            results = each(handles, [f"dom{v}" for v in range(6)])
+            assert made == [0, 1, 2, 3, 4, 5] and connection.calls_by_name()["probe"] - before == 6
+            failed = [p for p, r in enumerate(results) if isinstance(r, HypervisorInterfaceError)]
+            assert failed == [0, 3, 4] and "dom3" in str(results[3])
+            answers.append([str(r) if p in failed else r for p, r in enumerate(results)])
+        assert answers[0] == answers[1]
+        assert connection.call_method_each("probe", [], []) == []
     finally:
         rig.close()
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from mom.plugins.collectors import walks
@@ -246,3 +248,104 @@ def test_layouts_of_slotted_objects_agree(pytestconfig):
         extra = Layout(0, table)
         extra.__dict__["plotter"] = None  # not a slot: the __dict__, as getattr reads it
         assert impl["layouts_are"]([extra], ("row", "plotter"), [extra, 0, None]) is True
+
+
+class Answering:
+    """An object whose ``ask()`` answers ``value``, or raises it if it is an exception;
+    ``then`` runs first (Python code in the middle of a compiled walk)."""
+
+    def __init__(self, value, then=None):
+        self.value, self.then = value, then
+        self.asked = 0
+
+    def ask(self):
+        self.asked += 1
+        if self.then is not None:
+            self.then()
+        if isinstance(self.value, BaseException):
+            raise self.value
+        return self.value
+
+
+def test_call_method_each_agrees_on_random_objects(pytestconfig):
+    import random
+
+    randomness = random.Random(4)
+    for impl in implementations(pytestconfig):
+        call = impl["call_method_each"]
+        for _ in range(50):
+            values = [randomness.choice([None, 0, 1.5, "x", {"k": 1}, [2]]) for _ in range(randomness.randrange(8))]
+            objects = [Answering(value) for value in values]
+            results = []
+            assert call(objects, "ask", results) is None
+            assert results == values and all(a is b for a, b in zip(results, values))
+            assert [item.asked for item in objects] == [1] * len(objects)
+            # from position len(results) on: the ones before are not asked again
+            start = randomness.randrange(len(values) + 2)
+            results = ["before"] * start
+            call(objects, "ask", results)
+            assert results == ["before"] * start + values[start:]
+            assert [item.asked for item in objects] == [1] * min(start, len(values)) + [2] * (len(values) - start)
+        assert call([], "ask", []) is None
+
+
+def test_call_method_each_stops_at_an_exception_with_the_answers_so_far(pytestconfig):
+    found = []
+    for impl in implementations(pytestconfig):
+        call = impl["call_method_each"]
+        objects = [Answering(0), Answering(1), Answering(ValueError("refused")), Answering(3)]
+        results = []
+        with pytest.raises(ValueError, match="refused"):
+            call(objects, "ask", results)
+        assert results == [0, 1] and objects[3].asked == 0
+        results.append("failed")  # what a caller notes, and the walk goes on after it
+        call(objects, "ask", results)
+        assert results == [0, 1, "failed", 3] and [item.asked for item in objects] == [1, 1, 1, 1]
+        with pytest.raises(AttributeError) as missing:
+            call([Answering(0), Thing()], "ask", results := [])
+        assert results == [0]
+        found.append(str(missing.value))
+        with pytest.raises(TypeError):
+            call([Thing(ask=5)], "ask", [])  # not callable
+        with pytest.raises(KeyboardInterrupt):
+            call([Answering(KeyboardInterrupt())], "ask", [])
+    assert len(set(found)) == 1  # the same message from each
+
+
+def test_call_method_each_reads_a_list_changed_by_the_calls_as_a_list_iterator_does(pytestconfig):
+    # the compiled walk reads by position without bounds checks: a method that shortens
+    # the list must end the walk there (no read past its end); one that grows it goes on
+    for impl in implementations(pytestconfig):
+        call = impl["call_method_each"]
+        objects = []
+        objects += [Answering(0, then=objects.clear), Answering(1), Answering(2)]
+        results = []
+        call(objects, "ask", results)
+        assert results == [0] and objects == []
+        objects = []
+        objects += [Answering(0, then=objects.pop), Answering(1), Answering(2)]
+        results = []
+        call(objects, "ask", results)
+        assert results == [0, 1]
+        objects = []
+        objects += [Answering(0, then=partial(objects.append, Answering("grown")))]
+        results = []
+        call(objects, "ask", results)
+        assert results == [0, "grown"]
+        objects = [Answering(0)]
+        results = []
+        objects.append(Answering(1, then=partial(results.append, "inside")))
+        call(objects, "ask", results)
+        assert results == [0, "inside", 1]  # appended as the answers come
+
+
+def test_call_method_each_interns_like_methodcaller(pytestconfig):
+    class Name(str):
+        pass
+
+    for impl in implementations(pytestconfig):
+        results = []
+        impl["call_method_each"]([Answering(7)], Name("ask"), results)
+        assert results == [7]
+        with pytest.raises(TypeError):
+            impl["call_method_each"]([Answering(7)], 5, [])

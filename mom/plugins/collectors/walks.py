@@ -9,8 +9,8 @@ read); tests/runtime/test_walks.py holds the two to the same answers.
 
 from __future__ import annotations
 
-from itertools import chain, repeat
-from operator import attrgetter, contains, eq, is_
+from itertools import chain, islice, repeat
+from operator import attrgetter, contains, eq, is_, methodcaller
 from typing import Any, Sequence
 
 from mom._impl import IMPLEMENTATION
@@ -25,6 +25,7 @@ __all__ = [
     "values_of",
     "count_containing",
     "layouts_are",
+    "call_method_each",
 ]
 
 
@@ -86,18 +87,30 @@ def layouts_are(objects: Sequence[Any], names: tuple[str, ...], layouts: list[An
     return layouts == layout_of(objects, names)
 
 
+def call_method_each(objects: list[Any], method_name: str, results: list[Any]) -> None:
+    """``object.<method_name>()`` for each of ``objects`` from position ``len(results)``
+    on, each answer appended to ``results`` as it comes: a method that raises stops the
+    walk (the exception propagates) with the answers before it kept in ``results``, so
+    a caller can note the failure and walk on after it.  A list the calls change is
+    read as a list iterator reads it (shortened: the walk ends there)."""
+    # list.extend keeps what it appended when the iterator raises
+    results.extend(map(methodcaller(method_name), islice(objects, len(results), None)))
+
+
 #: the references, and the ones the rounds use (the fast path's twins if built)
 reference_holds, reference_holds_instance = holds, holds_instance
 reference_attrs_are, reference_all_attr_is = attrs_are, all_attr_is
 reference_cached_values = cached_values
 reference_attr_holds, reference_values_of, reference_count_containing = attr_holds, values_of, count_containing
 reference_layouts_are = layouts_are
+reference_call_method_each = call_method_each
 if IMPLEMENTATION == "cython":
     from mom._fastpath.walks import (  # type: ignore[assignment]  # noqa: E402
         all_attr_is,
         attr_holds,
         attrs_are,
         cached_values,
+        call_method_each,
         count_containing,
         holds,
         holds_instance,

@@ -81,7 +81,6 @@ _memory_values = operator.itemgetter(*MEMORY_STATS_MAP)
 
 _SECOND = operator.itemgetter(1)
 _HANDLE = operator.attrgetter("handle")
-_MEMORY_STATS = operator.attrgetter("memoryStats")
 _VCPU_LIMIT = operator.attrgetter("vcpu_limit")
 
 
@@ -589,7 +588,12 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
             return columns, {}
         if current.bulk_balloon or current.memory:
             return None
-        answers = self.connection.call_each("memoryStats", list(map(_MEMORY_STATS, map(_HANDLE, entries))), entries)
+        # the handles read before the calls: a lifecycle event (another thread, while a
+        # call waits on libvirt) may drop an entry's handle meanwhile
+        handles = list(map(_HANDLE, entries))
+        if holds(handles, None):
+            return None  # dropped since the round's entries were found: guest by guest
+        answers = self.connection.call_method_each("memoryStats", handles, entries)
         if holds_instance(answers, HypervisorInterfaceError):
             # a guest failed (rare): the others' answers kept for the round, each guest's
             # sample as memory_samples gives it

@@ -28,6 +28,7 @@ from typing import Any, Callable
 import libvirt
 
 from mom.errors import HypervisorInterfaceError
+from mom.plugins.collectors.walks import call_method_each
 
 __all__ = ["LibvirtConnection", "DomainGone", "ensure_event_loop", "EVENT_IDS"]
 
@@ -313,6 +314,25 @@ class LibvirtConnection:
                 # kept in ``results`` (list.extend keeps what it appended), and the pass
                 # goes on after the failed one
                 results.extend(map(operator.call, islice(functions, len(results), None)))
+            except (libvirt.libvirtError, LookupError, TypeError, ValueError) as error:
+                results.append(self._failure(name, domains[len(results)], True, error))
+        return results
+
+    def call_method_each(self, name: str, handles: list[Any], domains: list[object]) -> list[Any]:
+        """:meth:`call_each` of each handle's method ``name`` (a query without arguments,
+        ``memoryStats``): the same answers, counting and failures, without a bound
+        method made per call (the compiled walk looks the method up and calls it)."""
+        handles = list(handles)  # the walk's own: a call cannot change how many there are
+        with self._count_lock:
+            self._counts[name] += len(handles)
+            self.total_calls += len(handles)
+        results: list[Any] = []
+        count = len(handles)
+        while len(results) < count:
+            try:
+                # one C-level pass; a call that fails stops it with the answers so far
+                # kept in ``results``, and the pass goes on after the failed one
+                call_method_each(handles, name, results)
             except (libvirt.libvirtError, LookupError, TypeError, ValueError) as error:
                 results.append(self._failure(name, domains[len(results)], True, error))
         return results
