@@ -82,11 +82,15 @@ def items_are(object objects, object known):
 def first_true_attr(object objects, str name):
     """Twin of mom.plugins.collectors.walks.first_true_attr."""
     cdef Py_ssize_t position = 0
-    cdef object item
+    cdef object item, value
     # a list is walked by position with its length read again at each step (getattr
     # and the truth test may run Python code that changes it)
     for item in objects:
-        if getattr(item, name):
+        value = getattr(item, name)
+        if type(value) is dict:  # an empty dict is false (its length, without a call)
+            if len(<dict>value):
+                return position
+        elif value:
             return position
         position += 1
     return -1
@@ -115,7 +119,10 @@ def first_true_item(object values, object indexes):
             value = (<list>values)[index]
         else:
             value = values[key]  # negative, past the end, an index of another type
-        if value:
+        if type(value) is dict:  # an empty dict is false (its length, without a call)
+            if len(<dict>value):
+                return position
+        elif value:
             return position
         position += 1
     return -1

@@ -300,3 +300,18 @@ def test_first_true_item_with_lists_changed_by_a_truth_test(pytestconfig):
         assert impl(values, []) == -1
         first_attr = compiled.first_true_attr if impl is compiled.first_true_item else walks.reference_first_true_attr
         assert first_attr(objects, "xml") == -1  # the rest of the list went with the first read
+
+
+class LooksEmpty(dict):
+    """A dict whose truth (its __len__) says empty whatever it holds."""
+
+    def __len__(self):
+        return 0
+
+
+def test_truth_of_dicts_and_their_subclasses_agree(pytestconfig):
+    for impl in implementations(pytestconfig):
+        looks_empty = LooksEmpty(k=1)
+        assert impl["first_true_attr"]([Thing(v=looks_empty), Thing(v={"k": 1})], "v") == 1
+        assert impl["first_true_item"]([looks_empty, {}, {"k": 1}], [0, 1, 2]) == 2
+        assert impl["first_true_attr"]([Thing(v={}), Thing(v={None: None})], "v") == 1  # a key, whatever it is
