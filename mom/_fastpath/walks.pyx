@@ -7,6 +7,8 @@ attribute getter in between.
 """
 
 from cpython.dict cimport PyDict_Contains, PyDict_GetItemWithError
+from cpython.exc cimport PyErr_Clear, PyErr_Occurred
+from cpython.list cimport PyList_GET_ITEM
 from cpython.object cimport PyObject, PyObject_IsInstance
 
 from mom._fastpath.slots cimport mom_slot_attribute
@@ -19,6 +21,12 @@ cdef inline object attribute_of(object item, str name):
     if value != NULL:
         return <object>value
     return getattr(item, name)
+
+
+cdef extern from "Python.h":
+    # without Cython's error check: an int past Py_ssize_t answers -1 with an error
+    # set, which first_true_item clears (a negative index goes the generic way)
+    Py_ssize_t ssize_of "PyLong_AsSsize_t"(object value) noexcept
 
 
 def holds(object values, object value):
@@ -59,6 +67,76 @@ def attrs_are(object objects, str name, list values):
             return False
         position += 1
     return position == len(values)
+
+
+def items_are(object objects, object known):
+    """Twin of mom.plugins.collectors.walks.items_are."""
+    cdef Py_ssize_t position, count
+    cdef object item, other
+    if type(objects) is list and type(known) is list:
+        count = len(<list>objects)
+        if len(<list>known) != count:
+            return False
+        # pointer compares only: no Python code runs, neither list can change meanwhile
+        for position in range(count):
+            if PyList_GET_ITEM(objects, position) != PyList_GET_ITEM(known, position):
+                return False
+        return True
+    if len(objects) != len(known):
+        return False
+    for item, other in zip(objects, known):
+        if item is not other:
+            return False
+    return True
+
+
+def first_true_attr(object objects, str name):
+    """Twin of mom.plugins.collectors.walks.first_true_attr."""
+    cdef Py_ssize_t position = 0
+    cdef object item, value
+    # a list is walked by position with its length read again at each step (getattr
+    # and the truth test may run Python code that changes it)
+    for item in objects:
+        value = getattr(item, name)
+        if type(value) is dict:  # an empty dict is false (its length, without a call)
+            if len(<dict>value):
+                return position
+        elif value:
+            return position
+        position += 1
+    return -1
+
+
+def first_true_item(object values, object indexes):
+    """Twin of mom.plugins.collectors.walks.first_true_item."""
+    cdef Py_ssize_t position = 0, index
+    cdef object key, value
+    if type(values) is not list or type(indexes) is not list:
+        for key in indexes:
+            if values[key]:
+                return position
+            position += 1
+        return -1
+    # both lengths read again at each step: a truth test (a __bool__ or __len__) may
+    # run Python code that changes either list (no bounds checks in a release build)
+    while position < len(<list>indexes):
+        key = (<list>indexes)[position]
+        index = -1
+        if type(key) is int:
+            index = ssize_of(key)
+            if index == -1 and PyErr_Occurred() != NULL:
+                PyErr_Clear()  # past Py_ssize_t: values[key] raises as a list does
+        if 0 <= index < len(<list>values):
+            value = (<list>values)[index]
+        else:
+            value = values[key]  # negative, past the end, an index of another type
+        if type(value) is dict:  # an empty dict is false (its length, without a call)
+            if len(<dict>value):
+                return position
+        elif value:
+            return position
+        position += 1
+    return -1
 
 
 def all_attr_is(object objects, str name, object value):

@@ -22,13 +22,14 @@ import logging
 import queue
 import threading
 import time
-from itertools import compress
-from operator import attrgetter, is_
+from itertools import compress, islice
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
 
 from mom.config import Settings
+from mom.plugins.collectors.walks import attrs_are, first_true_attr, first_true_item, items_are
 from mom.runtime.batch import BatchedRounds, collect_batched
 from mom.runtime.entity import Entity
 from mom.runtime.gc_pause import gc_paused
@@ -308,12 +309,19 @@ class GuestManager(threading.Thread):
             monitors, rows, row_array = self._ready_rows()
             # each cycle starts from the monitors' variables: the rows whose variables a
             # policy set, or whose monitor has some, get a copy (most have neither: no
-            # dict each; both found by C-level passes over the dicts' truth values)
+            # dict each).  Each pass starts at the first it finds (a compiled walk over
+            # the dicts' truth values; usually there is none): nothing before it has any
             variables = self.table.variables
-            for position in compress(range(len(rows)), map(variables.__getitem__, rows)):
-                variables[rows[position]] = dict(monitors[position].variables)
-            for monitor in compress(monitors, map(_VARIABLES, monitors)):
-                variables[monitor.row] = dict(monitor.variables)
+            start = first_true_item(variables, rows)
+            if start >= 0:
+                for position in compress(
+                    range(start, len(rows)), map(variables.__getitem__, islice(rows, start, None))
+                ):
+                    variables[rows[position]] = dict(monitors[position].variables)
+            start = first_true_attr(monitors, "variables")
+            if start >= 0:
+                for monitor in compress(islice(monitors, start, None), map(_VARIABLES, islice(monitors, start, None))):
+                    variables[monitor.row] = dict(monitor.variables)
             return GuestSet(self.table, row_array)
 
     def _ready_rows(self) -> tuple[list[GuestMonitor], list[int], np.ndarray]:
@@ -321,8 +329,9 @@ class GuestManager(threading.Thread):
 
         Kept from the last call while it would find the same: the same monitor objects
         in the same order, each as ready as it was (its ``ready`` compared, however it
-        was set), and no table row added or removed since (a monitor's row is the one
-        added for it).  Each is checked every call with C-level passes, so a guest
+        was set: the very object it was then), and no table row added or removed since
+        (a monitor's row is the one added for it).  Each is checked every call with
+        compiled walks (pointer compares, one attribute read per monitor), so a guest
         added, removed, becoming ready or not ready is in the very next set.  A monitor
         class with its own isReady() is asked every call instead.
         """
@@ -332,11 +341,12 @@ class GuestManager(threading.Thread):
         cache = self._ready_cache
         if cache is not None:
             rows_version, known, flags, ready, rows, row_array = cache
+            # ``ready`` compared by identity: stricter than ==, so at worst the
+            # lists are found again (True, False and None are singletons anyway)
             if (
                 rows_version == table.rows_version
-                and len(known) == len(monitors)
-                and all(map(is_, known, monitors))
-                and flags == list(map(READY_OF, monitors))
+                and items_are(monitors, known)
+                and attrs_are(monitors, "ready", flags)
             ):
                 return ready, rows, row_array
         rows_version = table.rows_version

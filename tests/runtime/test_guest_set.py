@@ -7,6 +7,7 @@ Each test compares the set with what the guests dict says now, asked the plain w
 from __future__ import annotations
 
 import logging
+import random
 
 import pytest
 
@@ -133,3 +134,89 @@ def test_a_monitor_class_with_its_own_readiness_is_asked_every_cycle(rig):
     assert "vm0000" not in names_in(manager, manager.guest_set())
     answers["ready"] = True
     assert "vm0000" in names_in(manager, manager.guest_set())
+
+
+def check_set(manager, guests):
+    """The set is what the guests dict says now, and every ready row starts the cycle
+    from a copy of its monitor's variables (a row not ready is left as it was)."""
+    assert names_in(manager, guests) == ready_now(manager)
+    for monitor in manager.guests.values():
+        if monitor.isReady():
+            row_variables = manager.table.variables[monitor.row]
+            assert row_variables == monitor.variables, monitor.name
+            assert row_variables is not monitor.variables or not row_variables  # a copy, if any
+
+
+def test_variables_only_on_the_last_rows(rig):
+    # the passes start at the first row with any: those after it are all seen
+    manager = rig.guest_manager
+    manager.guest_set()
+    monitors = [monitor for monitor in manager.guests.values() if monitor.isReady()]
+    third, last = monitors[2], monitors[3]
+    manager.table.view(last.row).SetVar("policy", 1)  # a policy's, on the last row
+    third.variables["own"] = "third's"
+    check_set(manager, manager.guest_set())
+    assert manager.table.variables[last.row] == {} and manager.table.variables[third.row] == {"own": "third's"}
+    manager.table.view(monitors[1].row).SetVar("policy", 2)
+    manager.table.view(last.row).SetVar("policy", 3)  # two rows, the first of them not the last
+    check_set(manager, manager.guest_set())
+    assert manager.table.variables[monitors[1].row] == {} and manager.table.variables[last.row] == {}
+    third.variables.clear()
+    last.variables["own"] = "last's"
+    check_set(manager, manager.guest_set())
+    assert manager.table.variables[third.row] == {} and manager.table.variables[last.row] == {"own": "last's"}
+
+
+def test_a_not_ready_guests_row_is_left_as_it_was(rig):
+    manager = rig.guest_manager
+    monitor = monitor_named(manager, "vm0001")
+    manager.guest_set()
+    manager.table.view(monitor.row).SetVar("policy", 1)
+    monitor.variables["own"] = 2
+    monitor.ready = False
+    guests = manager.guest_set()
+    check_set(manager, guests)
+    assert "vm0001" not in names_in(manager, guests)
+    assert manager.table.variables[monitor.row] == {"policy": 1}  # not in the cycle: not reset
+    monitor.ready = True
+    check_set(manager, manager.guest_set())
+    assert manager.table.variables[monitor.row] == {"own": 2}
+
+
+def test_random_changes_between_two_sets(tmp_path):
+    # each step changes the guests between two sets the way momd's threads and a
+    # policy do, and the very next set shows it
+    rng = random.Random(1203)
+    rig = LibvirtTickRig(str(tmp_path), 6)
+    try:
+        manager, conn = rig.guest_manager, rig.iface.conn
+        manager.collect_guests()
+        check_set(manager, manager.guest_set())
+        added = 0
+        for _ in range(60):
+            monitors = list(manager.guests.values())
+            monitor = rng.choice(monitors)
+            change = rng.randrange(7)
+            if change == 0:
+                monitor.ready = rng.choice([True, False, None])
+            elif change == 1:
+                monitor.became_ready() if rng.random() < 0.5 else monitor._set_not_ready("test", logging.DEBUG)
+            elif change == 2:
+                monitor.variables[rng.choice("ab")] = rng.randrange(3)
+            elif change == 3:
+                monitor.variables.clear()
+            elif change == 4:
+                manager.table.view(monitor.row).SetVar(rng.choice("ab"), rng.randrange(3))  # a policy's
+            elif change == 5 and len(monitors) > 2:
+                conn.lookupByName(monitor.name).destroy()
+                manager.update_guests()
+            elif change == 6:
+                added += 1
+                conn.createXML(NEW_DOMAIN.replace("<name>late</name>", f"<name>late{added}</name>"), 0)
+                manager.update_guests()
+                if rng.random() < 0.5:
+                    manager.collect_guests()  # ready at once, or known and not ready yet
+            check_set(manager, manager.guest_set())
+            check_set(manager, manager.guest_set())  # and the same again, nothing changed
+    finally:
+        rig.close()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import random
 from functools import partial
 
 import pytest
@@ -349,3 +350,139 @@ def test_call_method_each_interns_like_methodcaller(pytestconfig):
         assert results == [7]
         with pytest.raises(TypeError):
             impl["call_method_each"]([Answering(7)], 5, [])
+
+
+class Truthy:
+    """A value whose truth is its ``answer``, read by __bool__ (Python code in the walk)."""
+
+    def __init__(self, answer, then=None):
+        self.answer = answer
+        self.then = then  # run by the truth test: changes a list the walk reads
+
+    def __bool__(self):
+        if self.then is not None:
+            self.then()
+        return self.answer
+
+
+def test_items_are_agree(pytestconfig):
+    rng = random.Random(20261203)
+    pool = [object() for _ in range(5)] + [Equal(), None, 0, 1, "x"]
+    for impl in implementations(pytestconfig):
+        items_are = impl["items_are"]
+        first, equal = pool[0], Equal()
+        assert items_are([], []) is True
+        assert items_are([first], [first]) is True
+        assert items_are([first], []) is False and items_are([], [first]) is False
+        assert items_are([equal], [Equal()]) is False  # == would say yes: identity says no
+        assert items_are([first, pool[1]], [pool[1], first]) is False  # the same items, reordered
+        assert items_are([first, pool[1]], [first]) is False  # one more
+        assert items_are((first, pool[1]), [first, pool[1]]) is True  # not a list: the generic way
+        assert items_are([[1]], [[1]]) is False  # equal lists, not the same
+        for _ in range(300):
+            known = [rng.choice(pool) for _ in range(rng.randrange(6))]
+            objects = list(known)
+            change = rng.randrange(4)
+            if change == 1 and objects:
+                objects[rng.randrange(len(objects))] = rng.choice(pool)
+            elif change == 2:
+                objects.append(rng.choice(pool))
+            elif change == 3 and objects:
+                del objects[rng.randrange(len(objects))]
+            expected = len(objects) == len(known) and all(a is b for a, b in zip(objects, known))
+            assert items_are(objects, known) is expected, (objects, known)
+
+
+def test_first_true_attr_agree(pytestconfig):
+    rng = random.Random(7)
+    values = [None, False, True, 0, 1, "", "a", {}, {"k": 1}, [], [0], 0.0, Truthy(False), Truthy(True)]
+    for impl in implementations(pytestconfig):
+        first = impl["first_true_attr"]
+        assert first([], "variables") == -1
+        assert first([Thing(variables={}), Thing(variables={"a": 1})], "variables") == 1
+        assert first([Thing(variables={"a": 1}), Thing(variables={"b": 2})], "variables") == 0
+        assert first([Thing(variables={}), Thing(variables=None)], "variables") == -1
+        assert first((Thing(a=0), Thing(a=2)), "a") == 1  # not a list
+        assert first(iter([Thing(a=0), Thing(a=2)]), "a") == 1  # an iterator
+        assert first([Slotted({}), Slotted({"x": 0})], "a") == 1
+        with pytest.raises(AttributeError):
+            first([Thing(a=0), Thing()], "a")
+        assert first([Thing(a=1), Thing()], "a") == 0  # stops at the first: the second is not read
+        with pytest.raises(ZeroDivisionError):
+            first([Thing(a=Truthy(False, lambda: 1 / 0))], "a")
+        for _ in range(300):
+            things = [Thing(a=rng.choice(values)) for _ in range(rng.randrange(7))]
+            expected = next((position for position, thing in enumerate(things) if thing.a), -1)
+            assert first(things, "a") == expected
+
+
+def test_first_true_item_agree(pytestconfig):
+    rng = random.Random(11)
+    dicts = [{}, {"k": 1}, {"k": None}]
+    for impl in implementations(pytestconfig):
+        first = impl["first_true_item"]
+        rows = [{}, {}, {"set": 1}, {}]
+        assert first(rows, []) == -1
+        assert first(rows, [0, 1, 3]) == -1
+        assert first(rows, [3, 2, 0]) == 1
+        assert first(rows, [-2]) == 0  # negative: from the end, as a list indexes
+        assert first(rows, [True, 2]) == 1  # a bool is an index (1) too
+        with pytest.raises(IndexError):
+            first(rows, [0, 4])
+        with pytest.raises(IndexError):
+            first(rows, [0, -5])
+        with pytest.raises(IndexError):
+            first(rows, [0, 2**70])  # past Py_ssize_t
+        with pytest.raises(TypeError):
+            first(rows, [0, "2"])
+        assert first(rows, [2, "not reached"]) == 0  # stops at the first true one
+        assert first([0, [], "", None, 5], [0, 1, 2, 3, 4]) == 4  # not only dicts
+        assert first((dicts[0], dicts[1]), [0, 1]) == 1  # not a list
+        assert first(rows, (0, 2)) == 1  # indexes not a list
+        for _ in range(300):
+            table = [rng.choice(dicts) for _ in range(rng.randrange(1, 8))]
+            indexes = [rng.randrange(-len(table), len(table)) for _ in range(rng.randrange(8))]
+            expected = next((position for position, index in enumerate(indexes) if table[index]), -1)
+            assert first(table, indexes) == expected, (table, indexes)
+
+
+@pytest.mark.fastpath
+def test_first_true_item_with_lists_changed_by_a_truth_test(pytestconfig):
+    # the compiled walk reads both lists by position without bounds checks: a truth test
+    # (Python code) that shortens either must end the walk or raise, never read past an end
+    from tests.implementations import load_implementation
+
+    load_implementation("cython", pytestconfig)  # skips, with its reason, in the pure-Python run
+    from mom._fastpath import walks as compiled
+
+    for impl in (walks.reference_first_true_item, compiled.first_true_item):
+        indexes = [0, 1, 2]
+        values = [Truthy(False, indexes.clear), {"x": 1}, {"y": 1}]
+        assert impl(values, indexes) == -1  # the indexes are gone after the first: no more
+        values = []
+        values += [Truthy(False, values.clear), {"x": 1}]
+        with pytest.raises(IndexError):
+            impl(values, [0, 1])  # row 1 is past the (now empty) list's end
+        grown = [0]
+        values = [Truthy(False, partial(grown.append, 1)), {"x": 1}]
+        assert impl(values, grown) == 1  # an index added meanwhile is read as the list is
+        objects = []
+        objects += [Shrinking(objects, False), Thing(variables={"x": 1})]
+        assert impl(values, []) == -1
+        first_attr = compiled.first_true_attr if impl is compiled.first_true_item else walks.reference_first_true_attr
+        assert first_attr(objects, "xml") == -1  # the rest of the list went with the first read
+
+
+class LooksEmpty(dict):
+    """A dict whose truth (its __len__) says empty whatever it holds."""
+
+    def __len__(self):
+        return 0
+
+
+def test_truth_of_dicts_and_their_subclasses_agree(pytestconfig):
+    for impl in implementations(pytestconfig):
+        looks_empty = LooksEmpty(k=1)
+        assert impl["first_true_attr"]([Thing(v=looks_empty), Thing(v={"k": 1})], "v") == 1
+        assert impl["first_true_item"]([looks_empty, {}, {"k": 1}], [0, 1, 2]) == 2
+        assert impl["first_true_attr"]([Thing(v={}), Thing(v={None: None})], "v") == 1  # a key, whatever it is

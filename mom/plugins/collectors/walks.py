@@ -9,7 +9,7 @@ read); tests/runtime/test_walks.py holds the two to the same answers.
 
 from __future__ import annotations
 
-from itertools import chain, islice, repeat
+from itertools import chain, compress, count, islice, repeat
 from operator import attrgetter, contains, eq, is_, methodcaller
 from typing import Any, Sequence
 
@@ -26,6 +26,9 @@ __all__ = [
     "count_containing",
     "layouts_are",
     "call_method_each",
+    "items_are",
+    "first_true_attr",
+    "first_true_item",
 ]
 
 
@@ -43,6 +46,25 @@ def attrs_are(objects: Sequence[Any], name: str, values: list[Any]) -> bool:
     """Whether each object's attribute ``name`` is (by identity) the value at its
     position in ``values`` (as many as the objects; False if not)."""
     return len(objects) == len(values) and all(map(is_, map(attrgetter(name), objects), values))
+
+
+def items_are(objects: list[Any], known: list[Any]) -> bool:
+    """Whether ``objects`` are ``known``'s items themselves, as many and in the same
+    order (by identity: no ``==`` called)."""
+    return len(objects) == len(known) and all(map(is_, objects, known))
+
+
+def first_true_attr(objects: Sequence[Any], name: str) -> int:
+    """The position of the first object whose attribute ``name`` is true (an empty
+    dict is not); -1 if none is."""
+    return next(compress(count(), map(attrgetter(name), objects)), -1)
+
+
+def first_true_item(values: list[Any], indexes: Sequence[Any]) -> int:
+    """The position in ``indexes`` of the first index whose item of ``values`` is
+    true (``values[index]``, as a list indexes: a negative index counts from the end);
+    -1 if none is."""
+    return next(compress(count(), map(values.__getitem__, indexes)), -1)
 
 
 def all_attr_is(objects: Sequence[Any], name: str, value: Any) -> bool:
@@ -104,6 +126,7 @@ reference_cached_values = cached_values
 reference_attr_holds, reference_values_of, reference_count_containing = attr_holds, values_of, count_containing
 reference_layouts_are = layouts_are
 reference_call_method_each = call_method_each
+reference_items_are, reference_first_true_attr, reference_first_true_item = items_are, first_true_attr, first_true_item
 if IMPLEMENTATION == "cython":
     from mom._fastpath.walks import (  # type: ignore[assignment]  # noqa: E402
         all_attr_is,
@@ -112,8 +135,11 @@ if IMPLEMENTATION == "cython":
         cached_values,
         call_method_each,
         count_containing,
+        first_true_attr,
+        first_true_item,
         holds,
         holds_instance,
+        items_are,
         layouts_are,
         values_of,
     )
