@@ -44,6 +44,11 @@ ctypedef struct Saved:
     int32_t depth     # scope depth of the shadowed binding, -1 if there was none
     Value value
 
+ctypedef struct Frame:
+    # a user function's call in progress, its body run by the caller's run() loop
+    int32_t return_pc  # the instruction after the call
+    int32_t void       # CALL_VOID: the body's value is dropped on return
+
 ctypedef struct Loop:
     PyObject* table   # rows loop: the table (its TableInfo holds it); else NULL
     int16_t slot      # rows loop: the table's slot
@@ -102,6 +107,9 @@ cdef class Machine:
     cdef Loop* loops
     cdef Py_ssize_t nloops
     cdef Py_ssize_t loops_capacity
+    cdef Frame* frames
+    cdef Py_ssize_t nframes
+    cdef Py_ssize_t frames_capacity
     cdef Rows rows                   # the tables and typed objects it reads
     cdef int64_t steps_left
     cdef int64_t max_steps
@@ -135,9 +143,11 @@ cdef class Machine:
         self.stack = <Value*>PyMem_Malloc(self.stack_capacity * sizeof(Value))
         self.loops_capacity = 16
         self.loops = <Loop*>PyMem_Malloc(self.loops_capacity * sizeof(Loop))
+        self.frames_capacity = 16
+        self.frames = <Frame*>PyMem_Malloc(self.frames_capacity * sizeof(Frame))
         self.rows = Rows(code)
         if (self.current == NULL or self.depth_of == NULL or self.functions == NULL or self.saved == NULL
-                or self.scope_marks == NULL or self.stack == NULL or self.loops == NULL):
+                or self.scope_marks == NULL or self.stack == NULL or self.loops == NULL or self.frames == NULL):
             raise MemoryError()
         memset(self.current, 0, n * sizeof(Value))
         memset(self.stack, 0, self.stack_capacity * sizeof(Value))
@@ -151,6 +161,7 @@ cdef class Machine:
         self.stack_high = 0
         self.pc = -1
         self.nloops = 0
+        self.nframes = 0
         self.error_pc = -1
         self.abs_function = _STACK_FUNCTIONS["abs"]  # computed in C when it can be
 
@@ -163,6 +174,7 @@ cdef class Machine:
         PyMem_Free(self.scope_marks)
         PyMem_Free(self.stack)
         PyMem_Free(self.loops)
+        PyMem_Free(self.frames)
 
     cdef void reset(self) noexcept:
         cdef Py_ssize_t k
@@ -185,6 +197,7 @@ cdef class Machine:
         self.nscopes = 0
         self.sp = 0
         self.nloops = 0
+        self.nframes = 0  # an error's calls in progress: their scopes were released above
 
     # ## Scopes (shallow binding)
 
@@ -339,8 +352,14 @@ cdef class Machine:
         out[0] = value
         return 0
 
-    cdef int call_site(self, int32_t index, Value* out) except -1:
-        """Run call site ``index``; its value goes to ``out`` (not on the stack)."""
+    cdef int32_t call_start(self, int32_t index, int32_t return_pc, int32_t void, Value* out) except -2:
+        """Start call site ``index``.  A variable's value (abs, debug, Host.Stat...) is
+        called now, its value into ``out``: -1.  A user function's scope is entered,
+        its arguments bound and a frame pushed: the pc of its body, which the calling
+        run() loop goes on at; the body's RETURN pops the frame, leaves the scope and
+        goes on at ``return_pc`` with the value on the stack (dropped if ``void``).
+        The body runs in the caller's loop, not a nested run(): a C call and a loop
+        entry less per call, and no C stack per call level."""
         cdef SiteInfo* site = &self.c.sites[index]
         cdef int32_t symbol = site.symbol
         cdef int32_t call_pc = self.pc
@@ -365,7 +384,7 @@ cdef class Machine:
             for k in range(n + 1):
                 vclear(&self.stack[base + k])
             self.sp = base
-            return 0
+            return -1
         if self.functions[symbol] < 0:
             raise KeyError(self.c.symbols[symbol])
         function = &self.c.functions[self.functions[symbol]]
@@ -388,14 +407,20 @@ cdef class Machine:
             self.thunk(site.first_thunk + k, &argument)
             self.pc = call_pc
             self.bind(binder.index, &argument)
-        self.run(function.body_pc)
-        self.sp -= 1
-        out[0] = self.stack[self.sp]
-        self.stack[self.sp].o = NULL
-        self.stack[self.sp].tag = T_NONE
-        self.leave()
-        self.calls -= 1
-        return 0
+        # what run() checks on entry, for the body about to run in the caller's loop
+        if self.sp + self.c.max_stack > self.stack_capacity:
+            raise _too_deep_error()
+        if self.sp + self.c.max_stack > self.stack_high:
+            self.stack_high = self.sp + self.c.max_stack  # what reset() releases after an error
+        if self.nframes == self.frames_capacity:
+            self.frames_capacity *= 2
+            self.frames = <Frame*>PyMem_Realloc(self.frames, self.frames_capacity * sizeof(Frame))
+            if self.frames == NULL:
+                raise MemoryError()
+        self.frames[self.nframes].return_pc = return_pc
+        self.frames[self.nframes].void = void
+        self.nframes += 1
+        return function.body_pc
 
     # ## with
 
@@ -525,6 +550,8 @@ cdef class Machine:
         cdef int32_t op, start, n
         cdef Py_ssize_t sp = self.sp
         cdef Py_ssize_t k
+        cdef Py_ssize_t frames_below = self.nframes  # the calls this block's RETURN does not end
+        cdef Frame* frame
         cdef double x, y
         if sp + self.c.max_stack > self.stack_capacity:
             raise _too_deep_error()
@@ -627,8 +654,19 @@ cdef class Machine:
                         vclear(top)
                     pc = pc + 2 if n else code[pc + 1]
                 elif op == OP_RETURN:
-                    self.sp = sp
-                    return 0
+                    if self.nframes == frames_below:  # the block's own end
+                        self.sp = sp
+                        return 0
+                    # a user function's body, called in this loop (call_start): its value
+                    # stays where the call puts it, at the stack pointer of the call
+                    self.nframes -= 1
+                    frame = &self.frames[self.nframes]
+                    self.leave()
+                    self.calls -= 1
+                    if frame.void:
+                        sp -= 1
+                        vclear(&stack[sp])
+                    pc = frame.return_pc
                 elif op == OP_DEFVAR:
                     n = code[pc + 1]
                     top = &stack[sp - 1]
@@ -679,19 +717,21 @@ cdef class Machine:
                     vobject(&stack[sp], self.c.symbols[code[pc + 1]])
                     sp += 1
                     pc += 3
-                elif op == OP_CALL:
+                elif op == OP_CALL or op == OP_CALL_VOID:
                     self.sp = sp
-                    self.call_site(code[pc + 1], &result)
-                    stack[sp] = result
-                    result.o = NULL
-                    result.tag = T_NONE
-                    sp += 1
-                    self.sp = sp
-                    pc += 2
-                elif op == OP_CALL_VOID:
-                    self.sp = sp
-                    self.call_site(code[pc + 1], &result)
-                    vclear(&result)
+                    n = self.call_start(code[pc + 1], pc + 2, op == OP_CALL_VOID, &result)
+                    if n >= 0:  # a user function: its body, here (its RETURN comes back)
+                        sp = self.sp
+                        pc = n
+                        continue
+                    if op == OP_CALL:
+                        stack[sp] = result
+                        result.o = NULL
+                        result.tag = T_NONE
+                        sp += 1
+                        self.sp = sp
+                    else:
+                        vclear(&result)
                     pc += 2
                 elif op == OP_METHOD:
                     top = &stack[sp]
