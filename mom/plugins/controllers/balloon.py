@@ -61,6 +61,9 @@ class Balloon(Controller):
         self.clock: Callable[[], float] = time.monotonic
         #: guest uuid -> name, for the reports
         self._names: dict[str, str] = {}
+        #: the names_of (of _guests_of) _names was last updated from, while nothing else
+        #: wrote it since (then it holds just those names: no update needed)
+        self._names_from: dict[str, str] | None = None
         #: guest uuid -> the kind of episode it is in (its log level: "info" a clamp,
         #: "error" a refused target, "warning" no balloon size): logged at its start
         #: only; a new kind is a new episode (a refusal after clamps is still said)
@@ -85,6 +88,7 @@ class Balloon(Controller):
             uuid = str(guest.Prop("uuid"))
             seen.add(uuid)
             self._names[uuid] = str(guest.properties.get("name", uuid))
+            self._names_from = None
             self.process_guest(guest, uuid, now)
 
         self.for_each_guest(self._to_visit(guests, seen), one)
@@ -94,8 +98,10 @@ class Balloon(Controller):
         # the guests gone: set differences (C-level; every guest is in seen)
         for uuid in self._episodes.keys() - seen:
             del self._episodes[uuid]
-        for uuid in self._names.keys() - seen:
-            del self._names[uuid]
+        # every guest seen has its name here: as many names as guests seen, none is gone
+        if len(self._names) != len(seen):
+            for uuid in self._names.keys() - seen:
+                del self._names[uuid]
 
     def _to_visit(self, guests: Iterable[Any], seen: set[str]) -> Iterable[Any]:
         """The guests process_guest has work for.  Of the daemon's guests (rows of its
@@ -105,7 +111,7 @@ class Balloon(Controller):
         if table is None or rows is None or not hasattr(table, "rows_with_control"):
             return guests
         known = self._guests_of(table, rows)
-        row_list, uuids, names_of, position_of_row, position_of_uuid = known
+        row_list, uuids, uuid_set, names_of, position_of_row, position_of_uuid = known
         # the guests with work: a target (the control column), or a balloon being
         # followed (the tracker's few, found by uuid); in the rows' order
         positions = {position_of_row[row] for row in table.rows_with_control(rows, "balloon_target").tolist()}
@@ -113,8 +119,10 @@ class Balloon(Controller):
         if watched:
             positions.update(position_of_uuid[uuid] for uuid in watched if uuid in position_of_uuid)
         # what one() and process_guest do for the others (for those visited, the same)
-        seen.update(uuids)
-        self._names.update(names_of)
+        seen.update(uuid_set)  # a set: its hashes copied, none computed or compared again
+        if self._names_from is not names_of or len(self._names) != len(names_of):
+            self._names.update(names_of)
+            self._names_from = names_of
         if self._episodes:
             visited = {uuids[position] for position in positions}
             for uuid in [uuid for uuid in self._episodes if uuid not in visited and uuid in seen]:
@@ -124,8 +132,8 @@ class Balloon(Controller):
 
     def _guests_of(
         self, table: Any, rows: Any
-    ) -> tuple[list[int], list[str], dict[str, str], dict[int, int], dict[str, int]]:
-        """The rows as a list, their guests' uuids, uuid -> name, and the position of each row
+    ) -> tuple[list[int], list[str], frozenset[str], dict[str, str], dict[int, int], dict[str, int]]:
+        """The rows as a list, their guests' uuids (a list and a set), uuid -> name, and the position of each row
         and uuid: kept while the same rows of the same table hold the same guests (no row
         added or removed since: a row's properties are its guest's, set when it is added)."""
         key = (table, getattr(table, "rows_version", None), rows.tobytes())
@@ -143,6 +151,7 @@ class Balloon(Controller):
         found = (
             row_list,
             uuids,
+            frozenset(uuids),
             dict(zip(uuids, names)),
             dict(zip(row_list, range(len(row_list)))),
             dict(zip(uuids, range(len(uuids)))),
