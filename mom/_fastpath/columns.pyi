@@ -41,6 +41,6 @@ def latest_objects(
 
 class LimitsStamp:
     """That a record's limits were found equal to their collected copy (valid while
-    neither dict changes); kept in DiskIoTune's ``_stamp``."""
+    neither dict changes); kept in DiskIoTune's ``_stamp``, made by the walks only."""
 
-    def __init__(self, current: dict[str, Any], limits: dict[str, Any]) -> None: ...
+def keep_stamps_in(descriptor: Any) -> None: ...

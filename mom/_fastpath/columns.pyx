@@ -15,7 +15,7 @@ from libc.string cimport memcpy
 
 cimport cython
 
-from mom._fastpath.slots cimport mom_slot_attribute
+from mom._fastpath.slots cimport mom_slot_of, mom_slot_store
 
 from mom.dsl.layout import TAG_BOOL as _TAG_BOOL
 from mom.dsl.layout import TAG_FLOAT as _TAG_FLOAT
@@ -134,20 +134,17 @@ cdef extern from *:
 @cython.final
 cdef class LimitsStamp:
     """That a record's limits (``current``) were found equal to their collected copy
-    (``limits``), and each dict's version then: while both versions are the same,
-    neither dict changed, so they are still equal.  Only made when every key and value
-    of both is a plain scalar (nothing inside them can change without the dict)."""
+    (``limits``), and each dict's version read before they were compared: while both
+    versions are the same, neither dict changed, so they are still equal (a change
+    made during the comparison or after gives a dict a new version: no longer holds).
+    Only made here, and only when every key and value of both is a plain scalar
+    (nothing inside them can change without the dict); one made from Python holds
+    nothing."""
 
     cdef object current
     cdef object limits
     cdef uint64_t current_version
     cdef uint64_t limits_version
-
-    def __cinit__(self, dict current, dict limits):
-        self.current = current
-        self.limits = limits
-        self.current_version = mom_dict_version(<PyObject*>current)
-        self.limits_version = mom_dict_version(<PyObject*>limits)
 
     def __reduce__(self):
         return (type(None), ())  # a copy or a pickle of a record starts without one
@@ -156,6 +153,22 @@ cdef class LimitsStamp:
         return (self.current is current and self.limits is limits
                 and self.current_version == mom_dict_version(<PyObject*>current)
                 and self.limits_version == mom_dict_version(<PyObject*>limits))
+
+
+from types import MemberDescriptorType as _MemberDescriptorType
+
+#: DiskIoTune's ``_stamp`` slot (its member descriptor, see keep_stamps_in): the only
+#: place a stamp is read from or written to
+cdef object _stamp_slot = None
+
+
+def keep_stamps_in(object descriptor):
+    """The slot (a member descriptor, DiskIoTune's ``_stamp``) the limits' stamps live
+    in; records of a class with another ``_stamp`` (a site's) are compared each time."""
+    global _stamp_slot
+    if type(descriptor) is not _MemberDescriptorType:
+        raise TypeError("a stamp slot must be a member descriptor (a __slots__ entry)")
+    _stamp_slot = descriptor
 
 
 cdef bint _all_plain(dict values) noexcept:
@@ -169,30 +182,33 @@ cdef bint _all_plain(dict values) noexcept:
     return True
 
 
-cdef int _limits_still_equal(object tune, object current, object limits) except -1:
-    """1 if ``tune``'s stamp says ``current`` and ``limits`` are equal (unchanged since
-    found so), 0 if not (no stamp, or it does not hold): compare them then.  The stamp
-    is read only from a slot (DiskIoTune's ``_stamp``)."""
-    cdef PyObject* stamp
-    if not MOM_DICT_VERSIONS or type(current) is not dict or type(limits) is not dict:
-        return 0
-    stamp = mom_slot_attribute(<PyObject*>tune, <PyObject*>"_stamp")
-    if stamp == NULL or type(<object>stamp) is not LimitsStamp:
-        return 0
-    return (<LimitsStamp>stamp).holds(current, limits)
+cdef inline PyObject* _stamp_of(object tune) noexcept:
+    """``tune``'s stamp slot's value, borrowed (NULL: not our slot, or empty); no Python
+    code runs."""
+    if _stamp_slot is None:
+        return NULL
+    return mom_slot_of(<PyObject*>tune, <PyObject*>"_stamp", <PyObject*>_stamp_slot)
 
 
-cdef int _stamp_equal(object tune, object current, object limits) except -1:
-    """Remember on ``tune`` that ``current`` and ``limits`` are equal now (just compared
-    so), when both are plain and the record keeps a stamp in a slot (set to None when it
-    was made); else nothing."""
-    cdef PyObject* stamp
-    if not MOM_DICT_VERSIONS or type(current) is not dict or type(limits) is not dict:
-        return 0
-    stamp = mom_slot_attribute(<PyObject*>tune, <PyObject*>"_stamp")
-    if stamp == NULL or not (_all_plain(current) and _all_plain(limits)):
-        return 0
-    setattr(tune, "_stamp", LimitsStamp(current, limits))
+cdef bint _stampable(object tune, object current, object limits) noexcept:
+    """Whether equal ``current`` and ``limits`` may be stamped on ``tune``: two exact,
+    plain dicts and a record with our stamp slot (checked before they are compared:
+    their versions are read then too)."""
+    return (MOM_DICT_VERSIONS and type(current) is dict and type(limits) is dict
+            and _stamp_of(tune) != NULL and _all_plain(current) and _all_plain(limits))
+
+
+cdef int _stamp(object tune, object current, object limits, uint64_t current_version,
+                uint64_t limits_version) except -1:
+    """Keep on ``tune`` that ``current`` and ``limits``, of those versions, are equal
+    (written through the slot itself: a subclass's __setattr__ is not asked)."""
+    cdef LimitsStamp stamp = LimitsStamp.__new__(LimitsStamp)
+    stamp.current = current
+    stamp.limits = limits
+    stamp.current_version = current_version
+    stamp.limits_version = limits_version
+    if _stamp_of(tune) != NULL:  # (the allocation above may have run Python: checked again)
+        mom_slot_store(<PyObject*>_stamp_slot, <PyObject*>tune, <PyObject*>stamp)
     return 0
 
 
@@ -202,6 +218,9 @@ cdef bint _disks_unchanged(object tunes, object states) except -1:
     no policy having changed a limit, compares none)."""
     cdef Py_ssize_t count, index
     cdef object tune, state, limits, current
+    cdef PyObject* stamp
+    cdef bint stampable
+    cdef uint64_t current_version = 0, limits_version = 0
     if type(tunes) is not list or type(states) is not list:
         return False
     count = len(<list>tunes)
@@ -224,11 +243,18 @@ cdef bint _disks_unchanged(object tunes, object states) except -1:
         current = getattr(tune, "_current", None)
         if current is None:
             return False
-        if _limits_still_equal(tune, current, limits):
-            continue
+        stamp = _stamp_of(tune)
+        if stamp != NULL and type(<object>stamp) is LimitsStamp and (<LimitsStamp>stamp).holds(current, limits):
+            continue  # found equal before, and neither dict changed since
+        # the versions read before the comparison, which may run Python code
+        stampable = _stampable(tune, current, limits)
+        if stampable:
+            current_version = mom_dict_version(<PyObject*>current)
+            limits_version = mom_dict_version(<PyObject*>limits)
         if _limits_differ(current, limits):
             return False
-        _stamp_equal(tune, current, limits)
+        if stampable:
+            _stamp(tune, current, limits, current_version, limits_version)
     return len(<list>tunes) == count and len(<list>states) == count
 
 

@@ -37,6 +37,24 @@ cdef extern from *:
             return NULL;
         return mom_slot_value(descriptor, obj);
     }
+    /* ``obj``'s slot of the member descriptor ``descriptor``, when that is the one its
+       type's lookup of ``name`` finds (a subclass's own attribute of that name: NULL),
+       borrowed; NULL too when the slot is empty or the type's attribute lookup is not
+       the generic one.  No Python code runs. */
+    static inline PyObject* mom_slot_of(PyObject* obj, PyObject* name, PyObject* descriptor) {
+        if (descriptor == NULL || Py_TYPE(obj)->tp_getattro != PyObject_GenericGetAttr)
+            return NULL;
+        if (_PyType_Lookup(Py_TYPE(obj), name) != descriptor)
+            return NULL;
+        return mom_slot_value(descriptor, obj);
+    }
+    /* Store ``value`` in ``obj``'s slot through its member descriptor (no __setattr__
+       asked); -1 with an exception set on failure. */
+    static inline int mom_slot_store(PyObject* descriptor, PyObject* obj, PyObject* value) {
+        return Py_TYPE(descriptor)->tp_descr_set(descriptor, obj, value);
+    }
     """
     PyObject* mom_slot_value(PyObject* descriptor, PyObject* obj) noexcept
+    PyObject* mom_slot_of(PyObject* obj, PyObject* name, PyObject* descriptor) noexcept
+    int mom_slot_store(PyObject* descriptor, PyObject* obj, PyObject* value) except -1
     PyObject* mom_slot_attribute(PyObject* obj, PyObject* name) noexcept

@@ -34,12 +34,12 @@ class Monitor:
     # What a batched round reads of a thousand monitors, every round, in C-level
     # walks (mom/_fastpath/walks.pyx reads a slot in place): slots; anything else a
     # monitor or a site's subclass keeps goes in its __dict__ as before.
+    # (not ``name``: a site's monitor that is also a threading.Thread names its thread
+    # with it, through Thread's property)
     __slots__ = (
-        "properties",
         "table",
         "row",
         "variables",
-        "name",
         "fields",
         "optional_fields",
         "collectors",

@@ -1148,3 +1148,57 @@ def test_a_copied_or_pickled_record_starts_without_a_stamp(pytestconfig):
     shallow = copy.copy(tune)  # the same dicts: the stamp (of those very dicts) holds for it too
     shallow._current["total_bytes_sec"] = 6
     assert compiled([shallow], [state]) is False and compiled([tune], [state]) is False
+
+
+def test_a_stamp_is_trusted_only_while_neither_dict_changes(pytestconfig):
+    """The stamp is kept (the same object) while nothing changes, made again after a
+    change that left the limits equal; a value whose == changes the limits while they
+    are compared is never stamped; a stamp made from Python holds nothing; a site's
+    record class with a ``_stamp`` of its own keeps it."""
+    from mom.plugins.collectors import io_tune
+    from mom.plugins.collectors.io_tune import DiskIoTune
+
+    columns = fast_columns(pytestconfig)
+    compiled = columns.disks_unchanged
+    tune = DiskIoTune("vda", "/p", {}, {}, {"total_bytes_sec": 5000000, "read_bytes_sec": 0})
+    state = {"ioTune": dict(tune._current)}
+    assert compiled([tune], [state]) is True
+    stamp = tune._stamp
+    assert stamp is not None
+    assert compiled([tune], [state]) is True and tune._stamp is stamp  # trusted: not compared again
+    tune._current["total_bytes_sec"] = int("5000000")  # another int, equal: compared, stamped again
+    assert compiled([tune], [state]) is True and tune._stamp is not stamp
+
+    class Sly:
+        """Equal to 5, and changes the record's limits while compared."""
+
+        def __init__(self, limits):
+            self.limits = limits
+
+        def __eq__(self, other):
+            self.limits["total_bytes_sec"] = 6
+            return other == 5
+
+        __hash__ = None
+
+    sly = DiskIoTune("vda", "/p", {}, {}, {"total_bytes_sec": 5})
+    sly._current["total_bytes_sec"] = Sly(sly._current)
+    copy_of = {"ioTune": {"total_bytes_sec": 5}}
+    for unchanged in (compiled, io_tune.reference_disks_unchanged):
+        sly._current["total_bytes_sec"] = Sly(sly._current)
+        assert unchanged([sly], [copy_of]) is True  # equal while compared
+        assert sly._current == {"total_bytes_sec": 6}
+        assert unchanged([sly], [copy_of]) is False  # and the change is seen next time
+    forged = DiskIoTune("vda", "/p", {}, {}, {"total_bytes_sec": 7})
+    forged._stamp = columns.LimitsStamp()
+    assert compiled([forged], [{"ioTune": {"total_bytes_sec": 5}}]) is False
+
+    class SiteRecord:
+        __slots__ = ("_current", "_stamp")
+
+        def __init__(self):
+            self._current, self._stamp = {"total_bytes_sec": 5}, "a site's own"
+
+    site = SiteRecord()
+    assert compiled([site], [{"ioTune": {"total_bytes_sec": 5}}]) is True
+    assert site._stamp == "a site's own"

@@ -209,5 +209,8 @@ if IMPLEMENTATION == "cython":
     from mom._fastpath.columns import (  # type: ignore[no-redef]  # noqa: E402
         disks_maybe_changed,
         disks_unchanged,
+        keep_stamps_in,
         samples_maybe_changed,
     )
+
+    keep_stamps_in(DiskIoTune.__dict__["_stamp"])  # the compiled walks' stamps go there
