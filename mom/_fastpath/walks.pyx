@@ -90,6 +90,13 @@ def items_are(object objects, object known):
     return True
 
 
+cdef inline bint truthy(object value) except -1:
+    """``bool(value)``; a dict's from its length, without a call (the usual variables)."""
+    if type(value) is dict:
+        return len(<dict>value) != 0
+    return True if value else False
+
+
 def first_true_attr(object objects, str name):
     """Twin of mom.plugins.collectors.walks.first_true_attr."""
     cdef Py_ssize_t position = 0
@@ -98,10 +105,7 @@ def first_true_attr(object objects, str name):
     # and the truth test may run Python code that changes it)
     for item in objects:
         value = getattr(item, name)
-        if type(value) is dict:  # an empty dict is false (its length, without a call)
-            if len(<dict>value):
-                return position
-        elif value:
+        if truthy(value):
             return position
         position += 1
     return -1
@@ -130,10 +134,7 @@ def first_true_item(object values, object indexes):
             value = (<list>values)[index]
         else:
             value = values[key]  # negative, past the end, an index of another type
-        if type(value) is dict:  # an empty dict is false (its length, without a call)
-            if len(<dict>value):
-                return position
-        elif value:
+        if truthy(value):
             return position
         position += 1
     return -1

@@ -303,36 +303,31 @@ class LibvirtConnection:
         domain), counted as that many calls ``name``: each one's result, or the
         :class:`~mom.errors.HypervisorInterfaceError` :meth:`call` would have raised.
         A batched round's one pass over its guests (no counting lock per call)."""
-        with self._count_lock:
-            self._counts[name] += len(functions)
-            self.total_calls += len(functions)
-        results: list[Any] = []
-        count = len(functions)
-        while len(results) < count:
-            try:
-                # one C-level pass; a call that fails stops it with the answers so far
-                # kept in ``results`` (list.extend keeps what it appended), and the pass
-                # goes on after the failed one
-                results.extend(map(operator.call, islice(functions, len(results), None)))
-            except (libvirt.libvirtError, LookupError, TypeError, ValueError) as error:
-                results.append(self._failure(name, domains[len(results)], True, error))
-        return results
+
+        def walk(results: list[Any]) -> None:
+            # list.extend keeps what it appended when a call raises
+            results.extend(map(operator.call, islice(functions, len(results), None)))
+
+        return self._each(name, len(functions), domains, walk)
 
     def call_method_each(self, name: str, handles: list[Any], domains: list[object]) -> list[Any]:
         """:meth:`call_each` of each handle's method ``name`` (a query without arguments,
         ``memoryStats``): the same answers, counting and failures, without a bound
         method made per call (the compiled walk looks the method up and calls it)."""
         handles = list(handles)  # the walk's own: a call cannot change how many there are
+        return self._each(name, len(handles), domains, lambda results: call_method_each(handles, name, results))
+
+    def _each(self, name: str, count: int, domains: list[object], walk: Callable[[list[Any]], None]) -> list[Any]:
+        """``count`` queries ``name`` counted at once, answered by ``walk(results)``: one
+        C-level pass from ``len(results)`` on that a failing call stops with the answers
+        so far kept; its failure is noted and the pass goes on after it."""
         with self._count_lock:
-            self._counts[name] += len(handles)
-            self.total_calls += len(handles)
+            self._counts[name] += count
+            self.total_calls += count
         results: list[Any] = []
-        count = len(handles)
         while len(results) < count:
             try:
-                # one C-level pass; a call that fails stops it with the answers so far
-                # kept in ``results``, and the pass goes on after the failed one
-                call_method_each(handles, name, results)
+                walk(results)
             except (libvirt.libvirtError, LookupError, TypeError, ValueError) as error:
                 results.append(self._failure(name, domains[len(results)], True, error))
         return results
