@@ -264,3 +264,57 @@ def call_method_each(list objects, object method_name, list results):
         item = objects[position]
         results.append(PyObject_CallMethodNoArgs(item, name))
         position += 1
+
+
+def call_method_fields(list objects, object method_name, object keys, list columns, list notes, object mark):
+    """Twin of mom.plugins.collectors.walks.call_method_fields."""
+    cdef tuple names = tuple(keys)
+    cdef Py_ssize_t position = len(notes), width = len(names), index, found, length
+    cdef object item, name, answer, column
+    cdef PyObject *value
+    if not isinstance(method_name, str):
+        raise TypeError("method name must be a string")  # methodcaller's refusal
+    name = _intern(method_name) if type(method_name) is str else method_name
+    _pad_columns(width, columns, position)
+    # as call_method_each: ``objects``' length read again before each item
+    while position < len(objects):
+        item = objects[position]
+        answer = PyObject_CallMethodNoArgs(item, name)
+        found = 0
+        if type(answer) is dict:
+            while found < width:
+                # NULL without an error: no such key (an error is raised by Cython)
+                value = PyDict_GetItemWithError(answer, names[found])
+                if value == NULL:
+                    break
+                (<list>columns[found]).append(<object>value)
+                found += 1
+        if type(answer) is dict and found == width:
+            notes.append(mark)
+        else:
+            # the values appended for this answer taken back, a placeholder in each column
+            for index in range(width):
+                column = columns[index]
+                if index < found:
+                    length = len(<list>column)
+                    if length:
+                        del (<list>column)[length - 1]
+                (<list>column).append(None)
+            notes.append(answer)
+        position += 1
+
+
+cdef int _pad_columns(Py_ssize_t width, list columns, Py_ssize_t position) except -1:
+    """One list per key, each padded with None to ``position`` (none longer)."""
+    cdef object column
+    if len(columns) != width:
+        raise ValueError("one column per key")
+    for column in columns:
+        if type(column) is not list:
+            raise TypeError("a column must be a list")
+        if len(<list>column) > position:
+            raise ValueError("a column longer than the notes")
+    for column in columns:
+        while len(<list>column) < position:
+            (<list>column).append(None)
+    return 0

@@ -657,6 +657,96 @@ def test_call_method_each_answers_as_call_each(tmp_path):
         rig.close()
 
 
+def test_call_method_columns_answers_as_call_method_each(tmp_path):
+    """The answers as columns as they come: the same calls, counts, errors in their
+    places (None in the columns there) and the calls after a failed one still made; an
+    answer without one of the keys noted whole, its places None."""
+    import libvirt
+
+    from mom.errors import HypervisorInterfaceError
+
+    class Handle:
+        def __init__(self, value, made):
+            self.value, self.made = value, made
+
+        def probe(self):
+            self.made.append(self.value)
+            if self.value in (0, 5):
+                raise libvirt.libvirtError(f"refused {self.value}")
+            if self.value == 3:
+                return {"value": 3}  # no "double"
+            return {"value": self.value, "double": 2 * self.value, "other": None}
+
+    mark = object()
+    rig = LibvirtTickRig(str(tmp_path), 1)
+    try:
+        connection = rig.iface.connection
+        made = []
+        handles = [Handle(v, made) for v in range(6)]
+        domains = [f"dom{v}" for v in range(6)]
+        expected = connection.call_method_each("probe", handles, domains)
+        del made[:]
+        before = connection.calls_by_name()["probe"]
+        columns, notes = connection.call_method_columns("probe", handles, domains, ("value", "double"), mark)
+        assert made == [0, 1, 2, 3, 4, 5] and connection.calls_by_name()["probe"] - before == 6
+        assert columns == [[None, 1, 2, None, 4, None], [None, 2, 4, None, 8, None]]
+        assert [p for p, n in enumerate(notes) if n is mark] == [1, 2, 4]
+        assert notes[3] == {"value": 3}
+        for position in (0, 5):  # the last call failed too: its place padded
+            assert isinstance(notes[position], HypervisorInterfaceError)
+            assert str(notes[position]) == str(expected[position])
+        assert connection.call_method_columns("probe", [], [], ("value",), mark) == ([[]], [])
+    finally:
+        rig.close()
+
+
+def test_memory_columns_asked_at_once_are_the_guests_answers(tmp_path):
+    """The test driver's memoryStats() answers taken as columns as they come: the same
+    columns, the balloon step's ``actual`` from them, and a step that asks for one
+    guest's statistics afterwards (guest by guest) finds them without asking again; a
+    guest whose answer lacks a statistic sends the round guest by guest, its values
+    where they belong."""
+    from mom.plugins.collectors.base import transpose
+    from mom.plugins.hypervisors import libvirt as libvirt_interface
+    from tests.helpers import calls_during
+
+    rig = LibvirtTickRig(str(tmp_path), 3)
+    try:
+        iface = rig.iface
+        rig.guest_manager.collect_guests()  # the XML cached
+        uuids = [monitor.properties["uuid"] for monitor in rig.guest_manager.guests.values()]
+        iface.prefetch()
+        samples = iface.memory_samples(uuids)
+        balloons = iface.balloon_samples(uuids)
+        iface.prefetch()
+        columns, failures = iface.memory_columns(uuids)
+        assert failures == {} and columns == transpose(samples)
+        assert iface._round.asked is not None and not iface._round.memory
+        assert iface.balloon_columns(uuids) == transpose(balloons)
+        # guest by guest after it: the answers asked at once, no memoryStats() again
+        assert calls_during(iface, lambda: iface.balloon_samples(uuids)) == {}
+        assert iface.balloon_samples(uuids) == balloons
+        assert iface._round.asked is None and set(iface._round.memory) == set(uuids)
+        assert set(iface._round.memory[uuids[0]]) == set(libvirt_interface._ANSWER_KEYS)
+        assert calls_during(iface, lambda: iface.memory_columns(uuids)) == {}  # asked this round already
+        assert iface.memory_columns(uuids) == (columns, {})
+        iface.prefetch()
+        handle = iface._domains[uuids[1]].handle
+        raw = handle.memoryStats()
+        del raw["swap_in"]
+        lacking = types.SimpleNamespace(memoryStats=lambda: dict(raw))
+        iface._domains[uuids[1]].handle = lacking
+        try:
+            columns, failures = iface.memory_columns(uuids)
+        finally:
+            iface._domains[uuids[1]].handle = handle
+        assert failures == {} and columns["mem_unused"] == [s["mem_unused"] for s in samples]
+        assert columns["swap_in"][1] is MISSING and columns["swap_in"][0] == samples[0]["swap_in"]
+        assert iface._round.memory[uuids[1]] == raw  # kept whole for the round
+    finally:
+        rig.close()
+
+
 def test_peers_read_what_collectors_were_made_with_once():
     from mom.plugins.collectors.base import Peers, all_share, uuids_of
 

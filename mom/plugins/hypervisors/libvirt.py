@@ -36,6 +36,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Callable
 from urllib.parse import urlparse
 
@@ -78,6 +79,12 @@ _BULK_FLAGS = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE | libvirt.VIR_CON
 #: MEMORY_STATS_MAP's fields, and a getter of its keys' values (in the same order)
 _MEMORY_FIELDS = tuple(MEMORY_STATS_MAP.values())
 _memory_values = operator.itemgetter(*MEMORY_STATS_MAP)
+
+#: what is read of a ``memoryStats()`` answer: GuestMemory's statistics, and the balloon's size
+_ANSWER_KEYS = (*MEMORY_STATS_MAP, "actual")
+_ACTUAL = len(MEMORY_STATS_MAP)  # its column
+#: an answer whose values went into the columns (see LibvirtConnection.call_method_columns)
+_WHOLE = object()
 
 _SECOND = operator.itemgetter(1)
 _HANDLE = operator.attrgetter("handle")
@@ -134,8 +141,21 @@ class _Round:
     #: (the round's later steps use it; an event meanwhile counts from the next round)
     xmls: tuple[list[_Domain], list[Any]] | None = None
     #: the aligned entries' ``memoryStats()`` answers, in their order, once a step asked
-    #: them all at once (the balloon step reads ``actual`` from them)
+    #: them all at once and one was not whole (the balloon step reads ``actual`` from them)
     answers: tuple[list[_Domain], list[dict[str, Any]]] | None = None
+    #: the aligned entries (and their UUIDs) whose ``memoryStats()`` were asked at once and
+    #: each answered with every one of :data:`_ANSWER_KEYS`: those values, one column per
+    #: key; made dicts only if something asks for a guest's (see :meth:`answered`)
+    asked: tuple[list[_Domain], list[str], list[list[Any]]] | None = None
+
+    def answered(self) -> dict[str, dict[str, Any]]:
+        """:attr:`memory`, with the answers asked at once in it (as dicts of the keys
+        read from them: :data:`_ANSWER_KEYS`)."""
+        asked = self.asked
+        if asked is not None:
+            self.asked = None
+            self.memory.update(zip(asked[1], map(dict, map(zip, repeat(_ANSWER_KEYS), zip(*asked[2])))))
+        return self.memory
 
 
 @dataclass(slots=True)  # a round's walks read a thousand of these: slots read fastest
@@ -400,7 +420,7 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
     def _memory_stats(self, uuid: str, current: _Round | None) -> dict[str, Any]:
         """``memoryStats()`` of a domain, fetched once per round (``current``)."""
         if current is not None:
-            stats = current.memory.get(uuid)
+            stats = current.answered().get(uuid)
             if stats is not None:
                 return stats
         handle, entry = self._handle(uuid)
@@ -586,14 +606,22 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
             for entry in entries:
                 entry.had_stats = True
             return columns, {}
-        if current.bulk_balloon or current.memory:
+        if current.bulk_balloon or current.memory or current.asked is not None:
             return None
         # the handles read before the calls: a lifecycle event (another thread, while a
         # call waits on libvirt) may drop an entry's handle meanwhile
         handles = list(map(_HANDLE, entries))
         if holds(handles, None):
             return None  # dropped since the round's entries were found: guest by guest
-        answers = self.connection.call_method_each("memoryStats", handles, entries)
+        # each answer's values taken out as it comes (no thousand dicts held for the round)
+        values, notes = self.connection.call_method_columns("memoryStats", handles, entries, _ANSWER_KEYS, _WHOLE)
+        if notes.count(_WHOLE) == count:  # every answer whole (the usual round)
+            current.asked = (entries, list(uuids), values)  # kept for the round (the balloon step)
+            return dict(zip(MEMORY_STATS_MAP.values(), map(list, values))), {}
+        # one failed or lacks a statistic (rare): each answer as a dict, as asked one by one
+        answers = [
+            dict(zip(_ANSWER_KEYS, whole)) if note is _WHOLE else note for note, whole in zip(notes, zip(*values))
+        ]
         if holds_instance(answers, HypervisorInterfaceError):
             # a guest failed (rare): the others' answers kept for the round, each guest's
             # sample as memory_samples gives it
@@ -619,7 +647,7 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         current = self._current_round()
         if current is None:
             return [self._memory_sample(uuid) for uuid in uuids], []
-        records, memory, domains = current.records, current.memory, self._domains
+        records, memory, domains = current.records, current.answered(), self._domains
         results: list[Any] = [None] * len(uuids)
         # the guests whose records lack the balloon group (the test driver's): their
         # memoryStats() asked in one pass (what _memory_stats does, without its lookups)
@@ -692,7 +720,7 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         current = self._current_round()
         if current is None:
             return [self.getVmBalloonInfo(uuid) for uuid in uuids]
-        records, memory, domains = current.records, current.memory, self._domains
+        records, memory, domains = current.records, current.answered(), self._domains
         epoch = self._epoch()
         results: list[dict[str, Any] | None] = []
         for uuid in uuids:
@@ -733,14 +761,16 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
                 return None
             else:
                 maximum = list(self._balloon_of(xmls)[1])
-                answers = current.answers
-                if answers is not None and answers[0] is entries:  # asked at once this round, in this order
+                asked, answers = current.asked, current.answers
+                if asked is not None and asked[0] is entries:  # asked at once this round, in this order
+                    balloon = list(asked[2][_ACTUAL])
+                elif answers is not None and answers[0] is entries:  # asked at once this round, in this order
                     found = field_columns(answers[1], ("actual",))
                     if found is None:
                         return None
                     balloon = found[0]
                 else:
-                    balloon = list(map(operator.itemgetter("actual"), map(current.memory.__getitem__, uuids)))
+                    balloon = list(map(operator.itemgetter("actual"), map(current.answered().__getitem__, uuids)))
         except (KeyError, TypeError):
             return None  # a guest without its round's statistics: guest by guest
         return {"balloon_max": maximum, "balloon_cur": balloon, "balloon_min": list(self._balloon_of(xmls)[2])}

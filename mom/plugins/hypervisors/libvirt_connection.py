@@ -28,7 +28,7 @@ from typing import Any, Callable
 import libvirt
 
 from mom.errors import HypervisorInterfaceError
-from mom.plugins.collectors.walks import call_method_each
+from mom.plugins.collectors.walks import call_method_each, call_method_fields
 
 __all__ = ["LibvirtConnection", "DomainGone", "ensure_event_loop", "EVENT_IDS"]
 
@@ -316,6 +316,25 @@ class LibvirtConnection:
         method made per call (the compiled walk looks the method up and calls it)."""
         handles = list(handles)  # the walk's own: a call cannot change how many there are
         return self._each(name, len(handles), domains, lambda results: call_method_each(handles, name, results))
+
+    def call_method_columns(
+        self, name: str, handles: list[Any], domains: list[object], keys: tuple[str, ...], mark: object
+    ) -> tuple[list[list[Any]], list[Any]]:
+        """:meth:`call_method_each` whose answers become columns as they come (see
+        :func:`~mom.plugins.collectors.walks.call_method_fields`): one list per key of
+        ``keys``, with each answer's values where it is a dict with all of them, and a
+        note per handle: ``mark`` for those, else the answer itself or the
+        :class:`~mom.errors.HypervisorInterfaceError` :meth:`call` would have raised
+        (those handles' places hold None in every column).  The same calls, counting and
+        failures; no answer is kept once its values are out."""
+        handles = list(handles)  # the walk's own: a call cannot change how many there are
+        columns: list[list[Any]] = [[] for _ in keys]
+        notes = self._each(
+            name, len(handles), domains, lambda notes: call_method_fields(handles, name, keys, columns, notes, mark)
+        )
+        for column in columns:  # the last call failed: its place too
+            column.extend([None] * (len(notes) - len(column)))
+        return columns, notes
 
     def _each(self, name: str, count: int, domains: list[object], walk: Callable[[list[Any]], None]) -> list[Any]:
         """``count`` queries ``name`` counted at once, answered by ``walk(results)``: one
