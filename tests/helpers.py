@@ -265,6 +265,10 @@ class LibvirtTickRig:
         if parameters:
             self.set_parameters(parameters)
         self.guest_manager.update_guests()
+        # as momd's process does (mom.cli.momd; off again at close)
+        from mom.runtime.gc_pause import freeze_long_lived
+
+        freeze_long_lived()
 
     def set_parameters(self, text: str) -> None:
         """Replace the ``01-parameters`` policy (RuntimeError if it does not compile)."""
@@ -277,6 +281,9 @@ class LibvirtTickRig:
         return self.engine.do_controls()
 
     def close(self) -> None:
+        from mom.runtime.gc_pause import freeze_long_lived
+
+        freeze_long_lived(False)
         self.parts.close()
 
 

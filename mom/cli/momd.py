@@ -103,6 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    # this process's collector is the daemon's: its long-lived objects kept out of full
+    # collections (refrozen every REFREEZE_SECTIONS ticks' sections; mom.runtime.gc_pause)
+    from mom.runtime.gc_pause import freeze_long_lived
+
+    freeze_long_lived()
     daemon.run()
     return 0
 

@@ -92,3 +92,75 @@ def test_overlapping_sections_do_not_keep_the_collector_off_for_good(monkeypatch
     outer.__exit__(None, None, None)
     assert gc.isenabled()
     assert collected == [10.0, 20.0]  # once per LONGEST_PAUSE, the clock started again
+
+
+@pytest.fixture
+def freezing():
+    gc_pause.freeze_long_lived()
+    yield
+    gc_pause.freeze_long_lived(False)
+
+
+def test_the_survivors_are_frozen_at_the_first_section_and_every_refreeze_after(monkeypatch, freezing):
+    done = []
+    monkeypatch.setattr(gc, "unfreeze", lambda: done.append("unfreeze"))
+    monkeypatch.setattr(gc, "collect", lambda *args: done.append("collect") or 0)
+    monkeypatch.setattr(gc, "freeze", lambda: done.append("freeze"))
+    monkeypatch.setattr(gc_pause, "REFREEZE_SECTIONS", 3)
+    ends = []
+    for _section in range(7):
+        with gc_paused():
+            with gc_paused():  # a nested section's end is not a section's end
+                pass
+        ends.append(len(done))
+    assert done == ["unfreeze", "collect", "freeze"] * 3
+    assert ends == [3, 3, 3, 6, 6, 6, 9]  # sections 0, 3 and 6
+    assert gc.isenabled()
+
+
+def test_no_freezing_unless_asked_or_with_the_collector_off(monkeypatch):
+    done = []
+    monkeypatch.setattr(gc, "freeze", lambda: done.append("freeze"))
+    with gc_paused():
+        pass
+    assert done == []
+    gc_pause.freeze_long_lived()
+    try:
+        gc.disable()  # an embedding program's choice: nothing done behind its back
+        with gc_paused():
+            pass
+        assert done == [] and not gc.isenabled()
+    finally:
+        gc_pause.freeze_long_lived(False)
+
+
+def test_a_frozen_cycle_is_collected_at_the_next_refreeze_and_when_freezing_stops(monkeypatch, freezing):
+    import weakref
+
+    class Node:
+        pass
+
+    monkeypatch.setattr(gc_pause, "REFREEZE_SECTIONS", 2)
+    for kept_until in ("refreeze", "stop"):
+        gc_pause.freeze_long_lived()  # counted from here: the next section's end refreezes
+        node = Node()
+        node.self = node  # a cycle
+        gone = weakref.ref(node)
+        with gc_paused():
+            pass  # a refreeze: the cycle is alive, frozen
+        assert gc.get_freeze_count() > 0
+        del node
+        gc.collect()
+        assert gone() is not None  # frozen: a collection does not see it
+        if kept_until == "refreeze":
+            with gc_paused():
+                pass  # not a refreeze
+            assert gone() is not None
+            with gc_paused():
+                pass  # the next refreeze collects it
+        else:
+            gc_pause.freeze_long_lived(False)
+            gc.collect()
+            gc_pause.freeze_long_lived()
+        assert gone() is None
+        assert gc.isenabled()
