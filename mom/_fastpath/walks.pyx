@@ -266,55 +266,54 @@ def call_method_each(list objects, object method_name, list results):
         position += 1
 
 
-def call_method_fields(list objects, object method_name, object keys, list columns, list notes, object mark):
-    """Twin of mom.plugins.collectors.walks.call_method_fields."""
-    cdef tuple names = tuple(keys)
-    cdef Py_ssize_t position = len(notes), width = len(names), index, found, length
-    cdef object item, name, answer, column
-    cdef PyObject *value
-    if not isinstance(method_name, str):
-        raise TypeError("method name must be a string")  # methodcaller's refusal
-    name = _intern(method_name) if type(method_name) is str else method_name
-    _pad_columns(width, columns, position)
-    # as call_method_each: ``objects``' length read again before each item
-    while position < len(objects):
-        item = objects[position]
-        answer = PyObject_CallMethodNoArgs(item, name)
-        found = 0
+cdef class AnswerColumns:
+    """Twin of mom.plugins.collectors.walks.AnswerColumns."""
+
+    cdef readonly tuple keys
+    cdef readonly list columns
+    cdef readonly list notes
+    cdef readonly object mark
+
+    def __init__(self, object keys, object mark):
+        self.keys = tuple(keys)
+        self.columns = [[] for _ in self.keys]
+        self.notes = []
+        self.mark = mark
+
+    def take(self, object answer):
+        """Twin of mom.plugins.collectors.walks.AnswerColumns.take."""
+        cdef Py_ssize_t width = len(self.keys), position = len(self.notes), found = 0, index, length
+        cdef list columns = self.columns
+        cdef object column
+        cdef PyObject *value
+        for index in range(width):  # a note appended by the caller: its place in each column
+            column = columns[index]
+            while len(<list>column) < position:
+                (<list>column).append(None)
         if type(answer) is dict:
             while found < width:
                 # NULL without an error: no such key (an error is raised by Cython)
-                value = PyDict_GetItemWithError(answer, names[found])
+                value = PyDict_GetItemWithError(answer, self.keys[found])
                 if value == NULL:
                     break
                 (<list>columns[found]).append(<object>value)
                 found += 1
         if type(answer) is dict and found == width:
-            notes.append(mark)
-        else:
-            # the values appended for this answer taken back, a placeholder in each column
-            for index in range(width):
-                column = columns[index]
-                if index < found:
-                    length = len(<list>column)
-                    if length:
-                        del (<list>column)[length - 1]
-                (<list>column).append(None)
-            notes.append(answer)
-        position += 1
-
-
-cdef int _pad_columns(Py_ssize_t width, list columns, Py_ssize_t position) except -1:
-    """One list per key, each padded with None to ``position`` (none longer)."""
-    cdef object column
-    if len(columns) != width:
-        raise ValueError("one column per key")
-    for column in columns:
-        if type(column) is not list:
-            raise TypeError("a column must be a list")
-        if len(<list>column) > position:
-            raise ValueError("a column longer than the notes")
-    for column in columns:
-        while len(<list>column) < position:
+            self.notes.append(self.mark)
+            return
+        for index in range(width):
+            column = columns[index]
+            if index < found:  # the values appended for this answer taken back
+                length = len(<list>column)
+                if length:
+                    del (<list>column)[length - 1]
             (<list>column).append(None)
-    return 0
+        self.notes.append(answer)
+
+    def finish(self):
+        """Twin of mom.plugins.collectors.walks.AnswerColumns.finish."""
+        cdef Py_ssize_t position = len(self.notes)
+        cdef object column
+        for column in self.columns:
+            while len(<list>column) < position:
+                (<list>column).append(None)

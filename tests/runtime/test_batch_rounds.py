@@ -657,10 +657,11 @@ def test_call_method_each_answers_as_call_each(tmp_path):
         rig.close()
 
 
-def test_call_method_columns_answers_as_call_method_each(tmp_path):
-    """The answers as columns as they come: the same calls, counts, errors in their
-    places (None in the columns there) and the calls after a failed one still made; an
-    answer without one of the keys noted whole, its places None."""
+def test_memory_stats_columns_answer_as_call_method_each(tmp_path):
+    """memoryStats() of each handle, the answers as columns as they come: the same calls,
+    counts, errors in their places (None in the columns there) and the calls after a
+    failed one still made; an answer without one of the keys noted whole, its places
+    None."""
     import libvirt
 
     from mom.errors import HypervisorInterfaceError
@@ -669,7 +670,7 @@ def test_call_method_columns_answers_as_call_method_each(tmp_path):
         def __init__(self, value, made):
             self.value, self.made = value, made
 
-        def probe(self):
+        def memoryStats(self):
             self.made.append(self.value)
             if self.value in (0, 5):
                 raise libvirt.libvirtError(f"refused {self.value}")
@@ -684,18 +685,18 @@ def test_call_method_columns_answers_as_call_method_each(tmp_path):
         made = []
         handles = [Handle(v, made) for v in range(6)]
         domains = [f"dom{v}" for v in range(6)]
-        expected = connection.call_method_each("probe", handles, domains)
+        expected = connection.call_method_each("memoryStats", handles, domains)
         del made[:]
-        before = connection.calls_by_name()["probe"]
-        columns, notes = connection.call_method_columns("probe", handles, domains, ("value", "double"), mark)
-        assert made == [0, 1, 2, 3, 4, 5] and connection.calls_by_name()["probe"] - before == 6
+        before = connection.calls_by_name()["memoryStats"]
+        columns, notes = connection.memory_stats_columns(handles, domains, ("value", "double"), mark)
+        assert made == [0, 1, 2, 3, 4, 5] and connection.calls_by_name()["memoryStats"] - before == 6
         assert columns == [[None, 1, 2, None, 4, None], [None, 2, 4, None, 8, None]]
         assert [p for p, n in enumerate(notes) if n is mark] == [1, 2, 4]
         assert notes[3] == {"value": 3}
         for position in (0, 5):  # the last call failed too: its place padded
             assert isinstance(notes[position], HypervisorInterfaceError)
             assert str(notes[position]) == str(expected[position])
-        assert connection.call_method_columns("probe", [], [], ("value",), mark) == ([[]], [])
+        assert connection.memory_stats_columns([], [], ("value",), mark) == ([[]], [])
     finally:
         rig.close()
 

@@ -488,12 +488,16 @@ def test_truth_of_dicts_and_their_subclasses_agree(pytestconfig):
         assert impl["first_true_attr"]([Thing(v={}), Thing(v={None: None})], "v") == 1  # a key, whatever it is
 
 
-def _fields_expected(values, keys, start, mark):
-    """What call_method_fields leaves from ``start`` on: (columns, notes) by the rule."""
-    columns = [[None] * start for _ in keys]
-    notes = ["before"] * start
-    for value in values[start:]:
-        if type(value) is dict and all(key in value for key in keys):
+def _columns_expected(values, keys, mark):
+    """What AnswerColumns makes of ``values`` (a caller's note: ("note", x)), by the rule."""
+    columns = [[] for _ in keys]
+    notes = []
+    for value in values:
+        if type(value) is tuple and value[:1] == ("note",):
+            for column in columns:
+                column.append(None)
+            notes.append(value)
+        elif type(value) is dict and all(key in value for key in keys):
             for key, column in zip(keys, columns):
                 column.append(value[key])
             notes.append(mark)
@@ -504,7 +508,7 @@ def _fields_expected(values, keys, start, mark):
     return columns, notes
 
 
-def test_call_method_fields_agrees_on_random_answers(pytestconfig):
+def test_answer_columns_agree_on_random_answers(pytestconfig):
     randomness = random.Random(11)
     mark = object()
 
@@ -512,73 +516,51 @@ def test_call_method_fields_agrees_on_random_answers(pytestconfig):
         pass
 
     for impl in implementations(pytestconfig):
-        call = impl["call_method_fields"]
-        for _ in range(200):
+        for _ in range(300):
             keys = tuple(randomness.sample(["a", "b", "c", 1], randomness.randrange(4)))
 
             def answer(keys=keys):
-                kind = randomness.randrange(6)
+                kind = randomness.randrange(7)
                 if kind == 0:
                     return randomness.choice([None, 0, "x", [1], ("a",)])
+                if kind == 1:
+                    return ("note", randomness.randrange(9))  # a caller's own note
                 found = {key: randomness.choice([0, None, 2.5, "v", [3]]) for key in keys if randomness.random() < 0.9}
                 found.update(randomness.choice([{}, {"z": 9}, {"a": 8}]))
-                return Mapping(found) if kind == 1 else found
+                return Mapping(found) if kind == 2 else found
 
             values = [answer() for _ in range(randomness.randrange(8))]
-            objects = [Answering(value) for value in values]
-            start = randomness.randrange(len(values) + 1)
-            columns = [[None] * randomness.randrange(start + 1) for _ in keys]  # padded to start
-            notes = ["before"] * start
-            assert call(objects, "ask", keys, columns, notes, mark) is None
-            expected_columns, expected_notes = _fields_expected(values, keys, start, mark)
-            assert columns == expected_columns
-            assert len(notes) == len(expected_notes)
-            assert all(a is b for a, b in zip(notes, expected_notes))
-            for column, key in zip(columns, keys):  # the values themselves, not copies
-                for position in range(start, len(values)):
-                    if notes[position] is mark:
-                        assert column[position] is values[position][key]
-            assert [item.asked for item in objects] == [0] * start + [1] * (len(values) - start)
+            answers = impl["AnswerColumns"](iter(keys), mark)
+            assert answers.keys == keys and answers.mark is mark
+            for value in values:
+                if type(value) is tuple and value[:1] == ("note",):
+                    answers.notes.append(value)
+                else:
+                    assert answers.take(value) is None
+            answers.finish()
+            expected_columns, expected_notes = _columns_expected(values, keys, mark)
+            assert answers.columns == expected_columns
+            assert len(answers.notes) == len(expected_notes)
+            assert all(a is b for a, b in zip(answers.notes, expected_notes))
+            for column, key in zip(answers.columns, keys):  # the values themselves, not copies
+                for position, value in enumerate(values):
+                    if answers.notes[position] is mark:
+                        assert column[position] is value[key]
 
 
-def test_call_method_fields_stops_at_an_exception_and_goes_on_after_a_note(pytestconfig):
-    mark = object()
-    for impl in implementations(pytestconfig):
-        call = impl["call_method_fields"]
-        objects = [Answering({"a": 0}), Answering(ValueError("refused")), Answering({"a": 2}), Answering({"b": 3})]
-        columns, notes = [[]], []
-        with pytest.raises(ValueError, match="refused"):
-            call(objects, "ask", ("a",), columns, notes, mark)
-        assert columns == [[0]] and notes == [mark]
-        notes.append("failed")  # what a caller notes; the columns are padded when it walks on
-        call(objects, "ask", ("a",), columns, notes, mark)
-        assert columns == [[0, None, 2, None]] and notes == [mark, "failed", mark, {"b": 3}]
-        assert [item.asked for item in objects] == [1, 1, 1, 1]
-        with pytest.raises(TypeError):
-            call(objects, 5, ("a",), [[]], [], mark)  # methodcaller's refusal
-        with pytest.raises(ValueError):
-            call(objects, "ask", ("a",), [], [], mark)  # not a column per key
-        with pytest.raises(ValueError):
-            call(objects, "ask", ("a",), [[1, 2]], [0], mark)  # a column longer than the notes
-        with pytest.raises(TypeError):
-            call(objects, "ask", ("a",), [(1,)], [0], mark)  # a column that is not a list
-        with pytest.raises(KeyboardInterrupt):
-            call([Answering(KeyboardInterrupt())], "ask", (), [], [], mark)
-        # a list shortened by a call ends the walk there, as call_method_each
-        shrinking = []
-        shrinking += [Answering({"a": 0}, then=shrinking.clear), Answering({"a": 1})]
-        columns, notes = [[]], []
-        call(shrinking, "ask", ("a",), columns, notes, mark)
-        assert columns == [[0]] and notes == [mark]
-
-
-def test_call_method_fields_takes_back_the_values_of_a_partial_answer(pytestconfig):
+def test_answer_columns_take_back_the_values_of_a_partial_answer(pytestconfig):
     mark = object()
     for impl in implementations(pytestconfig):
         partial_answer = {"a": 1, "b": 2}
-        columns, notes = [[], [], []], []
-        impl["call_method_fields"](
-            [Answering(partial_answer), Answering({"a": 4, "b": 5, "c": 6})], "ask", ("a", "b", "c"), columns, notes, mark
-        )
-        assert columns == [[None, 4], [None, 5], [None, 6]]
-        assert notes[0] is partial_answer and notes[1] is mark
+        answers = impl["AnswerColumns"](("a", "b", "c"), mark)
+        answers.take(partial_answer)
+        answers.notes.append("failed")
+        answers.take({"a": 4, "b": 5, "c": 6})
+        assert answers.columns == [[None, None, 4], [None, None, 5], [None, None, 6]]
+        assert answers.notes[0] is partial_answer and answers.notes[1] == "failed" and answers.notes[2] is mark
+        empty = impl["AnswerColumns"]((), mark)
+        empty.take({})
+        empty.take(5)
+        assert empty.columns == [] and empty.notes == [mark, 5]
+        with pytest.raises(TypeError):
+            impl["AnswerColumns"](5, mark)  # keys not iterable

@@ -26,7 +26,7 @@ __all__ = [
     "count_containing",
     "layouts_are",
     "call_method_each",
-    "call_method_fields",
+    "AnswerColumns",
     "items_are",
     "first_true_attr",
     "first_true_item",
@@ -123,49 +123,49 @@ def call_method_each(objects: list[Any], method_name: str, results: list[Any]) -
 _ABSENT_KEY = object()
 
 
-def call_method_fields(
-    objects: list[Any], method_name: str, keys: tuple[Any, ...], columns: list[list[Any]], notes: list[Any], mark: Any
-) -> None:
-    """:func:`call_method_each` whose answers go into columns as they come: each answer
-    that is a dict with every one of ``keys`` has their values appended to ``columns``
-    (one list per key, in ``keys``' order) and ``mark`` to ``notes``; any other answer
-    is appended to ``notes`` itself, and None to each column.  The walk starts at
-    position ``len(notes)``, the columns first padded with None to that length (a
-    caller notes a failed call in ``notes`` and walks on after it); a method that
-    raises stops the walk, the answers before it kept.  No answer is held beyond its
-    own step, so each is freed before the next call (a thousand dicts fresh from
-    libvirt kept for a round cost more than their values copied out)."""
-    position = len(notes)
-    if not isinstance(method_name, str):
-        raise TypeError("method name must be a string")  # methodcaller's refusal
-    if len(columns) != len(keys):
-        raise ValueError("one column per key")
-    for column in columns:
-        if type(column) is not list:
-            raise TypeError("a column must be a list")
-        if len(column) > position:
-            raise ValueError("a column longer than the notes")
-    for column in columns:
-        column.extend([None] * (position - len(column)))
-    call = methodcaller(method_name)
-    for item in islice(objects, position, None):  # a list iterator: its length read each step
-        answer = call(item)
+class AnswerColumns:
+    """Answers (one per guest, in order) taken into columns as they come: each answer
+    that is a dict with every one of ``keys`` has their values appended to
+    :attr:`columns` (one list per key, in ``keys``' order) and ``mark`` to
+    :attr:`notes`; any other answer is appended to :attr:`notes` itself, and None to
+    each column.  A caller may append a note of its own (a failed call): the next
+    :meth:`take` or :meth:`finish` gives it None in each column.  No answer is held, so
+    each can be freed before the next call is made (a thousand dicts fresh from libvirt
+    kept for a round cost more than their values copied out)."""
+
+    __slots__ = ("keys", "columns", "notes", "mark")
+
+    def __init__(self, keys: Sequence[Any], mark: Any) -> None:
+        self.keys = tuple(keys)
+        self.columns: list[list[Any]] = [[] for _ in self.keys]
+        self.notes: list[Any] = []
+        self.mark = mark
+
+    def take(self, answer: Any) -> None:
+        """One more answer (see the class)."""
+        self.finish()
         found = 0
         if type(answer) is dict:
-            for key, column in zip(keys, columns):
+            for key, column in zip(self.keys, self.columns):
                 value = answer.get(key, _ABSENT_KEY)
                 if value is _ABSENT_KEY:
                     break
                 column.append(value)
                 found += 1
-        if type(answer) is dict and found == len(keys):
-            notes.append(mark)
-            continue
-        for index, column in enumerate(columns):
+        if type(answer) is dict and found == len(self.keys):
+            self.notes.append(self.mark)
+            return
+        for index, column in enumerate(self.columns):
             if index < found:
                 del column[-1:]  # the values appended for this answer taken back
             column.append(None)
-        notes.append(answer)
+        self.notes.append(answer)
+
+    def finish(self) -> None:
+        """Each column as long as the notes (None in the places of the caller's own)."""
+        position = len(self.notes)
+        for column in self.columns:
+            column.extend([None] * (position - len(column)))
 
 
 #: the references, and the ones the rounds use (the fast path's twins if built)
@@ -174,16 +174,16 @@ reference_attrs_are, reference_all_attr_is = attrs_are, all_attr_is
 reference_cached_values = cached_values
 reference_attr_holds, reference_values_of, reference_count_containing = attr_holds, values_of, count_containing
 reference_layouts_are = layouts_are
-reference_call_method_each, reference_call_method_fields = call_method_each, call_method_fields
+reference_call_method_each, reference_AnswerColumns = call_method_each, AnswerColumns
 reference_items_are, reference_first_true_attr, reference_first_true_item = items_are, first_true_attr, first_true_item
 if IMPLEMENTATION == "cython":
     from mom._fastpath.walks import (  # type: ignore[assignment]  # noqa: E402
+        AnswerColumns,
         all_attr_is,
         attr_holds,
         attrs_are,
         cached_values,
         call_method_each,
-        call_method_fields,
         count_containing,
         first_true_attr,
         first_true_item,

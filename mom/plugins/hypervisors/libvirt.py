@@ -83,7 +83,7 @@ _memory_values = operator.itemgetter(*MEMORY_STATS_MAP)
 #: what is read of a ``memoryStats()`` answer: GuestMemory's statistics, and the balloon's size
 _ANSWER_KEYS = (*MEMORY_STATS_MAP, "actual")
 _ACTUAL = len(MEMORY_STATS_MAP)  # its column
-#: an answer whose values went into the columns (see LibvirtConnection.call_method_columns)
+#: an answer whose values went into the columns (see LibvirtConnection.memory_stats_columns)
 _WHOLE = object()
 
 _SECOND = operator.itemgetter(1)
@@ -614,7 +614,7 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         if holds(handles, None):
             return None  # dropped since the round's entries were found: guest by guest
         # each answer's values taken out as it comes (no thousand dicts held for the round)
-        values, notes = self.connection.call_method_columns("memoryStats", handles, entries, _ANSWER_KEYS, _WHOLE)
+        values, notes = self.connection.memory_stats_columns(handles, entries, _ANSWER_KEYS, _WHOLE)
         if notes.count(_WHOLE) == count:  # every answer whole (the usual round)
             current.asked = (entries, list(uuids), values)  # kept for the round (the balloon step)
             return dict(zip(MEMORY_STATS_MAP.values(), map(list, values))), {}

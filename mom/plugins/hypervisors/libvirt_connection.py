@@ -28,7 +28,7 @@ from typing import Any, Callable
 import libvirt
 
 from mom.errors import HypervisorInterfaceError
-from mom.plugins.collectors.walks import call_method_each, call_method_fields
+from mom.plugins.collectors.walks import AnswerColumns, call_method_each
 
 __all__ = ["LibvirtConnection", "DomainGone", "ensure_event_loop", "EVENT_IDS"]
 
@@ -317,33 +317,47 @@ class LibvirtConnection:
         handles = list(handles)  # the walk's own: a call cannot change how many there are
         return self._each(name, len(handles), domains, lambda results: call_method_each(handles, name, results))
 
-    def call_method_columns(
-        self, name: str, handles: list[Any], domains: list[object], keys: tuple[str, ...], mark: object
+    def memory_stats_columns(
+        self, handles: list[Any], domains: list[object], keys: tuple[str, ...], mark: object
     ) -> tuple[list[list[Any]], list[Any]]:
-        """:meth:`call_method_each` whose answers become columns as they come (see
-        :func:`~mom.plugins.collectors.walks.call_method_fields`): one list per key of
-        ``keys``, with each answer's values where it is a dict with all of them, and a
+        """Each handle's ``memoryStats()`` (:meth:`call_method_each`'s calls, counting
+        and failures), the answers taken into columns as they come
+        (:class:`~mom.plugins.collectors.walks.AnswerColumns`): one list per key of
+        ``keys`` with each answer's values where it is a dict with all of them, and a
         note per handle: ``mark`` for those, else the answer itself or the
         :class:`~mom.errors.HypervisorInterfaceError` :meth:`call` would have raised
-        (those handles' places hold None in every column).  The same calls, counting and
-        failures; no answer is kept once its values are out."""
-        handles = list(handles)  # the walk's own: a call cannot change how many there are
-        columns: list[list[Any]] = [[] for _ in keys]
-        notes = self._each(
-            name, len(handles), domains, lambda notes: call_method_fields(handles, name, keys, columns, notes, mark)
-        )
-        for column in columns:  # the last call failed: its place too
-            column.extend([None] * (len(notes) - len(column)))
-        return columns, notes
+        (those handles' places hold None in every column).  The calls are made from a
+        Python loop: a Python method called from C code (a compiled walk) costs a new
+        interpreter frame each time, one called from Python code does not; no answer
+        is kept once its values are out."""
+        handles = list(handles)  # the loop's own: a call cannot change how many there are
+        answers = AnswerColumns(keys, mark)
+        take = answers.take
 
-    def _each(self, name: str, count: int, domains: list[object], walk: Callable[[list[Any]], None]) -> list[Any]:
+        def walk(notes: list[Any]) -> None:
+            for handle in islice(handles, len(notes), None):
+                take(handle.memoryStats())
+
+        self._each("memoryStats", len(handles), domains, walk, answers.notes)
+        answers.finish()  # the last call failed: its place too
+        return answers.columns, answers.notes
+
+    def _each(
+        self,
+        name: str,
+        count: int,
+        domains: list[object],
+        walk: Callable[[list[Any]], None],
+        results: list[Any] | None = None,
+    ) -> list[Any]:
         """``count`` queries ``name`` counted at once, answered by ``walk(results)``: one
         C-level pass from ``len(results)`` on that a failing call stops with the answers
         so far kept; its failure is noted and the pass goes on after it."""
         with self._count_lock:
             self._counts[name] += count
             self.total_calls += count
-        results: list[Any] = []
+        if results is None:
+            results = []
         while len(results) < count:
             try:
                 walk(results)
