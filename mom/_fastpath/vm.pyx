@@ -22,7 +22,7 @@ cimport numpy as cnp
 from mom._fastpath.code cimport Code, SiteInfo, FunctionInfo, Binder
 from mom._fastpath.layout cimport *
 from mom._fastpath.opcodes cimport *
-from mom._fastpath.operators cimport binary, nary, float_op, compare_float
+from mom._fastpath.operators cimport binary, nary, float_op, compare_float, compare_int
 from mom._fastpath.rows cimport Rows, call_method, field_at, method_of_row, row_latest, type_info, unbox
 from mom._fastpath.values cimport *
 
@@ -220,7 +220,7 @@ cdef class Machine:
             self.nsaved -= 1
             entry = &self.saved[self.nsaved]
             vclear(&self.current[entry.symbol])
-            self.current[entry.symbol] = entry.value
+            vset(&self.current[entry.symbol], &entry.value)
             self.depth_of[entry.symbol] = entry.depth
             entry.value.o = NULL
 
@@ -239,8 +239,8 @@ cdef class Machine:
         self.nsaved += 1
         entry.symbol = symbol
         entry.depth = self.depth_of[symbol]
-        entry.value = self.current[symbol]
-        self.current[symbol] = value[0]
+        vset(&entry.value, &self.current[symbol])
+        vset(&self.current[symbol], value)
         value.o = NULL
         value.tag = T_NONE
         self.depth_of[symbol] = <int32_t>self.nscopes
@@ -346,10 +346,10 @@ cdef class Machine:
             raise _undefined_symbol(token.value, token.line)
         self.run(self.c.thunk_pcs[index])
         self.sp -= 1
-        value = self.stack[self.sp]  # out may be this very slot: move through a temporary
+        vset(&value, &self.stack[self.sp])  # out may be this very slot: move through a temporary
         self.stack[self.sp].o = NULL
         self.stack[self.sp].tag = T_NONE
-        out[0] = value
+        vset(out, &value)
         return 0
 
     cdef int32_t call_start(self, int32_t index, int32_t return_pc, int32_t void, Value* out) except -2:
@@ -599,6 +599,20 @@ cdef class Machine:
                 elif (op == OP_ADD or op == OP_SUB or op == OP_MUL or op == OP_DIV or op == OP_LT or op == OP_GT
                         or op == OP_LE or op == OP_GE or op == OP_EQ or op == OP_NE or op == OP_SHL or op == OP_SHR):
                     top = &stack[sp - 2]
+                    if op >= OP_LT and op <= OP_NE and is_intlike(&top[0]) and is_intlike(&top[1]):
+                        # ints and bools compared (switches, KiB): inline, as binary() does
+                        n = compare_int(op, top[0].i, top[1].i)
+                        top[1].tag = T_NONE
+                        if code[pc + 1] == OP_JUMP_IF_FALSE:  # compare, branch
+                            top[0].tag = T_NONE
+                            sp -= 2
+                            pc = pc + 3 if n else code[pc + 2]
+                            continue
+                        top[0].tag = T_BOOL
+                        top[0].i = n
+                        sp -= 1
+                        pc += 1
+                        continue
                     if ((top[0].tag == T_FLOAT or (top[0].tag == T_INT and mom_small(top[0].i)))
                             and (top[1].tag == T_FLOAT or (top[1].tag == T_INT and mom_small(top[1].i)))
                             and (top[0].tag == T_FLOAT or top[1].tag == T_FLOAT)
@@ -621,7 +635,7 @@ cdef class Machine:
                     binary(rows, self.limits, op, top, &top[1], &result)
                     vclear(top)
                     vclear(&top[1])
-                    top[0] = result
+                    vset(top, &result)
                     result.o = NULL
                     sp -= 1
                     pc += 1
@@ -635,10 +649,25 @@ cdef class Machine:
                 elif op == OP_AND or op == OP_OR or op == OP_MIN or op == OP_MAX or op == OP_VALID or op == OP_NULL:
                     n = code[pc + 1]
                     top = &stack[sp - n]
+                    if op == OP_VALID:  # (valid x...) as nary's, inline: none of them None
+                        n = 1
+                        for k in range(code[pc + 1]):
+                            if top[k].tag == T_NONE:
+                                n = 0
+                            vclear(&top[k])
+                        sp -= code[pc + 1]
+                        if code[pc + 2] == OP_JUMP_IF_FALSE:  # valid, branch
+                            pc = pc + 4 if n else code[pc + 3]
+                            continue
+                        stack[sp].tag = T_BOOL
+                        stack[sp].i = n
+                        sp += 1
+                        pc += 2
+                        continue
                     nary(rows, self.limits, op, top, n, &result)
                     for k in range(n):
                         vclear(&top[k])
-                    top[0] = result
+                    vset(top, &result)
                     result.o = NULL
                     sp -= n - 1
                     pc += 2
@@ -691,7 +720,7 @@ cdef class Machine:
                     if self.depth_of[n] < 0:
                         raise _unbound_assignment(self.c.symbols[n])
                     vclear(&current[n])
-                    current[n] = stack[sp]
+                    vset(&current[n], &stack[sp])
                     stack[sp].o = NULL
                     stack[sp].tag = T_NONE
                     pc += 2
@@ -725,7 +754,7 @@ cdef class Machine:
                         pc = n
                         continue
                     if op == OP_CALL:
-                        stack[sp] = result
+                        vset(&stack[sp], &result)
                         result.o = NULL
                         result.tag = T_NONE
                         sp += 1
@@ -761,7 +790,7 @@ cdef class Machine:
                         self.call_python(top, &top[1], n, &result)
                     for k in range(n + 1):
                         vclear(&top[k])
-                    top[0] = result
+                    vset(top, &result)
                     result.o = NULL
                     result.tag = T_NONE
                     sp -= n
