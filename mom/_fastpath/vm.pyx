@@ -38,6 +38,8 @@ cnp.import_array()
 
 cdef extern from "Python.h":
     PyObject* PyIter_Next(object o) except? NULL
+    Py_ssize_t mom_refcount "Py_REFCNT"(PyObject* o) noexcept
+    PyObject* mom_type "(PyObject*)Py_TYPE"(PyObject* o) noexcept
 
 ctypedef struct Saved:
     int32_t symbol
@@ -826,7 +828,7 @@ cdef class Machine:
                             if top.tag == T_OBJ:
                                 PyList_Append(<object>top.o, box(&stack[sp]))
                         elif stack[sp].tag == T_OBJ:
-                            self.suspect(<object>stack[sp].o)
+                            self.suspect(stack[sp].o)
                         vclear(&stack[sp])
                     self.leave()
                     # the WITH_NEXT at the loop head, done here: the next item or the end
@@ -840,13 +842,22 @@ cdef class Machine:
 
     # ## Entry
 
-    cdef inline int suspect(self, object value) except -1:
+    cdef inline int suspect(self, PyObject* value) except -1:
         """A value of the checked variant that would be (in) the results: kept if it may
         hold an int the results line cannot show (mom.dsl.results.unprintable walks
-        ints, lists, tuples and dicts; an int object here is past int64)."""
-        cdef type kind = type(value)
-        if kind is int or kind is list or kind is tuple or kind is dict:
-            self.suspects.append(value)
+        ints, lists, tuples and dicts; an int object here is past int64).
+
+        A list that only the VM's stack slot holds (a ``with``'s or a function's, about
+        to be dropped: nobody can change it any more) and that holds no container and
+        no int of more than 64 bits is not kept: no limit of digits lets such ints fail
+        (the least, 640 digits, is past 2,000 bits), so the check would pass it."""
+        cdef PyObject* kind = mom_type(value)
+        if kind == <PyObject*>list:
+            if mom_refcount(value) == 1 and scan_items(<list>value, 64) == 0:
+                return 0
+            self.suspects.append(<object>value)
+        elif kind == <PyObject*>int or kind == <PyObject*>tuple or kind == <PyObject*>dict:
+            self.suspects.append(<object>value)
         return 0
 
     def execute(self, bindings):
@@ -881,7 +892,7 @@ cdef class Machine:
                 if results is not None:
                     results.append(box(&self.stack[self.sp]))
                 elif checked and self.stack[self.sp].tag == T_OBJ:
-                    self.suspect(<object>self.stack[self.sp].o)
+                    self.suspect(self.stack[self.sp].o)
                 vclear(&self.stack[self.sp])
             return results
         except BaseException:
