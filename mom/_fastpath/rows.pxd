@@ -4,7 +4,7 @@
 
 from cpython.ref cimport PyObject
 from cpython.list cimport PyList_GET_ITEM
-from libc.stdint cimport int64_t, int32_t, int16_t, int8_t
+from libc.stdint cimport int64_t, int32_t, int16_t, int8_t, uint64_t
 
 from mom._fastpath.code cimport Code
 from mom._fastpath.layout cimport S_ABSENT
@@ -16,6 +16,7 @@ from mom._fastpath.values cimport PyLong_AsLongLongAndOverflow
 cdef enum:
     FIELD_CACHE = 24  # field names remembered per table
     TYPE_CACHE = 32   # types remembered per machine
+    WARM_ROWS = 8     # rows whose objects Rows.warm reads ahead at once
 
 ctypedef struct FieldName:
     PyObject* name    # owned while cached, so its address cannot be reused
@@ -48,6 +49,8 @@ ctypedef struct TableInfo:
     int32_t* control_order   # [row, column]: order first set in, from 1; 0 unset
     int32_t* control_count   # [row]
     int32_t control_width    # columns: the stride of the control arrays
+    uint64_t object_fields   # fields (below 64) whose object cells were read since a loop last
+                             # took them (see Rows.warm): a hint, never a result
 
 ctypedef struct TypeInfo:
     PyObject* kind_type       # owned for the machine's life: no other type takes its address
@@ -98,6 +101,7 @@ cdef class Rows:
     cdef int32_t look_up_control(self, TableInfo* info, object name, bint create) except -2
     cdef int set_control(self, Value* method, object name, Value* value) except -1
     cdef int get_control(self, Value* method, object name, Value* out) except -1
+    cdef void warm(self, TableInfo* t, int32_t* rows, int64_t n, uint64_t fields) noexcept
 
 
 cdef inline TypeInfo* type_info(Rows rows, PyObject* kind) except NULL:
@@ -207,4 +211,6 @@ cdef inline int row_latest(TableInfo* t, int64_t row, int32_t field, Value* out)
     if tag == S_ABSENT:
         return 0
     vobject(out, <object>PyList_GET_ITEM(<object>t.objects, t.latest_payload[at]))
+    if field < 64:
+        t.object_fields |= (<uint64_t>1) << field
     return 1

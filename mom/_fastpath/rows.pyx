@@ -29,6 +29,21 @@ cnp.import_array()
 
 cdef tuple IO_KEYS = IO_TUNE_KEYS
 
+cdef extern from *:
+    """
+    #define mom_prefetch(p) __builtin_prefetch((const void*)(p))
+    """
+    void mom_prefetch(PyObject* p) noexcept
+
+cdef extern from "Python.h":
+    ctypedef struct PyDictObject:
+        void* ma_keys
+
+cdef enum:
+    WARM_LEVELS = 4    # what Rows.warm walks: levels below a cell's object
+    WARM_NODES = 256   # objects per level
+    WARM_FANOUT = 12   # items of a list
+
 
 cdef object data_descriptor(object kind, str name):
     """The data descriptor that ``getattr(instance, name)`` would call for instances of
@@ -326,6 +341,7 @@ cdef class Rows:
         info.table = table
         info.nnames = 0
         info.ncontrols = 0
+        info.object_fields = 0
         info.attribute_field = <int32_t*>PyMem_Malloc(max(1, len(self.c.attributes)) * sizeof(int32_t))
         if info.attribute_field == NULL:
             Py_DECREF(view)
@@ -638,3 +654,91 @@ cdef class Rows:
         if not stored_scalar(tag, info.control_payload[at], out) and tag == S_OBJECT:
             unbox(self, (<object>info.control_objects)[(method.i, column)], out)
         return 1
+
+    # ## Reading ahead (a hint to the memory system: no result depends on it)
+
+    cdef void warm(self, TableInfo* t, int32_t* rows, int64_t n, uint64_t fields) noexcept:
+        """Read the objects a loop is about to read, for its next ``n`` rows at once.
+
+        The per-guest records a policy reads (a guest's IO-tune list, its disks, their
+        dicts of limits) lie scattered in memory and are cold when the policy runs,
+        after a collection round: the loop's body reads them one chain at a time, each
+        read waiting for the one before.  Here the chains of ``n`` rows are walked level
+        by level (the object cells of ``fields``, then what each object holds: a list's
+        items, the slots a declared type promises), so that the reads of one level,
+        independent of each other, overlap; of a dict only the address of its table is
+        read, and the table asked for (prefetched), as are the objects of the last
+        level.  The body then finds them cached.
+
+        Only reads: no reference taken, no Python code run, no cache of this machine
+        filled (a type not met yet is not looked into), so nothing can change or free
+        what is read while this runs.  Bounded: WARM_LEVELS levels of at most
+        WARM_NODES objects, WARM_FANOUT items of a list.  No result depends on it.
+        """
+        cdef PyObject* frontier[2][WARM_NODES]
+        cdef int32_t size[2]
+        cdef int32_t level, k, j, side = 0
+        cdef int64_t r, row, at
+        cdef int32_t field
+        cdef PyObject* node
+        cdef PyObject* kind
+        cdef Py_ssize_t items, index
+        cdef TypeInfo* info
+        cdef Py_ssize_t nobjects = PyList_GET_SIZE(<object>t.objects)
+        size[0] = 0
+        for r in range(n):
+            row = rows[r]
+            if row < 0 or row >= t.capacity or t.count[row] == 0:
+                continue
+            for field in range(min(t.nfields, 64)):
+                if not (fields >> field) & 1:
+                    continue
+                at = field * t.capacity + row
+                if t.latest_tags[at] != S_OBJECT:
+                    continue
+                index = t.latest_payload[at]
+                if 0 <= index < nobjects:
+                    push(frontier[0], &size[0], PyList_GET_ITEM(<object>t.objects, index))
+        for level in range(WARM_LEVELS):
+            size[1 - side] = 0
+            for k in range(size[side]):
+                node = frontier[side][k]
+                kind = <PyObject*>Py_TYPE(<object>node)
+                if kind == <PyObject*>list:
+                    items = min(PyList_GET_SIZE(<object>node), WARM_FANOUT)
+                    for j in range(items):
+                        push(frontier[1 - side], &size[1 - side], PyList_GET_ITEM(<object>node, j))
+                elif kind == <PyObject*>dict:
+                    mom_prefetch(<PyObject*>(<PyDictObject*>node).ma_keys)  # its table, for the lookups
+                elif (kind == <PyObject*>int or kind == <PyObject*>float or kind == <PyObject*>str
+                        or kind == <PyObject*>bool or node == <PyObject*>None):
+                    pass  # read: its header, which holds its value
+                else:
+                    info = cached_type(self, kind)
+                    if info == NULL:
+                        continue
+                    if info.policy_values != NULL:
+                        push(frontier[1 - side], &size[1 - side], mom_slot_value(info.policy_values, node))
+                    for j in range(3):
+                        if info.state[j] != NULL:
+                            push(frontier[1 - side], &size[1 - side], mom_slot_value(info.state[j], node))
+            side = 1 - side
+            if size[side] == 0:
+                return
+        for k in range(size[side]):
+            mom_prefetch(frontier[side][k])
+
+
+cdef inline void push(PyObject** nodes, int32_t* n, PyObject* node) noexcept:
+    if node != NULL and n[0] < WARM_NODES:
+        nodes[n[0]] = node
+        n[0] += 1
+
+
+cdef inline TypeInfo* cached_type(Rows rows, PyObject* kind) noexcept:
+    """The cache's entry for a type, NULL if it has none (not filled here)."""
+    cdef int32_t k
+    for k in range(rows.ntypes):
+        if rows.types[k].kind_type == kind:
+            return &rows.types[k]
+    return NULL

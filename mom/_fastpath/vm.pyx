@@ -12,7 +12,7 @@ from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF, Py_XDECREF
 from cpython.list cimport PyList_Append, PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.dict cimport PyDict_GetItemWithError
 from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
-from libc.stdint cimport int64_t, int32_t, int16_t
+from libc.stdint cimport int64_t, int32_t, int16_t, uint64_t
 from libc.math cimport fabs
 from libc.string cimport memset
 
@@ -23,7 +23,9 @@ from mom._fastpath.code cimport Code, SiteInfo, FunctionInfo, Binder
 from mom._fastpath.layout cimport *
 from mom._fastpath.opcodes cimport *
 from mom._fastpath.operators cimport binary, nary, float_op, compare_float, compare_int
-from mom._fastpath.rows cimport Rows, call_method, field_at, method_of_row, row_latest, type_info, unbox
+from mom._fastpath.rows cimport (
+    Rows, TableInfo, WARM_ROWS, call_method, field_at, method_of_row, row_latest, type_info, unbox
+)
 from mom._fastpath.values cimport *
 
 from mom.dsl.limits import (
@@ -59,6 +61,7 @@ ctypedef struct Loop:
     int32_t* rows
     int64_t n
     int64_t position
+    uint64_t fields   # rows loop: fields whose objects its body read (Rows.warm reads ahead)
 
 #: the C enums as compiled, for tests/dsl/test_layout.py to compare with mom.dsl.layout
 C_TABLES = {
@@ -467,6 +470,7 @@ cdef class Machine:
                 Py_INCREF(rows)
                 loop.rows = <int32_t*>cnp.PyArray_DATA(rows)
                 loop.n = rows.shape[0]
+                loop.fields = 0
             else:
                 iterator = iter(box(&iterable))
                 loop.table = NULL
@@ -494,11 +498,19 @@ cdef class Machine:
         """Bind the next item in a new scope (1), or end the loop (0)."""
         cdef Loop* loop = &self.loops[self.stack[self.sp - 1].aux]
         cdef Value item
+        cdef TableInfo* table
         cdef PyObject* next_item
         item.o = NULL
         if loop.rows != NULL:
             if loop.position >= loop.n:
                 return self.with_end()
+            table = &self.rows.tables[loop.slot]
+            if table.object_fields:  # what the body read of objects since the last row
+                loop.fields |= table.object_fields
+                table.object_fields = 0
+            if loop.fields and loop.position % WARM_ROWS == 0:
+                self.rows.warm(table, loop.rows + loop.position, min(<int64_t>WARM_ROWS, loop.n - loop.position),
+                               loop.fields)
             item.tag = T_ROW
             item.slot = loop.slot
             item.i = loop.rows[loop.position]
