@@ -17,6 +17,7 @@ cdef enum:
     FIELD_CACHE = 24  # field names remembered per table
     TYPE_CACHE = 32   # types remembered per machine
     WARM_ROWS = 8     # rows whose objects Rows.warm reads ahead at once
+    WARM_SLOTS = 8    # slots of a declared type it follows
 
 ctypedef struct FieldName:
     PyObject* name    # owned while cached, so its address cannot be reused
@@ -57,6 +58,8 @@ ctypedef struct TypeInfo:
     int32_t kind              # the _policy_kind its own body declares (K_*), K_NONE if none
     PyObject* policy_values   # owned: the data descriptor of _policy_values, NULL: getattr
     PyObject* state[3]        # owned: data descriptors of the kind's KIND_ATTRIBUTES, NULL: getattr
+    PyObject* slots[WARM_SLOTS]  # owned: a declared type's slot descriptors (what Rows.warm follows)
+    int32_t nslots
 
 ctypedef struct Average:
     # Entity.StatAvg's running sum, oldest sample first: ints add exactly until the

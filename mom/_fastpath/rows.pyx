@@ -21,6 +21,8 @@ from mom._fastpath.layout cimport *
 from mom._fastpath.values cimport *
 from mom._fastpath.slots cimport mom_slot_value
 
+from types import MemberDescriptorType as _MemberDescriptorType
+
 from mom.dsl.layout import IO_TUNE_KEYS, KIND_ATTRIBUTES, POLICY_KIND
 from mom.dsl.sandbox import MISSING as _MISSING, policy_getattr as _policy_getattr
 from mom.errors import EntityError as _EntityError, PolicyError as _PolicyError
@@ -28,6 +30,7 @@ from mom.errors import EntityError as _EntityError, PolicyError as _PolicyError
 cnp.import_array()
 
 cdef tuple IO_KEYS = IO_TUNE_KEYS
+cdef object _MEMBER = _MemberDescriptorType  # a slot's descriptor
 
 cdef extern from *:
     """
@@ -251,6 +254,8 @@ cdef class Rows:
             Py_XDECREF(self.types[k].policy_values)
             for j in range(3):
                 Py_XDECREF(self.types[k].state[j])
+            for j in range(self.types[k].nslots):
+                Py_XDECREF(self.types[k].slots[j])
             Py_DECREF(<object>self.types[k].kind_type)
         PyMem_Free(self.tables)
 
@@ -296,6 +301,16 @@ cdef class Rows:
             if descriptor is not None:
                 Py_INCREF(descriptor)
                 info.state[j] = <PyObject*>descriptor
+        if info.policy_values != NULL or info.kind != K_NONE:
+            # its slots, for Rows.warm to follow (only read there: never a result)
+            for klass in t.__mro__:
+                for name, found in klass.__dict__.items():
+                    if info.nslots < WARM_SLOTS and type(found) is _MEMBER and type(name) is str:
+                        descriptor = data_descriptor(t, name)
+                        if descriptor is found:
+                            Py_INCREF(descriptor)
+                            info.slots[info.nslots] = <PyObject*>descriptor
+                            info.nslots += 1
         Py_INCREF(t)
         info.kind_type = kind
         self.ntypes += 1
@@ -665,7 +680,7 @@ cdef class Rows:
         after a collection round: the loop's body reads them one chain at a time, each
         read waiting for the one before.  Here the chains of ``n`` rows are walked level
         by level (the object cells of ``fields``, then what each object holds: a list's
-        items, the slots a declared type promises), so that the reads of one level,
+        items, the slots of a declared type, see find_type), so that the reads of one level,
         independent of each other, overlap; of a dict only the address of its table is
         read, and the table asked for (prefetched), as are the objects of the last
         level.  The body then finds them cached.
@@ -717,11 +732,8 @@ cdef class Rows:
                     info = cached_type(self, kind)
                     if info == NULL:
                         continue
-                    if info.policy_values != NULL:
-                        push(frontier[1 - side], &size[1 - side], mom_slot_value(info.policy_values, node))
-                    for j in range(3):
-                        if info.state[j] != NULL:
-                            push(frontier[1 - side], &size[1 - side], mom_slot_value(info.state[j], node))
+                    for j in range(info.nslots):  # (its declared values' and state's among them)
+                        push(frontier[1 - side], &size[1 - side], mom_slot_value(info.slots[j], node))
             side = 1 - side
             if size[side] == 0:
                 return
