@@ -50,8 +50,9 @@ ctypedef struct TableInfo:
     int32_t* control_order   # [row, column]: order first set in, from 1; 0 unset
     int32_t* control_count   # [row]
     int32_t control_width    # columns: the stride of the control arrays
-    uint64_t object_fields   # fields (below 64) whose object cells were read since a loop last
-                             # took them (see Rows.warm): a hint, never a result
+    # fields (below 64) whose object cells were read since a loop last took them (see
+    # Rows.warm): a hint, never a result
+    uint64_t object_fields
 
 ctypedef struct TypeInfo:
     PyObject* kind_type       # owned for the machine's life: no other type takes its address

@@ -692,7 +692,7 @@ cdef class Rows:
         """
         cdef PyObject* frontier[2][WARM_NODES]
         cdef int32_t size[2]
-        cdef int32_t level, k, j, side = 0
+        cdef int32_t _level, k, j, side = 0
         cdef int64_t r, row, at
         cdef int32_t field
         cdef PyObject* node
@@ -714,7 +714,7 @@ cdef class Rows:
                 index = t.latest_payload[at]
                 if 0 <= index < nobjects:
                     push(frontier[0], &size[0], PyList_GET_ITEM(<object>t.objects, index))
-        for level in range(WARM_LEVELS):
+        for _level in range(WARM_LEVELS):
             size[1 - side] = 0
             for k in range(size[side]):
                 node = frontier[side][k]
