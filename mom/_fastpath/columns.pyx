@@ -139,15 +139,29 @@ cdef class LimitsStamp:
     made during the comparison or after gives a dict a new version: no longer holds).
     Only made here, and only when every key and value of both is a plain scalar
     (nothing inside them can change without the dict); one made from Python holds
-    nothing."""
+    nothing.  It also keeps the state dict the copy was found in (its ``ioTune``) and
+    that dict's version read before the lookup, when all its keys are exact strs (a
+    lookup then runs no Python code and finds the same value while the dict does not
+    change): while that version holds, the copy is found without looking it up (the
+    lookup reads the dict's keys, scattered in memory: a cache miss a disk a round)."""
 
     cdef object current
     cdef object limits
     cdef uint64_t current_version
     cdef uint64_t limits_version
+    cdef object state  # None: the copy is looked up each time
+    cdef uint64_t state_version
 
     def __reduce__(self):
         return (type(None), ())  # a copy or a pickle of a record starts without one
+
+    cdef inline PyObject* limits_in(self, object state) noexcept:
+        """The copy ``state["ioTune"]`` is, borrowed, if the stamp knows it (``state``
+        the dict it was found in, unchanged since); NULL: look it up."""
+        if (MOM_DICT_VERSIONS and self.state is state and self.limits is not None
+                and self.state_version == mom_dict_version(<PyObject*>state)):
+            return <PyObject*>self.limits
+        return NULL
 
     cdef inline bint holds(self, object current, object limits) noexcept:
         return (self.current is current and self.limits is limits
@@ -169,6 +183,17 @@ def keep_stamps_in(object descriptor):
     if type(descriptor) is not _MemberDescriptorType:
         raise TypeError("a stamp slot must be a member descriptor (a __slots__ entry)")
     _stamp_slot = descriptor
+
+
+cdef bint _all_str_keys(dict values) noexcept:
+    """Whether every key is an exact str (a lookup by a str key then runs no Python)."""
+    cdef Py_ssize_t at = 0
+    cdef PyObject *key
+    cdef PyObject *value
+    while PyDict_Next(values, &at, &key, &value):
+        if type(<object>key) is not str:
+            return False
+    return True
 
 
 cdef bint _all_plain(dict values) noexcept:
@@ -199,14 +224,18 @@ cdef bint _stampable(object tune, object current, object limits) noexcept:
 
 
 cdef int _stamp(object tune, object current, object limits, uint64_t current_version,
-                uint64_t limits_version) except -1:
-    """Keep on ``tune`` that ``current`` and ``limits``, of those versions, are equal
-    (written through the slot itself: a subclass's __setattr__ is not asked)."""
+                uint64_t limits_version, object state, uint64_t state_version) except -1:
+    """Keep on ``tune`` that ``current`` and ``limits``, of those versions, are equal,
+    and (``state`` not None) that ``limits`` is ``state["ioTune"]`` while ``state`` is
+    of that version (written through the slot itself: a subclass's __setattr__ is not
+    asked)."""
     cdef LimitsStamp stamp = LimitsStamp.__new__(LimitsStamp)
     stamp.current = current
     stamp.limits = limits
     stamp.current_version = current_version
     stamp.limits_version = limits_version
+    stamp.state = state
+    stamp.state_version = state_version
     if _stamp_of(tune) != NULL:  # (the allocation above may have run Python: checked again)
         mom_slot_store(<PyObject*>_stamp_slot, <PyObject*>tune, <PyObject*>stamp)
     return 0
@@ -219,8 +248,9 @@ cdef bint _disks_unchanged(object tunes, object states) except -1:
     cdef Py_ssize_t count, index
     cdef object tune, state, limits, current
     cdef PyObject* stamp
-    cdef bint stampable
-    cdef uint64_t current_version = 0, limits_version = 0
+    cdef PyObject* known
+    cdef bint stampable, keep_state
+    cdef uint64_t current_version = 0, limits_version = 0, state_version = 0
     if type(tunes) is not list or type(states) is not list:
         return False
     count = len(<list>tunes)
@@ -237,13 +267,26 @@ cdef bint _disks_unchanged(object tunes, object states) except -1:
         state = (<list>states)[index]
         if type(state) is not dict:
             return False
-        limits = (<dict>state).get("ioTune")
-        if limits is None:
-            return False
+        # the copy as the stamp knows it (state unchanged since), else looked up: its
+        # version read first (a change by the lookup, or after it, shows)
+        stamp = _stamp_of(tune)
+        known = NULL
+        if stamp != NULL and type(<object>stamp) is LimitsStamp:
+            known = (<LimitsStamp>stamp).limits_in(state)
+        if known != NULL:
+            limits = <object>known
+            state_version = mom_dict_version(<PyObject*>state)  # the stamp's, as checked
+            keep_state = True
+        else:
+            state_version = mom_dict_version(<PyObject*>state)
+            limits = (<dict>state).get("ioTune")
+            if limits is None:
+                return False
+            keep_state = _all_str_keys(<dict>state)
         current = getattr(tune, "_current", None)
         if current is None:
             return False
-        stamp = _stamp_of(tune)
+        stamp = _stamp_of(tune)  # (again: the getattr may have run Python)
         if stamp != NULL and type(<object>stamp) is LimitsStamp and (<LimitsStamp>stamp).holds(current, limits):
             continue  # found equal before, and neither dict changed since
         # the versions read before the comparison, which may run Python code
@@ -254,7 +297,10 @@ cdef bint _disks_unchanged(object tunes, object states) except -1:
         if _limits_differ(current, limits):
             return False
         if stampable:
-            _stamp(tune, current, limits, current_version, limits_version)
+            # the state kept if no key of it runs Python code when compared (its
+            # version read before the lookup, or the last stamp's, still its own)
+            _stamp(tune, current, limits, current_version, limits_version,
+                   state if keep_state else None, state_version)
     return len(<list>tunes) == count and len(<list>states) == count
 
 

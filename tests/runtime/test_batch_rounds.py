@@ -1221,6 +1221,100 @@ def test_a_stamp_never_hides_a_changed_limit(pytestconfig, seed):
     assert stamped  # the stamps were made, and then trusted or refused above
 
 
+def change_state(rng, tune, state, notes):
+    """One change of a record's state dict (where its collected copy is found), or of
+    the limits as change_limits makes: another key set, the copy deleted, replaced by
+    None, by another dict (equal or not), the state cleared and filled again."""
+    choice = rng.randrange(8)
+    if "ioTune" not in state or type(state.get("ioTune")) is not dict:
+        state["ioTune"] = dict(tune._current) if choice % 2 else {"total_bytes_sec": 9}
+    elif choice == 0:
+        state["name"] = rng.choice(["vda", "vdb"])  # another key: the copy stays
+    elif choice == 1:
+        del state["ioTune"]
+    elif choice == 2:
+        state["ioTune"] = None
+    elif choice == 3:
+        state["ioTune"] = {"total_bytes_sec": rng.choice([0, 5])}
+    elif choice == 4:
+        limits = state["ioTune"]
+        state.clear()
+        state.update({"name": "vda", "ioTune": limits})  # the same copy again
+    else:
+        change_limits(rng, tune, state, notes)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_stamp_never_hides_a_changed_state(pytestconfig, seed):
+    """The compiled test also remembers where it found the copy (the state dict, while
+    it does not change): through any sequence of changes of the state, its copy or the
+    record's limits, and states swapped for others, it answers as the reference."""
+    from mom.plugins.collectors import io_tune
+    from mom.plugins.collectors.io_tune import DiskIoTune
+
+    compiled = fast_columns(pytestconfig).disks_unchanged
+    rng = random.Random(seed)
+    for _record in range(20):
+        limits = {"total_bytes_sec": 5, "read_bytes_sec": 0}
+        tune = DiskIoTune("vda", "/p", {}, {}, dict(limits))
+        states = [{"name": "vda", "ioTune": dict(limits)}, {"name": "vda", "ioTune": dict(limits)}]
+        notes = {}
+        for _step in range(40):
+            if rng.randrange(6) == 0:
+                states.reverse()  # another state dict, with an equal or other copy
+            change_state(rng, tune, states[0], notes)
+            for _ask in range(rng.randint(1, 2)):
+                expected = io_tune.reference_disks_unchanged([tune], [states[0]])
+                assert compiled([tune], [states[0]]) == expected, (tune._current, states[0])
+
+
+def test_a_state_whose_keys_run_python_is_looked_into_each_time(pytestconfig):
+    """A state dict with a key whose == is Python code: the compiled test looks the copy
+    up every time, as the reference does (the key asked each time); the same state with
+    str keys only is looked into once while it does not change."""
+    from mom.plugins.collectors import io_tune
+    from mom.plugins.collectors.io_tune import DiskIoTune
+
+    compiled = fast_columns(pytestconfig).disks_unchanged
+
+    class Odd:
+        """A key that collides with "ioTune" and counts the times it is compared."""
+
+        asked = 0
+
+        def __hash__(self):
+            return hash("ioTune")
+
+        def __eq__(self, other):
+            Odd.asked += 1
+            return False
+
+    asked = []
+    for unchanged in (io_tune.reference_disks_unchanged, compiled):
+        tune = DiskIoTune("vda", "/p", {}, {}, {"total_bytes_sec": 5})
+        state = {Odd(): 1, "ioTune": {"total_bytes_sec": 5}}
+        Odd.asked = 0
+        for _time in range(3):
+            assert unchanged([tune], [state]) is True
+            asked.append(Odd.asked)  # (a lookup's probes may meet the key twice)
+    assert asked[:3] == asked[3:] and asked[0] > 0 and asked[2] == 3 * asked[0]
+    tune = DiskIoTune("vda", "/p", {}, {}, {"total_bytes_sec": 5})
+    state = {"name": "vda", "ioTune": {"total_bytes_sec": 5}}
+    assert compiled([tune], [state]) is True
+    stamp = tune._stamp
+    assert compiled([tune], [state]) is True and tune._stamp is stamp
+    state["ioTune"] = {"total_bytes_sec": 6}
+    assert compiled([tune], [state]) is False
+    state["ioTune"] = None
+    assert compiled([tune], [state]) is False
+    del state["ioTune"]
+    assert compiled([tune], [state]) is False
+    state["ioTune"] = {"total_bytes_sec": 5}
+    assert compiled([tune], [state]) is True
+    assert compiled([tune], [dict(state)]) is True  # another state dict, the same copy
+    assert compiled([tune], [{"ioTune": {"total_bytes_sec": 7}}]) is False
+
+
 def test_a_copied_or_pickled_record_starts_without_a_stamp(pytestconfig):
     """A stamp is about two dict objects: a deep copy or a pickle of a record (other
     dicts) has none; a shallow copy shares the dicts, and a change of them counts."""
