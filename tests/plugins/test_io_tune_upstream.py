@@ -199,3 +199,26 @@ def test_momd_runs_an_upstream_style_io_tune_collector(tmp_path):
     log = process.log()
     assert "Setting IO tune of guest vm0000" in log and "Setting IO tune of guest vm0001" in log
     assert "Traceback" not in log and "Policy error" not in log
+
+
+def test_a_site_collector_keeps_attributes_of_its_own_beside_the_slots():
+    """GuestIoTune keeps its own attributes in slots (a batched round reads them); a
+    site's subclass still sets, reads, deletes and copies any attribute, the slotted
+    ones included, as upstream's (a plain object with a __dict__)."""
+
+    class Noting(SiteIoTune):
+        def __init__(self, properties):
+            super().__init__(properties)
+            self.seen = 0
+            self.uuid = properties["uuid"].upper()  # a slot, set again
+
+    iface = FakeInterface()
+    iface.states["U1"] = iface.states["u1"]
+    collector = Noting({"hypervisor_iface": iface, "uuid": "u1", "name": "g1"})
+    collector.seen += 1
+    assert collector.seen == 1 and vars(collector) == {"properties": collector.properties, "seen": 1}
+    assert collector.uuid == "U1" and collector.collect()["io_tune"][0].path == "/images/g1.img"
+    again = copy.copy(collector)
+    assert again.uuid == "U1" and again.seen == 1 and again.hypervisor_iface is iface
+    del collector._sample
+    assert not hasattr(collector, "_sample")
