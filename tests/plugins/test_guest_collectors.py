@@ -284,3 +284,33 @@ def test_guest_network_daemon_without_ip_is_fatal(tmp_path):
     collector = GuestNetworkDaemon({"name": "g1", "config": {"name-to-ip-helper": str(helper)}})
     with pytest.raises(FatalError, match="no IP address for guest g1"):
         collector.collect()
+
+
+def test_a_site_balloon_collector_keeps_attributes_of_its_own_beside_the_slots():
+    """GuestBalloon keeps its own attributes in slots (a batched round writes one on
+    every collector); a site's subclass sets, reads and copies any attribute, the
+    slotted ones included, as on upstream's plain object."""
+    import copy
+
+    class Answer:
+        def getVmBalloonInfo(self, uuid):
+            return {"balloon_max": 4, "balloon_cur": 3, "balloon_min": 0} if uuid == "U1" else None
+
+    class Site(GuestBalloon):
+        def __init__(self, properties):
+            super().__init__(properties)
+            self.asked = 0
+            self.uuid = properties["uuid"].upper()  # a slot, set again
+
+        def collect(self):
+            self.asked += 1
+            return super().collect()
+
+    collector = Site({"hypervisor_iface": Answer(), "uuid": "u1"})
+    assert collector.collect() == {"balloon_max": 4, "balloon_cur": 3, "balloon_min": 0}
+    assert collector.asked == 1 and collector.info_available is True
+    assert vars(collector) == {"properties": collector.properties, "asked": 1}
+    collector.uuid = "u2"
+    assert collector.collect() is None and collector.info_available is False
+    again = copy.copy(collector)
+    assert again.uuid == "u2" and again.asked == 2 and again.info_available is False
