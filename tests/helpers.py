@@ -265,10 +265,10 @@ class LibvirtTickRig:
         if parameters:
             self.set_parameters(parameters)
         self.guest_manager.update_guests()
-        # as momd's process does (mom.cli.momd; off again at close)
+        # as momd's process does (mom.cli.momd; as it was again at close)
         from mom.runtime.gc_pause import freeze_long_lived
 
-        freeze_long_lived()
+        self._was_freezing = freeze_long_lived()
 
     def set_parameters(self, text: str) -> None:
         """Replace the ``01-parameters`` policy (RuntimeError if it does not compile)."""
@@ -283,7 +283,8 @@ class LibvirtTickRig:
     def close(self) -> None:
         from mom.runtime.gc_pause import freeze_long_lived
 
-        freeze_long_lived(False)
+        if not self._was_freezing:
+            freeze_long_lived(False)  # the rig turned it on (another rig still open keeps it)
         self.parts.close()
 
 

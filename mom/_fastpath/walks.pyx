@@ -270,22 +270,25 @@ cdef class AnswerColumns:
     """Twin of mom.plugins.collectors.walks.AnswerColumns."""
 
     cdef readonly tuple keys
-    cdef readonly list columns
+    cdef readonly tuple columns  # a tuple: no caller can change how many, or which lists
     cdef readonly list notes
     cdef readonly object mark
 
     def __init__(self, object keys, object mark):
         self.keys = tuple(keys)
-        self.columns = [[] for _ in self.keys]
+        self.columns = tuple([[] for _ in self.keys])
         self.notes = []
         self.mark = mark
 
     def take(self, object answer):
         """Twin of mom.plugins.collectors.walks.AnswerColumns.take."""
-        cdef Py_ssize_t width = len(self.keys), position = len(self.notes), found = 0, index, length
-        cdef list columns = self.columns
+        # the object's tuples held here: a key's __eq__ (Python code) may run in a lookup
+        cdef tuple keys = self.keys, columns = self.columns
+        cdef Py_ssize_t width = len(keys), position = len(self.notes), found = 0, index, length
         cdef object column
         cdef PyObject *value
+        if len(columns) != width:
+            raise ValueError("AnswerColumns: one column per key")  # (never: made so in __init__)
         for index in range(width):  # a note appended by the caller: its place in each column
             column = columns[index]
             while len(<list>column) < position:
@@ -293,7 +296,7 @@ cdef class AnswerColumns:
         if type(answer) is dict:
             while found < width:
                 # NULL without an error: no such key (an error is raised by Cython)
-                value = PyDict_GetItemWithError(answer, self.keys[found])
+                value = PyDict_GetItemWithError(answer, keys[found])
                 if value == NULL:
                     break
                 (<list>columns[found]).append(<object>value)

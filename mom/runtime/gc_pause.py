@@ -24,10 +24,12 @@ survivors are promoted and die in the oldest generation, traversed all of them (
 20 ms at 1,000 guests).  At the end of the first section and of every
 :data:`REFREEZE_SECTIONS`-th after it, everything is collected once and the survivors are
 frozen (``gc.freeze()``): later collections traverse only what came since.  A cycle
-among frozen objects that becomes garbage waits until the next of these (it is never
-kept longer, and what waits is bounded by what was frozen); an object that is not part
-of a cycle is freed by its reference count as before.  Not for a program that uses
-``gc.freeze()`` itself (each refreeze unfreezes everything first).
+among frozen objects that becomes garbage waits until the next of these, or until the
+collection a pause kept up for :data:`LONGEST_PAUSE` seconds runs (which refreezes too,
+so overlapping sections cannot hold it off for good); what waits is bounded by what was
+frozen.  An object that is not part of a cycle is freed by its reference count as
+before.  Not for a program that uses ``gc.freeze()`` itself (each refreeze unfreezes
+everything first).
 """
 
 from __future__ import annotations
@@ -52,23 +54,34 @@ _paused_since = 0.0
 _clock = time.monotonic
 _freezing = False
 _sections = 0  # pauses ended since freezing was turned on
+#: held while the frozen generation changes: a refreeze, or freezing turned off
+_freeze_lock = threading.Lock()
 
 
-def freeze_long_lived(on: bool = True) -> None:
+def freeze_long_lived(on: bool = True) -> bool:
     """Keep the long-lived objects out of full collections (see the module), or stop
-    (everything frozen is unfrozen: full collections traverse it again)."""
+    (everything frozen is unfrozen: full collections traverse it again); whether it was
+    on before (a caller that turned it on for a while gives that back)."""
     global _freezing, _sections
-    with _lock:
-        was, _freezing, _sections = _freezing, on, 0
-    if was and not on:
-        gc.unfreeze()
+    with _freeze_lock:
+        with _lock:
+            was = _freezing
+            if on != was:
+                _freezing, _sections = on, 0  # turned on: the next section's end refreezes
+        if was and not on:
+            gc.unfreeze()
+    return was
 
 
 def _refreeze() -> None:
-    """Collect everything once (the frozen objects too) and freeze the survivors."""
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
+    """Collect everything once (the frozen objects too) and freeze the survivors, unless
+    freezing was turned off meanwhile."""
+    with _freeze_lock:
+        if not _freezing:
+            return
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
 
 
 @contextmanager
@@ -95,6 +108,7 @@ def gc_paused() -> Iterator[None]:
             elif _depth > 0 and _was_enabled and _clock() - _paused_since >= LONGEST_PAUSE:
                 _paused_since = _clock()
                 collect = True
+                refreeze = _freezing  # frozen cycles too: overlapping sections must not keep them
         # outside the lock: the other sections go on meanwhile
         if refreeze:
             _refreeze()

@@ -690,13 +690,13 @@ def test_memory_stats_columns_answer_as_call_method_each(tmp_path):
         before = connection.calls_by_name()["memoryStats"]
         columns, notes = connection.memory_stats_columns(handles, domains, ("value", "double"), mark)
         assert made == [0, 1, 2, 3, 4, 5] and connection.calls_by_name()["memoryStats"] - before == 6
-        assert columns == [[None, 1, 2, None, 4, None], [None, 2, 4, None, 8, None]]
+        assert columns == ([None, 1, 2, None, 4, None], [None, 2, 4, None, 8, None])
         assert [p for p, n in enumerate(notes) if n is mark] == [1, 2, 4]
         assert notes[3] == {"value": 3}
         for position in (0, 5):  # the last call failed too: its place padded
             assert isinstance(notes[position], HypervisorInterfaceError)
             assert str(notes[position]) == str(expected[position])
-        assert connection.memory_stats_columns([], [], ("value",), mark) == ([[]], [])
+        assert connection.memory_stats_columns([], [], ("value",), mark) == (([],), [])
     finally:
         rig.close()
 

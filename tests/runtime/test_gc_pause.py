@@ -142,7 +142,8 @@ def test_a_frozen_cycle_is_collected_at_the_next_refreeze_and_when_freezing_stop
 
     monkeypatch.setattr(gc_pause, "REFREEZE_SECTIONS", 2)
     for kept_until in ("refreeze", "stop"):
-        gc_pause.freeze_long_lived()  # counted from here: the next section's end refreezes
+        gc_pause.freeze_long_lived(False)
+        gc_pause.freeze_long_lived()  # turned on again: the next section's end refreezes
         node = Node()
         node.self = node  # a cycle
         gone = weakref.ref(node)
@@ -164,3 +165,60 @@ def test_a_frozen_cycle_is_collected_at_the_next_refreeze_and_when_freezing_stop
             gc_pause.freeze_long_lived()
         assert gone() is None
         assert gc.isenabled()
+
+
+def test_a_frozen_cycle_is_collected_while_sections_overlap_for_good(monkeypatch, freezing):
+    # one section always open (two threads taking turns): no section's end is at depth 0,
+    # yet the collection a long pause runs refreezes, so a frozen cycle does not wait forever
+    import weakref
+
+    class Node:
+        pass
+
+    now = [0.0]
+    monkeypatch.setattr(gc_pause, "_clock", lambda: now[0])
+    with gc_paused():
+        pass  # the first section's end: a refreeze
+    node = Node()
+    node.self = node
+    gone = weakref.ref(node)
+    with gc_paused():
+        pass  # section 1: not a refreeze
+    gc_pause.freeze_long_lived(False)
+    gc_pause.freeze_long_lived()
+    with gc_paused():
+        pass  # turned on again: a refreeze, and the cycle is frozen
+    del node
+    gc.collect()
+    assert gone() is not None  # frozen
+    outer = gc_paused()
+    outer.__enter__()
+    try:
+        for step in range(1, 12):
+            now[0] = float(step)
+            with gc_paused():
+                pass
+            if step < gc_pause.LONGEST_PAUSE:
+                assert gone() is not None
+        assert gone() is None  # the long pause's collection refroze: the cycle collected
+    finally:
+        outer.__exit__(None, None, None)
+    assert gc.isenabled()
+
+
+def test_freezing_says_what_it_was_and_turning_it_on_again_changes_nothing(monkeypatch, freezing):
+    done = []
+    monkeypatch.setattr(gc, "unfreeze", lambda: done.append("unfreeze"))
+    monkeypatch.setattr(gc, "collect", lambda *args: done.append("collect") or 0)
+    monkeypatch.setattr(gc, "freeze", lambda: done.append("freeze"))
+    with gc_paused():
+        pass
+    assert done == ["unfreeze", "collect", "freeze"]
+    assert gc_pause.freeze_long_lived() is True  # a second user (another rig): already on
+    with gc_paused():
+        pass
+    assert done == ["unfreeze", "collect", "freeze"]  # its count goes on: no refreeze forced
+    assert gc_pause.freeze_long_lived(False) is True
+    assert gc_pause.freeze_long_lived(False) is False
+    assert done[-1] == "unfreeze"
+    gc_pause.freeze_long_lived()

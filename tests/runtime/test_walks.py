@@ -539,7 +539,7 @@ def test_answer_columns_agree_on_random_answers(pytestconfig):
                     assert answers.take(value) is None
             answers.finish()
             expected_columns, expected_notes = _columns_expected(values, keys, mark)
-            assert answers.columns == expected_columns
+            assert answers.columns == tuple(expected_columns)
             assert len(answers.notes) == len(expected_notes)
             assert all(a is b for a, b in zip(answers.notes, expected_notes))
             for column, key in zip(answers.columns, keys):  # the values themselves, not copies
@@ -556,11 +556,20 @@ def test_answer_columns_take_back_the_values_of_a_partial_answer(pytestconfig):
         answers.take(partial_answer)
         answers.notes.append("failed")
         answers.take({"a": 4, "b": 5, "c": 6})
-        assert answers.columns == [[None, None, 4], [None, None, 5], [None, None, 6]]
+        assert answers.columns == ([None, None, 4], [None, None, 5], [None, None, 6])
         assert answers.notes[0] is partial_answer and answers.notes[1] == "failed" and answers.notes[2] is mark
         empty = impl["AnswerColumns"]((), mark)
         empty.take({})
         empty.take(5)
-        assert empty.columns == [] and empty.notes == [mark, 5]
+        assert empty.columns == () and empty.notes == [mark, 5]
         with pytest.raises(TypeError):
             impl["AnswerColumns"](5, mark)  # keys not iterable
+        # a caller cannot change the columns' number or lists (the compiled take indexes
+        # them unchecked): emptied lists are filled again from the notes
+        held = impl["AnswerColumns"](("a",), mark)
+        with pytest.raises((TypeError, AttributeError)):
+            held.columns[0] = (1, 2)
+        held.take({"a": 1})
+        held.columns[0].clear()
+        held.take({"a": 2})
+        assert held.columns == ([None, 2],)

@@ -126,7 +126,7 @@ _ABSENT_KEY = object()
 class AnswerColumns:
     """Answers (one per guest, in order) taken into columns as they come: each answer
     that is a dict with every one of ``keys`` has their values appended to
-    :attr:`columns` (one list per key, in ``keys``' order) and ``mark`` to
+    :attr:`columns` (a tuple of one list per key, in ``keys``' order) and ``mark`` to
     :attr:`notes`; any other answer is appended to :attr:`notes` itself, and None to
     each column.  A caller may append a note of its own (a failed call): the next
     :meth:`take` or :meth:`finish` gives it None in each column.  No answer is held, so
@@ -137,7 +137,7 @@ class AnswerColumns:
 
     def __init__(self, keys: Sequence[Any], mark: Any) -> None:
         self.keys = tuple(keys)
-        self.columns: list[list[Any]] = [[] for _ in self.keys]
+        self.columns: tuple[list[Any], ...] = tuple([] for _ in self.keys)
         self.notes: list[Any] = []
         self.mark = mark
 

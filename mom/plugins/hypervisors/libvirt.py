@@ -36,7 +36,6 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import Any, Callable
 from urllib.parse import urlparse
 
@@ -146,16 +145,23 @@ class _Round:
     #: the aligned entries (and their UUIDs) whose ``memoryStats()`` were asked at once and
     #: each answered with every one of :data:`_ANSWER_KEYS`: those values, one column per
     #: key; made dicts only if something asks for a guest's (see :meth:`answered`)
-    asked: tuple[list[_Domain], list[str], list[list[Any]]] | None = None
+    asked: tuple[list[_Domain], list[str], tuple[list[Any], ...]] | None = None
 
     def answered(self) -> dict[str, dict[str, Any]]:
-        """:attr:`memory`, with the answers asked at once in it (as dicts of the keys
-        read from them: :data:`_ANSWER_KEYS`)."""
+        """:attr:`memory`, the answers asked at once put in it first (as dicts of the keys
+        read from them: :data:`_ANSWER_KEYS`; a step that asks a single guest's later)."""
         asked = self.asked
         if asked is not None:
+            # filled before asked is cleared: another thread reading the round meanwhile
+            # finds the answers in one or the other (made twice at worst, the same dicts)
+            self.memory.update(zip(asked[1], map(_answer_dict, zip(*asked[2]))))
             self.asked = None
-            self.memory.update(zip(asked[1], map(dict, map(zip, repeat(_ANSWER_KEYS), zip(*asked[2])))))
         return self.memory
+
+
+def _answer_dict(values: tuple[Any, ...]) -> dict[str, Any]:
+    """A ``memoryStats()`` answer as the round keeps it: the values of :data:`_ANSWER_KEYS`."""
+    return dict(zip(_ANSWER_KEYS, values))
 
 
 @dataclass(slots=True)  # a round's walks read a thousand of these: slots read fastest
@@ -617,11 +623,10 @@ class LibvirtInterface(LibvirtLifecycle, HypervisorInterface):
         values, notes = self.connection.memory_stats_columns(handles, entries, _ANSWER_KEYS, _WHOLE)
         if notes.count(_WHOLE) == count:  # every answer whole (the usual round)
             current.asked = (entries, list(uuids), values)  # kept for the round (the balloon step)
-            return dict(zip(MEMORY_STATS_MAP.values(), map(list, values))), {}
+            # GuestMemory's statistics: every column but the balloon's size
+            return dict(zip(_MEMORY_FIELDS, map(list, values[:_ACTUAL]))), {}
         # one failed or lacks a statistic (rare): each answer as a dict, as asked one by one
-        answers = [
-            dict(zip(_ANSWER_KEYS, whole)) if note is _WHOLE else note for note, whole in zip(notes, zip(*values))
-        ]
+        answers = [_answer_dict(whole) if note is _WHOLE else note for note, whole in zip(notes, zip(*values))]
         if holds_instance(answers, HypervisorInterfaceError):
             # a guest failed (rare): the others' answers kept for the round, each guest's
             # sample as memory_samples gives it

@@ -319,7 +319,7 @@ class LibvirtConnection:
 
     def memory_stats_columns(
         self, handles: list[Any], domains: list[object], keys: tuple[str, ...], mark: object
-    ) -> tuple[list[list[Any]], list[Any]]:
+    ) -> tuple[tuple[list[Any], ...], list[Any]]:
         """Each handle's ``memoryStats()`` (:meth:`call_method_each`'s calls, counting
         and failures), the answers taken into columns as they come
         (:class:`~mom.plugins.collectors.walks.AnswerColumns`): one list per key of
