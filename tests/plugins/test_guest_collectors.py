@@ -314,3 +314,30 @@ def test_a_site_balloon_collector_keeps_attributes_of_its_own_beside_the_slots()
     assert collector.collect() is None and collector.info_available is False
     again = copy.copy(collector)
     assert again.uuid == "u2" and again.asked == 2 and again.info_available is False
+
+
+def test_a_site_collector_with_a_plain_mixin_works_and_two_slotted_bases_are_refused():
+    """What README ("Plugins") says of the slots: a site's collector that mixes in a
+    plain class (with a ``__dict__``) is defined and runs; one that derives from two
+    slotted collectors at once is refused by Python when the class is defined."""
+    from mom.plugins.collectors.guest_io_tune import GuestIoTune
+
+    class Counting:  # a plain mixin, as a site writes one
+        def count(self):
+            self.counted = getattr(self, "counted", 0) + 1
+            return self.counted
+
+    class Answer:
+        def getVmBalloonInfo(self, uuid):
+            return {"balloon_max": 4, "balloon_cur": 3, "balloon_min": 0}
+
+    class Site(Counting, GuestBalloon):
+        pass
+
+    collector = Site({"hypervisor_iface": Answer(), "uuid": "u1"})
+    assert collector.collect() == {"balloon_max": 4, "balloon_cur": 3, "balloon_min": 0}
+    assert collector.count() == 1 and collector.count() == 2
+    with pytest.raises(TypeError, match="lay-out conflict"):
+
+        class Both(GuestIoTune, GuestBalloon):
+            pass
