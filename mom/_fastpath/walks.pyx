@@ -242,30 +242,6 @@ def layouts_are(object objects, tuple names, list layouts):
     return position == len(layouts)
 
 
-cdef extern from "Python.h":
-    # 3.9+: the method looked up without a bound method made (PyObject_VectorcallMethod)
-    object PyObject_CallMethodNoArgs(object obj, object name)
-
-from sys import intern as _intern
-
-
-def call_method_each(list objects, object method_name, list results):
-    """Twin of mom.plugins.collectors.walks.call_method_each."""
-    cdef Py_ssize_t position = len(results)
-    cdef object item, name
-    if not isinstance(method_name, str):
-        raise TypeError("method name must be a string")  # methodcaller's refusal
-    # interned as methodcaller interns it (a str subclass is used as it is)
-    name = _intern(method_name) if type(method_name) is str else method_name
-    # the methods run Python code that may change ``objects`` (no bounds check in a
-    # release build): its length is read again before each item, as a list iterator
-    # reads it (a shortened list ends the walk, a grown one goes on)
-    while position < len(objects):
-        item = objects[position]
-        results.append(PyObject_CallMethodNoArgs(item, name))
-        position += 1
-
-
 cdef class AnswerColumns:
     """Twin of mom.plugins.collectors.walks.AnswerColumns."""
 

@@ -9,8 +9,8 @@ read); tests/runtime/test_walks.py holds the two to the same answers.
 
 from __future__ import annotations
 
-from itertools import chain, compress, count, islice, repeat
-from operator import attrgetter, contains, eq, is_, methodcaller
+from itertools import chain, compress, count, repeat
+from operator import attrgetter, contains, eq, is_
 from typing import Any, Sequence
 
 from mom._impl import IMPLEMENTATION
@@ -25,7 +25,6 @@ __all__ = [
     "values_of",
     "count_containing",
     "layouts_are",
-    "call_method_each",
     "AnswerColumns",
     "items_are",
     "first_true_attr",
@@ -110,16 +109,6 @@ def layouts_are(objects: Sequence[Any], names: tuple[str, ...], layouts: list[An
     return layouts == layout_of(objects, names)
 
 
-def call_method_each(objects: list[Any], method_name: str, results: list[Any]) -> None:
-    """``object.<method_name>()`` for each of ``objects`` from position ``len(results)``
-    on, each answer appended to ``results`` as it comes: a method that raises stops the
-    walk (the exception propagates) with the answers before it kept in ``results``, so
-    a caller can note the failure and walk on after it.  A list the calls change is
-    read as a list iterator reads it (shortened: the walk ends there)."""
-    # list.extend keeps what it appended when the iterator raises
-    results.extend(map(methodcaller(method_name), islice(objects, len(results), None)))
-
-
 _ABSENT_KEY = object()
 
 
@@ -174,7 +163,7 @@ reference_attrs_are, reference_all_attr_is = attrs_are, all_attr_is
 reference_cached_values = cached_values
 reference_attr_holds, reference_values_of, reference_count_containing = attr_holds, values_of, count_containing
 reference_layouts_are = layouts_are
-reference_call_method_each, reference_AnswerColumns = call_method_each, AnswerColumns
+reference_AnswerColumns = AnswerColumns
 reference_items_are, reference_first_true_attr, reference_first_true_item = items_are, first_true_attr, first_true_item
 if IMPLEMENTATION == "cython":
     from mom._fastpath.walks import (  # type: ignore[assignment]  # noqa: E402
@@ -183,7 +172,6 @@ if IMPLEMENTATION == "cython":
         attr_holds,
         attrs_are,
         cached_values,
-        call_method_each,
         count_containing,
         first_true_attr,
         first_true_item,

@@ -28,7 +28,7 @@ from typing import Any, Callable
 import libvirt
 
 from mom.errors import HypervisorInterfaceError
-from mom.plugins.collectors.walks import AnswerColumns, call_method_each
+from mom.plugins.collectors.walks import AnswerColumns
 
 __all__ = ["LibvirtConnection", "DomainGone", "ensure_event_loop", "EVENT_IDS"]
 
@@ -310,18 +310,11 @@ class LibvirtConnection:
 
         return self._each(name, len(functions), domains, walk)
 
-    def call_method_each(self, name: str, handles: list[Any], domains: list[object]) -> list[Any]:
-        """:meth:`call_each` of each handle's method ``name`` (a query without arguments,
-        ``memoryStats``): the same answers, counting and failures, without a bound
-        method made per call (the compiled walk looks the method up and calls it)."""
-        handles = list(handles)  # the walk's own: a call cannot change how many there are
-        return self._each(name, len(handles), domains, lambda results: call_method_each(handles, name, results))
-
     def memory_stats_columns(
         self, handles: list[Any], domains: list[object], keys: tuple[str, ...], mark: object
     ) -> tuple[tuple[list[Any], ...], list[Any]]:
-        """Each handle's ``memoryStats()`` (:meth:`call_method_each`'s calls, counting
-        and failures), the answers taken into columns as they come
+        """Each handle's ``memoryStats()`` (:meth:`call_each`'s counting and failures),
+        the answers taken into columns as they come
         (:class:`~mom.plugins.collectors.walks.AnswerColumns`): one list per key of
         ``keys`` with each answer's values where it is a dict with all of them, and a
         note per handle: ``mark`` for those, else the answer itself or the
